@@ -1,0 +1,123 @@
+"""Stride's router: page config, opening the store, the login gate, the shared sidebar, navigation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import streamlit as st
+
+from dashboard import services
+from dashboard.config import Settings, load_settings
+from dashboard.models import TIER_ORDER
+from dashboard.ports import StrideError
+from data.store import SqlStore, open_store
+
+st.set_page_config(page_title="Stride", page_icon="🚶", layout="wide")
+log = logging.getLogger("stride")
+
+
+@st.cache_resource(show_spinner="Opening the clinic database…")
+def get_store(url: str) -> SqlStore:
+    return open_store(url)
+
+
+@st.cache_resource
+def get_settings() -> Settings:
+    return load_settings()
+
+
+@st.cache_resource
+def get_library():  # type: ignore[no-untyped-def]
+    from data.library import load_library
+
+    return load_library()
+
+
+settings = get_settings()
+try:
+    store = get_store(settings.database_url)
+except Exception as exc:  # any driver or migration error: show a readable page, never a traceback
+    log.error("database could not be opened: %s", type(exc).__name__)
+    st.title("Stride cannot open its database")
+    st.error(
+        "The clinic database could not be opened or brought up to date. "
+        "Check the **STRIDE_DATABASE_URL** setting (unset means the embedded SQLite file in `var/`), "
+        "that the database server is running and reachable, and that this account may write to it. "
+        "Then reload this page."
+    )
+    st.caption(f"Error type: {type(exc).__name__}. Details are in the server log.")
+    st.stop()
+
+st.session_state["store"] = store
+st.session_state["settings"] = settings
+st.session_state["library_loader"] = get_library
+is_demo = store.is_demo
+st.session_state["is_demo"] = is_demo
+
+now = dt.datetime.now(dt.UTC)
+user = st.session_state.get("user")
+timeout = dt.timedelta(minutes=settings.session_timeout_min)
+if user is not None and now - st.session_state.get("last_seen", now) > timeout:
+    services.logout(store, user, reason="inactivity timeout")
+    st.session_state.clear()
+    st.session_state["expired"] = True
+    user = None
+    st.rerun()
+
+if user is None:
+    login = st.Page("pages/login.py", title="Log in", icon="🔑", default=True)
+    st.navigation([login], position="hidden").run()
+    st.stop()
+
+st.session_state["last_seen"] = now
+
+
+@st.fragment(run_every=30)
+def _idle_watch() -> None:
+    # Runs on a timer even on an idle tab; a full rerun then shows the login page.
+    last_seen = st.session_state.get("last_seen", now)
+    if dt.datetime.now(dt.UTC) - last_seen > timeout:
+        st.rerun(scope="app")
+
+
+with st.sidebar:
+    if is_demo:
+        st.warning("**Fictional demo data.** No real patients are stored here.", icon="🧪")
+    st.markdown(f"**{user.display_name}**  \n{user.role}")
+    try:
+        flagged = services.open_escalations(store, user)
+    except StrideError:
+        flagged = []
+    emergencies = [(e, p) for e, p in flagged if e.tier == "EMERGENCY"]
+    for esc, patient in emergencies:
+        st.error(f"🚨 **EMERGENCY** · {patient.display_name} ({patient.patient_ref}) · {esc.rule_id}", icon="🚨")
+    counts = {tier: sum(1 for e, _ in flagged if e.tier == tier) for tier in TIER_ORDER if tier != "NONE"}
+    st.caption(
+        "Open flags: " + ", ".join(f"{n} {tier.replace('_', ' ').lower()}" for tier, n in counts.items() if n)
+        if flagged
+        else "Open flags: none"
+    )
+    if st.button("Log out", key="logout"):
+        services.logout(store, user)
+        st.session_state.clear()
+        st.rerun()
+    st.caption("Decision support for registered clinicians. It does not diagnose.")
+    _idle_watch()
+
+pages = {
+    "Appointment": [
+        st.Page("pages/patients.py", title="Patients", icon="🧑", default=True),
+        st.Page("pages/visit.py", title="Visit", icon="📝"),
+        st.Page("pages/progress.py", title="Progress", icon="📈"),
+        st.Page("pages/plan.py", title="Plan & handout", icon="📄"),
+    ],
+    "Clinic": [
+        st.Page("pages/caseload.py", title="Caseload", icon="📋"),
+        st.Page("pages/flags.py", title=f"Red flags ({len(flagged)})", icon="🚩"),
+        st.Page("pages/account.py", title="My account", icon="👤"),
+    ],
+}
+if user.role == "admin":
+    pages["Clinic"].append(st.Page("pages/admin.py", title="Admin", icon="🛠️"))
+st.navigation(pages).run()

@@ -1,0 +1,449 @@
+"""Plotly figures of one patient's progress (the only plotly import): Okabe–Ito colours with words and
+marker shapes beside them, axis titles with units, baseline and MCID band, and events on the time axis.
+
+Every builder takes a `trends.visit_frame` and returns None when the frame holds no value for its
+measure, so the page shows its own "not recorded yet" text instead of an empty chart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.outcomes import ODI_BAND_LABELS, ODI_BANDS, ODI_TOP_BAND
+from dashboard.trends import (
+    MEASURE_LABELS,
+    PROTOCOL_NAMES,
+    WALK_FIELD_WORDS,
+    baseline_latest,
+    field_unit,
+    mcid_band,
+    series_rows,
+    walk_protocols,
+)
+from dashboard.walking import ONSET_METRIC, PRIMARY_METRIC, change_measure
+
+# Okabe & Ito (2008) colour-blind-safe palette.
+OKABE_ITO: dict[str, str] = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+PALETTE: tuple[str, ...] = tuple(OKABE_ITO.values())
+
+# Each protocol has its own colour and marker shape, so the shape alone tells them apart.
+PROTOCOL_STYLE: dict[str, tuple[str, str]] = {
+    "spwt": (OKABE_ITO["blue"], "circle"),
+    "treadmill_1_2mph": (OKABE_ITO["orange"], "square"),
+    "6mwt": (OKABE_ITO["bluish_green"], "diamond"),
+    "reported": (OKABE_ITO["reddish_purple"], "triangle-up"),
+}
+# Event kind -> (colour, line dash, word shown beside the line).
+EVENT_STYLE: dict[str, tuple[str, str, str]] = {
+    "red_flag": (OKABE_ITO["vermillion"], "dash", "⚑ Red flag"),
+    "handout": (OKABE_ITO["bluish_green"], "dot", "✎ Handout"),
+}
+RISK_STYLE: dict[str, tuple[str, str, str]] = {
+    "low": (OKABE_ITO["bluish_green"], "circle", "Low risk"),
+    "medium": (OKABE_ITO["orange"], "diamond", "Medium risk"),
+    "high": (OKABE_ITO["vermillion"], "triangle-up", "High risk"),
+}
+# Light greys for the ODI bands: the band names carry the meaning, not the shade.
+_ODI_SHADES = ("#F7F7F7", "#EDEDED")
+_BAND_OPACITY = 0.18
+_EVENT_TEXT_MAX = 32
+# (baseline label, band label) corners for the first and a second series sharing a panel.
+_LABEL_CORNERS: tuple[tuple[str, str], ...] = (("top left", "bottom right"), ("bottom left", "top right"))
+_DATE_HOVER = "%{x|%d %b %Y}"
+X_TITLE = "Visit date"
+
+Event = tuple[dt.date | dt.datetime | str, str, str]
+
+
+def _figure(title: str, rows: int = 1, subplot_titles: Sequence[str] | None = None) -> go.Figure:
+    """An empty figure (or a column of panels sharing the time axis) in the house style."""
+    if rows > 1:
+        fig = make_subplots(
+            rows=rows,
+            cols=1,
+            shared_xaxes=True,
+            vertical_spacing=0.12 if rows < 3 else 0.08,
+            subplot_titles=list(subplot_titles or []),
+        )
+    else:
+        fig = go.Figure()
+    fig.update_layout(
+        title={"text": title},
+        template="plotly_white",
+        colorway=list(PALETTE),
+        hovermode="closest",
+        # Legend under the time axis, so it never collides with the title or panel titles.
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.01, "x": 0},
+        margin={"l": 70, "r": 30, "t": 80, "b": 120},
+        height=260 + 230 * rows,
+    )
+    if rows > 1:
+        fig.update_xaxes(title_text=X_TITLE, row=rows, col=1)
+    else:
+        fig.update_xaxes(title_text=X_TITLE)
+    return fig
+
+
+def _cell(row: int | None) -> dict[str, Any]:
+    return {"row": row, "col": 1} if row is not None else {}
+
+
+def _line(
+    fig: go.Figure,
+    rows: pd.DataFrame,
+    column: str,
+    name: str,
+    colour: str,
+    symbol: str | Sequence[str],
+    hover_value: str,
+    *,
+    dash: str = "solid",
+    row: int | None = None,
+    customdata: Any = None,
+) -> None:
+    """One series (lines and markers) with a hover line naming the measure, value and unit."""
+    fig.add_trace(
+        go.Scatter(
+            x=rows["visit_date"],
+            y=rows[column],
+            name=name,
+            mode="lines+markers",
+            line={"color": colour, "dash": dash, "width": 2},
+            marker={"color": colour, "symbol": symbol, "size": 9},
+            customdata=customdata,
+            hovertemplate=f"{name}<br>{hover_value}<br>{_DATE_HOVER}<extra></extra>",
+        ),
+        **_cell(row),
+    )
+
+
+def _number(value: float) -> str:
+    return f"{round(value, 1):g}"
+
+
+def _baseline(
+    fig: go.Figure,
+    measure: str | None,
+    value: float,
+    colour: str,
+    label: str,
+    unit: str,
+    *,
+    row: int | None = None,
+    slot: int = 0,
+) -> None:
+    """Baseline as a dotted line, and the band of no important change (MCID or MDC90) around it.
+
+    `slot` 1 moves the labels to the other corners, for a second series on the same panel.
+    """
+    line_corner, band_corner = _LABEL_CORNERS[slot % len(_LABEL_CORNERS)]
+    fig.add_hline(
+        y=value,
+        line={"color": colour, "dash": "dot", "width": 1.5},
+        name=f"baseline:{label}",
+        annotation_text=f"{label} baseline {_number(value)} {unit}".rstrip(),
+        annotation_position=line_corner,
+        annotation_font={"color": colour, "size": 11},
+        **_cell(row),
+    )
+    band = mcid_band(measure, value) if measure else None
+    if band is None:
+        if measure:
+            fig.add_annotation(
+                text="No confirmed MCID: change is shown without a judgement",
+                xref="x domain" if row in (None, 1) else f"x{row} domain",
+                yref="y domain" if row in (None, 1) else f"y{row} domain",
+                x=1,
+                y=0.02,
+                xanchor="right",
+                showarrow=False,
+                font={"size": 11},
+            )
+        return
+    low, high, kind = band
+    words = "no important change" if kind == "MCID" else "within measurement error"
+    fig.add_hrect(
+        y0=low,
+        y1=high,
+        fillcolor=colour,
+        opacity=_BAND_OPACITY,
+        line_width=0,
+        layer="below",
+        name=f"mcid_band:{measure}",
+        annotation_text=f"{label}: {words} ({kind} ±{_number((high - low) / 2)} {unit})".replace(" )", ")"),
+        annotation_position=band_corner,
+        annotation_font={"color": "#333333", "size": 10},
+        **_cell(row),
+    )
+
+
+def _events(fig: go.Figure, events: Sequence[Event], *, upright: bool = False) -> None:
+    """Red flags and handouts as labelled vertical lines across every panel (yref paper).
+
+    Labels run along the line, or sit upright above the plot (`upright`, for short strips).
+    """
+    for when, kind, label in events:
+        if kind not in EVENT_STYLE:
+            raise ValueError(f"events: unknown kind {kind!r}; expected one of {', '.join(EVENT_STYLE)}")
+        colour, dash, word = EVENT_STYLE[kind]
+        x = pd.Timestamp(when)
+        text = f"{word}: {label}" if label else word
+        short = text if len(text) <= _EVENT_TEXT_MAX else text[: _EVENT_TEXT_MAX - 1] + "…"
+        fig.add_shape(
+            type="line",
+            x0=x,
+            x1=x,
+            xref="x",
+            y0=0,
+            y1=1,
+            yref="paper",
+            line={"color": colour, "dash": dash, "width": 1.5},
+            name=f"event:{kind}",
+        )
+        fig.add_annotation(
+            x=x,
+            xref="x",
+            y=1,
+            yref="paper",
+            text=short,
+            hovertext=f"{text} ({x:%d %b %Y})",
+            textangle=0 if upright else -90,
+            xanchor="center" if upright else "right",
+            yanchor="bottom" if upright else "top",
+            showarrow=False,
+            bgcolor="rgba(255,255,255,0.8)",
+            font={"color": colour, "size": 11},
+            name=f"event:{kind}",
+        )
+
+
+def _has(frame: pd.DataFrame, *columns: str) -> bool:
+    return any(column in frame and frame[column].notna().any() for column in columns)
+
+
+def pain_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure | None:
+    """Pain now and worst pain in 24 h (NRS 0–10 points, lower is better), each with its baseline band."""
+    series = (
+        ("pain_nrs", "Pain now", OKABE_ITO["blue"], "circle", "solid"),
+        ("pain_worst_nrs", "Worst pain, 24 h", OKABE_ITO["vermillion"], "square", "dash"),
+    )
+    if not _has(frame, *(s[0] for s in series)):
+        return None
+    fig = _figure("Pain (NRS 0–10, lower is better)")
+    for slot, (column, name, colour, symbol, dash) in enumerate(series):
+        rows = series_rows(frame, column)
+        if rows.empty:
+            continue
+        _line(fig, rows, column, name, colour, symbol, "%{y:.0f} / 10 points", dash=dash)
+        first = baseline_latest(frame, column)
+        if first is not None:
+            _baseline(fig, column, first.first_value, colour, name, "points", slot=slot)
+    fig.update_yaxes(title_text="Pain (NRS 0–10, points)", range=[-0.5, 10.5], dtick=1)
+    _events(fig, events)
+    return fig
+
+
+def walking_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure | None:
+    """Walking tolerance, one panel per protocol (never merged): primary metric solid, onset dotted."""
+    protocols = walk_protocols(frame)
+    if not protocols:
+        return None
+    title = "Walking tolerance (higher is better)"
+    if len(protocols) > 1:
+        title += "<br><sup>One panel per protocol: results are compared only within one protocol</sup>"
+    fig = _figure(title, rows=len(protocols), subplot_titles=[PROTOCOL_NAMES[p] for p in protocols])
+    panel: int | None
+    for index, protocol in enumerate(protocols, start=1):
+        panel = index if len(protocols) > 1 else None
+        colour, symbol = PROTOCOL_STYLE[protocol]
+        rows = frame.loc[frame["walk_protocol"] == protocol]
+        primary_field, onset_field = PRIMARY_METRIC[protocol], ONSET_METRIC[protocol]
+        unit = field_unit(primary_field)
+        short = PROTOCOL_NAMES[protocol].split(" (")[-1].rstrip(")")
+        stop = rows["walk_stop_reason"].fillna("not recorded").astype(str).str.replace("_", " ")
+        primary = rows.loc[rows["walk_primary"].notna()]
+        # A test stopped for an unrelated reason is drawn as an x and never used as the baseline.
+        symbols = np.where(primary["walk_counts"].to_numpy(), symbol, "x").tolist()
+        _line(
+            fig,
+            primary,
+            "walk_primary",
+            f"{short}: {WALK_FIELD_WORDS[primary_field]} ({unit})",
+            colour,
+            symbols,
+            f"%{{y:.1f}} {unit}<br>stopped: %{{customdata}}",
+            row=panel,
+            customdata=stop.loc[primary.index].to_numpy(),
+        )
+        onset = rows.loc[rows["walk_onset"].notna()]
+        if not onset.empty:
+            _line(
+                fig,
+                onset,
+                "walk_onset",
+                f"{short}: {WALK_FIELD_WORDS[onset_field]} ({field_unit(onset_field)})",
+                colour,
+                f"{symbol}-open",
+                f"%{{y:.1f}} {field_unit(onset_field)}",
+                dash="dot",
+                row=panel,
+            )
+        first = baseline_latest(frame, "walk_primary", protocol)
+        if first is not None:
+            _baseline(fig, change_measure(protocol), first.first_value, colour, short, unit, row=panel)
+        axis_words = "Distance (m)" if unit == "m" else "Time (min)"
+        fig.update_yaxes(title_text=f"{short}: {axis_words}", rangemode="tozero", **_cell(panel))
+    _events(fig, events)
+    return fig
+
+
+def odi_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure | None:
+    """ODI % disability (0–100, lower is better) over the labelled Fairbank bands, with baseline band."""
+    if not _has(frame, "odi_percent"):
+        return None
+    fig = _figure("Oswestry Disability Index (lower is better)")
+    lower = 0.0
+    uppers = [*ODI_BANDS, (100.0, ODI_TOP_BAND)]
+    for index, (upper, band) in enumerate(uppers):
+        fig.add_hrect(
+            y0=lower,
+            y1=upper,
+            fillcolor=_ODI_SHADES[index % 2],
+            opacity=1,
+            line_width=0,
+            layer="below",
+            name=f"odi_band:{band}",
+            annotation_text=f"{ODI_BAND_LABELS[band]} ({lower:g}–{upper:g} %)",
+            annotation_position="top right",
+            annotation_font={"color": "#555555", "size": 10},
+        )
+        lower = upper
+    rows = series_rows(frame, "odi_percent")
+    labels = rows["odi_band"].map(ODI_BAND_LABELS).fillna("").to_numpy()
+    colour = OKABE_ITO["black"]
+    _line(fig, rows, "odi_percent", "ODI", colour, "circle", "%{y:.1f} % (%{customdata})", customdata=labels)
+    first = baseline_latest(frame, "odi_percent")
+    if first is not None:
+        # Slot 1 keeps the band label clear of the band names on the right.
+        _baseline(fig, "odi_percent", first.first_value, OKABE_ITO["blue"], "ODI", "points", slot=1)
+    fig.update_yaxes(title_text=MEASURE_LABELS["odi_percent"], range=[0, 100], dtick=20)
+    _events(fig, events)
+    return fig
+
+
+def disability_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure | None:
+    """RMDQ (0–24) and ZCQ subscale means (SS 1–5, PF 1–4), in separate panels where recorded."""
+    has_rmdq, has_zcq = _has(frame, "rmdq_total"), _has(frame, "zcq_ss", "zcq_pf")
+    if not (has_rmdq or has_zcq):
+        return None
+    titles = [
+        t
+        for t, present in (("Roland-Morris (RMDQ)", has_rmdq), ("Zurich Claudication (ZCQ)", has_zcq))
+        if present
+    ]
+    fig = _figure("Disability questionnaires (lower is better)", rows=len(titles), subplot_titles=titles)
+    panel = 1 if len(titles) > 1 else None
+    if has_rmdq:
+        rows = series_rows(frame, "rmdq_total")
+        colour = OKABE_ITO["blue"]
+        _line(fig, rows, "rmdq_total", "RMDQ", colour, "circle", "%{y:.0f} / 24 points", row=panel)
+        first = baseline_latest(frame, "rmdq_total")
+        if first is not None:
+            _baseline(fig, "rmdq_total", first.first_value, colour, "RMDQ", "points", row=panel)
+        fig.update_yaxes(title_text=MEASURE_LABELS["rmdq_total"], range=[0, 24], **_cell(panel))
+        panel = 2 if panel else None
+    if has_zcq:
+        zcq = (
+            ("zcq_ss", "ZCQ symptom severity", OKABE_ITO["orange"], "diamond", "solid", 5),
+            ("zcq_pf", "ZCQ physical function", OKABE_ITO["reddish_purple"], "square", "dash", 4),
+        )
+        for slot, (column, name, colour, symbol, dash, top) in enumerate(zcq):
+            rows = series_rows(frame, column)
+            if rows.empty:
+                continue
+            _line(fig, rows, column, name, colour, symbol, f"%{{y:.2f}} (1–{top})", dash=dash, row=panel)
+            first = baseline_latest(frame, column)
+            if first is not None:
+                _baseline(fig, column, first.first_value, colour, name, "", row=panel, slot=slot)
+        fig.update_yaxes(title_text="ZCQ (mean item score; SS 1–5, PF 1–4)", range=[1, 5], **_cell(panel))
+    _events(fig, events)
+    return fig
+
+
+def psfs_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure | None:
+    """PSFS mean rating (0–10 points, higher is better), with the MDC90 band (±2) around baseline."""
+    if not _has(frame, "psfs_mean"):
+        return None
+    fig = _figure(
+        "Patient-Specific Functional Scale (higher is better)"
+        "<br><sup>Each mean covers the activities rated that day; the change table compares the same "
+        "activities only</sup>"
+    )
+    rows = series_rows(frame, "psfs_mean")
+    colour = OKABE_ITO["bluish_green"]
+    _line(
+        fig,
+        rows,
+        "psfs_mean",
+        "PSFS mean",
+        colour,
+        "circle",
+        "%{y:.1f} / 10 points (mean of %{customdata} activities)",
+        customdata=rows["psfs_rated"].to_numpy(),
+    )
+    first = baseline_latest(frame, "psfs_mean")
+    if first is not None:
+        _baseline(fig, "psfs_mean", first.first_value, colour, "PSFS", "points")
+    fig.update_yaxes(title_text=MEASURE_LABELS["psfs_mean"], range=[-0.5, 10.5], dtick=2)
+    _events(fig, events)
+    return fig
+
+
+def startback_strip(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure | None:
+    """STarT Back risk group per visit as worded markers; a stratification, not a change measure."""
+    if not _has(frame, "startback_risk"):
+        return None
+    fig = _figure("Keele STarT Back risk group<br><sup>Stratifies care; not a change measure</sup>")
+    rows = frame.loc[frame["startback_risk"].notna()]
+    for risk, (colour, symbol, words) in RISK_STYLE.items():
+        subset = rows.loc[rows["startback_risk"] == risk]
+        if subset.empty:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=subset["visit_date"],
+                y=subset["startback_risk"],
+                name=words,
+                mode="markers+text",
+                text=[words] * len(subset),
+                textposition="top center",
+                marker={"color": colour, "symbol": symbol, "size": 12},
+                hovertemplate=f"STarT Back: {words}<br>{_DATE_HOVER}<extra></extra>",
+            )
+        )
+    fig.update_yaxes(
+        title_text="STarT Back risk group",
+        type="category",
+        categoryorder="array",
+        categoryarray=list(RISK_STYLE),
+        range=[-0.6, 2.8],
+    )
+    fig.update_layout(height=320, showlegend=False, margin={"t": 110, "b": 60})
+    _events(fig, events, upright=True)
+    return fig

@@ -1,0 +1,97 @@
+"""One Settings object, read once from the environment with safe defaults, and passed down."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = ROOT / "var" / "stride.sqlite3"
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    """Clinic-changeable red-flag settings (clinical-reference §3.3); part of the rule-set hash."""
+
+    # RF_CES_POSSIBLE is URGENT by default; a clinic may raise it to EMERGENCY [U].
+    ces_possible_tier: str = "URGENT"
+    # Malignancy age cut-off: > 50 years (Cochrane list, G-care) [U: sources vary 50-60].
+    malignancy_age_over_years: int = 50
+    # Fracture age cut-off: > 70 years (Henschke 2009 screening set [S]).
+    fracture_age_over_years: int = 70
+    # failure_to_improve needs at least 28 days of care [U].
+    failure_to_improve_days: int = 28
+    # RF_PERSISTENT_NO_IMPROVEMENT needs more than 42 days of care [U].
+    persistent_no_improvement_days: int = 42
+    # RF_WALKING_DECLINE fires on a fall of more than 50 % [U].
+    walking_decline_fraction: float = 0.5
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of a Stride deployment; see README, Configuration."""
+
+    database_url: str = field(default_factory=lambda: f"sqlite:///{DEFAULT_SQLITE_PATH}")
+    clinic_name: str = "Stride Demo Physiotherapy (fictional)"
+    clinic_address: str = "1 Example Street, Sampletown"
+    emergency_number: str = "999"
+    urgent_advice: str = "NHS 111 or your GP"
+    emergency_department: str = "A&E (the emergency department)"
+    timezone: str = "Europe/London"
+    session_timeout_min: int = 15
+    lockout_attempts: int = 5
+    lockout_min: int = 15
+    fhir_codesystem_url: str = "https://stride.example.org/fhir/CodeSystem/lbp-measures"
+    rules: RuleSettings = field(default_factory=RuleSettings)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the store is the embedded SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+
+_ENV = {
+    "database_url": "STRIDE_DATABASE_URL",
+    "clinic_name": "STRIDE_CLINIC_NAME",
+    "clinic_address": "STRIDE_CLINIC_ADDRESS",
+    "emergency_number": "STRIDE_EMERGENCY_NUMBER",
+    "urgent_advice": "STRIDE_URGENT_ADVICE",
+    "emergency_department": "STRIDE_EMERGENCY_DEPARTMENT",
+    "timezone": "STRIDE_TIMEZONE",
+    "session_timeout_min": "STRIDE_SESSION_TIMEOUT_MIN",
+    "lockout_attempts": "STRIDE_LOCKOUT_ATTEMPTS",
+    "lockout_min": "STRIDE_LOCKOUT_MIN",
+    "fhir_codesystem_url": "STRIDE_FHIR_CODESYSTEM_URL",
+}
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read Settings from the environment (STRIDE_* variables); unset ones keep safe defaults."""
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, object] = {}
+    types = {f.name: f.type for f in fields(Settings)}
+    for name, var in _ENV.items():
+        raw = env.get(var)
+        if raw is None or raw == "":
+            continue
+        values[name] = int(raw) if types[name] in (int, "int") else raw
+    rules = RuleSettings(
+        ces_possible_tier="EMERGENCY"
+        if env.get("STRIDE_RF_CES_POSSIBLE_EMERGENCY", "").lower() in {"1", "true", "yes"}
+        else "URGENT",
+        malignancy_age_over_years=int(env.get("STRIDE_RF_MALIGNANCY_AGE_OVER", "50")),
+    )
+    return Settings(rules=rules, **values)  # type: ignore[arg-type]
+
+
+def settings_names() -> dict[str, str]:
+    """Setting name -> environment variable, for the README's configuration table."""
+    return dict(_ENV)

@@ -1,0 +1,331 @@
+"""Domain models of Stride: a patient (one episode of care) and the visits recorded for them.
+
+Field names, types and defaults follow `shared/data-dictionary.md`; units are in the names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Sex = Literal["F", "M", "X"]
+Change4 = Literal["none", "new", "worsening", "chronic_stable"]
+LegWeakness = Literal["none", "new", "stable", "progressive"]
+Trauma = Literal["none", "minor", "major"]
+WalkProtocol = Literal["spwt", "treadmill_1_2mph", "6mwt", "reported"]
+WalkStopReason = Literal["symptoms", "fatigue", "time_cap", "other"]
+Relief = Literal["sitting_or_flexion", "standing_still", "none"]
+SymptomLocation = Literal["buttock_thigh", "calf", "mixed", "none"]
+PedalPulses = Literal["normal", "reduced_or_absent", "not_assessed"]
+AgreeDisagree = Literal["agree", "disagree"]
+Bothersome = Literal["not_at_all", "slightly", "moderately", "very_much", "extremely"]
+
+WALK_PROTOCOLS: tuple[str, ...] = ("spwt", "treadmill_1_2mph", "6mwt", "reported")
+# Protocol caps in minutes (clinical-reference §7.8: SPWT 30 min, treadmill 15 min, 6MWT 6 min).
+WALK_CAP_MIN: dict[str, float] = {"spwt": 30.0, "treadmill_1_2mph": 15.0, "6mwt": 6.0}
+
+# ZCQ item codes (clinical-reference §7.7): q1-q7 symptom severity 1-5 (q7, balance, uses 1/3/5),
+# q8-q12 physical function 1-4, q13-q18 satisfaction 1-4 (after treatment only).
+ZCQ_ALLOWED: dict[str, frozenset[int]] = {
+    **{f"q{i}": frozenset(range(1, 6)) for i in range(1, 7)},
+    "q7": frozenset({1, 3, 5}),
+    **{f"q{i}": frozenset(range(1, 5)) for i in range(8, 19)},
+}
+STARTBACK_ITEMS: tuple[str, ...] = tuple(f"q{i}" for i in range(1, 10))
+
+Nrs = Annotated[int, Field(ge=0, le=10)]
+NonNegative = Annotated[float, Field(ge=0)]
+
+SCREENING_FIELDS: tuple[str, ...] = (
+    "saddle_anaesthesia",
+    "bladder_dysfunction",
+    "bowel_dysfunction",
+    "sexual_dysfunction",
+    "bilateral_radicular_pain",
+    "new_radicular_pain",
+    "leg_weakness",
+    "difficulty_walking_new",
+    "fever",
+    "systemically_unwell",
+    "recent_infection",
+    "unexplained_weight_loss",
+    "night_pain",
+    "trauma",
+    "sudden_severe_pain",
+    "pulsatile_abdominal_mass",
+    "rest_pain_or_tissue_loss",
+)
+RISK_FIELDS: tuple[str, ...] = (
+    "history_of_cancer",
+    "osteoporosis",
+    "prolonged_corticosteroids",
+    "immunosuppressed",
+    "iv_drug_use",
+    "smoker",
+)
+BOOKKEEPING_FIELDS: tuple[str, ...] = (
+    "id",
+    "version",
+    "recorded_at",
+    "updated_at",
+    "recorded_by",
+    "updated_by",
+    "archived",
+)
+
+
+class _Record(BaseModel):
+    """Shared configuration: strict field checks that never echo a value back in an error."""
+
+    model_config = ConfigDict(
+        hide_input_in_errors=True,
+        extra="forbid",
+        validate_assignment=True,
+        str_strip_whitespace=True,
+    )
+
+    id: str | None = None
+    version: int = Field(default=1, ge=1)
+    recorded_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    recorded_by: str | None = None
+    updated_by: str | None = None
+    archived: bool = False
+
+    def clinical_dict(self) -> dict[str, Any]:
+        """The clinical fields only (no bookkeeping), as JSON-friendly values."""
+        return self.model_dump(mode="json", exclude=set(BOOKKEEPING_FIELDS))
+
+
+class Patient(_Record):
+    """One patient and their current episode of walking-provoked low back pain."""
+
+    patient_ref: str = Field(min_length=1, max_length=40)
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    birth_date: dt.date
+    sex: Sex
+    symptom_onset: dt.date
+    clinician_id: str | None = None
+    next_review_date: dt.date | None = None
+    history_of_cancer: bool = False
+    osteoporosis: bool = False
+    prolonged_corticosteroids: bool = False
+    immunosuppressed: bool = False
+    iv_drug_use: bool = False
+    smoker: bool = False
+
+    @field_validator("birth_date", "symptom_onset")
+    @classmethod
+    def _not_in_future(cls, value: dt.date) -> dt.date:
+        if value > dt.date.today():
+            raise ValueError("must not be in the future")
+        return value
+
+    @model_validator(mode="after")
+    def _onset_after_birth(self) -> Patient:
+        if self.symptom_onset < self.birth_date:
+            raise ValueError("symptom_onset: must not be before birth_date")
+        return self
+
+    @property
+    def display_name(self) -> str:
+        """The patient's name as shown to clinicians."""
+        return f"{self.given_name} {self.family_name}"
+
+    def age_years(self, on: dt.date) -> int:
+        """Completed years of age on the given date."""
+        before_birthday = (on.month, on.day) < (self.birth_date.month, self.birth_date.day)
+        return on.year - self.birth_date.year - int(before_birthday)
+
+
+class PsfsActivity(BaseModel):
+    """One Patient-Specific Functional Scale activity and today's rating (None: not rated)."""
+
+    model_config = ConfigDict(hide_input_in_errors=True, extra="forbid", str_strip_whitespace=True)
+
+    activity: str = Field(min_length=1, max_length=200)
+    score: int | None = Field(default=None, ge=0, le=10)
+
+
+class Visit(_Record):
+    """One visit: measurements, questionnaires, walking test and red-flag screening answers.
+
+    `None` means not asked or not measured at this visit.
+    """
+
+    patient_id: str | None = None
+    visit_date: dt.date
+    pain_nrs: Nrs | None = None
+    pain_worst_nrs: Nrs | None = None
+    odi_sections: list[Annotated[int, Field(ge=0, le=5)] | None] | None = Field(
+        default=None, min_length=10, max_length=10
+    )
+    rmdq_items: list[bool] | None = Field(default=None, min_length=24, max_length=24)
+    zcq_items: dict[str, int] | None = None
+    startback: dict[str, str] | None = None
+    psfs: list[PsfsActivity] | None = Field(default=None, max_length=5)
+    walk_protocol: WalkProtocol | None = None
+    walk_onset_min: NonNegative | None = None
+    walk_onset_m: NonNegative | None = None
+    walk_total_min: NonNegative | None = None
+    walk_total_m: NonNegative | None = None
+    walk_stop_reason: WalkStopReason | None = None
+    leg_pain_on_walking: bool | None = None
+    relief: Relief | None = None
+    symptom_location: SymptomLocation | None = None
+    shopping_cart_sign: bool | None = None
+    triggered_by_standing_alone: bool | None = None
+    pedal_pulses: PedalPulses = "not_assessed"
+    saddle_anaesthesia: Change4 | None = None
+    bladder_dysfunction: Change4 | None = None
+    bowel_dysfunction: Change4 | None = None
+    sexual_dysfunction: Change4 | None = None
+    bilateral_radicular_pain: Change4 | None = None
+    new_radicular_pain: bool | None = None
+    leg_weakness: LegWeakness | None = None
+    leg_weakness_mrc: int | None = Field(default=None, ge=0, le=5)
+    difficulty_walking_new: bool | None = None
+    fever: bool | None = None
+    systemically_unwell: bool | None = None
+    recent_infection: bool | None = None
+    temperature_c: float | None = Field(default=None, ge=30, le=45)
+    unexplained_weight_loss: bool | None = None
+    night_pain: bool | None = None
+    trauma: Trauma | None = None
+    sudden_severe_pain: bool | None = None
+    pulsatile_abdominal_mass: bool | None = None
+    rest_pain_or_tissue_loss: bool | None = None
+    posture_findings: set[str] = Field(default_factory=set)
+    footwear_findings: set[str] = Field(default_factory=set)
+    notes: str = Field(default="", max_length=5000)
+
+    @field_validator("visit_date")
+    @classmethod
+    def _visit_not_in_future(cls, value: dt.date) -> dt.date:
+        if value > dt.date.today():
+            raise ValueError("must not be in the future")
+        return value
+
+    @field_validator("zcq_items")
+    @classmethod
+    def _zcq_codes(cls, value: dict[str, int] | None) -> dict[str, int] | None:
+        if value is None:
+            return None
+        for key, code in value.items():
+            if key not in ZCQ_ALLOWED:
+                raise ValueError(f"unknown item {key}; expected q1 to q18")
+            if isinstance(code, bool) or not isinstance(code, int) or code not in ZCQ_ALLOWED[key]:
+                raise ValueError(f"item {key} is outside its coded range")
+        return value
+
+    @field_validator("startback")
+    @classmethod
+    def _startback_answers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return None
+        for key, answer in value.items():
+            if key not in STARTBACK_ITEMS:
+                raise ValueError(f"unknown item {key}; expected q1 to q9")
+            allowed = get_args(Bothersome) if key == "q9" else get_args(AgreeDisagree)
+            if answer not in allowed:
+                raise ValueError(f"item {key} must be one of {', '.join(allowed)}")
+        return value
+
+    @model_validator(mode="after")
+    def _walking_consistent(self) -> Visit:
+        pairs = (("walk_total_min", "walk_onset_min"), ("walk_total_m", "walk_onset_m"))
+        for total_name, onset_name in pairs:
+            total, onset = getattr(self, total_name), getattr(self, onset_name)
+            if total is not None and onset is not None and total < onset:
+                raise ValueError(f"{total_name}: must not be less than {onset_name}")
+        cap = WALK_CAP_MIN.get(self.walk_protocol or "")
+        if cap is not None:
+            for name in ("walk_onset_min", "walk_total_min"):
+                minutes = getattr(self, name)
+                if minutes is not None and minutes > cap:
+                    raise ValueError(f"{name}: the {self.walk_protocol} protocol stops at {cap:g} min")
+        walk_values = (self.walk_onset_min, self.walk_onset_m, self.walk_total_min, self.walk_total_m)
+        if self.walk_protocol is None and any(v is not None for v in walk_values):
+            raise ValueError("walk_protocol: choose the walking protocol for these results")
+        return self
+
+
+def field_errors(error: Exception) -> dict[str, str]:
+    """Map a validation error to {field name: message}, never including the rejected value."""
+    from pydantic import ValidationError
+
+    if not isinstance(error, ValidationError):
+        text = str(error)
+        field, sep, message = text.partition(": ")
+        return {field: message} if sep and field.isidentifier() else {"_": text}
+    out: dict[str, str] = {}
+    for item in error.errors(include_input=False, include_url=False):
+        loc = [str(part) for part in item["loc"]]
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if not loc:
+            field, sep, rest = message.partition(": ")
+            loc, message = ([field], rest) if sep and field.isidentifier() else (["_"], message)
+        out.setdefault(loc[0], message if len(loc) == 1 else f"{'.'.join(loc[1:])}: {message}")
+    return out
+
+
+Tier = Literal["EMERGENCY", "URGENT", "ROUTINE_REVIEW", "NONE"]
+TIER_ORDER: dict[str, int] = {"NONE": 0, "ROUTINE_REVIEW": 1, "URGENT": 2, "EMERGENCY": 3}
+CLOSE_ACTIONS: dict[str, str] = {
+    "sent_to_ed": "Sent to the emergency department",
+    "urgent_referral": "Urgent GP / specialist referral",
+    "discussed_on_call": "Discussed with on-call",
+    "already_under_care": "Already under care (give a reference)",
+    "not_indicated": "Not indicated (give a reason)",
+    "other": "Other (describe)",
+}
+# Close actions whose free text is required (issue 4).
+CLOSE_ACTIONS_NEEDING_TEXT: frozenset[str] = frozenset({"already_under_care", "not_indicated", "other"})
+
+
+class FlagRecord(BaseModel):
+    """One fired red-flag rule as stored with a screening."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    rule_id: str
+    tier: Tier
+    reason: str
+    action: str
+    timeframe: str
+    source: str
+    evidence_tag: str
+
+
+class Screening(_Record):
+    """A stored red-flag screening of one patient, made when a visit was saved or on demand."""
+
+    patient_id: str
+    visit_id: str | None = None
+    urgency: Tier
+    flags: list[FlagRecord] = Field(default_factory=list)
+    not_asked: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    claudication_pattern: str = "none"
+    rule_set_version: str
+
+
+class Escalation(_Record):
+    """One open (or closed) escalation of a red-flag rule for a patient, with what was done."""
+
+    patient_id: str
+    rule_id: str
+    tier: Tier
+    status: Literal["open", "closed"] = "open"
+    reason: str = ""
+    action: str = ""
+    timeframe: str = ""
+    opened_at: dt.datetime | None = None
+    last_screening_id: str | None = None
+    closed_at: dt.datetime | None = None
+    closed_by: str | None = None
+    close_action: str | None = None
+    close_detail: str = ""

@@ -1,0 +1,200 @@
+"""The store interface that services receive, and the errors every layer may raise or show.
+
+`data.store` implements it with SQLAlchemy; tests may implement it in memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from dashboard.models import Escalation, Patient, Screening, Visit
+
+
+class StrideError(Exception):
+    """An error whose message is safe to show a clinician (no patient data, no traceback)."""
+
+
+class NotFoundError(StrideError):
+    """The record does not exist (or is not visible to this user)."""
+
+
+class PermissionDeniedError(StrideError):
+    """The acting user's role does not allow this action."""
+
+
+class DuplicateError(StrideError):
+    """A unique value (a patient reference, a username) is already taken."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidInputError(StrideError):
+    """Field-level validation failed: `errors` maps field names to messages (never values)."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class StaleRecordError(StrideError):
+    """A save was based on an older version of the record than the one stored."""
+
+    def __init__(self, entity: str, changed_by: str | None, changed_at: dt.datetime | None) -> None:
+        when = changed_at.strftime("%Y-%m-%d %H:%M UTC") if changed_at else "an unknown time"
+        super().__init__(
+            f"This {entity} was changed by {changed_by or 'another user'} at {when} after you opened it. "
+            "Nothing was saved: review the newer values and apply your change again."
+        )
+        self.entity = entity
+        self.changed_by = changed_by
+        self.changed_at = changed_at
+
+
+@dataclass(frozen=True)
+class User:
+    """A Stride account (the password hash never leaves the store except for verification)."""
+
+    id: str
+    username: str
+    display_name: str
+    role: str
+    active: bool = True
+    failed_logins: int = 0
+    locked_until: dt.datetime | None = None
+    version: int = 1
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One stored version of an edited record, with who changed it, when and why."""
+
+    entity: str
+    entity_id: str
+    version: int
+    changed_at: dt.datetime
+    changed_by: str | None
+    reason: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One row of the append-only audit trail."""
+
+    seq: int
+    at: dt.datetime
+    user_id: str | None
+    action: str
+    entity: str | None
+    entity_id: str | None
+    patient_id: str | None
+    reason: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Handout:
+    """A handout as given: the exact PDF bytes, the plan as JSON, and their hash."""
+
+    id: str
+    patient_id: str
+    recorded_at: dt.datetime
+    recorded_by: str | None
+    sha256: str
+    pdf: bytes
+    plan: dict[str, Any]
+    rule_set_version: str
+    library_version: str
+
+
+class Tx(Protocol):
+    """One database transaction: everything written through it commits or rolls back together."""
+
+    def get_meta(self, key: str) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def get_patient(self, patient_id: str) -> Patient | None: ...
+    def find_patient_by_ref(self, patient_ref: str) -> Patient | None: ...
+    def search_patients(
+        self, query: str, *, include_archived: bool = False, limit: int = 50
+    ) -> list[Patient]: ...
+    def count_patients(self) -> int: ...
+    def insert_patient(self, patient: Patient) -> Patient: ...
+    def update_patient(self, patient: Patient, expected_version: int) -> Patient: ...
+
+    def visits(self, patient_id: str, *, include_archived: bool = False) -> list[Visit]: ...
+    def get_visit(self, visit_id: str) -> Visit | None: ...
+    def insert_visit(self, visit: Visit) -> Visit: ...
+    def update_visit(self, visit: Visit, expected_version: int) -> Visit: ...
+
+    def insert_screening(self, screening: Screening) -> Screening: ...
+    def screenings(self, patient_id: str) -> list[Screening]: ...
+
+    def escalations(
+        self, *, patient_id: str | None = None, status: str | None = None
+    ) -> list[Escalation]: ...
+    def insert_escalation(self, escalation: Escalation) -> Escalation: ...
+    def update_escalation(self, escalation: Escalation, expected_version: int) -> Escalation: ...
+
+    def insert_revision(self, revision: Revision, patient_id: str | None) -> None: ...
+    def revisions(self, entity: str, entity_id: str) -> list[Revision]: ...
+
+    def insert_audit(
+        self,
+        *,
+        user_id: str | None,
+        action: str,
+        entity: str | None = None,
+        entity_id: str | None = None,
+        patient_id: str | None = None,
+        reason: str = "",
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None: ...
+    def audit_entries(
+        self,
+        *,
+        user_id: str | None = None,
+        patient_id: str | None = None,
+        action: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int = 500,
+    ) -> list[AuditEntry]: ...
+
+    def get_user(self, user_id: str) -> User | None: ...
+    def get_user_by_username(self, username: str) -> User | None: ...
+    def password_hash(self, user_id: str) -> str | None: ...
+    def users(self) -> list[User]: ...
+    def insert_user(self, user: User, password_hash: str) -> User: ...
+    def update_user(self, user: User, *, password_hash: str | None = None) -> User: ...
+
+    def insert_handout(
+        self, *, patient_id: str, recorded_by: str | None, pdf: bytes, plan: dict[str, Any],
+        rule_set_version: str, library_version: str,
+    ) -> Handout: ...
+    def handouts(self, patient_id: str) -> list[Handout]: ...
+
+    def caseload_rows(self) -> list[dict[str, Any]]: ...
+
+
+class Store(Protocol):
+    """Opens transactions on the clinic's database."""
+
+    def transaction(self) -> AbstractContextManager[Tx]: ...
+    def read(self) -> AbstractContextManager[Tx]: ...
+    def close(self) -> None: ...
+
+
+def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """Yield consecutive slices of at most `size` items (bulk inserts, batched queries)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,601 @@
+"""Use cases of Stride: every write goes through here, in one transaction with its audit entry.
+
+Services take the store and the acting user first, check the user's role, and validate input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from dashboard import auth
+from dashboard.config import RuleSettings, Settings
+from dashboard.models import (
+    CLOSE_ACTIONS,
+    CLOSE_ACTIONS_NEEDING_TEXT,
+    RISK_FIELDS,
+    TIER_ORDER,
+    Escalation,
+    Patient,
+    Screening,
+    Visit,
+    field_errors,
+)
+from dashboard.ports import (
+    AuditEntry,
+    Handout,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    Revision,
+    StaleRecordError,
+    Store,
+    StrideError,
+    Tx,
+    User,
+)
+from dashboard.red_flags import screen, to_screening
+
+MIN_AGE_YEARS = 16  # Stride's clinical sources cover adults (NG59: over 16s) [C]
+MAX_AGE_YEARS = 120
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def require(actor: User, permission: str) -> None:
+    """Refuse the action unless the actor's role grants `permission`."""
+    if not actor.active or not auth.can(actor.role, permission):
+        raise PermissionDeniedError("Your role does not allow this action.")
+
+
+def _validate(model: type[Any], values: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise InvalidInputError(field_errors(exc)) from None
+
+
+# --- patients ------------------------------------------------------------------------------------
+
+
+def _check_age(patient: Patient, on: dt.date, field_name: str) -> None:
+    age = patient.age_years(on)
+    if age < MIN_AGE_YEARS:
+        raise InvalidInputError(
+            {field_name: f"Stride is for adults: the patient must be {MIN_AGE_YEARS} or over at the visit."}
+        )
+    if age > MAX_AGE_YEARS:
+        raise InvalidInputError({"birth_date": f"Age over {MAX_AGE_YEARS} years: check the date of birth."})
+
+
+def register_patient(store: Store, actor: User, values: dict[str, Any]) -> Patient:
+    """Add a patient (one episode of care); refuses under-16s and duplicate references."""
+    require(actor, "write_clinical")
+    values = {**values, "recorded_by": actor.id, "updated_by": actor.id}
+    values.setdefault("clinician_id", actor.id)
+    patient = _validate(Patient, values)
+    _check_age(patient, dt.date.today(), "birth_date")
+    with store.transaction() as tx:
+        if tx.find_patient_by_ref(patient.patient_ref) is not None:
+            raise InvalidInputError({"patient_ref": "A patient with this reference already exists."})
+        saved = tx.insert_patient(patient)
+        tx.insert_audit(user_id=actor.id, action="patient.create", entity="patient", entity_id=saved.id,
+                        patient_id=saved.id, after=saved.clinical_dict())
+    return saved
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInputError({"reason": "Give a reason for the change; it is kept with the history."})
+    return reason
+
+
+def update_patient(
+    store: Store,
+    actor: User,
+    patient_id: str,
+    changes: dict[str, Any],
+    *,
+    expected_version: int,
+    reason: str,
+    settings: Settings | None = None,
+) -> Patient:
+    """Edit a patient, keeping the earlier values as a revision; re-screens if risk fields changed."""
+    require(actor, "write_clinical")
+    reason = _require_reason(reason)
+    with store.transaction() as tx:
+        current = tx.get_patient(patient_id)
+        if current is None:
+            raise NotFoundError("Patient not found.")
+        if current.version != expected_version:
+            who = tx.get_user(current.updated_by) if current.updated_by else None
+            raise StaleRecordError("patient", who.display_name if who else None, current.updated_at)
+        merged = {**current.model_dump(), **changes, "updated_by": actor.id}
+        updated = _validate(Patient, merged)
+        visits = tx.visits(patient_id)
+        if visits:
+            first = min(v.visit_date for v in visits)
+            if updated.symptom_onset > first:
+                raise InvalidInputError({"symptom_onset": "Symptom onset must be on or before the first visit."})
+            _check_age(updated, first, "birth_date")
+        saved = tx.update_patient(updated, expected_version)
+        before, after = _changed(current.clinical_dict(), saved.clinical_dict())
+        _keep_revision(tx, "patient", saved.id or "", saved.version, actor, reason, before, after, saved.id)
+        tx.insert_audit(user_id=actor.id, action="patient.update", entity="patient", entity_id=saved.id,
+                        patient_id=saved.id, reason=reason, before=before, after=after)
+        if visits and any(k in RISK_FIELDS or k == "birth_date" for k in after):
+            _screen_and_escalate(tx, actor, saved, visits, None, _rules(settings))
+    return saved
+
+
+def set_patient_archived(store: Store, actor: User, patient_id: str, *, archived: bool, reason: str) -> Patient:
+    """Archive (hide, never delete) or restore a patient, with a reason."""
+    require(actor, "write_clinical")
+    reason = _require_reason(reason)
+    with store.transaction() as tx:
+        current = tx.get_patient(patient_id)
+        if current is None:
+            raise NotFoundError("Patient not found.")
+        saved = tx.update_patient(current.model_copy(update={"archived": archived, "updated_by": actor.id}),
+                                  current.version)
+        _keep_revision(tx, "patient", patient_id, saved.version, actor, reason,
+                       {"archived": current.archived}, {"archived": archived}, patient_id)
+        tx.insert_audit(user_id=actor.id, action="patient.archive" if archived else "patient.restore",
+                        entity="patient", entity_id=patient_id, patient_id=patient_id, reason=reason)
+    return saved
+
+
+def find_patients(store: Store, actor: User, query: str, *, include_archived: bool = False) -> list[Patient]:
+    """Patients whose name or reference matches every word of the query (case and accents ignored)."""
+    require(actor, "read")
+    with store.read() as tx:
+        return tx.search_patients(query, include_archived=include_archived)
+
+
+@dataclass
+class PatientRecord:
+    """Everything the pages show about one patient."""
+
+    patient: Patient
+    visits: list[Visit]
+    screenings: list[Screening]
+    escalations: list[Escalation]
+    handouts: list[Handout] = field(default_factory=list)
+
+    @property
+    def latest_screening(self) -> Screening | None:
+        """The most recent stored screening (None before the first visit)."""
+        return self.screenings[-1] if self.screenings else None
+
+
+def open_patient(store: Store, actor: User, patient_id: str, *, audit: bool = True) -> PatientRecord:
+    """Load a patient's whole record; the opening itself is audited."""
+    require(actor, "read")
+    with store.transaction() if audit else store.read() as tx:
+        patient = tx.get_patient(patient_id)
+        if patient is None:
+            raise NotFoundError("Patient not found.")
+        record = PatientRecord(
+            patient=patient,
+            visits=tx.visits(patient_id),
+            screenings=tx.screenings(patient_id),
+            escalations=tx.escalations(patient_id=patient_id),
+            handouts=tx.handouts(patient_id),
+        )
+        if audit:
+            tx.insert_audit(user_id=actor.id, action="patient.open", entity="patient", entity_id=patient_id,
+                            patient_id=patient_id)
+    return record
+
+
+# --- visits --------------------------------------------------------------------------------------
+
+
+def _rules(settings: Settings | None) -> RuleSettings:
+    return settings.rules if settings else RuleSettings()
+
+
+def _check_visit_against_patient(visit: Visit, patient: Patient) -> None:
+    if visit.visit_date < patient.symptom_onset:
+        raise InvalidInputError({"visit_date": "The visit cannot be before the symptom onset date."})
+    _check_age(patient, visit.visit_date, "visit_date")
+
+
+def record_visit(
+    store: Store, actor: User, patient_id: str, values: dict[str, Any], *, settings: Settings | None = None
+) -> tuple[Visit, Screening]:
+    """Save a visit, its red-flag screening, escalations and audit entry in one transaction."""
+    require(actor, "write_clinical")
+    visit = _validate(Visit, {**values, "patient_id": patient_id, "recorded_by": actor.id,
+                              "updated_by": actor.id})
+    with store.transaction() as tx:
+        patient = tx.get_patient(patient_id)
+        if patient is None or patient.archived:
+            raise NotFoundError("Patient not found.")
+        _check_visit_against_patient(visit, patient)
+        saved = tx.insert_visit(visit)
+        tx.insert_audit(user_id=actor.id, action="visit.create", entity="visit", entity_id=saved.id,
+                        patient_id=patient_id, after=saved.clinical_dict())
+        visits = tx.visits(patient_id)
+        screening = _screen_after_change(tx, actor, patient, visits, saved, _rules(settings))
+    return saved, screening
+
+
+def correct_visit(
+    store: Store,
+    actor: User,
+    visit_id: str,
+    changes: dict[str, Any],
+    *,
+    expected_version: int,
+    reason: str,
+    settings: Settings | None = None,
+) -> tuple[Visit, Screening]:
+    """Correct a visit: a new version with a reason; the original stays readable in the history."""
+    require(actor, "write_clinical")
+    reason = _require_reason(reason)
+    with store.transaction() as tx:
+        current = tx.get_visit(visit_id)
+        if current is None or current.patient_id is None:
+            raise NotFoundError("Visit not found.")
+        if current.version != expected_version:
+            who = tx.get_user(current.updated_by) if current.updated_by else None
+            raise StaleRecordError("visit", who.display_name if who else None, current.updated_at)
+        patient = tx.get_patient(current.patient_id)
+        assert patient is not None
+        updated = _validate(Visit, {**current.model_dump(), **changes, "updated_by": actor.id})
+        _check_visit_against_patient(updated, patient)
+        saved = tx.update_visit(updated, expected_version)
+        before, after = _changed(current.clinical_dict(), saved.clinical_dict())
+        _keep_revision(tx, "visit", visit_id, saved.version, actor, reason, before, after, patient.id)
+        tx.insert_audit(user_id=actor.id, action="visit.correct", entity="visit", entity_id=visit_id,
+                        patient_id=patient.id, reason=reason, before=before, after=after)
+        screening = _screen_after_change(tx, actor, patient, tx.visits(patient.id or ""), saved, _rules(settings))
+    return saved, screening
+
+
+def set_visit_archived(
+    store: Store, actor: User, visit_id: str, *, archived: bool, reason: str, settings: Settings | None = None
+) -> Visit:
+    """Archive (never delete) or restore a visit; the patient is re-screened without it."""
+    require(actor, "write_clinical")
+    reason = _require_reason(reason)
+    with store.transaction() as tx:
+        current = tx.get_visit(visit_id)
+        if current is None or current.patient_id is None:
+            raise NotFoundError("Visit not found.")
+        saved = tx.update_visit(current.model_copy(update={"archived": archived, "updated_by": actor.id}),
+                                current.version)
+        _keep_revision(tx, "visit", visit_id, saved.version, actor, reason, {"archived": current.archived},
+                       {"archived": archived}, current.patient_id)
+        tx.insert_audit(user_id=actor.id, action="visit.archive" if archived else "visit.restore",
+                        entity="visit", entity_id=visit_id, patient_id=current.patient_id, reason=reason)
+        patient = tx.get_patient(current.patient_id)
+        visits = tx.visits(current.patient_id)
+        if patient is not None and visits:
+            _screen_and_escalate(tx, actor, patient, visits, visits[-1].id, _rules(settings))
+    return saved
+
+
+def visit_history(store: Store, actor: User, visit_id: str) -> list[Revision]:
+    """Every earlier version of a visit, oldest first, with who changed it, when and why."""
+    require(actor, "read")
+    with store.read() as tx:
+        return tx.revisions("visit", visit_id)
+
+
+def patient_history(store: Store, actor: User, patient_id: str) -> list[Revision]:
+    """Every change to a patient's own record, oldest first."""
+    require(actor, "read")
+    with store.read() as tx:
+        return tx.revisions("patient", patient_id)
+
+
+def _keep_revision(
+    tx: Tx, entity: str, entity_id: str, version: int, actor: User, reason: str,
+    before: dict[str, Any], after: dict[str, Any], patient_id: str | None,
+) -> None:
+    tx.insert_revision(
+        Revision(entity=entity, entity_id=entity_id, version=version, changed_at=_utcnow(), changed_by=actor.id,
+                 reason=reason, before=before, after=after),
+        patient_id,
+    )
+
+
+# --- screening and escalations -------------------------------------------------------------------
+
+
+def _screen_after_change(
+    tx: Tx, actor: User, patient: Patient, visits: list[Visit], saved: Visit, rules: RuleSettings
+) -> Screening:
+    """Screen the history up to the saved visit, and the current latest visit when that differs."""
+    key = (saved.visit_date, saved.recorded_at or _utcnow())
+    upto = [v for v in visits if (v.visit_date, v.recorded_at or _utcnow()) <= key]
+    screening = _screen_and_escalate(tx, actor, patient, upto or [saved], saved.id, rules)
+    if visits and visits[-1].id != saved.id:
+        _screen_and_escalate(tx, actor, patient, visits, visits[-1].id, rules)
+    return screening
+
+
+def _screen_and_escalate(
+    tx: Tx, actor: User, patient: Patient, visits: list[Visit], visit_id: str | None, rules: RuleSettings
+) -> Screening:
+    result = screen(patient, visits, rules)
+    screening = tx.insert_screening(
+        to_screening(result, patient.id or "", visit_id).model_copy(
+            update={"recorded_by": actor.id, "updated_by": actor.id}
+        )
+    )
+    _update_escalations(tx, actor, patient, screening)
+    return screening
+
+
+def _update_escalations(tx: Tx, actor: User, patient: Patient, screening: Screening) -> None:
+    """One open escalation per patient and rule; re-open after closure only on a higher tier or new evidence."""
+    existing = tx.escalations(patient_id=patient.id)
+    now = _utcnow()
+    for flag in screening.flags:
+        same_rule = [e for e in existing if e.rule_id == flag.rule_id]
+        open_one = next((e for e in same_rule if e.status == "open"), None)
+        if open_one is not None:
+            if (open_one.tier, open_one.reason, open_one.last_screening_id) != (
+                flag.tier, flag.reason, screening.id
+            ):
+                tx.update_escalation(
+                    open_one.model_copy(update={
+                        "tier": flag.tier if TIER_ORDER[flag.tier] > TIER_ORDER[open_one.tier] else open_one.tier,
+                        "reason": flag.reason, "action": flag.action, "timeframe": flag.timeframe,
+                        "last_screening_id": screening.id, "updated_by": actor.id,
+                    }),
+                    open_one.version,
+                )
+            continue
+        last_closed = same_rule[-1] if same_rule else None
+        if last_closed is not None:
+            higher = TIER_ORDER[flag.tier] > TIER_ORDER[last_closed.tier]
+            new_evidence = flag.reason != last_closed.reason
+            if not (higher or new_evidence):
+                continue
+        opened = tx.insert_escalation(
+            Escalation(
+                patient_id=patient.id or "", rule_id=flag.rule_id, tier=flag.tier, reason=flag.reason,
+                action=flag.action, timeframe=flag.timeframe, opened_at=now,
+                last_screening_id=screening.id, recorded_by=actor.id, updated_by=actor.id,
+            )
+        )
+        tx.insert_audit(user_id=actor.id, action="escalation.open", entity="escalation", entity_id=opened.id,
+                        patient_id=patient.id, after={"rule_id": flag.rule_id, "tier": flag.tier})
+
+
+def rescreen_patient(store: Store, actor: User, patient_id: str, *, settings: Settings | None = None) -> Screening:
+    """Screen a patient again on demand (for example after the rules or settings changed)."""
+    require(actor, "write_clinical")
+    with store.transaction() as tx:
+        patient = tx.get_patient(patient_id)
+        if patient is None:
+            raise NotFoundError("Patient not found.")
+        visits = tx.visits(patient_id)
+        if not visits:
+            raise InvalidInputError({"_": "Record a visit before screening."})
+        screening = _screen_and_escalate(tx, actor, patient, visits, visits[-1].id, _rules(settings))
+        tx.insert_audit(user_id=actor.id, action="patient.rescreen", entity="screening", entity_id=screening.id,
+                        patient_id=patient_id, after={"urgency": screening.urgency})
+    return screening
+
+
+def close_escalation(
+    store: Store, actor: User, escalation_id: str, *, action: str, detail: str, expected_version: int
+) -> Escalation:
+    """Close an escalation with the action taken; it cannot be closed without one."""
+    require(actor, "write_clinical")
+    detail = (detail or "").strip()
+    if action not in CLOSE_ACTIONS:
+        raise InvalidInputError({"close_action": "Choose the action taken."})
+    if action in CLOSE_ACTIONS_NEEDING_TEXT and not detail:
+        raise InvalidInputError({"close_detail": "This action needs a reference, a reason or a description."})
+    with store.transaction() as tx:
+        current = next((e for e in tx.escalations() if e.id == escalation_id), None)
+        if current is None:
+            raise NotFoundError("Escalation not found.")
+        if current.status == "closed":
+            raise InvalidInputError({"_": "This escalation is already closed."})
+        closed = tx.update_escalation(
+            current.model_copy(update={
+                "status": "closed", "closed_at": _utcnow(), "closed_by": actor.id, "close_action": action,
+                "close_detail": detail, "updated_by": actor.id,
+            }),
+            expected_version,
+        )
+        tx.insert_audit(user_id=actor.id, action="escalation.close", entity="escalation",
+                        entity_id=escalation_id, patient_id=current.patient_id, reason=detail,
+                        before={"status": "open"}, after={"status": "closed", "close_action": action})
+    return closed
+
+
+def open_escalations(store: Store, actor: User) -> list[tuple[Escalation, Patient]]:
+    """Open escalations across the caseload, most urgent first, then oldest first."""
+    require(actor, "read")
+    with store.read() as tx:
+        escalations = tx.escalations(status="open")
+        patients = {pid: tx.get_patient(pid) for pid in {e.patient_id for e in escalations}}
+    rows = [(e, p) for e in escalations if (p := patients.get(e.patient_id)) is not None and not p.archived]
+    rows.sort(key=lambda pair: (-TIER_ORDER[pair[0].tier], pair[0].opened_at or _utcnow()))
+    return rows
+
+
+# --- handouts ------------------------------------------------------------------------------------
+
+
+def record_handout(
+    store: Store, actor: User, patient_id: str, *, pdf: bytes, plan: dict[str, Any],
+    rule_set_version: str, library_version: str,
+) -> Handout:
+    """Keep the handout exactly as given (PDF bytes, plan JSON, hash) and audit it."""
+    require(actor, "handout")
+    with store.transaction() as tx:
+        if tx.get_patient(patient_id) is None:
+            raise NotFoundError("Patient not found.")
+        handout = tx.insert_handout(patient_id=patient_id, recorded_by=actor.id, pdf=pdf, plan=plan,
+                                    rule_set_version=rule_set_version, library_version=library_version)
+        tx.insert_audit(user_id=actor.id, action="handout.give", entity="handout", entity_id=handout.id,
+                        patient_id=patient_id, after={"sha256": handout.sha256})
+    return handout
+
+
+def record_export(store: Store, actor: User, what: str, *, patient_id: str | None = None) -> None:
+    """Audit a data export (FHIR bundle, subject-access export, clinic export)."""
+    require(actor, "export_patient" if patient_id else "export_clinic")
+    with store.transaction() as tx:
+        tx.insert_audit(user_id=actor.id, action=f"export.{what}", patient_id=patient_id)
+
+
+# --- caseload ------------------------------------------------------------------------------------
+
+
+def caseload(store: Store, actor: User) -> list[dict[str, Any]]:
+    """One aggregated row per active patient (latest values, first values, open flag tier)."""
+    require(actor, "read")
+    with store.read() as tx:
+        rows = tx.caseload_rows()
+        names = {u.id: u.display_name for u in tx.users()}
+    for row in rows:
+        row["clinician"] = names.get(row.get("clinician_id") or "", "")
+    return rows
+
+
+# --- accounts ------------------------------------------------------------------------------------
+
+LOGIN_FAILED = "Username or password not recognised, or the account is locked. Try again later."
+
+
+def authenticate(store: Store, username: str, password: str, *, settings: Settings | None = None) -> User:
+    """Log a user in; the message never says whether the username exists. Demo logins need a demo database."""
+    settings = settings or Settings()
+    username = (username or "").strip()
+    now = _utcnow()
+    with store.transaction() as tx:
+        user = tx.get_user_by_username(username)
+        is_demo = tx.get_meta("demo") == "true"
+        if user is None or (username in auth.DEMO_USERS and not is_demo):
+            auth.verify_password(None, password)  # same work as a real check
+            tx.insert_audit(user_id=None, action="login.failed")
+            raise PermissionDeniedError(LOGIN_FAILED)
+        locked = user.locked_until is not None and user.locked_until > now
+        ok = not locked and user.active and auth.verify_password(tx.password_hash(user.id), password)
+        if not ok:
+            failures = user.failed_logins + (0 if locked else 1)
+            lock = now + dt.timedelta(minutes=settings.lockout_min) if failures >= settings.lockout_attempts else None
+            tx.update_user(User(**{**user.__dict__, "failed_logins": 0 if lock else failures,
+                                   "locked_until": lock or user.locked_until}))
+            tx.insert_audit(user_id=user.id, action="login.failed")
+            raise PermissionDeniedError(LOGIN_FAILED)
+        user = tx.update_user(User(**{**user.__dict__, "failed_logins": 0, "locked_until": None}))
+        tx.insert_audit(user_id=user.id, action="login")
+    return user
+
+
+def logout(store: Store, actor: User, *, reason: str = "") -> None:
+    """Record a logout (explicit or by inactivity timeout)."""
+    with store.transaction() as tx:
+        tx.insert_audit(user_id=actor.id, action="logout", reason=reason)
+
+
+def create_user(
+    store: Store, actor: User | None, *, username: str, display_name: str, role: str, password: str
+) -> User:
+    """Create an account (admin only; `actor` None only for the first-admin command line)."""
+    if actor is not None:
+        require(actor, "manage_users")
+    username = (username or "").strip()
+    errors: dict[str, str] = {}
+    if not username or len(username) > 64:
+        errors["username"] = "Give a username of 1 to 64 characters."
+    elif username in auth.DEMO_USERS:
+        errors["username"] = "Demo usernames are reserved for the demo database."
+    if role not in auth.ROLES:
+        errors["role"] = f"Choose one of: {', '.join(auth.ROLES)}."
+    if not (display_name or "").strip():
+        errors["display_name"] = "Give the name shown to colleagues."
+    if problems := auth.password_problems(username, password):
+        errors["password"] = " ".join(problems)
+    if errors:
+        raise InvalidInputError(errors)
+    with store.transaction() as tx:
+        if tx.get_user_by_username(username) is not None:
+            raise InvalidInputError({"username": "This username is already taken."})
+        user = tx.insert_user(User(id="", username=username, display_name=display_name.strip(), role=role),
+                              auth.hash_password(password))
+        tx.insert_audit(user_id=actor.id if actor else None, action="user.create", entity="user",
+                        entity_id=user.id, after={"username": username, "role": role})
+    return user
+
+
+def change_password(store: Store, actor: User, *, current: str, new: str) -> None:
+    """Change one's own password after confirming the current one."""
+    with store.transaction() as tx:
+        if not auth.verify_password(tx.password_hash(actor.id), current):
+            raise InvalidInputError({"current": "The current password is not right."})
+        if problems := auth.password_problems(actor.username, new):
+            raise InvalidInputError({"new": " ".join(problems)})
+        user = tx.get_user(actor.id)
+        assert user is not None
+        tx.update_user(user, password_hash=auth.hash_password(new))
+        tx.insert_audit(user_id=actor.id, action="user.password_change", entity="user", entity_id=actor.id)
+
+
+def admin_update_user(
+    store: Store, actor: User, user_id: str, *, active: bool | None = None, role: str | None = None,
+    new_password: str | None = None,
+) -> User:
+    """Deactivate, reactivate, change the role of, or reset the password of an account (admin only)."""
+    require(actor, "manage_users")
+    with store.transaction() as tx:
+        user = tx.get_user(user_id)
+        if user is None:
+            raise NotFoundError("Account not found.")
+        if role is not None and role not in auth.ROLES:
+            raise InvalidInputError({"role": f"Choose one of: {', '.join(auth.ROLES)}."})
+        pw_hash = None
+        if new_password is not None:
+            if problems := auth.password_problems(user.username, new_password):
+                raise InvalidInputError({"password": " ".join(problems)})
+            pw_hash = auth.hash_password(new_password)
+        changes: dict[str, Any] = {}
+        if active is not None:
+            changes["active"] = active
+        if role is not None:
+            changes["role"] = role
+        if pw_hash:
+            changes.update(failed_logins=0, locked_until=None)
+        saved = tx.update_user(User(**{**user.__dict__, **changes}), password_hash=pw_hash)
+        tx.insert_audit(user_id=actor.id, action="user.update", entity="user", entity_id=user_id,
+                        after={**{k: v for k, v in changes.items() if k != "locked_until"},
+                               "password_reset": pw_hash is not None})
+    return saved
+
+
+def list_users(store: Store, actor: User) -> list[User]:
+    """Every account (admin only)."""
+    require(actor, "manage_users")
+    with store.read() as tx:
+        return tx.users()
+
+
+def audit_trail(store: Store, actor: User, **filters: Any) -> list[AuditEntry]:
+    """Audit entries filtered by user, patient, action and date (admin only), newest first."""
+    require(actor, "view_audit")
+    with store.read() as tx:
+        return tx.audit_entries(**filters)
+
+

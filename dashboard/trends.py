@@ -1,0 +1,551 @@
+"""Progress over time: one patient's visit table, baselines, change and clinically important judgements,
+and the caseload overview of every patient at a glance (clinical-reference §3.2, §7.1-§7.9).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+from dashboard.models import TIER_ORDER, Visit
+from dashboard.outcomes import (
+    MEASURES,
+    ChangeJudgement,
+    judge_change,
+    psfs_paired_means,
+    score_odi,
+    score_psfs,
+    score_rmdq,
+    score_startback,
+    score_zcq,
+    thresholds_for,
+)
+from dashboard.walking import (
+    ONSET_METRIC,
+    PRIMARY_METRIC,
+    UNRELATED_STOP_REASON,
+    change_measure,
+    chronological,
+    onset_metric,
+    primary_metric,
+)
+
+# --- Names and units shown to clinicians ------------------------------------------------------
+
+PROTOCOL_NAMES: dict[str, str] = {
+    "spwt": "Self-paced walking test (SPWT)",
+    "treadmill_1_2mph": "Treadmill, 1.2 mph",
+    "6mwt": "6-minute walk test (6MWT)",
+    "reported": "Reported walking time",
+}
+# What each walking field measures, for axis titles and table labels.
+WALK_FIELD_WORDS: dict[str, str] = {
+    "walk_total_m": "total distance",
+    "walk_total_min": "total time",
+    "walk_onset_m": "distance to first symptom",
+    "walk_onset_min": "time to first symptom",
+}
+
+# Measure key -> label with its scale and unit (change table rows, axis titles).
+MEASURE_LABELS: dict[str, str] = {
+    "pain_nrs": "Pain now (NRS 0–10, points)",
+    "pain_worst_nrs": "Worst pain in 24 h (NRS 0–10, points)",
+    "odi_percent": "ODI (% disability, 0–100)",
+    "rmdq_total": "RMDQ (0–24, points)",
+    "psfs_mean": "PSFS mean (0–10, points)",
+    "zcq_ss": "ZCQ symptom severity (mean 1–5)",
+    "zcq_pf": "ZCQ physical function (mean 1–4)",
+}
+# Measures of the change table, in display order (walking rows follow, one per protocol).
+TABLE_MEASURES: tuple[str, ...] = (
+    "pain_nrs",
+    "pain_worst_nrs",
+    "odi_percent",
+    "rmdq_total",
+    "psfs_mean",
+    "zcq_ss",
+    "zcq_pf",
+)
+
+# Plain words for each judge_change label, with a words-not-colour icon.
+JUDGEMENT_TEXT: dict[str, str] = {
+    "important_improvement": "▲ Clinically important improvement",
+    "important_worsening": "▼ Clinically important worsening",
+    "no_important_change": "– No clinically important change",
+    "within_measurement_error": "≈ Within measurement error",
+    "beyond_measurement_error": "◆ Change beyond measurement error",
+    "no_mcid": "· Change shown without a judgement (no confirmed MCID)",
+}
+ONE_VALUE_TEXT = "Only one value so far"
+PSFS_NOT_COMPARABLE_TEXT = "Not compared: no activity rated at both visits"
+
+FRAME_COLUMNS: tuple[str, ...] = (
+    "visit_id",
+    "visit_date",
+    "pain_nrs",
+    "pain_worst_nrs",
+    "odi_percent",
+    "odi_band",
+    "rmdq_total",
+    "zcq_ss",
+    "zcq_pf",
+    "psfs_mean",
+    "psfs_rated",
+    "startback_risk",
+    "walk_protocol",
+    "walk_primary",
+    "walk_onset",
+    "walk_primary_unit",
+    "walk_onset_unit",
+    "walk_stop_reason",
+    "walk_counts",
+)
+_FLOAT_COLUMNS = (
+    "pain_nrs",
+    "pain_worst_nrs",
+    "odi_percent",
+    "rmdq_total",
+    "zcq_ss",
+    "zcq_pf",
+    "psfs_mean",
+    "walk_primary",
+    "walk_onset",
+)
+
+
+def field_unit(field: str) -> str:
+    """Unit of a walking field from its name: metres ("m") or minutes ("min")."""
+    return "min" if field.endswith("_min") else "m" if field.endswith("_m") else ""
+
+
+def walk_metric_label(protocol: str, *, onset: bool = False) -> str:
+    """Axis/table label of a protocol's primary (or onset) walking metric, with its unit."""
+    field = (ONSET_METRIC if onset else PRIMARY_METRIC)[protocol]
+    return f"{PROTOCOL_NAMES[protocol]}: {WALK_FIELD_WORDS[field]} ({field_unit(field)})"
+
+
+# --- One patient's visits as a table ----------------------------------------------------------
+
+
+def _visit_row(visit: Visit) -> dict[str, Any]:
+    odi = score_odi(visit.odi_sections) if visit.odi_sections is not None else None
+    rmdq = score_rmdq(visit.rmdq_items) if visit.rmdq_items is not None else None
+    zcq = score_zcq(visit.zcq_items) if visit.zcq_items is not None else None
+    startback = score_startback(visit.startback) if visit.startback is not None else None
+    psfs = score_psfs(visit.psfs)
+    protocol = visit.walk_protocol
+    primary = primary_metric(visit)
+    return {
+        "visit_id": visit.id,
+        "visit_date": visit.visit_date,
+        "pain_nrs": visit.pain_nrs,
+        "pain_worst_nrs": visit.pain_worst_nrs,
+        "odi_percent": odi.percent if odi else None,
+        "odi_band": odi.band if odi else None,
+        "rmdq_total": rmdq.total if rmdq else None,
+        "zcq_ss": zcq.symptom_severity if zcq else None,
+        "zcq_pf": zcq.physical_function if zcq else None,
+        "psfs_mean": psfs.mean,
+        "psfs_rated": psfs.rated,
+        "startback_risk": startback.risk if startback else None,
+        "walk_protocol": protocol,
+        "walk_primary": primary,
+        "walk_onset": onset_metric(visit),
+        "walk_primary_unit": field_unit(PRIMARY_METRIC[protocol]) if protocol else None,
+        "walk_onset_unit": field_unit(ONSET_METRIC[protocol]) if protocol else None,
+        "walk_stop_reason": visit.walk_stop_reason,
+        # A walking record that counts for comparisons (not stopped for an unrelated reason).
+        "walk_counts": primary is not None and visit.walk_stop_reason != UNRELATED_STOP_REASON,
+    }
+
+
+def visit_frame(visits: Iterable[Visit]) -> pd.DataFrame:
+    """One row per non-archived visit, oldest first by (visit_date, recorded_at), with derived scores.
+
+    Scores are unrounded: odi_percent (0-100 %), rmdq_total (0-24), zcq_ss / zcq_pf (item means),
+    psfs_mean (0-10, over psfs_rated activities), walk_primary / walk_onset in walk_*_unit (m or min)
+    of that visit's protocol; visit_date is datetime64; a missing value is NaN (numbers) or None (text).
+    """
+    rows = [_visit_row(visit) for visit in chronological(visits)]
+    frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
+    frame["visit_date"] = pd.to_datetime(frame["visit_date"])
+    for column in _FLOAT_COLUMNS:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    frame["walk_counts"] = frame["walk_counts"].astype(bool)
+    return frame.reset_index(drop=True)
+
+
+class BaselineLatest(NamedTuple):
+    """First (baseline), previous and latest values of one series, with their visit dates."""
+
+    first_value: float
+    first_date: dt.date
+    previous_value: float | None
+    previous_date: dt.date | None
+    latest_value: float
+    latest_date: dt.date
+    n_values: int
+
+
+def series_rows(frame: pd.DataFrame, column: str, protocol: str | None = None) -> pd.DataFrame:
+    """The visits of a frame that hold a value of `column`; walking columns need one protocol.
+
+    With a protocol, only that protocol's walking records that count for comparison are kept.
+    """
+    mask = frame[column].notna()
+    if protocol is not None:
+        mask &= (frame["walk_protocol"] == protocol) & frame["walk_counts"]
+    return frame.loc[mask]
+
+
+def baseline_latest(frame: pd.DataFrame, column: str, protocol: str | None = None) -> BaselineLatest | None:
+    """Baseline (first visit with a value), previous and latest values of a series; None if no value.
+
+    Walking columns (walk_primary, walk_onset) are compared within one protocol only (§7.8).
+    """
+    if column.startswith("walk_") and protocol is None:
+        raise ValueError("protocol: walking results are compared only within one protocol")
+    rows = series_rows(frame, column, protocol)
+    if rows.empty:
+        return None
+    values = rows[column].to_list()
+    dates = [stamp.date() for stamp in rows["visit_date"]]
+    has_previous = len(values) > 1
+    return BaselineLatest(
+        first_value=float(values[0]),
+        first_date=dates[0],
+        previous_value=float(values[-2]) if has_previous else None,
+        previous_date=dates[-2] if has_previous else None,
+        latest_value=float(values[-1]),
+        latest_date=dates[-1],
+        n_values=len(values),
+    )
+
+
+def mcid_band(measure: str, baseline: float) -> tuple[float, float, str] | None:
+    """(low, high, kind) band of no important change around a baseline, in the measure's unit.
+
+    Half-width is the smallest change meeting the MCID (absolute, or % of a non-zero baseline; either
+    counts), else the MDC90; None when the measure has no confirmed threshold (treadmill, reported).
+    """
+    rows = thresholds_for(measure)
+    row = next((r for r in rows if r.kind == "MCID"), None) or next(
+        (r for r in rows if r.kind == "MDC90"), None
+    )
+    if row is None:
+        return None
+    widths = []
+    if row.threshold is not None:
+        widths.append(row.threshold)
+    if row.relative_fraction is not None and baseline != 0:
+        widths.append(abs(baseline) * row.relative_fraction)
+    if not widths:
+        return None
+    half = min(widths)
+    return baseline - half, baseline + half, row.kind
+
+
+# --- Change table -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    """One measure's first, previous and latest values, change, and its plain-language judgement."""
+
+    measure: str  # judge_change measure name (e.g. "pain_nrs", "walk_spwt_m")
+    label: str  # with scale and unit, e.g. "Pain now (NRS 0–10, points)"
+    unit: str
+    protocol: str | None
+    first_value: float
+    first_date: dt.date
+    previous_value: float | None
+    previous_date: dt.date | None
+    latest_value: float
+    latest_date: dt.date
+    change_since_first: float | None  # latest − first, in `unit`
+    change_since_previous: float | None  # latest − previous, in `unit`
+    judgement: str | None  # judge_change label, None with one value or nothing comparable
+    judgement_text: str
+    criterion: str
+    higher_is_better: bool
+    note: str = ""
+
+
+def describe_judgement(judgement: ChangeJudgement) -> str:
+    """Plain words for a judgement; an MDC-only change also says whether it was better or worse."""
+    text = JUDGEMENT_TEXT[judgement.label]
+    if judgement.label == "beyond_measurement_error":
+        arrow = "▲" if judgement.direction == "better" else "▼"
+        text = f"{arrow} {text.removeprefix('◆ ')} ({judgement.direction})"
+    return text
+
+
+Pair = tuple[float, float]
+
+
+def _row(
+    measure: str,
+    label: str,
+    series: BaselineLatest,
+    protocol: str | None = None,
+    *,
+    pairs: tuple[Pair | None, Pair | None] | None = None,
+    note: str = "",
+) -> ChangeRow:
+    """Build a row from (first, latest) and (previous, latest) pairs; by default the series' own."""
+    info = MEASURES[measure]
+    if pairs is None:
+        since_first = (series.first_value, series.latest_value) if series.n_values > 1 else None
+        since_previous = (
+            (series.previous_value, series.latest_value) if series.previous_value is not None else None
+        )
+    else:
+        since_first, since_previous = pairs
+    judgement = judge_change(measure, *since_first) if since_first else None
+    if judgement is not None:
+        text, criterion = describe_judgement(judgement), judgement.criterion
+    else:
+        text, criterion = (ONE_VALUE_TEXT if series.n_values < 2 else PSFS_NOT_COMPARABLE_TEXT), ""
+    return ChangeRow(
+        measure=measure,
+        label=label,
+        unit=info.unit,
+        protocol=protocol,
+        first_value=series.first_value,
+        first_date=series.first_date,
+        previous_value=series.previous_value,
+        previous_date=series.previous_date,
+        latest_value=series.latest_value,
+        latest_date=series.latest_date,
+        change_since_first=since_first[1] - since_first[0] if since_first else None,
+        change_since_previous=since_previous[1] - since_previous[0] if since_previous else None,
+        judgement=judgement.label if judgement else None,
+        judgement_text=text,
+        criterion=criterion,
+        higher_is_better=info.direction == "higher_is_better",
+        note=note,
+    )
+
+
+def _psfs_row(visits: Sequence[Visit], series: BaselineLatest) -> ChangeRow:
+    """PSFS row: values are each visit's mean; change uses only activities rated at both visits (§7.5)."""
+    if series.n_values < 2:
+        return _row("psfs_mean", MEASURE_LABELS["psfs_mean"], series)
+    rated = [visit.psfs or [] for visit in visits if score_psfs(visit.psfs).mean is not None]
+    since_first = psfs_paired_means(rated[0], rated[-1])
+    since_previous = psfs_paired_means(rated[-2], rated[-1])
+    if since_first is None:
+        note = "No activity was rated at both the first and the latest visit."
+    else:
+        count = since_first[2]
+        note = f"Change uses the {count} activit{'y' if count == 1 else 'ies'} rated at both visits."
+    pairs = (since_first[:2] if since_first else None, since_previous[:2] if since_previous else None)
+    return _row("psfs_mean", MEASURE_LABELS["psfs_mean"], series, pairs=pairs, note=note)
+
+
+def change_table(visits: Iterable[Visit]) -> list[ChangeRow]:
+    """Change since the first and previous value of every recorded measure, judged against its MCID.
+
+    Baseline is the first visit with a value (walking: the first counting record of the same
+    protocol, one row per protocol). Measures never recorded have no row.
+    """
+    ordered = chronological(visits)
+    frame = visit_frame(ordered)
+    rows: list[ChangeRow] = []
+    for measure in TABLE_MEASURES:
+        series = baseline_latest(frame, measure)
+        if series is None:
+            continue
+        if measure == "psfs_mean":
+            rows.append(_psfs_row(ordered, series))
+        else:
+            rows.append(_row(measure, MEASURE_LABELS[measure], series))
+    for protocol in walk_protocols(frame):
+        series = baseline_latest(frame, "walk_primary", protocol)
+        if series is not None:
+            rows.append(_row(change_measure(protocol), walk_metric_label(protocol), series, protocol))
+    return rows
+
+
+def walk_protocols(frame: pd.DataFrame) -> list[str]:
+    """Walking protocols with at least one primary-metric value, in order of first use."""
+    recorded = frame.loc[frame["walk_primary"].notna(), "walk_protocol"]
+    return list(dict.fromkeys(recorded.to_list()))
+
+
+def protocol_note(visits: Iterable[Visit]) -> str | None:
+    """A sentence for the timeline when walking was tested with more than one protocol, else None."""
+    protocols = list(dict.fromkeys(v.walk_protocol for v in chronological(visits) if v.walk_protocol))
+    if len(protocols) < 2:
+        return None
+    names = ", ".join(PROTOCOL_NAMES[p] for p in protocols)
+    return (
+        f"Walking was tested with more than one protocol ({names}). Walking tolerance is compared only "
+        "within one protocol; results from different protocols are never compared or converted."
+    )
+
+
+# --- Caseload overview ------------------------------------------------------------------------
+
+CASELOAD_INPUT_COLUMNS: tuple[str, ...] = (
+    "patient_id",
+    "patient_ref",
+    "name",
+    "clinician",
+    "first_nrs",
+    "latest_nrs",
+    "first_walk_primary",
+    "latest_walk_primary",
+    "walk_protocol",
+    "latest_odi_percent",
+    "open_tier",
+    "last_visit_date",
+    "next_review_date",
+    "visit_count",
+    "nrs_count",
+    "walk_count",
+)
+# Improvement thresholds for the caseload glance (clinical-reference §3.2 `improved`, §7.2):
+# NRS 2 points or 30% (Ostelo 2008 [C]); walking primary metric 30% of one protocol [U: §3.2].
+NRS_IMPROVEMENT_POINTS = 2.0
+NRS_IMPROVEMENT_FRACTION = 0.30
+WALK_TREND_FRACTION = 0.30
+# An NRS baseline ≤ 2 leaves no room to improve and counts as no evidence either way [U: §3.2].
+NRS_MIN_EVIDENCE_BASELINE = 2.0
+# "≥ threshold" comparisons forgive floating-point noise (0.3 × 100 = 30.000000000000004).
+_TOLERANCE = 1e-9
+WALKING_TREND_TEXT: dict[str, str] = {
+    "better": "▲ better",
+    "worse": "▼ worse",
+    "same": "– same",
+    "none": "no test",
+}
+
+
+def caseload_row(
+    patient_id: str | None,
+    patient_ref: str,
+    name: str,
+    clinician: str | None,
+    visits: Iterable[Visit],
+    *,
+    open_tier: str | None = None,
+    next_review_date: dt.date | None = None,
+) -> dict[str, Any]:
+    """Aggregate one patient's visits into the row `caseload_table` expects (no scoring beyond ODI).
+
+    Walking uses the protocol of the latest counting walking record, first to latest of that protocol.
+    """
+    ordered = chronological(visits)
+    nrs = [v.pain_nrs for v in ordered if v.pain_nrs is not None]
+    walks = [
+        v for v in ordered if primary_metric(v) is not None and v.walk_stop_reason != UNRELATED_STOP_REASON
+    ]
+    protocol = walks[-1].walk_protocol if walks else None
+    same = [primary_metric(v) for v in walks if v.walk_protocol == protocol]
+    odi_visit = next((v for v in reversed(ordered) if v.odi_sections is not None), None)
+    odi = score_odi(odi_visit.odi_sections) if odi_visit and odi_visit.odi_sections is not None else None
+    return {
+        "patient_id": patient_id,
+        "patient_ref": patient_ref,
+        "name": name,
+        "clinician": clinician,
+        "first_nrs": nrs[0] if nrs else None,
+        "latest_nrs": nrs[-1] if nrs else None,
+        "first_walk_primary": same[0] if same else None,
+        "latest_walk_primary": same[-1] if same else None,
+        "walk_protocol": protocol,
+        "latest_odi_percent": odi.percent if odi else None,
+        "open_tier": open_tier,
+        "last_visit_date": ordered[-1].visit_date if ordered else None,
+        "next_review_date": next_review_date,
+        "visit_count": len(ordered),
+        "nrs_count": len(nrs),
+        "walk_count": len(same),
+    }
+
+
+def caseload_table(rows: Iterable[Mapping[str, Any]], today: dt.date) -> pd.DataFrame:
+    """Caseload with derived columns, computed vectorised in one pass over all patients.
+
+    Adds nrs_change (latest − first NRS, points; negative is less pain), walking_trend (± 30% of the
+    first value of one protocol, or "no test"), days_since_last_visit, overdue_for_review
+    (next_review_date before today), not_improving (≥ 2 values of NRS or walking, no important NRS
+    improvement and walking not better) and tier_rank; sorted by open tier, overdue, not improving.
+    Optional input columns visit_count / nrs_count / walk_count default to unknown (no evidence).
+    """
+    df = pd.DataFrame(list(rows), columns=list(CASELOAD_INPUT_COLUMNS))
+    for column in (
+        "first_nrs",
+        "latest_nrs",
+        "first_walk_primary",
+        "latest_walk_primary",
+        "latest_odi_percent",
+    ):
+        df[column] = pd.to_numeric(df[column], errors="coerce").astype("float64")
+    for column in ("visit_count", "nrs_count", "walk_count"):
+        df[column] = pd.to_numeric(df[column], errors="coerce").astype("float64")
+    for column in ("last_visit_date", "next_review_date"):
+        df[column] = pd.to_datetime(df[column], errors="coerce")
+    today_ts = pd.Timestamp(today)
+
+    first_nrs, latest_nrs = df["first_nrs"], df["latest_nrs"]
+    df["nrs_change"] = latest_nrs - first_nrs
+    nrs_gain = first_nrs - latest_nrs
+    # Two NRS values: from nrs_count when given, else from visit_count (≥ 2 visits).
+    nrs_pair = df["nrs_count"].fillna(df["visit_count"]).ge(2) & first_nrs.notna() & latest_nrs.notna()
+    nrs_improved = nrs_pair & (
+        nrs_gain.ge(NRS_IMPROVEMENT_POINTS - _TOLERANCE)
+        | (first_nrs.gt(0) & (nrs_gain / first_nrs).ge(NRS_IMPROVEMENT_FRACTION - _TOLERANCE))
+    )
+    nrs_evidence = nrs_pair & first_nrs.gt(NRS_MIN_EVIDENCE_BASELINE)
+
+    first_walk, latest_walk = df["first_walk_primary"], df["latest_walk_primary"]
+    walk_pair = df["walk_count"].fillna(df["visit_count"]).ge(2) & first_walk.notna() & latest_walk.notna()
+    walk_gain = latest_walk - first_walk
+    # From a baseline of 0 any gain counts as better (a relative change is undefined).
+    threshold = first_walk.abs() * WALK_TREND_FRACTION
+    walk_better = walk_pair & walk_gain.gt(0) & walk_gain.ge(threshold - _TOLERANCE)
+    walk_worse = walk_pair & walk_gain.lt(0) & (-walk_gain).ge(threshold - _TOLERANCE)
+    trend = pd.Series(WALKING_TREND_TEXT["none"], index=df.index, dtype="object")
+    trend[walk_pair] = WALKING_TREND_TEXT["same"]
+    trend[walk_better] = WALKING_TREND_TEXT["better"]
+    trend[walk_worse] = WALKING_TREND_TEXT["worse"]
+    df["walking_trend"] = trend
+
+    df["days_since_last_visit"] = (today_ts - df["last_visit_date"]).dt.days.astype("Int64")
+    df["overdue_for_review"] = (df["next_review_date"] < today_ts).fillna(False).astype(bool)
+    evidence = nrs_evidence | walk_pair
+    df["not_improving"] = (evidence & ~nrs_improved & ~walk_better).astype(bool)
+    df["tier_rank"] = df["open_tier"].map(TIER_ORDER).fillna(0).astype(int)
+    df["has_open_flag"] = df["tier_rank"].gt(0)
+    df = df.sort_values(
+        ["tier_rank", "overdue_for_review", "not_improving", "last_visit_date"],
+        ascending=[False, False, False, True],
+        kind="stable",
+    )
+    return df.reset_index(drop=True)
+
+
+def filter_caseload(
+    df: pd.DataFrame,
+    clinician: str | None = None,
+    open_flags_only: bool = False,
+    not_improving_only: bool = False,
+    overdue_only: bool = False,
+) -> pd.DataFrame:
+    """Rows of a caseload_table matching every chosen filter (all filters off: every row)."""
+    mask = pd.Series(True, index=df.index)
+    if clinician is not None:
+        mask &= df["clinician"] == clinician
+    if open_flags_only:
+        mask &= df["has_open_flag"]
+    if not_improving_only:
+        mask &= df["not_improving"]
+    if overdue_only:
+        mask &= df["overdue_for_review"]
+    return df.loc[mask]

@@ -1,0 +1,245 @@
+"""Walking tests: primary metrics per protocol, same-protocol comparisons, claudication pattern,
+and the progressive walking-programme dose (clinical-reference §3.4, §7.8, §8.2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from dashboard.models import Visit
+
+# Primary tolerance metric per protocol, used for trends and RF_WALKING_DECLINE (§7.8 [U]).
+PRIMARY_METRIC: dict[str, str] = {
+    "spwt": "walk_total_m",
+    "treadmill_1_2mph": "walk_total_min",
+    "6mwt": "walk_total_m",
+    "reported": "walk_total_min",
+}
+# Time or distance to the first symptom, charted as a secondary series (§7.8 [U]); matches the
+# primary metric's unit so both series share one axis.
+ONSET_METRIC: dict[str, str] = {
+    "spwt": "walk_onset_m",
+    "treadmill_1_2mph": "walk_onset_min",
+    "6mwt": "walk_onset_m",
+    "reported": "walk_onset_min",
+}
+# The judge_change measure of each protocol's primary metric (dashboard.outcomes.MEASURES).
+CHANGE_MEASURE: dict[str, str] = {
+    "spwt": "walk_spwt_m",
+    "treadmill_1_2mph": "walk_treadmill_min",
+    "6mwt": "walk_6mwt_m",
+    "reported": "walk_reported_min",
+}
+# A test stopped for an unrelated reason does not count for comparisons (§3.3 RF_WALKING_DECLINE).
+UNRELATED_STOP_REASON = "other"
+# Protocols whose time to first symptom sets the starting bout; `reported` is the fallback (§8.2 [U]).
+TIMED_TEST_PROTOCOLS: tuple[str, ...] = ("spwt", "treadmill_1_2mph")
+
+ClaudicationPattern = Literal["none", "vascular", "neurogenic", "indeterminate"]
+
+
+def _protocol(protocol: str) -> str:
+    if protocol not in PRIMARY_METRIC:
+        raise ValueError(f"walk_protocol: unknown; expected one of {', '.join(PRIMARY_METRIC)}")
+    return protocol
+
+
+def change_measure(protocol: str) -> str:
+    """The judge_change measure name for a walking protocol's primary metric (e.g. spwt -> walk_spwt_m)."""
+    return CHANGE_MEASURE[_protocol(protocol)]
+
+
+def primary_metric(visit: Visit) -> float | None:
+    """The visit's primary walking-tolerance value (m or min, by protocol), or None if not recorded."""
+    if visit.walk_protocol is None:
+        return None
+    value: float | None = getattr(visit, PRIMARY_METRIC[visit.walk_protocol])
+    return value
+
+
+def onset_metric(visit: Visit) -> float | None:
+    """Time (min) or distance (m) to the first symptom for the visit's protocol, or None."""
+    if visit.walk_protocol is None:
+        return None
+    value: float | None = getattr(visit, ONSET_METRIC[visit.walk_protocol])
+    return value
+
+
+def is_walking_record(visit: Visit) -> bool:
+    """True when the visit has a walking protocol and that protocol's primary metric recorded."""
+    return primary_metric(visit) is not None
+
+
+def _counts_for_comparison(visit: Visit) -> bool:
+    return is_walking_record(visit) and visit.walk_stop_reason != UNRELATED_STOP_REASON
+
+
+def _recorded_utc(visit: Visit) -> dt.datetime:
+    stamp = visit.recorded_at
+    if stamp is None:
+        # Not yet saved: the newest record of its day (a visit being previewed before saving).
+        return dt.datetime.max
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
+    return stamp
+
+
+def chronological(visits: Iterable[Visit]) -> list[Visit]:
+    """Non-archived visits ordered by (visit_date, recorded_at), oldest first (§3.1)."""
+    return sorted(
+        (visit for visit in visits if not visit.archived),
+        key=lambda visit: (visit.visit_date, _recorded_utc(visit)),
+    )
+
+
+def latest_same_protocol_pair(visits: Iterable[Visit]) -> tuple[Visit, Visit] | None:
+    """(earlier, latest) walking records of one protocol, where latest is the latest visit; else None.
+
+    The latest visit must hold a walking record that counts (not stopped for an unrelated reason);
+    the earlier one is the most recent earlier counting record of the same protocol.
+    """
+    ordered = chronological(visits)
+    if not ordered or not _counts_for_comparison(ordered[-1]):
+        return None
+    latest = ordered[-1]
+    for earlier in reversed(ordered[:-1]):
+        if earlier.walk_protocol == latest.walk_protocol and _counts_for_comparison(earlier):
+            return earlier, latest
+    return None
+
+
+def claudication_pattern(visit: Visit) -> ClaudicationPattern:
+    """Working classification of walking leg pain: neurogenic, vascular, indeterminate or none (§3.4).
+
+    Unanswered yes/no findings count as no; an unanswered relief or location matches neither.
+    """
+    if not visit.leg_pain_on_walking:
+        return "none"
+    pulses_reduced = visit.pedal_pulses == "reduced_or_absent"
+    vascular = visit.relief == "standing_still" and (visit.symptom_location == "calf" or pulses_reduced)
+    neurogenic = (
+        visit.relief == "sitting_or_flexion"
+        and bool(
+            visit.shopping_cart_sign
+            or visit.triggered_by_standing_alone
+            or visit.symptom_location == "buttock_thigh"
+        )
+        # "not_assessed" counts as not reduced.
+        and not pulses_reduced
+    )
+    if vascular and not neurogenic:
+        return "vascular"
+    if neurogenic and not vascular:
+        return "neurogenic"
+    # Both or neither: walking leg pain with nothing else recorded lands here by design.
+    return "indeterminate"
+
+
+# --- Walking programme (§8.2 dose template, [U]: project convention, every number editable) ------
+
+# Prescribed bouts are about 80% of the time to first symptom [U].
+BOUT_FRACTION_OF_ONSET = 0.8
+# ...and never shorter than 1 min [U].
+MIN_BOUT_MIN = 1.0
+# 2-3 walks a day, with rests [U]; 3 by default, 2 when 3 bouts would already pass the goal.
+DEFAULT_BOUTS_PER_DAY = 3
+FEWEST_BOUTS_PER_DAY = 2
+# Total weekly walking time grows by about 10% a week after a stable week [U].
+WEEKLY_INCREASE_FRACTION = 0.10
+# Goal: 30 min of walking on 5 days a week (WalkBack, Pocovi 2024 [C]; template [U]).
+GOAL_MIN_PER_DAY = 30.0
+GOAL_DAYS_PER_WEEK = 5
+DEFAULT_PROGRAMME_WEEKS = 12
+
+
+def symptom_free_walk_min(visits: Iterable[Visit]) -> float | None:
+    """Latest walking time before the first symptom (min), from an SPWT or treadmill test, else the
+    latest `reported` minutes; None when neither exists (§8.2 [U]).
+
+    A test stopped at its time cap with no symptom onset counts its total time [U].
+    """
+    ordered = chronological(visits)
+    for visit in reversed(ordered):
+        if visit.walk_protocol not in TIMED_TEST_PROTOCOLS:
+            continue
+        if visit.walk_onset_min is not None:
+            return visit.walk_onset_min
+        if visit.walk_stop_reason == "time_cap" and visit.walk_total_min is not None:
+            return visit.walk_total_min
+    for visit in reversed(ordered):
+        if visit.walk_protocol == "reported" and visit.walk_total_min is not None:
+            return visit.walk_total_min
+    return None
+
+
+def starting_bout_min(visits: Iterable[Visit], fraction: float = BOUT_FRACTION_OF_ONSET) -> float | None:
+    """Week-1 walk length (min): about 80% of the latest symptom-free walking time, at least 1 min."""
+    tolerated = symptom_free_walk_min(visits)
+    if tolerated is None:
+        return None
+    return max(MIN_BOUT_MIN, fraction * tolerated)
+
+
+@dataclass(frozen=True)
+class WalkingWeek:
+    """One week of the walking programme: walk length, how often, and the weekly total (min)."""
+
+    week: int
+    bout_min: float
+    bouts_per_day: int
+    days_per_week: int
+    weekly_total_min: float
+    at_goal: bool
+
+
+def walking_programme(
+    start_bout_min: float,
+    weeks: int = DEFAULT_PROGRAMME_WEEKS,
+    *,
+    bouts_per_day: int | None = None,
+    days_per_week: int = GOAL_DAYS_PER_WEEK,
+    weekly_increase_fraction: float = WEEKLY_INCREASE_FRACTION,
+    goal_min_per_day: float = GOAL_MIN_PER_DAY,
+) -> list[WalkingWeek]:
+    """Week-by-week walking doses (min) growing about 10% a week toward 30 min on 5 days, capped there.
+
+    Week 1 walks `start_bout_min` per bout; `bouts_per_day` None picks 3, or 2 when 3 would already
+    exceed the goal.
+    """
+    if not math.isfinite(start_bout_min) or start_bout_min <= 0:
+        raise ValueError("start_bout_min: must be a positive number of minutes")
+    if weeks < 1:
+        raise ValueError("weeks: must be at least 1")
+    if days_per_week < 1 or days_per_week > 7:
+        raise ValueError("days_per_week: must be from 1 to 7")
+    if bouts_per_day is not None and bouts_per_day < 1:
+        raise ValueError("bouts_per_day: must be at least 1")
+    if weekly_increase_fraction < 0 or not math.isfinite(weekly_increase_fraction):
+        raise ValueError("weekly_increase_fraction: must not be negative")
+    if goal_min_per_day <= 0 or not math.isfinite(goal_min_per_day):
+        raise ValueError("goal_min_per_day: must be a positive number of minutes")
+    goal_weekly_min = goal_min_per_day * days_per_week
+    if bouts_per_day is None:
+        bouts_per_day = DEFAULT_BOUTS_PER_DAY
+        if start_bout_min * bouts_per_day * days_per_week > goal_weekly_min:
+            bouts_per_day = FEWEST_BOUTS_PER_DAY
+    sessions_per_week = bouts_per_day * days_per_week
+    weekly = min(goal_weekly_min, start_bout_min * sessions_per_week)
+    programme: list[WalkingWeek] = []
+    for week in range(1, weeks + 1):
+        programme.append(
+            WalkingWeek(
+                week=week,
+                bout_min=weekly / sessions_per_week,
+                bouts_per_day=bouts_per_day,
+                days_per_week=days_per_week,
+                weekly_total_min=weekly,
+                at_goal=weekly >= goal_weekly_min,
+            )
+        )
+        weekly = min(goal_weekly_min, weekly * (1 + weekly_increase_fraction))
+    return programme

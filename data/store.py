@@ -1,0 +1,732 @@
+"""The SQLAlchemy implementation of the store Protocol (SQLite by default, PostgreSQL by URL).
+
+Writes run in one transaction each; edits check the record version; the audit trail is hash-chained.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import unicodedata
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from dashboard.models import Escalation, Patient, Screening, Visit
+from dashboard.ports import (
+    AuditEntry,
+    DuplicateError,
+    Handout,
+    Revision,
+    StaleRecordError,
+    User,
+)
+from dashboard.walking import PRIMARY_METRIC
+from data import tables as t
+
+GENESIS_HASH = "0" * 64
+# One advisory-lock key for the audit chain on PostgreSQL: appends are serialised so the chain stays linear.
+AUDIT_LOCK_KEY = 7_310_001
+
+
+def utcnow() -> dt.datetime:
+    """The current time in UTC (timezone-aware)."""
+    return dt.datetime.now(dt.UTC)
+
+
+def new_id() -> str:
+    """A new opaque record id (UUID4); never derived from patient data."""
+    return str(uuid.uuid4())
+
+
+def search_key(*parts: str) -> str:
+    """Lower-case, accent-free text for forgiving search (José matches jose)."""
+    joined = " ".join(parts)
+    decomposed = unicodedata.normalize("NFKD", joined)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def audit_hash(prev_hash: str, row: dict[str, Any]) -> str:
+    """SHA-256 linking one audit row to the previous one (tampering breaks the chain)."""
+    at = _as_utc(row["at"])
+    assert at is not None
+    canonical = {
+        "at": at.replace(tzinfo=None).isoformat(timespec="microseconds"),
+        **{k: row.get(k) for k in ("user_id", "action", "entity", "entity_id", "patient_id", "reason")},
+        "before": row.get("before"),
+        "after": row.get("after"),
+    }
+    payload = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256((prev_hash + payload).encode()).hexdigest()
+
+
+def _bookkeeping(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "version": row.version,
+        "recorded_at": _as_utc(row.recorded_at),
+        "updated_at": _as_utc(row.updated_at),
+        "recorded_by": row.recorded_by,
+        "updated_by": row.updated_by,
+        "archived": row.archived,
+    }
+
+
+def _patient(row: Any) -> Patient:
+    return Patient.model_validate({**row.data, **_bookkeeping(row)})
+
+
+def _visit(row: Any) -> Visit:
+    return Visit.model_validate({**row.data, **_bookkeeping(row), "patient_id": row.patient_id})
+
+
+def _screening(row: Any) -> Screening:
+    return Screening.model_validate({**row.data, **_bookkeeping(row)})
+
+
+def _escalation(row: Any) -> Escalation:
+    return Escalation.model_validate({**row.data, **_bookkeeping(row)})
+
+
+def _user(row: Any) -> User:
+    return User(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        role=row.role,
+        active=row.active,
+        failed_logins=row.failed_logins,
+        locked_until=_as_utc(row.locked_until),
+        version=row.version,
+    )
+
+
+def visit_columns(visit: Visit) -> dict[str, Any]:
+    """The queryable columns of a visit row (the rest lives in its JSON payload)."""
+    from dashboard.outcomes import score_odi
+
+    odi = score_odi(visit.odi_sections) if visit.odi_sections is not None else None
+    metric = PRIMARY_METRIC.get(visit.walk_protocol or "")
+    return {
+        "patient_id": visit.patient_id,
+        "visit_date": visit.visit_date,
+        "pain_nrs": visit.pain_nrs,
+        "odi_percent": odi.percent if odi else None,
+        "walk_protocol": visit.walk_protocol,
+        "walk_primary": getattr(visit, metric) if metric else None,
+        "data": visit.clinical_dict(),
+    }
+
+
+class SqlTx:
+    """One transaction on the store (implements dashboard.ports.Tx)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # --- bookkeeping -------------------------------------------------------------------------
+    def _new_row(self, record: Any) -> dict[str, Any]:
+        now = utcnow()
+        return {
+            "id": record.id or new_id(),
+            "version": 1,
+            "recorded_at": now,
+            "updated_at": now,
+            "recorded_by": record.recorded_by,
+            "updated_by": record.updated_by or record.recorded_by,
+            "archived": record.archived,
+        }
+
+    def _versioned_update(self, table: Any, record: Any, expected_version: int, values: dict[str, Any]) -> Any:
+        now = utcnow()
+        result = self.conn.execute(
+            update(table)
+            .where(table.c.id == record.id, table.c.version == expected_version)
+            .values(
+                **values,
+                version=expected_version + 1,
+                updated_at=now,
+                updated_by=record.updated_by,
+                archived=record.archived,
+            )
+        )
+        if result.rowcount != 1:
+            current = self.conn.execute(
+                select(table.c.updated_by, table.c.updated_at).where(table.c.id == record.id)
+            ).first()
+            who = None
+            if current is not None and current.updated_by:
+                user = self.get_user(current.updated_by)
+                who = user.display_name if user else None
+            raise StaleRecordError(table.name.rstrip("s"), who, _as_utc(current.updated_at) if current else None)
+        return record.model_copy(update={"version": expected_version + 1, "updated_at": now})
+
+    # --- meta ----------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        return self.conn.execute(select(t.meta.c.value).where(t.meta.c.key == key)).scalar()
+
+    def set_meta(self, key: str, value: str) -> None:
+        if self.get_meta(key) is None:
+            self.conn.execute(insert(t.meta).values(key=key, value=value))
+        else:
+            self.conn.execute(update(t.meta).where(t.meta.c.key == key).values(value=value))
+
+    # --- patients ------------------------------------------------------------------------------
+    def get_patient(self, patient_id: str) -> Patient | None:
+        row = self.conn.execute(select(t.patients).where(t.patients.c.id == patient_id)).first()
+        return _patient(row) if row else None
+
+    def find_patient_by_ref(self, patient_ref: str) -> Patient | None:
+        row = self.conn.execute(select(t.patients).where(t.patients.c.patient_ref == patient_ref)).first()
+        return _patient(row) if row else None
+
+    def search_patients(self, query: str, *, include_archived: bool = False, limit: int = 50) -> list[Patient]:
+        stmt = select(t.patients)
+        for word in search_key(query).split():
+            stmt = stmt.where(t.patients.c.search_key.contains(word, autoescape=True))
+        if not include_archived:
+            stmt = stmt.where(t.patients.c.archived.is_(False))
+        stmt = stmt.order_by(t.patients.c.search_key).limit(limit)
+        return [_patient(row) for row in self.conn.execute(stmt)]
+
+    def count_patients(self) -> int:
+        return int(self.conn.execute(select(func.count()).select_from(t.patients)).scalar() or 0)
+
+    @staticmethod
+    def _patient_values(patient: Patient) -> dict[str, Any]:
+        return {
+            "patient_ref": patient.patient_ref,
+            "search_key": search_key(patient.given_name, patient.family_name, patient.patient_ref),
+            "clinician_id": patient.clinician_id,
+            "next_review_date": patient.next_review_date,
+            "data": patient.clinical_dict(),
+        }
+
+    def insert_patient(self, patient: Patient) -> Patient:
+        row = self._new_row(patient)
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(insert(t.patients).values(**row, **self._patient_values(patient)))
+        except IntegrityError as exc:
+            raise DuplicateError("patient_ref", "A patient with this reference already exists.") from exc
+        return patient.model_copy(update=row)
+
+    def update_patient(self, patient: Patient, expected_version: int) -> Patient:
+        try:
+            with self.conn.begin_nested():
+                return self._versioned_update(
+                    t.patients, patient, expected_version, self._patient_values(patient)
+                )
+        except IntegrityError as exc:
+            raise DuplicateError("patient_ref", "A patient with this reference already exists.") from exc
+
+    # --- visits --------------------------------------------------------------------------------
+    def visits(self, patient_id: str, *, include_archived: bool = False) -> list[Visit]:
+        stmt = select(t.visits).where(t.visits.c.patient_id == patient_id)
+        if not include_archived:
+            stmt = stmt.where(t.visits.c.archived.is_(False))
+        stmt = stmt.order_by(t.visits.c.visit_date, t.visits.c.recorded_at)
+        return [_visit(row) for row in self.conn.execute(stmt)]
+
+    def get_visit(self, visit_id: str) -> Visit | None:
+        row = self.conn.execute(select(t.visits).where(t.visits.c.id == visit_id)).first()
+        return _visit(row) if row else None
+
+    def insert_visit(self, visit: Visit) -> Visit:
+        row = self._new_row(visit)
+        self.conn.execute(insert(t.visits).values(**row, **visit_columns(visit)))
+        return visit.model_copy(update=row)
+
+    def update_visit(self, visit: Visit, expected_version: int) -> Visit:
+        return self._versioned_update(t.visits, visit, expected_version, visit_columns(visit))
+
+    # --- screenings and escalations ------------------------------------------------------------
+    def insert_screening(self, screening: Screening) -> Screening:
+        row = self._new_row(screening)
+        payload = screening.model_dump(mode="json", exclude={"id", "version", "recorded_at", "updated_at",
+                                                              "recorded_by", "updated_by", "archived"})
+        self.conn.execute(
+            insert(t.screenings).values(
+                **row,
+                patient_id=screening.patient_id,
+                visit_id=screening.visit_id,
+                urgency=screening.urgency,
+                rule_set_version=screening.rule_set_version,
+                data=payload,
+            )
+        )
+        return screening.model_copy(update=row)
+
+    def screenings(self, patient_id: str) -> list[Screening]:
+        stmt = (
+            select(t.screenings)
+            .where(t.screenings.c.patient_id == patient_id)
+            .order_by(t.screenings.c.recorded_at)
+        )
+        return [_screening(row) for row in self.conn.execute(stmt)]
+
+    @staticmethod
+    def _escalation_values(escalation: Escalation) -> dict[str, Any]:
+        payload = escalation.model_dump(
+            mode="json",
+            exclude={"id", "version", "recorded_at", "updated_at", "recorded_by", "updated_by", "archived"},
+        )
+        return {
+            "patient_id": escalation.patient_id,
+            "rule_id": escalation.rule_id,
+            "tier": escalation.tier,
+            "status": escalation.status,
+            "data": payload,
+        }
+
+    def escalations(self, *, patient_id: str | None = None, status: str | None = None) -> list[Escalation]:
+        stmt = select(t.escalations).where(t.escalations.c.archived.is_(False))
+        if patient_id is not None:
+            stmt = stmt.where(t.escalations.c.patient_id == patient_id)
+        if status is not None:
+            stmt = stmt.where(t.escalations.c.status == status)
+        stmt = stmt.order_by(t.escalations.c.recorded_at)
+        return [_escalation(row) for row in self.conn.execute(stmt)]
+
+    def insert_escalation(self, escalation: Escalation) -> Escalation:
+        row = self._new_row(escalation)
+        self.conn.execute(insert(t.escalations).values(**row, **self._escalation_values(escalation)))
+        return escalation.model_copy(update=row)
+
+    def update_escalation(self, escalation: Escalation, expected_version: int) -> Escalation:
+        return self._versioned_update(
+            t.escalations, escalation, expected_version, self._escalation_values(escalation)
+        )
+
+    # --- revisions and audit -------------------------------------------------------------------
+    def insert_revision(self, revision: Revision, patient_id: str | None) -> None:
+        self.conn.execute(
+            insert(t.revisions).values(
+                id=new_id(),
+                entity=revision.entity,
+                entity_id=revision.entity_id,
+                patient_id=patient_id,
+                version=revision.version,
+                changed_at=revision.changed_at,
+                changed_by=revision.changed_by,
+                reason=revision.reason,
+                before=revision.before,
+                after=revision.after,
+            )
+        )
+
+    def revisions(self, entity: str, entity_id: str) -> list[Revision]:
+        stmt = (
+            select(t.revisions)
+            .where(t.revisions.c.entity == entity, t.revisions.c.entity_id == entity_id)
+            .order_by(t.revisions.c.version)
+        )
+        return [
+            Revision(
+                entity=row.entity,
+                entity_id=row.entity_id,
+                version=row.version,
+                changed_at=_as_utc(row.changed_at) or utcnow(),
+                changed_by=row.changed_by,
+                reason=row.reason,
+                before=row.before,
+                after=row.after,
+            )
+            for row in self.conn.execute(stmt)
+        ]
+
+    def insert_audit(
+        self,
+        *,
+        user_id: str | None,
+        action: str,
+        entity: str | None = None,
+        entity_id: str | None = None,
+        patient_id: str | None = None,
+        reason: str = "",
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
+        prev = self.conn.execute(select(t.audit.c.hash).order_by(t.audit.c.seq.desc()).limit(1)).scalar()
+        row = {
+            "at": utcnow(),
+            "user_id": user_id,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "patient_id": patient_id,
+            "reason": reason,
+            "before": _jsonable(before),
+            "after": _jsonable(after),
+        }
+        prev_hash = prev or GENESIS_HASH
+        self.conn.execute(insert(t.audit).values(**row, prev_hash=prev_hash, hash=audit_hash(prev_hash, row)))
+
+    def audit_entries(
+        self,
+        *,
+        user_id: str | None = None,
+        patient_id: str | None = None,
+        action: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int = 500,
+    ) -> list[AuditEntry]:
+        stmt = select(t.audit)
+        if user_id:
+            stmt = stmt.where(t.audit.c.user_id == user_id)
+        if patient_id:
+            stmt = stmt.where(t.audit.c.patient_id == patient_id)
+        if action:
+            stmt = stmt.where(t.audit.c.action == action)
+        if since:
+            stmt = stmt.where(t.audit.c.at >= since)
+        if until:
+            stmt = stmt.where(t.audit.c.at < until)
+        stmt = stmt.order_by(t.audit.c.seq.desc()).limit(limit)
+        return [
+            AuditEntry(
+                seq=row.seq,
+                at=_as_utc(row.at) or utcnow(),
+                user_id=row.user_id,
+                action=row.action,
+                entity=row.entity,
+                entity_id=row.entity_id,
+                patient_id=row.patient_id,
+                reason=row.reason,
+                before=row.before,
+                after=row.after,
+            )
+            for row in self.conn.execute(stmt)
+        ]
+
+    def verify_audit_chain(self) -> tuple[bool, int, int | None]:
+        """Recompute the chain: (intact, rows checked, first broken seq or None)."""
+        prev_hash = GENESIS_HASH
+        count = 0
+        for row in self.conn.execute(select(t.audit).order_by(t.audit.c.seq)):
+            count += 1
+            values = {k: getattr(row, k) for k in ("at", "user_id", "action", "entity", "entity_id",
+                                                   "patient_id", "reason", "before", "after")}
+            if row.prev_hash != prev_hash or row.hash != audit_hash(prev_hash, values):
+                return False, count, row.seq
+            prev_hash = row.hash
+        return True, count, None
+
+    # --- users ---------------------------------------------------------------------------------
+    def get_user(self, user_id: str) -> User | None:
+        row = self.conn.execute(select(t.users).where(t.users.c.id == user_id)).first()
+        return _user(row) if row else None
+
+    def get_user_by_username(self, username: str) -> User | None:
+        row = self.conn.execute(select(t.users).where(t.users.c.username == username)).first()
+        return _user(row) if row else None
+
+    def password_hash(self, user_id: str) -> str | None:
+        return self.conn.execute(select(t.users.c.password_hash).where(t.users.c.id == user_id)).scalar()
+
+    def users(self) -> list[User]:
+        return [_user(row) for row in self.conn.execute(select(t.users).order_by(t.users.c.username))]
+
+    def insert_user(self, user: User, password_hash: str) -> User:
+        now = utcnow()
+        user_id = user.id or new_id()
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(
+                    insert(t.users).values(
+                        id=user_id, version=1, recorded_at=now, updated_at=now, archived=False,
+                        username=user.username, display_name=user.display_name, role=user.role,
+                        password_hash=password_hash, active=user.active, failed_logins=0, locked_until=None,
+                    )
+                )
+        except IntegrityError as exc:
+            raise DuplicateError("username", "This username is already taken.") from exc
+        return User(id=user_id, username=user.username, display_name=user.display_name, role=user.role,
+                    active=user.active)
+
+    def update_user(self, user: User, *, password_hash: str | None = None) -> User:
+        values: dict[str, Any] = {
+            "display_name": user.display_name,
+            "role": user.role,
+            "active": user.active,
+            "failed_logins": user.failed_logins,
+            "locked_until": user.locked_until,
+            "updated_at": utcnow(),
+            "version": t.users.c.version + 1,
+        }
+        if password_hash is not None:
+            values["password_hash"] = password_hash
+        self.conn.execute(update(t.users).where(t.users.c.id == user.id).values(**values))
+        refreshed = self.get_user(user.id)
+        assert refreshed is not None
+        return refreshed
+
+    # --- handouts ------------------------------------------------------------------------------
+    def insert_handout(
+        self,
+        *,
+        patient_id: str,
+        recorded_by: str | None,
+        pdf: bytes,
+        plan: dict[str, Any],
+        rule_set_version: str,
+        library_version: str,
+    ) -> Handout:
+        now = utcnow()
+        handout_id = new_id()
+        digest = hashlib.sha256(pdf).hexdigest()
+        self.conn.execute(
+            insert(t.handouts).values(
+                id=handout_id, version=1, recorded_at=now, updated_at=now, recorded_by=recorded_by,
+                updated_by=recorded_by, archived=False, patient_id=patient_id, sha256=digest, pdf=pdf,
+                plan=plan, rule_set_version=rule_set_version, library_version=library_version,
+            )
+        )
+        return Handout(handout_id, patient_id, now, recorded_by, digest, pdf, plan, rule_set_version,
+                       library_version)
+
+    def handouts(self, patient_id: str) -> list[Handout]:
+        stmt = select(t.handouts).where(t.handouts.c.patient_id == patient_id).order_by(t.handouts.c.recorded_at)
+        return [
+            Handout(row.id, row.patient_id, _as_utc(row.recorded_at) or utcnow(), row.recorded_by, row.sha256,
+                    bytes(row.pdf), row.plan, row.rule_set_version, row.library_version)
+            for row in self.conn.execute(stmt)
+        ]
+
+    # --- caseload ------------------------------------------------------------------------------
+    def caseload_rows(self) -> list[dict[str, Any]]:
+        """One aggregated row per active patient, computed in SQL (no query per patient)."""
+        v = t.visits
+        live = v.c.archived.is_(False)
+        ranked = (
+            select(
+                v.c.patient_id,
+                v.c.visit_date,
+                v.c.pain_nrs,
+                v.c.odi_percent,
+                v.c.walk_protocol,
+                v.c.walk_primary,
+                func.row_number()
+                .over(partition_by=v.c.patient_id, order_by=(v.c.visit_date.desc(), v.c.recorded_at.desc()))
+                .label("rn_last"),
+                func.count().over(partition_by=v.c.patient_id).label("n_visits"),
+            )
+            .where(live)
+            .subquery()
+        )
+        latest = select(ranked).where(ranked.c.rn_last == 1).subquery()
+        first_nrs = (
+            select(
+                v.c.patient_id,
+                v.c.pain_nrs.label("first_nrs"),
+                func.row_number()
+                .over(partition_by=v.c.patient_id, order_by=(v.c.visit_date, v.c.recorded_at))
+                .label("rn"),
+            )
+            .where(live, v.c.pain_nrs.is_not(None))
+            .subquery()
+        )
+        last_nrs = (
+            select(
+                v.c.patient_id,
+                v.c.pain_nrs.label("latest_nrs"),
+                func.row_number()
+                .over(partition_by=v.c.patient_id, order_by=(v.c.visit_date.desc(), v.c.recorded_at.desc()))
+                .label("rn"),
+            )
+            .where(live, v.c.pain_nrs.is_not(None))
+            .subquery()
+        )
+        walk_ranked = (
+            select(
+                v.c.patient_id,
+                v.c.walk_protocol,
+                v.c.walk_primary,
+                func.row_number()
+                .over(
+                    partition_by=(v.c.patient_id, v.c.walk_protocol),
+                    order_by=(v.c.visit_date, v.c.recorded_at),
+                )
+                .label("rn_first"),
+                func.row_number()
+                .over(partition_by=v.c.patient_id, order_by=(v.c.visit_date.desc(), v.c.recorded_at.desc()))
+                .label("rn_last"),
+            )
+            .where(live, v.c.walk_protocol.is_not(None), v.c.walk_primary.is_not(None))
+            .subquery()
+        )
+        last_walk = select(walk_ranked).where(walk_ranked.c.rn_last == 1).subquery()
+        first_walk = select(walk_ranked).where(walk_ranked.c.rn_first == 1).subquery()
+        tier_rank = func.max(
+            text(
+                "CASE escalations.tier WHEN 'EMERGENCY' THEN 3 WHEN 'URGENT' THEN 2 "
+                "WHEN 'ROUTINE_REVIEW' THEN 1 ELSE 0 END"
+            )
+        )
+        open_flags = (
+            select(t.escalations.c.patient_id, tier_rank.label("open_rank"))
+            .where(t.escalations.c.status == "open", t.escalations.c.archived.is_(False))
+            .group_by(t.escalations.c.patient_id)
+            .subquery()
+        )
+        p = t.patients
+        stmt = (
+            select(
+                p.c.id.label("patient_id"),
+                p.c.patient_ref,
+                p.c.data,
+                p.c.clinician_id,
+                p.c.next_review_date,
+                latest.c.visit_date.label("last_visit_date"),
+                latest.c.odi_percent.label("latest_odi_percent"),
+                latest.c.n_visits,
+                first_nrs.c.first_nrs,
+                last_nrs.c.latest_nrs,
+                last_walk.c.walk_protocol,
+                last_walk.c.walk_primary.label("latest_walk_primary"),
+                first_walk.c.walk_primary.label("first_walk_primary"),
+                open_flags.c.open_rank,
+            )
+            .select_from(p)
+            .outerjoin(latest, latest.c.patient_id == p.c.id)
+            .outerjoin(first_nrs, (first_nrs.c.patient_id == p.c.id) & (first_nrs.c.rn == 1))
+            .outerjoin(last_nrs, (last_nrs.c.patient_id == p.c.id) & (last_nrs.c.rn == 1))
+            .outerjoin(last_walk, last_walk.c.patient_id == p.c.id)
+            .outerjoin(
+                first_walk,
+                (first_walk.c.patient_id == p.c.id) & (first_walk.c.walk_protocol == last_walk.c.walk_protocol),
+            )
+            .outerjoin(open_flags, open_flags.c.patient_id == p.c.id)
+            .where(p.c.archived.is_(False))
+        )
+        tiers = {3: "EMERGENCY", 2: "URGENT", 1: "ROUTINE_REVIEW"}
+        out = []
+        for row in self.conn.execute(stmt):
+            data = row.data
+            out.append(
+                {
+                    "patient_id": row.patient_id,
+                    "patient_ref": row.patient_ref,
+                    "name": f"{data['given_name']} {data['family_name']}",
+                    "clinician_id": row.clinician_id,
+                    "next_review_date": row.next_review_date,
+                    "last_visit_date": row.last_visit_date,
+                    "n_visits": row.n_visits or 0,
+                    "first_nrs": row.first_nrs,
+                    "latest_nrs": row.latest_nrs,
+                    "latest_odi_percent": row.latest_odi_percent,
+                    "walk_protocol": row.walk_protocol,
+                    "first_walk_primary": row.first_walk_primary,
+                    "latest_walk_primary": row.latest_walk_primary,
+                    "open_tier": tiers.get(row.open_rank or 0, "NONE"),
+                }
+            )
+        return out
+
+
+def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, default=str))
+
+
+class SqlStore:
+    """The clinic's database (implements dashboard.ports.Store)."""
+
+    def __init__(self, engine: Engine, read_engine: Engine | None = None) -> None:
+        self.engine = engine
+        self.read_engine = read_engine or engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTx]:
+        """A write transaction: commits on success, rolls back on any error."""
+        with self.engine.begin() as conn:
+            yield SqlTx(conn)
+
+    @contextmanager
+    def read(self) -> Iterator[SqlTx]:
+        """A read-only unit of work (rolled back at the end)."""
+        with self.read_engine.connect() as conn:
+            yield SqlTx(conn)
+            conn.rollback()
+
+    def verify_audit(self) -> tuple[bool, int, int | None]:
+        """Check the hash chain of the audit trail: (intact, rows, first broken seq)."""
+        with self.read() as tx:
+            return tx.verify_audit_chain()
+
+    @property
+    def is_demo(self) -> bool:
+        """True when the database was filled by the fictional demo generator."""
+        with self.read() as tx:
+            return tx.get_meta("demo") == "true"
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
+
+
+def make_engine(url: str, *, immediate: bool = True) -> Engine:
+    """Create an engine; SQLite gets WAL, foreign keys and (for writers) BEGIN IMMEDIATE."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite would defer it).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the lock at BEGIN so the audit chain and version checks never interleave.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def open_store(url: str, *, migrate: bool = True) -> SqlStore:
+    """Open the clinic's database at `url`, running migrations under a lock first."""
+    if url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    if migrate:
+        from data.migrate import upgrade
+
+        upgrade(engine)
+    read_engine = make_engine(url, immediate=False) if url.startswith("sqlite") else None
+    return SqlStore(engine, read_engine)

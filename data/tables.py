@@ -1,0 +1,160 @@
+"""SQLAlchemy 2 table definitions of Stride's store: the single source for Alembic migrations.
+
+Clinical payloads are stored as JSON beside the few columns that queries filter or aggregate on.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _bookkeeping() -> list[Column]:
+    return [
+        Column("id", String(36), primary_key=True),
+        Column("version", Integer, nullable=False, default=1),
+        Column("recorded_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+        Column("recorded_by", String(36), nullable=True),
+        Column("updated_by", String(36), nullable=True),
+        Column("archived", Boolean, nullable=False, default=False),
+    ]
+
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    *_bookkeeping(),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+)
+
+patients = Table(
+    "patients",
+    metadata,
+    *_bookkeeping(),
+    Column("patient_ref", String(40), nullable=False, unique=True),
+    Column("search_key", Text, nullable=False),
+    Column("clinician_id", String(36), nullable=True, index=True),
+    Column("next_review_date", Date, nullable=True),
+    Column("data", JSON, nullable=False),
+)
+
+visits = Table(
+    "visits",
+    metadata,
+    *_bookkeeping(),
+    Column("patient_id", String(36), ForeignKey("patients.id"), nullable=False),
+    Column("visit_date", Date, nullable=False),
+    Column("pain_nrs", Integer, nullable=True),
+    Column("odi_percent", Float, nullable=True),
+    Column("walk_protocol", String(24), nullable=True),
+    Column("walk_primary", Float, nullable=True),
+    Column("data", JSON, nullable=False),
+    Index("ix_visits_patient_date", "patient_id", "visit_date", "recorded_at"),
+)
+
+revisions = Table(
+    "revisions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("entity", String(24), nullable=False),
+    Column("entity_id", String(36), nullable=False),
+    Column("patient_id", String(36), nullable=True, index=True),
+    Column("version", Integer, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("changed_by", String(36), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    Index("ix_revisions_entity", "entity", "entity_id", "version"),
+)
+
+screenings = Table(
+    "screenings",
+    metadata,
+    *_bookkeeping(),
+    Column("patient_id", String(36), ForeignKey("patients.id"), nullable=False),
+    Column("visit_id", String(36), nullable=True),
+    Column("urgency", String(16), nullable=False),
+    Column("rule_set_version", String(32), nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("ix_screenings_patient", "patient_id", "recorded_at"),
+)
+
+escalations = Table(
+    "escalations",
+    metadata,
+    *_bookkeeping(),
+    Column("patient_id", String(36), ForeignKey("patients.id"), nullable=False),
+    Column("rule_id", String(48), nullable=False),
+    Column("tier", String(16), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("ix_escalations_patient_rule", "patient_id", "rule_id"),
+    Index("ix_escalations_status", "status"),
+)
+
+handouts = Table(
+    "handouts",
+    metadata,
+    *_bookkeeping(),
+    Column("patient_id", String(36), ForeignKey("patients.id"), nullable=False, index=True),
+    Column("sha256", String(64), nullable=False),
+    Column("pdf", LargeBinary, nullable=False),
+    Column("plan", JSON, nullable=False),
+    Column("rule_set_version", String(32), nullable=False),
+    Column("library_version", String(32), nullable=False),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("user_id", String(36), nullable=True, index=True),
+    Column("action", String(48), nullable=False, index=True),
+    Column("entity", String(24), nullable=True),
+    Column("entity_id", String(36), nullable=True),
+    Column("patient_id", String(36), nullable=True, index=True),
+    Column("reason", Text, nullable=False, default=""),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)

@@ -1,0 +1,39 @@
+import datetime as dt
+
+import streamlit as st
+
+from dashboard import auth, services
+from dashboard.ports import StrideError
+
+store = st.session_state["store"]
+settings = st.session_state["settings"]
+
+st.title("Stride")
+st.caption("Walking-provoked low back pain: visits, trends, red flags and the patient's plan.")
+if st.session_state.pop("expired", False):
+    st.info("Your session ended after a period of inactivity. Please log in again.")
+
+with st.form("login", enter_to_submit=True):
+    username = st.text_input("Username", key="login_username", autocomplete="username")
+    password = st.text_input("Password", type="password", key="login_password", autocomplete="current-password")
+    submitted = st.form_submit_button("Log in", type="primary")
+
+if submitted:
+    try:
+        user = services.authenticate(store, username, password, settings=settings)
+    except StrideError as exc:
+        st.error(str(exc))
+    else:
+        st.session_state["user"] = user
+        st.session_state["last_seen"] = dt.datetime.now(dt.UTC)
+        st.rerun()
+
+if st.session_state.get("is_demo"):
+    st.info(
+        "**Fictional demo clinic.** Try these accounts (password `"
+        + auth.DEMO_PASSWORD
+        + "`): "
+        + ", ".join(f"`{name}` ({role})" for name, (role, _) in auth.DEMO_USERS.items())
+        + ". They work only on a database marked as a demo."
+    )
+st.caption("Decision support for registered clinicians treating adults. It does not diagnose.")

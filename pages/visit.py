@@ -1,0 +1,288 @@
+import datetime as dt
+
+import streamlit as st
+
+from dashboard import auth, services
+from dashboard.models import WALK_CAP_MIN, Visit
+from dashboard.outcomes import ODI_BAND_LABELS, score_odi, score_psfs, score_rmdq, score_startback, score_zcq
+from dashboard.ports import InvalidInputError, StrideError
+from dashboard.presenters import DECISION_SUPPORT, FIELD_LABELS, screening_banner
+from dashboard.trends import change_table, protocol_note
+from dashboard.visit_form import (
+    CHOICES,
+    COPY_FORWARD,
+    ODI_SECTIONS,
+    RMDQ_LABELS,
+    SCREENING_GROUPS,
+    STARTBACK_LABELS,
+    ZCQ_LABELS,
+    form_state_from_visit,
+    values_from_form_state,
+)
+from dashboard.walking import claudication_pattern
+
+store = st.session_state["store"]
+user = st.session_state["user"]
+settings = st.session_state["settings"]
+K = "v_"  # every widget of this form lives under this prefix in session state
+
+patient_id = st.query_params.get("patient") or st.session_state.get("patient_id")
+if not patient_id:
+    st.info("Choose a patient first.")
+    st.page_link("pages/patients.py", label="Choose a patient", icon="🧑")
+    st.stop()
+if not auth.can(user.role, "write_clinical"):
+    st.warning("Your role can read records but not record visits.")
+    st.stop()
+try:
+    record = services.open_patient(store, user, patient_id, audit=False)
+except StrideError as exc:
+    st.error(str(exc))
+    st.stop()
+patient, visits = record.patient, record.visits
+correcting = next((v for v in visits if v.id == st.session_state.get("correct_visit_id")), None)
+previous = visits[-1] if visits and correcting is None else None
+
+# (Re)initialise the form when the patient or the visit being corrected changes.
+form_id = f"{patient.id}:{correcting.id if correcting else 'new'}"
+if st.session_state.get(f"{K}form_id") != form_id:
+    for key in [k for k in st.session_state if str(k).startswith(K)]:
+        del st.session_state[key]
+    source = correcting or previous
+    st.session_state.update(form_state_from_visit(source, K, copy_forward_only=correcting is None))
+    st.session_state[f"{K}form_id"] = form_id
+    st.session_state[f"{K}carried_from"] = previous.visit_date.isoformat() if previous else None
+
+errors: dict[str, str] = st.session_state.get(f"{K}errors", {})
+carried_from = st.session_state.get(f"{K}carried_from")
+
+
+def err(*fields: str) -> None:
+    for field in fields:
+        if field in errors:
+            st.error(f"{FIELD_LABELS.get(field, field.replace('_', ' '))}: {errors[field]}", icon="⛔")
+
+
+def choice(label: str, field: str, container=st, **kwargs):  # type: ignore[no-untyped-def]
+    options = CHOICES[field]
+    return container.selectbox(
+        label, list(options), format_func=lambda v: options[v], key=K + field, **kwargs
+    )
+
+
+def set_group_negative(group: str) -> None:
+    for field, negative in SCREENING_GROUPS[group]["fields"].items():
+        st.session_state[K + field] = negative
+
+
+title = "Correct a visit" if correcting else ("Follow-up visit" if previous else "First visit")
+st.title(f"{title} · {patient.display_name}")
+st.caption(f"{patient.patient_ref} · age {patient.age_years(dt.date.today())} · {DECISION_SUPPORT}")
+
+saved_screening = st.session_state.pop("visit_saved_screening", None)
+if saved_screening is not None:
+    banner = screening_banner(saved_screening)
+    st.success("Visit saved.")
+    getattr(st, banner.level)(f"{banner.icon} **{banner.headline}**")
+    for line in banner.lines:
+        st.markdown(f"- {line}")
+    if banner.ask_now:
+        st.warning("Ask now: " + ", ".join(banner.ask_now))
+    st.caption(DECISION_SUPPORT)
+
+elif record.latest_screening is not None:
+    banner = screening_banner(record.latest_screening)
+    with st.container(border=True):
+        getattr(st, banner.level)(f"{banner.icon} Latest screening: **{banner.headline}**")
+        for line in banner.lines:
+            st.markdown(f"- {line}")
+
+if carried_from and not correcting:
+    st.info(
+        f"Carried forward **from {carried_from}**: PSFS activities, walking protocol, posture and footwear "
+        "findings. Check them with the patient, then tick *Confirm carried-forward items* before saving."
+    )
+
+st.date_input("Visit date", key=K + "visit_date", max_value=dt.date.today(), format="YYYY-MM-DD")
+err("visit_date")
+
+st.subheader("1 · Pain")
+c1, c2 = st.columns(2)
+c1.number_input("Current pain, NPRS (0–10)", 0, 10, step=1, key=K + "pain_nrs", placeholder="not measured")
+c2.number_input("Worst pain in 24 h (0–10)", 0, 10, step=1, key=K + "pain_worst_nrs", placeholder="not measured")
+err("pain_nrs", "pain_worst_nrs")
+
+st.subheader("2 · Walking tolerance")
+protocol = choice("Walking test protocol", "walk_protocol")
+if carried_from and not correcting and st.session_state.get(K + "walk_protocol"):
+    st.caption(f"Protocol from {carried_from}")
+cap = WALK_CAP_MIN.get(protocol or "")
+if cap:
+    st.caption(f"This protocol stops at {cap:g} min.")
+c1, c2, c3, c4 = st.columns(4)
+c1.number_input("Time to first symptom (min)", 0.0, max_value=cap, step=0.5, key=K + "walk_onset_min")
+c2.number_input("Distance to first symptom (m)", 0.0, step=10.0, key=K + "walk_onset_m")
+c3.number_input("Total time (min)", 0.0, max_value=cap, step=0.5, key=K + "walk_total_min")
+c4.number_input("Total distance (m)", 0.0, step=10.0, key=K + "walk_total_m")
+choice("Why the test stopped", "walk_stop_reason")
+err("walk_protocol", "walk_onset_min", "walk_onset_m", "walk_total_min", "walk_total_m", "walk_stop_reason")
+
+st.subheader("3 · Walking symptoms")
+c1, c2, c3 = st.columns(3)
+choice("Leg pain on walking", "leg_pain_on_walking", c1)
+choice("What eases it", "relief", c2)
+choice("Where it is felt", "symptom_location", c3)
+c1, c2, c3 = st.columns(3)
+choice("Easier leaning on a trolley", "shopping_cart_sign", c1)
+choice("Brought on by standing alone", "triggered_by_standing_alone", c2)
+choice("Pedal pulses", "pedal_pulses", c3)
+
+st.subheader("4 · Neurology and red-flag screen")
+st.caption("Every question starts as *not asked*. Use a group's button only when you asked every question in it.")
+for group, spec in SCREENING_GROUPS.items():
+    with st.container(border=True):
+        head, button = st.columns([4, 2])
+        head.markdown(f"**{spec['title']}**")
+        button.button(
+            "Asked: all negative", key=f"{K}neg_{group}", on_click=set_group_negative, args=(group,),
+            help="Sets every question in this group to its negative answer; each stays editable.",
+        )
+        cols = st.columns(3)
+        for i, field in enumerate(spec["fields"]):
+            choice(FIELD_LABELS[field], field, cols[i % 3])
+        for field in spec.get("measurements", ()):
+            if field == "leg_weakness_mrc":
+                cols[0].number_input("Weakest key muscle, MRC (0–5)", 0, 5, step=1, key=K + field)
+            elif field == "temperature_c":
+                cols[1].number_input("Temperature (°C)", 30.0, 45.0, step=0.1, key=K + field)
+        err(*spec["fields"], *spec.get("measurements", ()))
+
+st.subheader("5 · Questionnaires")
+st.caption("Enter item scores from the patient's completed form. Stride shows only item numbers and short labels.")
+with st.expander("Oswestry Disability Index (ODI v2.1a): section scores 0–5", expanded=False):
+    cols = st.columns(5)
+    for i, label in enumerate(ODI_SECTIONS):
+        cols[i % 5].selectbox(
+            f"{i + 1}. {label}", [None, 0, 1, 2, 3, 4, 5], key=f"{K}odi_{i}",
+            format_func=lambda v: "blank" if v is None else str(v),
+        )
+with st.expander("STarT Back (9 items)"):
+    cols = st.columns(3)
+    for i, label in enumerate(STARTBACK_LABELS, start=1):
+        field = "startback_q9" if i == 9 else "startback_agree"
+        options = CHOICES[field]
+        cols[(i - 1) % 3].selectbox(
+            f"{i}. {label}", list(options), format_func=lambda v, o=options: o[v], key=f"{K}sb_q{i}"
+        )
+with st.expander("Roland-Morris (RMDQ-24): items that apply today"):
+    st.checkbox("RMDQ completed at this visit", key=f"{K}rmdq_done")
+    cols = st.columns(4)
+    for i, label in enumerate(RMDQ_LABELS):
+        cols[i % 4].checkbox(f"{i + 1}. {label}", key=f"{K}rmdq_{i}")
+with st.expander("Zurich Claudication Questionnaire (item codes)"):
+    cols = st.columns(6)
+    for i, label in enumerate(ZCQ_LABELS, start=1):
+        cols[(i - 1) % 6].number_input(f"q{i} {label}", 1, 5 if i <= 7 else 4, step=1, key=f"{K}zcq_q{i}")
+st.markdown("**Patient-Specific Functional Scale** (0 = cannot do, 10 = as before)")
+for i in range(5):
+    c1, c2 = st.columns([3, 1])
+    c1.text_input(f"Activity {i + 1}", key=f"{K}psfs_activity_{i}", label_visibility="collapsed",
+                  placeholder=f"Activity {i + 1}")
+    c2.number_input(f"Score {i + 1}", 0, 10, step=1, key=f"{K}psfs_score_{i}", label_visibility="collapsed",
+                    placeholder="not rated")
+err("odi_sections", "startback", "rmdq_items", "zcq_items", "psfs")
+
+st.subheader("6 · Posture and footwear")
+try:
+    library = st.session_state["library_loader"]()
+    posture_ids, footwear_ids = library.posture_ids(), library.footwear_ids()
+except Exception:  # the findings lists are optional; the visit can still be saved
+    posture_ids, footwear_ids = [], []
+c1, c2 = st.columns(2)
+for key, ids in ((K + "posture_findings", posture_ids), (K + "footwear_findings", footwear_ids)):
+    extra = [v for v in st.session_state.get(key, []) if v not in ids]
+    (c1 if "posture" in key else c2).multiselect(
+        "Posture findings" if "posture" in key else "Footwear findings", [*ids, *extra], key=key,
+        format_func=lambda v: v.replace("_", " "),
+    )
+st.text_area("Notes", key=K + "notes", max_chars=5000)
+
+values = values_from_form_state(st.session_state, K)
+try:
+    preview = Visit.model_validate({**values, "patient_id": patient.id})
+except Exception:
+    preview = None
+
+st.subheader("Derived values")
+with st.container(border=True):
+    c1, c2, c3, c4 = st.columns(4)
+    odi = score_odi(values["odi_sections"]) if values.get("odi_sections") else None
+    c1.metric("ODI", f"{odi.percent:.1f} %" if odi and odi.percent is not None else "–",
+              ODI_BAND_LABELS.get(odi.band, "") if odi and odi.band else None, delta_color="off")
+    sb = score_startback(values["startback"]) if values.get("startback") else None
+    c2.metric("STarT Back", f"{sb.risk} risk" if sb and sb.scorable else "incomplete" if sb else "–",
+              f"total {sb.total}, psychosocial {sb.psychosocial}" if sb and sb.scorable else None, delta_color="off")
+    psfs = score_psfs(values["psfs"]) if values.get("psfs") else None
+    c3.metric("PSFS mean", f"{psfs.mean:.1f}" if psfs and psfs.mean is not None else "–")
+    rm = score_rmdq(values["rmdq_items"]) if values.get("rmdq_items") else None
+    zcq = score_zcq(values["zcq_items"]) if values.get("zcq_items") else None
+    c4.metric("Claudication pattern", claudication_pattern(preview) if preview else "–")
+    if rm and rm.scorable:
+        st.caption(f"RMDQ total {rm.total}/24")
+    if zcq and zcq.symptom_severity is not None:
+        st.caption(f"ZCQ symptom severity {zcq.symptom_severity:.2f}, physical function "
+                   f"{zcq.physical_function or 0:.2f}")
+    if preview is not None and (visits or correcting):
+        others = [v for v in visits if not correcting or v.id != correcting.id]
+        rows = change_table([*others, preview.model_copy(update={"recorded_at": dt.datetime.now(dt.UTC)})])
+        if rows:
+            st.dataframe(
+                [{"Measure": r.label, "First": f"{r.first_value:g} ({r.first_date:%Y-%m-%d})",
+                  "Now": f"{r.latest_value:g}",
+                  "Change since first": "–" if r.change_since_first is None else f"{r.change_since_first:+g}",
+                  "Change since previous": "–" if r.change_since_previous is None
+                  else f"{r.change_since_previous:+g}",
+                  "Judgement": r.judgement_text} for r in rows],
+                hide_index=True, key="v_change_table",
+            )
+        note = protocol_note([*others, preview])
+        if note:
+            st.info(note)
+
+st.divider()
+if carried_from and not correcting:
+    st.checkbox(f"Confirm carried-forward items (from {carried_from})", key=K + "confirm_carried")
+    err("confirm_carried")
+reason = st.text_input("Reason for the correction", key=K + "reason") if correcting else ""
+if st.button("Save correction" if correcting else "Save visit", type="primary", key=K + "save"):
+    st.session_state[f"{K}errors"] = {}
+    try:
+        if carried_from and not correcting and not st.session_state.get(K + "confirm_carried"):
+            raise InvalidInputError({"confirm_carried": "confirm the carried-forward items first."})
+        if correcting:
+            saved, screening = services.correct_visit(
+                store, user, correcting.id, values, expected_version=correcting.version, reason=reason,
+                settings=settings,
+            )
+        else:
+            saved, screening = services.record_visit(store, user, patient.id, values, settings=settings)
+    except InvalidInputError as exc:
+        st.session_state[f"{K}errors"] = exc.errors
+        st.rerun()
+    except StrideError as exc:
+        st.error(str(exc))
+    else:
+        st.session_state.pop("correct_visit_id", None)
+        st.session_state[f"{K}form_id"] = None
+        st.session_state["visit_saved_screening"] = screening
+        st.rerun()
+if errors:
+    st.error("Nothing was saved. Correct the fields marked ⛔ above.")
+
+if correcting:
+    history = services.visit_history(store, user, correcting.id)
+    with st.expander(f"History of this visit ({len(history)} changes)"):
+        st.json(correcting.clinical_dict(), expanded=False)
+        for rev in history:
+            st.markdown(f"**v{rev.version}** · {rev.changed_at:%Y-%m-%d %H:%M} UTC · {rev.reason}")
+            st.json({"before": rev.before, "after": rev.after}, expanded=False)

@@ -1,0 +1,623 @@
+"""The patient handout: render a dashboard.plan.Plan as an A4 PDF with fpdf2 (bundled DejaVu Sans,
+vector pictograms and chart, a bordered safety-net box on every plan). The only fpdf2 import.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+
+from fontTools import ttLib
+from fpdf import FPDF
+from fpdf.fonts import FontFace, SubsetMap, TTFFont
+
+from dashboard.plan import SECTION_HEADINGS, Plan, PlanExercise, PlanItem, ProgrammeWeek
+from dashboard.walking import GOAL_DAYS_PER_WEEK, GOAL_MIN_PER_DAY
+
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+FONT_FAMILY = "dejavu"
+FONT_FILES: dict[str, Path] = {"": FONT_DIR / "DejaVuSans.ttf", "B": FONT_DIR / "DejaVuSans-Bold.ttf"}
+DOCUMENT_TITLE = "Your walking and back plan"
+DOCUMENT_LANG = "en-GB"
+# Parse each TTF once per process and hand every new document a fresh copy of the parsed metrics:
+# fpdf2 parses a font on every add_font (~20 ms a face). False falls back to plain add_font.
+REUSE_PARSED_FONTS = True
+
+MARGIN_MM = 18.0
+TOP_MARGIN_MM = 15.0
+BOTTOM_MARGIN_MM = 24.0  # room for the two footer lines
+PT_TO_MM = 25.4 / 72
+LINE_SPACING = 1.4
+
+INK = (33, 37, 41)
+MUTED = (90, 98, 106)
+ACCENT = (20, 83, 116)
+RULE = (200, 208, 214)
+CARD_FILL = (244, 248, 250)
+SAFETY_BORDER = (166, 77, 0)
+SAFETY_FILL = (255, 248, 235)
+MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PrintSettings:
+    """Type sizes (pt) and pictogram size (mm) for one print size."""
+
+    body_pt: float
+    item_title_pt: float
+    heading_pt: float
+    title_pt: float
+    small_pt: float
+    pictogram_w_mm: float
+    pictogram_h_mm: float
+    chart_h_mm: float
+
+    def line_mm(self, size_pt: float) -> float:
+        """Line height in mm for a type size."""
+        return size_pt * PT_TO_MM * LINE_SPACING
+
+
+STANDARD_PRINT = PrintSettings(11, 12.5, 15, 21, 8.5, 34, 25, 46)
+# Large print: body text of at least 14 pt (RNIB clear-print guidance suggests 16 pt+ for low vision).
+LARGE_PRINT = PrintSettings(14, 16, 19, 25, 11, 40, 30, 56)
+
+
+def print_settings(large_print: bool) -> PrintSettings:
+    """The type sizes used for standard or large print."""
+    return LARGE_PRINT if large_print else STANDARD_PRINT
+
+
+def format_date(day: dt.date) -> str:
+    """A date as patients read it in the UK, e.g. 3 March 2025."""
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+# --- Fonts ---------------------------------------------------------------------------------------
+
+_font_lock = threading.Lock()
+_font_templates: dict[str, tuple[TTFFont, bytes]] = {}
+
+
+def _font_template(style: str) -> tuple[TTFFont, bytes]:
+    with _font_lock:
+        if style not in _font_templates:
+            scratch = FPDF()
+            scratch.add_font(FONT_FAMILY, style, FONT_FILES[style])
+            template = scratch.fonts[f"{FONT_FAMILY}{style}"]
+            assert isinstance(template, TTFFont)
+            _font_templates[style] = (template, FONT_FILES[style].read_bytes())
+        return _font_templates[style]
+
+
+def _add_fonts(pdf: FPDF) -> None:
+    for style, path in FONT_FILES.items():
+        if not REUSE_PARSED_FONTS:
+            pdf.add_font(FONT_FAMILY, style, path)
+            continue
+        template, raw = _font_template(style)
+        font = copy.copy(template)
+        # What one document changes is made fresh: its number, its glyph subset and the font
+        # program (fpdf2 subsets it in place on output), and the descriptor it numbers on output.
+        font.i = len(pdf.fonts) + 1
+        font.ttfont = ttLib.TTFont(BytesIO(raw), recalcTimestamp=False, lazy=True)
+        font.desc = copy.copy(template.desc)
+        font.missing_glyphs = []
+        font.biggest_size_pt = 0
+        font.subset = SubsetMap(font)
+        pdf.fonts[f"{FONT_FAMILY}{style}"] = font
+
+
+# --- Pictograms ----------------------------------------------------------------------------------
+
+# Stick figures in a unit box: x from the left, y from the top, both 0-1; radii are fractions of the
+# box height. "floor" draws a light ground line at y.
+Shape = tuple[str, tuple[float, ...]]
+_SUPINE_HEAD: tuple[Shape, ...] = (
+    ("circle", (0.11, 0.76, 0.075)),
+    ("line", (0.18, 0.8, 0.55, 0.8)),
+    ("line", (0.24, 0.8, 0.42, 0.86)),
+)
+PICTOGRAMS: dict[str, tuple[Shape, ...]] = {
+    "pelvic_tilt": (
+        ("floor", (0.88,)),
+        *_SUPINE_HEAD,
+        ("line", (0.55, 0.8, 0.72, 0.52)),
+        ("line", (0.72, 0.52, 0.84, 0.86)),
+        ("line", (0.84, 0.86, 0.93, 0.86)),
+        ("arrow", (0.47, 0.5, 0.47, 0.72)),
+    ),
+    "knee_to_chest": (
+        ("floor", (0.88,)),
+        *_SUPINE_HEAD[:2],
+        ("line", (0.55, 0.8, 0.42, 0.5)),
+        ("line", (0.42, 0.5, 0.6, 0.42)),
+        ("line", (0.24, 0.79, 0.41, 0.53)),
+        ("line", (0.55, 0.8, 0.93, 0.84)),
+    ),
+    "bridge": (
+        ("floor", (0.88,)),
+        ("circle", (0.09, 0.78, 0.075)),
+        ("line", (0.16, 0.82, 0.52, 0.56)),
+        ("line", (0.52, 0.56, 0.7, 0.52)),
+        ("line", (0.7, 0.52, 0.8, 0.86)),
+        ("line", (0.8, 0.86, 0.9, 0.86)),
+        ("line", (0.2, 0.84, 0.4, 0.86)),
+        ("arrow", (0.52, 0.44, 0.52, 0.18)),
+    ),
+    "bird_dog": (
+        ("floor", (0.88,)),
+        ("circle", (0.22, 0.34, 0.07)),
+        ("line", (0.3, 0.44, 0.64, 0.44)),
+        ("line", (0.3, 0.44, 0.3, 0.88)),
+        ("line", (0.3, 0.42, 0.05, 0.36)),
+        ("line", (0.64, 0.44, 0.64, 0.88)),
+        ("line", (0.64, 0.88, 0.82, 0.88)),
+        ("line", (0.64, 0.44, 0.97, 0.4)),
+    ),
+    "plank": (
+        ("floor", (0.88,)),
+        ("circle", (0.1, 0.42, 0.075)),
+        ("line", (0.18, 0.5, 0.92, 0.84)),
+        ("line", (0.2, 0.52, 0.2, 0.87)),
+        ("line", (0.2, 0.87, 0.05, 0.87)),
+    ),
+    "open_book": (
+        ("floor", (0.88,)),
+        ("circle", (0.1, 0.72, 0.075)),
+        ("line", (0.17, 0.78, 0.52, 0.8)),
+        ("line", (0.52, 0.8, 0.7, 0.62)),
+        ("line", (0.7, 0.62, 0.84, 0.84)),
+        ("line", (0.24, 0.79, 0.44, 0.7)),
+        ("line", (0.24, 0.77, 0.24, 0.22)),
+        ("arc", (0.24, 0.77, 0.34, 200, 270)),
+    ),
+    "cycling": (
+        ("floor", (0.94,)),
+        ("circle", (0.74, 0.74, 0.15)),
+        ("line", (0.28, 0.94, 0.86, 0.94)),
+        ("line", (0.42, 0.94, 0.46, 0.48)),
+        ("line", (0.38, 0.48, 0.54, 0.48)),
+        ("line", (0.58, 0.94, 0.74, 0.42)),
+        ("line", (0.74, 0.42, 0.82, 0.38)),
+        ("circle", (0.5, 0.17, 0.07)),
+        ("line", (0.47, 0.45, 0.52, 0.25)),
+        ("line", (0.51, 0.29, 0.78, 0.4)),
+        ("line", (0.47, 0.45, 0.64, 0.56)),
+        ("line", (0.64, 0.56, 0.6, 0.8)),
+    ),
+}
+# A neutral standing figure for a card whose pictogram this renderer does not know.
+_FALLBACK_PICTOGRAM: tuple[Shape, ...] = (
+    ("floor", (0.92,)),
+    ("circle", (0.5, 0.14, 0.08)),
+    ("line", (0.5, 0.22, 0.5, 0.58)),
+    ("line", (0.5, 0.58, 0.42, 0.92)),
+    ("line", (0.5, 0.58, 0.58, 0.92)),
+    ("line", (0.5, 0.3, 0.38, 0.5)),
+    ("line", (0.5, 0.3, 0.62, 0.5)),
+)
+
+
+# --- The document --------------------------------------------------------------------------------
+
+
+class _Handout(FPDF):
+    """FPDF with the handout's footer and drawing helpers."""
+
+    def __init__(self, plan: Plan, style: PrintSettings) -> None:
+        super().__init__(orientation="portrait", unit="mm", format="A4")
+        self.plan = plan
+        self.style = style
+        self.set_margins(MARGIN_MM, TOP_MARGIN_MM, MARGIN_MM)
+        self.set_auto_page_break(True, margin=BOTTOM_MARGIN_MM)
+        _add_fonts(self)
+        self.alias_nb_pages()
+        self.set_text_color(*INK)
+
+    # Text -----------------------------------------------------------------------------------------
+
+    def use(self, size_pt: float, bold: bool = False, color: tuple[int, int, int] = INK) -> None:
+        """Select the handout font at a size."""
+        self.set_font(FONT_FAMILY, "B" if bold else "", size_pt)
+        self.set_text_color(*color)
+
+    def text_height(self, text: str, width_mm: float, size_pt: float, bold: bool = False) -> float:
+        """Height (mm) a paragraph would take, without printing it."""
+        self.use(size_pt, bold)
+        height: float = self.multi_cell(
+            width_mm, self.style.line_mm(size_pt), text, dry_run=True, output="HEIGHT", align="L"
+        )
+        return height
+
+    def paragraph(
+        self,
+        text: str,
+        size_pt: float,
+        *,
+        bold: bool = False,
+        color: tuple[int, int, int] = INK,
+        x_mm: float | None = None,
+        width_mm: float = 0,
+    ) -> None:
+        """Print a left-aligned paragraph and move below it."""
+        self.use(size_pt, bold, color)
+        if x_mm is not None:
+            self.set_x(x_mm)
+        self.multi_cell(width_mm, self.style.line_mm(size_pt), text, align="L", new_x="LMARGIN", new_y="NEXT")
+
+    def bullet_height(self, lines: Sequence[str], width_mm: float) -> float:
+        """Height (mm) of a bullet list."""
+        indent = self.style.body_pt * 0.55
+        return sum(self.text_height(line, width_mm - indent, self.style.body_pt) for line in lines)
+
+    def bullets(self, lines: Sequence[str], x_mm: float, width_mm: float, marker: str = "•") -> None:
+        """Print bullet lines with a hanging indent."""
+        indent = self.style.body_pt * 0.55
+        size = self.style.body_pt
+        for number, line in enumerate(lines, start=1):
+            label = f"{number}." if marker == "number" else marker
+            top = self.get_y()
+            self.use(size, marker == "number")
+            self.set_xy(x_mm, top)
+            self.cell(indent, self.style.line_mm(size), label)
+            self.paragraph(line, size, x_mm=x_mm + indent, width_mm=width_mm - indent)
+
+    def room_mm(self) -> float:
+        """Space left above the bottom margin on this page."""
+        return float(self.page_break_trigger - self.get_y())
+
+    def keep_together(self, height_mm: float) -> None:
+        """Start a new page if a block of this height would not fit here (and would on a new page)."""
+        usable = self.page_break_trigger - self.t_margin
+        if height_mm > self.room_mm() and height_mm <= usable:
+            self.add_page()
+
+    # Page furniture -------------------------------------------------------------------------------
+
+    def footer(self) -> None:
+        """Who prepared the handout, as decision support, and the page number."""
+        plan = self.plan
+        who = plan.clinician_name or "your physio"
+        where = f" at {plan.clinic_name}" if plan.clinic_name else ""
+        self.set_y(-BOTTOM_MARGIN_MM + 6)
+        self.set_draw_color(*RULE)
+        self.set_line_width(0.2)
+        self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
+        self.ln(1.5)
+        small = self.style.small_pt
+        self.use(small, color=MUTED)
+        self.multi_cell(
+            0,
+            self.style.line_mm(small),
+            f"Prepared for you by {who}{where}, with Stride decision support.",
+            align="C",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        self.cell(0, self.style.line_mm(small), f"Page {self.page_no()} of {{nb}}", align="C")
+
+    def masthead(self) -> None:
+        """Clinic, title, patient, date and clinician at the top of page 1."""
+        plan, style = self.plan, self.style
+        if plan.clinic_name:
+            self.paragraph(plan.clinic_name, style.body_pt, bold=True, color=ACCENT)
+        if plan.clinic_address:
+            self.paragraph(plan.clinic_address, style.small_pt + 1, color=MUTED)
+        self.ln(3)
+        self.paragraph(DOCUMENT_TITLE, style.title_pt, bold=True, color=ACCENT)
+        self.ln(1)
+        self.paragraph(f"For {plan.patient_display_name}", style.item_title_pt, bold=True)
+        details = f"Date: {format_date(plan.plan_date)}"
+        if plan.clinician_name:
+            details += f"     From: {plan.clinician_name}"
+        self.paragraph(details, style.body_pt, color=MUTED)
+        self.ln(2)
+        self.rule()
+
+    def rule(self) -> None:
+        """A thin horizontal line across the text width."""
+        self.set_draw_color(*RULE)
+        self.set_line_width(0.3)
+        y = self.get_y()
+        self.line(self.l_margin, y, self.w - self.r_margin, y)
+        self.ln(3)
+
+    def heading(self, text: str, following_mm: float) -> None:
+        """A section heading, kept on the same page as the first part of what follows."""
+        style = self.style
+        height = style.line_mm(style.heading_pt) + 4
+        self.keep_together(height + min(following_mm, 40))
+        self.ln(2)
+        self.paragraph(text, style.heading_pt, bold=True, color=ACCENT)
+        y = self.get_y() + 0.5
+        self.set_draw_color(*ACCENT)
+        self.set_line_width(0.6)
+        self.line(self.l_margin, y, self.l_margin + 30, y)
+        self.ln(3)
+
+    # Blocks ---------------------------------------------------------------------------------------
+
+    def item_height(self, item: PlanItem, width_mm: float) -> float:
+        """Height (mm) of one advice item."""
+        style = self.style
+        height = self.text_height(item.title, width_mm, style.item_title_pt, bold=True) + 2.5
+        if item.text:
+            height += self.text_height(item.text, width_mm, style.body_pt)
+        return height + self.bullet_height(item.bullets, width_mm)
+
+    def item(self, item: PlanItem, x_mm: float, width_mm: float, *, keep: bool = True) -> None:
+        """One advice item: bold title, paragraph, bullets."""
+        style = self.style
+        if keep:
+            self.keep_together(self.item_height(item, width_mm))
+        self.paragraph(item.title, style.item_title_pt, bold=True, x_mm=x_mm, width_mm=width_mm)
+        if item.text:
+            self.paragraph(item.text, style.body_pt, x_mm=x_mm, width_mm=width_mm)
+        self.bullets(item.bullets, x_mm, width_mm)
+        self.ln(2.5)
+
+    def section(self, key: str, items: Sequence[PlanItem]) -> None:
+        """A heading and its advice items."""
+        if not items:
+            return
+        self.heading(SECTION_HEADINGS[key], self.item_height(items[0], self.epw))
+        for entry in items:
+            self.item(entry, self.l_margin, self.epw)
+
+    def pictogram(self, key: str, x_mm: float, y_mm: float) -> None:
+        """Draw an exercise's stick-figure pictogram in its framed box."""
+        w, h = self.style.pictogram_w_mm, self.style.pictogram_h_mm
+        self.set_fill_color(255, 255, 255)
+        self.set_draw_color(*RULE)
+        self.set_line_width(0.2)
+        self.rect(x_mm, y_mm, w, h, style="DF")
+        pad = 2.0
+        bx, by, bw, bh = x_mm + pad, y_mm + pad, w - 2 * pad, h - 2 * pad
+
+        def point(px: float, py: float) -> tuple[float, float]:
+            return bx + px * bw, by + py * bh
+
+        for kind, args in PICTOGRAMS.get(key, _FALLBACK_PICTOGRAM):
+            self.set_draw_color(*(RULE if kind == "floor" else ACCENT))
+            self.set_line_width(0.3 if kind == "floor" else 0.9)
+            if kind == "floor":
+                self.line(*point(0.0, args[0]), *point(1.0, args[0]))
+            elif kind == "circle":
+                self.set_fill_color(*ACCENT)
+                self.circle(*point(args[0], args[1]), args[2] * bh, style="F")
+            elif kind == "line":
+                self.line(*point(args[0], args[1]), *point(args[2], args[3]))
+            elif kind == "arc":
+                cx, cy = point(args[0], args[1])
+                radius = args[2] * bh
+                self.set_line_width(0.4)
+                self.set_dash_pattern(dash=0.8, gap=0.8)
+                self.arc(cx - radius, cy - radius, 2 * radius, args[3], args[4])
+                self.set_dash_pattern()
+            elif kind == "arrow":
+                (x1, y1), (x2, y2) = point(args[0], args[1]), point(args[2], args[3])
+                self.set_line_width(0.5)
+                self.line(x1, y1, x2, y2)
+                head = 1.4 if y2 > y1 else -1.4
+                self.line(x2 - 1.2, y2 - head, x2, y2)
+                self.line(x2 + 1.2, y2 - head, x2, y2)
+
+    def card_height(self, exercise: PlanExercise, text_w: float) -> float:
+        """Height (mm) of one exercise card."""
+        style = self.style
+        height = self.text_height(exercise.name, text_w, style.item_title_pt, bold=True) + 1
+        if exercise.purpose:
+            height += self.text_height(exercise.purpose, text_w, style.body_pt) + 1
+        height += self.bullet_height(exercise.steps, text_w)
+        if exercise.dose:
+            height += self.text_height(f"How much: {exercise.dose}", text_w, style.body_pt, bold=True) + 1
+        return max(height, style.pictogram_h_mm) + 8
+
+    def exercise_card(self, exercise: PlanExercise) -> None:
+        """A framed card: pictogram on the left; name, purpose, numbered steps and dose beside it."""
+        style = self.style
+        gap = 5.0
+        text_x = self.l_margin + 4 + style.pictogram_w_mm + gap
+        text_w = self.w - self.r_margin - 4 - text_x
+        height = self.card_height(exercise, text_w)
+        self.keep_together(height + 3)
+        top = self.get_y()
+        self.set_fill_color(*CARD_FILL)
+        self.set_draw_color(*RULE)
+        self.set_line_width(0.3)
+        self.rect(self.l_margin, top, self.epw, height, style="DF", round_corners=True, corner_radius=2.5)
+        self.pictogram(exercise.pictogram, self.l_margin + 4, top + 4)
+        self.set_y(top + 4)
+        self.paragraph(exercise.name, style.item_title_pt, bold=True, color=ACCENT, x_mm=text_x, width_mm=text_w)
+        self.ln(1)
+        if exercise.purpose:
+            self.paragraph(exercise.purpose, style.body_pt, x_mm=text_x, width_mm=text_w)
+            self.ln(1)
+        self.bullets(exercise.steps, text_x, text_w, marker="number")
+        if exercise.dose:
+            self.ln(1)
+            self.paragraph(f"How much: {exercise.dose}", style.body_pt, bold=True, x_mm=text_x, width_mm=text_w)
+        self.set_y(top + height + 3)
+
+    def programme_table(self, weeks: Sequence[ProgrammeWeek]) -> None:
+        """The week-by-week walking table."""
+        style = self.style
+        self.keep_together(style.line_mm(style.body_pt) * 1.6 * 4)
+        self.use(style.body_pt)
+        headings = ("Week", "Each walk", "Walks a day", "Days a week", "Minutes a week")
+        rows = [
+            (
+                str(week.week),
+                f"{week.bout_min:g} min",
+                str(week.bouts_per_day),
+                str(week.days_per_week),
+                f"{week.weekly_total_min:g}",
+            )
+            for week in weeks
+        ]
+        with self.table(
+            col_widths=(14, 20, 20, 20, 24),
+            text_align="CENTER",
+            line_height=style.line_mm(style.body_pt) * 1.15,
+            headings_style=FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=ACCENT),
+            cell_fill_color=CARD_FILL,
+            cell_fill_mode="ROWS",
+            borders_layout="HORIZONTAL_LINES",
+        ) as table:
+            for values in (headings, *rows):
+                row = table.row()
+                for value in values:
+                    row.cell(value)
+        self.ln(4)
+
+    def progress_chart(self, weeks: Sequence[ProgrammeWeek]) -> None:
+        """A small line chart of the minutes of walking each week, with the weekly goal dashed."""
+        style = self.style
+        caption_h = style.line_mm(style.item_title_pt)
+        small = style.small_pt + 1
+        chart_h = style.chart_h_mm
+        self.keep_together(caption_h + chart_h + 12)
+        self.paragraph("Minutes of walking each week", style.item_title_pt, bold=True)
+        self.ln(2)
+        goal = GOAL_MIN_PER_DAY * GOAL_DAYS_PER_WEEK
+        totals = [week.weekly_total_min for week in weeks]
+        top_value = max(goal, *totals)
+        step = 50.0 if top_value <= 300 else 100.0
+        y_max = step * -(-top_value // step)
+        left = self.l_margin + 12
+        right = self.w - self.r_margin - 2
+        top = self.get_y() + 2
+        bottom = top + chart_h
+
+        def to_xy(index: int, value: float) -> tuple[float, float]:
+            x = left + (index + 0.5) * (right - left) / len(totals)
+            return x, bottom - value / y_max * (bottom - top)
+
+        self.use(small, color=MUTED)
+        self.set_line_width(0.2)
+        tick = 0.0
+        while tick <= y_max:
+            y = to_xy(0, tick)[1]
+            self.set_draw_color(*RULE)
+            self.line(left, y, right, y)
+            self.set_xy(self.l_margin, y - 2)
+            self.cell(10, 4, f"{tick:g}", align="R")
+            tick += step
+        goal_y = to_xy(0, goal)[1]
+        self.set_draw_color(*SAFETY_BORDER)
+        self.set_line_width(0.5)
+        self.set_dash_pattern(dash=1.5, gap=1.2)
+        self.line(left, goal_y, right, goal_y)
+        self.set_dash_pattern()
+        self.use(small, bold=True, color=SAFETY_BORDER)
+        label = f"Goal: {goal:g} minutes a week"
+        self.set_xy(right - self.get_string_width(label) - 1, goal_y - style.line_mm(small) - 0.5)
+        self.cell(self.get_string_width(label) + 1, style.line_mm(small), label)
+        points = [to_xy(index, value) for index, value in enumerate(totals)]
+        self.set_draw_color(*ACCENT)
+        self.set_fill_color(*ACCENT)
+        self.set_line_width(0.8)
+        if len(points) > 1:
+            self.polyline(points)
+        for x, y in points:
+            self.circle(x, y, 0.9, style="F")
+        self.use(small, color=MUTED)
+        for week, (x, _) in zip(weeks, points, strict=True):
+            self.set_xy(x - 5, bottom + 1)
+            self.cell(10, 4, str(week.week), align="C")
+        self.set_xy(left, bottom + 5)
+        self.cell(right - left, 4, "Week", align="C")
+        self.set_y(bottom + 11)
+
+    def safety_net_box(self, items: Sequence[PlanItem]) -> None:
+        """The bordered safety-net box, kept on one page when it fits on one."""
+        style = self.style
+        pad = 5.0
+        inner_x = self.l_margin + pad
+        inner_w = self.epw - 2 * pad
+        heading_h = style.line_mm(style.heading_pt) + 2
+        height = heading_h + sum(self.item_height(entry, inner_w) + 2.5 for entry in items) + 2 * pad
+        self.keep_together(height + 4)
+        self.ln(3)
+        start_page, top = self.page, self.get_y()
+        fits = height <= self.room_mm()
+        if fits:
+            self.set_fill_color(*SAFETY_FILL)
+            self.rect(self.l_margin, top, self.epw, height, style="F")
+        self.set_y(top + pad)
+        self.paragraph(SECTION_HEADINGS["safety_net"], style.heading_pt, bold=True, color=SAFETY_BORDER, x_mm=inner_x)
+        self.ln(2)
+        for entry in items:
+            self.item(entry, inner_x, inner_w, keep=not fits)
+        bottom = top + height if fits else self.get_y() + pad - 2.5
+        self._frame(start_page, top, bottom)
+        self.set_y(bottom + 4)
+
+    def _frame(self, start_page: int, top: float, bottom: float) -> None:
+        # Border drawn after the text, on each page the box spans (a box taller than a page splits).
+        end_page = self.page
+        self.set_draw_color(*SAFETY_BORDER)
+        self.set_line_width(0.9)
+        for page in range(start_page, end_page + 1):
+            self.page = page
+            y1 = top if page == start_page else self.t_margin
+            y2 = bottom if page == end_page else self.page_break_trigger
+            self.rect(self.l_margin, y1, self.epw, y2 - y1)
+        self.page = end_page
+
+
+def _creation_date(value: dt.datetime | None) -> dt.datetime:
+    if value is None:
+        return dt.datetime.now(dt.UTC)
+    # A naive time is taken as UTC, so the same input gives the same bytes on every machine.
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def render(plan: Plan, *, large_print: bool = False, creation_date: dt.datetime | None = None) -> bytes:
+    """The plan as A4 PDF bytes; the same plan and creation date always give the same bytes."""
+    style = print_settings(large_print)
+    pdf = _Handout(plan, style)
+    pdf.set_title(f"{DOCUMENT_TITLE} - {format_date(plan.plan_date)}")
+    pdf.set_lang(DOCUMENT_LANG)
+    pdf.set_author(plan.clinician_name or plan.clinic_name or "Stride")
+    pdf.set_subject("Walking programme, exercises and advice for back pain")
+    pdf.set_creator("Stride")
+    pdf.set_creation_date(_creation_date(creation_date))
+    pdf.add_page()
+    pdf.masthead()
+
+    pdf.section("core", plan.section("core"))
+    walking = plan.section("walking")
+    if walking or plan.walking_programme:
+        first = pdf.item_height(walking[0], pdf.epw) if walking else 30.0
+        pdf.heading(SECTION_HEADINGS["walking"], first)
+        for entry in walking:
+            pdf.item(entry, pdf.l_margin, pdf.epw)
+        if plan.walking_programme:
+            pdf.programme_table(plan.walking_programme)
+            pdf.progress_chart(plan.walking_programme)
+    if plan.exercises:
+        text_w = pdf.epw - 8 - style.pictogram_w_mm - 5
+        pdf.heading(SECTION_HEADINGS["exercises"], pdf.card_height(plan.exercises[0], text_w))
+        for exercise in plan.exercises:
+            pdf.exercise_card(exercise)
+    for key in ("posture", "footwear", "flare_up"):
+        pdf.section(key, plan.section(key))  # type: ignore[arg-type]
+    if plan.personal_note:
+        note = PlanItem(id="personal_note", title=SECTION_HEADINGS["personal_note"], text=plan.personal_note)
+        pdf.heading(SECTION_HEADINGS["personal_note"], pdf.text_height(note.text, pdf.epw, style.body_pt))
+        pdf.paragraph(note.text, style.body_pt)
+    pdf.safety_net_box(plan.safety_net)
+    data = bytes(pdf.output())
+    # fpdf2 memoises SubsetMap.pick on the class, which keeps every document's fonts alive; the
+    # entries are only a speed-up (pick is idempotent), so clearing them is safe.
+    SubsetMap.pick.cache_clear()  # type: ignore[attr-defined]
+    return data
