@@ -91,7 +91,9 @@ with st.sidebar:
         flagged = []
     emergencies = [(e, p) for e, p in flagged if e.tier == "EMERGENCY"]
     for esc, patient in emergencies:
-        st.error(f"🚨 **EMERGENCY** · {patient.display_name} ({patient.patient_ref}) · {esc.rule_id}", icon="🚨")
+        st.error(
+            f"🚨 **EMERGENCY** · {patient.display_name} ({patient.patient_ref}) · {esc.rule_id}", icon="🚨"
+        )
     counts = {tier: sum(1 for e, _ in flagged if e.tier == tier) for tier in TIER_ORDER if tier != "NONE"}
     st.caption(
         "Open flags: " + ", ".join(f"{n} {tier.replace('_', ' ').lower()}" for tier, n in counts.items() if n)

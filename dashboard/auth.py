@@ -11,8 +11,18 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "readonly": frozenset({"read"}),
     "clinician": frozenset({"read", "write_clinical", "handout", "export_patient"}),
     "admin": frozenset(
-        {"read", "write_clinical", "handout", "export_patient", "manage_users", "view_audit",
-         "export_clinic", "import_clinic", "approve_rules", "manage_settings"}
+        {
+            "read",
+            "write_clinical",
+            "handout",
+            "export_patient",
+            "manage_users",
+            "view_audit",
+            "export_clinic",
+            "import_clinic",
+            "approve_rules",
+            "manage_settings",
+        }
     ),
 }
 DEMO_USERS: dict[str, tuple[str, str]] = {

@@ -344,3 +344,29 @@ def audit_frame(entries: Sequence[AuditEntry], usernames: Mapping[str, str], tz_
         ],
         columns=["Seq", "When", "User", "Action", "Entity", "Patient id", "Reason", "Before", "After"],
     )
+
+
+# Audit actions offered in the admin filter (any other exact action name may be typed).
+AUDIT_ACTIONS: tuple[str, ...] = (
+    "login",
+    "login.failed",
+    "logout",
+    "patient.create",
+    "patient.open",
+    "patient.update",
+    "patient.archive",
+    "patient.restore",
+    "patient.rescreen",
+    "visit.create",
+    "visit.correct",
+    "visit.archive",
+    "escalation.open",
+    "escalation.close",
+    "handout.give",
+    "export.fhir",
+    "export.handout_copy",
+    "user.create",
+    "user.update",
+    "user.password_change",
+    "demo.generate",
+)

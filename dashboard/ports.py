@@ -178,8 +178,14 @@ class Tx(Protocol):
     def update_user(self, user: User, *, password_hash: str | None = None) -> User: ...
 
     def insert_handout(
-        self, *, patient_id: str, recorded_by: str | None, pdf: bytes, plan: dict[str, Any],
-        rule_set_version: str, library_version: str,
+        self,
+        *,
+        patient_id: str,
+        recorded_by: str | None,
+        pdf: bytes,
+        plan: dict[str, Any],
+        rule_set_version: str,
+        library_version: str,
     ) -> Handout: ...
     def handouts(self, patient_id: str) -> list[Handout]: ...
 

@@ -61,7 +61,9 @@ def screening_banner(screening: Screening) -> Banner:
         f"*Action:* {flag.action} *Timeframe:* {flag.timeframe} (source: {flag.source} {flag.evidence_tag})"
         for flag in screening.flags
     ]
-    headline = TIER_WORDS[tier] if screening.flags else "No rule fired (this does not mean the patient is safe)"
+    headline = (
+        TIER_WORDS[tier] if screening.flags else "No rule fired (this does not mean the patient is safe)"
+    )
     return Banner(
         level=TIER_LEVEL[tier],
         icon=TIER_ICON[tier],

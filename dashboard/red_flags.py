@@ -950,3 +950,12 @@ def rules_markdown(settings: RuleSettings | None = None) -> str:
         cells = (f"`{rule.rule_id}`", tier, rule.trigger_for(settings), rule.timeframe, rule.source)
         lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # `python -m dashboard.red_flags --markdown` prints the README's rule table
+    import sys
+
+    if "--markdown" in sys.argv:
+        print(rules_markdown(), end="")
+    else:
+        print(rule_set_version())

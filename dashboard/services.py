@@ -33,7 +33,6 @@ from dashboard.ports import (
     Revision,
     StaleRecordError,
     Store,
-    StrideError,
     Tx,
     User,
 )
@@ -84,8 +83,14 @@ def register_patient(store: Store, actor: User, values: dict[str, Any]) -> Patie
         if tx.find_patient_by_ref(patient.patient_ref) is not None:
             raise InvalidInputError({"patient_ref": "A patient with this reference already exists."})
         saved = tx.insert_patient(patient)
-        tx.insert_audit(user_id=actor.id, action="patient.create", entity="patient", entity_id=saved.id,
-                        patient_id=saved.id, after=saved.clinical_dict())
+        tx.insert_audit(
+            user_id=actor.id,
+            action="patient.create",
+            entity="patient",
+            entity_id=saved.id,
+            patient_id=saved.id,
+            after=saved.clinical_dict(),
+        )
     return saved
 
 
@@ -127,19 +132,31 @@ def update_patient(
         if visits:
             first = min(v.visit_date for v in visits)
             if updated.symptom_onset > first:
-                raise InvalidInputError({"symptom_onset": "Symptom onset must be on or before the first visit."})
+                raise InvalidInputError(
+                    {"symptom_onset": "Symptom onset must be on or before the first visit."}
+                )
             _check_age(updated, first, "birth_date")
         saved = tx.update_patient(updated, expected_version)
         before, after = _changed(current.clinical_dict(), saved.clinical_dict())
         _keep_revision(tx, "patient", saved.id or "", saved.version, actor, reason, before, after, saved.id)
-        tx.insert_audit(user_id=actor.id, action="patient.update", entity="patient", entity_id=saved.id,
-                        patient_id=saved.id, reason=reason, before=before, after=after)
+        tx.insert_audit(
+            user_id=actor.id,
+            action="patient.update",
+            entity="patient",
+            entity_id=saved.id,
+            patient_id=saved.id,
+            reason=reason,
+            before=before,
+            after=after,
+        )
         if visits and any(k in RISK_FIELDS or k == "birth_date" for k in after):
             _screen_and_escalate(tx, actor, saved, visits, None, _rules(settings))
     return saved
 
 
-def set_patient_archived(store: Store, actor: User, patient_id: str, *, archived: bool, reason: str) -> Patient:
+def set_patient_archived(
+    store: Store, actor: User, patient_id: str, *, archived: bool, reason: str
+) -> Patient:
     """Archive (hide, never delete) or restore a patient, with a reason."""
     require(actor, "write_clinical")
     reason = _require_reason(reason)
@@ -147,12 +164,28 @@ def set_patient_archived(store: Store, actor: User, patient_id: str, *, archived
         current = tx.get_patient(patient_id)
         if current is None:
             raise NotFoundError("Patient not found.")
-        saved = tx.update_patient(current.model_copy(update={"archived": archived, "updated_by": actor.id}),
-                                  current.version)
-        _keep_revision(tx, "patient", patient_id, saved.version, actor, reason,
-                       {"archived": current.archived}, {"archived": archived}, patient_id)
-        tx.insert_audit(user_id=actor.id, action="patient.archive" if archived else "patient.restore",
-                        entity="patient", entity_id=patient_id, patient_id=patient_id, reason=reason)
+        saved = tx.update_patient(
+            current.model_copy(update={"archived": archived, "updated_by": actor.id}), current.version
+        )
+        _keep_revision(
+            tx,
+            "patient",
+            patient_id,
+            saved.version,
+            actor,
+            reason,
+            {"archived": current.archived},
+            {"archived": archived},
+            patient_id,
+        )
+        tx.insert_audit(
+            user_id=actor.id,
+            action="patient.archive" if archived else "patient.restore",
+            entity="patient",
+            entity_id=patient_id,
+            patient_id=patient_id,
+            reason=reason,
+        )
     return saved
 
 
@@ -194,8 +227,13 @@ def open_patient(store: Store, actor: User, patient_id: str, *, audit: bool = Tr
             handouts=tx.handouts(patient_id),
         )
         if audit:
-            tx.insert_audit(user_id=actor.id, action="patient.open", entity="patient", entity_id=patient_id,
-                            patient_id=patient_id)
+            tx.insert_audit(
+                user_id=actor.id,
+                action="patient.open",
+                entity="patient",
+                entity_id=patient_id,
+                patient_id=patient_id,
+            )
     return record
 
 
@@ -217,16 +255,23 @@ def record_visit(
 ) -> tuple[Visit, Screening]:
     """Save a visit, its red-flag screening, escalations and audit entry in one transaction."""
     require(actor, "write_clinical")
-    visit = _validate(Visit, {**values, "patient_id": patient_id, "recorded_by": actor.id,
-                              "updated_by": actor.id})
+    visit = _validate(
+        Visit, {**values, "patient_id": patient_id, "recorded_by": actor.id, "updated_by": actor.id}
+    )
     with store.transaction() as tx:
         patient = tx.get_patient(patient_id)
         if patient is None or patient.archived:
             raise NotFoundError("Patient not found.")
         _check_visit_against_patient(visit, patient)
         saved = tx.insert_visit(visit)
-        tx.insert_audit(user_id=actor.id, action="visit.create", entity="visit", entity_id=saved.id,
-                        patient_id=patient_id, after=saved.clinical_dict())
+        tx.insert_audit(
+            user_id=actor.id,
+            action="visit.create",
+            entity="visit",
+            entity_id=saved.id,
+            patient_id=patient_id,
+            after=saved.clinical_dict(),
+        )
         visits = tx.visits(patient_id)
         screening = _screen_after_change(tx, actor, patient, visits, saved, _rules(settings))
     return saved, screening
@@ -259,9 +304,19 @@ def correct_visit(
         saved = tx.update_visit(updated, expected_version)
         before, after = _changed(current.clinical_dict(), saved.clinical_dict())
         _keep_revision(tx, "visit", visit_id, saved.version, actor, reason, before, after, patient.id)
-        tx.insert_audit(user_id=actor.id, action="visit.correct", entity="visit", entity_id=visit_id,
-                        patient_id=patient.id, reason=reason, before=before, after=after)
-        screening = _screen_after_change(tx, actor, patient, tx.visits(patient.id or ""), saved, _rules(settings))
+        tx.insert_audit(
+            user_id=actor.id,
+            action="visit.correct",
+            entity="visit",
+            entity_id=visit_id,
+            patient_id=patient.id,
+            reason=reason,
+            before=before,
+            after=after,
+        )
+        screening = _screen_after_change(
+            tx, actor, patient, tx.visits(patient.id or ""), saved, _rules(settings)
+        )
     return saved, screening
 
 
@@ -275,12 +330,28 @@ def set_visit_archived(
         current = tx.get_visit(visit_id)
         if current is None or current.patient_id is None:
             raise NotFoundError("Visit not found.")
-        saved = tx.update_visit(current.model_copy(update={"archived": archived, "updated_by": actor.id}),
-                                current.version)
-        _keep_revision(tx, "visit", visit_id, saved.version, actor, reason, {"archived": current.archived},
-                       {"archived": archived}, current.patient_id)
-        tx.insert_audit(user_id=actor.id, action="visit.archive" if archived else "visit.restore",
-                        entity="visit", entity_id=visit_id, patient_id=current.patient_id, reason=reason)
+        saved = tx.update_visit(
+            current.model_copy(update={"archived": archived, "updated_by": actor.id}), current.version
+        )
+        _keep_revision(
+            tx,
+            "visit",
+            visit_id,
+            saved.version,
+            actor,
+            reason,
+            {"archived": current.archived},
+            {"archived": archived},
+            current.patient_id,
+        )
+        tx.insert_audit(
+            user_id=actor.id,
+            action="visit.archive" if archived else "visit.restore",
+            entity="visit",
+            entity_id=visit_id,
+            patient_id=current.patient_id,
+            reason=reason,
+        )
         patient = tx.get_patient(current.patient_id)
         visits = tx.visits(current.patient_id)
         if patient is not None and visits:
@@ -303,12 +374,27 @@ def patient_history(store: Store, actor: User, patient_id: str) -> list[Revision
 
 
 def _keep_revision(
-    tx: Tx, entity: str, entity_id: str, version: int, actor: User, reason: str,
-    before: dict[str, Any], after: dict[str, Any], patient_id: str | None,
+    tx: Tx,
+    entity: str,
+    entity_id: str,
+    version: int,
+    actor: User,
+    reason: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    patient_id: str | None,
 ) -> None:
     tx.insert_revision(
-        Revision(entity=entity, entity_id=entity_id, version=version, changed_at=_utcnow(), changed_by=actor.id,
-                 reason=reason, before=before, after=after),
+        Revision(
+            entity=entity,
+            entity_id=entity_id,
+            version=version,
+            changed_at=_utcnow(),
+            changed_by=actor.id,
+            reason=reason,
+            before=before,
+            after=after,
+        ),
         patient_id,
     )
 
@@ -342,7 +428,7 @@ def _screen_and_escalate(
 
 
 def _update_escalations(tx: Tx, actor: User, patient: Patient, screening: Screening) -> None:
-    """One open escalation per patient and rule; re-open after closure only on a higher tier or new evidence."""
+    """One open escalation per patient and rule; reopened only on a higher tier or new evidence."""
     existing = tx.escalations(patient_id=patient.id)
     now = _utcnow()
     for flag in screening.flags:
@@ -350,14 +436,23 @@ def _update_escalations(tx: Tx, actor: User, patient: Patient, screening: Screen
         open_one = next((e for e in same_rule if e.status == "open"), None)
         if open_one is not None:
             if (open_one.tier, open_one.reason, open_one.last_screening_id) != (
-                flag.tier, flag.reason, screening.id
+                flag.tier,
+                flag.reason,
+                screening.id,
             ):
                 tx.update_escalation(
-                    open_one.model_copy(update={
-                        "tier": flag.tier if TIER_ORDER[flag.tier] > TIER_ORDER[open_one.tier] else open_one.tier,
-                        "reason": flag.reason, "action": flag.action, "timeframe": flag.timeframe,
-                        "last_screening_id": screening.id, "updated_by": actor.id,
-                    }),
+                    open_one.model_copy(
+                        update={
+                            "tier": flag.tier
+                            if TIER_ORDER[flag.tier] > TIER_ORDER[open_one.tier]
+                            else open_one.tier,
+                            "reason": flag.reason,
+                            "action": flag.action,
+                            "timeframe": flag.timeframe,
+                            "last_screening_id": screening.id,
+                            "updated_by": actor.id,
+                        }
+                    ),
                     open_one.version,
                 )
             continue
@@ -369,16 +464,31 @@ def _update_escalations(tx: Tx, actor: User, patient: Patient, screening: Screen
                 continue
         opened = tx.insert_escalation(
             Escalation(
-                patient_id=patient.id or "", rule_id=flag.rule_id, tier=flag.tier, reason=flag.reason,
-                action=flag.action, timeframe=flag.timeframe, opened_at=now,
-                last_screening_id=screening.id, recorded_by=actor.id, updated_by=actor.id,
+                patient_id=patient.id or "",
+                rule_id=flag.rule_id,
+                tier=flag.tier,
+                reason=flag.reason,
+                action=flag.action,
+                timeframe=flag.timeframe,
+                opened_at=now,
+                last_screening_id=screening.id,
+                recorded_by=actor.id,
+                updated_by=actor.id,
             )
         )
-        tx.insert_audit(user_id=actor.id, action="escalation.open", entity="escalation", entity_id=opened.id,
-                        patient_id=patient.id, after={"rule_id": flag.rule_id, "tier": flag.tier})
+        tx.insert_audit(
+            user_id=actor.id,
+            action="escalation.open",
+            entity="escalation",
+            entity_id=opened.id,
+            patient_id=patient.id,
+            after={"rule_id": flag.rule_id, "tier": flag.tier},
+        )
 
 
-def rescreen_patient(store: Store, actor: User, patient_id: str, *, settings: Settings | None = None) -> Screening:
+def rescreen_patient(
+    store: Store, actor: User, patient_id: str, *, settings: Settings | None = None
+) -> Screening:
     """Screen a patient again on demand (for example after the rules or settings changed)."""
     require(actor, "write_clinical")
     with store.transaction() as tx:
@@ -389,8 +499,14 @@ def rescreen_patient(store: Store, actor: User, patient_id: str, *, settings: Se
         if not visits:
             raise InvalidInputError({"_": "Record a visit before screening."})
         screening = _screen_and_escalate(tx, actor, patient, visits, visits[-1].id, _rules(settings))
-        tx.insert_audit(user_id=actor.id, action="patient.rescreen", entity="screening", entity_id=screening.id,
-                        patient_id=patient_id, after={"urgency": screening.urgency})
+        tx.insert_audit(
+            user_id=actor.id,
+            action="patient.rescreen",
+            entity="screening",
+            entity_id=screening.id,
+            patient_id=patient_id,
+            after={"urgency": screening.urgency},
+        )
     return screening
 
 
@@ -411,15 +527,28 @@ def close_escalation(
         if current.status == "closed":
             raise InvalidInputError({"_": "This escalation is already closed."})
         closed = tx.update_escalation(
-            current.model_copy(update={
-                "status": "closed", "closed_at": _utcnow(), "closed_by": actor.id, "close_action": action,
-                "close_detail": detail, "updated_by": actor.id,
-            }),
+            current.model_copy(
+                update={
+                    "status": "closed",
+                    "closed_at": _utcnow(),
+                    "closed_by": actor.id,
+                    "close_action": action,
+                    "close_detail": detail,
+                    "updated_by": actor.id,
+                }
+            ),
             expected_version,
         )
-        tx.insert_audit(user_id=actor.id, action="escalation.close", entity="escalation",
-                        entity_id=escalation_id, patient_id=current.patient_id, reason=detail,
-                        before={"status": "open"}, after={"status": "closed", "close_action": action})
+        tx.insert_audit(
+            user_id=actor.id,
+            action="escalation.close",
+            entity="escalation",
+            entity_id=escalation_id,
+            patient_id=current.patient_id,
+            reason=detail,
+            before={"status": "open"},
+            after={"status": "closed", "close_action": action},
+        )
     return closed
 
 
@@ -438,18 +567,36 @@ def open_escalations(store: Store, actor: User) -> list[tuple[Escalation, Patien
 
 
 def record_handout(
-    store: Store, actor: User, patient_id: str, *, pdf: bytes, plan: dict[str, Any],
-    rule_set_version: str, library_version: str,
+    store: Store,
+    actor: User,
+    patient_id: str,
+    *,
+    pdf: bytes,
+    plan: dict[str, Any],
+    rule_set_version: str,
+    library_version: str,
 ) -> Handout:
     """Keep the handout exactly as given (PDF bytes, plan JSON, hash) and audit it."""
     require(actor, "handout")
     with store.transaction() as tx:
         if tx.get_patient(patient_id) is None:
             raise NotFoundError("Patient not found.")
-        handout = tx.insert_handout(patient_id=patient_id, recorded_by=actor.id, pdf=pdf, plan=plan,
-                                    rule_set_version=rule_set_version, library_version=library_version)
-        tx.insert_audit(user_id=actor.id, action="handout.give", entity="handout", entity_id=handout.id,
-                        patient_id=patient_id, after={"sha256": handout.sha256})
+        handout = tx.insert_handout(
+            patient_id=patient_id,
+            recorded_by=actor.id,
+            pdf=pdf,
+            plan=plan,
+            rule_set_version=rule_set_version,
+            library_version=library_version,
+        )
+        tx.insert_audit(
+            user_id=actor.id,
+            action="handout.give",
+            entity="handout",
+            entity_id=handout.id,
+            patient_id=patient_id,
+            after={"sha256": handout.sha256},
+        )
     return handout
 
 
@@ -495,9 +642,20 @@ def authenticate(store: Store, username: str, password: str, *, settings: Settin
         ok = not locked and user.active and auth.verify_password(tx.password_hash(user.id), password)
         if not ok:
             failures = user.failed_logins + (0 if locked else 1)
-            lock = now + dt.timedelta(minutes=settings.lockout_min) if failures >= settings.lockout_attempts else None
-            tx.update_user(User(**{**user.__dict__, "failed_logins": 0 if lock else failures,
-                                   "locked_until": lock or user.locked_until}))
+            lock = (
+                now + dt.timedelta(minutes=settings.lockout_min)
+                if failures >= settings.lockout_attempts
+                else None
+            )
+            tx.update_user(
+                User(
+                    **{
+                        **user.__dict__,
+                        "failed_logins": 0 if lock else failures,
+                        "locked_until": lock or user.locked_until,
+                    }
+                )
+            )
             tx.insert_audit(user_id=user.id, action="login.failed")
             raise PermissionDeniedError(LOGIN_FAILED)
         user = tx.update_user(User(**{**user.__dict__, "failed_logins": 0, "locked_until": None}))
@@ -534,10 +692,17 @@ def create_user(
     with store.transaction() as tx:
         if tx.get_user_by_username(username) is not None:
             raise InvalidInputError({"username": "This username is already taken."})
-        user = tx.insert_user(User(id="", username=username, display_name=display_name.strip(), role=role),
-                              auth.hash_password(password))
-        tx.insert_audit(user_id=actor.id if actor else None, action="user.create", entity="user",
-                        entity_id=user.id, after={"username": username, "role": role})
+        user = tx.insert_user(
+            User(id="", username=username, display_name=display_name.strip(), role=role),
+            auth.hash_password(password),
+        )
+        tx.insert_audit(
+            user_id=actor.id if actor else None,
+            action="user.create",
+            entity="user",
+            entity_id=user.id,
+            after={"username": username, "role": role},
+        )
     return user
 
 
@@ -555,7 +720,12 @@ def change_password(store: Store, actor: User, *, current: str, new: str) -> Non
 
 
 def admin_update_user(
-    store: Store, actor: User, user_id: str, *, active: bool | None = None, role: str | None = None,
+    store: Store,
+    actor: User,
+    user_id: str,
+    *,
+    active: bool | None = None,
+    role: str | None = None,
     new_password: str | None = None,
 ) -> User:
     """Deactivate, reactivate, change the role of, or reset the password of an account (admin only)."""
@@ -579,9 +749,16 @@ def admin_update_user(
         if pw_hash:
             changes.update(failed_logins=0, locked_until=None)
         saved = tx.update_user(User(**{**user.__dict__, **changes}), password_hash=pw_hash)
-        tx.insert_audit(user_id=actor.id, action="user.update", entity="user", entity_id=user_id,
-                        after={**{k: v for k, v in changes.items() if k != "locked_until"},
-                               "password_reset": pw_hash is not None})
+        tx.insert_audit(
+            user_id=actor.id,
+            action="user.update",
+            entity="user",
+            entity_id=user_id,
+            after={
+                **{k: v for k, v in changes.items() if k != "locked_until"},
+                "password_reset": pw_hash is not None,
+            },
+        )
     return saved
 
 
@@ -597,5 +774,3 @@ def audit_trail(store: Store, actor: User, **filters: Any) -> list[AuditEntry]:
     require(actor, "view_audit")
     with store.read() as tx:
         return tx.audit_entries(**filters)
-
-

@@ -12,29 +12,62 @@ from dashboard.models import Visit
 
 NOT_ASKED = "not asked"
 YES_NO = {None: NOT_ASKED, True: "yes", False: "no"}
-CHANGE4 = {None: NOT_ASKED, "none": "no", "new": "new", "worsening": "worsening",
-           "chronic_stable": "long-standing, unchanged"}
+CHANGE4 = {
+    None: NOT_ASKED,
+    "none": "no",
+    "new": "new",
+    "worsening": "worsening",
+    "chronic_stable": "long-standing, unchanged",
+}
 CHOICES: dict[str, dict[Any, str]] = {
-    "walk_protocol": {None: "no walking test today", "spwt": "Self-paced walking test (SPWT, ≤ 30 min)",
-                      "treadmill_1_2mph": "Treadmill 1.2 mph, level (≤ 15 min)", "6mwt": "6-minute walk test",
-                      "reported": "Patient's own estimate"},
-    "walk_stop_reason": {None: "not recorded", "symptoms": "symptoms", "fatigue": "fatigue",
-                         "time_cap": "reached the time cap", "other": "other (unrelated)"},
+    "walk_protocol": {
+        None: "no walking test today",
+        "spwt": "Self-paced walking test (SPWT, ≤ 30 min)",
+        "treadmill_1_2mph": "Treadmill 1.2 mph, level (≤ 15 min)",
+        "6mwt": "6-minute walk test",
+        "reported": "Patient's own estimate",
+    },
+    "walk_stop_reason": {
+        None: "not recorded",
+        "symptoms": "symptoms",
+        "fatigue": "fatigue",
+        "time_cap": "reached the time cap",
+        "other": "other (unrelated)",
+    },
     "leg_pain_on_walking": {None: "not assessed", True: "yes", False: "no"},
-    "relief": {None: "not assessed", "sitting_or_flexion": "sitting or bending forward",
-               "standing_still": "standing still", "none": "nothing"},
-    "symptom_location": {None: "not assessed", "buttock_thigh": "buttock or thigh", "calf": "calf",
-                         "mixed": "mixed", "none": "none"},
+    "relief": {
+        None: "not assessed",
+        "sitting_or_flexion": "sitting or bending forward",
+        "standing_still": "standing still",
+        "none": "nothing",
+    },
+    "symptom_location": {
+        None: "not assessed",
+        "buttock_thigh": "buttock or thigh",
+        "calf": "calf",
+        "mixed": "mixed",
+        "none": "none",
+    },
     "shopping_cart_sign": {None: "not assessed", True: "yes", False: "no"},
     "triggered_by_standing_alone": {None: "not assessed", True: "yes", False: "no"},
-    "pedal_pulses": {"not_assessed": "not assessed", "normal": "normal", "reduced_or_absent": "reduced or absent"},
+    "pedal_pulses": {
+        "not_assessed": "not assessed",
+        "normal": "normal",
+        "reduced_or_absent": "reduced or absent",
+    },
     "saddle_anaesthesia": CHANGE4,
     "bladder_dysfunction": CHANGE4,
     "bowel_dysfunction": CHANGE4,
     "sexual_dysfunction": CHANGE4,
     "bilateral_radicular_pain": CHANGE4,
     "new_radicular_pain": YES_NO,
-    "leg_weakness": {None: NOT_ASKED, "none": "no", "new": "new", "stable": "stable", "progressive": "progressive"},
+    "leg_weakness": {
+        None: NOT_ASKED,
+        "none": "no",
+        "new": "new",
+        "stable": "stable",
+        "progressive": "progressive",
+    },
     "difficulty_walking_new": YES_NO,
     "fever": YES_NO,
     "systemically_unwell": YES_NO,
@@ -46,41 +79,111 @@ CHOICES: dict[str, dict[Any, str]] = {
     "pulsatile_abdominal_mass": YES_NO,
     "rest_pain_or_tissue_loss": YES_NO,
     "startback_agree": {None: "blank", "agree": "agree", "disagree": "disagree"},
-    "startback_q9": {None: "blank", "not_at_all": "not at all", "slightly": "slightly", "moderately": "moderately",
-                     "very_much": "very much", "extremely": "extremely"},
+    "startback_q9": {
+        None: "blank",
+        "not_at_all": "not at all",
+        "slightly": "slightly",
+        "moderately": "moderately",
+        "very_much": "very much",
+        "extremely": "extremely",
+    },
 }
 
 # Screening groups, each with one "asked: all negative" control (issue 3); values are the negative answers.
 SCREENING_GROUPS: dict[str, dict[str, Any]] = {
-    "ces": {"title": "Cauda equina (ask at every visit)", "fields": {
-        "saddle_anaesthesia": "none", "bladder_dysfunction": "none", "bowel_dysfunction": "none",
-        "sexual_dysfunction": "none", "bilateral_radicular_pain": "none"}},
-    "neuro": {"title": "Neurology", "fields": {
-        "leg_weakness": "none", "new_radicular_pain": False, "difficulty_walking_new": False},
-        "measurements": ("leg_weakness_mrc",)},
-    "infection": {"title": "Infection and systemic illness", "fields": {
-        "fever": False, "systemically_unwell": False, "recent_infection": False},
-        "measurements": ("temperature_c",)},
+    "ces": {
+        "title": "Cauda equina (ask at every visit)",
+        "fields": {
+            "saddle_anaesthesia": "none",
+            "bladder_dysfunction": "none",
+            "bowel_dysfunction": "none",
+            "sexual_dysfunction": "none",
+            "bilateral_radicular_pain": "none",
+        },
+    },
+    "neuro": {
+        "title": "Neurology",
+        "fields": {"leg_weakness": "none", "new_radicular_pain": False, "difficulty_walking_new": False},
+        "measurements": ("leg_weakness_mrc",),
+    },
+    "infection": {
+        "title": "Infection and systemic illness",
+        "fields": {"fever": False, "systemically_unwell": False, "recent_infection": False},
+        "measurements": ("temperature_c",),
+    },
     "malignancy": {"title": "Malignancy", "fields": {"unexplained_weight_loss": False, "night_pain": False}},
     "fracture": {"title": "Fracture", "fields": {"trauma": "none", "sudden_severe_pain": False}},
-    "vascular": {"title": "Vascular", "fields": {"pulsatile_abdominal_mass": False, "rest_pain_or_tissue_loss": False}},
+    "vascular": {
+        "title": "Vascular",
+        "fields": {"pulsatile_abdominal_mass": False, "rest_pain_or_tissue_loss": False},
+    },
 }
 
 # Short neutral labels written by us: the instruments' own wording is not shipped (clinical-reference §7.10).
-ODI_SECTIONS = ("Pain intensity", "Personal care", "Lifting", "Walking", "Sitting", "Standing", "Sleeping",
-                "Sex life", "Social life", "Travelling")
-STARTBACK_LABELS = ("Leg pain", "Shoulder or neck pain", "Walking", "Dressing", "Fear of activity", "Worry",
-                    "Catastrophising", "Mood", "Bothersomeness")
+ODI_SECTIONS = (
+    "Pain intensity",
+    "Personal care",
+    "Lifting",
+    "Walking",
+    "Sitting",
+    "Standing",
+    "Sleeping",
+    "Sex life",
+    "Social life",
+    "Travelling",
+)
+STARTBACK_LABELS = (
+    "Leg pain",
+    "Shoulder or neck pain",
+    "Walking",
+    "Dressing",
+    "Fear of activity",
+    "Worry",
+    "Catastrophising",
+    "Mood",
+    "Bothersomeness",
+)
 RMDQ_LABELS = tuple(f"Item {i}" for i in range(1, 25))
-ZCQ_LABELS = ("SS", "SS", "SS", "SS", "SS", "SS", "SS (balance)", "PF", "PF", "PF", "PF", "PF",
-              "SAT", "SAT", "SAT", "SAT", "SAT", "SAT")
+ZCQ_LABELS = (
+    "SS",
+    "SS",
+    "SS",
+    "SS",
+    "SS",
+    "SS",
+    "SS (balance)",
+    "PF",
+    "PF",
+    "PF",
+    "PF",
+    "PF",
+    "SAT",
+    "SAT",
+    "SAT",
+    "SAT",
+    "SAT",
+    "SAT",
+)
 
 # Copy-forward into a follow-up (data dictionary): only these, never measurements or screening answers.
 COPY_FORWARD: tuple[str, ...] = ("psfs_activities", "walk_protocol", "posture_findings", "footwear_findings")
 SCALAR_FIELDS: tuple[str, ...] = (
-    "pain_nrs", "pain_worst_nrs", "walk_protocol", "walk_onset_min", "walk_onset_m", "walk_total_min",
-    "walk_total_m", "walk_stop_reason", "leg_pain_on_walking", "relief", "symptom_location", "shopping_cart_sign",
-    "triggered_by_standing_alone", "pedal_pulses", "leg_weakness_mrc", "temperature_c",
+    "pain_nrs",
+    "pain_worst_nrs",
+    "walk_protocol",
+    "walk_onset_min",
+    "walk_onset_m",
+    "walk_total_min",
+    "walk_total_m",
+    "walk_stop_reason",
+    "leg_pain_on_walking",
+    "relief",
+    "symptom_location",
+    "shopping_cart_sign",
+    "triggered_by_standing_alone",
+    "pedal_pulses",
+    "leg_weakness_mrc",
+    "temperature_c",
     *(field for group in SCREENING_GROUPS.values() for field in group["fields"]),
 )
 
@@ -88,20 +191,22 @@ SCALAR_FIELDS: tuple[str, ...] = (
 def form_state_from_visit(visit: Visit | None, prefix: str, *, copy_forward_only: bool) -> dict[str, Any]:
     """Initial widget values: empty, a copy-forward from the previous visit, or a visit being corrected."""
     state: dict[str, Any] = {f"{prefix}{name}": None for name in SCALAR_FIELDS}
-    state.update({
-        f"{prefix}visit_date": dt.date.today(),
-        f"{prefix}pedal_pulses": "not_assessed",
-        f"{prefix}posture_findings": [],
-        f"{prefix}footwear_findings": [],
-        f"{prefix}notes": "",
-        f"{prefix}rmdq_done": False,
-        **{f"{prefix}odi_{i}": None for i in range(10)},
-        **{f"{prefix}sb_q{i}": None for i in range(1, 10)},
-        **{f"{prefix}rmdq_{i}": False for i in range(24)},
-        **{f"{prefix}zcq_q{i}": None for i in range(1, 19)},
-        **{f"{prefix}psfs_activity_{i}": "" for i in range(5)},
-        **{f"{prefix}psfs_score_{i}": None for i in range(5)},
-    })
+    state.update(
+        {
+            f"{prefix}visit_date": dt.date.today(),
+            f"{prefix}pedal_pulses": "not_assessed",
+            f"{prefix}posture_findings": [],
+            f"{prefix}footwear_findings": [],
+            f"{prefix}notes": "",
+            f"{prefix}rmdq_done": False,
+            **{f"{prefix}odi_{i}": None for i in range(10)},
+            **{f"{prefix}sb_q{i}": None for i in range(1, 10)},
+            **{f"{prefix}rmdq_{i}": False for i in range(24)},
+            **{f"{prefix}zcq_q{i}": None for i in range(1, 19)},
+            **{f"{prefix}psfs_activity_{i}": "" for i in range(5)},
+            **{f"{prefix}psfs_score_{i}": None for i in range(5)},
+        }
+    )
     if visit is None:
         return state
     state[f"{prefix}walk_protocol"] = visit.walk_protocol
@@ -117,8 +222,8 @@ def form_state_from_visit(visit: Visit | None, prefix: str, *, copy_forward_only
     state[f"{prefix}notes"] = visit.notes
     for i, value in enumerate(visit.odi_sections or []):
         state[f"{prefix}odi_{i}"] = value
-    for key, value in (visit.startback or {}).items():
-        state[f"{prefix}sb_{key}"] = value
+    for key, answer in (visit.startback or {}).items():
+        state[f"{prefix}sb_{key}"] = answer
     if visit.rmdq_items is not None:
         state[f"{prefix}rmdq_done"] = True
         for i, value in enumerate(visit.rmdq_items):

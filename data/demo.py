@@ -27,18 +27,74 @@ DEMO_VERSION = "1"  # bump when the generator changes (benchmarks rebuild cached
 DEMO_TODAY = dt.date(2026, 11, 2)
 
 GIVEN = [
-    "Amara", "Ben", "Chloé", "Dariusz", "Elif", "Farid", "Grace", "Hiroshi", "Ines", "Jonas", "Kavya",
-    "Liam", "Mei", "Nikolai", "Olúwadámilọ́lá", "Priya", "Quentin", "Rosa", "Søren", "Tomás", "Úna",
-    "Valentina", "Wen", "Xóchitl", "Yusuf", "Zoë", "Ayşe", "Björn", "Dimitra", "Mohammed",
+    "Amara",
+    "Ben",
+    "Chloé",
+    "Dariusz",
+    "Elif",
+    "Farid",
+    "Grace",
+    "Hiroshi",
+    "Ines",
+    "Jonas",
+    "Kavya",
+    "Liam",
+    "Mei",
+    "Nikolai",
+    "Olúwadámilọ́lá",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Søren",
+    "Tomás",
+    "Úna",
+    "Valentina",
+    "Wen",
+    "Xóchitl",
+    "Yusuf",
+    "Zoë",
+    "Ayşe",
+    "Björn",
+    "Dimitra",
+    "Mohammed",
 ]
 FAMILY = [
-    "Abbott", "Bergström", "Castillo", "Dubois", "Eriksen", "Fitzgerald", "García", "Haddad", "Ivanova",
-    "Jovanović", "Kowalczyk", "Lefèvre", "Müller", "Nakamura", "O'Brien", "Papadopoulos", "Quinn", "Rossi",
-    "Sánchez", "Tanaka", "Ulrich", "Van der Berg", "Wiśniewski", "Yılmaz", "Zhang", "Łukasz-Müller",
+    "Abbott",
+    "Bergström",
+    "Castillo",
+    "Dubois",
+    "Eriksen",
+    "Fitzgerald",
+    "García",
+    "Haddad",
+    "Ivanova",
+    "Jovanović",
+    "Kowalczyk",
+    "Lefèvre",
+    "Müller",
+    "Nakamura",
+    "O'Brien",
+    "Papadopoulos",
+    "Quinn",
+    "Rossi",
+    "Sánchez",
+    "Tanaka",
+    "Ulrich",
+    "Van der Berg",
+    "Wiśniewski",
+    "Yılmaz",
+    "Zhang",
+    "Łukasz-Müller",
 ]
 # Names in other scripts, so every page is seen with them (issue 2: names in several scripts).
-OTHER_SCRIPTS = [("小龙", "李"), ("Αλεξάνδρα", "Παπαδάκη"), ("Дмитрий", "Смирнов"), ("فاطمة", "الحسن"),
-                 ("अनन्या", "शर्मा"), ("ひなた", "佐藤")]
+OTHER_SCRIPTS = [
+    ("小龙", "李"),
+    ("Αλεξάνδρα", "Παπαδάκη"),
+    ("Дмитрий", "Смирнов"),
+    ("فاطمة", "الحسن"),
+    ("अनन्या", "शर्मा"),
+    ("ひなた", "佐藤"),
+]
 TRAJECTORIES = ("improving", "improving", "plateau", "improving", "worsening", "improving")
 POSTURE = ["forward_lean", "anterior_pelvic_tilt", "prolonged_standing_intolerance"]
 FOOTWEAR = ["worn_cushioning", "high_heel", "poor_fit"]
@@ -46,11 +102,23 @@ FOOTWEAR = ["worn_cushioning", "high_heel", "poor_fit"]
 
 def _clean_screen() -> dict[str, Any]:
     return {
-        "saddle_anaesthesia": "none", "bladder_dysfunction": "none", "bowel_dysfunction": "none",
-        "sexual_dysfunction": "none", "bilateral_radicular_pain": "none", "new_radicular_pain": False,
-        "leg_weakness": "none", "difficulty_walking_new": False, "fever": False, "systemically_unwell": False,
-        "recent_infection": False, "unexplained_weight_loss": False, "night_pain": False, "trauma": "none",
-        "sudden_severe_pain": False, "pulsatile_abdominal_mass": False, "rest_pain_or_tissue_loss": False,
+        "saddle_anaesthesia": "none",
+        "bladder_dysfunction": "none",
+        "bowel_dysfunction": "none",
+        "sexual_dysfunction": "none",
+        "bilateral_radicular_pain": "none",
+        "new_radicular_pain": False,
+        "leg_weakness": "none",
+        "difficulty_walking_new": False,
+        "fever": False,
+        "systemically_unwell": False,
+        "recent_infection": False,
+        "unexplained_weight_loss": False,
+        "night_pain": False,
+        "trauma": "none",
+        "sudden_severe_pain": False,
+        "pulsatile_abdominal_mass": False,
+        "rest_pain_or_tissue_loss": False,
     }
 
 
@@ -84,7 +152,9 @@ def _visits(rng: random.Random, patient: Patient, index: int, n_visits: int) -> 
     trajectory = TRAJECTORIES[index % len(TRAJECTORIES)]
     protocol = "spwt" if index % 4 else "treadmill_1_2mph"
     neurogenic = index % 3 != 0
-    start = max(patient.symptom_onset + dt.timedelta(days=7), DEMO_TODAY - dt.timedelta(days=7 * 2 * n_visits))
+    start = max(
+        patient.symptom_onset + dt.timedelta(days=7), DEMO_TODAY - dt.timedelta(days=7 * 2 * n_visits)
+    )
     nrs, odi_level, walk = rng.randint(5, 8), rng.randint(2, 4), rng.uniform(3.0, 9.0)
     step = {"improving": -1, "plateau": 0, "worsening": 1}[trajectory]
     activity = rng.choice(["Walking to the shops", "Standing to cook", "Gardening", "Walking the dog"])
@@ -138,8 +208,9 @@ def _visits(rng: random.Random, patient: Patient, index: int, n_visits: int) -> 
             # Routine follow-ups often leave some screening questions unasked: the banner says "ask now".
             for name in ("fever", "systemically_unwell", "night_pain", "trauma"):
                 values[name] = None
-        visits.append(Visit(id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), patient_id=patient.id,
-                            **values))
+        visits.append(
+            Visit(id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), patient_id=patient.id, **values)
+        )
     _add_red_flag_story(visits, index)
     return visits
 
@@ -158,9 +229,16 @@ def _add_red_flag_story(visits: list[Visit], index: int) -> None:
         visits[-1] = latest.model_copy(update={"unexplained_weight_loss": True, "night_pain": True})
 
 
-def _bookkeeping(record_id: str, who: str, when: dt.datetime) -> dict[str, Any]:
-    return {"id": record_id, "version": 1, "recorded_at": when, "updated_at": when, "recorded_by": who,
-            "updated_by": who, "archived": False}
+def _bookkeeping(record_id: str, who: str | None, when: dt.datetime) -> dict[str, Any]:
+    return {
+        "id": record_id,
+        "version": 1,
+        "recorded_at": when,
+        "updated_at": when,
+        "recorded_by": who,
+        "updated_by": who,
+        "archived": False,
+    }
 
 
 def _chunks(rows: list[dict[str, Any]], size: int = 2000) -> Iterator[list[dict[str, Any]]]:
@@ -180,16 +258,26 @@ def generate(
     rng = random.Random(seed)
     with store.read() as tx:
         if tx.count_patients() or tx.users():
-            raise RuntimeError("The database already holds data; the demo clinic is only written to an empty one.")
+            raise RuntimeError(
+                "The database already holds data; the demo clinic is only written to an empty one."
+            )
     now = utcnow()
     user_rows, clinician_ids = [], []
     for username, (role, display) in auth.DEMO_USERS.items():
         user_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         if role != "readonly":
             clinician_ids.append(user_id)
-        user_rows.append({**_bookkeeping(user_id, None, now), "username": username, "display_name": display,  # type: ignore[arg-type]
-                          "role": role, "password_hash": auth.hash_password(auth.DEMO_PASSWORD), "active": True,
-                          "failed_logins": 0})
+        user_rows.append(
+            {
+                **_bookkeeping(user_id, None, now),
+                "username": username,
+                "display_name": display,
+                "role": role,
+                "password_hash": auth.hash_password(auth.DEMO_PASSWORD),
+                "active": True,
+                "failed_logins": 0,
+            }
+        )
     author = clinician_ids[0]
     patient_rows, visit_rows, screening_rows, escalation_rows = [], [], [], []
     for index in range(patients):
@@ -197,11 +285,16 @@ def generate(
         n_visits = max(1, visits_per_patient + rng.randint(-2, 2)) if index % 11 else 1
         visits = _visits(rng, patient, index, n_visits)
         stamp = now
-        patient_rows.append({**_bookkeeping(patient.id or "", author, stamp), "patient_ref": patient.patient_ref,
-                             "search_key": search_key(patient.given_name, patient.family_name,
-                                                      patient.patient_ref),
-                             "clinician_id": patient.clinician_id, "next_review_date": patient.next_review_date,
-                             "data": patient.clinical_dict()})
+        patient_rows.append(
+            {
+                **_bookkeeping(patient.id or "", author, stamp),
+                "patient_ref": patient.patient_ref,
+                "search_key": search_key(patient.given_name, patient.family_name, patient.patient_ref),
+                "clinician_id": patient.clinician_id,
+                "next_review_date": patient.next_review_date,
+                "data": patient.clinical_dict(),
+            }
+        )
         for n, visit in enumerate(visits):
             when = dt.datetime.combine(visit.visit_date, dt.time(9 + n % 8), tzinfo=dt.UTC)
             visit_rows.append({**_bookkeeping(visit.id or "", author, when), **visit_columns(visit)})
@@ -209,37 +302,74 @@ def generate(
             result = screen(patient, visits)
             screening = to_screening(result, patient.id or "", visits[-1].id)
             screening_id = new_id()
-            screening_rows.append({
-                **_bookkeeping(screening_id, author, now), "patient_id": patient.id, "visit_id": visits[-1].id,
-                "urgency": screening.urgency, "rule_set_version": screening.rule_set_version,
-                "data": screening.model_dump(mode="json", include={"patient_id", "visit_id", "urgency", "flags",
-                                                                   "not_asked", "notes", "claudication_pattern",
-                                                                   "rule_set_version"}),
-            })
+            screening_rows.append(
+                {
+                    **_bookkeeping(screening_id, author, now),
+                    "patient_id": patient.id,
+                    "visit_id": visits[-1].id,
+                    "urgency": screening.urgency,
+                    "rule_set_version": screening.rule_set_version,
+                    "data": screening.model_dump(
+                        mode="json",
+                        include={
+                            "patient_id",
+                            "visit_id",
+                            "urgency",
+                            "flags",
+                            "not_asked",
+                            "notes",
+                            "claudication_pattern",
+                            "rule_set_version",
+                        },
+                    ),
+                }
+            )
             for flag in screening.flags:
-                escalation_rows.append({
-                    **_bookkeeping(new_id(), author, now), "patient_id": patient.id, "rule_id": flag.rule_id,
-                    "tier": flag.tier, "status": "open",
-                    "data": {"patient_id": patient.id, "rule_id": flag.rule_id, "tier": flag.tier,
-                             "status": "open", "reason": flag.reason, "action": flag.action,
-                             "timeframe": flag.timeframe, "opened_at": now.isoformat(),
-                             "last_screening_id": screening_id, "closed_at": None, "closed_by": None,
-                             "close_action": None, "close_detail": ""},
-                })
+                escalation_rows.append(
+                    {
+                        **_bookkeeping(new_id(), author, now),
+                        "patient_id": patient.id,
+                        "rule_id": flag.rule_id,
+                        "tier": flag.tier,
+                        "status": "open",
+                        "data": {
+                            "patient_id": patient.id,
+                            "rule_id": flag.rule_id,
+                            "tier": flag.tier,
+                            "status": "open",
+                            "reason": flag.reason,
+                            "action": flag.action,
+                            "timeframe": flag.timeframe,
+                            "opened_at": now.isoformat(),
+                            "last_screening_id": screening_id,
+                            "closed_at": None,
+                            "closed_by": None,
+                            "close_action": None,
+                            "close_detail": "",
+                        },
+                    }
+                )
         if progress and index % 100 == 0:
             progress(0.8 * index / max(patients, 1))
     with store.transaction() as tx:
         conn = tx.conn
         conn.execute(insert(t.users), user_rows)
-        for table, rows in ((t.patients, patient_rows), (t.visits, visit_rows), (t.screenings, screening_rows),
-                            (t.escalations, escalation_rows)):
+        for table, rows in (
+            (t.patients, patient_rows),
+            (t.visits, visit_rows),
+            (t.screenings, screening_rows),
+            (t.escalations, escalation_rows),
+        ):
             for chunk in _chunks(rows):
                 conn.execute(insert(table), chunk)
         tx.set_meta("demo", "true")
         tx.set_meta("demo_version", DEMO_VERSION)
         tx.set_meta("demo_seed", str(seed))
-        tx.insert_audit(user_id=None, action="demo.generate",
-                        after={"patients": len(patient_rows), "visits": len(visit_rows)})
+        tx.insert_audit(
+            user_id=None,
+            action="demo.generate",
+            after={"patients": len(patient_rows), "visits": len(visit_rows)},
+        )
     if progress:
         progress(1.0)
     return {"patients": len(patient_rows), "visits": len(visit_rows), "escalations": len(escalation_rows)}
@@ -262,13 +392,17 @@ def main(argv: list[str] | None = None) -> int:
             if args.if_empty:
                 print("Database already holds data: demo clinic not written.")
                 return 0
-            print("Refused: the database already holds data; the demo clinic is only written to an empty one.",
-                  file=sys.stderr)
+            print(
+                "Refused: the database already holds data; the demo clinic is only written to an empty one.",
+                file=sys.stderr,
+            )
             return 2
         started = time.perf_counter()
         counts = generate(store, patients=args.patients, seed=args.seed, visits_per_patient=args.visits)
-        print(f"Fictional demo clinic written: {counts['patients']} patients, {counts['visits']} visits, "
-              f"{counts['escalations']} open escalations in {time.perf_counter() - started:.1f} s.")
+        print(
+            f"Fictional demo clinic written: {counts['patients']} patients, {counts['visits']} visits, "
+            f"{counts['escalations']} open escalations in {time.perf_counter() - started:.1f} s."
+        )
     finally:
         store.close()
     return 0

@@ -158,7 +158,9 @@ class SqlTx:
             "archived": record.archived,
         }
 
-    def _versioned_update(self, table: Any, record: Any, expected_version: int, values: dict[str, Any]) -> Any:
+    def _versioned_update(
+        self, table: Any, record: Any, expected_version: int, values: dict[str, Any]
+    ) -> Any:
         now = utcnow()
         result = self.conn.execute(
             update(table)
@@ -179,7 +181,9 @@ class SqlTx:
             if current is not None and current.updated_by:
                 user = self.get_user(current.updated_by)
                 who = user.display_name if user else None
-            raise StaleRecordError(table.name.rstrip("s"), who, _as_utc(current.updated_at) if current else None)
+            raise StaleRecordError(
+                table.name.rstrip("s"), who, _as_utc(current.updated_at) if current else None
+            )
         return record.model_copy(update={"version": expected_version + 1, "updated_at": now})
 
     # --- meta ----------------------------------------------------------------------------------
@@ -201,7 +205,9 @@ class SqlTx:
         row = self.conn.execute(select(t.patients).where(t.patients.c.patient_ref == patient_ref)).first()
         return _patient(row) if row else None
 
-    def search_patients(self, query: str, *, include_archived: bool = False, limit: int = 50) -> list[Patient]:
+    def search_patients(
+        self, query: str, *, include_archived: bool = False, limit: int = 50
+    ) -> list[Patient]:
         stmt = select(t.patients)
         for word in search_key(query).split():
             stmt = stmt.where(t.patients.c.search_key.contains(word, autoescape=True))
@@ -264,8 +270,10 @@ class SqlTx:
     # --- screenings and escalations ------------------------------------------------------------
     def insert_screening(self, screening: Screening) -> Screening:
         row = self._new_row(screening)
-        payload = screening.model_dump(mode="json", exclude={"id", "version", "recorded_at", "updated_at",
-                                                              "recorded_by", "updated_by", "archived"})
+        payload = screening.model_dump(
+            mode="json",
+            exclude={"id", "version", "recorded_at", "updated_at", "recorded_by", "updated_by", "archived"},
+        )
         self.conn.execute(
             insert(t.screenings).values(
                 **row,
@@ -429,8 +437,20 @@ class SqlTx:
         count = 0
         for row in self.conn.execute(select(t.audit).order_by(t.audit.c.seq)):
             count += 1
-            values = {k: getattr(row, k) for k in ("at", "user_id", "action", "entity", "entity_id",
-                                                   "patient_id", "reason", "before", "after")}
+            values = {
+                k: getattr(row, k)
+                for k in (
+                    "at",
+                    "user_id",
+                    "action",
+                    "entity",
+                    "entity_id",
+                    "patient_id",
+                    "reason",
+                    "before",
+                    "after",
+                )
+            }
             if row.prev_hash != prev_hash or row.hash != audit_hash(prev_hash, values):
                 return False, count, row.seq
             prev_hash = row.hash
@@ -458,15 +478,29 @@ class SqlTx:
             with self.conn.begin_nested():
                 self.conn.execute(
                     insert(t.users).values(
-                        id=user_id, version=1, recorded_at=now, updated_at=now, archived=False,
-                        username=user.username, display_name=user.display_name, role=user.role,
-                        password_hash=password_hash, active=user.active, failed_logins=0, locked_until=None,
+                        id=user_id,
+                        version=1,
+                        recorded_at=now,
+                        updated_at=now,
+                        archived=False,
+                        username=user.username,
+                        display_name=user.display_name,
+                        role=user.role,
+                        password_hash=password_hash,
+                        active=user.active,
+                        failed_logins=0,
+                        locked_until=None,
                     )
                 )
         except IntegrityError as exc:
             raise DuplicateError("username", "This username is already taken.") from exc
-        return User(id=user_id, username=user.username, display_name=user.display_name, role=user.role,
-                    active=user.active)
+        return User(
+            id=user_id,
+            username=user.username,
+            display_name=user.display_name,
+            role=user.role,
+            active=user.active,
+        )
 
     def update_user(self, user: User, *, password_hash: str | None = None) -> User:
         values: dict[str, Any] = {
@@ -501,19 +535,41 @@ class SqlTx:
         digest = hashlib.sha256(pdf).hexdigest()
         self.conn.execute(
             insert(t.handouts).values(
-                id=handout_id, version=1, recorded_at=now, updated_at=now, recorded_by=recorded_by,
-                updated_by=recorded_by, archived=False, patient_id=patient_id, sha256=digest, pdf=pdf,
-                plan=plan, rule_set_version=rule_set_version, library_version=library_version,
+                id=handout_id,
+                version=1,
+                recorded_at=now,
+                updated_at=now,
+                recorded_by=recorded_by,
+                updated_by=recorded_by,
+                archived=False,
+                patient_id=patient_id,
+                sha256=digest,
+                pdf=pdf,
+                plan=plan,
+                rule_set_version=rule_set_version,
+                library_version=library_version,
             )
         )
-        return Handout(handout_id, patient_id, now, recorded_by, digest, pdf, plan, rule_set_version,
-                       library_version)
+        return Handout(
+            handout_id, patient_id, now, recorded_by, digest, pdf, plan, rule_set_version, library_version
+        )
 
     def handouts(self, patient_id: str) -> list[Handout]:
-        stmt = select(t.handouts).where(t.handouts.c.patient_id == patient_id).order_by(t.handouts.c.recorded_at)
+        stmt = (
+            select(t.handouts).where(t.handouts.c.patient_id == patient_id).order_by(t.handouts.c.recorded_at)
+        )
         return [
-            Handout(row.id, row.patient_id, _as_utc(row.recorded_at) or utcnow(), row.recorded_by, row.sha256,
-                    bytes(row.pdf), row.plan, row.rule_set_version, row.library_version)
+            Handout(
+                row.id,
+                row.patient_id,
+                _as_utc(row.recorded_at) or utcnow(),
+                row.recorded_by,
+                row.sha256,
+                bytes(row.pdf),
+                row.plan,
+                row.rule_set_version,
+                row.library_version,
+            )
             for row in self.conn.execute(stmt)
         ]
 
@@ -618,7 +674,8 @@ class SqlTx:
             .outerjoin(last_walk, last_walk.c.patient_id == p.c.id)
             .outerjoin(
                 first_walk,
-                (first_walk.c.patient_id == p.c.id) & (first_walk.c.walk_protocol == last_walk.c.walk_protocol),
+                (first_walk.c.patient_id == p.c.id)
+                & (first_walk.c.walk_protocol == last_walk.c.walk_protocol),
             )
             .outerjoin(open_flags, open_flags.c.patient_id == p.c.id)
             .where(p.c.archived.is_(False))

@@ -15,7 +15,9 @@ if st.session_state.pop("expired", False):
 
 with st.form("login", enter_to_submit=True):
     username = st.text_input("Username", key="login_username", autocomplete="username")
-    password = st.text_input("Password", type="password", key="login_password", autocomplete="current-password")
+    password = st.text_input(
+        "Password", type="password", key="login_password", autocomplete="current-password"
+    )
     submitted = st.form_submit_button("Log in", type="primary")
 
 if submitted:

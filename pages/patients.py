@@ -38,23 +38,37 @@ def patient_fields(prefix: str, current: dict | None = None) -> dict:
     today = dt.date.today()
     c1, c2, c3 = st.columns(3)
     values = {
-        "patient_ref": c1.text_input("Clinic reference (MRN)", current.get("patient_ref", ""), key=f"{prefix}_ref"),
+        "patient_ref": c1.text_input(
+            "Clinic reference (MRN)", current.get("patient_ref", ""), key=f"{prefix}_ref"
+        ),
         "given_name": c2.text_input("Given name", current.get("given_name", ""), key=f"{prefix}_given"),
         "family_name": c3.text_input("Family name", current.get("family_name", ""), key=f"{prefix}_family"),
     }
     c1, c2, c3 = st.columns(3)
     values["birth_date"] = c1.date_input(
-        "Date of birth", current.get("birth_date"), min_value=dt.date(1900, 1, 1), max_value=today,
-        key=f"{prefix}_birth", format="YYYY-MM-DD",
+        "Date of birth",
+        current.get("birth_date"),
+        min_value=dt.date(1900, 1, 1),
+        max_value=today,
+        key=f"{prefix}_birth",
+        format="YYYY-MM-DD",
     )
     sex_keys = list(SEX)
     values["sex"] = c2.selectbox(
-        "Sex", sex_keys, index=sex_keys.index(current["sex"]) if current.get("sex") else None,
-        format_func=SEX.get, key=f"{prefix}_sex", placeholder="Choose",
+        "Sex",
+        sex_keys,
+        index=sex_keys.index(current["sex"]) if current.get("sex") else None,
+        format_func=SEX.get,
+        key=f"{prefix}_sex",
+        placeholder="Choose",
     )
     values["symptom_onset"] = c3.date_input(
-        "Symptom onset (this episode)", current.get("symptom_onset"), min_value=dt.date(1900, 1, 1),
-        max_value=today, key=f"{prefix}_onset", format="YYYY-MM-DD",
+        "Symptom onset (this episode)",
+        current.get("symptom_onset"),
+        min_value=dt.date(1900, 1, 1),
+        max_value=today,
+        key=f"{prefix}_onset",
+        format="YYYY-MM-DD",
     )
     values["next_review_date"] = st.date_input(
         "Next review (optional)", current.get("next_review_date"), key=f"{prefix}_review", format="YYYY-MM-DD"
@@ -62,7 +76,9 @@ def patient_fields(prefix: str, current: dict | None = None) -> dict:
     st.markdown("**Risk history** (used by the red-flag rules)")
     cols = st.columns(3)
     for i, name in enumerate(RISK_FIELDS):
-        values[name] = cols[i % 3].checkbox(RISK_LABELS[name], bool(current.get(name, False)), key=f"{prefix}_{name}")
+        values[name] = cols[i % 3].checkbox(
+            RISK_LABELS[name], bool(current.get(name, False)), key=f"{prefix}_{name}"
+        )
     return values
 
 
@@ -135,7 +151,9 @@ if not record.visits:
     st.info("No visits recorded yet. Record the first visit to see scores, trends and red-flag screening.")
 for visit in reversed(record.visits):
     cols = st.columns([2, 2, 3, 1])
-    cols[0].markdown(f"**{visit.visit_date:%Y-%m-%d}**" + (f" · v{visit.version}" if visit.version > 1 else ""))
+    cols[0].markdown(
+        f"**{visit.visit_date:%Y-%m-%d}**" + (f" · v{visit.version}" if visit.version > 1 else "")
+    )
     cols[1].caption(f"Pain {visit.pain_nrs if visit.pain_nrs is not None else '–'}/10")
     cols[2].caption(f"Walking: {visit.walk_protocol or 'no test'}")
     if can_write and cols[3].button("Correct", key=f"correct_{visit.id}"):
@@ -151,7 +169,12 @@ if can_write:
         if save:
             try:
                 services.update_patient(
-                    store, user, patient.id, edited, expected_version=patient.version, reason=reason,
+                    store,
+                    user,
+                    patient.id,
+                    edited,
+                    expected_version=patient.version,
+                    reason=reason,
                     settings=settings,
                 )
             except InvalidInputError as exc:

@@ -10,7 +10,6 @@ from dashboard.presenters import DECISION_SUPPORT, FIELD_LABELS, screening_banne
 from dashboard.trends import change_table, protocol_note
 from dashboard.visit_form import (
     CHOICES,
-    COPY_FORWARD,
     ODI_SECTIONS,
     RMDQ_LABELS,
     SCREENING_GROUPS,
@@ -109,7 +108,9 @@ err("visit_date")
 st.subheader("1 · Pain")
 c1, c2 = st.columns(2)
 c1.number_input("Current pain, NPRS (0–10)", 0, 10, step=1, key=K + "pain_nrs", placeholder="not measured")
-c2.number_input("Worst pain in 24 h (0–10)", 0, 10, step=1, key=K + "pain_worst_nrs", placeholder="not measured")
+c2.number_input(
+    "Worst pain in 24 h (0–10)", 0, 10, step=1, key=K + "pain_worst_nrs", placeholder="not measured"
+)
 err("pain_nrs", "pain_worst_nrs")
 
 st.subheader("2 · Walking tolerance")
@@ -138,13 +139,18 @@ choice("Brought on by standing alone", "triggered_by_standing_alone", c2)
 choice("Pedal pulses", "pedal_pulses", c3)
 
 st.subheader("4 · Neurology and red-flag screen")
-st.caption("Every question starts as *not asked*. Use a group's button only when you asked every question in it.")
+st.caption(
+    "Every question starts as *not asked*. Use a group's button only when you asked every question in it."
+)
 for group, spec in SCREENING_GROUPS.items():
     with st.container(border=True):
         head, button = st.columns([4, 2])
         head.markdown(f"**{spec['title']}**")
         button.button(
-            "Asked: all negative", key=f"{K}neg_{group}", on_click=set_group_negative, args=(group,),
+            "Asked: all negative",
+            key=f"{K}neg_{group}",
+            on_click=set_group_negative,
+            args=(group,),
             help="Sets every question in this group to its negative answer; each stays editable.",
         )
         cols = st.columns(3)
@@ -158,12 +164,16 @@ for group, spec in SCREENING_GROUPS.items():
         err(*spec["fields"], *spec.get("measurements", ()))
 
 st.subheader("5 · Questionnaires")
-st.caption("Enter item scores from the patient's completed form. Stride shows only item numbers and short labels.")
+st.caption(
+    "Enter item scores from the patient's completed form. Stride shows only item numbers and short labels."
+)
 with st.expander("Oswestry Disability Index (ODI v2.1a): section scores 0–5", expanded=False):
     cols = st.columns(5)
     for i, label in enumerate(ODI_SECTIONS):
         cols[i % 5].selectbox(
-            f"{i + 1}. {label}", [None, 0, 1, 2, 3, 4, 5], key=f"{K}odi_{i}",
+            f"{i + 1}. {label}",
+            [None, 0, 1, 2, 3, 4, 5],
+            key=f"{K}odi_{i}",
             format_func=lambda v: "blank" if v is None else str(v),
         )
 with st.expander("STarT Back (9 items)"):
@@ -186,10 +196,21 @@ with st.expander("Zurich Claudication Questionnaire (item codes)"):
 st.markdown("**Patient-Specific Functional Scale** (0 = cannot do, 10 = as before)")
 for i in range(5):
     c1, c2 = st.columns([3, 1])
-    c1.text_input(f"Activity {i + 1}", key=f"{K}psfs_activity_{i}", label_visibility="collapsed",
-                  placeholder=f"Activity {i + 1}")
-    c2.number_input(f"Score {i + 1}", 0, 10, step=1, key=f"{K}psfs_score_{i}", label_visibility="collapsed",
-                    placeholder="not rated")
+    c1.text_input(
+        f"Activity {i + 1}",
+        key=f"{K}psfs_activity_{i}",
+        label_visibility="collapsed",
+        placeholder=f"Activity {i + 1}",
+    )
+    c2.number_input(
+        f"Score {i + 1}",
+        0,
+        10,
+        step=1,
+        key=f"{K}psfs_score_{i}",
+        label_visibility="collapsed",
+        placeholder="not rated",
+    )
 err("odi_sections", "startback", "rmdq_items", "zcq_items", "psfs")
 
 st.subheader("6 · Posture and footwear")
@@ -202,7 +223,9 @@ c1, c2 = st.columns(2)
 for key, ids in ((K + "posture_findings", posture_ids), (K + "footwear_findings", footwear_ids)):
     extra = [v for v in st.session_state.get(key, []) if v not in ids]
     (c1 if "posture" in key else c2).multiselect(
-        "Posture findings" if "posture" in key else "Footwear findings", [*ids, *extra], key=key,
+        "Posture findings" if "posture" in key else "Footwear findings",
+        [*ids, *extra],
+        key=key,
         format_func=lambda v: v.replace("_", " "),
     )
 st.text_area("Notes", key=K + "notes", max_chars=5000)
@@ -217,11 +240,19 @@ st.subheader("Derived values")
 with st.container(border=True):
     c1, c2, c3, c4 = st.columns(4)
     odi = score_odi(values["odi_sections"]) if values.get("odi_sections") else None
-    c1.metric("ODI", f"{odi.percent:.1f} %" if odi and odi.percent is not None else "–",
-              ODI_BAND_LABELS.get(odi.band, "") if odi and odi.band else None, delta_color="off")
+    c1.metric(
+        "ODI",
+        f"{odi.percent:.1f} %" if odi and odi.percent is not None else "–",
+        ODI_BAND_LABELS.get(odi.band, "") if odi and odi.band else None,
+        delta_color="off",
+    )
     sb = score_startback(values["startback"]) if values.get("startback") else None
-    c2.metric("STarT Back", f"{sb.risk} risk" if sb and sb.scorable else "incomplete" if sb else "–",
-              f"total {sb.total}, psychosocial {sb.psychosocial}" if sb and sb.scorable else None, delta_color="off")
+    c2.metric(
+        "STarT Back",
+        f"{sb.risk} risk" if sb and sb.scorable else "incomplete" if sb else "–",
+        f"total {sb.total}, psychosocial {sb.psychosocial}" if sb and sb.scorable else None,
+        delta_color="off",
+    )
     psfs = score_psfs(values["psfs"]) if values.get("psfs") else None
     c3.metric("PSFS mean", f"{psfs.mean:.1f}" if psfs and psfs.mean is not None else "–")
     rm = score_rmdq(values["rmdq_items"]) if values.get("rmdq_items") else None
@@ -230,20 +261,32 @@ with st.container(border=True):
     if rm and rm.scorable:
         st.caption(f"RMDQ total {rm.total}/24")
     if zcq and zcq.symptom_severity is not None:
-        st.caption(f"ZCQ symptom severity {zcq.symptom_severity:.2f}, physical function "
-                   f"{zcq.physical_function or 0:.2f}")
+        st.caption(
+            f"ZCQ symptom severity {zcq.symptom_severity:.2f}, physical function "
+            f"{zcq.physical_function or 0:.2f}"
+        )
     if preview is not None and (visits or correcting):
         others = [v for v in visits if not correcting or v.id != correcting.id]
         rows = change_table([*others, preview.model_copy(update={"recorded_at": dt.datetime.now(dt.UTC)})])
         if rows:
             st.dataframe(
-                [{"Measure": r.label, "First": f"{r.first_value:g} ({r.first_date:%Y-%m-%d})",
-                  "Now": f"{r.latest_value:g}",
-                  "Change since first": "–" if r.change_since_first is None else f"{r.change_since_first:+g}",
-                  "Change since previous": "–" if r.change_since_previous is None
-                  else f"{r.change_since_previous:+g}",
-                  "Judgement": r.judgement_text} for r in rows],
-                hide_index=True, key="v_change_table",
+                [
+                    {
+                        "Measure": r.label,
+                        "First": f"{r.first_value:g} ({r.first_date:%Y-%m-%d})",
+                        "Now": f"{r.latest_value:g}",
+                        "Change since first": "–"
+                        if r.change_since_first is None
+                        else f"{r.change_since_first:+g}",
+                        "Change since previous": "–"
+                        if r.change_since_previous is None
+                        else f"{r.change_since_previous:+g}",
+                        "Judgement": r.judgement_text,
+                    }
+                    for r in rows
+                ],
+                hide_index=True,
+                key="v_change_table",
             )
         note = protocol_note([*others, preview])
         if note:
@@ -261,7 +304,12 @@ if st.button("Save correction" if correcting else "Save visit", type="primary", 
             raise InvalidInputError({"confirm_carried": "confirm the carried-forward items first."})
         if correcting:
             saved, screening = services.correct_visit(
-                store, user, correcting.id, values, expected_version=correcting.version, reason=reason,
+                store,
+                user,
+                correcting.id,
+                values,
+                expected_version=correcting.version,
+                reason=reason,
                 settings=settings,
             )
         else:

@@ -117,92 +117,73 @@ def _add_fonts(pdf: FPDF) -> None:
 
 # --- Pictograms ----------------------------------------------------------------------------------
 
-# Stick figures in a unit box: x from the left, y from the top, both 0-1; radii are fractions of the
-# box height. "floor" draws a light ground line at y.
+# Stick figures on a 40 x 28 grid (x to the right, y down), scaled evenly into the card's box.
+# "path": a limb or trunk through the points; "head": a filled circle; "floor": a light ground line
+# at y; "wheel": an outlined circle; "arrow": a movement arrow; "arc": a dashed path of movement.
+GRID_W, GRID_H = 40.0, 28.0
+HEAD_R = 2.3
 Shape = tuple[str, tuple[float, ...]]
-_SUPINE_HEAD: tuple[Shape, ...] = (
-    ("circle", (0.11, 0.76, 0.075)),
-    ("line", (0.18, 0.8, 0.55, 0.8)),
-    ("line", (0.24, 0.8, 0.42, 0.86)),
-)
 PICTOGRAMS: dict[str, tuple[Shape, ...]] = {
     "pelvic_tilt": (
-        ("floor", (0.88,)),
-        *_SUPINE_HEAD,
-        ("line", (0.55, 0.8, 0.72, 0.52)),
-        ("line", (0.72, 0.52, 0.84, 0.86)),
-        ("line", (0.84, 0.86, 0.93, 0.86)),
-        ("arrow", (0.47, 0.5, 0.47, 0.72)),
+        ("floor", (25.5,)),
+        ("head", (5.0, 22.8)),
+        ("path", (8.0, 23.6, 20.0, 23.6, 26.0, 16.5, 31.0, 24.2, 34.0, 24.2)),
+        ("path", (8.5, 23.8, 16.5, 24.6)),
+        ("arrow", (15.0, 13.5, 15.0, 21.0)),
     ),
     "knee_to_chest": (
-        ("floor", (0.88,)),
-        *_SUPINE_HEAD[:2],
-        ("line", (0.55, 0.8, 0.42, 0.5)),
-        ("line", (0.42, 0.5, 0.6, 0.42)),
-        ("line", (0.24, 0.79, 0.41, 0.53)),
-        ("line", (0.55, 0.8, 0.93, 0.84)),
+        ("floor", (25.5,)),
+        ("head", (5.0, 22.8)),
+        ("path", (8.0, 23.6, 20.0, 23.6, 15.0, 15.5, 22.0, 12.0)),
+        ("path", (8.5, 23.2, 14.5, 16.5)),
+        ("path", (20.0, 23.6, 35.0, 24.2, 35.6, 21.5)),
     ),
     "bridge": (
-        ("floor", (0.88,)),
-        ("circle", (0.09, 0.78, 0.075)),
-        ("line", (0.16, 0.82, 0.52, 0.56)),
-        ("line", (0.52, 0.56, 0.7, 0.52)),
-        ("line", (0.7, 0.52, 0.8, 0.86)),
-        ("line", (0.8, 0.86, 0.9, 0.86)),
-        ("line", (0.2, 0.84, 0.4, 0.86)),
-        ("arrow", (0.52, 0.44, 0.52, 0.18)),
+        ("floor", (25.5,)),
+        ("head", (4.5, 22.8)),
+        ("path", (7.5, 23.8, 19.0, 17.0, 26.0, 15.5, 29.0, 24.2, 32.0, 24.2)),
+        ("path", (8.0, 24.0, 16.0, 24.6)),
+        ("arrow", (19.0, 13.5, 19.0, 6.5)),
     ),
     "bird_dog": (
-        ("floor", (0.88,)),
-        ("circle", (0.22, 0.34, 0.07)),
-        ("line", (0.3, 0.44, 0.64, 0.44)),
-        ("line", (0.3, 0.44, 0.3, 0.88)),
-        ("line", (0.3, 0.42, 0.05, 0.36)),
-        ("line", (0.64, 0.44, 0.64, 0.88)),
-        ("line", (0.64, 0.88, 0.82, 0.88)),
-        ("line", (0.64, 0.44, 0.97, 0.4)),
+        ("floor", (25.5,)),
+        ("head", (8.5, 9.0)),
+        ("path", (1.5, 11.5, 12.0, 13.0, 24.0, 13.0, 38.0, 11.5)),
+        ("path", (12.0, 13.0, 12.0, 25.0)),
+        ("path", (24.0, 13.0, 24.0, 25.0, 31.0, 25.0)),
     ),
     "plank": (
-        ("floor", (0.88,)),
-        ("circle", (0.1, 0.42, 0.075)),
-        ("line", (0.18, 0.5, 0.92, 0.84)),
-        ("line", (0.2, 0.52, 0.2, 0.87)),
-        ("line", (0.2, 0.87, 0.05, 0.87)),
+        ("floor", (25.5,)),
+        ("head", (4.5, 14.2)),
+        ("path", (2.5, 25.0, 8.0, 25.0, 8.0, 17.0, 36.0, 23.5, 37.5, 25.0)),
     ),
+    # Seen from above: lying on the side, knees bent, the top arm swinging open like a book.
     "open_book": (
-        ("floor", (0.88,)),
-        ("circle", (0.1, 0.72, 0.075)),
-        ("line", (0.17, 0.78, 0.52, 0.8)),
-        ("line", (0.52, 0.8, 0.7, 0.62)),
-        ("line", (0.7, 0.62, 0.84, 0.84)),
-        ("line", (0.24, 0.79, 0.44, 0.7)),
-        ("line", (0.24, 0.77, 0.24, 0.22)),
-        ("arc", (0.24, 0.77, 0.34, 200, 270)),
+        ("head", (4.5, 13.0)),
+        ("path", (7.5, 13.0, 22.0, 13.0, 26.0, 21.0, 34.0, 21.0)),
+        ("path", (9.0, 13.5, 9.0, 24.5)),
+        ("path", (9.0, 12.5, 9.0, 1.5)),
+        ("arc", (9.0, 13.0, 11.0, -80.0, 80.0)),
     ),
     "cycling": (
-        ("floor", (0.94,)),
-        ("circle", (0.74, 0.74, 0.15)),
-        ("line", (0.28, 0.94, 0.86, 0.94)),
-        ("line", (0.42, 0.94, 0.46, 0.48)),
-        ("line", (0.38, 0.48, 0.54, 0.48)),
-        ("line", (0.58, 0.94, 0.74, 0.42)),
-        ("line", (0.74, 0.42, 0.82, 0.38)),
-        ("circle", (0.5, 0.17, 0.07)),
-        ("line", (0.47, 0.45, 0.52, 0.25)),
-        ("line", (0.51, 0.29, 0.78, 0.4)),
-        ("line", (0.47, 0.45, 0.64, 0.56)),
-        ("line", (0.64, 0.56, 0.6, 0.8)),
+        ("floor", (26.5,)),
+        ("path", (9.0, 26.0, 33.0, 26.0)),
+        ("path", (15.0, 26.0, 16.5, 15.5)),
+        ("path", (13.0, 15.5, 20.0, 15.5)),
+        ("path", (27.0, 26.0, 30.5, 11.0, 33.5, 10.5)),
+        ("wheel", (28.0, 21.5, 4.0)),
+        ("head", (23.3, 3.6)),
+        ("path", (16.5, 14.5, 21.0, 6.5, 31.0, 11.0)),
+        ("path", (16.5, 14.5, 24.0, 16.5, 22.0, 23.0)),
     ),
 }
-# A neutral standing figure for a card whose pictogram this renderer does not know.
+# A standing figure for a card whose pictogram this renderer does not know.
 _FALLBACK_PICTOGRAM: tuple[Shape, ...] = (
-    ("floor", (0.92,)),
-    ("circle", (0.5, 0.14, 0.08)),
-    ("line", (0.5, 0.22, 0.5, 0.58)),
-    ("line", (0.5, 0.58, 0.42, 0.92)),
-    ("line", (0.5, 0.58, 0.58, 0.92)),
-    ("line", (0.5, 0.3, 0.38, 0.5)),
-    ("line", (0.5, 0.3, 0.62, 0.5)),
+    ("floor", (26.5,)),
+    ("head", (20.0, 4.0)),
+    ("path", (20.0, 6.5, 20.0, 16.0)),
+    ("path", (17.0, 26.0, 20.0, 16.0, 23.0, 26.0)),
+    ("path", (15.5, 14.0, 20.0, 8.5, 24.5, 14.0)),
 )
 
 
@@ -380,35 +361,44 @@ class _Handout(FPDF):
         self.set_line_width(0.2)
         self.rect(x_mm, y_mm, w, h, style="DF")
         pad = 2.0
-        bx, by, bw, bh = x_mm + pad, y_mm + pad, w - 2 * pad, h - 2 * pad
+        scale = min((w - 2 * pad) / GRID_W, (h - 2 * pad) / GRID_H)
+        left = x_mm + (w - GRID_W * scale) / 2
+        top = y_mm + (h - GRID_H * scale) / 2
 
-        def point(px: float, py: float) -> tuple[float, float]:
-            return bx + px * bw, by + py * bh
+        def points(values: Sequence[float]) -> list[tuple[float, float]]:
+            return [(left + values[i] * scale, top + values[i + 1] * scale) for i in range(0, len(values), 2)]
 
-        for kind, args in PICTOGRAMS.get(key, _FALLBACK_PICTOGRAM):
-            self.set_draw_color(*(RULE if kind == "floor" else ACCENT))
-            self.set_line_width(0.3 if kind == "floor" else 0.9)
-            if kind == "floor":
-                self.line(*point(0.0, args[0]), *point(1.0, args[0]))
-            elif kind == "circle":
-                self.set_fill_color(*ACCENT)
-                self.circle(*point(args[0], args[1]), args[2] * bh, style="F")
-            elif kind == "line":
-                self.line(*point(args[0], args[1]), *point(args[2], args[3]))
-            elif kind == "arc":
-                cx, cy = point(args[0], args[1])
-                radius = args[2] * bh
-                self.set_line_width(0.4)
-                self.set_dash_pattern(dash=0.8, gap=0.8)
-                self.arc(cx - radius, cy - radius, 2 * radius, args[3], args[4])
-                self.set_dash_pattern()
-            elif kind == "arrow":
-                (x1, y1), (x2, y2) = point(args[0], args[1]), point(args[2], args[3])
-                self.set_line_width(0.5)
-                self.line(x1, y1, x2, y2)
-                head = 1.4 if y2 > y1 else -1.4
-                self.line(x2 - 1.2, y2 - head, x2, y2)
-                self.line(x2 + 1.2, y2 - head, x2, y2)
+        limb_mm = 0.9 * scale / 0.75
+        with self.local_context(stroke_cap_style="ROUND", stroke_join_style="ROUND"):
+            self.set_fill_color(*ACCENT)
+            for kind, args in PICTOGRAMS.get(key, _FALLBACK_PICTOGRAM):
+                self.set_draw_color(*(RULE if kind == "floor" else ACCENT))
+                self.set_line_width(limb_mm)
+                if kind == "floor":
+                    self.set_line_width(0.3)
+                    self.line(left, top + args[0] * scale, left + GRID_W * scale, top + args[0] * scale)
+                elif kind == "path":
+                    self.polyline(points(args))
+                elif kind == "head":
+                    (cx, cy), = points(args)
+                    self.circle(cx, cy, HEAD_R * scale, style="F")
+                elif kind == "wheel":
+                    (cx, cy), = points(args[:2])
+                    self.set_line_width(limb_mm * 0.7)
+                    self.circle(cx, cy, args[2] * scale)
+                elif kind == "arc":
+                    (cx, cy), = points(args[:2])
+                    radius = args[2] * scale
+                    self.set_line_width(0.4)
+                    self.set_dash_pattern(dash=0.9, gap=0.9)
+                    self.arc(cx - radius, cy - radius, 2 * radius, args[3], args[4])
+                    self.set_dash_pattern()
+                elif kind == "arrow":
+                    (x1, y1), (x2, y2) = points(args)
+                    self.set_line_width(0.5)
+                    head = 1.4 if y2 > y1 else -1.4
+                    self.polyline([(x1, y1), (x2, y2)])
+                    self.polyline([(x2 - 1.2, y2 - head), (x2, y2), (x2 + 1.2, y2 - head)])
 
     def card_height(self, exercise: PlanExercise, text_w: float) -> float:
         """Height (mm) of one exercise card."""

@@ -1,0 +1,108 @@
+import datetime as dt
+
+import streamlit as st
+
+from dashboard import page_text, services, trends
+from dashboard.ports import StrideError
+from dashboard.presenters import DECISION_SUPPORT
+
+store = st.session_state["store"]
+user = st.session_state["user"]
+settings = st.session_state["settings"]
+
+st.title("Caseload")
+st.caption("Every active patient at a glance: latest values, change since the first visit, open red flags.")
+
+try:
+    rows = services.caseload(store, user)
+except StrideError as exc:
+    st.error(str(exc))
+    st.stop()
+
+if not rows:
+    st.info("No patients in the clinic yet. Add a patient to start their record.")
+    st.page_link("pages/patients.py", label="Add a patient", icon="🧑")
+    st.stop()
+
+# The store reports the visit count as n_visits; caseload_table reads visit_count (no evidence without it).
+rows = [{"visit_count": row.get("n_visits"), **row} for row in rows]
+table = trends.caseload_table(rows, dt.date.today())
+
+# --- filters and sorting -------------------------------------------------------------------------
+ALL = "All clinicians"
+clinicians = sorted({name for name in table["clinician"].dropna() if name})
+c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 2], vertical_alignment="bottom")
+clinician = c1.selectbox("Clinician", [ALL, *clinicians], key="caseload_clinician")
+open_only = c2.checkbox("Open flags only", key="caseload_open_flags")
+not_improving = c3.checkbox("Not improving", key="caseload_not_improving")
+overdue = c4.checkbox("Overdue for review", key="caseload_overdue")
+sort_choice = c5.selectbox("Sort by", list(page_text.CASELOAD_SORTS), key="caseload_sort")
+
+filtered = trends.filter_caseload(
+    table,
+    clinician=None if clinician == ALL else clinician,
+    open_flags_only=open_only,
+    not_improving_only=not_improving,
+    overdue_only=overdue,
+)
+filtered = page_text.sort_caseload(filtered, sort_choice)
+view = page_text.caseload_view(filtered)
+patient_ids = filtered["patient_id"].tolist()
+
+counts = (
+    f"{len(filtered)} of {len(table)} patients · {int(table['has_open_flag'].sum())} with an open red flag · "
+    f"{int(table['overdue_for_review'].sum())} overdue for review · {int(table['not_improving'].sum())} not improving"
+)
+st.caption(counts)
+
+if filtered.empty:
+    st.info("No patient matches these filters. Clear a filter to see more patients.")
+    st.stop()
+
+event = st.dataframe(
+    view,
+    hide_index=True,
+    on_select="rerun",
+    selection_mode="single-row",
+    key="caseload_table",
+    column_config={
+        "flag": st.column_config.TextColumn(page_text.CASELOAD_DISPLAY["flag"], width="small"),
+        "name": st.column_config.TextColumn("Name"),
+        "patient_ref": st.column_config.TextColumn("Ref", width="small"),
+        "clinician": st.column_config.TextColumn("Clinician"),
+        "latest_nrs": st.column_config.NumberColumn("Pain now (NRS)", format="%.0f", help="0–10, latest visit"),
+        "nrs_change": st.column_config.NumberColumn(
+            "Pain change", format="%+.0f", help="Latest minus first NRS, in points: negative means less pain"
+        ),
+        "walking_trend": st.column_config.TextColumn(
+            "Walking", help="Latest against first result of the same protocol: better or worse by 30% or more"
+        ),
+        "walk_protocol": st.column_config.TextColumn("Walking test"),
+        "latest_odi_percent": st.column_config.NumberColumn("ODI (%)", format="%.1f"),
+        "last_visit_date": st.column_config.DateColumn("Last visit", format="D MMM YYYY"),
+        "days_since_last_visit": st.column_config.NumberColumn("Days since visit", format="%d"),
+        "next_review_date": st.column_config.DateColumn("Next review", format="D MMM YYYY"),
+        "review": st.column_config.TextColumn("Review"),
+        "progress": st.column_config.TextColumn(
+            "Progress", help="Two or more values of pain or walking, and no clinically important improvement"
+        ),
+    },
+)
+st.caption(f"Select a row to open that patient's progress. {DECISION_SUPPORT}")
+
+selected = event.selection.rows if event is not None else []
+if selected and selected[0] < len(patient_ids):
+    chosen = patient_ids[selected[0]]
+    st.session_state["patient_id"] = chosen
+    st.switch_page("pages/progress.py", query_params={"patient": chosen})
+
+st.download_button(
+    "Download this table (CSV)",
+    data=page_text.caseload_csv(view),
+    file_name=f"stride-caseload-{dt.date.today():%Y-%m-%d}.csv",
+    mime="text/csv",
+    key="caseload_csv",
+    on_click="ignore",
+    icon="⬇️",
+    help="The filtered table as shown, for the clinic's own use. It contains patient names: store it securely.",
+)

@@ -1,0 +1,99 @@
+import datetime as dt
+
+import streamlit as st
+
+from dashboard import auth, page_text, services
+from dashboard.models import CLOSE_ACTIONS, CLOSE_ACTIONS_NEEDING_TEXT
+from dashboard.ports import InvalidInputError, StrideError
+from dashboard.presenters import DECISION_SUPPORT, TIER_ICON, TIER_LEVEL, TIER_WORDS
+
+store = st.session_state["store"]
+user = st.session_state["user"]
+settings = st.session_state["settings"]
+can_close = auth.can(user.role, "write_clinical")
+
+st.title("Red flags")
+st.caption("Open escalations across the caseload, most urgent and oldest first. Close each with the action taken.")
+
+flash = st.session_state.pop("flags_flash", None)
+if flash:
+    st.success(flash)
+
+try:
+    queue = services.open_escalations(store, user)
+except StrideError as exc:
+    st.error(str(exc))
+    st.stop()
+
+if not queue:
+    st.info("No open escalations.")
+    st.caption(DECISION_SUPPORT)
+    st.stop()
+
+st.markdown(f"**{page_text.open_flag_summary(esc.tier for esc, _ in queue)}**")
+st.caption(DECISION_SUPPORT)
+if not can_close:
+    st.caption("Your role can view escalations but not close them.")
+
+now = dt.datetime.now(dt.UTC)
+needs_text = ", ".join(CLOSE_ACTIONS[a].split(" (")[0].lower() for a in CLOSE_ACTIONS if a in CLOSE_ACTIONS_NEEDING_TEXT)
+for esc, patient in queue:
+    with st.container(border=True, key=f"flag_{esc.id}"):
+        head, side = st.columns([4, 1], vertical_alignment="top")
+        with head:
+            getattr(st, TIER_LEVEL[esc.tier])(f"{TIER_ICON[esc.tier]} **{TIER_WORDS[esc.tier]}**", icon=None)
+            st.markdown(
+                f"**{page_text.md_escape(patient.display_name)}** ({page_text.md_escape(patient.patient_ref)}) "
+                f"· rule `{esc.rule_id}`"
+            )
+            st.markdown(f"**Reason:** {esc.reason}")
+            st.markdown(f"**Action:** {esc.action}  \n**Timeframe:** {esc.timeframe}")
+            st.caption(
+                f"Opened {page_text.local_time(esc.opened_at, settings.timezone)} "
+                f"({page_text.days_ago(esc.opened_at, now)})"
+            )
+        with side:
+            if st.button("Open patient", key=f"open_{esc.id}", icon="📈"):
+                st.session_state["patient_id"] = esc.patient_id
+                st.switch_page("pages/progress.py", query_params={"patient": esc.patient_id})
+
+        if not can_close:
+            continue
+        with st.form(f"close_{esc.id}", border=False):
+            c1, c2 = st.columns([1, 2])
+            with c1:
+                action = st.selectbox(
+                    "Action taken",
+                    list(CLOSE_ACTIONS),
+                    index=None,
+                    format_func=CLOSE_ACTIONS.get,
+                    placeholder="Choose the action taken",
+                    key=f"close_action_{esc.id}",
+                )
+                action_error = st.empty()
+            with c2:
+                detail = st.text_input(
+                    "Reference, reason or description",
+                    key=f"close_detail_{esc.id}",
+                    max_chars=1000,
+                    help=f"Required for: {needs_text}. Kept in the audit trail.",
+                )
+                detail_error = st.empty()
+            submitted = st.form_submit_button("Close escalation", key=f"close_submit_{esc.id}")
+            general_error = st.empty()
+        if submitted:
+            try:
+                services.close_escalation(
+                    store, user, esc.id, action=action or "", detail=detail, expected_version=esc.version
+                )
+            except InvalidInputError as exc:
+                slots = {"close_action": action_error, "close_detail": detail_error}
+                for field, message in exc.errors.items():
+                    slots.get(field, general_error).error(message)
+            except StrideError as exc:
+                general_error.error(str(exc))
+            else:
+                st.session_state["flags_flash"] = (
+                    f"Closed {esc.rule_id} for {patient.display_name}: {CLOSE_ACTIONS[action or '']}."
+                )
+                st.rerun()

@@ -1,0 +1,234 @@
+import logging
+
+import streamlit as st
+from pydantic import ValidationError
+
+from dashboard import auth, page_text, red_flags, services
+from dashboard.models import field_errors
+from dashboard.plan import ADVICE_SECTIONS, SECTION_HEADINGS, Plan, build_plan, never_recommend_hits
+from dashboard.ports import StrideError
+from reports import handout
+
+log = logging.getLogger("stride")
+store = st.session_state["store"]
+user = st.session_state["user"]
+settings = st.session_state["settings"]
+can_give = auth.can(user.role, "handout")
+K = "plan_"  # every widget of this page lives under this prefix in session state
+
+st.title("Plan & handout")
+
+patient_id = st.query_params.get("patient") or st.session_state.get("patient_id")
+if not patient_id:
+    st.info("No patient is chosen yet. Choose a patient to review their plan and print the handout.")
+    st.page_link("pages/patients.py", label="Choose a patient", icon="🧑")
+    st.stop()
+
+first_open = st.session_state.get(f"{K}audited") != patient_id
+try:
+    record = services.open_patient(store, user, patient_id, audit=first_open)
+except StrideError as exc:
+    st.error(str(exc))
+    st.page_link("pages/patients.py", label="Choose a patient", icon="🧑")
+    st.stop()
+st.session_state["patient_id"] = patient_id
+if st.query_params.get("patient") != patient_id:
+    st.query_params["patient"] = patient_id
+# A new patient starts with a fresh review: drop the previous patient's ticks, doses and note.
+if st.session_state.get(f"{K}audited") != patient_id:
+    for key in [k for k in st.session_state if str(k).startswith(K)]:
+        del st.session_state[key]
+    st.session_state[f"{K}audited"] = patient_id
+
+patient = record.patient
+st.subheader(page_text.md_escape(f"{patient.display_name} · ref {patient.patient_ref}"))
+
+if not record.visits:
+    st.info("A plan is built from the findings of a visit. Record a visit first.")
+    st.page_link("pages/visit.py", label="Record a visit", icon="📝")
+    st.stop()
+
+try:
+    library = st.session_state["library_loader"]()
+except Exception as exc:  # a broken library file: say so plainly, never a traceback
+    log.error("advice library could not be loaded: %s", type(exc).__name__)
+    st.error("The advice library could not be loaded, so no plan can be built. Ask an administrator to check it.")
+    st.stop()
+
+try:
+    plan = build_plan(patient, record.visits, library, settings=settings, clinician_name=user.display_name)
+    start_needed = plan.needs_start_bout
+    if start_needed:
+        st.warning(
+            "There is no walking test or reported walking time to start the walking programme from. "
+            "Enter the length of the first walks."
+        )
+        start_bout = st.number_input(
+            "Starting walk length (minutes)",
+            min_value=0.5,
+            max_value=180.0,
+            value=None,
+            step=0.5,
+            placeholder="e.g. 5",
+            key=f"{K}start_bout",
+            help="A walk the patient can manage with mild symptoms at most; the programme builds up from it.",
+        )
+        if start_bout:
+            plan = build_plan(
+                patient,
+                record.visits,
+                library,
+                settings=settings,
+                clinician_name=user.display_name,
+                start_bout_min=float(start_bout),
+            )
+except ValueError as exc:
+    st.error(f"The plan could not be built: {exc}")
+    st.stop()
+
+with st.expander("Why these items were chosen", expanded=False):
+    for line in plan.summary:
+        st.markdown(f"- {line}")
+    st.caption(f"Advice library version {library.version}. Decision support: review every item before printing.")
+
+review, preview = st.columns([3, 2], gap="large")
+
+# --- review --------------------------------------------------------------------------------------
+with review:
+    st.markdown("### Review")
+    st.caption("Untick what does not fit this patient; edit exercise doses. The safety-net box is always printed.")
+    sections = {}
+    for section in ADVICE_SECTIONS:
+        items = plan.section(section)
+        if not items:
+            continue
+        st.markdown(f"**{SECTION_HEADINGS[section]}**")
+        kept = []
+        for item in items:
+            always = section == "safety_net"
+            include = st.checkbox(
+                item.title,
+                value=True,
+                key=f"{K}inc_{item.id}",
+                disabled=always or not can_give,
+                help="Always printed (clinical-reference §6)" if always else None,
+            )
+            st.caption(" ".join([item.text, *(f"• {line}" for line in item.bullets)]))
+            if include or always:
+                kept.append(item)
+        sections[section] = kept
+        if section == "walking" and plan.walking_programme:
+            st.dataframe(page_text.programme_frame(plan), hide_index=True, key=f"{K}programme")
+
+    exercises = []
+    if plan.exercises:
+        st.markdown(f"**{SECTION_HEADINGS['exercises']}**")
+    for exercise in plan.exercises:
+        c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
+        include = c1.checkbox(exercise.name, value=True, key=f"{K}inc_{exercise.id}", disabled=not can_give)
+        dose = c2.text_input(
+            f"Dose: {exercise.name}",
+            value=exercise.dose,
+            max_chars=300,
+            key=f"{K}dose_{exercise.id}",
+            disabled=not (can_give and include),
+            label_visibility="collapsed",
+        )
+        st.caption(exercise.purpose)
+        if include:
+            exercises.append(exercise.model_copy(update={"dose": dose.strip()}))
+
+    note = st.text_area(
+        "A personal note for the patient (optional)",
+        max_chars=2000,
+        key=f"{K}note",
+        disabled=not can_give,
+        placeholder="Plain words, printed under “A note from your physio”.",
+    )
+    hits = never_recommend_hits(note)
+    if hits:
+        st.warning(
+            "The note mentions something the plan should never recommend: "
+            + ", ".join(hits)
+            + ". Reword it unless you are advising against it."
+        )
+    large_print = st.toggle("Large print", key=f"{K}large_print", disabled=not can_give)
+
+try:
+    edited = Plan.model_validate(
+        {
+            **plan.model_dump(),
+            "sections": {key: [item.model_dump() for item in kept] for key, kept in sections.items()},
+            "exercises": [exercise.model_dump() for exercise in exercises],
+            "personal_note": note.strip(),
+        }
+    )
+except ValidationError as exc:
+    with review:
+        for field, message in field_errors(exc).items():
+            st.error(f"{field.replace('_', ' ')}: {message}")
+    st.stop()
+
+# --- preview and download ------------------------------------------------------------------------
+with preview:
+    st.markdown("### Preview")
+    with st.container(border=True, key=f"{K}preview"):
+        st.markdown(page_text.plan_markdown(edited))
+    if plan.needs_start_bout and not edited.walking_programme:
+        st.caption("The walking programme is left out until a starting walk length is entered.")
+
+    if can_give:
+        rule_set = red_flags.rule_set_version(settings.rules)
+        plan_to_give, pdf_large = edited, large_print
+
+        def handout_pdf() -> bytes:
+            # Runs at the click: the exact bytes given are stored with the plan JSON and audited.
+            pdf = handout.render(plan_to_give, large_print=pdf_large)
+            services.record_handout(
+                store,
+                user,
+                patient_id,
+                pdf=pdf,
+                plan=plan_to_give.model_dump(mode="json"),
+                rule_set_version=rule_set,
+                library_version=library.version,
+            )
+            return pdf
+
+        st.download_button(
+            "Download the handout (PDF)",
+            data=handout_pdf,
+            file_name=f"stride-plan-{edited.plan_date:%Y-%m-%d}.pdf",
+            mime="application/pdf",
+            key=f"{K}download",
+            type="primary",
+            icon="📄",
+            help="The PDF, the plan and their hash are stored with this patient's record when you download.",
+        )
+    else:
+        st.caption("Your role can view the plan but not give handouts.")
+
+    st.markdown("### Handouts given")
+    given = page_text.handout_rows(record.handouts, settings.timezone)
+    if not given:
+        st.caption("No handout has been given to this patient yet.")
+    stored = {h.id: h for h in record.handouts}
+    for row in given:
+        c1, c2 = st.columns([3, 1], vertical_alignment="center")
+        c1.markdown(f"{row['given']} · {page_text.md_escape(row['clinician'])} · `sha256 {row['sha256']}`")
+        if auth.can(user.role, "export_patient"):
+
+            def stored_pdf(pdf: bytes = stored[row["id"]].pdf) -> bytes:
+                # The stored bytes exactly as given; the copy is audited like any export.
+                services.record_export(store, user, "handout_copy", patient_id=patient_id)
+                return pdf
+
+            c2.download_button(
+                "Download",
+                data=stored_pdf,
+                file_name=f"stride-plan-{row['date']}-{row['sha256'][:8]}.pdf",
+                mime="application/pdf",
+                key=f"{K}given_{row['id']}",
+                on_click="ignore",
+                help="The stored PDF, exactly as it was given.",
+            )

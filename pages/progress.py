@@ -1,0 +1,167 @@
+import datetime as dt
+import json
+import logging
+
+import streamlit as st
+
+from dashboard import auth, charts, page_text, services, trends
+from dashboard.fhir import patient_bundle
+from dashboard.ports import InvalidInputError, StrideError
+from dashboard.presenters import DECISION_SUPPORT, screening_banner
+
+log = logging.getLogger("stride")
+store = st.session_state["store"]
+user = st.session_state["user"]
+settings = st.session_state["settings"]
+
+patient_id = st.query_params.get("patient") or st.session_state.get("patient_id")
+if not patient_id:
+    st.title("Progress")
+    st.info("No patient is chosen yet. Choose a patient to see their progress over time.")
+    st.page_link("pages/patients.py", label="Choose a patient", icon="🧑")
+    st.stop()
+
+# Opening a record is audited once per patient per session, not on every rerun of the page.
+first_open = st.session_state.get("progress_audited") != patient_id
+try:
+    record = services.open_patient(store, user, patient_id, audit=first_open)
+except StrideError as exc:
+    st.title("Progress")
+    st.error(str(exc))
+    st.page_link("pages/patients.py", label="Choose a patient", icon="🧑")
+    st.stop()
+st.session_state["progress_audited"] = patient_id
+st.session_state["patient_id"] = patient_id
+if st.query_params.get("patient") != patient_id:
+    st.query_params["patient"] = patient_id
+
+patient = record.patient
+today = dt.date.today()
+st.title("Progress")
+st.subheader(
+    page_text.md_escape(page_text.patient_header(patient.display_name, patient.patient_ref, patient.age_years(today)))
+)
+st.caption(
+    f"Symptoms since {page_text.day(patient.symptom_onset)} · {len(record.visits)} "
+    f"visit{'s' if len(record.visits) != 1 else ''}"
+)
+
+flash = st.session_state.pop("progress_flash", None)
+if flash:
+    st.success(flash)
+
+# --- red-flag banner -----------------------------------------------------------------------------
+if record.latest_screening is not None:
+    banner = screening_banner(record.latest_screening)
+    getattr(st, banner.level)(f"{banner.icon} **{banner.headline}**", icon=None)
+    for line in banner.lines:
+        st.markdown(f"- {line}")
+    if banner.ask_now:
+        st.warning("**Ask now** (not asked at the latest visit):\n" + "\n".join(f"- {q}" for q in banner.ask_now))
+    for note in banner.notes:
+        st.caption(note)
+    st.caption(f"{DECISION_SUPPORT} Rule set {banner.rule_set_version}.")
+elif record.visits:
+    st.info("No red-flag screening is stored for this patient yet. Re-screen to run the rules.")
+    st.caption(DECISION_SUPPORT)
+
+if record.visits and auth.can(user.role, "write_clinical"):
+    if st.button(
+        "Re-screen now",
+        key="progress_rescreen",
+        help="Run the current red-flag rules again on this patient's visits (for example after the rules changed).",
+    ):
+        try:
+            screening = services.rescreen_patient(store, user, patient_id, settings=settings)
+        except InvalidInputError as exc:
+            for message in exc.errors.values():
+                st.error(message)
+        except StrideError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state["progress_flash"] = (
+                f"Re-screened with the current rules: {screening.urgency.replace('_', ' ').lower()}."
+            )
+            st.rerun()
+
+# --- empty and sparse states ---------------------------------------------------------------------
+if not record.visits:
+    st.info("No visits are recorded for this patient yet, so there is nothing to chart.")
+    st.page_link("pages/visit.py", label="Record the first visit", icon="📝")
+    st.stop()
+
+frame = trends.visit_frame(record.visits)
+events = page_text.chart_events(record.escalations, record.handouts, settings.timezone)
+if len(frame) == 1:
+    st.info(
+        "Only one visit so far: the charts show it as a single point. "
+        "Change over time needs at least two visits."
+    )
+note = trends.protocol_note(record.visits)
+if note:
+    st.info(note, icon="🚶")
+
+# --- charts --------------------------------------------------------------------------------------
+st.subheader("Trends")
+st.caption(
+    "Dotted line: the first value (baseline). Shaded band: change smaller than the minimal clinically "
+    "important difference. Vertical lines: ⚑ red flag opened, ✎ handout given."
+)
+walking = charts.walking_chart(frame, events)
+if walking is None:
+    st.info("No walking test recorded yet. Record a walking test at the next visit to chart walking tolerance.")
+figures = [
+    ("pain", charts.pain_chart(frame, events), "Pain scores over time"),
+    ("walking", walking, "Walking tolerance over time, one panel per protocol"),
+    ("odi", charts.odi_chart(frame, events), "Oswestry Disability Index over time"),
+    ("disability", charts.disability_chart(frame, events), "RMDQ and ZCQ scores over time"),
+    ("psfs", charts.psfs_chart(frame, events), "Patient-Specific Functional Scale over time"),
+    ("startback", charts.startback_strip(frame, events), "STarT Back risk group per visit"),
+]
+shown = [(name, fig, alt) for name, fig, alt in figures if fig is not None]
+columns = st.columns(2)
+for index, (name, fig, alt) in enumerate(shown):
+    with columns[index % 2]:
+        st.plotly_chart(fig, key=f"progress_chart_{name}", config={"displaylogo": False}, alt=alt)
+
+# --- change table --------------------------------------------------------------------------------
+st.subheader("Change: first, previous and latest values")
+rows = trends.change_table(record.visits)
+if rows:
+    st.dataframe(page_text.change_table_frame(rows), hide_index=True, key="progress_change_table")
+    st.caption(
+        "Judgements compare the latest value with the first one. Walking results are compared only within "
+        f"one protocol. {DECISION_SUPPORT}"
+    )
+else:
+    st.info("No outcome measure has been recorded yet.")
+
+# --- export --------------------------------------------------------------------------------------
+if auth.can(user.role, "export_patient"):
+    st.subheader("Export")
+    bundle_record = record
+
+
+    def fhir_json() -> str:
+        # Runs at the click: the export is audited before any data leaves.
+        services.record_export(store, user, "fhir", patient_id=bundle_record.patient.id)
+        bundle = patient_bundle(
+            bundle_record.patient,
+            bundle_record.visits,
+            bundle_record.screenings,
+            bundle_record.escalations,
+            include_names=False,
+            codesystem_url=settings.fhir_codesystem_url,
+        )
+        return json.dumps(bundle, indent=2, ensure_ascii=False)
+
+    st.download_button(
+        "Download FHIR R4 bundle (JSON)",
+        data=fhir_json,
+        file_name=f"stride-fhir-{patient_id[:8]}.json",
+        mime="application/fhir+json",
+        key="progress_fhir",
+        on_click="ignore",
+        icon="⬇️",
+        help="A FHIR R4 collection bundle of this episode, without names. The export is recorded in the audit trail.",
+    )

@@ -1,0 +1,226 @@
+"""Progress charts: Okabe–Ito colours, axis titles with units, baseline and MCID bands, events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import plotly.graph_objects as go
+import pytest
+
+from dashboard.charts import (
+    OKABE_ITO,
+    PALETTE,
+    disability_chart,
+    odi_chart,
+    pain_chart,
+    psfs_chart,
+    startback_strip,
+    walking_chart,
+)
+from dashboard.models import Visit
+from dashboard.trends import visit_frame
+
+DAY_ONE = dt.date(2025, 3, 3)
+BUILDERS = (pain_chart, walking_chart, odi_chart, disability_chart, psfs_chart, startback_strip)
+EVENTS = [
+    (DAY_ONE + dt.timedelta(days=10), "red_flag", "RF_CES"),
+    (DAY_ONE + dt.timedelta(days=20), "handout", "Plan"),
+]
+
+
+def make_visit(day: int = 0, **overrides: Any) -> Visit:
+    """A visit `day` days after DAY_ONE with only the given fields recorded."""
+    return Visit(visit_date=DAY_ONE + dt.timedelta(days=day), **overrides)
+
+
+def full_history() -> list[Visit]:
+    """Three visits recording every measure, with two walking protocols."""
+    startback = {**{f"q{i}": "agree" for i in range(1, 9)}, "q9": "extremely"}
+    zcq = {**{f"q{i}": 3 for i in range(1, 8)}, **{f"q{i}": 2 for i in range(8, 13)}}
+    return [
+        make_visit(
+            0,
+            pain_nrs=7,
+            pain_worst_nrs=9,
+            odi_sections=[4] * 10,
+            rmdq_items=[True] * 12 + [False] * 12,
+            zcq_items=zcq,
+            psfs=[{"activity": "stairs", "score": 3}],
+            startback=startback,
+            walk_protocol="spwt",
+            walk_total_m=300,
+            walk_onset_m=120,
+        ),
+        make_visit(14, pain_nrs=5, walk_protocol="treadmill_1_2mph", walk_total_min=8, walk_onset_min=3),
+        make_visit(
+            28,
+            pain_nrs=4,
+            odi_sections=[3] * 10,
+            psfs=[{"activity": "stairs", "score": 6}],
+            walk_protocol="spwt",
+            walk_total_m=420,
+            walk_onset_m=200,
+        ),
+    ]
+
+
+@pytest.fixture
+def frame() -> Any:
+    """The visit frame of a full history."""
+    return visit_frame(full_history())
+
+
+def shapes_named(fig: go.Figure, prefix: str) -> list[Any]:
+    """Layout shapes whose name starts with `prefix`."""
+    return [shape for shape in fig.layout.shapes if (shape.name or "").startswith(prefix)]
+
+
+def texts(fig: go.Figure) -> list[str]:
+    """Every annotation text of a figure."""
+    return [annotation.text or "" for annotation in fig.layout.annotations]
+
+
+def y_titles(fig: go.Figure) -> list[str]:
+    """Every y-axis title of a figure (one per panel)."""
+    return [fig.layout[name].title.text for name in fig.layout if name.startswith("yaxis")]
+
+
+def test_the_palette_is_okabe_ito() -> None:
+    assert PALETTE == ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
+    assert set(OKABE_ITO.values()) == set(PALETTE)
+
+
+@pytest.mark.parametrize("build", BUILDERS)
+def test_every_series_is_drawn_in_an_okabe_ito_colour(build: Any, frame: Any) -> None:
+    fig = build(frame, EVENTS)
+    assert fig.data
+    assert all(trace.marker.color in PALETTE for trace in fig.data)
+
+
+@pytest.mark.parametrize("build", BUILDERS)
+def test_every_chart_is_empty_handed_as_none_when_nothing_was_recorded(build: Any) -> None:
+    assert build(visit_frame([make_visit(0, notes="talked only")]), EVENTS) is None
+    assert build(visit_frame([]), ()) is None
+
+
+@pytest.mark.parametrize("build", BUILDERS)
+def test_every_chart_labels_the_time_axis_and_gives_hover_details(build: Any, frame: Any) -> None:
+    fig = build(frame, ())
+    assert "Visit date" in [fig.layout[name].title.text for name in fig.layout if name.startswith("xaxis")]
+    assert all("%{x|" in trace.hovertemplate for trace in fig.data)
+
+
+def test_pain_chart_has_both_recall_windows_with_units_and_their_own_baselines(frame: Any) -> None:
+    fig = pain_chart(frame, ())
+    assert [trace.name for trace in fig.data] == ["Pain now", "Worst pain, 24 h"]
+    assert y_titles(fig) == ["Pain (NRS 0–10, points)"]
+    assert {trace.line.dash for trace in fig.data} == {"solid", "dash"}
+    assert len({trace.marker.symbol for trace in fig.data}) == 2
+    baseline = shapes_named(fig, "baseline:Pain now")[0]
+    band = shapes_named(fig, "mcid_band:pain_nrs")[0]
+    assert baseline.y0 == 7
+    assert (band.y0, band.y1) == (5, 9)  # MCID 2 points around the baseline of 7
+    assert shapes_named(fig, "mcid_band:pain_worst_nrs")
+
+
+def test_walking_chart_has_one_panel_and_one_primary_series_per_protocol(frame: Any) -> None:
+    fig = walking_chart(frame, ())
+    primary = [trace for trace in fig.data if trace.line.dash == "solid"]
+    onset = [trace for trace in fig.data if trace.line.dash == "dot"]
+    assert [trace.name for trace in primary] == [
+        "SPWT: total distance (m)",
+        "Treadmill, 1.2 mph: total time (min)",
+    ]
+    assert [trace.name for trace in onset] == [
+        "SPWT: distance to first symptom (m)",
+        "Treadmill, 1.2 mph: time to first symptom (min)",
+    ]
+    assert primary[0].marker.symbol != primary[1].marker.symbol
+    assert primary[0].yaxis != primary[1].yaxis  # never merged: separate panels
+    assert y_titles(fig) == ["SPWT: Distance (m)", "Treadmill, 1.2 mph: Time (min)"]
+
+
+def test_walking_chart_draws_the_30_percent_band_for_spwt_and_says_treadmill_has_no_mcid(frame: Any) -> None:
+    fig = walking_chart(frame, ())
+    band = shapes_named(fig, "mcid_band:walk_spwt_m")[0]
+    assert (band.y0, band.y1) == pytest.approx((210, 390))
+    assert not shapes_named(fig, "mcid_band:walk_treadmill_min")
+    assert shapes_named(fig, "baseline:Treadmill")
+    assert any("No confirmed MCID" in text for text in texts(fig))
+
+
+def test_walking_chart_marks_a_test_stopped_for_an_unrelated_reason_with_an_x() -> None:
+    visits = [
+        make_visit(0, walk_protocol="spwt", walk_total_m=300),
+        make_visit(7, walk_protocol="spwt", walk_total_m=90, walk_stop_reason="other"),
+    ]
+    fig = walking_chart(visit_frame(visits), ())
+    assert list(fig.data[0].marker.symbol) == ["circle", "x"]
+    assert "stopped" in fig.data[0].hovertemplate
+
+
+def test_walking_chart_of_one_protocol_is_a_single_panel() -> None:
+    fig = walking_chart(visit_frame([make_visit(0, walk_protocol="6mwt", walk_total_m=350)]), ())
+    assert len(fig.data) == 1 and y_titles(fig) == ["6MWT: Distance (m)"]
+    band = shapes_named(fig, "mcid_band:walk_6mwt_m")[0]
+    assert (band.y0, band.y1) == (324, 376)
+
+
+def test_odi_chart_shades_and_labels_every_band(frame: Any) -> None:
+    fig = odi_chart(frame, ())
+    bands = shapes_named(fig, "odi_band:")
+    assert [(band.y0, band.y1) for band in bands] == [(0, 20), (20, 40), (40, 60), (60, 80), (80, 100)]
+    labels = " ".join(texts(fig))
+    for word in ("minimal", "moderate", "severe", "very severe"):
+        assert word in labels
+    assert "ODI" in y_titles(fig)[0] and "%" in y_titles(fig)[0]
+    band = shapes_named(fig, "mcid_band:odi_percent")[0]
+    assert (band.y0, band.y1) == (70, 90)  # 10 points is smaller than 30% of 80
+
+
+def test_disability_chart_shows_rmdq_and_zcq_in_their_own_panels(frame: Any) -> None:
+    fig = disability_chart(frame, ())
+    assert [trace.name for trace in fig.data] == ["RMDQ", "ZCQ symptom severity", "ZCQ physical function"]
+    assert y_titles(fig) == ["RMDQ (0–24, points)", "ZCQ (mean item score; SS 1–5, PF 1–4)"]
+    assert shapes_named(fig, "mcid_band:rmdq_total") and shapes_named(fig, "mcid_band:zcq_ss")
+
+
+def test_disability_chart_with_rmdq_only_is_one_panel() -> None:
+    fig = disability_chart(visit_frame([make_visit(0, rmdq_items=[True] * 6 + [False] * 18)]), ())
+    assert [trace.name for trace in fig.data] == ["RMDQ"]
+    assert y_titles(fig) == ["RMDQ (0–24, points)"]
+
+
+def test_psfs_chart_draws_the_measurement_error_band_of_2_points(frame: Any) -> None:
+    fig = psfs_chart(frame, ())
+    band = shapes_named(fig, "mcid_band:psfs_mean")[0]
+    assert (band.y0, band.y1) == (1, 5)
+    assert y_titles(fig) == ["PSFS mean (0–10, points)"]
+    assert any("measurement error" in text for text in texts(fig))
+
+
+def test_startback_strip_writes_the_risk_group_beside_each_marker(frame: Any) -> None:
+    fig = startback_strip(frame, ())
+    assert list(fig.data[0].text) == ["High risk"]
+    assert y_titles(fig) == ["STarT Back risk group"]
+
+
+@pytest.mark.parametrize("build", BUILDERS)
+def test_red_flags_and_handouts_are_drawn_as_labelled_lines_on_the_time_axis(build: Any, frame: Any) -> None:
+    fig = build(frame, EVENTS)
+    assert [shape.line.dash for shape in shapes_named(fig, "event:")] == ["dash", "dot"]
+    labels = [text for text in texts(fig) if "Red flag" in text or "Handout" in text]
+    assert labels == ["⚑ Red flag: RF_CES", "✎ Handout: Plan"]
+
+
+def test_an_unknown_event_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="kind"):
+        pain_chart(visit_frame([make_visit(0, pain_nrs=5)]), [(DAY_ONE, "birthday", "cake")])
+
+
+def test_a_long_event_label_is_shortened_on_the_chart_but_kept_in_full_on_hover() -> None:
+    label = "RF_MALIGNANCY_CANCER_HX contact the MSCC coordinator"
+    fig = pain_chart(visit_frame([make_visit(0, pain_nrs=5)]), [(DAY_ONE, "red_flag", label)])
+    annotation = next(a for a in fig.layout.annotations if "Red flag" in (a.text or ""))
+    assert annotation.text.endswith("…") and label in annotation.hovertext
