@@ -179,7 +179,9 @@ CASELOAD_DISPLAY: dict[str, str] = {
 def sort_caseload(df: pd.DataFrame, choice: str) -> pd.DataFrame:
     """The table in the chosen display order (missing values last), re-indexed from 0."""
     columns, ascending = CASELOAD_SORTS.get(choice, next(iter(CASELOAD_SORTS.values())))
-    return df.sort_values(columns, ascending=ascending, kind="stable", na_position="last").reset_index(drop=True)
+    return df.sort_values(columns, ascending=ascending, kind="stable", na_position="last").reset_index(
+        drop=True
+    )
 
 
 def caseload_view(df: pd.DataFrame) -> pd.DataFrame:
@@ -192,7 +194,9 @@ def caseload_view(df: pd.DataFrame) -> pd.DataFrame:
     out["latest_nrs"] = df["latest_nrs"]
     out["nrs_change"] = df["nrs_change"]
     out["walking_trend"] = df["walking_trend"]
-    out["walk_protocol"] = df["walk_protocol"].map(lambda p: PROTOCOL_NAMES.get(p, "") if isinstance(p, str) else "")
+    out["walk_protocol"] = df["walk_protocol"].map(
+        lambda p: PROTOCOL_NAMES.get(p, "") if isinstance(p, str) else ""
+    )
     out["latest_odi_percent"] = df["latest_odi_percent"].round(1)
     out["last_visit_date"] = df["last_visit_date"].dt.date
     out["days_since_last_visit"] = df["days_since_last_visit"]
@@ -263,12 +267,15 @@ def plan_markdown(plan: Plan) -> str:
                 block.append(md_escape(plan.personal_note.strip()))
         elif key in ADVICE_SECTIONS:
             for item in plan.section(key):  # type: ignore[arg-type]
-                block.append(f"- **{md_escape(item.title)}**" + (f": {md_escape(item.text)}" if item.text else ""))
+                block.append(
+                    f"- **{md_escape(item.title)}**" + (f": {md_escape(item.text)}" if item.text else "")
+                )
                 block.extend(f"  - {md_escape(line)}" for line in item.bullets)
             if key == "walking" and plan.walking_programme:
                 first = plan.walking_programme[0]
                 block.append(
-                    f"- Start with {number(first.bout_min)} minutes a walk, {first.bouts_per_day} times a day, "
+                    f"- Start with {number(first.bout_min)} minutes a walk, "
+                    f"{first.bouts_per_day} times a day, "
                     f"{first.days_per_week} days a week, and build up week by week "
                     f"({len(plan.walking_programme)} weeks planned)."
                 )

@@ -20,7 +20,14 @@ from dashboard.walking import chronological, claudication_pattern, starting_bout
 EvidenceTag = Literal["C", "S", "U"]
 AdviceSection = Literal["core", "walking", "posture", "footwear", "flare_up", "safety_net"]
 # Sections of advice text, in the order the handout prints them (exercises come after walking).
-ADVICE_SECTIONS: tuple[AdviceSection, ...] = ("core", "walking", "posture", "footwear", "flare_up", "safety_net")
+ADVICE_SECTIONS: tuple[AdviceSection, ...] = (
+    "core",
+    "walking",
+    "posture",
+    "footwear",
+    "flare_up",
+    "safety_net",
+)
 # Patient-facing headings, in print order; the handout and its tests use these.
 SECTION_HEADINGS: dict[str, str] = {
     "core": "About your back",
@@ -73,7 +80,9 @@ def _check_token(token: str) -> str:
         return token
     kind, sep, value = token.partition(":")
     if not sep or kind not in _TOKEN_VALUES:
-        raise ValueError(f"unknown selector {token!r}; expected 'always' or one of {', '.join(_TOKEN_VALUES)}")
+        raise ValueError(
+            f"unknown selector {token!r}; expected 'always' or one of {', '.join(_TOKEN_VALUES)}"
+        )
     allowed = _TOKEN_VALUES[kind]
     if allowed is None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", value):
@@ -393,10 +402,18 @@ def build_plan(
         for week in weeks
     ]
     if start_bout is None:
-        summary.append("No walking test or reported walking time: enter a first walk length for the programme.")
+        summary.append(
+            "No walking test or reported walking time: enter a first walk length for the programme."
+        )
     else:
-        origin = "set by the clinician" if start_bout_min is not None else "about 80% of the latest symptom-free walk"
-        summary.append(f"Walking programme starts at {_minutes(programme[0].bout_min)} min a walk ({origin}).")
+        origin = (
+            "set by the clinician"
+            if start_bout_min is not None
+            else "about 80% of the latest symptom-free walk"
+        )
+        summary.append(
+            f"Walking programme starts at {_minutes(programme[0].bout_min)} min a walk ({origin})."
+        )
 
     pattern = claudication_pattern(latest)
     risk, risk_date = _latest_startback_risk(ordered)
@@ -418,7 +435,7 @@ def build_plan(
         summary.append("History of cancer: the cancer safety-net lines are included.")
     if pattern == "neurogenic":
         summary.append(
-            "Neurogenic claudication pattern: flexion-friendly exercises and interval walking with sitting rests."
+            "Neurogenic pattern: flexion-friendly exercises, interval walking with sitting rests."
         )
     elif pattern in ("vascular", "indeterminate"):
         summary.append(
@@ -434,7 +451,9 @@ def build_plan(
 
     values = {name: getattr(settings, name) for name in PLACEHOLDERS}
     sections: dict[AdviceSection, list[PlanItem]] = {
-        section: [_plan_item(item, values) for item in library.items(section) if tokens & set(item.selected_by)]
+        section: [
+            _plan_item(item, values) for item in library.items(section) if tokens & set(item.selected_by)
+        ]
         for section in ADVICE_SECTIONS
     }
     exercises = [
@@ -505,7 +524,11 @@ NEVER_RECOMMEND: tuple[NeverTerm, ...] = (
         r"\b(x-?rays?|(?-i:MRI)|ct scans?|scans?|imaging)\b",
         "No routine imaging (NICE NG59 1.1.4 [C])",
     ),
-    NeverTerm("bed rest", r"\b(bed ?rest|(rest|stay|lie|lying|resting|staying) in bed)\b", "Avoid bed rest (NG59 [C])"),
+    NeverTerm(
+        "bed rest",
+        r"\b(bed ?rest|(rest|stay|lie|lying|resting|staying) in bed)\b",
+        "Avoid bed rest (NG59 [C])",
+    ),
     NeverTerm(
         "walking stick",
         r"\b(walking (sticks?|canes?)|canes?)\b",

@@ -68,7 +68,8 @@ def load_library(path: str | Path | None = None) -> Library:
         return Library.model_validate(merged)
     except ValidationError as error:
         problems = [
-            f"{_location(tuple(item['loc']), files_by_section)}: {str(item['msg']).removeprefix('Value error, ')}"
+            f"{_location(tuple(item['loc']), files_by_section)}: "
+            + str(item["msg"]).removeprefix("Value error, ")
             for item in error.errors(include_url=False, include_input=False)
         ]
         raise LibraryError("invalid advice library: " + "; ".join(problems)) from None

@@ -62,9 +62,11 @@ def upgrade(engine: Engine) -> None:
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+            conn.commit()
             try:
-                conn.commit()
-                if current_revision(conn) != head:
+                current = current_revision(conn)
+                conn.rollback()  # end the read's implicit transaction before the upgrade's own
+                if current != head:
                     with conn.begin():
                         _run(conn)
             finally:

@@ -51,7 +51,8 @@ patient_ids = filtered["patient_id"].tolist()
 
 counts = (
     f"{len(filtered)} of {len(table)} patients · {int(table['has_open_flag'].sum())} with an open red flag · "
-    f"{int(table['overdue_for_review'].sum())} overdue for review · {int(table['not_improving'].sum())} not improving"
+    f"{int(table['overdue_for_review'].sum())} overdue for review · "
+    f"{int(table['not_improving'].sum())} not improving"
 )
 st.caption(counts)
 
@@ -70,7 +71,9 @@ event = st.dataframe(
         "name": st.column_config.TextColumn("Name"),
         "patient_ref": st.column_config.TextColumn("Ref", width="small"),
         "clinician": st.column_config.TextColumn("Clinician"),
-        "latest_nrs": st.column_config.NumberColumn("Pain now (NRS)", format="%.0f", help="0–10, latest visit"),
+        "latest_nrs": st.column_config.NumberColumn(
+            "Pain now (NRS)", format="%.0f", help="0–10, latest visit"
+        ),
         "nrs_change": st.column_config.NumberColumn(
             "Pain change", format="%+.0f", help="Latest minus first NRS, in points: negative means less pain"
         ),
@@ -104,5 +107,5 @@ st.download_button(
     key="caseload_csv",
     on_click="ignore",
     icon="⬇️",
-    help="The filtered table as shown, for the clinic's own use. It contains patient names: store it securely.",
+    help="The filtered table as shown, for the clinic's own use. It holds patient names: store it securely.",
 )

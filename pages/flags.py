@@ -13,7 +13,9 @@ settings = st.session_state["settings"]
 can_close = auth.can(user.role, "write_clinical")
 
 st.title("Red flags")
-st.caption("Open escalations across the caseload, most urgent and oldest first. Close each with the action taken.")
+st.caption(
+    "Open escalations across the caseload, most urgent and oldest first. Close each with the action taken."
+)
 
 flash = st.session_state.pop("flags_flash", None)
 if flash:
@@ -36,16 +38,16 @@ if not can_close:
     st.caption("Your role can view escalations but not close them.")
 
 now = dt.datetime.now(dt.UTC)
-needs_text = ", ".join(CLOSE_ACTIONS[a].split(" (")[0].lower() for a in CLOSE_ACTIONS if a in CLOSE_ACTIONS_NEEDING_TEXT)
+needs_text = ", ".join(
+    CLOSE_ACTIONS[a].split(" (")[0].lower() for a in CLOSE_ACTIONS if a in CLOSE_ACTIONS_NEEDING_TEXT
+)
 for esc, patient in queue:
     with st.container(border=True, key=f"flag_{esc.id}"):
         head, side = st.columns([4, 1], vertical_alignment="top")
         with head:
             getattr(st, TIER_LEVEL[esc.tier])(f"{TIER_ICON[esc.tier]} **{TIER_WORDS[esc.tier]}**", icon=None)
-            st.markdown(
-                f"**{page_text.md_escape(patient.display_name)}** ({page_text.md_escape(patient.patient_ref)}) "
-                f"· rule `{esc.rule_id}`"
-            )
+            name, ref = page_text.md_escape(patient.display_name), page_text.md_escape(patient.patient_ref)
+            st.markdown(f"**{name}** ({ref}) · rule `{esc.rule_id}`")
             st.markdown(f"**Reason:** {esc.reason}")
             st.markdown(f"**Action:** {esc.action}  \n**Timeframe:** {esc.timeframe}")
             st.caption(

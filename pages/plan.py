@@ -52,7 +52,9 @@ try:
     library = st.session_state["library_loader"]()
 except Exception as exc:  # a broken library file: say so plainly, never a traceback
     log.error("advice library could not be loaded: %s", type(exc).__name__)
-    st.error("The advice library could not be loaded, so no plan can be built. Ask an administrator to check it.")
+    st.error(
+        "The advice library could not be loaded, so no plan can be built. Ask an administrator to check it."
+    )
     st.stop()
 
 try:
@@ -89,14 +91,18 @@ except ValueError as exc:
 with st.expander("Why these items were chosen", expanded=False):
     for line in plan.summary:
         st.markdown(f"- {line}")
-    st.caption(f"Advice library version {library.version}. Decision support: review every item before printing.")
+    st.caption(
+        f"Advice library version {library.version}. Decision support: review every item before printing."
+    )
 
 review, preview = st.columns([3, 2], gap="large")
 
 # --- review --------------------------------------------------------------------------------------
 with review:
     st.markdown("### Review")
-    st.caption("Untick what does not fit this patient; edit exercise doses. The safety-net box is always printed.")
+    st.caption(
+        "Untick what does not fit this patient; edit exercise doses. The safety-net box is always printed."
+    )
     sections = {}
     for section in ADVICE_SECTIONS:
         items = plan.section(section)

@@ -39,7 +39,9 @@ patient = record.patient
 today = dt.date.today()
 st.title("Progress")
 st.subheader(
-    page_text.md_escape(page_text.patient_header(patient.display_name, patient.patient_ref, patient.age_years(today)))
+    page_text.md_escape(
+        page_text.patient_header(patient.display_name, patient.patient_ref, patient.age_years(today))
+    )
 )
 st.caption(
     f"Symptoms since {page_text.day(patient.symptom_onset)} · {len(record.visits)} "
@@ -57,7 +59,9 @@ if record.latest_screening is not None:
     for line in banner.lines:
         st.markdown(f"- {line}")
     if banner.ask_now:
-        st.warning("**Ask now** (not asked at the latest visit):\n" + "\n".join(f"- {q}" for q in banner.ask_now))
+        st.warning(
+            "**Ask now** (not asked at the latest visit):\n" + "\n".join(f"- {q}" for q in banner.ask_now)
+        )
     for note in banner.notes:
         st.caption(note)
     st.caption(f"{DECISION_SUPPORT} Rule set {banner.rule_set_version}.")
@@ -65,24 +69,27 @@ elif record.visits:
     st.info("No red-flag screening is stored for this patient yet. Re-screen to run the rules.")
     st.caption(DECISION_SUPPORT)
 
-if record.visits and auth.can(user.role, "write_clinical"):
-    if st.button(
+if (
+    record.visits
+    and auth.can(user.role, "write_clinical")
+    and st.button(
         "Re-screen now",
         key="progress_rescreen",
-        help="Run the current red-flag rules again on this patient's visits (for example after the rules changed).",
-    ):
-        try:
-            screening = services.rescreen_patient(store, user, patient_id, settings=settings)
-        except InvalidInputError as exc:
-            for message in exc.errors.values():
-                st.error(message)
-        except StrideError as exc:
-            st.error(str(exc))
-        else:
-            st.session_state["progress_flash"] = (
-                f"Re-screened with the current rules: {screening.urgency.replace('_', ' ').lower()}."
-            )
-            st.rerun()
+        help="Run the current red-flag rules again on this patient's visits (e.g. after the rules changed).",
+    )
+):
+    try:
+        screening = services.rescreen_patient(store, user, patient_id, settings=settings)
+    except InvalidInputError as exc:
+        for message in exc.errors.values():
+            st.error(message)
+    except StrideError as exc:
+        st.error(str(exc))
+    else:
+        st.session_state["progress_flash"] = (
+            f"Re-screened with the current rules: {screening.urgency.replace('_', ' ').lower()}."
+        )
+        st.rerun()
 
 # --- empty and sparse states ---------------------------------------------------------------------
 if not record.visits:
@@ -109,7 +116,9 @@ st.caption(
 )
 walking = charts.walking_chart(frame, events)
 if walking is None:
-    st.info("No walking test recorded yet. Record a walking test at the next visit to chart walking tolerance.")
+    st.info(
+        "No walking test recorded yet. Record a walking test at the next visit to chart walking tolerance."
+    )
 figures = [
     ("pain", charts.pain_chart(frame, events), "Pain scores over time"),
     ("walking", walking, "Walking tolerance over time, one panel per protocol"),
@@ -141,7 +150,6 @@ if auth.can(user.role, "export_patient"):
     st.subheader("Export")
     bundle_record = record
 
-
     def fhir_json() -> str:
         # Runs at the click: the export is audited before any data leaves.
         services.record_export(store, user, "fhir", patient_id=bundle_record.patient.id)
@@ -163,5 +171,5 @@ if auth.can(user.role, "export_patient"):
         key="progress_fhir",
         on_click="ignore",
         icon="⬇️",
-        help="A FHIR R4 collection bundle of this episode, without names. The export is recorded in the audit trail.",
+        help="A FHIR R4 collection bundle of this episode, without names. The export is audited.",
     )

@@ -64,8 +64,14 @@ def err(*fields: str) -> None:
 
 def choice(label: str, field: str, container=st, **kwargs):  # type: ignore[no-untyped-def]
     options = CHOICES[field]
+    # Streamlit shows a None value as the placeholder, so the placeholder carries the None label.
     return container.selectbox(
-        label, list(options), format_func=lambda v: options[v], key=K + field, **kwargs
+        label,
+        list(options),
+        format_func=lambda v: options[v],
+        key=K + field,
+        placeholder=options.get(None, "Choose"),
+        **kwargs,
     )
 
 
@@ -175,6 +181,7 @@ with st.expander("Oswestry Disability Index (ODI v2.1a): section scores 0–5", 
             [None, 0, 1, 2, 3, 4, 5],
             key=f"{K}odi_{i}",
             format_func=lambda v: "blank" if v is None else str(v),
+            placeholder="blank",
         )
 with st.expander("STarT Back (9 items)"):
     cols = st.columns(3)
@@ -182,7 +189,11 @@ with st.expander("STarT Back (9 items)"):
         field = "startback_q9" if i == 9 else "startback_agree"
         options = CHOICES[field]
         cols[(i - 1) % 3].selectbox(
-            f"{i}. {label}", list(options), format_func=lambda v, o=options: o[v], key=f"{K}sb_q{i}"
+            f"{i}. {label}",
+            list(options),
+            format_func=lambda v, o=options: o[v],
+            key=f"{K}sb_q{i}",
+            placeholder="blank",
         )
 with st.expander("Roland-Morris (RMDQ-24): items that apply today"):
     st.checkbox("RMDQ completed at this visit", key=f"{K}rmdq_done")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fontTools import ttLib
 from fpdf import FPDF
-from fpdf.fonts import FontFace, SubsetMap, TTFFont
+from fpdf.fonts import SubsetMap, TTFFont
 
 from dashboard.plan import SECTION_HEADINGS, Plan, PlanExercise, PlanItem, ProgrammeWeek
 from dashboard.walking import GOAL_DAYS_PER_WEEK, GOAL_MIN_PER_DAY
@@ -24,6 +24,7 @@ FONT_FAMILY = "dejavu"
 FONT_FILES: dict[str, Path] = {"": FONT_DIR / "DejaVuSans.ttf", "B": FONT_DIR / "DejaVuSans-Bold.ttf"}
 DOCUMENT_TITLE = "Your walking and back plan"
 DOCUMENT_LANG = "en-GB"
+LAST_PAGE_POINTER = "The last page says when to get help. Please keep it somewhere easy to find."
 # Parse each TTF once per process and hand every new document a fresh copy of the parsed metrics:
 # fpdf2 parses a font on every add_font (~20 ms a face). False falls back to plain add_font.
 REUSE_PARSED_FONTS = True
@@ -128,7 +129,6 @@ PICTOGRAMS: dict[str, tuple[Shape, ...]] = {
         ("floor", (25.5,)),
         ("head", (5.0, 22.8)),
         ("path", (8.0, 23.6, 20.0, 23.6, 26.0, 16.5, 31.0, 24.2, 34.0, 24.2)),
-        ("path", (8.5, 23.8, 16.5, 24.6)),
         ("arrow", (15.0, 13.5, 15.0, 21.0)),
     ),
     "knee_to_chest": (
@@ -147,23 +147,23 @@ PICTOGRAMS: dict[str, tuple[Shape, ...]] = {
     ),
     "bird_dog": (
         ("floor", (25.5,)),
-        ("head", (8.5, 9.0)),
-        ("path", (1.5, 11.5, 12.0, 13.0, 24.0, 13.0, 38.0, 11.5)),
+        ("head", (8.0, 9.5)),
+        ("path", (1.0, 15.5, 12.0, 13.0, 24.0, 13.0, 38.0, 11.5)),
         ("path", (12.0, 13.0, 12.0, 25.0)),
         ("path", (24.0, 13.0, 24.0, 25.0, 31.0, 25.0)),
     ),
     "plank": (
         ("floor", (25.5,)),
-        ("head", (4.5, 14.2)),
+        ("head", (4.8, 15.0)),
         ("path", (2.5, 25.0, 8.0, 25.0, 8.0, 17.0, 36.0, 23.5, 37.5, 25.0)),
     ),
-    # Seen from above: lying on the side, knees bent, the top arm swinging open like a book.
+    # Seen from the head end: lying on the side, the top arm opens from the front to the back.
     "open_book": (
-        ("head", (4.5, 13.0)),
-        ("path", (7.5, 13.0, 22.0, 13.0, 26.0, 21.0, 34.0, 21.0)),
-        ("path", (9.0, 13.5, 9.0, 24.5)),
-        ("path", (9.0, 12.5, 9.0, 1.5)),
-        ("arc", (9.0, 13.0, 11.0, -80.0, 80.0)),
+        ("floor", (25.5,)),
+        ("head", (20.0, 21.0)),
+        ("path", (20.0, 23.6, 35.0, 24.2)),
+        ("path", (20.0, 21.5, 9.0, 12.0)),
+        ("arc", (20.0, 22.5, 13.0, -140.0, -5.0)),
     ),
     "cycling": (
         ("floor", (26.5,)),
@@ -197,6 +197,7 @@ class _Handout(FPDF):
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.plan = plan
         self.style = style
+        self._wrapped: dict[tuple[str, float, float, bool], list[str]] = {}
         self.set_margins(MARGIN_MM, TOP_MARGIN_MM, MARGIN_MM)
         self.set_auto_page_break(True, margin=BOTTOM_MARGIN_MM)
         _add_fonts(self)
@@ -210,13 +211,45 @@ class _Handout(FPDF):
         self.set_font(FONT_FAMILY, "B" if bold else "", size_pt)
         self.set_text_color(*color)
 
+    def wrap(self, text: str, width_mm: float, size_pt: float, bold: bool = False) -> list[str]:
+        """Split text into lines that fit a width (word wrap; a word longer than a line is cut).
+
+        Our own wrapper, on the font's width table: fpdf2's multi_cell breaks lines in quadratic time
+        and was three quarters of the render time.
+        """
+        key = (text, round(width_mm, 3), size_pt, bold)
+        cached = self._wrapped.get(key)
+        if cached is not None:
+            return cached
+        font = self.fonts[FONT_FAMILY + ("B" if bold else "")]
+        assert isinstance(font, TTFFont)
+        widths = font.cw
+        available = (width_mm - 2 * self.c_margin) * 1000 / (size_pt * PT_TO_MM)  # font units
+        space = widths[32]
+        lines: list[str] = []
+        for paragraph in text.split("\n"):
+            line, line_w = "", 0.0
+            for word in paragraph.split():
+                word_w = sum(widths[ord(char)] for char in word)
+                if line and line_w + space + word_w <= available:
+                    line, line_w = f"{line} {word}", line_w + space + word_w
+                    continue
+                if line:
+                    lines.append(line)
+                line, line_w = "", 0.0
+                for char in word:
+                    char_w = widths[ord(char)]
+                    if line and line_w + char_w > available:
+                        lines.append(line)
+                        line, line_w = "", 0.0
+                    line, line_w = line + char, line_w + char_w
+            lines.append(line)
+        self._wrapped[key] = lines
+        return lines
+
     def text_height(self, text: str, width_mm: float, size_pt: float, bold: bool = False) -> float:
         """Height (mm) a paragraph would take, without printing it."""
-        self.use(size_pt, bold)
-        height: float = self.multi_cell(
-            width_mm, self.style.line_mm(size_pt), text, dry_run=True, output="HEIGHT", align="L"
-        )
-        return height
+        return len(self.wrap(text, width_mm, size_pt, bold)) * self.style.line_mm(size_pt)
 
     def paragraph(
         self,
@@ -227,12 +260,18 @@ class _Handout(FPDF):
         color: tuple[int, int, int] = INK,
         x_mm: float | None = None,
         width_mm: float = 0,
+        align: str = "L",
     ) -> None:
-        """Print a left-aligned paragraph and move below it."""
+        """Print a paragraph (width 0: to the right margin) and move below it."""
+        x = self.get_x() if x_mm is None else x_mm
+        width = width_mm or self.w - self.r_margin - x
+        line_h = self.style.line_mm(size_pt)
         self.use(size_pt, bold, color)
-        if x_mm is not None:
-            self.set_x(x_mm)
-        self.multi_cell(width_mm, self.style.line_mm(size_pt), text, align="L", new_x="LMARGIN", new_y="NEXT")
+        for line in self.wrap(text, width, size_pt, bold):
+            # cell() breaks the page itself when the line does not fit.
+            self.set_x(x)
+            self.cell(width, line_h, line, align=align, new_x="LMARGIN", new_y="NEXT")
+        self.set_x(self.l_margin)
 
     def bullet_height(self, lines: Sequence[str], width_mm: float) -> float:
         """Height (mm) of a bullet list."""
@@ -275,15 +314,10 @@ class _Handout(FPDF):
         self.ln(1.5)
         small = self.style.small_pt
         self.use(small, color=MUTED)
-        self.multi_cell(
-            0,
-            self.style.line_mm(small),
-            f"Prepared for you by {who}{where}, with Stride decision support.",
-            align="C",
-            new_x="LMARGIN",
-            new_y="NEXT",
+        self.paragraph(
+            f"Prepared for you by {who}{where}, with Stride decision support.", small, color=MUTED, align="C"
         )
-        self.cell(0, self.style.line_mm(small), f"Page {self.page_no()} of {{nb}}", align="C")
+        self.paragraph(f"Page {self.page_no()} of {{nb}}", small, color=MUTED, align="C")
 
     def masthead(self) -> None:
         """Clinic, title, patient, date and clinician at the top of page 1."""
@@ -298,8 +332,10 @@ class _Handout(FPDF):
         self.paragraph(f"For {plan.patient_display_name}", style.item_title_pt, bold=True)
         details = f"Date: {format_date(plan.plan_date)}"
         if plan.clinician_name:
-            details += f"     From: {plan.clinician_name}"
+            details += f" · From: {plan.clinician_name}"
         self.paragraph(details, style.body_pt, color=MUTED)
+        self.ln(1)
+        self.paragraph(LAST_PAGE_POINTER, style.body_pt, bold=True, color=SAFETY_BORDER)
         self.ln(2)
         self.rule()
 
@@ -312,10 +348,11 @@ class _Handout(FPDF):
         self.ln(3)
 
     def heading(self, text: str, following_mm: float) -> None:
-        """A section heading, kept on the same page as the first part of what follows."""
+        """A section heading, kept on the same page as the first block that follows it."""
         style = self.style
-        height = style.line_mm(style.heading_pt) + 4
-        self.keep_together(height + min(following_mm, 40))
+        height = style.line_mm(style.heading_pt) + 7
+        usable = self.page_break_trigger - self.t_margin
+        self.keep_together(height + min(following_mm, usable - height))
         self.ln(2)
         self.paragraph(text, style.heading_pt, bold=True, color=ACCENT)
         y = self.get_y() + 0.5
@@ -380,14 +417,14 @@ class _Handout(FPDF):
                 elif kind == "path":
                     self.polyline(points(args))
                 elif kind == "head":
-                    (cx, cy), = points(args)
+                    ((cx, cy),) = points(args)
                     self.circle(cx, cy, HEAD_R * scale, style="F")
                 elif kind == "wheel":
-                    (cx, cy), = points(args[:2])
+                    ((cx, cy),) = points(args[:2])
                     self.set_line_width(limb_mm * 0.7)
                     self.circle(cx, cy, args[2] * scale)
                 elif kind == "arc":
-                    (cx, cy), = points(args[:2])
+                    ((cx, cy),) = points(args[:2])
                     radius = args[2] * scale
                     self.set_line_width(0.4)
                     self.set_dash_pattern(dash=0.9, gap=0.9)
@@ -426,7 +463,9 @@ class _Handout(FPDF):
         self.rect(self.l_margin, top, self.epw, height, style="DF", round_corners=True, corner_radius=2.5)
         self.pictogram(exercise.pictogram, self.l_margin + 4, top + 4)
         self.set_y(top + 4)
-        self.paragraph(exercise.name, style.item_title_pt, bold=True, color=ACCENT, x_mm=text_x, width_mm=text_w)
+        self.paragraph(
+            exercise.name, style.item_title_pt, bold=True, color=ACCENT, x_mm=text_x, width_mm=text_w
+        )
         self.ln(1)
         if exercise.purpose:
             self.paragraph(exercise.purpose, style.body_pt, x_mm=text_x, width_mm=text_w)
@@ -434,38 +473,64 @@ class _Handout(FPDF):
         self.bullets(exercise.steps, text_x, text_w, marker="number")
         if exercise.dose:
             self.ln(1)
-            self.paragraph(f"How much: {exercise.dose}", style.body_pt, bold=True, x_mm=text_x, width_mm=text_w)
+            self.paragraph(
+                f"How much: {exercise.dose}", style.body_pt, bold=True, x_mm=text_x, width_mm=text_w
+            )
         self.set_y(top + height + 3)
 
+    def table_header(self, headings: Sequence[str], col_w: Sequence[float], row_h: float) -> None:
+        """The walking table's heading row: white bold text on the accent colour, wrapped if needed."""
+        size = self.style.body_pt
+        wrapped = [
+            self.wrap(text, width, size, bold=True) for text, width in zip(headings, col_w, strict=True)
+        ]
+        height = max(len(lines) for lines in wrapped) * row_h + 1
+        top = self.get_y()
+        self.set_fill_color(*ACCENT)
+        self.rect(self.l_margin, top, sum(col_w), height, style="F")
+        self.use(size, bold=True, color=(255, 255, 255))
+        x = self.l_margin
+        for lines, width in zip(wrapped, col_w, strict=True):
+            y = top + (height - len(lines) * row_h) / 2
+            for line in lines:
+                self.set_xy(x, y)
+                self.cell(width, row_h, line, align="C")
+                y += row_h
+            x += width
+        self.set_xy(self.l_margin, top + height)
+
     def programme_table(self, weeks: Sequence[ProgrammeWeek]) -> None:
-        """The week-by-week walking table."""
+        """The week-by-week walking table; its heading row repeats if it runs onto a new page."""
         style = self.style
-        self.keep_together(style.line_mm(style.body_pt) * 1.6 * 4)
-        self.use(style.body_pt)
+        row_h = style.line_mm(style.body_pt) * 1.15
+        col_w = [self.epw * share for share in (0.14, 0.2, 0.2, 0.2, 0.26)]
         headings = ("Week", "Each walk", "Walks a day", "Days a week", "Minutes a week")
-        rows = [
-            (
+        # Whole on one page when it fits (headings may wrap onto two lines in large print).
+        self.keep_together(row_h * (len(weeks) + 2) + 6)
+        self.table_header(headings, col_w, row_h)
+        for number, week in enumerate(weeks):
+            if self.room_mm() < row_h:
+                self.add_page()
+                self.table_header(headings, col_w, row_h)
+            top = self.get_y()
+            if number % 2 == 0:
+                self.set_fill_color(*CARD_FILL)
+                self.rect(self.l_margin, top, self.epw, row_h, style="F")
+            self.set_draw_color(*RULE)
+            self.set_line_width(0.2)
+            self.line(self.l_margin, top + row_h, self.l_margin + self.epw, top + row_h)
+            self.use(style.body_pt)
+            values = (
                 str(week.week),
                 f"{week.bout_min:g} min",
                 str(week.bouts_per_day),
                 str(week.days_per_week),
                 f"{week.weekly_total_min:g}",
             )
-            for week in weeks
-        ]
-        with self.table(
-            col_widths=(14, 20, 20, 20, 24),
-            text_align="CENTER",
-            line_height=style.line_mm(style.body_pt) * 1.15,
-            headings_style=FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=ACCENT),
-            cell_fill_color=CARD_FILL,
-            cell_fill_mode="ROWS",
-            borders_layout="HORIZONTAL_LINES",
-        ) as table:
-            for values in (headings, *rows):
-                row = table.row()
-                for value in values:
-                    row.cell(value)
+            self.set_x(self.l_margin)
+            for value, width in zip(values, col_w, strict=True):
+                self.cell(width, row_h, value, align="C")
+            self.set_xy(self.l_margin, top + row_h)
         self.ln(4)
 
     def progress_chart(self, weeks: Sequence[ProgrammeWeek]) -> None:
@@ -528,40 +593,36 @@ class _Handout(FPDF):
         self.set_y(bottom + 11)
 
     def safety_net_box(self, items: Sequence[PlanItem]) -> None:
-        """The bordered safety-net box, kept on one page when it fits on one."""
+        """The bordered safety-net box on a page of its own; in large print it may continue on a
+        second page, each page a whole box of whole items."""
         style = self.style
         pad = 5.0
         inner_x = self.l_margin + pad
         inner_w = self.epw - 2 * pad
         heading_h = style.line_mm(style.heading_pt) + 2
-        height = heading_h + sum(self.item_height(entry, inner_w) + 2.5 for entry in items) + 2 * pad
-        self.keep_together(height + 4)
-        self.ln(3)
-        start_page, top = self.page, self.get_y()
-        fits = height <= self.room_mm()
-        if fits:
-            self.set_fill_color(*SAFETY_FILL)
-            self.rect(self.l_margin, top, self.epw, height, style="F")
-        self.set_y(top + pad)
-        self.paragraph(SECTION_HEADINGS["safety_net"], style.heading_pt, bold=True, color=SAFETY_BORDER, x_mm=inner_x)
-        self.ln(2)
+        frame_h = heading_h + 2 * pad - 2.5  # the last item's trailing space sits inside the padding
+        usable = self.page_break_trigger - self.t_margin
+        pages: list[list[tuple[PlanItem, float]]] = [[]]
         for entry in items:
-            self.item(entry, inner_x, inner_w, keep=not fits)
-        bottom = top + height if fits else self.get_y() + pad - 2.5
-        self._frame(start_page, top, bottom)
-        self.set_y(bottom + 4)
-
-    def _frame(self, start_page: int, top: float, bottom: float) -> None:
-        # Border drawn after the text, on each page the box spans (a box taller than a page splits).
-        end_page = self.page
-        self.set_draw_color(*SAFETY_BORDER)
-        self.set_line_width(0.9)
-        for page in range(start_page, end_page + 1):
-            self.page = page
-            y1 = top if page == start_page else self.t_margin
-            y2 = bottom if page == end_page else self.page_break_trigger
-            self.rect(self.l_margin, y1, self.epw, y2 - y1)
-        self.page = end_page
+            height = self.item_height(entry, inner_w)
+            if pages[-1] and frame_h + sum(h for _, h in pages[-1]) + height > usable:
+                pages.append([])
+            pages[-1].append((entry, height))
+        for number, page_items in enumerate(pages):
+            self.add_page()
+            top = self.get_y()
+            height = frame_h + sum(h for _, h in page_items)
+            self.set_fill_color(*SAFETY_FILL)
+            self.set_draw_color(*SAFETY_BORDER)
+            self.set_line_width(0.9)
+            self.rect(self.l_margin, top, self.epw, height, style="DF")
+            self.set_y(top + pad)
+            title = SECTION_HEADINGS["safety_net"] + (" (continued)" if number else "")
+            self.paragraph(title, style.heading_pt, bold=True, color=SAFETY_BORDER, x_mm=inner_x)
+            self.ln(2)
+            for entry, _ in page_items:
+                self.item(entry, inner_x, inner_w, keep=False)
+            self.set_y(top + height + 4)
 
 
 def _creation_date(value: dt.datetime | None) -> dt.datetime:
@@ -600,7 +661,7 @@ def render(plan: Plan, *, large_print: bool = False, creation_date: dt.datetime 
         for exercise in plan.exercises:
             pdf.exercise_card(exercise)
     for key in ("posture", "footwear", "flare_up"):
-        pdf.section(key, plan.section(key))  # type: ignore[arg-type]
+        pdf.section(key, plan.section(key))
     if plan.personal_note:
         note = PlanItem(id="personal_note", title=SECTION_HEADINGS["personal_note"], text=plan.personal_note)
         pdf.heading(SECTION_HEADINGS["personal_note"], pdf.text_height(note.text, pdf.epw, style.body_pt))
@@ -609,5 +670,5 @@ def render(plan: Plan, *, large_print: bool = False, creation_date: dt.datetime 
     data = bytes(pdf.output())
     # fpdf2 memoises SubsetMap.pick on the class, which keeps every document's fonts alive; the
     # entries are only a speed-up (pick is idempotent), so clearing them is safe.
-    SubsetMap.pick.cache_clear()  # type: ignore[attr-defined]
+    SubsetMap.pick.cache_clear()
     return data

@@ -82,8 +82,15 @@ def texts(fig: go.Figure) -> list[str]:
 
 
 def y_titles(fig: go.Figure) -> list[str]:
-    """Every y-axis title of a figure (one per panel)."""
-    return [fig.layout[name].title.text for name in fig.layout if name.startswith("yaxis")]
+    """Every y-axis title of a figure, top panel first."""
+    names = sorted((name for name in fig.layout if name.startswith("yaxis")), key=lambda n: int(n[5:] or 1))
+    return [fig.layout[name].title.text for name in names]
+
+
+def built(fig: go.Figure | None) -> go.Figure:
+    """The figure a builder drew (failing the test when it drew none)."""
+    assert fig is not None
+    return fig
 
 
 def test_the_palette_is_okabe_ito() -> None:
@@ -93,7 +100,7 @@ def test_the_palette_is_okabe_ito() -> None:
 
 @pytest.mark.parametrize("build", BUILDERS)
 def test_every_series_is_drawn_in_an_okabe_ito_colour(build: Any, frame: Any) -> None:
-    fig = build(frame, EVENTS)
+    fig = built(build(frame, EVENTS))
     assert fig.data
     assert all(trace.marker.color in PALETTE for trace in fig.data)
 
@@ -106,13 +113,13 @@ def test_every_chart_is_empty_handed_as_none_when_nothing_was_recorded(build: An
 
 @pytest.mark.parametrize("build", BUILDERS)
 def test_every_chart_labels_the_time_axis_and_gives_hover_details(build: Any, frame: Any) -> None:
-    fig = build(frame, ())
+    fig = built(build(frame, ()))
     assert "Visit date" in [fig.layout[name].title.text for name in fig.layout if name.startswith("xaxis")]
     assert all("%{x|" in trace.hovertemplate for trace in fig.data)
 
 
 def test_pain_chart_has_both_recall_windows_with_units_and_their_own_baselines(frame: Any) -> None:
-    fig = pain_chart(frame, ())
+    fig = built(pain_chart(frame, ()))
     assert [trace.name for trace in fig.data] == ["Pain now", "Worst pain, 24 h"]
     assert y_titles(fig) == ["Pain (NRS 0–10, points)"]
     assert {trace.line.dash for trace in fig.data} == {"solid", "dash"}
@@ -125,7 +132,7 @@ def test_pain_chart_has_both_recall_windows_with_units_and_their_own_baselines(f
 
 
 def test_walking_chart_has_one_panel_and_one_primary_series_per_protocol(frame: Any) -> None:
-    fig = walking_chart(frame, ())
+    fig = built(walking_chart(frame, ()))
     primary = [trace for trace in fig.data if trace.line.dash == "solid"]
     onset = [trace for trace in fig.data if trace.line.dash == "dot"]
     assert [trace.name for trace in primary] == [
@@ -142,7 +149,7 @@ def test_walking_chart_has_one_panel_and_one_primary_series_per_protocol(frame: 
 
 
 def test_walking_chart_draws_the_30_percent_band_for_spwt_and_says_treadmill_has_no_mcid(frame: Any) -> None:
-    fig = walking_chart(frame, ())
+    fig = built(walking_chart(frame, ()))
     band = shapes_named(fig, "mcid_band:walk_spwt_m")[0]
     assert (band.y0, band.y1) == pytest.approx((210, 390))
     assert not shapes_named(fig, "mcid_band:walk_treadmill_min")
@@ -155,20 +162,20 @@ def test_walking_chart_marks_a_test_stopped_for_an_unrelated_reason_with_an_x() 
         make_visit(0, walk_protocol="spwt", walk_total_m=300),
         make_visit(7, walk_protocol="spwt", walk_total_m=90, walk_stop_reason="other"),
     ]
-    fig = walking_chart(visit_frame(visits), ())
+    fig = built(walking_chart(visit_frame(visits), ()))
     assert list(fig.data[0].marker.symbol) == ["circle", "x"]
     assert "stopped" in fig.data[0].hovertemplate
 
 
 def test_walking_chart_of_one_protocol_is_a_single_panel() -> None:
-    fig = walking_chart(visit_frame([make_visit(0, walk_protocol="6mwt", walk_total_m=350)]), ())
+    fig = built(walking_chart(visit_frame([make_visit(0, walk_protocol="6mwt", walk_total_m=350)]), ()))
     assert len(fig.data) == 1 and y_titles(fig) == ["6MWT: Distance (m)"]
     band = shapes_named(fig, "mcid_band:walk_6mwt_m")[0]
     assert (band.y0, band.y1) == (324, 376)
 
 
 def test_odi_chart_shades_and_labels_every_band(frame: Any) -> None:
-    fig = odi_chart(frame, ())
+    fig = built(odi_chart(frame, ()))
     bands = shapes_named(fig, "odi_band:")
     assert [(band.y0, band.y1) for band in bands] == [(0, 20), (20, 40), (40, 60), (60, 80), (80, 100)]
     labels = " ".join(texts(fig))
@@ -180,20 +187,20 @@ def test_odi_chart_shades_and_labels_every_band(frame: Any) -> None:
 
 
 def test_disability_chart_shows_rmdq_and_zcq_in_their_own_panels(frame: Any) -> None:
-    fig = disability_chart(frame, ())
+    fig = built(disability_chart(frame, ()))
     assert [trace.name for trace in fig.data] == ["RMDQ", "ZCQ symptom severity", "ZCQ physical function"]
     assert y_titles(fig) == ["RMDQ (0–24, points)", "ZCQ (mean item score; SS 1–5, PF 1–4)"]
     assert shapes_named(fig, "mcid_band:rmdq_total") and shapes_named(fig, "mcid_band:zcq_ss")
 
 
 def test_disability_chart_with_rmdq_only_is_one_panel() -> None:
-    fig = disability_chart(visit_frame([make_visit(0, rmdq_items=[True] * 6 + [False] * 18)]), ())
+    fig = built(disability_chart(visit_frame([make_visit(0, rmdq_items=[True] * 6 + [False] * 18)]), ()))
     assert [trace.name for trace in fig.data] == ["RMDQ"]
     assert y_titles(fig) == ["RMDQ (0–24, points)"]
 
 
 def test_psfs_chart_draws_the_measurement_error_band_of_2_points(frame: Any) -> None:
-    fig = psfs_chart(frame, ())
+    fig = built(psfs_chart(frame, ()))
     band = shapes_named(fig, "mcid_band:psfs_mean")[0]
     assert (band.y0, band.y1) == (1, 5)
     assert y_titles(fig) == ["PSFS mean (0–10, points)"]
@@ -201,14 +208,14 @@ def test_psfs_chart_draws_the_measurement_error_band_of_2_points(frame: Any) -> 
 
 
 def test_startback_strip_writes_the_risk_group_beside_each_marker(frame: Any) -> None:
-    fig = startback_strip(frame, ())
+    fig = built(startback_strip(frame, ()))
     assert list(fig.data[0].text) == ["High risk"]
     assert y_titles(fig) == ["STarT Back risk group"]
 
 
 @pytest.mark.parametrize("build", BUILDERS)
 def test_red_flags_and_handouts_are_drawn_as_labelled_lines_on_the_time_axis(build: Any, frame: Any) -> None:
-    fig = build(frame, EVENTS)
+    fig = built(build(frame, EVENTS))
     assert [shape.line.dash for shape in shapes_named(fig, "event:")] == ["dash", "dot"]
     labels = [text for text in texts(fig) if "Red flag" in text or "Handout" in text]
     assert labels == ["⚑ Red flag: RF_CES", "✎ Handout: Plan"]
@@ -221,6 +228,6 @@ def test_an_unknown_event_kind_is_refused() -> None:
 
 def test_a_long_event_label_is_shortened_on_the_chart_but_kept_in_full_on_hover() -> None:
     label = "RF_MALIGNANCY_CANCER_HX contact the MSCC coordinator"
-    fig = pain_chart(visit_frame([make_visit(0, pain_nrs=5)]), [(DAY_ONE, "red_flag", label)])
+    fig = built(pain_chart(visit_frame([make_visit(0, pain_nrs=5)]), [(DAY_ONE, "red_flag", label)]))
     annotation = next(a for a in fig.layout.annotations if "Red flag" in (a.text or ""))
     assert annotation.text.endswith("…") and label in annotation.hovertext

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 import typing
 from typing import Any
 
@@ -481,10 +480,10 @@ def test_caseload_of_ten_thousand_patients_is_computed_in_one_vectorised_pass() 
         )
         for i in range(10_000)
     ]
-    started = time.perf_counter()
+    # Speed is measured by `make bench`, not asserted here; this checks the result at that size.
     df = caseload_table(rows, TODAY)
     assert len(df) == 10_000
-    assert time.perf_counter() - started < 5.0
+    assert df["patient_id"].is_unique
 
 
 def test_an_empty_caseload_keeps_its_columns() -> None:

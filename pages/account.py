@@ -1,0 +1,62 @@
+import streamlit as st
+
+from dashboard import auth, page_text, services
+from dashboard.ports import InvalidInputError, StrideError
+
+store = st.session_state["store"]
+user = st.session_state["user"]
+
+ROLE_WORDS = {
+    "clinician": "Clinician: records visits, closes red flags, gives handouts, exports a patient's record.",
+    "admin": "Administrator: everything a clinician does, plus accounts, the audit trail and clinic exports.",
+    "readonly": "Read-only: views records, trends and red flags; cannot change anything.",
+}
+
+st.title("My account")
+st.markdown(
+    f"**{page_text.md_escape(user.display_name)}** · username `{user.username}` · role **{user.role}**"
+)
+st.caption(ROLE_WORDS.get(user.role, ""))
+
+flash = st.session_state.pop("account_flash", None)
+if flash:
+    st.success(flash)
+
+st.subheader("Change your password")
+with st.form("account_password", clear_on_submit=True):
+    current = st.text_input(
+        "Current password", type="password", key="account_current", autocomplete="current-password"
+    )
+    current_error = st.empty()
+    new = st.text_input(
+        "New password",
+        type="password",
+        key="account_new",
+        autocomplete="new-password",
+        help=f"At least {auth.MIN_PASSWORD_LENGTH} characters, not containing your username.",
+    )
+    new_error = st.empty()
+    repeat = st.text_input(
+        "Repeat the new password", type="password", key="account_repeat", autocomplete="new-password"
+    )
+    repeat_error = st.empty()
+    submitted = st.form_submit_button("Change password", type="primary", key="account_submit")
+    general_error = st.empty()
+
+if submitted:
+    if not current:
+        current_error.error("Enter your current password.")
+    elif new != repeat:
+        repeat_error.error("The two new passwords are not the same.")
+    else:
+        try:
+            services.change_password(store, user, current=current, new=new)
+        except InvalidInputError as exc:
+            slots = {"current": current_error, "new": new_error}
+            for field, message in exc.errors.items():
+                slots.get(field, general_error).error(message)
+        except StrideError as exc:
+            general_error.error(str(exc))
+        else:
+            st.session_state["account_flash"] = "Your password was changed."
+            st.rerun()

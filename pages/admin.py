@@ -1,0 +1,243 @@
+import dataclasses
+import datetime as dt
+
+import streamlit as st
+
+from dashboard import auth, page_text, red_flags, services
+from dashboard.ports import InvalidInputError, StrideError
+
+store = st.session_state["store"]
+user = st.session_state["user"]
+settings = st.session_state["settings"]
+
+st.title("Admin")
+if not auth.can(user.role, "manage_users"):
+    st.error("This page is for administrators: your role may not manage accounts or read the audit trail.")
+    st.stop()
+
+flash = st.session_state.pop("admin_flash", None)
+if flash:
+    st.success(flash)
+
+try:
+    users = services.list_users(store, user)
+except StrideError as exc:
+    st.error(str(exc))
+    st.stop()
+by_id = {u.id: u for u in users}
+
+
+def create_account() -> None:
+    # Form callback: runs before the page, so it may clear the fields after a successful create.
+    state = st.session_state
+    try:
+        created = services.create_user(
+            store,
+            user,
+            username=state.get("admin_new_username", ""),
+            display_name=state.get("admin_new_display_name", ""),
+            role=state.get("admin_new_role") or "",
+            password=state.get("admin_new_password", ""),
+        )
+    except InvalidInputError as exc:
+        state["admin_create_errors"] = exc.errors
+    except StrideError as exc:
+        state["admin_create_errors"] = {"_": str(exc)}
+    else:
+        state["admin_flash"] = f"Account {created.username} ({created.role}) created."
+        state["admin_new_username"] = ""
+        state["admin_new_display_name"] = ""
+    state["admin_new_password"] = ""  # a password never stays in session state
+
+
+users_tab, audit_tab, rules_tab = st.tabs(["Users", "Audit trail", "Rules"])
+
+# --- users ---------------------------------------------------------------------------------------
+with users_tab:
+    st.dataframe(page_text.users_frame(users, settings.timezone), hide_index=True, key="admin_users_table")
+
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.markdown("#### Add an account")
+        errors = st.session_state.pop("admin_create_errors", {})
+        with st.form("admin_create_user"):
+            st.text_input("Username", key="admin_new_username", max_chars=64, autocomplete="off")
+            if "username" in errors:
+                st.error(errors["username"])
+            st.text_input("Display name (shown to colleagues)", key="admin_new_display_name", max_chars=200)
+            if "display_name" in errors:
+                st.error(errors["display_name"])
+            st.selectbox("Role", list(auth.ROLES), key="admin_new_role")
+            if "role" in errors:
+                st.error(errors["role"])
+            st.text_input(
+                "Initial password",
+                type="password",
+                key="admin_new_password",
+                autocomplete="new-password",
+                help=f"At least {auth.MIN_PASSWORD_LENGTH} characters, not containing the username.",
+            )
+            if "password" in errors:
+                st.error(errors["password"])
+            if "_" in errors:
+                st.error(errors["_"])
+            st.form_submit_button("Create account", on_click=create_account, key="admin_create_submit")
+
+    with right:
+        st.markdown("#### Manage an account")
+        chosen = st.selectbox(
+            "Account",
+            list(by_id),
+            index=None,
+            format_func=lambda uid: (
+                f"{by_id[uid].username} · {by_id[uid].display_name} · {by_id[uid].role}"
+                + ("" if by_id[uid].active else " · deactivated")
+            ),
+            placeholder="Choose an account",
+            key="admin_pick_user",
+        )
+        if chosen is not None:
+            target = by_id[chosen]
+            own = target.id == user.id
+            if own:
+                st.caption("This is your own account: you cannot deactivate it or change its role here.")
+            try:
+                if target.active:
+                    if st.button("Deactivate account", key="admin_deactivate", disabled=own, icon="⛔"):
+                        services.admin_update_user(store, user, target.id, active=False)
+                        st.session_state["admin_flash"] = f"Account {target.username} deactivated."
+                        st.rerun()
+                elif st.button("Reactivate account", key="admin_reactivate", icon="✅"):
+                    services.admin_update_user(store, user, target.id, active=True)
+                    st.session_state["admin_flash"] = f"Account {target.username} reactivated."
+                    st.rerun()
+                c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+                role = c1.selectbox(
+                    "Role",
+                    list(auth.ROLES),
+                    index=auth.ROLES.index(target.role),
+                    key="admin_role",
+                    disabled=own,
+                )
+                if c2.button("Save role", key="admin_save_role", disabled=own or role == target.role):
+                    services.admin_update_user(store, user, target.id, role=role)
+                    st.session_state["admin_flash"] = f"Account {target.username} is now {role}."
+                    st.rerun()
+            except StrideError as exc:
+                st.error(str(exc))
+
+            with st.form("admin_reset_password", clear_on_submit=True):
+                st.markdown(f"Reset the password of **{page_text.md_escape(target.username)}**")
+                new = st.text_input(
+                    "New password", type="password", key="admin_reset_new", autocomplete="new-password"
+                )
+                repeat = st.text_input(
+                    "Repeat the new password",
+                    type="password",
+                    key="admin_reset_repeat",
+                    autocomplete="new-password",
+                )
+                reset = st.form_submit_button("Reset password", key="admin_reset_submit")
+            if reset:
+                if new != repeat:
+                    st.error("The two passwords are not the same.")
+                else:
+                    try:
+                        services.admin_update_user(store, user, target.id, new_password=new)
+                    except InvalidInputError as exc:
+                        for message in exc.errors.values():
+                            st.error(message)
+                    except StrideError as exc:
+                        st.error(str(exc))
+                    else:
+                        st.session_state["admin_flash"] = (
+                            f"Password of {target.username} reset; any lock-out was cleared."
+                        )
+                        st.rerun()
+
+# --- audit trail ---------------------------------------------------------------------------------
+with audit_tab:
+    today = dt.date.today()
+    c1, c2, c3 = st.columns(3)
+    user_filter = c1.selectbox(
+        "User",
+        list(by_id),
+        index=None,
+        format_func=lambda uid: by_id[uid].username,
+        placeholder="Any user",
+        key="admin_audit_user",
+    )
+    patient_filter = c2.text_input(
+        "Patient id", key="admin_audit_patient", placeholder="Any patient (opaque id)"
+    )
+    action_filter = c3.selectbox(
+        "Action",
+        list(page_text.AUDIT_ACTIONS),
+        index=None,
+        placeholder="Any action",
+        accept_new_options=True,
+        key="admin_audit_action",
+    )
+    c1, c2, _ = st.columns(3)
+    since_day = c1.date_input(
+        "From", today - dt.timedelta(days=30), key="admin_audit_from", format="YYYY-MM-DD"
+    )
+    until_day = c2.date_input("To", today, key="admin_audit_to", format="YYYY-MM-DD")
+    if since_day > until_day:
+        st.error("The start date is after the end date.")
+    else:
+        zone = page_text.local_datetime(dt.datetime.now(dt.UTC), settings.timezone).tzinfo
+        try:
+            entries = services.audit_trail(
+                store,
+                user,
+                user_id=user_filter,
+                patient_id=patient_filter.strip() or None,
+                action=action_filter or None,
+                since=dt.datetime.combine(since_day, dt.time.min, tzinfo=zone).astimezone(dt.UTC),
+                until=dt.datetime.combine(
+                    until_day + dt.timedelta(days=1), dt.time.min, tzinfo=zone
+                ).astimezone(dt.UTC),
+            )
+        except StrideError as exc:
+            st.error(str(exc))
+        else:
+            usernames = {u.id: u.username for u in users}
+            st.dataframe(
+                page_text.audit_frame(entries, usernames, settings.timezone),
+                hide_index=True,
+                key="admin_audit_table",
+            )
+            st.caption(f"{len(entries)} entries, newest first (at most 500 are shown: narrow the filters).")
+
+    st.markdown("#### Integrity")
+    st.caption(
+        "Each audit entry carries a hash of the one before it: an edited or deleted entry breaks the chain."
+    )
+    if st.button("Verify chain", key="admin_verify_chain", icon="🔗"):
+        intact, checked, broken = store.verify_audit()
+        if intact:
+            st.success(f"Audit chain intact: {checked} entries checked.")
+        else:
+            st.error(
+                f"Audit chain broken at entry {broken} ({checked} entries checked). "
+                "Entries from there on may have been changed: keep a copy of the database and investigate."
+            )
+
+# --- rules ---------------------------------------------------------------------------------------
+with rules_tab:
+    st.markdown(f"Red-flag rule set version: **`{red_flags.rule_set_version(settings.rules)}`**")
+    st.caption(
+        "A hash of the rule table and the clinic's settings. Each stored screening keeps its version, "
+        "so past results stay explainable after the rules change."
+    )
+    st.dataframe(
+        [
+            {"Setting": k.replace("_", " "), "Value": str(v)}
+            for k, v in dataclasses.asdict(settings.rules).items()
+        ],
+        hide_index=True,
+        key="admin_rule_settings",
+    )
+    with st.expander("The rule table", expanded=False):
+        st.markdown(red_flags.rules_markdown(settings.rules))

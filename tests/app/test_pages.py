@@ -1,0 +1,404 @@
+"""AppTest checks of the progress, caseload, flags, plan, admin and account pages on a demo clinic.
+
+Each test gets a fresh SQLite file seeded with the fictional demo clinic, logs in by putting a
+demo user into session state (the login page itself is the lead's), and drives one page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from dashboard import services
+from data.demo import generate
+from data.store import SqlStore, open_store
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture
+def clinic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SqlStore]:
+    """A demo clinic of 8 patients in a fresh SQLite file that the app will open."""
+    url = f"sqlite:///{tmp_path}/stride.sqlite3"
+    monkeypatch.setenv("STRIDE_DATABASE_URL", url)
+    st.cache_resource.clear()
+    store = open_store(url)
+    generate(store, patients=8, seed=3)
+    try:
+        yield store
+    finally:
+        st.cache_resource.clear()
+        store.close()
+
+
+def demo_user(store: SqlStore, username: str = "demo.clinician") -> Any:
+    with store.read() as tx:
+        return tx.get_user_by_username(username)
+
+
+def logged_in(store: SqlStore, username: str = "demo.clinician") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["user"] = demo_user(store, username)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def open_page(at: AppTest, page: str, patient_id: str | None = None) -> AppTest:
+    if patient_id is not None:
+        at.session_state["patient_id"] = patient_id
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def patient_with(store: SqlStore, *, min_visits: int = 2, flagged: bool | None = None) -> str:
+    """The id of a demo patient with at least `min_visits` visits (and an open flag, or none)."""
+    with store.read() as tx:
+        rows = tx.caseload_rows()
+    for row in rows:
+        has_flag = row["open_tier"] != "NONE"
+        if row["n_visits"] >= min_visits and (flagged is None or has_flag == flagged):
+            return row["patient_id"]
+    raise AssertionError("the demo clinic has no such patient")
+
+
+def texts(at: AppTest, kind: str) -> str:
+    return "\n".join(str(element.value) for element in getattr(at, kind))
+
+
+def table_with(at: AppTest, column: str) -> Any:
+    """The first dataframe on the page that has `column` (st.dataframe without a selection has no key)."""
+    return next(frame.value for frame in at.dataframe if column in frame.value.columns)
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+
+def test_the_progress_page_without_a_patient_offers_to_choose_one(clinic: SqlStore) -> None:
+    at = open_page(logged_in(clinic), "pages/progress.py")
+    assert "No patient is chosen" in texts(at, "info")
+    assert any(link.proto.label == "Choose a patient" for link in at.get("page_link"))
+
+
+def test_the_progress_page_shows_the_banner_charts_and_change_table(clinic: SqlStore) -> None:
+    pid = patient_with(clinic, min_visits=3, flagged=True)
+    at = open_page(logged_in(clinic), "pages/progress.py", pid)
+    assert at.title[0].value == "Progress"
+    banner = at.error[0].value if at.error else at.warning[0].value
+    assert "EMERGENCY" in banner or "URGENT" in banner or "ROUTINE" in banner
+    assert "not a diagnosis" in texts(at, "caption")
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 2
+    spec = json.loads(charts[0].proto.spec)
+    assert spec["data"], "the first chart has data"
+    change = at.dataframe[0].value
+    assert "Judgement (first → latest)" in change.columns and len(change) >= 1
+    assert at.button(key="progress_rescreen")
+    assert any(b.proto.label.startswith("Download FHIR") for b in at.get("download_button"))
+    assert at.query_params["patient"] == [pid] or at.query_params["patient"] == pid
+
+
+def test_the_progress_page_draws_red_flag_events_on_the_time_axis(clinic: SqlStore) -> None:
+    pid = patient_with(clinic, min_visits=2, flagged=True)
+    at = open_page(logged_in(clinic), "pages/progress.py", pid)
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    annotations = spec["layout"].get("annotations", [])
+    assert any("Red flag" in a.get("text", "") for a in annotations)
+
+
+def test_re_screening_from_the_progress_page_is_audited_and_confirmed(clinic: SqlStore) -> None:
+    pid = patient_with(clinic, min_visits=2)
+    at = open_page(logged_in(clinic), "pages/progress.py", pid)
+    at.button(key="progress_rescreen").click().run()
+    assert not at.exception
+    assert "Re-screened with the current rules" in texts(at, "success")
+    with clinic.read() as tx:
+        assert tx.audit_entries(action="patient.rescreen", patient_id=pid)
+
+
+def test_opening_a_patient_is_audited_once_not_on_every_rerun(clinic: SqlStore) -> None:
+    pid = patient_with(clinic, min_visits=2)
+    at = open_page(logged_in(clinic), "pages/progress.py", pid)
+    at.run()
+    at.run()
+    with clinic.read() as tx:
+        assert len(tx.audit_entries(action="patient.open", patient_id=pid)) == 1
+
+
+def test_a_patient_with_one_visit_still_gets_charts_and_a_note_about_change(clinic: SqlStore) -> None:
+    with clinic.read() as tx:
+        rows = tx.caseload_rows()
+    pid = next(r["patient_id"] for r in rows if r["n_visits"] == 1)
+    at = open_page(logged_in(clinic), "pages/progress.py", pid)
+    assert "change over time needs at least two visits" in texts(at, "info").lower()
+    assert at.get("plotly_chart")
+
+
+def test_a_patient_without_visits_gets_a_link_to_record_one(clinic: SqlStore) -> None:
+    user = demo_user(clinic)
+    patient = services.register_patient(
+        clinic,
+        user,
+        {
+            "patient_ref": "T-NOVISIT",
+            "given_name": "Noor",
+            "family_name": "Example",
+            "birth_date": "1960-05-01",
+            "sex": "F",
+            "symptom_onset": "2025-01-10",
+        },
+    )
+    at = open_page(logged_in(clinic), "pages/progress.py", patient.id)
+    assert "No visits are recorded" in texts(at, "info")
+    assert any(link.proto.label == "Record the first visit" for link in at.get("page_link"))
+    assert not at.get("plotly_chart")
+
+
+def test_the_readonly_role_sees_no_rescreen_or_export_buttons(clinic: SqlStore) -> None:
+    pid = patient_with(clinic, min_visits=2)
+    at = open_page(logged_in(clinic, "demo.readonly"), "pages/progress.py", pid)
+    assert not [b for b in at.button if b.key == "progress_rescreen"]
+    assert not at.get("download_button")
+    assert at.get("plotly_chart")
+
+
+# --- caseload ------------------------------------------------------------------------------------
+
+
+def test_the_caseload_lists_every_demo_patient_without_their_ids(clinic: SqlStore) -> None:
+    at = open_page(logged_in(clinic), "pages/caseload.py")
+    table = at.dataframe[0].value
+    assert len(table) == 8
+    assert "patient_id" not in table.columns
+    assert {"name", "patient_ref", "flag"} <= set(table.columns)
+
+
+def test_the_open_flags_filter_keeps_only_flagged_patients(clinic: SqlStore) -> None:
+    at = open_page(logged_in(clinic), "pages/caseload.py")
+    at.checkbox(key="caseload_open_flags").check().run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert 0 < len(table) < 8
+    assert not table["flag"].str.contains("No open flag").any()
+
+
+def test_selecting_a_caseload_row_opens_that_patients_progress(clinic: SqlStore) -> None:
+    at = open_page(logged_in(clinic), "pages/caseload.py")
+    first_name = at.dataframe[0].value["name"].iloc[0]
+    at.session_state["caseload_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Progress"
+    assert first_name in texts(at, "subheader")
+
+
+def test_an_empty_clinic_gets_a_friendly_caseload(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path}/empty.sqlite3"
+    monkeypatch.setenv("STRIDE_DATABASE_URL", url)
+    st.cache_resource.clear()
+    store = open_store(url)
+    try:
+        admin = services.create_user(
+            store,
+            None,
+            username="first.admin",
+            display_name="First Admin",
+            role="admin",
+            password="a-long-passphrase",
+        )
+        at = AppTest.from_file(APP, default_timeout=30)
+        at.session_state["user"] = admin
+        at.run()
+        open_page(at, "pages/caseload.py")
+        assert "No patients in the clinic yet" in texts(at, "info")
+        assert not at.dataframe
+    finally:
+        st.cache_resource.clear()
+        store.close()
+
+
+# --- flags ---------------------------------------------------------------------------------------
+
+
+def test_the_flag_queue_shows_each_open_escalation_with_a_close_form(clinic: SqlStore) -> None:
+    queue = services.open_escalations(clinic, demo_user(clinic))
+    at = open_page(logged_in(clinic), "pages/flags.py")
+    for esc, _ in queue:
+        assert at.selectbox(key=f"close_action_{esc.id}")
+        assert at.button(key=f"open_{esc.id}")
+    assert f"{len(queue)} open" in texts(at, "markdown")
+
+
+def test_closing_an_escalation_through_the_form_removes_it_from_the_queue(clinic: SqlStore) -> None:
+    user = demo_user(clinic)
+    esc, _ = services.open_escalations(clinic, user)[0]
+    at = open_page(logged_in(clinic), "pages/flags.py")
+    at.selectbox(key=f"close_action_{esc.id}").select("urgent_referral")
+    at.text_input(key=f"close_detail_{esc.id}").input("GP letter sent")
+    at.button(key=f"close_submit_{esc.id}").click().run()
+    assert not at.exception
+    assert "Closed" in texts(at, "success")
+    assert not [s for s in at.selectbox if s.key == f"close_action_{esc.id}"]
+    assert esc.id not in {e.id for e, _ in services.open_escalations(clinic, user)}
+
+
+def test_closing_without_an_action_shows_the_field_message_and_keeps_the_flag(clinic: SqlStore) -> None:
+    user = demo_user(clinic)
+    esc, _ = services.open_escalations(clinic, user)[0]
+    at = open_page(logged_in(clinic), "pages/flags.py")
+    at.button(key=f"close_submit_{esc.id}").click().run()
+    assert "Choose the action taken" in texts(at, "error")
+    at.selectbox(key=f"close_action_{esc.id}").select("other")
+    at.button(key=f"close_submit_{esc.id}").click().run()
+    assert "needs a reference, a reason or a description" in texts(at, "error")
+    assert esc.id in {e.id for e, _ in services.open_escalations(clinic, user)}
+
+
+def test_a_readonly_user_sees_the_queue_but_no_close_form(clinic: SqlStore) -> None:
+    at = open_page(logged_in(clinic, "demo.readonly"), "pages/flags.py")
+    assert "open" in texts(at, "markdown")
+    assert not [s for s in at.selectbox if (s.key or "").startswith("close_action_")]
+    assert not at.get("form_submit_button") and not [
+        b for b in at.button if (b.key or "").startswith("close_")
+    ]
+
+
+def test_open_patient_from_the_queue_switches_to_progress(clinic: SqlStore) -> None:
+    esc, patient = services.open_escalations(clinic, demo_user(clinic))[0]
+    at = open_page(logged_in(clinic), "pages/flags.py")
+    at.button(key=f"open_{esc.id}").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Progress"
+    assert patient.display_name in texts(at, "subheader")
+
+
+# --- plan ----------------------------------------------------------------------------------------
+
+
+def test_the_plan_page_lists_items_to_review_and_a_preview(clinic: SqlStore) -> None:
+    pid = patient_with(clinic, min_visits=2)
+    at = open_page(logged_in(clinic), "pages/plan.py", pid)
+    boxes = [c for c in at.checkbox if (c.key or "").startswith("plan_inc_")]
+    assert boxes
+    assert any(c.disabled for c in boxes), "safety-net items cannot be unticked"
+    assert "When to get help" in texts(at, "markdown")
+    assert any(b.proto.label.startswith("Download the handout") for b in at.get("download_button"))
+
+
+def test_unticking_an_item_removes_it_from_the_preview(clinic: SqlStore) -> None:
+    pid = patient_with(clinic, min_visits=2)
+    at = open_page(logged_in(clinic), "pages/plan.py", pid)
+    box = next(c for c in at.checkbox if (c.key or "").startswith("plan_inc_") and not c.disabled)
+    title = box.label
+    preview_before = at.markdown
+    assert any(title in str(m.value).replace("\\", "") for m in preview_before)
+    box.uncheck().run()
+    assert not at.exception
+    previews = [m for m in at.markdown if str(m.value).startswith("**Plan for")]
+    assert previews and title not in previews[0].value.replace("\\", "")
+
+
+def test_a_never_recommend_term_in_the_note_raises_a_warning(clinic: SqlStore) -> None:
+    pid = patient_with(clinic, min_visits=2)
+    at = open_page(logged_in(clinic), "pages/plan.py", pid)
+    at.text_area(key="plan_note").input("Try a lumbar belt and some paracetamol.").run()
+    assert not at.exception
+    warning = texts(at, "warning")
+    assert "belt or corset" in warning and "paracetamol" in warning
+
+
+def test_a_readonly_user_sees_the_plan_but_cannot_give_a_handout(clinic: SqlStore) -> None:
+    pid = patient_with(clinic, min_visits=2)
+    at = open_page(logged_in(clinic, "demo.readonly"), "pages/plan.py", pid)
+    assert not at.get("download_button")
+    assert "cannot" in texts(at, "caption") or "not give handouts" in texts(at, "caption")
+
+
+# --- admin ---------------------------------------------------------------------------------------
+
+
+def test_the_admin_page_lists_users_and_verifies_the_audit_chain(clinic: SqlStore) -> None:
+    at = logged_in(clinic, "demo.admin")
+    open_page(at, "pages/admin.py")
+    users = table_with(at, "Username")
+    assert {"demo.clinician", "demo.admin", "demo.readonly"} <= set(users["Username"])
+    at.button(key="admin_verify_chain").click().run()
+    assert not at.exception
+    assert "Audit chain intact" in texts(at, "success")
+
+
+def test_an_admin_creates_an_account_and_sees_field_messages_for_bad_input(clinic: SqlStore) -> None:
+    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin.py")
+    at.text_input(key="admin_new_username").input("new.physio")
+    at.text_input(key="admin_new_display_name").input("New Physio")
+    at.text_input(key="admin_new_password").input("short")
+    at.button(key="admin_create_submit").click().run()
+    assert not at.exception
+    assert "at least 10 characters" in texts(at, "error")
+    at.text_input(key="admin_new_password").input("a-good-long-passphrase")
+    at.button(key="admin_create_submit").click().run()
+    assert not at.exception
+    assert "Account new.physio (clinician) created" in texts(at, "success")
+    assert "new.physio" in set(table_with(at, "Username")["Username"])
+
+
+def test_the_audit_trail_filters_by_action(clinic: SqlStore) -> None:
+    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin.py")
+    at.selectbox(key="admin_audit_action").select("demo.generate").run()
+    assert not at.exception
+    trail = table_with(at, "Action")
+    assert list(trail["Action"]) == ["demo.generate"]
+
+
+def test_a_clinician_has_no_admin_page_and_the_page_itself_refuses_one(clinic: SqlStore) -> None:
+    with pytest.raises(ValueError, match="admin.py"):
+        logged_in(clinic).switch_page("pages/admin.py")
+    # Defence in depth: an admin session whose account became a clinician mid-session is refused too.
+    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin.py")
+    at.session_state["user"] = demo_user(clinic)
+    at.run()
+    assert not at.exception
+    assert not [frame for frame in at.dataframe if "Username" in frame.value.columns]
+
+
+# --- account -------------------------------------------------------------------------------------
+
+
+def test_a_wrong_current_password_shows_an_error_and_changes_nothing(clinic: SqlStore) -> None:
+    at = open_page(logged_in(clinic), "pages/account.py")
+    assert "demo.clinician" in texts(at, "markdown")
+    at.text_input(key="account_current").input("not-the-password")
+    at.text_input(key="account_new").input("a-brand-new-passphrase")
+    at.text_input(key="account_repeat").input("a-brand-new-passphrase")
+    at.button(key="account_submit").click().run()
+    assert not at.exception
+    assert "current password is not right" in texts(at, "error")
+    assert services.authenticate(clinic, "demo.clinician", "stride-demo")
+
+
+def test_a_right_current_password_changes_it(clinic: SqlStore) -> None:
+    at = open_page(logged_in(clinic), "pages/account.py")
+    at.text_input(key="account_current").input("stride-demo")
+    at.text_input(key="account_new").input("a-brand-new-passphrase")
+    at.text_input(key="account_repeat").input("a-brand-new-passphrase")
+    at.button(key="account_submit").click().run()
+    assert not at.exception
+    assert "Your password was changed" in texts(at, "success")
+    assert services.authenticate(clinic, "demo.clinician", "a-brand-new-passphrase")
+
+
+def test_mismatched_new_passwords_are_caught_on_the_page(clinic: SqlStore) -> None:
+    at = open_page(logged_in(clinic), "pages/account.py")
+    at.text_input(key="account_current").input("stride-demo")
+    at.text_input(key="account_new").input("a-brand-new-passphrase")
+    at.text_input(key="account_repeat").input("another-passphrase")
+    at.button(key="account_submit").click().run()
+    assert "not the same" in texts(at, "error")

@@ -1,0 +1,103 @@
+"""Every page opens in a real browser without an exception, and the red-flag journey works end to end."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+
+PAGES = ["Patients", "Visit", "Progress", "Plan & handout", "Caseload", "Red flags", "My account", "Admin"]
+
+
+def log_in(page, base_url: str, username: str = "demo.clinician") -> None:
+    page.goto(base_url)
+    wait_for_app(page)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill("stride-demo")
+    page.get_by_role("button", name="Log in").click()
+    wait_for_app(page)
+    page.get_by_text("Log out").wait_for()
+
+
+def go_to(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=False).first.click()
+    wait_for_app(page)
+
+
+def open_patient(page, query: str) -> None:
+    go_to(page, "Patients")
+    page.get_by_label("Find by name or reference").fill(query)
+    page.get_by_label("Find by name or reference").press("Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="Open").first.click()
+    wait_for_app(page)
+
+
+def choose(page, label: str, option: str, within=None) -> None:
+    """Pick an option of a Streamlit selectbox (its list opens with ArrowDown, as a keyboard user would)."""
+    (within or page).get_by_label(label, exact=True).first.click()
+    page.keyboard.press("ArrowDown")
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_for_app(page)
+
+
+def test_the_login_page_shows_no_patient_data_before_login(page, app_server):
+    page.goto(app_server)
+    wait_for_app(page)
+    assert page.get_by_role("button", name="Log in").count() == 1
+    assert page.get_by_text("DEMO-0").count() == 0
+    assert_no_exception(page)
+
+
+def test_every_page_opens_without_an_exception(page, app_server, app):
+    log_in(page, app_server, "demo.admin")
+    open_patient(page, "DEMO-00002")
+    for title in PAGES:
+        go_to(page, title)
+        assert_no_exception(page, app)
+        screenshot(page, f"page-{title.split()[0].lower()}-1280")
+    # Only opaque ids ever reach the address bar.
+    assert "DEMO-" not in page.url
+
+
+@pytest.mark.parametrize("username", ["demo.clinician"])
+def test_new_saddle_numbness_raises_an_emergency_that_is_pinned_until_closed(page, app_server, app, username):
+    log_in(page, app_server, username)
+    open_patient(page, "DEMO-00001")
+    go_to(page, "Visit")
+    page.get_by_label("Current pain, NPRS (0–10)").fill("5")
+    page.get_by_label("Current pain, NPRS (0–10)").press("Enter")
+    wait_for_app(page)
+    choose(page, "Saddle sensation changed", "new")
+    confirm = page.locator('[data-testid="stCheckbox"]', has_text="Confirm carried-forward items")
+    if confirm.count():
+        confirm.click()
+        wait_for_app(page)
+    page.get_by_role("button", name="Save visit").click()
+    wait_for_app(page)
+    assert_no_exception(page, app)
+    page.get_by_text("Visit saved.").wait_for()
+    assert page.get_by_text("EMERGENCY: act within this appointment").count() >= 1
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    assert sidebar.get_by_text(re.compile("EMERGENCY.*RF_CES")).count() >= 1
+    screenshot(page, "journey-emergency-banner")
+
+    go_to(page, "Red flags")
+    close_button = page.get_by_role("button", name="Close escalation")
+    # The innermost block holding this patient's RF_CES card and its close form.
+    card = (
+        page.locator('[data-testid="stVerticalBlock"]', has_text="RF_CES")
+        .filter(has_text="DEMO-00001")
+        .filter(has=close_button)
+        .last
+    )
+    card.wait_for()
+    before = page.get_by_text("RF_CES").count()
+    choose(page, "Action taken", "Sent to the emergency department", within=card)
+    card.get_by_role("button", name="Close escalation").click()
+    wait_for_app(page)
+    assert_no_exception(page, app)
+    assert page.get_by_text("RF_CES").count() < before
+    assert sidebar.get_by_text(re.compile("EMERGENCY.*DEMO-00001.*RF_CES")).count() == 0
