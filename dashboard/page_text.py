@@ -17,7 +17,7 @@ from dashboard.models import Escalation
 from dashboard.plan import ADVICE_SECTIONS, SECTION_HEADINGS, Plan
 from dashboard.ports import AuditEntry, Handout, User
 from dashboard.presenters import TIER_ICON
-from dashboard.trends import PROTOCOL_NAMES, ChangeRow
+from dashboard.trends import ChangeRow
 
 NOT_RECORDED = "—"
 # Short tier words with an icon (never colour alone).
@@ -25,7 +25,14 @@ TIER_SHORT: dict[str, str] = {
     "EMERGENCY": f"{TIER_ICON['EMERGENCY']} Emergency",
     "URGENT": f"{TIER_ICON['URGENT']} Urgent",
     "ROUTINE_REVIEW": f"{TIER_ICON['ROUTINE_REVIEW']} Routine review",
-    "NONE": "No open flag",
+    "NONE": "–",
+}
+# Short protocol names for narrow table columns.
+PROTOCOL_SHORT: dict[str, str] = {
+    "spwt": "SPWT",
+    "treadmill_1_2mph": "Treadmill 1.2 mph",
+    "6mwt": "6MWT",
+    "reported": "Reported",
 }
 
 
@@ -112,14 +119,15 @@ def _value_on(value: float | None, on: dt.date | None) -> str:
     return f"{number(value)} ({day(on)})"
 
 
+# Judgement sits next to the change it judges, so it stays in view on narrow screens.
 CHANGE_COLUMNS: tuple[str, ...] = (
     "Measure",
     "First",
-    "Previous",
     "Latest",
     "Change since first",
-    "Change since previous",
     "Judgement (first → latest)",
+    "Previous",
+    "Change since previous",
     "Criterion / note",
 )
 
@@ -195,7 +203,7 @@ def caseload_view(df: pd.DataFrame) -> pd.DataFrame:
     out["nrs_change"] = df["nrs_change"]
     out["walking_trend"] = df["walking_trend"]
     out["walk_protocol"] = df["walk_protocol"].map(
-        lambda p: PROTOCOL_NAMES.get(p, "") if isinstance(p, str) else ""
+        lambda p: PROTOCOL_SHORT.get(p, p) if isinstance(p, str) else ""
     )
     out["latest_odi_percent"] = df["latest_odi_percent"].round(1)
     out["last_visit_date"] = df["last_visit_date"].dt.date

@@ -417,7 +417,8 @@ def build_plan(
 
     pattern = claudication_pattern(latest)
     risk, risk_date = _latest_startback_risk(ordered)
-    band = _walking_band(start_bout, bool(weeks) and weeks[0].at_goal)
+    # Judged on the first walk as printed (whole minutes), so the words match the table.
+    band = _walking_band(programme[0].bout_min if programme else None, bool(weeks) and weeks[0].at_goal)
     tokens = {
         ALWAYS,
         f"claudication:{pattern}",
@@ -434,9 +435,7 @@ def build_plan(
         tokens.add("history:cancer")
         summary.append("History of cancer: the cancer safety-net lines are included.")
     if pattern == "neurogenic":
-        summary.append(
-            "Neurogenic pattern: flexion-friendly exercises, interval walking with sitting rests."
-        )
+        summary.append("Neurogenic pattern: flexion-friendly exercises, interval walking with sitting rests.")
     elif pattern in ("vascular", "indeterminate"):
         summary.append(
             f"Claudication pattern {pattern}: GP review with ABPI is advised (RF_VASCULAR_CLAUDICATION)."

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from dashboard import auth
 from dashboard.config import RuleSettings, Settings
+from dashboard.licences import LICENSED_INSTRUMENTS, enabled_from_meta, unlicensed_values
 from dashboard.models import (
     CLOSE_ACTIONS,
     CLOSE_ACTIONS_NEEDING_TEXT,
@@ -263,6 +264,7 @@ def record_visit(
         if patient is None or patient.archived:
             raise NotFoundError("Patient not found.")
         _check_visit_against_patient(visit, patient)
+        _check_licences(tx, values)
         saved = tx.insert_visit(visit)
         tx.insert_audit(
             user_id=actor.id,
@@ -301,6 +303,7 @@ def correct_visit(
         assert patient is not None
         updated = _validate(Visit, {**current.model_dump(), **changes, "updated_by": actor.id})
         _check_visit_against_patient(updated, patient)
+        _check_licences(tx, {k: v for k, v in changes.items() if getattr(current, k, None) != v})
         saved = tx.update_visit(updated, expected_version)
         before, after = _changed(current.clinical_dict(), saved.clinical_dict())
         _keep_revision(tx, "visit", visit_id, saved.version, actor, reason, before, after, patient.id)
@@ -318,6 +321,12 @@ def correct_visit(
             tx, actor, patient, tx.visits(patient.id or ""), saved, _rules(settings)
         )
     return saved, screening
+
+
+def _check_licences(tx: Tx, values: dict[str, Any]) -> None:
+    meta = {key: tx.get_meta(key) for key in ("demo", *(f"licence:{n}" for n in LICENSED_INSTRUMENTS))}
+    if errors := unlicensed_values(values, enabled_from_meta(meta)):
+        raise InvalidInputError(errors)
 
 
 def set_visit_archived(

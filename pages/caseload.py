@@ -67,9 +67,9 @@ event = st.dataframe(
     selection_mode="single-row",
     key="caseload_table",
     column_config={
-        "flag": st.column_config.TextColumn(page_text.CASELOAD_DISPLAY["flag"], width="small"),
+        "flag": st.column_config.TextColumn(page_text.CASELOAD_DISPLAY["flag"], width="medium"),
         "name": st.column_config.TextColumn("Name"),
-        "patient_ref": st.column_config.TextColumn("Ref", width="small"),
+        "patient_ref": st.column_config.TextColumn("Ref"),
         "clinician": st.column_config.TextColumn("Clinician"),
         "latest_nrs": st.column_config.NumberColumn(
             "Pain now (NRS)", format="%.0f", help="0–10, latest visit"

@@ -177,12 +177,7 @@ except ValidationError as exc:
 
 # --- preview and download ------------------------------------------------------------------------
 with preview:
-    st.markdown("### Preview")
-    with st.container(border=True, key=f"{K}preview"):
-        st.markdown(page_text.plan_markdown(edited))
-    if plan.needs_start_bout and not edited.walking_programme:
-        st.caption("The walking programme is left out until a starting walk length is entered.")
-
+    st.markdown("### Preview and handout")
     if can_give:
         rule_set = red_flags.rule_set_version(settings.rules)
         plan_to_give, pdf_large = edited, large_print
@@ -213,6 +208,10 @@ with preview:
         )
     else:
         st.caption("Your role can view the plan but not give handouts.")
+    if plan.needs_start_bout and not edited.walking_programme:
+        st.caption("The walking programme is left out until a starting walk length is entered.")
+    with st.container(border=True, height=900, key=f"{K}preview"):
+        st.markdown(page_text.plan_markdown(edited))
 
     st.markdown("### Handouts given")
     given = page_text.handout_rows(record.handouts, settings.timezone)

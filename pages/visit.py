@@ -2,7 +2,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import auth, services
+from dashboard import auth, governance, services
 from dashboard.models import WALK_CAP_MIN, Visit
 from dashboard.outcomes import ODI_BAND_LABELS, score_odi, score_psfs, score_rmdq, score_startback, score_zcq
 from dashboard.ports import InvalidInputError, StrideError
@@ -85,22 +85,21 @@ st.title(f"{title} · {patient.display_name}")
 st.caption(f"{patient.patient_ref} · age {patient.age_years(dt.date.today())} · {DECISION_SUPPORT}")
 
 saved_screening = st.session_state.pop("visit_saved_screening", None)
-if saved_screening is not None:
-    banner = screening_banner(saved_screening)
-    st.success("Visit saved.")
-    getattr(st, banner.level)(f"{banner.icon} **{banner.headline}**")
-    for line in banner.lines:
-        st.markdown(f"- {line}")
-    if banner.ask_now:
-        st.warning("Ask now: " + ", ".join(banner.ask_now))
-    st.caption(DECISION_SUPPORT)
-
-elif record.latest_screening is not None:
-    banner = screening_banner(record.latest_screening)
+shown = saved_screening or record.latest_screening
+if shown is not None:
+    banner = screening_banner(shown)
     with st.container(border=True):
-        getattr(st, banner.level)(f"{banner.icon} Latest screening: **{banner.headline}**")
+        if saved_screening is not None:
+            st.success("Visit saved.")
+        prefix = "" if saved_screening is not None else "Latest screening: "
+        getattr(st, banner.level)(f"{banner.icon} {prefix}**{banner.headline}**")
         for line in banner.lines:
             st.markdown(f"- {line}")
+        if banner.ask_now:
+            st.warning("Ask now: " + ", ".join(banner.ask_now))
+        if governance.rule_set_approval(store, banner.rule_set_version) is None:
+            st.caption(f"⚠️ Rule set {banner.rule_set_version} has not been approved by this clinic yet.")
+        st.caption(DECISION_SUPPORT)
 
 if carried_from and not correcting:
     st.info(
@@ -173,37 +172,44 @@ st.subheader("5 · Questionnaires")
 st.caption(
     "Enter item scores from the patient's completed form. Stride shows only item numbers and short labels."
 )
-with st.expander("Oswestry Disability Index (ODI v2.1a): section scores 0–5", expanded=False):
-    cols = st.columns(5)
-    for i, label in enumerate(ODI_SECTIONS):
-        cols[i % 5].selectbox(
-            f"{i + 1}. {label}",
-            [None, 0, 1, 2, 3, 4, 5],
-            key=f"{K}odi_{i}",
-            format_func=lambda v: "blank" if v is None else str(v),
-            placeholder="blank",
-        )
-with st.expander("STarT Back (9 items)"):
-    cols = st.columns(3)
-    for i, label in enumerate(STARTBACK_LABELS, start=1):
-        field = "startback_q9" if i == 9 else "startback_agree"
-        options = CHOICES[field]
-        cols[(i - 1) % 3].selectbox(
-            f"{i}. {label}",
-            list(options),
-            format_func=lambda v, o=options: o[v],
-            key=f"{K}sb_q{i}",
-            placeholder="blank",
-        )
-with st.expander("Roland-Morris (RMDQ-24): items that apply today"):
-    st.checkbox("RMDQ completed at this visit", key=f"{K}rmdq_done")
-    cols = st.columns(4)
-    for i, label in enumerate(RMDQ_LABELS):
-        cols[i % 4].checkbox(f"{i + 1}. {label}", key=f"{K}rmdq_{i}")
-with st.expander("Zurich Claudication Questionnaire (item codes)"):
-    cols = st.columns(6)
-    for i, label in enumerate(ZCQ_LABELS, start=1):
-        cols[(i - 1) % 6].number_input(f"q{i} {label}", 1, 5 if i <= 7 else 4, step=1, key=f"{K}zcq_q{i}")
+enabled = governance.enabled_instruments(store)
+if off := [name for key, name in governance.LICENSED_INSTRUMENTS.items() if key not in enabled]:
+    st.caption("Off until an admin records the clinic's licence: " + "; ".join(off) + ".")
+if "odi" in enabled:
+    with st.expander("Oswestry Disability Index (ODI v2.1a): section scores 0–5", expanded=False):
+        cols = st.columns(5)
+        for i, label in enumerate(ODI_SECTIONS):
+            cols[i % 5].selectbox(
+                f"{i + 1}. {label}",
+                [None, 0, 1, 2, 3, 4, 5],
+                key=f"{K}odi_{i}",
+                format_func=lambda v: "blank" if v is None else str(v),
+                placeholder="blank",
+            )
+if "startback" in enabled:
+    with st.expander("STarT Back (9 items)"):
+        cols = st.columns(3)
+        for i, label in enumerate(STARTBACK_LABELS, start=1):
+            field = "startback_q9" if i == 9 else "startback_agree"
+            options = CHOICES[field]
+            cols[(i - 1) % 3].selectbox(
+                f"{i}. {label}",
+                list(options),
+                format_func=lambda v, o=options: o[v],
+                key=f"{K}sb_q{i}",
+                placeholder="blank",
+            )
+if "rmdq" in enabled:
+    with st.expander("Roland-Morris (RMDQ-24): items that apply today"):
+        st.checkbox("RMDQ completed at this visit", key=f"{K}rmdq_done")
+        cols = st.columns(4)
+        for i, label in enumerate(RMDQ_LABELS):
+            cols[i % 4].checkbox(f"{i + 1}. {label}", key=f"{K}rmdq_{i}")
+if "zcq" in enabled:
+    with st.expander("Zurich Claudication Questionnaire (item codes)"):
+        cols = st.columns(6)
+        for i, label in enumerate(ZCQ_LABELS, start=1):
+            cols[(i - 1) % 6].number_input(f"q{i} {label}", 1, 5 if i <= 7 else 4, step=1, key=f"{K}zcq_q{i}")
 st.markdown("**Patient-Specific Functional Scale** (0 = cannot do, 10 = as before)")
 for i in range(5):
     c1, c2 = st.columns([3, 1])

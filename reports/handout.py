@@ -94,6 +94,7 @@ def _font_template(style: str) -> tuple[TTFFont, bytes]:
             scratch.add_font(FONT_FAMILY, style, FONT_FILES[style])
             template = scratch.fonts[f"{FONT_FAMILY}{style}"]
             assert isinstance(template, TTFFont)
+            template.ttfont.close()  # every document opens its own copy from the bytes below
             _font_templates[style] = (template, FONT_FILES[style].read_bytes())
         return _font_templates[style]
 

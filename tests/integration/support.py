@@ -1,11 +1,4 @@
-"""Helpers shared by the integration tests: accounts, counting rows, a store that opens on PostgreSQL.
-
-`open_test_store` exists because `data.migrate.upgrade` cannot create the schema of a fresh
-PostgreSQL database (see test_services.py::test_a_fresh_database_gets_its_schema_when_the_store_opens,
-marked xfail). It applies the migrations itself first, so `open_store` then finds the database at
-head and the rest of the suite still exercises PostgreSQL. Once the bug is fixed this is a no-op
-and can be replaced by the shared `store` fixture.
-"""
+"""Helpers shared by the integration tests: accounts, valid patient and visit values, counting rows."""
 
 from __future__ import annotations
 
@@ -38,33 +31,6 @@ CLEAN_SCREEN: dict[str, Any] = {
     "pulsatile_abdominal_mass": False,
     "rest_pain_or_tissue_loss": False,
 }
-
-
-def migrate_first(url: str) -> None:
-    """Bring a PostgreSQL database to head in one transaction (work-around, see the module docstring)."""
-    if not url.startswith("postgresql"):
-        return
-    from alembic import command
-    from sqlalchemy import create_engine
-
-    from data.migrate import alembic_config
-
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            cfg = alembic_config()
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-    finally:
-        engine.dispose()
-
-
-def open_test_store(url: str) -> Any:
-    """`data.store.open_store(url)`, after the PostgreSQL work-around."""
-    from data.store import open_store
-
-    migrate_first(url)
-    return open_store(url)
 
 
 def make_user(store: Any, username: str, role: str, display_name: str | None = None) -> User:

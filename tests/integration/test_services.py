@@ -1,14 +1,12 @@
 """Use cases of dashboard.services against the real store, on SQLite and on PostgreSQL.
 
-Every test gets a fresh database through the `database_url` fixture (tests/conftest.py). The local
-`store` fixture opens it with `support.open_test_store`, which works around the PostgreSQL
-migration bug documented by the first test below.
+Every test gets a fresh database through the shared `store` fixture (tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +27,6 @@ from tests.integration.support import (
     counts,
     make_team,
     make_user,
-    open_test_store,
     patient_values,
     visit_values,
 )
@@ -40,20 +37,11 @@ DAY3 = dt.date(2025, 2, 17)
 DAY4 = dt.date(2025, 2, 24)
 
 FAILED_LOGIN_ROLLED_BACK = (
-    "bug: dashboard/services.py authenticate() raises PermissionDeniedError inside `with store.transaction()` "
-    "(lines ~640 and ~660), so the rollback discards the login.failed audit row and the failed_logins / "
-    "locked_until update: failures are never audited and the account never locks"
+    "bug: dashboard/services.py authenticate() raises PermissionDeniedError inside "
+    "`with store.transaction()` (lines ~640 and ~660), so the rollback discards "
+    "the login.failed audit row and the failed_logins / locked_until update: "
+    "failures are never audited and the account never locks"
 )
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Any]:
-    """The application's store on a fresh database (see support.open_test_store)."""
-    s = open_test_store(database_url)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 @pytest.fixture
@@ -84,25 +72,18 @@ def actions_since(store: Any, seen: int) -> list[str]:
 # --- opening the store ---------------------------------------------------------------------------
 
 
-def test_a_fresh_database_gets_its_schema_when_the_store_opens(
-    database_url: str, request: pytest.FixtureRequest
-) -> None:
-    if request.node.callspec.params["database_url"] == "postgresql":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "bug: data/migrate.py upgrade(): current_revision(conn) autobegins a transaction, so "
-                    "`with conn.begin()` raises InvalidRequestError on every fresh PostgreSQL database"
-                ),
-            )
-        )
-    s = open_store(database_url)
+def test_a_fresh_database_gets_its_schema_when_the_store_opens_and_reopens(database_url: str) -> None:
+    first = open_store(database_url)
     try:
-        user = make_user(s, "first.admin", "admin")
-        assert services.authenticate(s, "first.admin", PASSWORD).id == user.id
+        user = make_user(first, "first.admin", "admin")
     finally:
-        s.close()
+        first.close()
+    again = open_store(database_url)  # already at head: nothing to migrate, data kept
+    try:
+        assert services.authenticate(again, "first.admin", PASSWORD).id == user.id
+        assert again.verify_audit()[0]
+    finally:
+        again.close()
 
 
 # --- patients and visits ------------------------------------------------------------------------
@@ -112,7 +93,9 @@ def test_a_registered_patient_opens_with_the_visit_and_screening_just_recorded(
     store: Any, team: Team
 ) -> None:
     registered = services.register_patient(store, team.clinician, patient_values())
-    visit, screening = services.record_visit(store, team.clinician, registered.id or "", visit_values(pain_nrs=6))
+    visit, screening = services.record_visit(
+        store, team.clinician, registered.id or "", visit_values(pain_nrs=6)
+    )
 
     record = services.open_patient(store, team.readonly, registered.id or "")
 
@@ -144,7 +127,9 @@ def test_patients_are_found_by_name_or_reference_ignoring_case_and_accents(
         "stroke (Ł, Ø, Đ) keep it: 'lukasz' does not find Łukasz, 'soren' does not find Søren"
     ),
 )
-def test_a_name_with_a_stroked_letter_is_found_without_the_stroke(store: Any, team: Team, patient: Patient) -> None:
+def test_a_name_with_a_stroked_letter_is_found_without_the_stroke(
+    store: Any, team: Team, patient: Patient
+) -> None:
     assert [p.id for p in services.find_patients(store, team.readonly, "lukasz")] == [patient.id]
 
 
@@ -188,7 +173,11 @@ def test_a_visit_round_trips_through_the_store_unchanged(store: Any, team: Team,
     assert stored is not None
     assert stored.clinical_dict() == saved.clinical_dict() == expected.clinical_dict()
     assert clinical(stored) == clinical(reopened) == clinical(expected)
-    assert (stored.version, stored.recorded_by, stored.updated_by) == (1, team.clinician.id, team.clinician.id)
+    assert (stored.version, stored.recorded_by, stored.updated_by) == (
+        1,
+        team.clinician.id,
+        team.clinician.id,
+    )
 
 
 def _years_ago(years: int, days: int = 0) -> dt.date:
@@ -197,7 +186,9 @@ def _years_ago(years: int, days: int = 0) -> dt.date:
 
 
 BAD_VISITS = [
-    pytest.param({"visit_date": dt.date.today() + dt.timedelta(days=1)}, "visit_date", id="future-visit-date"),
+    pytest.param(
+        {"visit_date": dt.date.today() + dt.timedelta(days=1)}, "visit_date", id="future-visit-date"
+    ),
     pytest.param({"visit_date": dt.date(2025, 1, 5)}, "visit_date", id="visit-before-onset"),
     pytest.param({"pain_nrs": 11}, "pain_nrs", id="nrs-11"),
     pytest.param(
@@ -252,7 +243,9 @@ def test_a_duplicate_patient_reference_is_refused_with_a_field_message(
     before = counts(store)
 
     with pytest.raises(InvalidInputError) as caught:
-        services.register_patient(store, team.colleague, patient_values(given_name="Other", family_name="Person"))
+        services.register_patient(
+            store, team.colleague, patient_values(given_name="Other", family_name="Person")
+        )
 
     assert "already exists" in caught.value.errors["patient_ref"]
     assert counts(store) == before
@@ -363,7 +356,9 @@ WRITES: dict[str, Call] = {
     "create_user": lambda s, u: services.create_user(
         s.store, u, username="newcomer", display_name="New Comer", role="clinician", password=PASSWORD
     ),
-    "admin_update_user": lambda s, u: services.admin_update_user(s.store, u, s.team.colleague.id, active=False),
+    "admin_update_user": lambda s, u: services.admin_update_user(
+        s.store, u, s.team.colleague.id, active=False
+    ),
 }
 
 
@@ -462,11 +457,17 @@ def test_every_service_that_writes_leaves_exactly_one_audit_entry_of_its_action(
     scene: Scene, role: str, call: Call, action: str
 ) -> None:
     if action == "patient.restore":
-        services.set_patient_archived(scene.store, scene.team.clinician, scene.patient.id or "", archived=True,
-                                      reason="Discharged")
+        services.set_patient_archived(
+            scene.store, scene.team.clinician, scene.patient.id or "", archived=True, reason="Discharged"
+        )
     if action == "visit.restore":
-        services.set_visit_archived(scene.store, scene.team.clinician, scene.clean_visit.id or "",
-                                    archived=True, reason="Wrong patient")
+        services.set_visit_archived(
+            scene.store,
+            scene.team.clinician,
+            scene.clean_visit.id or "",
+            archived=True,
+            reason="Wrong patient",
+        )
     actor = getattr(scene.team, role)
     seen = len(audit_rows(scene.store))
 
@@ -487,7 +488,9 @@ def test_a_visit_that_opens_an_escalation_audits_the_visit_and_the_escalation(
     assert actions_since(store, seen) == ["visit.create", "escalation.open"]
 
 
-def test_opening_a_patient_is_audited_with_who_and_which_patient(store: Any, team: Team, patient: Patient) -> None:
+def test_opening_a_patient_is_audited_with_who_and_which_patient(
+    store: Any, team: Team, patient: Patient
+) -> None:
     seen = len(audit_rows(store))
 
     services.open_patient(store, team.readonly, patient.id or "")
@@ -508,7 +511,12 @@ def test_a_correction_keeps_a_revision_with_before_after_who_and_why(
     visit, _ = services.record_visit(store, team.clinician, patient.id or "", visit_values(pain_nrs=6))
 
     corrected, _ = services.correct_visit(
-        store, team.colleague, visit.id or "", {"pain_nrs": 4}, expected_version=1, reason="Typo: she said four"
+        store,
+        team.colleague,
+        visit.id or "",
+        {"pain_nrs": 4},
+        expected_version=1,
+        reason="Typo: she said four",
     )
 
     history = services.visit_history(store, team.readonly, visit.id or "")
@@ -516,7 +524,11 @@ def test_a_correction_keeps_a_revision_with_before_after_who_and_why(
     assert len(history) == 1
     revision = history[0]
     assert (revision.before, revision.after) == ({"pain_nrs": 6}, {"pain_nrs": 4})
-    assert (revision.reason, revision.changed_by, revision.version) == ("Typo: she said four", team.colleague.id, 2)
+    assert (revision.reason, revision.changed_by, revision.version) == (
+        "Typo: she said four",
+        team.colleague.id,
+        2,
+    )
     with store.read() as tx:
         stored = tx.get_visit(visit.id or "")
     assert stored is not None
@@ -531,7 +543,9 @@ def test_a_correction_without_a_reason_is_refused_and_nothing_is_written(
     before = counts(store, patient.id)
 
     with pytest.raises(InvalidInputError) as caught:
-        services.correct_visit(store, team.clinician, visit.id or "", {"pain_nrs": 4}, expected_version=1, reason=" ")
+        services.correct_visit(
+            store, team.clinician, visit.id or "", {"pain_nrs": 4}, expected_version=1, reason=" "
+        )
 
     assert "reason" in caught.value.errors
     assert counts(store, patient.id) == before
@@ -549,7 +563,12 @@ def test_a_stale_correction_is_refused_and_names_who_changed_the_visit(
     # Two sessions open version 1; Carla saves first.
     carla_copy = bob_copy = visit.version
     services.correct_visit(
-        store, team.clinician, visit.id or "", {"pain_nrs": 5}, expected_version=carla_copy, reason="Rechecked"
+        store,
+        team.clinician,
+        visit.id or "",
+        {"pain_nrs": 5},
+        expected_version=carla_copy,
+        reason="Rechecked",
     )
     before = counts(store, patient.id)
 
@@ -592,7 +611,9 @@ def test_a_stale_patient_edit_is_refused_and_names_who_changed_the_patient(
 # --- escalations ---------------------------------------------------------------------------------
 
 
-def test_new_saddle_numbness_opens_one_emergency_ces_escalation(store: Any, team: Team, patient: Patient) -> None:
+def test_new_saddle_numbness_opens_one_emergency_ces_escalation(
+    store: Any, team: Team, patient: Patient
+) -> None:
     _, screening = services.record_visit(
         store, team.clinician, patient.id or "", visit_values(DAY1, saddle_anaesthesia="new")
     )
@@ -610,7 +631,9 @@ def test_a_second_visit_with_the_same_finding_does_not_duplicate_the_escalation(
     store: Any, team: Team, patient: Patient
 ) -> None:
     for day in (DAY1, DAY2):
-        services.record_visit(store, team.clinician, patient.id or "", visit_values(day, saddle_anaesthesia="new"))
+        services.record_visit(
+            store, team.clinician, patient.id or "", visit_values(day, saddle_anaesthesia="new")
+        )
 
     open_ces = [e for e in escalations(store, patient.id or "", "RF_CES") if e.status == "open"]
     assert len(open_ces) == 1
@@ -665,21 +688,40 @@ def test_closing_an_escalation_stores_who_when_and_the_action_taken(scene: Scene
     assert closed.status == "closed"
     assert closed.closed_by == scene.team.colleague.id
     assert closed.closed_at is not None
-    assert start - dt.timedelta(seconds=1) <= closed.closed_at <= dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
-    assert (closed.close_action, closed.close_detail) == ("already_under_care", "Seen in ED yesterday, ref ED-123")
+    assert (
+        start - dt.timedelta(seconds=1)
+        <= closed.closed_at
+        <= dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    )
+    assert (closed.close_action, closed.close_detail) == (
+        "already_under_care",
+        "Seen in ED yesterday, ref ED-123",
+    )
     assert services.open_escalations(scene.store, scene.team.readonly) == []
     last = audit_rows(scene.store)[-1]
-    assert (last.action, last.user_id, last.entity_id) == ("escalation.close", scene.team.colleague.id, closed.id)
+    assert (last.action, last.user_id, last.entity_id) == (
+        "escalation.close",
+        scene.team.colleague.id,
+        closed.id,
+    )
 
 
 def test_a_closed_escalation_is_not_closed_twice(scene: Scene) -> None:
     closed = services.close_escalation(
-        scene.store, scene.team.clinician, scene.escalation.id or "", action="sent_to_ed", detail="",
+        scene.store,
+        scene.team.clinician,
+        scene.escalation.id or "",
+        action="sent_to_ed",
+        detail="",
         expected_version=scene.escalation.version,
     )
     with pytest.raises((InvalidInputError, StaleRecordError)):
         services.close_escalation(
-            scene.store, scene.team.colleague, scene.escalation.id or "", action="other", detail="again",
+            scene.store,
+            scene.team.colleague,
+            scene.escalation.id or "",
+            action="other",
+            detail="again",
             expected_version=closed.version,
         )
     (still,) = escalations(scene.store, scene.patient.id or "", "RF_CES")
@@ -695,20 +737,29 @@ def test_after_closing_the_same_finding_does_not_reopen_but_new_evidence_does(sc
     services.record_visit(s, clinician, pid, visit_values(DAY3, saddle_anaesthesia="new"))
     assert [e.status for e in escalations(s, pid, "RF_CES")] == ["closed"]
 
-    services.record_visit(s, clinician, pid, visit_values(DAY4, saddle_anaesthesia="new", bladder_dysfunction="new"))
+    services.record_visit(
+        s, clinician, pid, visit_values(DAY4, saddle_anaesthesia="new", bladder_dysfunction="new")
+    )
     ces = escalations(s, pid, "RF_CES")
     assert [e.status for e in ces] == ["closed", "open"]
     assert "bladder dysfunction: new" in ces[-1].reason
 
 
-def test_after_closing_a_higher_tier_for_the_same_reason_reopens(store: Any, team: Team, patient: Patient) -> None:
+def test_after_closing_a_higher_tier_for_the_same_reason_reopens(
+    store: Any, team: Team, patient: Patient
+) -> None:
     pid = patient.id or ""
     emergency = Settings(rules=RuleSettings(ces_possible_tier="EMERGENCY"))
     services.record_visit(store, team.clinician, pid, visit_values(DAY1, sexual_dysfunction="new"))
     (first,) = escalations(store, pid, "RF_CES_POSSIBLE")
     assert first.tier == "URGENT"
     services.close_escalation(
-        store, team.clinician, first.id or "", action="urgent_referral", detail="", expected_version=first.version
+        store,
+        team.clinician,
+        first.id or "",
+        action="urgent_referral",
+        detail="",
+        expected_version=first.version,
     )
 
     services.record_visit(store, team.clinician, pid, visit_values(DAY2, sexual_dysfunction="new"))
@@ -740,7 +791,9 @@ def test_archived_visits_are_ignored_by_screening(scene: Scene) -> None:
     with s.read() as tx:
         screened_before = len(tx.screenings(pid))
 
-    services.set_visit_archived(s, clinician, scene.flagged_visit.id or "", archived=True, reason="Wrong patient")
+    services.set_visit_archived(
+        s, clinician, scene.flagged_visit.id or "", archived=True, reason="Wrong patient"
+    )
     # An earlier date than the archived visit: it would still be the latest if archived visits counted.
     services.record_visit(s, clinician, pid, visit_values(DAY1 + dt.timedelta(days=2)))
     services.rescreen_patient(s, clinician, pid)
@@ -769,7 +822,11 @@ def test_a_risk_field_change_rescreens_the_patient(store: Any, team: Team, patie
     )
 
     (escalation,) = escalations(store, patient.id or "")
-    assert (escalation.rule_id, escalation.tier, escalation.status) == ("RF_MALIGNANCY_CANCER_HX", "URGENT", "open")
+    assert (escalation.rule_id, escalation.tier, escalation.status) == (
+        "RF_MALIGNANCY_CANCER_HX",
+        "URGENT",
+        "open",
+    )
     assert actions_since(store, seen) == ["patient.update", "escalation.open"]
     (revision,) = services.patient_history(store, team.readonly, patient.id or "")
     assert (revision.before, revision.after) == ({"history_of_cancer": False}, {"history_of_cancer": True})
@@ -780,7 +837,12 @@ def test_a_risk_field_change_rescreens_the_patient(store: Any, team: Team, patie
 
 def test_the_right_password_logs_in(store: Any, team: Team) -> None:
     user = services.authenticate(store, "  carla ", PASSWORD)
-    assert (user.id, user.role, user.failed_logins, user.locked_until) == (team.clinician.id, "clinician", 0, None)
+    assert (user.id, user.role, user.failed_logins, user.locked_until) == (
+        team.clinician.id,
+        "clinician",
+        0,
+        None,
+    )
 
 
 def test_a_wrong_password_fails_with_the_same_message_as_an_unknown_user(store: Any, team: Team) -> None:
@@ -852,8 +914,10 @@ def test_a_deactivated_account_cannot_log_in(store: Any, team: Team) -> None:
 
 def test_demo_accounts_are_refused_on_a_database_that_is_not_a_demo(store: Any) -> None:
     with store.transaction() as tx:  # even when such an account exists, e.g. copied across
-        tx.insert_user(User(id="", username="demo.admin", display_name="Demo Admin", role="admin"),
-                       auth.hash_password(auth.DEMO_PASSWORD))
+        tx.insert_user(
+            User(id="", username="demo.admin", display_name="Demo Admin", role="admin"),
+            auth.hash_password(auth.DEMO_PASSWORD),
+        )
 
     for username in auth.DEMO_USERS:
         with pytest.raises(PermissionDeniedError) as caught:
@@ -888,7 +952,9 @@ def test_demo_usernames_cannot_be_created_on_a_real_database(store: Any) -> None
 def test_a_new_account_password_must_follow_the_policy(store: Any, username: str, password: str) -> None:
     before = counts(store)
     with pytest.raises(InvalidInputError) as caught:
-        services.create_user(store, None, username=username, display_name="Dana", role="clinician", password=password)
+        services.create_user(
+            store, None, username=username, display_name="Dana", role="clinician", password=password
+        )
     assert "password" in caught.value.errors
     assert password not in caught.value.errors["password"] or not password
     assert counts(store) == before
@@ -896,7 +962,9 @@ def test_a_new_account_password_must_follow_the_policy(store: Any, username: str
 
 def test_a_ten_character_password_is_long_enough(store: Any) -> None:
     assert len("ten-chars!") == auth.MIN_PASSWORD_LENGTH
-    services.create_user(store, None, username="dana", display_name="Dana", role="clinician", password="ten-chars!")
+    services.create_user(
+        store, None, username="dana", display_name="Dana", role="clinician", password="ten-chars!"
+    )
     assert services.authenticate(store, "dana", "ten-chars!").username == "dana"
 
 
@@ -927,7 +995,11 @@ def test_the_audit_chain_verifies_intact_after_a_days_work(scene: Scene) -> None
     services.authenticate(scene.store, "carla", PASSWORD)
     services.open_patient(scene.store, scene.team.clinician, scene.patient.id or "")
     services.correct_visit(
-        scene.store, scene.team.clinician, scene.clean_visit.id or "", {"notes": "Zoë: «OK»"}, expected_version=1,
+        scene.store,
+        scene.team.clinician,
+        scene.clean_visit.id or "",
+        {"notes": "Zoë: «OK»"},
+        expected_version=1,
         reason="Note added",
     )
     rows = audit_rows(scene.store)
@@ -975,8 +1047,8 @@ def _demo_summary(store: Any) -> list[tuple[str, str, str, list[dt.date]]]:
 
 
 def test_the_demo_generator_gives_the_same_clinic_for_the_same_seed(store: Any, tmp_path: Any) -> None:
-    other = open_test_store(f"sqlite:///{tmp_path}/other.sqlite3")
-    third = open_test_store(f"sqlite:///{tmp_path}/third.sqlite3")
+    other = open_store(f"sqlite:///{tmp_path}/other.sqlite3")
+    third = open_store(f"sqlite:///{tmp_path}/third.sqlite3")
     try:
         first_counts = demo.generate(store, patients=12, seed=4242)
         assert demo.generate(other, patients=12, seed=4242) == first_counts
