@@ -23,7 +23,8 @@ if flash:
     st.success(flash)
 
 st.subheader("Change your password")
-with st.form("account_password", clear_on_submit=True):
+form_column, _ = st.columns([1, 1])
+with form_column, st.form("account_password", clear_on_submit=True):
     current = st.text_input(
         "Current password", type="password", key="account_current", autocomplete="current-password"
     )

@@ -1,4 +1,5 @@
 import logging
+import time
 
 import streamlit as st
 from pydantic import ValidationError
@@ -196,7 +197,7 @@ with preview:
             )
             return pdf
 
-        st.download_button(
+        downloaded = st.download_button(
             "Download the handout (PDF)",
             data=handout_pdf,
             file_name=f"stride-plan-{edited.plan_date:%Y-%m-%d}.pdf",
@@ -207,6 +208,7 @@ with preview:
             help="The PDF, the plan and their hash are stored with this patient's record when you download.",
         )
     else:
+        downloaded = False
         st.caption("Your role can view the plan but not give handouts.")
     if plan.needs_start_bout and not edited.walking_programme:
         st.caption("The walking programme is left out until a starting walk length is entered.")
@@ -214,10 +216,26 @@ with preview:
         st.markdown(page_text.plan_markdown(edited))
 
     st.markdown("### Handouts given")
-    given = page_text.handout_rows(record.handouts, settings.timezone)
+    # The PDF is rendered and recorded on another thread while this rerun starts: wait for it briefly,
+    # so the new handout is listed (compared with the count shown on the previous run).
+    handouts = record.handouts
+    shown_before = st.session_state.get(f"{K}handout_count", len(handouts))
+    if downloaded and len(handouts) <= shown_before:
+        with st.spinner("Recording the handout…"):
+            deadline = time.monotonic() + 8
+            while len(handouts) <= shown_before and time.monotonic() < deadline:
+                time.sleep(0.25)
+                try:
+                    handouts = services.open_patient(store, user, patient_id, audit=False).handouts
+                except StrideError:
+                    break
+        if len(handouts) <= shown_before:
+            st.caption("The handout is still being recorded; it will be listed here shortly.")
+    st.session_state[f"{K}handout_count"] = len(handouts)
+    given = page_text.handout_rows(handouts, settings.timezone)
     if not given:
         st.caption("No handout has been given to this patient yet.")
-    stored = {h.id: h for h in record.handouts}
+    stored = {h.id: h for h in handouts}
     for row in given:
         c1, c2 = st.columns([3, 1], vertical_alignment="center")
         c1.markdown(f"{row['given']} · {page_text.md_escape(row['clinician'])} · `sha256 {row['sha256']}`")
@@ -229,7 +247,8 @@ with preview:
                 return pdf
 
             c2.download_button(
-                "Download",
+                "PDF",
+                icon="⬇️",
                 data=stored_pdf,
                 file_name=f"stride-plan-{row['date']}-{row['sha256'][:8]}.pdf",
                 mime="application/pdf",

@@ -31,7 +31,6 @@ REUSE_PARSED_FONTS = True
 
 MARGIN_MM = 18.0
 TOP_MARGIN_MM = 15.0
-BOTTOM_MARGIN_MM = 24.0  # room for the two footer lines
 PT_TO_MM = 25.4 / 72
 LINE_SPACING = 1.4
 
@@ -50,7 +49,7 @@ MONTHS = (
 
 @dataclass(frozen=True)
 class PrintSettings:
-    """Type sizes (pt) and pictogram size (mm) for one print size."""
+    """Type sizes (pt), pictogram, chart and footer sizes (mm) for one print size."""
 
     body_pt: float
     item_title_pt: float
@@ -60,15 +59,16 @@ class PrintSettings:
     pictogram_w_mm: float
     pictogram_h_mm: float
     chart_h_mm: float
+    bottom_margin_mm: float  # room for the footer, which starts 6 mm below the text area
 
     def line_mm(self, size_pt: float) -> float:
         """Line height in mm for a type size."""
         return size_pt * PT_TO_MM * LINE_SPACING
 
 
-STANDARD_PRINT = PrintSettings(11, 12.5, 15, 21, 8.5, 34, 25, 46)
-# Large print: body text of at least 14 pt (RNIB clear-print guidance suggests 16 pt+ for low vision).
-LARGE_PRINT = PrintSettings(14, 16, 19, 25, 11, 40, 30, 56)
+STANDARD_PRINT = PrintSettings(11, 12.5, 15, 21, 8.5, 34, 25, 46, 24)
+# Large print: body text of at least 14 pt [U: project rule]; its footer wraps onto a third line.
+LARGE_PRINT = PrintSettings(14, 16, 19, 25, 11, 40, 30, 56, 30)
 
 
 def print_settings(large_print: bool) -> PrintSettings:
@@ -200,7 +200,7 @@ class _Handout(FPDF):
         self.style = style
         self._wrapped: dict[tuple[str, float, float, bool], list[str]] = {}
         self.set_margins(MARGIN_MM, TOP_MARGIN_MM, MARGIN_MM)
-        self.set_auto_page_break(True, margin=BOTTOM_MARGIN_MM)
+        self.set_auto_page_break(True, margin=style.bottom_margin_mm)
         _add_fonts(self)
         self.alias_nb_pages()
         self.set_text_color(*INK)
@@ -308,7 +308,7 @@ class _Handout(FPDF):
         plan = self.plan
         who = plan.clinician_name or "your physio"
         where = f" at {plan.clinic_name}" if plan.clinic_name else ""
-        self.set_y(-BOTTOM_MARGIN_MM + 6)
+        self.set_y(-self.style.bottom_margin_mm + 6)
         self.set_draw_color(*RULE)
         self.set_line_width(0.2)
         self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())

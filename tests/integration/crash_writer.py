@@ -1,19 +1,30 @@
 """Child process for test_crash_safety.py: writes visits in a burst until it is killed.
 
-    python -m tests.integration.crash_writer DATABASE_URL
+    python -m tests.integration.crash_writer DATABASE_URL [HOLD_MS]
 
 Opens the store (migrating it), creates a clinician, registers one patient and prints
 "READY <patient_id>"; then records visits through services.record_visit without pause, printing
-"COMMITTED <visit_id>" (flushed) only after each call has returned, i.e. after its commit. The parent
-kills it with SIGKILL somewhere in the burst; anything printed must survive the crash.
+"COMMITTED <visit_id>" (flushed) only after each call has returned, i.e. after its commit.
+
+So that the parent can kill it inside a transaction, a listener on the store's engine prints
+"WRITING <visit_id>" right after the visit's screening is inserted (the visit row and its audit entry
+already written, the commit still to come) and then holds the open transaction for HOLD_MS
+milliseconds (default 40), as a slow disk or a busy CPU would. The product code is not changed;
+only this process's engine is observed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sys
+import time
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.sql.dml import Insert
 
 from dashboard import services
+from data import tables as t
 from data.store import open_store
 from tests.integration.support import make_user, patient_values, visit_values
 
@@ -22,12 +33,27 @@ MAX_VISITS = 5_000  # a safety stop: the parent kills the child long before this
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m tests.integration.crash_writer DATABASE_URL", file=sys.stderr)
+    if len(argv) not in (1, 2):
+        print("usage: python -m tests.integration.crash_writer DATABASE_URL [HOLD_MS]", file=sys.stderr)
         return 2
+    hold_s = (float(argv[1]) if len(argv) == 2 else 40.0) / 1000
     store = open_store(argv[0])
     clinician = make_user(store, "crash.writer", "clinician", "Crash Writer")
     patient = services.register_patient(store, clinician, patient_values(patient_ref="CRASH-0001"))
+
+    held: set[str] = set()
+
+    def screening_inserted(_conn: Any, clause: Any, *_args: Any) -> None:
+        # The visit's screening is its transaction's last write: the visit row and its audit entry are
+        # in, uncommitted. Hold there once per visit.
+        if isinstance(clause, Insert) and clause.table is t.screenings:
+            visit_id = clause.compile().params.get("visit_id")
+            if visit_id and visit_id not in held:
+                held.add(visit_id)
+                print(f"WRITING {visit_id}", flush=True)
+                time.sleep(hold_s)
+
+    event.listen(store.engine, "after_execute", screening_inserted)
     print(f"READY {patient.id}", flush=True)
     for n in range(MAX_VISITS):
         # Dates move forward (and wrap within a year) so every visit is valid and screened in order.

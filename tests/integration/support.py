@@ -83,6 +83,14 @@ def visit_values(day: dt.date = dt.date(2025, 2, 3), **overrides: Any) -> dict[s
     return {"visit_date": day, **CLEAN_SCREEN, **overrides}
 
 
+def license_all_instruments(store: Any, admin: User) -> None:
+    """Record a (fictional) licence for every licensed instrument, so ODI, RMDQ, ZCQ and STarT Back are on."""
+    from dashboard import governance
+
+    for name in governance.LICENSED_INSTRUMENTS:
+        governance.record_licence(store, admin, name, "Clinic licence TEST-0001 (fictional)")
+
+
 def audit_rows(store: Any) -> list[Any]:
     """Every audit entry, oldest first."""
     with store.read() as tx:

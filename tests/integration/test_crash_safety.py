@@ -1,11 +1,13 @@
 """A writer killed with SIGKILL in the middle of a burst of visits loses nothing it reported as saved.
 
 A child process (tests/integration/crash_writer.py) records visits through services.record_visit and
-prints "COMMITTED <id>" after each call returns. The parent kills it with SIGKILL after a given number
-of commits, while the next transaction is under way, then checks on SQLite and on PostgreSQL that:
-the SQLite file passes `PRAGMA integrity_check`; every reported visit is stored; no visit exists
-without its "visit.create" audit entry and its screening (one transaction, all or nothing); the audit
-hash chain verifies; and the database still takes writes.
+prints "COMMITTED <id>" after each call returns, and "WRITING <id>" while a visit's transaction is open
+(visit row, audit entry and screening written, the commit still to come). The parent kills it with
+SIGKILL after a given number of commits, either inside such a transaction or right after a commit,
+then checks on SQLite and on PostgreSQL that: the SQLite file passes `PRAGMA integrity_check`; every
+reported visit is stored; no visit exists without its "visit.create" audit entry and its screening
+(one transaction, all or nothing); a visit killed inside its transaction left nothing at all; the
+audit hash chain verifies; and the database still takes writes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -30,6 +33,17 @@ from tests.conftest import ROOT
 from tests.integration.support import make_user, visit_values
 
 READ_TIMEOUT_S = 120.0
+HOLD_MS = 40  # how long the writer keeps each visit's transaction open after inserting the row
+
+
+@dataclass
+class Burst:
+    """What the killed writer reported on its stdout."""
+
+    patient_id: str = ""
+    committed: list[str] = field(default_factory=list)
+    in_flight: str | None = None  # the visit whose transaction was open when the kill was sent
+    other: list[str] = field(default_factory=list)
 
 
 def _pump(stream: Any, lines: queue.Queue[str | None]) -> None:
@@ -38,10 +52,10 @@ def _pump(stream: Any, lines: queue.Queue[str | None]) -> None:
     lines.put(None)  # end of output
 
 
-def _run_and_kill(database_url: str, kill_after: int) -> tuple[str, list[str], str]:
-    """Start the writer and SIGKILL it after `kill_after` commits: (patient id, committed, other output)."""
+def _run_and_kill(database_url: str, kill_after: int, inside_transaction: bool) -> Burst:
+    """Start the writer; SIGKILL it once `kill_after` commits are reported (inside the next transaction)."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.crash_writer", database_url],
+        [sys.executable, "-m", "tests.integration.crash_writer", database_url, str(HOLD_MS)],
         cwd=ROOT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         stdin=subprocess.DEVNULL,
@@ -52,29 +66,35 @@ def _run_and_kill(database_url: str, kill_after: int) -> tuple[str, list[str], s
     lines: queue.Queue[str | None] = queue.Queue()
     reader = threading.Thread(target=_pump, args=(child.stdout, lines), daemon=True)
     reader.start()
-    patient_id = ""
-    committed: list[str] = []
-    other: list[str] = []
+    burst = Burst()
+    writing: str | None = None
     deadline = time.monotonic() + READ_TIMEOUT_S
     try:
-        while len(committed) < kill_after:
+        while True:
             try:
                 line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
             except queue.Empty:
-                pytest.fail(f"the writer reported {len(committed)} commits in {READ_TIMEOUT_S:.0f} s")
+                pytest.fail(f"the writer reported {len(burst.committed)} commits in {READ_TIMEOUT_S:.0f} s")
             if line is None:
                 child.wait(timeout=10)
-                output = "\n".join(other[-40:])
+                output = "\n".join(burst.other[-40:])
                 pytest.fail(f"the writer exited ({child.returncode}) before the kill:\n{output}")
             word, _, value = line.partition(" ")
             if word == "READY":
-                patient_id = value
+                burst.patient_id = value
+            elif word == "WRITING":
+                writing = value
+                if inside_transaction and len(burst.committed) >= kill_after:
+                    break  # the writer now sleeps HOLD_MS inside this visit's open transaction
             elif word == "COMMITTED":
-                committed.append(value)
+                assert value == writing
+                burst.committed.append(value)
+                if not inside_transaction and len(burst.committed) >= kill_after:
+                    break
             else:
-                other.append(line)
-        # Mid-burst: the writer is inside its next record_visit (it never pauses between them).
+                burst.other.append(line)
         os.kill(child.pid, signal.SIGKILL)
+        burst.in_flight = writing if inside_transaction else None
         assert child.wait(timeout=30) == -signal.SIGKILL
     finally:
         if child.poll() is None:
@@ -83,24 +103,31 @@ def _run_and_kill(database_url: str, kill_after: int) -> tuple[str, list[str], s
     reader.join(timeout=30)
     if child.stdout is not None:
         child.stdout.close()
-    # Lines already in the pipe when the kill landed were committed too.
-    while True:
-        line = lines.get_nowait() if not lines.empty() else None
-        if line is None:
-            break
-        if line.startswith("COMMITTED "):
-            committed.append(line.removeprefix("COMMITTED "))
-        else:
-            other.append(line)
-    return patient_id, committed, "\n".join(other)
+    # Lines already in the pipe when the kill landed.
+    while (line := lines.get_nowait() if not lines.empty() else None) is not None:
+        word, _, value = line.partition(" ")
+        if word == "COMMITTED":
+            burst.committed.append(value)
+        elif word != "WRITING":
+            burst.other.append(line)
+    assert burst.patient_id, "the writer never reported its patient:\n" + "\n".join(burst.other[-40:])
+    return burst
 
 
-@pytest.mark.parametrize("kill_after", [15, 33, 61])
+@pytest.mark.parametrize(
+    ("kill_after", "inside_transaction"),
+    [
+        pytest.param(15, True, id="15-commits-then-inside-a-transaction"),
+        pytest.param(33, False, id="33-commits-then-right-after-a-commit"),
+        pytest.param(52, True, id="52-commits-then-inside-a-transaction"),
+    ],
+)
 def test_a_writer_killed_mid_burst_leaves_every_reported_visit_complete(
-    database_url: str, kill_after: int
+    database_url: str, kill_after: int, inside_transaction: bool
 ) -> None:
-    patient_id, committed, output = _run_and_kill(database_url, kill_after)
-    assert len(committed) >= kill_after, output
+    burst = _run_and_kill(database_url, kill_after, inside_transaction)
+    committed = burst.committed
+    assert len(committed) >= kill_after, burst.other
     assert len(set(committed)) == len(committed)
 
     if database_url.startswith("sqlite:///"):
@@ -108,13 +135,14 @@ def test_a_writer_killed_mid_burst_leaves_every_reported_visit_complete(
         with sqlite3.connect(database_url.removeprefix("sqlite:///")) as raw:
             assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
             assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
+        raw.close()
 
     store = open_store(database_url)
     try:
         with store.read() as tx:
             conn = tx.conn
             visit_ids = set(
-                conn.execute(select(t.visits.c.id).where(t.visits.c.patient_id == patient_id)).scalars()
+                conn.execute(select(t.visits.c.id).where(t.visits.c.patient_id == burst.patient_id)).scalars()
             )
             audited = set(
                 conn.execute(
@@ -130,19 +158,25 @@ def test_a_writer_killed_mid_burst_leaves_every_reported_visit_complete(
             )
 
         missing = [v for v in committed if v not in visit_ids]
-        assert not missing, f"{len(missing)} visits reported as committed are missing after the crash"
-        # At most the one visit whose commit landed just before the kill, unreported, may be extra.
-        assert len(visit_ids) - len(committed) in (0, 1)
+        assert not missing, f"{len(missing)} of {len(committed)} visits reported as committed are missing"
         assert visit_ids - audited == set(), "a visit without its visit.create audit entry"
         assert visit_ids - screened == set(), "a visit without its screening"
         assert audited - visit_ids == set(), "a visit.create audit entry without its visit"
+        assert screened - visit_ids == set(), "a screening of a visit that does not exist"
+        if burst.in_flight is not None:
+            # Killed with the visit, its audit entry and screening written but not committed: all gone.
+            assert burst.in_flight not in visit_ids | audited | screened
+            assert visit_ids == set(committed)
+        else:
+            # At most the next visit, committed but not yet reported, may be extra.
+            assert len(visit_ids - set(committed)) <= 1
         intact, rows, broken = store.verify_audit()
         assert intact, f"audit chain broken at seq {broken} of {rows}"
         assert rows >= len(visit_ids) + 2  # user.create, patient.create, one visit.create per visit
 
-        # The database still takes writes after the crash (no lock left behind).
+        # The database still takes writes after the crash (no lock or open transaction left behind).
         survivor = make_user(store, "after.crash", "clinician", "After Crash")
-        visit, screening = services.record_visit(store, survivor, patient_id, visit_values(pain_nrs=2))
+        visit, screening = services.record_visit(store, survivor, burst.patient_id, visit_values(pain_nrs=2))
         assert screening.visit_id == visit.id
         assert store.verify_audit()[0]
     finally:

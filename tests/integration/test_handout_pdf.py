@@ -225,3 +225,6 @@ def test_every_page_renders_to_an_image(pdf_path: Path, tmp_path: Path) -> None:
 def test_every_pictogram_the_library_may_ask_for_can_be_drawn() -> None:
     assert set(PICTOGRAM_KEYS) <= set(PICTOGRAMS)
     assert {exercise.pictogram for exercise in LIBRARY.exercises} <= set(PICTOGRAMS)
+
+
+# Speed against the bare-fpdf2 floor is measured by `make bench` (tests/benchmarks), never asserted here.

@@ -25,6 +25,7 @@ from tests.integration.support import (
     Team,
     audit_rows,
     counts,
+    license_all_instruments,
     make_team,
     make_user,
     patient_values,
@@ -163,6 +164,7 @@ def test_a_visit_round_trips_through_the_store_unchanged(store: Any, team: Team,
         footwear_findings={"worn_cushioning"},
         notes="Walks with a stick; «both legs» — 30 m to the café.\nSecond line.",
     )
+    license_all_instruments(store, team.admin)
     expected = Visit.model_validate({**values, "patient_id": patient.id})
 
     saved, _ = services.record_visit(store, team.clinician, patient.id or "", values)
