@@ -611,7 +611,9 @@ def record_handout(
 
 def record_export(store: Store, actor: User, what: str, *, patient_id: str | None = None) -> None:
     """Audit a data export (FHIR bundle, subject-access export, clinic export)."""
-    require(actor, "export_patient" if patient_id else "export_clinic")
+    # The caseload CSV is a view any reader may take away; a whole-clinic export is an admin's.
+    permission = "export_patient" if patient_id else "read" if what == "caseload_csv" else "export_clinic"
+    require(actor, permission)
     with store.transaction() as tx:
         tx.insert_audit(user_id=actor.id, action=f"export.{what}", patient_id=patient_id)
 
@@ -745,6 +747,11 @@ def admin_update_user(
             raise NotFoundError("Account not found.")
         if role is not None and role not in auth.ROLES:
             raise InvalidInputError({"role": f"Choose one of: {', '.join(auth.ROLES)}."})
+        losing_admin = user.role == "admin" and (active is False or (role is not None and role != "admin"))
+        if losing_admin and user_id == actor.id:
+            raise InvalidInputError({"_": "You cannot deactivate or demote your own account."})
+        if losing_admin and sum(1 for u in tx.users() if u.role == "admin" and u.active) <= 1:
+            raise InvalidInputError({"_": "The clinic needs at least one active admin."})
         pw_hash = None
         if new_password is not None:
             if problems := auth.password_problems(user.username, new_password):

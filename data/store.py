@@ -590,6 +590,8 @@ class SqlTx:
                 .over(partition_by=v.c.patient_id, order_by=(v.c.visit_date.desc(), v.c.recorded_at.desc()))
                 .label("rn_last"),
                 func.count().over(partition_by=v.c.patient_id).label("n_visits"),
+                func.count(v.c.pain_nrs).over(partition_by=v.c.patient_id).label("nrs_count"),
+                func.count(v.c.walk_primary).over(partition_by=v.c.patient_id).label("walk_count"),
             )
             .where(live)
             .subquery()
@@ -660,6 +662,8 @@ class SqlTx:
                 latest.c.visit_date.label("last_visit_date"),
                 latest.c.odi_percent.label("latest_odi_percent"),
                 latest.c.n_visits,
+                latest.c.nrs_count,
+                latest.c.walk_count,
                 first_nrs.c.first_nrs,
                 last_nrs.c.latest_nrs,
                 last_walk.c.walk_protocol,
@@ -693,6 +697,9 @@ class SqlTx:
                     "next_review_date": row.next_review_date,
                     "last_visit_date": row.last_visit_date,
                     "n_visits": row.n_visits or 0,
+                    "visit_count": row.n_visits or 0,
+                    "nrs_count": row.nrs_count or 0,
+                    "walk_count": row.walk_count or 0,
                     "first_nrs": row.first_nrs,
                     "latest_nrs": row.latest_nrs,
                     "latest_odi_percent": row.latest_odi_percent,

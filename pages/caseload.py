@@ -24,8 +24,6 @@ if not rows:
     st.page_link("pages/patients.py", label="Add a patient", icon="🧑")
     st.stop()
 
-# The store reports the visit count as n_visits; caseload_table reads visit_count (no evidence without it).
-rows = [{"visit_count": row.get("n_visits"), **row} for row in rows]
 table = trends.caseload_table(rows, dt.date.today())
 
 # --- filters and sorting -------------------------------------------------------------------------
@@ -99,9 +97,15 @@ if selected and selected[0] < len(patient_ids):
     st.session_state["patient_id"] = chosen
     st.switch_page("pages/progress.py", query_params={"patient": chosen})
 
+
+def caseload_csv_audited() -> bytes:
+    services.record_export(store, user, "caseload_csv")  # recorded at the click, when the file is made
+    return page_text.caseload_csv(view)
+
+
 st.download_button(
     "Download this table (CSV)",
-    data=page_text.caseload_csv(view),
+    data=caseload_csv_audited,
     file_name=f"stride-caseload-{dt.date.today():%Y-%m-%d}.csv",
     mime="text/csv",
     key="caseload_csv",

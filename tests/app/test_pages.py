@@ -6,6 +6,7 @@ demo user into session state (the login page itself is the lead's), and drives o
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -402,3 +403,29 @@ def test_mismatched_new_passwords_are_caught_on_the_page(clinic: SqlStore) -> No
     at.text_input(key="account_repeat").input("another-passphrase")
     at.button(key="account_submit").click().run()
     assert "not the same" in texts(at, "error")
+
+
+def test_without_a_walking_result_the_plan_asks_for_a_starting_walk_length(clinic: SqlStore) -> None:
+    user = demo_user(clinic)
+    patient = services.register_patient(
+        clinic,
+        user,
+        {
+            "patient_ref": "T-NOWALK",
+            "given_name": "Sam",
+            "family_name": "Example",
+            "birth_date": "1958-03-02",
+            "sex": "X",
+            "symptom_onset": (dt.date.today() - dt.timedelta(days=20)).isoformat(),
+        },
+    )
+    services.record_visit(
+        clinic, user, patient.id, {"visit_date": dt.date.today().isoformat(), "pain_nrs": 5}
+    )
+    at = open_page(logged_in(clinic), "pages/plan.py", patient.id)
+    assert "no walking test" in texts(at, "warning").lower()
+    assert not [f for f in at.dataframe if "Minutes a walk" in f.value.columns]
+    at.number_input(key="plan_start_bout").set_value(4.0).run()
+    assert not at.exception
+    programme = table_with(at, "Minutes a walk")
+    assert programme["Minutes a walk"].iloc[0] == "4"

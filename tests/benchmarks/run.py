@@ -331,9 +331,9 @@ def postgres_clinic(size: int, seed: int, admin_url: str) -> Iterator[Clinic]:
         finally:
             store.close()
         build_s = time.perf_counter() - started
+        _pg_admin(url, "ANALYZE")  # planner statistics, as autovacuum would gather in a real clinic
         # The scratch copy is cloned from the clinic while nothing else is connected to it.
         _pg_admin(admin_url, f'CREATE DATABASE "{scratch}" TEMPLATE "{name}"')
-        _pg_admin(admin_url, f'ANALYZE; SELECT 1; -- "{name}"')
         yield Clinic("postgresql", size, url, scratch_url, build_s)
     finally:
         _pg_admin(
@@ -486,7 +486,7 @@ def measure_pages(clinic: Clinic, store: Any, user: Any, patient_id: str, reps: 
             patient_id,
             record_floor(store, patient_id),
             "raw SQL: patient, visits, screenings, escalations, handouts",
-            lambda at: "" if at.get("form") or at.button else "no form rendered",
+            lambda at: "" if at.selectbox else "no form rendered",
         ),
         (
             "patients",
@@ -909,7 +909,7 @@ def measure_app_memory(clinic: Clinic, reps: Reps, log_dir: Path) -> list[Result
                 _wait_for_app(page)
                 page.get_by_text("Log out").wait_for()
                 nav = page.locator('[data-testid="stSidebarNav"]')
-                for n in range(max(1, reps.reps if reps.reps < 4 else 3)):
+                for n in range(max(1, min(3, reps.reps))):
                     if n:
                         nav.get_by_role("link", name="Patients").click()
                         _wait_for_app(page)
@@ -1125,8 +1125,8 @@ def growth_lines(results: Sequence[Result]) -> list[str]:
 
 def notes_lines(results: Sequence[Result]) -> list[str]:
     return [
-        f"- {r.measure} ({r.backend}, {r.size:,}): {r.note}"
-        + (f"; floor = {r.floor_what}" if r.floor_what else "")
+        f"- {r.measure} ({r.backend}, {r.size:,}): "
+        + "; ".join(part for part in (r.note, f"floor = {r.floor_what}" if r.floor_what else "") if part)
         for r in results
         if r.note or r.floor_what
     ]
@@ -1211,7 +1211,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
     sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)
     sizes = (
