@@ -36,7 +36,7 @@ ZCQ_ALLOWED: dict[str, frozenset[int]] = {
 STARTBACK_ITEMS: tuple[str, ...] = tuple(f"q{i}" for i in range(1, 10))
 
 Nrs = Annotated[int, Field(ge=0, le=10)]
-NonNegative = Annotated[float, Field(ge=0)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 SCREENING_FIELDS: tuple[str, ...] = (
     "saddle_anaesthesia",
@@ -191,7 +191,7 @@ class Visit(_Record):
     fever: bool | None = None
     systemically_unwell: bool | None = None
     recent_infection: bool | None = None
-    temperature_c: float | None = Field(default=None, ge=30, le=45)
+    temperature_c: float | None = Field(default=None, ge=30, le=45, allow_inf_nan=False)
     unexplained_weight_loss: bool | None = None
     night_pain: bool | None = None
     trauma: Trauma | None = None

@@ -642,36 +642,38 @@ def authenticate(store: Store, username: str, password: str, *, settings: Settin
     settings = settings or Settings()
     username = (username or "").strip()
     now = _utcnow()
+    logged_in: User | None = None
+    # The failure is recorded (audit row, failure count, lock) in a committed transaction; only then refused.
     with store.transaction() as tx:
         user = tx.get_user_by_username(username)
         is_demo = tx.get_meta("demo") == "true"
         if user is None or (username in auth.DEMO_USERS and not is_demo):
             auth.verify_password(None, password)  # same work as a real check
             tx.insert_audit(user_id=None, action="login.failed")
-            raise PermissionDeniedError(LOGIN_FAILED)
-        locked = user.locked_until is not None and user.locked_until > now
-        ok = not locked and user.active and auth.verify_password(tx.password_hash(user.id), password)
-        if not ok:
-            failures = user.failed_logins + (0 if locked else 1)
-            lock = (
-                now + dt.timedelta(minutes=settings.lockout_min)
-                if failures >= settings.lockout_attempts
-                else None
-            )
-            tx.update_user(
-                User(
-                    **{
-                        **user.__dict__,
-                        "failed_logins": 0 if lock else failures,
-                        "locked_until": lock or user.locked_until,
-                    }
+        else:
+            locked = user.locked_until is not None and user.locked_until > now
+            ok = not locked and user.active and auth.verify_password(tx.password_hash(user.id), password)
+            if ok:
+                logged_in = tx.update_user(
+                    User(**{**user.__dict__, "failed_logins": 0, "locked_until": None})
                 )
-            )
-            tx.insert_audit(user_id=user.id, action="login.failed")
-            raise PermissionDeniedError(LOGIN_FAILED)
-        user = tx.update_user(User(**{**user.__dict__, "failed_logins": 0, "locked_until": None}))
-        tx.insert_audit(user_id=user.id, action="login")
-    return user
+                tx.insert_audit(user_id=user.id, action="login")
+            else:
+                failures = user.failed_logins + (0 if locked else 1)
+                lock = (
+                    now + dt.timedelta(minutes=settings.lockout_min)
+                    if failures >= settings.lockout_attempts
+                    else None
+                )
+                changes = {
+                    "failed_logins": 0 if lock else failures,
+                    "locked_until": lock or user.locked_until,
+                }
+                tx.update_user(User(**{**user.__dict__, **changes}))
+                tx.insert_audit(user_id=user.id, action="login.failed")
+    if logged_in is None:
+        raise PermissionDeniedError(LOGIN_FAILED)
+    return logged_in
 
 
 def logout(store: Store, actor: User, *, reason: str = "") -> None:

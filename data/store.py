@@ -54,9 +54,32 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+# Letters that NFKD does not decompose (a stroke or ligature, not a combining mark).
+_UNDECOMPOSED = str.maketrans(
+    {
+        "Ł": "L",
+        "ł": "l",
+        "Ø": "O",
+        "ø": "o",
+        "Đ": "D",
+        "đ": "d",
+        "Ħ": "H",
+        "ħ": "h",
+        "ß": "ss",
+        "Æ": "AE",
+        "æ": "ae",
+        "Œ": "OE",
+        "œ": "oe",
+        "Þ": "Th",
+        "þ": "th",
+        "ı": "i",
+    }
+)
+
+
 def search_key(*parts: str) -> str:
-    """Lower-case, accent-free text for forgiving search (José matches jose)."""
-    joined = " ".join(parts)
+    """Lower-case, accent-free text for forgiving search (José matches jose, Łukasz matches lukasz)."""
+    joined = " ".join(parts).translate(_UNDECOMPOSED)
     decomposed = unicodedata.normalize("NFKD", joined)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 

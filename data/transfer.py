@@ -168,7 +168,7 @@ def _format_cell(value: Any, kind: str) -> str:
     if kind == "bool":
         return "true" if value else "false"
     if kind == "timestamp":
-        return format_timestamp(value)
+        return format_timestamp(value)  # naive values (SQLite) are UTC
     if kind == "date":
         return str(value.isoformat())
     if kind == "float":
@@ -443,8 +443,8 @@ def _audit_json(row: Any) -> dict[str, Any]:
     }
 
 
-def _ts_key(value: dt.datetime) -> dt.datetime:
-    return _utc(value)
+def _ts_key(value: dt.datetime | None) -> dt.datetime:
+    return _utc(value or dt.datetime.min)
 
 
 def _zcq_order(item: str) -> tuple[int, str]:
@@ -520,12 +520,13 @@ class _ZipWriter:
         self.archive = archive
         self.files: dict[str, ManifestFile] = {}
 
-    def add(self, name: str, data: bytes, rows: int | None) -> None:
+    def add(self, name: str, data: bytes, rows: int | None, *, listed: bool = True) -> None:
         info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
         info.compress_type = zipfile.ZIP_DEFLATED
         info.external_attr = 0o600 << 16
         self.archive.writestr(info, data)
-        self.files[name] = ManifestFile(hashlib.sha256(data).hexdigest(), len(data), rows)
+        if listed:
+            self.files[name] = ManifestFile(hashlib.sha256(data).hexdigest(), len(data), rows)
 
 
 @contextmanager
@@ -592,17 +593,7 @@ def export_clinic(
             "users.csv",
             *_csv_bytes(
                 [c.name for c in columns],
-                (
-                    [
-                        _format_cell(
-                            _utc(v) if c.kind == "timestamp" and v is not None else v,
-                            c.kind,
-                        )
-                        for c in columns
-                        for v in [getattr(row, c.name)]
-                    ]
-                    for row in user_rows
-                ),
+                ([_format_cell(getattr(row, c.name), c.kind) for c in columns] for row in user_rows),
             ),
         )
         report(0.05)
@@ -630,7 +621,7 @@ def export_clinic(
             key=lambda v: (
                 order.get(v.patient_id, -1),
                 v.visit_date,
-                _ts_key(v.recorded_at or dt.datetime.min),
+                _ts_key(v.recorded_at),
                 v.id,
             )
         )
@@ -659,7 +650,7 @@ def export_clinic(
                 Screening.model_validate({**r.data, **_bookkeeping(r)})
                 for r in conn.execute(select(t.screenings))
             ),
-            key=lambda s: (_ts_key(s.recorded_at or dt.datetime.min), s.id),
+            key=lambda s: (_ts_key(s.recorded_at), s.id),
         )
         out.add("screenings.json", _json_bytes([_model_json(s) for s in screenings]), len(screenings))
         escalations = sorted(
@@ -667,7 +658,7 @@ def export_clinic(
                 Escalation.model_validate({**r.data, **_bookkeeping(r)})
                 for r in conn.execute(select(t.escalations))
             ),
-            key=lambda e: (_ts_key(e.recorded_at or dt.datetime.min), e.id),
+            key=lambda e: (_ts_key(e.recorded_at), e.id),
         )
         out.add("escalations.json", _json_bytes([_model_json(e) for e in escalations]), len(escalations))
         report(0.5)
@@ -691,11 +682,8 @@ def export_clinic(
             include_password_hashes=include_password_hashes,
             files=dict(out.files),
         )
-        info = zipfile.ZipInfo(MANIFEST_NAME, date_time=ZIP_EPOCH)
-        info.compress_type = zipfile.ZIP_DEFLATED
-        info.external_attr = 0o600 << 16
         manifest_bytes = _json_bytes(manifest.to_json())
-        out.archive.writestr(info, manifest_bytes)
+        out.add(MANIFEST_NAME, manifest_bytes, None, listed=False)
     _audit_export(
         store,
         actor,
@@ -734,7 +722,7 @@ def export_patient(
                 Visit.model_validate({**r.data, **_bookkeeping(r), "patient_id": r.patient_id})
                 for r in conn.execute(select(t.visits).where(t.visits.c.patient_id == patient_id))
             ),
-            key=lambda v: (v.visit_date, _ts_key(v.recorded_at or dt.datetime.min), v.id),
+            key=lambda v: (v.visit_date, _ts_key(v.recorded_at), v.id),
         )
         revisions = sorted(
             conn.execute(select(t.revisions).where(t.revisions.c.patient_id == patient_id)),
@@ -745,14 +733,14 @@ def export_patient(
                 Screening.model_validate({**r.data, **_bookkeeping(r)})
                 for r in conn.execute(select(t.screenings).where(t.screenings.c.patient_id == patient_id))
             ),
-            key=lambda s: (_ts_key(s.recorded_at or dt.datetime.min), s.id),
+            key=lambda s: (_ts_key(s.recorded_at), s.id),
         )
         escalations = sorted(
             (
                 Escalation.model_validate({**r.data, **_bookkeeping(r)})
                 for r in conn.execute(select(t.escalations).where(t.escalations.c.patient_id == patient_id))
             ),
-            key=lambda e: (_ts_key(e.recorded_at or dt.datetime.min), e.id),
+            key=lambda e: (_ts_key(e.recorded_at), e.id),
         )
         handouts = sorted(
             conn.execute(select(t.handouts).where(t.handouts.c.patient_id == patient_id)),
@@ -1175,9 +1163,7 @@ class _Reader:
         self.out.meta = data
 
     def read_users(self) -> None:
-        raw = self.members.get("users.csv")
-        columns = [*USER_COLUMNS, PASSWORD_COLUMN]
-        rows = list(self._csv("users.csv", columns)) if raw is not None else []
+        rows = list(self._csv("users.csv", [*USER_COLUMNS, PASSWORD_COLUMN]))
         self._duplicates("users.csv", [(n, v["id"]) for n, v in rows], "id")
         self._duplicates("users.csv", [(n, v["username"]) for n, v in rows], "username")
         for row, values in rows:
@@ -1330,7 +1316,9 @@ class _Reader:
     def read_visits(self, patients: dict[str, dict[str, Any]]) -> None:
         rows = list(self._csv("visits.csv", VISIT_COLUMNS))
         dup_ids = self._duplicates("visits.csv", [(n, v.get("id")) for n, v in rows], "id")
-        visit_rows = {v["id"]: n for n, v in rows if v["id"] not in dup_ids}
+        visit_rows: dict[str, int] = {}
+        for n, values in rows:
+            visit_rows.setdefault(values["id"], n)
         nested = self.read_children(visit_rows)
         known_patients = self._all_ids("patients.csv")
         for row, values in rows:
@@ -1516,7 +1504,8 @@ def _target_refusal(conn: Connection) -> str | None:
 
 
 def _write(conn: Connection, parsed: _Parsed, progress: Callable[[float], None]) -> None:
-    conn.execute(delete(t.users))  # demo accounts only (anything else was refused)
+    # Demo accounts of an otherwise empty target make way for the clinic's own (others were refused).
+    conn.execute(delete(t.users).where(t.users.c.username.in_(list(auth.DEMO_USERS))))
     conn.execute(delete(t.meta))
     if parsed.meta:
         conn.execute(insert(t.meta), [{"key": k, "value": v} for k, v in sorted(parsed.meta.items())])

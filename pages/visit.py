@@ -51,6 +51,8 @@ if st.session_state.get(f"{K}form_id") != form_id:
     st.session_state.update(form_state_from_visit(source, K, copy_forward_only=correcting is None))
     st.session_state[f"{K}form_id"] = form_id
     st.session_state[f"{K}carried_from"] = previous.visit_date.isoformat() if previous else None
+    # The version this correction is based on: a newer save by someone else must be detected, not overwritten.
+    st.session_state[f"{K}base_version"] = correcting.version if correcting else None
 
 errors: dict[str, str] = st.session_state.get(f"{K}errors", {})
 carried_from = st.session_state.get(f"{K}carried_from")
@@ -325,7 +327,7 @@ if st.button("Save correction" if correcting else "Save visit", type="primary", 
                 user,
                 correcting.id,
                 values,
-                expected_version=correcting.version,
+                expected_version=st.session_state[f"{K}base_version"],
                 reason=reason,
                 settings=settings,
             )

@@ -157,6 +157,10 @@ class Result:
         return percentile(self.samples, 90) if self.samples else None
 
     @property
+    def cpu_median(self) -> float | None:
+        return statistics.median(self.cpu_samples) if self.cpu_samples else None
+
+    @property
     def floor(self) -> float | None:
         return statistics.median(self.floor_samples) if self.floor_samples else None
 
@@ -189,7 +193,7 @@ class Result:
             p90=self.p90,
             floor=self.floor,
             ratio=self.ratio,
-            cpu_median=statistics.median(self.cpu_samples) if self.cpu_samples else None,
+            cpu_median=self.cpu_median,
             target=target.text if target else None,
             passed=self.passed,
         )
@@ -226,6 +230,7 @@ class Clinic:
     url: str
     scratch_url: str
     build_s: float | None = None  # None: reused from the cache
+    admin_url: str | None = None  # PostgreSQL: where fresh databases are created
 
 
 def cache_key(size: int, seed: int) -> str:
@@ -334,7 +339,7 @@ def postgres_clinic(size: int, seed: int, admin_url: str) -> Iterator[Clinic]:
         _pg_admin(url, "ANALYZE")  # planner statistics, as autovacuum would gather in a real clinic
         # The scratch copy is cloned from the clinic while nothing else is connected to it.
         _pg_admin(admin_url, f'CREATE DATABASE "{scratch}" TEMPLATE "{name}"')
-        yield Clinic("postgresql", size, url, scratch_url, build_s)
+        yield Clinic("postgresql", size, url, scratch_url, build_s, admin_url)
     finally:
         _pg_admin(
             admin_url,
@@ -346,10 +351,17 @@ def postgres_clinic(size: int, seed: int, admin_url: str) -> Iterator[Clinic]:
 # --- the measures --------------------------------------------------------------------------------
 
 
+class _NoBareModeWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "missing ScriptRunContext" not in str(record.msg)
+
+
 def _quiet_streamlit() -> None:
-    # AppTest drives the script from this thread; Streamlit then warns "missing ScriptRunContext".
-    for name in ("streamlit", "streamlit.runtime.scriptrunner_utils.script_run_context"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    # Session state is touched from this (non-script) thread, and Streamlit warns each time; a
+    # filter survives Streamlit resetting its loggers' levels when AppTest loads its config.
+    logger = logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context")
+    if not any(isinstance(f, _NoBareModeWarning) for f in logger.filters):
+        logger.addFilter(_NoBareModeWarning())
 
 
 def typical_patients(store: Any, visits: int = VISITS_PER_PATIENT) -> list[str]:
@@ -761,47 +773,114 @@ def measure_fhir(clinic: Clinic, store: Any, user: Any, patient_id: str, reps: R
     return result
 
 
-def measure_transfer(clinic: Clinic, user: Any, reps: Reps) -> list[Result]:
-    """Whole-clinic export and import through data.transfer, when that module exists."""
-    export = Result(MEASURES["export"], clinic.backend, clinic.size)
-    imported = Result(MEASURES["import"], clinic.backend, clinic.size)
+def _fresh_database(clinic: Clinic, workdir: Path, label: str) -> tuple[str, Callable[[], None]]:
+    """A new, empty database of the clinic's backend (and how to drop it)."""
+    if clinic.admin_url is None:
+        path = workdir / f"{label}-{uuid.uuid4().hex[:8]}.sqlite3"
+        return f"sqlite:///{path}", lambda: [p.unlink(missing_ok=True) for p in workdir.glob(f"{path.name}*")]
+    name = f"stride_bench_{label}_{uuid.uuid4().hex[:8]}"
+    admin = clinic.admin_url
+    _pg_admin(admin, f'CREATE DATABASE "{name}"')
+    return _with_database(admin, name), lambda: _pg_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def measure_transfer(clinic: Clinic, reps: Reps) -> list[Result]:
+    """Whole-clinic export to a zip and import into an empty database (data.transfer), when present."""
+    export = Result(
+        MEASURES["export"], clinic.backend, clinic.size, floor_what="raw SQL: every row of every table"
+    )
+    imported = Result(
+        MEASURES["import"],
+        clinic.backend,
+        clinic.size,
+        floor_what="raw SQL: bulk INSERT of the same rows into an empty database, one transaction",
+    )
+    results = [export, imported]
     if importlib.util.find_spec("data.transfer") is None:
-        for result in (export, imported):
+        for result in results:
             result.status, result.note = "n/a", "data.transfer does not exist yet"
             yield_result(result)
-        return [export, imported]
-    try:
-        transfer = importlib.import_module("data.transfer")
-        export_fn = getattr(transfer, "export_clinic", None)
-        import_fn = getattr(transfer, "import_clinic", None)
-        if export_fn is None or import_fn is None:
-            raise LookupError("data.transfer has no export_clinic/import_clinic")
-        from data.store import open_store
+        return results
+    from sqlalchemy import insert, select
 
+    from data import tables as t
+    from data.store import open_store
+
+    transfer = importlib.import_module("data.transfer")
+    export_fn = getattr(transfer, "export_clinic", None)
+    import_fn = getattr(transfer, "import_clinic", None)
+    # An export of 10,000 patients takes seconds: a few runs, no warm-up beyond the first.
+    few = Reps(reps=min(reps.reps, 5), budget_s=reps.budget_s, warmup=0, min_reps=min(reps.min_reps, 2))
+    with tempfile.TemporaryDirectory(prefix="stride-bench-transfer-") as tmp:
+        workdir = Path(tmp)
+        zip_path = workdir / "clinic.zip"
         source = open_store(clinic.url)
         try:
-            payload = export_fn(source)
-            export.samples, export.cpu_samples = time_runs(lambda: export_fn(source), reps)
+            if export_fn is None or import_fn is None:
+                raise LookupError("data.transfer has no export_clinic/import_clinic")
+            tables = [t.meta, t.users, t.patients, t.visits, t.revisions, t.screenings, t.escalations]
+            tables += [t.handouts, t.audit]
+
+            def read_all() -> dict[Any, list[dict[str, Any]]]:
+                with source.read_engine.connect() as conn:
+                    return {table: [dict(r._mapping) for r in conn.execute(select(table))] for table in tables}
+
+            export_fn(source, zip_path)  # warm-up, and the file the import reads
+            export.samples, export.cpu_samples = time_runs(lambda: export_fn(source, zip_path), few)
+            export.floor_samples, _ = time_runs(read_all, few)
+            export.note = f"zip of {zip_path.stat().st_size / 1e6:.1f} MB"
+            rows = read_all()
+        except Exception as exc:  # data.transfer is young: record, do not fail the run
+            for result in results:
+                result.status, result.note = "error", f"{type(exc).__name__}: {exc}"
+                yield_result(result)
+            return results
         finally:
             source.close()
-        with tempfile.TemporaryDirectory(prefix="stride-bench-import-") as tmp:
-            counter = iter(range(10**6))
 
-            def import_once() -> object:
-                target = open_store(f"sqlite:///{tmp}/import-{next(counter)}.sqlite3")
+        def timed_into_fresh(action: Callable[[Any], object]) -> tuple[list[float], list[float]]:
+            wall: list[float] = []
+            cpu: list[float] = []
+            spent = 0.0
+            while len(wall) < few.reps and (len(wall) < few.min_reps or spent < few.budget_s):
+                url, drop = _fresh_database(clinic, workdir, "import")
+                target = open_store(url)  # migrations run here, outside the timing
                 try:
-                    return import_fn(target, payload)
+                    c0, t0 = time.process_time(), time.perf_counter()
+                    action(target)
+                    elapsed = time.perf_counter() - t0
+                    wall.append(elapsed * 1000)
+                    cpu.append((time.process_time() - c0) * 1000)
+                    spent += elapsed
                 finally:
                     target.close()
+                    drop()
+            return wall, cpu
 
-            imported.samples, imported.cpu_samples = time_runs(import_once, Reps(reps=3, budget_s=60))
-        imported.note = "into a fresh SQLite file each time"
-    except Exception as exc:  # the module's API is not settled: record, do not fail the run
-        for result in (export, imported):
-            result.status, result.note = "n/a", f"{type(exc).__name__}: {exc}"
-    for result in (export, imported):
+        def do_import(target: Any) -> None:
+            report = import_fn(target, zip_path)
+            if not getattr(report, "imported", True):
+                raise RuntimeError(f"import refused or failed: {getattr(report, 'refused', None)}")
+
+        def floor_import(target: Any) -> None:
+            with target.transaction() as tx:
+                for table, table_rows in rows.items():
+                    if table is t.meta:
+                        tx.conn.execute(t.meta.delete())
+                    for start in range(0, len(table_rows), 2000):
+                        chunk = table_rows[start : start + 2000]
+                        if chunk:
+                            tx.conn.execute(insert(table), chunk)
+
+        try:
+            imported.samples, imported.cpu_samples = timed_into_fresh(do_import)
+            imported.floor_samples, _ = timed_into_fresh(floor_import)
+            imported.note = "each run into a new, empty database of the same backend"
+        except Exception as exc:
+            imported.status, imported.note = "error", f"{type(exc).__name__}: {exc}"
+    for result in results:
         yield_result(result)
-    return [export, imported]
+    return results
 
 
 # --- the real app in Chromium --------------------------------------------------------------------
@@ -966,7 +1045,7 @@ def measure_clinic(clinic: Clinic, reps: Reps, *, transfer: bool = True) -> list
         results.append(measure_fhir(clinic, store, user, patient_id, reps))
         results.append(measure_record_visit(clinic, typical[:50], reps))
         if transfer:
-            results.extend(measure_transfer(clinic, user, reps))
+            results.extend(measure_transfer(clinic, reps))
         return results
     finally:
         store.close()
@@ -1089,14 +1168,14 @@ def _verdict(result: Result) -> str:
 
 def markdown_table(results: Sequence[Result]) -> str:
     lines = [
-        "| measure | backend | size | median ms | p90 ms | floor ms | ratio | target (10k) | pass/fail |",
-        "|---|---|---:|---:|---:|---:|---:|---|---|",
+        "| measure | backend | size | median ms | p90 ms | CPU ms | floor ms | ratio | target (10k) | pass/fail |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in results:
         target = TARGETS.get(r.measure)
         lines.append(
             f"| {r.measure} | {r.backend} | {r.size:,} | {_fmt(r.median, r.unit)} | {_fmt(r.p90, r.unit)} "
-            f"| {_fmt(r.floor)} | {'—' if r.ratio is None else f'{r.ratio:.1f}×'} "
+            f"| {_fmt(r.cpu_median)} | {_fmt(r.floor)} | {'—' if r.ratio is None else f'{r.ratio:.1f}×'} "
             f"| {target.text if target and r.size == TARGET_SIZE else '—'} | {_verdict(r)} |"
         )
     return "\n".join(lines)
@@ -1140,9 +1219,10 @@ def render_markdown(results: Sequence[Result], meta: dict[str, Any]) -> str:
         f"load average before/after {meta['load_before']} / {meta.get('load_after', '?')}; "
         f"took {meta.get('duration_s', 0):.0f} s.",
         "",
-        "Medians and p90 of repeated runs in one process (time.perf_counter); the floor is the bare "
-        "work the measure cannot avoid (see notes); ratio = median / floor. Targets apply at 10,000 "
-        "patients.",
+        "Medians and p90 of repeated runs in one process (time.perf_counter); CPU ms is the median "
+        "process CPU time of the same runs (all threads; far below the wall time means waiting: I/O, "
+        "or other processes on a shared machine). The floor is the bare work the measure cannot avoid "
+        "(see notes); ratio = median / floor. Targets apply at 10,000 patients.",
         "",
         markdown_table(results),
         "",
@@ -1238,9 +1318,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
 
     def report(result: Result) -> None:
-        value = "" if result.median is None else f"median {_fmt(result.median, result.unit)} {result.unit}"
+        value = "" if result.median is None else f"median {_fmt(result.median, result.unit)}"
+        value += "" if result.unit != "ms" or result.median is None else " ms"
         floor = "" if result.floor is None else f", floor {_fmt(result.floor)} ms"
-        log.info("  %-44s %s%s %s", result.measure, value, floor, "" if result.status == "ok" else result.note)
+        elapsed = time.perf_counter() - started
+        status = "" if result.status == "ok" else f"{result.status}: {result.note}"
+        log.info("  [%4.0f s] %-44s %s%s %s", elapsed, result.measure, value, floor, status)
 
     _REPORTER.append(report)
     results: list[Result] = []

@@ -37,13 +37,6 @@ DAY2 = dt.date(2025, 2, 10)
 DAY3 = dt.date(2025, 2, 17)
 DAY4 = dt.date(2025, 2, 24)
 
-FAILED_LOGIN_ROLLED_BACK = (
-    "bug: dashboard/services.py authenticate() raises PermissionDeniedError inside "
-    "`with store.transaction()` (lines ~640 and ~660), so the rollback discards "
-    "the login.failed audit row and the failed_logins / locked_until update: "
-    "failures are never audited and the account never locks"
-)
-
 
 @pytest.fixture
 def team(store: Any) -> Team:
@@ -121,13 +114,6 @@ def test_patients_are_found_by_name_or_reference_ignoring_case_and_accents(
     assert len(services.find_patients(store, team.readonly, "muller")) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: data/store.py search_key() strips only combining marks after NFKD, so letters with a "
-        "stroke (Ł, Ø, Đ) keep it: 'lukasz' does not find Łukasz, 'soren' does not find Søren"
-    ),
-)
 def test_a_name_with_a_stroked_letter_is_found_without_the_stroke(
     store: Any, team: Team, patient: Patient
 ) -> None:
@@ -253,13 +239,6 @@ def test_a_duplicate_patient_reference_is_refused_with_a_field_message(
     assert counts(store) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: dashboard/models.py NonNegative (walk_onset_m, walk_total_m, walk_*_min without a cap) "
-        "accepts float('inf'); SQLite stores it, PostgreSQL fails with DataError on the JSON column"
-    ),
-)
 def test_an_infinite_walking_distance_is_refused_as_invalid_input(
     store: Any, team: Team, patient: Patient
 ) -> None:
@@ -446,7 +425,6 @@ AUDITED: list[Any] = [
         lambda s, u: pytest.raises(PermissionDeniedError, services.authenticate, s.store, u.username, "nope"),
         "login.failed",
         id="login_failed",
-        marks=pytest.mark.xfail(strict=True, reason=FAILED_LOGIN_ROLLED_BACK),
     ),
     pytest.param(
         "clinician", lambda s, u: services.logout(s.store, u, reason="timeout"), "logout", id="logout"
@@ -856,7 +834,6 @@ def test_a_wrong_password_fails_with_the_same_message_as_an_unknown_user(store: 
     assert "carla" not in str(wrong.value)
 
 
-@pytest.mark.xfail(strict=True, reason=FAILED_LOGIN_ROLLED_BACK)
 def test_five_failed_logins_lock_the_account_even_against_the_right_password(store: Any, team: Team) -> None:
     for _ in range(5):
         with pytest.raises(PermissionDeniedError):

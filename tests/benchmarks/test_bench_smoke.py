@@ -1,0 +1,112 @@
+"""The benchmark harness runs end to end on a tiny clinic and reports in the expected shape.
+
+Performance is measured by `make bench` (tests/benchmarks/run.py), never asserted here: these
+tests only check that every measuring function runs once and that the results are well formed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.benchmarks import run as bench
+
+TINY = 20
+
+
+@pytest.fixture(scope="module")
+def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[bench.Clinic]:
+    """A 20-patient demo clinic built through the harness's own cache, in a temporary directory."""
+    root = tmp_path_factory.mktemp("bench")
+    with bench.sqlite_clinic(TINY, seed=5, workdir=root / "work", cache_dir=root / "cache") as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def results(clinic: bench.Clinic) -> list[bench.Result]:
+    return bench.measure_clinic(clinic, bench.ONCE)
+
+
+def test_the_cache_is_keyed_by_size_seed_generator_version_and_schema(
+    clinic: bench.Clinic, tmp_path: Path
+) -> None:
+    from data.demo import DEMO_VERSION
+    from data.migrate import head_revision
+
+    key = bench.cache_key(TINY, 5)
+    assert f"{TINY}p" in key and "seed5" in key
+    assert f"demo{DEMO_VERSION}" in key and str(head_revision()) in key
+    assert clinic.backend == "sqlite" and clinic.size == TINY
+    assert clinic.url != clinic.scratch_url
+
+
+def test_every_in_process_measure_reports_once(results: list[bench.Result]) -> None:
+    names = [r.measure for r in results]
+    for key in ("caseload", "progress", "visit", "patients", "record_visit", "screening", "handout", "fhir"):
+        assert bench.MEASURES[key] in names
+    assert bench.MEASURES["export"] in names and bench.MEASURES["import"] in names
+    assert len(names) == len(set(names))
+
+
+def test_results_are_well_formed(results: list[bench.Result]) -> None:
+    for r in results:
+        assert r.backend == "sqlite" and r.size == TINY
+        assert r.status in {"ok", "n/a", "error"}
+        if r.status == "error" and r.measure not in {bench.MEASURES["export"], bench.MEASURES["import"]}:
+            pytest.fail(f"{r.measure}: {r.note}")  # data.transfer is optional; the rest is ours
+        if r.status == "error":
+            continue
+        if r.status == "n/a":
+            assert not r.samples and r.note
+            continue
+        assert len(r.samples) == 1 and len(r.cpu_samples) == 1
+        assert all(math.isfinite(x) and x >= 0 for x in r.samples + r.floor_samples)
+        assert r.median is not None and r.p90 is not None
+        if r.floor_samples:
+            assert r.ratio is not None and r.ratio > 0 and r.floor_what
+        # Targets are judged at 10,000 patients only.
+        assert r.passed is None
+
+
+def test_a_result_is_judged_against_its_target_at_ten_thousand_patients() -> None:
+    caseload = bench.Result(bench.MEASURES["caseload"], "sqlite", bench.TARGET_SIZE, samples=[250, 280, 900])
+    assert caseload.median == 280 and caseload.passed is True
+    assert caseload.p90 == pytest.approx(776)
+    handout = bench.Result(
+        bench.MEASURES["handout"], "sqlite", bench.TARGET_SIZE, samples=[200], floor_samples=[100]
+    )
+    assert handout.ratio == 2 and handout.passed is False  # fast enough, but twice its floor
+    other = bench.Result(bench.MEASURES["fhir"], "sqlite", bench.TARGET_SIZE, samples=[1])
+    assert other.passed is None
+
+
+def test_the_markdown_and_json_outputs(results: list[bench.Result], tmp_path: Path) -> None:
+    big = bench.Result(bench.MEASURES["caseload"], "sqlite", 200 * TINY, samples=[results[0].median or 1.0])
+    meta = {"started": "now", "machine": "test", "git": "x", "mode": "smoke", "load_before": "0"}
+    text = bench.write_results([*results, big], meta, tmp_path)
+    assert (tmp_path / "results.md").read_text() == text
+    header = next(line for line in text.splitlines() if line.startswith("| measure"))
+    for column in ("measure", "size", "median ms", "p90 ms", "floor ms", "ratio", "target", "pass/fail"):
+        assert column in header
+    assert "How time grows with clinic size" in text
+    assert f"{TINY}→{200 * TINY:,}" in text
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert data["meta"]["mode"] == "smoke"
+    row = data["results"][0]
+    for key in ("measure", "backend", "size", "median", "p90", "floor", "ratio", "target", "passed", "samples"):
+        assert key in row
+
+
+def test_the_handout_floor_has_the_requested_page_count() -> None:
+    assert bench.pdf_pages(bench.handout_floor(3)) == 3
+
+
+def test_the_command_line_defaults() -> None:
+    args = bench.parse_args([])
+    assert args.sizes is None and not args.quick and args.database_url_postgres is None
+    args = bench.parse_args(["--quick", "--sizes", "20,40", "--database-url-postgres", "postgresql://x"])
+    assert args.quick and args.sizes == "20,40"
