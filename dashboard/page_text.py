@@ -274,7 +274,7 @@ def plan_markdown(plan: Plan) -> str:
             if plan.personal_note.strip():
                 block.append(md_escape(plan.personal_note.strip()))
         elif key in ADVICE_SECTIONS:
-            for item in plan.section(key):  # type: ignore[arg-type]
+            for item in plan.section(key):
                 block.append(
                     f"- **{md_escape(item.title)}**" + (f": {md_escape(item.text)}" if item.text else "")
                 )

@@ -1,10 +1,13 @@
 import dataclasses
 import datetime as dt
+import tempfile
+from pathlib import Path
 
 import streamlit as st
 
-from dashboard import auth, page_text, red_flags, services
+from dashboard import auth, governance, page_text, red_flags, services
 from dashboard.ports import InvalidInputError, StrideError
+from data import transfer
 
 store = st.session_state["store"]
 user = st.session_state["user"]
@@ -50,7 +53,7 @@ def create_account() -> None:
     state["admin_new_password"] = ""  # a password never stays in session state
 
 
-users_tab, audit_tab, rules_tab = st.tabs(["Users", "Audit trail", "Rules"])
+users_tab, audit_tab, rules_tab, data_tab = st.tabs(["Users", "Audit trail", "Rules and licences", "Data"])
 
 # --- users ---------------------------------------------------------------------------------------
 with users_tab:
@@ -226,7 +229,22 @@ with audit_tab:
 
 # --- rules ---------------------------------------------------------------------------------------
 with rules_tab:
-    st.markdown(f"Red-flag rule set version: **`{red_flags.rule_set_version(settings.rules)}`**")
+    version = red_flags.rule_set_version(settings.rules)
+    st.markdown(f"Red-flag rule set version: **`{version}`**")
+    approval = governance.rule_set_approval(store, version)
+    if approval is None:
+        st.warning("⚠️ Not yet approved by this clinic. Screenings made with it carry a notice.")
+        with st.form("approve_rules"):
+            note = st.text_input("What you reviewed (kept with the approval)", key="approve_note")
+            if st.form_submit_button("Approve this rule set"):
+                try:
+                    governance.approve_rule_set(store, user, version, note)
+                except StrideError as exc:
+                    st.error(str(exc))
+                else:
+                    st.rerun()
+    else:
+        st.success(f"✅ Approved by {approval.by_name} on {approval.at:%Y-%m-%d %H:%M} UTC: {approval.note}")
     st.caption(
         "A hash of the rule table and the clinic's settings. Each stored screening keeps its version, "
         "so past results stay explainable after the rules change."
@@ -241,3 +259,105 @@ with rules_tab:
     )
     with st.expander("The rule table", expanded=False):
         st.markdown(red_flags.rules_markdown(settings.rules))
+
+    st.subheader("Instrument licences")
+    st.caption(
+        "ODI, RMDQ, ZCQ and STarT Back stay off until the clinic's licence (or cover) is recorded here."
+    )
+    for key, name in governance.LICENSED_INSTRUMENTS.items():
+        held = governance.licence(store, key)
+        if held is not None:
+            st.markdown(f"✅ **{name}**: {held.note} (recorded by {held.by_name}, {held.at:%Y-%m-%d})")
+            continue
+        with st.form(f"licence_{key}"):
+            basis = st.text_input(
+                f"{name}: licence reference or why its use is covered", key=f"licence_basis_{key}"
+            )
+            if st.form_submit_button("Record licence"):
+                try:
+                    governance.record_licence(store, user, key, basis)
+                except StrideError as exc:
+                    st.error(str(exc))
+                else:
+                    st.rerun()
+    st.subheader("Retention")
+    years = governance.retention_years(store)
+    new_years = st.number_input("Retention period (years)", 1, 100, value=years or 8, key="retention_years")
+    if st.button("Save retention period", key="retention_save"):
+        governance.set_retention_years(store, user, int(new_years))
+        st.rerun()
+    if years:
+        due = governance.past_retention(store, user, dt.date.today())
+        st.caption(f"{len(due)} record(s) past the retention period, listed for review; nothing is deleted.")
+        if due:
+            st.dataframe(due, hide_index=True, key="retention_due")
+
+with data_tab:
+    st.subheader("Export the whole clinic")
+    st.caption(
+        "A zip of JSON and CSV files with a manifest of SHA-256 checksums. Password hashes only if asked."
+    )
+    with_hashes = st.checkbox("Include password hashes", key="export_hashes")
+    if st.button("Prepare export", key="export_prepare"):
+        bar = st.progress(0.0, text="Exporting…")
+        out = Path(tempfile.mkdtemp()) / f"stride-export-{dt.date.today():%Y%m%d}.zip"
+        try:
+            transfer.export_clinic(
+                store,
+                out,
+                include_password_hashes=with_hashes,
+                actor=user,
+                progress=lambda f: bar.progress(min(max(f, 0.0), 1.0), text="Exporting…"),
+            )
+        except Exception as exc:  # a failed export must leave a readable message, never a traceback
+            st.error(
+                f"The export failed ({type(exc).__name__}); nothing was written. The server log has details."
+            )
+        else:
+            st.session_state["export_zip"] = (out.name, out.read_bytes())
+            out.unlink()
+            bar.progress(1.0, text="Export ready")
+    if ready := st.session_state.get("export_zip"):
+        st.download_button(
+            "Download the export",
+            ready[1],
+            file_name=ready[0],
+            mime="application/zip",
+            key="export_download",
+            on_click="ignore",
+        )
+
+    st.subheader("Import into an empty clinic")
+    st.caption("Run a dry run first: it lists every bad row (file, row, field, message) and writes nothing.")
+    upload = st.file_uploader("Stride export (.zip)", type=["zip"], key="import_file")
+    dry_run = st.checkbox("Dry run (check only)", value=True, key="import_dry_run")
+    if upload is not None and st.button("Check" if dry_run else "Import", key="import_run"):
+        bar = st.progress(0.0, text="Checking…")
+        path = Path(tempfile.mkdtemp()) / "upload.zip"
+        path.write_bytes(upload.getvalue())
+        try:
+            report = transfer.import_clinic(
+                store,
+                path,
+                dry_run=dry_run,
+                actor=user,
+                progress=lambda f: bar.progress(min(max(f, 0.0), 1.0), text="Checking…"),
+            )
+        except Exception as exc:  # the report covers bad files; this is for the unexpected
+            st.error(f"The import stopped ({type(exc).__name__}); nothing was written.")
+        else:
+            bar.progress(1.0, text="Done")
+            (st.success if report.ok else st.error)(report.summary())
+            if report.errors:
+                st.dataframe(
+                    [
+                        {"file": e.file, "row": e.row, "field": e.field, "message": e.message}
+                        for e in report.errors
+                    ],
+                    hide_index=True,
+                    key="import_errors",
+                )
+            for warning in report.warnings:
+                st.warning(warning)
+        finally:
+            path.unlink(missing_ok=True)

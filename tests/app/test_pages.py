@@ -429,3 +429,27 @@ def test_without_a_walking_result_the_plan_asks_for_a_starting_walk_length(clini
     assert not at.exception
     programme = table_with(at, "Minutes a walk")
     assert programme["Minutes a walk"].iloc[0] == "4"
+
+
+def test_an_admin_approves_the_rule_set_and_the_visit_banner_notice_goes(clinic: SqlStore) -> None:
+    from dashboard import governance, red_flags
+
+    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin.py")
+    assert "Not yet approved" in texts(at, "warning")
+    at.text_input(key="approve_note").input("Reviewed the rule table and hazard log")
+    at.button[[b.label for b in at.button].index("Approve this rule set")].click().run()
+    assert not at.exception
+    version = red_flags.rule_set_version()
+    approval = governance.rule_set_approval(clinic, version)
+    assert approval is not None and approval.by_name == "Demo Admin"
+    assert "Approved by Demo Admin" in texts(at, "success")
+
+
+def test_an_admin_exports_the_clinic_from_the_data_tab(clinic: SqlStore) -> None:
+    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin.py")
+    at.button(key="export_prepare").click().run()
+    assert not at.exception
+    name, data = at.session_state["export_zip"]
+    assert name.endswith(".zip") and data[:2] == b"PK"
+    with clinic.read() as tx:
+        assert [e.action for e in tx.audit_entries(action="export.clinic")] == ["export.clinic"]
