@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+import runpy
+from pathlib import Path
 
 import streamlit as st
 
@@ -65,15 +68,28 @@ if user is not None and now - st.session_state.get("last_seen", now) > timeout:
     user = None
     st.rerun()
 
+PAGE_PATHS = ("patients", "visit", "progress", "plan", "caseload", "flags", "account", "admin")
+
 if user is None:
-    login = st.Page("pages/login.py", title="Log in", icon="🔑", default=True)
-    st.navigation([login], position="hidden").run()
+    # Every page's address shows the login page (no "page not found"); after login the same address
+    # opens the page that was asked for.
+    login_script = str(Path(__file__).with_name("pages") / "login.py")
+    login_pages = [st.Page("pages/login.py", title="Log in", icon="🔑", default=True)] + [
+        st.Page(
+            functools.partial(runpy.run_path, login_script, run_name="__main__"),
+            title="Log in",
+            url_path=path,
+        )
+        for path in PAGE_PATHS
+    ]
+    st.navigation(login_pages, position="hidden").run()
     st.stop()
 
 st.session_state["last_seen"] = now
 
 
-@st.fragment(run_every=30)
+# Check often enough that an idle tab is logged out soon after the timeout (at most every 30 s).
+@st.fragment(run_every=min(30.0, max(1.0, timeout.total_seconds() / 3)))
 def _idle_watch() -> None:
     # Runs on a timer even on an idle tab; a full rerun then shows the login page.
     last_seen = st.session_state.get("last_seen", now)

@@ -46,7 +46,7 @@ class Settings:
     urgent_advice: str = "NHS 111 or your GP"
     emergency_department: str = "A&E (the emergency department)"
     timezone: str = "Europe/London"
-    session_timeout_min: int = 15
+    session_timeout_min: float = 15.0
     lockout_attempts: int = 5
     lockout_min: int = 15
     fhir_codesystem_url: str = "https://stride.example.org/fhir/CodeSystem/lbp-measures"
@@ -82,7 +82,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raw = env.get(var)
         if raw is None or raw == "":
             continue
-        values[name] = int(raw) if types[name] in (int, "int") else raw
+        kind = types[name]
+        values[name] = int(raw) if kind in (int, "int") else float(raw) if kind in (float, "float") else raw
     rules = RuleSettings(
         ces_possible_tier="EMERGENCY"
         if env.get("STRIDE_RF_CES_POSSIBLE_EMERGENCY", "").lower() in {"1", "true", "yes"}

@@ -3,6 +3,11 @@ import streamlit as st
 from dashboard import auth, page_text, services
 from dashboard.ports import InvalidInputError, StrideError
 
+# A deep link as the very first request after a restart can run this script before the router
+# (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
+if "store" not in st.session_state:
+    st.switch_page("app.py")
+
 store = st.session_state["store"]
 user = st.session_state["user"]
 

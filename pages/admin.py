@@ -9,6 +9,11 @@ from dashboard import auth, governance, page_text, red_flags, services
 from dashboard.ports import InvalidInputError, StrideError
 from data import transfer
 
+# A deep link as the very first request after a restart can run this script before the router
+# (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
+if "store" not in st.session_state:
+    st.switch_page("app.py")
+
 store = st.session_state["store"]
 user = st.session_state["user"]
 settings = st.session_state["settings"]

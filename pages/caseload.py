@@ -6,6 +6,11 @@ from dashboard import page_text, services, trends
 from dashboard.ports import StrideError
 from dashboard.presenters import DECISION_SUPPORT
 
+# A deep link as the very first request after a restart can run this script before the router
+# (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
+if "store" not in st.session_state:
+    st.switch_page("app.py")
+
 store = st.session_state["store"]
 user = st.session_state["user"]
 settings = st.session_state["settings"]

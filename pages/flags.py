@@ -7,6 +7,11 @@ from dashboard.models import CLOSE_ACTIONS, CLOSE_ACTIONS_NEEDING_TEXT
 from dashboard.ports import InvalidInputError, StrideError
 from dashboard.presenters import DECISION_SUPPORT, TIER_ICON, TIER_LEVEL, TIER_WORDS
 
+# A deep link as the very first request after a restart can run this script before the router
+# (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
+if "store" not in st.session_state:
+    st.switch_page("app.py")
+
 store = st.session_state["store"]
 user = st.session_state["user"]
 settings = st.session_state["settings"]

@@ -5,6 +5,11 @@ import streamlit as st
 from dashboard import auth, services
 from dashboard.ports import StrideError
 
+# A deep link as the very first request after a restart can run this script before the router
+# (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
+if "store" not in st.session_state:
+    st.switch_page("app.py")
+
 store = st.session_state["store"]
 settings = st.session_state["settings"]
 

@@ -10,6 +10,11 @@ from dashboard.plan import ADVICE_SECTIONS, SECTION_HEADINGS, Plan, build_plan, 
 from dashboard.ports import StrideError
 from reports import handout
 
+# A deep link as the very first request after a restart can run this script before the router
+# (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
+if "store" not in st.session_state:
+    st.switch_page("app.py")
+
 log = logging.getLogger("stride")
 store = st.session_state["store"]
 user = st.session_state["user"]

@@ -9,6 +9,11 @@ from dashboard.fhir import patient_bundle
 from dashboard.ports import InvalidInputError, StrideError
 from dashboard.presenters import DECISION_SUPPORT, screening_banner
 
+# A deep link as the very first request after a restart can run this script before the router
+# (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
+if "store" not in st.session_state:
+    st.switch_page("app.py")
+
 log = logging.getLogger("stride")
 store = st.session_state["store"]
 user = st.session_state["user"]

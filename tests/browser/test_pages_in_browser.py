@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 
 import pytest
 
@@ -94,10 +95,17 @@ def test_new_saddle_numbness_raises_an_emergency_that_is_pinned_until_closed(pag
         .last
     )
     card.wait_for()
-    before = page.get_by_text("RF_CES").count()
     choose(page, "Action taken", "Sent to the emergency department", within=card)
     card.get_by_role("button", name="Close escalation").click()
     wait_for_app(page)
     assert_no_exception(page, app)
-    assert page.get_by_text("RF_CES").count() < before
+    page.wait_for_timeout(300)
+    wait_for_app(page)
+    assert card.count() == 0  # this patient's RF_CES card has left the queue
+    database = sqlite3.connect(app.database_url.removeprefix("sqlite:///"))
+    statuses = database.execute(
+        "SELECT e.status, json_extract(e.data, '$.close_action') FROM escalations e "
+        "JOIN patients p ON p.id = e.patient_id WHERE p.patient_ref = 'DEMO-00001' AND e.rule_id = 'RF_CES'"
+    ).fetchall()
+    assert statuses == [("closed", "sent_to_ed")]
     assert sidebar.get_by_text(re.compile("EMERGENCY.*DEMO-00001.*RF_CES")).count() == 0
