@@ -1,6 +1,8 @@
 import datetime as dt
 import json
 import logging
+import tempfile
+from pathlib import Path
 
 import streamlit as st
 
@@ -8,6 +10,7 @@ from dashboard import auth, charts, page_text, services, trends
 from dashboard.fhir import patient_bundle
 from dashboard.ports import InvalidInputError, StrideError
 from dashboard.presenters import DECISION_SUPPORT, screening_banner
+from data import transfer
 
 # A deep link as the very first request after a restart can run this script before the router
 # (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
@@ -177,4 +180,22 @@ if auth.can(user.role, "export_patient"):
         on_click="ignore",
         icon="⬇️",
         help="A FHIR R4 collection bundle of this episode, without names. The export is audited.",
+    )
+
+    def subject_access_zip() -> bytes:
+        # The whole record (with names) and the handouts, for a subject-access request; audited.
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "record.zip"
+            transfer.export_patient(store, patient_id, path, actor=user)
+            return path.read_bytes()
+
+    st.download_button(
+        "Download the patient's whole record (subject-access request)",
+        data=subject_access_zip,
+        file_name=f"stride-record-{patient_id[:8]}.zip",
+        mime="application/zip",
+        key="progress_sar",
+        on_click="ignore",
+        icon="⬇️",
+        help="JSON of every visit, revision, screening and escalation, plus the handouts. Contains names.",
     )
