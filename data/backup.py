@@ -171,7 +171,8 @@ def pg_dump_command(database_url: str, out_dir: str | os.PathLike[str] = DEFAULT
     # `URL.set(password=None)` would leave the password as it is: replace the field itself.
     libpq = url.set(drivername=url.get_backend_name())._replace(password=None).render_as_string()
     out = Path(out_dir) / f"stride-{_stamp()}.dump"
-    return f"pg_dump --format=custom --file='{out}' '{libpq}'"
+    # umask 077: the dump is owner-only, like the SQLite backups.
+    return f"(umask 077 && pg_dump --format=custom --file='{out}' '{libpq}')"
 
 
 def main(argv: list[str] | None = None) -> int:

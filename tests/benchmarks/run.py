@@ -415,15 +415,33 @@ def record_floor(store: Any, patient_id: str, *, revisions: bool = False) -> Cal
 
 
 class PageRunner:
-    """One logged-in AppTest session on a clinic (STRIDE_DATABASE_URL set, resources cleared)."""
+    """One logged-in AppTest session on a clinic (STRIDE_DATABASE_URL set, resources cleared).
+
+    AppTest resets Streamlit's process-wide `PagesManager.uses_pages_directory` to None before every
+    run, and the new PagesManager sets it to True because a `pages/` folder sits beside app.py. The
+    runs then take Streamlit's old multipage path (`_mpa_v1`), which executes the page file alone:
+    from the second run on, app.py (store, login gate, sidebar with its open-escalation query) is
+    skipped. A real server sets the flag once, and `st.navigation` turns it False for the life of the
+    process, so every rerun executes app.py and then the page. The runner restores that state while
+    it lives, so a page's time is what a real rerun costs.
+    """
 
     def __init__(self, url: str, user: Any) -> None:
         import streamlit as st
+        from streamlit.runtime.pages_manager import PagesManager
         from streamlit.testing.v1 import AppTest
 
         _quiet_streamlit()
         self._previous_url = os.environ.get("STRIDE_DATABASE_URL")
         os.environ["STRIDE_DATABASE_URL"] = url
+        self._pages_manager_init = PagesManager.__init__
+        original_init = self._pages_manager_init
+
+        def init_as_a_server_would(manager: Any, *args: Any, **kwargs: Any) -> None:
+            original_init(manager, *args, **kwargs)
+            PagesManager.uses_pages_directory = False
+
+        PagesManager.__init__ = init_as_a_server_would  # type: ignore[method-assign]
         st.cache_resource.clear()
         self.at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
         self.at.session_state["user"] = user
@@ -433,6 +451,8 @@ class PageRunner:
     def _raise_on_exception(self, page: str) -> None:
         if self.at.exception:
             raise RuntimeError(f"{page} raised: {self.at.exception[0].value}")
+        if not self.at.sidebar.caption:
+            raise RuntimeError(f"{page}: the router's sidebar did not run")
 
     def open(self, page: str, patient_id: str | None = None) -> Any:
         if patient_id is not None:
@@ -443,10 +463,13 @@ class PageRunner:
 
     def close(self) -> None:
         import streamlit as st
+        from streamlit.runtime.pages_manager import PagesManager
 
         with contextlib.suppress(Exception):
             self.at.session_state["store"].close()
         st.cache_resource.clear()
+        PagesManager.__init__ = self._pages_manager_init  # type: ignore[method-assign]
+        PagesManager.uses_pages_directory = None
         if self._previous_url is None:
             os.environ.pop("STRIDE_DATABASE_URL", None)
         else:

@@ -190,6 +190,7 @@ def app_server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cal
     unless seed=False). Every server started here is stopped at the end of the session.
     """
     servers: list[AppServer] = []
+    tmp_path_factory.getbasetemp()  # set up the base folder once: mktemp is not thread-safe before that
 
     def start(
         database_url: str | None = None, *, seed: bool = True, extra_env: dict[str, str] | None = None

@@ -206,6 +206,7 @@ def _bad_list_item(draw: st.DrawFn) -> tuple[str, Any, dict[str, Any]]:
     return _case("odi_sections", bad, odi_sections=items)
 
 
+non_finite = st.sampled_from([math.inf, -math.inf, math.nan])
 nrs_bad = st.integers(min_value=11) | st.integers(max_value=-1)
 fractional = st.floats(0.01, 9.99, **finite).filter(lambda x: not x.is_integer())
 
@@ -214,11 +215,12 @@ INVALID = st.one_of(
     _field("pain_worst_nrs", nrs_bad),
     _field("leg_weakness_mrc", st.integers(min_value=6) | st.integers(max_value=-1)),
     _field(
-        "temperature_c", st.floats(max_value=30, exclude_max=True) | st.floats(min_value=45, exclude_min=True)
+        "temperature_c",
+        st.floats(max_value=30, exclude_max=True) | st.floats(min_value=45, exclude_min=True) | non_finite,
     ),
     st.sampled_from(["walk_onset_min", "walk_onset_m", "walk_total_min", "walk_total_m"]).flatmap(
         lambda name: _field(
-            name, st.floats(max_value=0, exclude_max=True, allow_infinity=False), walk_protocol="reported"
+            name, st.floats(max_value=0, exclude_max=True) | non_finite, walk_protocol="reported"
         )
     ),
     _capped("spwt"),
@@ -250,8 +252,8 @@ def _leaks(bad: Any, message: str) -> bool:
     if isinstance(bad, bool):
         return False
     if isinstance(bad, int | float):
-        if isinstance(bad, float) and not math.isfinite(bad):
-            return repr(bad) in message.lower()
+        if isinstance(bad, float) and not math.isfinite(bad):  # "inf" is inside "finite": whole words only
+            return re.search(rf"(?<![a-z]){repr(abs(bad))}(?![a-z])", message.lower()) is not None
         return any(float(token) == bad for token in NUMBER.findall(message))
     if isinstance(bad, dt.date):
         return bad.isoformat() in message

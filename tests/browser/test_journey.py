@@ -1,0 +1,182 @@
+"""The whole appointment in a real browser, counting the clinician's interactions (issue 13).
+
+One interaction is a click, a choice in a list, typing one value, or a navigation (opening the
+address or a page). The counts per step go to test-artifacts/journey-counts.json and are printed
+as a Markdown table for the README. The routine follow-up visit must take at most 20.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+from tests.browser.test_pages_in_browser import choose
+from tests.conftest import ROOT, missing_requirement
+
+PATIENT_REF = "DEMO-00003"
+COUNTS_FILE = ROOT / "test-artifacts" / "journey-counts.json"
+MAX_VISIT_INTERACTIONS = 20
+SCREENING_GROUPS = 6  # Cauda equina, neurology, infection, malignancy, fracture, vascular
+
+
+class Journey:
+    """Drives the page and counts every interaction under the current step."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.counts: dict[str, int] = {}
+        self._step = ""
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        self._step = name
+        self.counts[name] = 0
+        yield
+
+    def _count(self) -> None:
+        self.counts[self._step] += 1
+
+    def open_address(self, url: str) -> None:
+        self._count()
+        self.page.goto(url)
+        wait_for_app(self.page)
+
+    def navigate(self, title: str) -> None:
+        """Click a page in the sidebar."""
+        self._count()
+        self.page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=False).first.click()
+        wait_for_app(self.page)
+
+    def click(self, locator: Any) -> None:
+        self._count()
+        locator.click()
+        wait_for_app(self.page)
+
+    def type_value(self, locator: Any, value: str, *, commit: bool = True) -> None:
+        """Type one value; Enter commits it (a text or number input commits on Enter or blur)."""
+        self._count()
+        locator.fill(value)
+        if commit:
+            locator.press("Enter")
+            wait_for_app(self.page)
+
+    def select(self, label: str, option: str, within: Any = None) -> None:
+        """Open a selectbox and pick one option: one interaction."""
+        self._count()
+        choose(self.page, label, option, within=within)
+
+
+def pdf_text(path: Any) -> str:
+    if shutil.which("pdftotext") is None:
+        missing_requirement("pdftotext is missing: install poppler-utils (scripts/ensure-system-packages)")
+    result = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True, timeout=60
+    )
+    return result.stdout
+
+
+def test_a_whole_appointment_in_the_browser(page, app, tmp_path):
+    journey = Journey(page)
+
+    with journey.step("Log in"):
+        journey.open_address(app.url)
+        journey.type_value(page.get_by_role("textbox", name="Username"), "demo.clinician", commit=False)
+        journey.type_value(page.get_by_role("textbox", name="Password"), "stride-demo", commit=False)
+        journey.click(page.get_by_role("button", name="Log in"))
+        page.get_by_text("Log out").wait_for()
+
+    with journey.step("Find and open the patient"):
+        # The Patients page is the landing page after login: no navigation needed.
+        journey.type_value(page.get_by_label("Find by name or reference"), PATIENT_REF)
+        results = page.get_by_role("button", name="Open")
+        assert results.count() == 1, "the reference should find exactly one patient"
+        journey.click(results.first)
+        heading = page.get_by_role("heading", name=re.compile(PATIENT_REF))
+        heading.wait_for()
+        patient_name = heading.inner_text().split("·")[0].strip()
+        assert patient_name
+
+    with journey.step("Routine follow-up visit"):
+        journey.click(page.get_by_role("link", name="Record a visit"))
+        page.get_by_role("heading", name=re.compile("Follow-up visit")).wait_for()
+        # Copy-forward: the walking protocol comes from the previous visit, marked with its date.
+        assert page.get_by_text(re.compile(r"Carried forward from \d{4}-\d{2}-\d{2}")).count() == 1
+        assert page.get_by_text(re.compile(r"Protocol from \d{4}-\d{2}-\d{2}")).count() == 1
+        journey.type_value(page.get_by_label("Current pain, NPRS (0–10)"), "6")
+        journey.type_value(page.get_by_label("Time to first symptom (min)"), "3.5")
+        journey.type_value(page.get_by_label("Total time (min)"), "5")
+        negatives = page.get_by_role("button", name="Asked: all negative")
+        assert negatives.count() == SCREENING_GROUPS
+        for index in range(SCREENING_GROUPS):
+            journey.click(negatives.nth(index))
+        journey.click(page.locator('[data-testid="stCheckbox"]', has_text="Confirm carried-forward items"))
+        journey.click(page.get_by_role("button", name="Save visit"))
+        page.get_by_text("Visit saved.").wait_for()
+        assert_no_exception(page, app)
+        # Every screening question was answered, so nothing is left to "Ask now".
+        assert page.get_by_text("Ask now:").count() == 0
+        screenshot(page, "journey-visit-saved")
+
+    with journey.step("Close a red flag"):
+        journey.navigate("Red flags")
+        close_button = page.get_by_role("button", name="Close escalation")
+        card = (
+            page.locator('[data-testid="stVerticalBlock"]', has_text=PATIENT_REF)
+            .filter(has_text="RF_MALIGNANCY_SUSPECTED")
+            .filter(has=close_button)
+            .last
+        )
+        card.wait_for()
+        journey.select("Action taken", "Urgent GP / specialist referral", within=card)
+        journey.click(card.get_by_role("button", name="Close escalation"))
+        page.get_by_text(re.compile(r"Closed RF_MALIGNANCY_SUSPECTED for .*Urgent GP")).wait_for()
+        assert_no_exception(page, app)
+
+    with journey.step("Review progress"):
+        journey.navigate("Progress")
+        page.get_by_role("heading", name="Trends").wait_for()
+        # Plotly loads lazily: wait until the charts have drawn (pain, walking, ODI, PSFS at least).
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4")
+        page.wait_for_timeout(500)
+        charts = page.locator('[data-testid="stPlotlyChart"]')
+        assert charts.count() >= 4
+        assert page.locator(".js-plotly-plot").count() == charts.count()
+        # Each chart is a figure with a text alternative.
+        labels = [charts.nth(i).get_attribute("aria-label") for i in range(charts.count())]
+        assert all(labels), labels
+        assert "Pain scores over time" in labels
+        assert_no_exception(page, app)
+
+    with journey.step("Plan and handout"):
+        journey.navigate("Plan & handout")
+        button = page.get_by_role("button", name="Download the handout (PDF)")
+        with page.expect_download() as download_info:
+            journey.click(button)
+        pdf = tmp_path / download_info.value.suggested_filename
+        download_info.value.save_as(pdf)
+        assert pdf.read_bytes().startswith(b"%PDF")
+        artifacts = ROOT / "test-artifacts"
+        artifacts.mkdir(exist_ok=True)
+        shutil.copy(pdf, artifacts / "journey-handout.pdf")
+        text = pdf_text(pdf)
+        assert patient_name in text
+        assert "When to get help" in text
+        # The handout is recorded with the patient at the click and listed as given.
+        page.get_by_text(re.compile("sha256 [0-9a-f]")).first.wait_for()
+        assert_no_exception(page, app)
+
+    total = sum(journey.counts.values())
+    COUNTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    COUNTS_FILE.write_text(
+        json.dumps({"steps": journey.counts, "total": total, "unit": "interactions"}, indent=2) + "\n"
+    )
+    rows = "\n".join(f"| {name} | {n} |" for name, n in journey.counts.items())
+    print(f"\n| step | interactions |\n|---|---|\n{rows}\n| **whole appointment** | **{total}** |")
+    assert journey.counts["Routine follow-up visit"] <= MAX_VISIT_INTERACTIONS, journey.counts
+
