@@ -257,8 +257,10 @@ class SqlTx:
         try:
             with self.conn.begin_nested():
                 self.conn.execute(insert(t.patients).values(**row, **self._patient_values(patient)))
-        except IntegrityError as exc:
-            raise DuplicateError("patient_ref", "A patient with this reference already exists.") from exc
+        except IntegrityError:
+            raise DuplicateError(
+                "patient_ref", "A patient with this reference already exists."
+            ) from None  # the database error carries the values
         return patient.model_copy(update=row)
 
     def update_patient(self, patient: Patient, expected_version: int) -> Patient:
@@ -267,8 +269,10 @@ class SqlTx:
                 return self._versioned_update(
                     t.patients, patient, expected_version, self._patient_values(patient)
                 )
-        except IntegrityError as exc:
-            raise DuplicateError("patient_ref", "A patient with this reference already exists.") from exc
+        except IntegrityError:
+            raise DuplicateError(
+                "patient_ref", "A patient with this reference already exists."
+            ) from None  # the database error carries the values
 
     # --- visits --------------------------------------------------------------------------------
     def visits(self, patient_id: str, *, include_archived: bool = False) -> list[Visit]:
@@ -515,8 +519,10 @@ class SqlTx:
                         locked_until=None,
                     )
                 )
-        except IntegrityError as exc:
-            raise DuplicateError("username", "This username is already taken.") from exc
+        except IntegrityError:
+            raise DuplicateError(
+                "username", "This username is already taken."
+            ) from None  # the database error carries the values
         return User(
             id=user_id,
             username=user.username,
@@ -782,8 +788,10 @@ class SqlStore:
 def make_engine(url: str, *, immediate: bool = True) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and (for writers) BEGIN IMMEDIATE."""
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True)
+    engine = create_engine(
+        url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -87,7 +87,7 @@ class Reps:
     min_reps: int = 3
 
 
-FULL_REPS = Reps(reps=11, budget_s=25.0)
+FULL_REPS = Reps(reps=9, budget_s=20.0)
 QUICK_REPS = Reps(reps=5, budget_s=6.0)
 ONCE = Reps(reps=1, budget_s=0.0, warmup=0, min_reps=1)
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from data.store import open_store
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
 from tests.browser.test_pages_in_browser import choose
 from tests.conftest import ROOT, missing_requirement
@@ -23,6 +24,17 @@ PATIENT_REF = "DEMO-00003"
 COUNTS_FILE = ROOT / "test-artifacts" / "journey-counts.json"
 MAX_VISIT_INTERACTIONS = 20
 SCREENING_GROUPS = 6  # Cauda equina, neurology, infection, malignancy, fracture, vascular
+
+
+def latest_visit(database_url: str, patient_ref: str) -> Any:
+    """The newest visit of a patient, read straight from the app's database."""
+    store = open_store(database_url)
+    try:
+        with store.read() as tx:
+            patient = tx.find_patient_by_ref(patient_ref)
+            return tx.visits(patient.id)[-1]
+    finally:
+        store.close()
 
 
 class Journey:
@@ -122,6 +134,9 @@ def test_a_whole_appointment_in_the_browser(page, app, tmp_path):
         # Every screening question was answered, so nothing is left to "Ask now".
         assert page.get_by_text("Ask now:").count() == 0
         screenshot(page, "journey-visit-saved")
+        saved = latest_visit(app.database_url, PATIENT_REF)
+        assert (saved.pain_nrs, saved.walk_onset_min, saved.walk_total_min) == (6, 3.5, 5.0)
+        assert saved.walk_protocol == "spwt"  # carried forward
 
     with journey.step("Close a red flag"):
         journey.navigate("Red flags")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from data.store import open_store
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
 from tests.browser.test_pages_in_browser import go_to, log_in, open_patient
 
@@ -28,6 +29,17 @@ ACTIVE_LABEL_JS = """() => {
     || el.innerText || el.title || "";
   return `${el.tagName.toLowerCase()}: ${text.replace(/\\s+/g, " ").trim()}`;
 }"""
+
+
+def latest_visit(database_url: str, patient_ref: str) -> Any:
+    """The newest visit of a patient, read straight from the app's database."""
+    store = open_store(database_url)
+    try:
+        with store.read() as tx:
+            patient = tx.find_patient_by_ref(patient_ref)
+            return tx.visits(patient.id)[-1]
+    finally:
+        store.close()
 
 
 class Keyboard:
@@ -97,11 +109,14 @@ def test_a_follow_up_visit_is_recorded_with_the_keyboard_alone(page, app):
     assert_no_exception(page, app)
     assert page.get_by_text("Ask now:").count() == 0
     screenshot(page, "keyboard-visit-saved")
+    saved = latest_visit(app.database_url, PATIENT_REF)
+    assert (saved.pain_nrs, saved.walk_onset_min, saved.walk_total_min) == (3, 7.5, 12.0)
+    assert saved.saddle_anaesthesia == "none" and saved.pulsatile_abdominal_mass is False
 
     # The focus order follows the form: pain, then walking, then the screen, then Save.
-    pain = keys.first_index(r"Current pain")
-    walking = [keys.first_index(r"Time to first symptom"), keys.first_index(r"Total time \(min\)")]
-    buttons = [i for i, label in enumerate(keys.visited) if "Asked: all negative" in label]
-    save = keys.first_index(r"Save visit")
-    assert len(buttons) == SCREENING_GROUPS
+    pain = keys.first_index(r"^input: Current pain")
+    walking = [keys.first_index(r"^input: Time to first symptom"), keys.first_index(r"^input: Total time")]
+    buttons = [i for i, label in enumerate(keys.visited) if label.startswith("button: Asked: all negative")]
+    save = keys.first_index(r"^button: Save visit")
+    assert len(buttons) == SCREENING_GROUPS, keys.visited
     assert pain < min(walking) and max(walking) < min(buttons) and max(buttons) < save, keys.visited

@@ -140,14 +140,6 @@ def test_no_patient_name_or_reference_reaches_logs_output_or_exception_messages(
     assert _leaks(texts) == []
 
 
-HIDE_PARAMETERS = (
-    "bug: data/store.py make_engine() (line ~782) creates engines without hide_parameters=True, so "
-    "SQLAlchemy's INFO statement log (and any DBAPIError text) carries the bound parameters: patient "
-    "names, references and clinical JSON"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=HIDE_PARAMETERS)
 def test_sql_statement_logging_never_shows_patient_values(
     store: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -163,15 +155,6 @@ def test_sql_statement_logging_never_shows_patient_values(
     assert _leaks(_log_texts(caplog.records)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: data/store.py insert_patient()/update_patient() (lines ~261, ~271; insert_user ~519) raise "
-        "DuplicateError `from exc`: the chained IntegrityError shows the bound parameters (names, ref, "
-        "JSON) and, on PostgreSQL, the server DETAIL 'Key (patient_ref)=(PRIV-0001) already exists'; "
-        "raise `from None` (hide_parameters=True alone does not remove the DETAIL)"
-    ),
-)
 def test_a_duplicate_caught_by_the_database_shows_no_patient_values_in_its_exception_chain(
     store: Any,
 ) -> None:
