@@ -184,6 +184,12 @@ except ValidationError as exc:
 # --- preview and download ------------------------------------------------------------------------
 with preview:
     st.markdown("### Preview and handout")
+    if unprintable := handout.missing_letters(edited):
+        st.warning(
+            "No font on this server can print these letters of the name or note: "
+            + " ".join(sorted(unprintable))
+            + ". Check the printed handout, or install the fallback fonts (see README)."
+        )
     if can_give:
         rule_set = red_flags.rule_set_version(settings.rules)
         plan_to_give, pdf_large = edited, large_print

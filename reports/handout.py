@@ -117,6 +117,44 @@ def _add_fonts(pdf: FPDF) -> None:
         pdf.fonts[f"{FONT_FAMILY}{style}"] = font
 
 
+# Faces for letters DejaVu lacks (names in CJK or Devanagari, for example), from Debian's
+# fonts-droid-fallback and fonts-freefont-ttf; scripts/ensure-system-packages installs them.
+FALLBACK_FONT_FILES: tuple[Path, ...] = (
+    Path("/usr/share/fonts/truetype/freefont/FreeSans.ttf"),
+    Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
+)
+
+
+def _uncovered(text: str) -> set[str]:
+    """Letters of `text` the bundled DejaVu face cannot draw."""
+    drawable = _font_template("")[0].cmap
+    return {char for char in text if not char.isspace() and ord(char) not in drawable}
+
+
+def missing_letters(plan: Plan) -> set[str]:
+    """Letters of the plan's names and note that no available font can draw (the page warns)."""
+    text = " ".join((plan.patient_display_name, plan.clinician_name, plan.clinic_name, plan.personal_note))
+    uncovered = _uncovered(text)
+    for path in FALLBACK_FONT_FILES:
+        if uncovered and path.exists():
+            cmap = ttLib.TTFont(path, lazy=True).getBestCmap()
+            uncovered = {char for char in uncovered if ord(char) not in cmap}
+    return uncovered
+
+
+def _add_fallback_fonts(pdf: FPDF, text: str) -> None:
+    # Parsed only when needed: the CJK face is large and most handouts never use it.
+    if not _uncovered(text):
+        return
+    names = []
+    for index, path in enumerate(FALLBACK_FONT_FILES):
+        if path.exists():
+            pdf.add_font(f"fallback{index}", "", path)
+            names.append(f"fallback{index}")
+    if names:
+        pdf.set_fallback_fonts(names, exact_match=False)
+
+
 # --- Pictograms ----------------------------------------------------------------------------------
 
 # Stick figures on a 40 x 28 grid (x to the right, y down), scaled evenly into the card's box.
@@ -202,6 +240,10 @@ class _Handout(FPDF):
         self.set_margins(MARGIN_MM, TOP_MARGIN_MM, MARGIN_MM)
         self.set_auto_page_break(True, margin=style.bottom_margin_mm)
         _add_fonts(self)
+        _add_fallback_fonts(
+            self,
+            " ".join((plan.patient_display_name, plan.clinician_name, plan.clinic_name, plan.personal_note)),
+        )
         self.alias_nb_pages()
         self.set_text_color(*INK)
 
@@ -231,7 +273,8 @@ class _Handout(FPDF):
         for paragraph in text.split("\n"):
             line, line_w = "", 0.0
             for word in paragraph.split():
-                word_w = sum(widths[ord(char)] for char in word)
+                # A letter DejaVu lacks is drawn by a fallback face: count it as one em (CJK width).
+                word_w = sum(widths[ord(char)] if ord(char) in font.cmap else 1000 for char in word)
                 if line and line_w + space + word_w <= available:
                     line, line_w = f"{line} {word}", line_w + space + word_w
                     continue
@@ -239,7 +282,7 @@ class _Handout(FPDF):
                     lines.append(line)
                 line, line_w = "", 0.0
                 for char in word:
-                    char_w = widths[ord(char)]
+                    char_w = widths[ord(char)] if ord(char) in font.cmap else 1000
                     if line and line_w + char_w > available:
                         lines.append(line)
                         line, line_w = "", 0.0

@@ -4,13 +4,12 @@ axe-core is a devDependency in the repository's package.json (pinned, with packa
 `npm ci --no-audit --no-fund` puts it in node_modules/, which git ignores. When it is missing the
 tests that need it fail under CI=true and are skipped otherwise (tests.conftest.missing_requirement).
 
-    violations = run_axe(page)            # every WCAG 2.x A/AA rule and axe's best practices
-    serious = at_least_serious(violations)
+    violations = run_axe(page)            # every rule axe runs by default (WCAG 2.x A/AA, best practices)
+    problems, used = serious_violations(page, violations, ALLOWED)
 """
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -52,17 +51,23 @@ def run_axe(page: Any, context: str = "document") -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Allowed:
-    """One accepted violation: an axe rule id and a glob over a node's target selector.
+    """One accepted violation: an axe rule id, and a CSS selector the offending element must match.
 
-    Every entry must cite docs/accessibility.md (`ref`), which says why the markup is Streamlit's.
+    `ref` names the section of docs/accessibility.md that says why the markup is Streamlit's.
+    `fg`, for color-contrast only, also requires that exact foreground colour (as axe reports it).
     """
 
     rule: str
-    target: str
+    selector: str
     ref: str
+    fg: str | None = None
 
-    def matches(self, rule: str, target: str) -> bool:
-        return rule == self.rule and fnmatch.fnmatchcase(target, self.target)
+
+# True when the element axe names (by its CSS target) matches the selector.
+_MATCHES_JS = """([target, selector]) => {
+  const el = document.querySelector(target);
+  return !!el && el.matches(selector);
+}"""
 
 
 def target_text(node: dict[str, Any]) -> str:
@@ -72,32 +77,39 @@ def target_text(node: dict[str, Any]) -> str:
     )
 
 
-def at_least_serious(
-    violations: Iterable[dict[str, Any]], allowed: Iterable[Allowed] = ()
-) -> list[tuple[str, str, str, str]]:
-    """(rule id, impact, target, html) of every critical/serious node not on the allow-list."""
-    allowed = list(allowed)
-    found = []
-    for violation in violations:
-        if violation.get("impact") not in SERIOUS:
+def _allowed_by(page: Any, rule: str, node: dict[str, Any], allowed: list[Allowed]) -> Allowed | None:
+    target = node.get("target", [])
+    if len(target) != 1 or not isinstance(target[0], str):  # inside a frame or shadow root: never ours to allow
+        return None
+    for entry in allowed:
+        if entry.rule != rule:
             continue
+        if entry.fg is not None:
+            data = next((check.get("data") for check in node.get("any", []) if check.get("data")), None)
+            if not isinstance(data, dict) or str(data.get("fgColor", "")).lower() != entry.fg.lower():
+                continue
+        if page.evaluate(_MATCHES_JS, [target[0], entry.selector]):
+            return entry
+    return None
+
+
+def serious_violations(
+    page: Any, violations: Iterable[dict[str, Any]], allowed: Iterable[Allowed] = ()
+) -> tuple[list[tuple[str, str, str, str]], set[Allowed]]:
+    """Critical/serious nodes not on the allow-list, as (rule, impact, target, html); and the entries used.
+
+    Call it right after run_axe, while the page still shows what axe saw.
+    """
+    allowed = list(allowed)
+    found, used = [], set()
+    for violation in violations:
         for node in violation.get("nodes", []):
-            impact = node.get("impact") or violation["impact"]
+            impact = node.get("impact") or violation.get("impact")
             if impact not in SERIOUS:
                 continue
-            target = target_text(node)
-            if any(entry.matches(violation["id"], target) for entry in allowed):
+            entry = _allowed_by(page, violation["id"], node, allowed)
+            if entry is not None:
+                used.add(entry)
                 continue
-            found.append((violation["id"], impact, target, str(node.get("html", ""))[:200]))
-    return found
-
-
-def used_allowances(violations: Iterable[dict[str, Any]], allowed: Iterable[Allowed]) -> set[Allowed]:
-    """The allow-list entries that matched at least one node (to spot stale entries)."""
-    used = set()
-    allowed = list(allowed)
-    for violation in violations:
-        for node in violation.get("nodes", []):
-            target = target_text(node)
-            used.update(entry for entry in allowed if entry.matches(violation["id"], target))
-    return used
+            found.append((violation["id"], str(impact), target_text(node), str(node.get("html", ""))[:200]))
+    return found, used

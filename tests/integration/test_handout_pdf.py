@@ -228,3 +228,22 @@ def test_every_pictogram_the_library_may_ask_for_can_be_drawn() -> None:
 
 
 # Speed against the bare-fpdf2 floor is measured by `make bench` (tests/benchmarks), never asserted here.
+
+
+@pytest.mark.parametrize(("given", "family"), [("小龙", "李"), ("अनन्या", "शर्मा"), ("Дмитрий", "Смирнов")])
+def test_names_in_other_scripts_are_printed_with_a_fallback_face(given: str, family: str) -> None:
+    visit = make_visit(visit_date=dt.date(2025, 3, 3))
+    plan = build_plan(
+        make_patient(given_name=given, family_name=family), [visit], LIBRARY, plan_date=visit.visit_date
+    )
+    assert handout.missing_letters(plan) == set()
+    text = pdf_text(render(plan, creation_date=CREATED))
+    assert given in text and family in text
+
+
+def test_a_letter_no_font_can_draw_is_reported_for_the_page_to_warn() -> None:
+    visit = make_visit(visit_date=dt.date(2025, 3, 3))
+    plan = build_plan(
+        make_patient(given_name="𓀀", family_name="Test"), [visit], LIBRARY, plan_date=visit.visit_date
+    )
+    assert handout.missing_letters(plan) == {"𓀀"}
