@@ -13,7 +13,7 @@ import streamlit as st
 from dashboard import services
 from dashboard.config import Settings, load_settings
 from dashboard.models import TIER_ORDER
-from dashboard.ports import StrideError
+from dashboard.ports import FlagSummary, StrideError
 from data.store import SqlStore, open_store
 
 st.set_page_config(page_title="Stride", page_icon="🚶", layout="wide")
@@ -102,18 +102,23 @@ with st.sidebar:
         st.warning("**Fictional demo data.** No real patients are stored here.", icon="🧪")
     st.markdown(f"**{user.display_name}**  \n{user.role}")
     try:
-        flagged = services.open_escalations(store, user)
+        flags = services.flag_summary(store, user)
     except StrideError:
-        flagged = []
-    emergencies = [(e, p) for e, p in flagged if e.tier == "EMERGENCY"]
-    for esc, patient in emergencies:
+        flags = FlagSummary({}, [])
+    for pinned in flags.emergencies:
         st.error(
-            f"🚨 **EMERGENCY** · {patient.display_name} ({patient.patient_ref}) · {esc.rule_id}", icon="🚨"
+            f"**EMERGENCY** · {pinned.patient_name} ({pinned.patient_ref}) · {pinned.rule_id}", icon="🚨"
         )
-    counts = {tier: sum(1 for e, _ in flagged if e.tier == tier) for tier in TIER_ORDER if tier != "NONE"}
+    if (more := flags.counts.get("EMERGENCY", 0) - len(flags.emergencies)) > 0:
+        st.error(f"**{more} more EMERGENCY** flags on the Red flags page", icon="🚨")
     st.caption(
-        "Open flags: " + ", ".join(f"{n} {tier.replace('_', ' ').lower()}" for tier, n in counts.items() if n)
-        if flagged
+        "Open flags: "
+        + ", ".join(
+            f"{flags.counts[tier]} {tier.replace('_', ' ').lower()}"
+            for tier in reversed(TIER_ORDER)
+            if flags.counts.get(tier)
+        )
+        if flags.total
         else "Open flags: none"
     )
     if st.button("Log out", key="logout"):
@@ -132,7 +137,7 @@ pages = {
     ],
     "Clinic": [
         st.Page("pages/caseload.py", title="Caseload", icon="📋"),
-        st.Page("pages/flags.py", title=f"Red flags ({len(flagged)})", icon="🚩"),
+        st.Page("pages/flags.py", title=f"Red flags ({flags.total})", icon="🚩"),
         st.Page("pages/account.py", title="My account", icon="👤"),
     ],
 }

@@ -420,6 +420,8 @@ def _amount(value: float, unit: str) -> str:
 
 def _percent(fraction: float) -> str:
     pct = abs(fraction) * 100
+    if not math.isfinite(pct) or pct >= 1e6:  # a baseline of almost nothing: no meaningful percentage
+        return "over 1,000,000%"
     return f"{pct:.0f}%" if math.isclose(pct, round(pct), abs_tol=0.05) else f"{pct:.1f}%"
 
 

@@ -115,6 +115,29 @@ class Handout:
     library_version: str
 
 
+@dataclass(frozen=True)
+class PinnedEmergency:
+    """An open EMERGENCY escalation as pinned in the sidebar."""
+
+    rule_id: str
+    patient_id: str
+    patient_ref: str
+    patient_name: str
+
+
+@dataclass(frozen=True)
+class FlagSummary:
+    """Open escalations of active patients: counts per tier, and the EMERGENCY ones to pin."""
+
+    counts: dict[str, int]
+    emergencies: list[PinnedEmergency]
+
+    @property
+    def total(self) -> int:
+        """All open escalations."""
+        return sum(self.counts.values())
+
+
 class Tx(Protocol):
     """One database transaction: everything written through it commits or rolls back together."""
 
@@ -190,6 +213,7 @@ class Tx(Protocol):
     def handouts(self, patient_id: str) -> list[Handout]: ...
 
     def caseload_rows(self) -> list[dict[str, Any]]: ...
+    def open_flag_summary(self, *, emergency_limit: int = 20) -> FlagSummary: ...
 
 
 class Store(Protocol):

@@ -27,6 +27,7 @@ from dashboard.models import (
 )
 from dashboard.ports import (
     AuditEntry,
+    FlagSummary,
     Handout,
     InvalidInputError,
     NotFoundError,
@@ -570,6 +571,13 @@ def open_escalations(store: Store, actor: User) -> list[tuple[Escalation, Patien
     rows = [(e, p) for e in escalations if (p := patients.get(e.patient_id)) is not None and not p.archived]
     rows.sort(key=lambda pair: (-TIER_ORDER[pair[0].tier], pair[0].opened_at or _utcnow()))
     return rows
+
+
+def flag_summary(store: Store, actor: User) -> FlagSummary:
+    """Open escalation counts per tier and the EMERGENCY ones to pin (cheap: for every page's sidebar)."""
+    require(actor, "read")
+    with store.read() as tx:
+        return tx.open_flag_summary()
 
 
 # --- handouts ------------------------------------------------------------------------------------

@@ -362,6 +362,7 @@ def generate(
         ):
             for chunk in _chunks(rows):
                 conn.execute(insert(table), chunk)
+        tx.refresh_summaries()
         tx.set_meta("demo", "true")
         tx.set_meta("demo_version", DEMO_VERSION)
         tx.set_meta("demo_seed", str(seed))

@@ -15,9 +15,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
     create_engine,
+    delete,
     event,
     func,
     insert,
@@ -25,13 +27,16 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.models import Escalation, Patient, Screening, Visit
 from dashboard.ports import (
     AuditEntry,
     DuplicateError,
+    FlagSummary,
     Handout,
+    PinnedEmergency,
     Revision,
     StaleRecordError,
     User,
@@ -40,6 +45,8 @@ from dashboard.walking import PRIMARY_METRIC
 from data import tables as t
 
 GENESIS_HASH = "0" * 64
+# Bump when the derived patient summaries change meaning: the store then recomputes them on open.
+SUMMARY_VERSION = "1"
 # One advisory-lock key for the audit chain on PostgreSQL: appends are serialised so the chain stays linear.
 AUDIT_LOCK_KEY = 7_310_001
 
@@ -289,10 +296,13 @@ class SqlTx:
     def insert_visit(self, visit: Visit) -> Visit:
         row = self._new_row(visit)
         self.conn.execute(insert(t.visits).values(**row, **visit_columns(visit)))
+        self.refresh_summaries([visit.patient_id or ""])
         return visit.model_copy(update=row)
 
     def update_visit(self, visit: Visit, expected_version: int) -> Visit:
-        return self._versioned_update(t.visits, visit, expected_version, visit_columns(visit))
+        saved = self._versioned_update(t.visits, visit, expected_version, visit_columns(visit))
+        self.refresh_summaries([visit.patient_id or ""])
+        return saved
 
     # --- screenings and escalations ------------------------------------------------------------
     def insert_screening(self, screening: Screening) -> Screening:
@@ -347,12 +357,15 @@ class SqlTx:
     def insert_escalation(self, escalation: Escalation) -> Escalation:
         row = self._new_row(escalation)
         self.conn.execute(insert(t.escalations).values(**row, **self._escalation_values(escalation)))
+        self.refresh_summaries([escalation.patient_id])
         return escalation.model_copy(update=row)
 
     def update_escalation(self, escalation: Escalation, expected_version: int) -> Escalation:
-        return self._versioned_update(
+        saved = self._versioned_update(
             t.escalations, escalation, expected_version, self._escalation_values(escalation)
         )
+        self.refresh_summaries([escalation.patient_id])
+        return saved
 
     # --- revisions and audit -------------------------------------------------------------------
     def insert_revision(self, revision: Revision, patient_id: str | None) -> None:
@@ -602,11 +615,43 @@ class SqlTx:
             for row in self.conn.execute(stmt)
         ]
 
+    def open_flag_summary(self, *, emergency_limit: int = 20) -> FlagSummary:
+        """Counts of open escalations per tier and the EMERGENCY ones, in two small queries."""
+        e, p = t.escalations, t.patients
+        live = (e.c.status == "open") & e.c.archived.is_(False) & p.c.archived.is_(False)
+        counts = {
+            row.tier: row.n
+            for row in self.conn.execute(
+                select(e.c.tier, func.count().label("n"))
+                .select_from(e.join(p, p.c.id == e.c.patient_id))
+                .where(live)
+                .group_by(e.c.tier)
+            )
+        }
+        emergencies = [
+            PinnedEmergency(
+                row.rule_id,
+                row.patient_id,
+                row.patient_ref,
+                f"{row.data['given_name']} {row.data['family_name']}",
+            )
+            for row in self.conn.execute(
+                select(e.c.rule_id, e.c.patient_id, p.c.patient_ref, p.c.data)
+                .select_from(e.join(p, p.c.id == e.c.patient_id))
+                .where(live, e.c.tier == "EMERGENCY")
+                .order_by(e.c.recorded_at)
+                .limit(emergency_limit)
+            )
+        ]
+        return FlagSummary(counts, emergencies)
+
     # --- caseload ------------------------------------------------------------------------------
-    def caseload_rows(self) -> list[dict[str, Any]]:
-        """One aggregated row per active patient, computed in SQL (no query per patient)."""
+    def _aggregate(self, patient_ids: list[str] | None) -> list[dict[str, Any]]:
+        """The caseload's derived values per patient (all patients, or the given ones), in one query."""
         v = t.visits
-        live = v.c.archived.is_(False)
+        live: ColumnElement[bool] = v.c.archived.is_(False)
+        if patient_ids is not None:
+            live = live & v.c.patient_id.in_(patient_ids)
         ranked = (
             select(
                 v.c.patient_id,
@@ -676,7 +721,11 @@ class SqlTx:
         )
         open_flags = (
             select(t.escalations.c.patient_id, tier_rank.label("open_rank"))
-            .where(t.escalations.c.status == "open", t.escalations.c.archived.is_(False))
+            .where(
+                t.escalations.c.status == "open",
+                t.escalations.c.archived.is_(False),
+                *([t.escalations.c.patient_id.in_(patient_ids)] if patient_ids is not None else []),
+            )
             .group_by(t.escalations.c.patient_id)
             .subquery()
         )
@@ -684,10 +733,6 @@ class SqlTx:
         stmt = (
             select(
                 p.c.id.label("patient_id"),
-                p.c.patient_ref,
-                p.c.data,
-                p.c.clinician_id,
-                p.c.next_review_date,
                 latest.c.visit_date.label("last_visit_date"),
                 latest.c.odi_percent.label("latest_odi_percent"),
                 latest.c.n_visits,
@@ -711,22 +756,63 @@ class SqlTx:
                 & (first_walk.c.walk_protocol == last_walk.c.walk_protocol),
             )
             .outerjoin(open_flags, open_flags.c.patient_id == p.c.id)
-            .where(p.c.archived.is_(False))
+            .where(p.c.id.in_(patient_ids) if patient_ids is not None else sa_true())
         )
         tiers = {3: "EMERGENCY", 2: "URGENT", 1: "ROUTINE_REVIEW"}
+        return [
+            {
+                "patient_id": row.patient_id,
+                "last_visit_date": row.last_visit_date,
+                "n_visits": row.n_visits or 0,
+                "nrs_count": row.nrs_count or 0,
+                "walk_count": row.walk_count or 0,
+                "first_nrs": row.first_nrs,
+                "latest_nrs": row.latest_nrs,
+                "latest_odi_percent": row.latest_odi_percent,
+                "walk_protocol": row.walk_protocol,
+                "first_walk_primary": row.first_walk_primary,
+                "latest_walk_primary": row.latest_walk_primary,
+                "open_tier": tiers.get(row.open_rank or 0, "NONE"),
+            }
+            for row in self.conn.execute(stmt)
+        ]
+
+    def refresh_summaries(self, patient_ids: list[str] | None = None) -> None:
+        """Recompute the caseload summaries of some patients (None: every patient) in this transaction."""
+        rows = self._aggregate(patient_ids)
+        if patient_ids is None:
+            self.conn.execute(delete(t.patient_summaries))
+        else:
+            self.conn.execute(
+                delete(t.patient_summaries).where(t.patient_summaries.c.patient_id.in_(patient_ids))
+            )
+        for chunk in (rows[i : i + 2000] for i in range(0, len(rows), 2000)):
+            self.conn.execute(insert(t.patient_summaries), chunk)
+        if patient_ids is None:
+            self.set_meta("summary_version", SUMMARY_VERSION)
+
+    def caseload_rows(self) -> list[dict[str, Any]]:
+        """One row per active patient: details joined to the stored summaries (one indexed read)."""
+        p, ps = t.patients, t.patient_summaries
+        stmt = (
+            select(p.c.id, p.c.patient_ref, p.c.data, p.c.clinician_id, p.c.next_review_date, ps)
+            .select_from(p.outerjoin(ps, ps.c.patient_id == p.c.id))
+            .where(p.c.archived.is_(False))
+        )
         out = []
         for row in self.conn.execute(stmt):
             data = row.data
+            n_visits = row.n_visits or 0
             out.append(
                 {
-                    "patient_id": row.patient_id,
+                    "patient_id": row.id,
                     "patient_ref": row.patient_ref,
                     "name": f"{data['given_name']} {data['family_name']}",
                     "clinician_id": row.clinician_id,
                     "next_review_date": row.next_review_date,
                     "last_visit_date": row.last_visit_date,
-                    "n_visits": row.n_visits or 0,
-                    "visit_count": row.n_visits or 0,
+                    "n_visits": n_visits,
+                    "visit_count": n_visits,
                     "nrs_count": row.nrs_count or 0,
                     "walk_count": row.walk_count or 0,
                     "first_nrs": row.first_nrs,
@@ -735,7 +821,7 @@ class SqlTx:
                     "walk_protocol": row.walk_protocol,
                     "first_walk_primary": row.first_walk_primary,
                     "latest_walk_primary": row.latest_walk_primary,
-                    "open_tier": tiers.get(row.open_rank or 0, "NONE"),
+                    "open_tier": row.open_tier or "NONE",
                 }
             )
         return out
@@ -824,4 +910,10 @@ def open_store(url: str, *, migrate: bool = True) -> SqlStore:
 
         upgrade(engine)
     read_engine = make_engine(url, immediate=False) if url.startswith("sqlite") else None
-    return SqlStore(engine, read_engine)
+    store = SqlStore(engine, read_engine)
+    with store.read() as tx:
+        stale = tx.get_meta("summary_version") != SUMMARY_VERSION
+    if stale:  # a database from before the summaries, or filled by a bulk import
+        with store.transaction() as tx:
+            tx.refresh_summaries()
+    return store

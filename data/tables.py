@@ -158,3 +158,22 @@ audit = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+# Derived, per active patient: the caseload's latest values and open tier, kept current by the store on
+# every visit and escalation write so the caseload is one indexed read instead of an aggregation.
+patient_summaries = Table(
+    "patient_summaries",
+    metadata,
+    Column("patient_id", String(36), ForeignKey("patients.id"), primary_key=True),
+    Column("last_visit_date", Date, nullable=True),
+    Column("n_visits", Integer, nullable=False, default=0),
+    Column("nrs_count", Integer, nullable=False, default=0),
+    Column("walk_count", Integer, nullable=False, default=0),
+    Column("first_nrs", Integer, nullable=True),
+    Column("latest_nrs", Integer, nullable=True),
+    Column("latest_odi_percent", Float, nullable=True),
+    Column("walk_protocol", String(24), nullable=True),
+    Column("first_walk_primary", Float, nullable=True),
+    Column("latest_walk_primary", Float, nullable=True),
+    Column("open_tier", String(16), nullable=False, default="NONE"),
+)

@@ -1588,6 +1588,7 @@ def import_clinic(
             if refusal is not None:
                 raise _Refused(refusal)
             _write(tx.conn, parsed, tick)
+            tx.refresh_summaries()  # derived, so not in the export: recomputed from what was imported
             tx.insert_audit(
                 user_id=actor.id if actor else None,
                 action="clinic.import",

@@ -34,12 +34,14 @@ table = trends.caseload_table(rows, dt.date.today())
 # --- filters and sorting -------------------------------------------------------------------------
 ALL = "All clinicians"
 clinicians = sorted({name for name in table["clinician"].dropna() if name})
-c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 2], vertical_alignment="bottom")
+# Two rows, so no label is cut short in a narrow window (768 px with the sidebar closed).
+c1, c2 = st.columns(2)
 clinician = c1.selectbox("Clinician", [ALL, *clinicians], key="caseload_clinician")
-open_only = c2.checkbox("Open flags only", key="caseload_open_flags")
-not_improving = c3.checkbox("Not improving", key="caseload_not_improving")
-overdue = c4.checkbox("Overdue for review", key="caseload_overdue")
-sort_choice = c5.selectbox("Sort by", list(page_text.CASELOAD_SORTS), key="caseload_sort")
+sort_choice = c2.selectbox("Sort by", list(page_text.CASELOAD_SORTS), key="caseload_sort")
+c1, c2, c3 = st.columns(3)
+open_only = c1.checkbox("Open flags only", key="caseload_open_flags")
+not_improving = c2.checkbox("Not improving", key="caseload_not_improving")
+overdue = c3.checkbox("Overdue for review", key="caseload_overdue")
 
 filtered = trends.filter_caseload(
     table,
@@ -69,9 +71,12 @@ event = st.dataframe(
     on_select="rerun",
     selection_mode="single-row",
     key="caseload_table",
+    # Every row without an inner scroll bar up to 20 patients (35 px a row plus the header).
+    height=35 * (min(len(view), 20) + 1) + 3,
     column_config={
         "flag": st.column_config.TextColumn(page_text.CASELOAD_DISPLAY["flag"], width="medium"),
-        "name": st.column_config.TextColumn("Name"),
+        # A fixed width: one very long name would otherwise push every other column out of view.
+        "name": st.column_config.TextColumn("Name", width="medium"),
         "patient_ref": st.column_config.TextColumn("Ref"),
         "clinician": st.column_config.TextColumn("Clinician"),
         "latest_nrs": st.column_config.NumberColumn(

@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import auth, services
 from dashboard.models import RISK_FIELDS
 from dashboard.ports import InvalidInputError, StrideError
+from dashboard.trends import PROTOCOL_NAMES
 
 # A deep link as the very first request after a restart can run this script before the router
 # (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
@@ -79,11 +80,13 @@ def patient_fields(prefix: str, current: dict | None = None) -> dict:
         "Next review (optional)", current.get("next_review_date"), key=f"{prefix}_review", format="YYYY-MM-DD"
     )
     st.markdown("**Risk history** (used by the red-flag rules)")
-    cols = st.columns(3)
-    for i, name in enumerate(RISK_FIELDS):
-        values[name] = cols[i % 3].checkbox(
-            RISK_LABELS[name], bool(current.get(name, False)), key=f"{prefix}_{name}"
-        )
+    # Two a row, filled row by row: three a row cut the longer labels short, and the focus order
+    # follows the reading order.
+    for start in range(0, len(RISK_FIELDS), 2):
+        for col, name in zip(st.columns(2), RISK_FIELDS[start : start + 2], strict=False):
+            values[name] = col.checkbox(
+                RISK_LABELS[name], bool(current.get(name, False)), key=f"{prefix}_{name}"
+            )
     return values
 
 
@@ -160,7 +163,8 @@ for visit in reversed(record.visits):
         f"**{visit.visit_date:%Y-%m-%d}**" + (f" · v{visit.version}" if visit.version > 1 else "")
     )
     cols[1].caption(f"Pain {visit.pain_nrs if visit.pain_nrs is not None else '–'}/10")
-    cols[2].caption(f"Walking: {visit.walk_protocol or 'no test'}")
+    protocol = PROTOCOL_NAMES.get(visit.walk_protocol or "", visit.walk_protocol or "no test")
+    cols[2].caption(f"Walking: {protocol}")
     if can_write and cols[3].button("Correct", key=f"correct_{visit.id}"):
         st.session_state["correct_visit_id"] = visit.id
         st.switch_page("pages/visit.py")

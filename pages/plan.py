@@ -123,22 +123,29 @@ with review:
                 value=True,
                 key=f"{K}inc_{item.id}",
                 disabled=always or not can_give,
-                help="Always printed (clinical-reference §6)" if always else None,
             )
-            st.caption(" ".join([item.text, *(f"• {line}" for line in item.bullets)]))
+            # Streamlit keeps a checkbox label to one line and cuts it short: a long title is repeated
+            # in full below it. "Always printed" is said in words; the bullets are a list, as in the handout.
+            lead = f"**{page_text.md_escape(item.title)}**. " if len(item.title) > 50 else ""
+            lead += "Always printed (clinical-reference §6). " if always else ""
+            st.caption("\n".join([lead + item.text, *(f"- {line}" for line in item.bullets)]))
             if include or always:
                 kept.append(item)
         sections[section] = kept
         if section == "walking" and plan.walking_programme:
-            st.dataframe(page_text.programme_frame(plan), hide_index=True, key=f"{K}programme")
+            programme = page_text.programme_frame(plan)
+            # Every week without an inner scroll bar (35 px a row plus the header).
+            height = 35 * (len(programme) + 1) + 3
+            st.dataframe(programme, hide_index=True, key=f"{K}programme", height=height)
 
     exercises = []
     if plan.exercises:
         st.markdown(f"**{SECTION_HEADINGS['exercises']}**")
     for exercise in plan.exercises:
-        c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
-        include = c1.checkbox(exercise.name, value=True, key=f"{K}inc_{exercise.id}", disabled=not can_give)
-        dose = c2.text_input(
+        include = st.checkbox(exercise.name, value=True, key=f"{K}inc_{exercise.id}", disabled=not can_give)
+        st.caption(exercise.purpose)
+        # Full width: a dose is a sentence and was cut short beside the checkbox.
+        dose = st.text_input(
             f"Dose: {exercise.name}",
             value=exercise.dose,
             max_chars=300,
@@ -146,7 +153,6 @@ with review:
             disabled=not (can_give and include),
             label_visibility="collapsed",
         )
-        st.caption(exercise.purpose)
         if include:
             exercises.append(exercise.model_copy(update={"dose": dose.strip()}))
 

@@ -145,7 +145,16 @@ for index, (name, fig, alt) in enumerate(shown):
 st.subheader("Change: first, previous and latest values")
 rows = trends.change_table(record.visits)
 if rows:
-    st.dataframe(page_text.change_table_frame(rows), hide_index=True, key="progress_change_table")
+    st.dataframe(
+        page_text.change_table_frame(rows),
+        hide_index=True,
+        key="progress_change_table",
+        # A narrower measure column keeps the judgement in view without scrolling sideways at 1280 px.
+        column_config={
+            "Measure": st.column_config.TextColumn(width=220),
+            "Judgement (first → latest)": st.column_config.TextColumn(width=260),
+        },
+    )
     st.caption(
         "Judgements compare the latest value with the first one. Walking results are compared only within "
         f"one protocol. {DECISION_SUPPORT}"

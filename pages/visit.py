@@ -2,7 +2,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import auth, governance, services
+from dashboard import auth, governance, page_text, services
 from dashboard.models import WALK_CAP_MIN, Visit
 from dashboard.outcomes import ODI_BAND_LABELS, score_odi, score_psfs, score_rmdq, score_startback, score_zcq
 from dashboard.ports import InvalidInputError, StrideError
@@ -165,14 +165,17 @@ for group, spec in SCREENING_GROUPS.items():
             args=(group,),
             help="Sets every question in this group to its negative answer; each stays editable.",
         )
+        # Row by row, so the keyboard and a screen reader meet the questions in the order they are seen.
+        fields = list(spec["fields"])
+        for start in range(0, len(fields), 3):
+            for col, field in zip(st.columns(3), fields[start : start + 3], strict=False):
+                choice(FIELD_LABELS[field], field, col)
         cols = st.columns(3)
-        for i, field in enumerate(spec["fields"]):
-            choice(FIELD_LABELS[field], field, cols[i % 3])
         for field in spec.get("measurements", ()):
             if field == "leg_weakness_mrc":
                 cols[0].number_input("Weakest key muscle, MRC (0–5)", 0, 5, step=1, key=K + field)
             elif field == "temperature_c":
-                cols[1].number_input("Temperature (°C)", 30.0, 45.0, step=0.1, key=K + field)
+                cols[0].number_input("Temperature (°C)", 30.0, 45.0, step=0.1, key=K + field)
         err(*spec["fields"], *spec.get("measurements", ()))
 
 st.subheader("5 · Questionnaires")
@@ -297,20 +300,26 @@ with st.container(border=True):
                 [
                     {
                         "Measure": r.label,
-                        "First": f"{r.first_value:g} ({r.first_date:%Y-%m-%d})",
-                        "Now": f"{r.latest_value:g}",
+                        "First": f"{page_text.number(r.first_value)} ({r.first_date:%Y-%m-%d})",
+                        "Now": page_text.number(r.latest_value),
                         "Change since first": "–"
                         if r.change_since_first is None
-                        else f"{r.change_since_first:+g}",
+                        else page_text.number(r.change_since_first, signed=True),
+                        # Next to the change it judges, so it stays in view in a narrow window.
+                        "Judgement": r.judgement_text,
                         "Change since previous": "–"
                         if r.change_since_previous is None
-                        else f"{r.change_since_previous:+g}",
-                        "Judgement": r.judgement_text,
+                        else page_text.number(r.change_since_previous, signed=True),
                     }
                     for r in rows
                 ],
                 hide_index=True,
                 key="v_change_table",
+                # A narrower measure column keeps the judgement in view without scrolling sideways.
+                column_config={
+                    "Measure": st.column_config.TextColumn(width=220),
+                    "Judgement": st.column_config.TextColumn(width=260),
+                },
             )
         note = protocol_note([*others, preview])
         if note:

@@ -466,3 +466,9 @@ def test_judge_change_rejects_an_unknown_measure(measure: str) -> None:
 def test_judge_change_rejects_values_that_are_not_finite_numbers(baseline: Any, latest: Any) -> None:
     with pytest.raises(ValueError):
         judge_change("pain_nrs", baseline, latest)
+
+
+def test_a_baseline_of_almost_nothing_gives_a_judgement_not_an_overflow() -> None:
+    judgement = judge_change("walk_spwt_m", 7.4e-322, 150.0)
+    assert judgement.label == "important_improvement"
+    assert "over 1,000,000%" in judgement.criterion
