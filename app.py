@@ -42,14 +42,20 @@ try:
     store = get_store(settings.database_url)
 except Exception as exc:  # any driver or migration error: show a readable page, never a traceback
     log.error("database could not be opened: %s", type(exc).__name__)
-    st.title("Stride cannot open its database")
-    st.error(
-        "The clinic database could not be opened or brought up to date. "
-        "Check the **STRIDE_DATABASE_URL** setting (unset means the embedded SQLite file in `var/`), "
-        "that the database server is running and reachable, and that this account may write to it. "
-        "Then reload this page."
-    )
-    st.caption(f"Error type: {type(exc).__name__}. Details are in the server log.")
+    error_type = type(exc).__name__
+
+    def database_error_page() -> None:
+        st.title("Stride cannot open its database")
+        st.error(
+            "The clinic database could not be opened or brought up to date. "
+            "Check the **STRIDE_DATABASE_URL** setting (unset means the embedded SQLite file in `var/`), "
+            "that the database server is running and reachable, and that this account may write to it. "
+            "Then reload this page."
+        )
+        st.caption(f"Error type: {error_type}. Details are in the server log.")
+
+    # Registering the one page keeps Streamlit from listing the page files in a sidebar.
+    st.navigation([st.Page(database_error_page, title="Stride", default=True)], position="hidden").run()
     st.stop()
 
 st.session_state["store"] = store

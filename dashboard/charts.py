@@ -93,6 +93,8 @@ def _figure(title: str, rows: int = 1, subplot_titles: Sequence[str] | None = No
         margin={"l": 70, "r": 30, "t": 80, "b": 120},
         height=260 + 230 * rows,
     )
+    # Visit dates, never times of day (a single visit otherwise gets hour ticks such as 23:59:59.999).
+    fig.update_xaxes(type="date", tickformat="%d %b %Y", dtick=None)
     if rows > 1:
         fig.update_xaxes(title_text=X_TITLE, row=rows, col=1)
     else:

@@ -55,6 +55,7 @@ if st.session_state.get(f"{K}form_id") != form_id:
     source = correcting or previous
     st.session_state.update(form_state_from_visit(source, K, copy_forward_only=correcting is None))
     st.session_state[f"{K}form_id"] = form_id
+    st.session_state[f"{K}confirm_carried"] = False  # a new form is never confirmed in advance
     st.session_state[f"{K}carried_from"] = previous.visit_date.isoformat() if previous else None
     # The version this correction is based on: a newer save by someone else must be detected, not overwritten.
     st.session_state[f"{K}base_version"] = correcting.version if correcting else None

@@ -104,6 +104,7 @@ MEASURES = {
     "progress": "progress page",
     "visit": "visit page",
     "patients": "patients page",
+    "sidebar": "router sidebar: open red flags",
     "record_visit": "services.record_visit",
     "screening": "red-flag screening, whole caseload",
     "handout": "handout PDF (build_plan + render)",
@@ -444,13 +445,17 @@ class PageRunner:
         PagesManager.__init__ = init_as_a_server_would  # type: ignore[method-assign]
         st.cache_resource.clear()
         self.at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        self.at.session_state["user"] = user
-        self.at.run()
-        self._raise_on_exception("app.py")
+        try:
+            self.at.session_state["user"] = user
+            self.at.run()
+            self._raise_on_exception("app.py")
+        except BaseException:
+            self.close()
+            raise
 
     def _raise_on_exception(self, page: str) -> None:
         if self.at.exception:
-            raise RuntimeError(f"{page} raised: {self.at.exception[0].value}")
+            raise RuntimeError(f"{page} raised an exception (its traceback is in the log on stderr)")
         if not self.at.sidebar.caption:
             raise RuntimeError(f"{page}: the router's sidebar did not run")
 
@@ -533,7 +538,15 @@ def measure_pages(clinic: Clinic, store: Any, user: Any, patient_id: str, reps: 
             lambda at: "" if at.subheader else "no patient shown",
         ),
     ]
-    runner = PageRunner(clinic.url, user)
+    try:
+        runner = PageRunner(clinic.url, user)
+    except Exception as exc:  # app.py itself fails: every page is an error, the other measures go on
+        for key, _page, _pid, _floor, floor_what, _check in pages:
+            result = Result(MEASURES[key], clinic.backend, clinic.size, floor_what=floor_what)
+            result.status, result.note = "error", f"{type(exc).__name__}: {exc}"
+            results.append(result)
+            yield_result(result)
+        return results
     try:
         for key, page, pid, floor, floor_what, check in pages:
             result = Result(MEASURES[key], clinic.backend, clinic.size, floor_what=floor_what)
@@ -551,6 +564,53 @@ def measure_pages(clinic: Clinic, store: Any, user: Any, patient_id: str, reps: 
     finally:
         runner.close()
     return results
+
+
+def measure_sidebar(clinic: Clinic, store: Any, user: Any, reps: Reps) -> Result:
+    """What app.py's sidebar loads on every rerun of every page: the open red flags.
+
+    services.flag_summary (counts per tier and the EMERGENCY ones to pin) where it exists, else
+    services.open_escalations (every open escalation with its patient).
+    """
+    from sqlalchemy import func, select
+
+    from dashboard import services
+    from data import tables as t
+
+    summary = getattr(services, "flag_summary", None)
+    e, p = t.escalations, t.patients
+    live = (e.c.status == "open", e.c.archived.is_(False), p.c.archived.is_(False))
+    if summary is not None:
+        sidebar = summary
+        queries = [
+            select(e.c.tier, func.count()).join(p, p.c.id == e.c.patient_id).where(*live).group_by(e.c.tier),
+            select(e.c.rule_id, p.c.id, p.c.patient_ref, p.c.data)
+            .join(p, p.c.id == e.c.patient_id)
+            .where(*live, e.c.tier == "EMERGENCY")
+            .order_by(e.c.recorded_at)
+            .limit(20),
+        ]
+        what = "services.flag_summary"
+        floor_what = "raw SQL: open flags counted per tier + the first 20 EMERGENCY ones with their patient"
+    else:
+        sidebar = services.open_escalations
+        queries = [select(e, p.c.data, p.c.patient_ref).join(p, p.c.id == e.c.patient_id).where(*live)]
+        what = "services.open_escalations"
+        floor_what = "raw SQL: open escalations joined to their patients, one query"
+    result = Result(MEASURES["sidebar"], clinic.backend, clinic.size, floor_what=floor_what)
+
+    def floor() -> object:
+        with store.read_engine.connect() as conn:
+            return [conn.execute(query).all() for query in queries]
+
+    try:
+        result.samples, result.cpu_samples = time_runs(lambda: sidebar(store, user), reps)
+        result.floor_samples, _ = time_runs(floor, reps)
+        result.note = what
+    except Exception as exc:
+        result.status, result.note = "error", f"{type(exc).__name__}: {exc}"
+    yield_result(result)
+    return result
 
 
 def measure_record_visit(clinic: Clinic, patient_ids: Sequence[str], reps: Reps) -> Result:
@@ -737,7 +797,10 @@ def measure_handout(clinic: Clinic, store: Any, user: Any, patient_id: str, reps
         clinic.size,
         floor_what="bare fpdf2: same page count, DejaVu regular + bold (add_font each time)",
     )
-    if importlib.util.find_spec("reports.handout") is None or importlib.util.find_spec("dashboard.plan") is None:
+    if (
+        importlib.util.find_spec("reports.handout") is None
+        or importlib.util.find_spec("dashboard.plan") is None
+    ):
         result.status, result.note = "n/a", "reports.handout or dashboard.plan is missing"
         yield_result(result)
         return result
@@ -807,7 +870,9 @@ def _fresh_database(clinic: Clinic, workdir: Path, label: str) -> tuple[str, Cal
     name = f"stride_bench_{label}_{uuid.uuid4().hex[:8]}"
     admin = clinic.admin_url
     _pg_admin(admin, f'CREATE DATABASE "{name}"')
-    return _with_database(admin, name), lambda: _pg_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return _with_database(admin, name), lambda: _pg_admin(
+        admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    )
 
 
 def measure_transfer(clinic: Clinic, reps: Reps) -> list[Result]:
@@ -849,7 +914,9 @@ def measure_transfer(clinic: Clinic, reps: Reps) -> list[Result]:
 
             def read_all() -> dict[Any, list[dict[str, Any]]]:
                 with source.read_engine.connect() as conn:
-                    return {table: [dict(r._mapping) for r in conn.execute(select(table))] for table in tables}
+                    return {
+                        table: [dict(r._mapping) for r in conn.execute(select(table))] for table in tables
+                    }
 
             # The first timed run writes the file the import reads.
             export.samples, export.cpu_samples = time_runs(lambda: export_fn(source, zip_path), few)
@@ -998,7 +1065,10 @@ def measure_app_memory(clinic: Clinic, reps: Reps, log_dir: Path) -> list[Result
 
         log_dir.mkdir(parents=True, exist_ok=True)
         with (
-            app_server(clinic.url, log_dir / f"streamlit-{clinic.backend}-{clinic.size}.log") as (process, base),
+            app_server(clinic.url, log_dir / f"streamlit-{clinic.backend}-{clinic.size}.log") as (
+                process,
+                base,
+            ),
             sync_playwright() as pw,
         ):
             idle_kb = read_status_kb(process.pid, "VmRSS")
@@ -1066,6 +1136,7 @@ def measure_clinic(clinic: Clinic, reps: Reps, *, transfer: bool = True) -> list
         typical = typical_patients(store)
         patient_id = typical[0]
         results = measure_pages(clinic, store, user, patient_id, reps)
+        results.append(measure_sidebar(clinic, store, user, reps))
         results.append(measure_screening(clinic, store, reps))
         results.append(measure_handout(clinic, store, user, patient_id, reps))
         results.append(measure_fhir(clinic, store, user, patient_id, reps))
@@ -1154,6 +1225,7 @@ def profile_clinic(clinic: Clinic, measures: Sequence[str], out_dir: Path, runs:
                     runner.close()
             else:
                 action: Callable[[], object] | None = {
+                    MEASURES["sidebar"]: lambda: measure_sidebar(clinic, store, user, silent),
                     MEASURES["screening"]: lambda: measure_screening(clinic, store, silent),
                     MEASURES["handout"]: lambda: measure_handout(clinic, store, user, typical[0], silent),
                     MEASURES["record_visit"]: lambda: measure_record_visit(clinic, typical[:50], silent),
@@ -1194,7 +1266,8 @@ def _verdict(result: Result) -> str:
 
 def markdown_table(results: Sequence[Result]) -> str:
     lines = [
-        "| measure | backend | size | median ms | p90 ms | CPU ms | floor ms | ratio | target (10k) | pass/fail |",
+        "| measure | backend | size | median ms | p90 ms | CPU ms | floor ms | ratio "
+        "| target (10k) | pass/fail |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in results:
@@ -1294,6 +1367,17 @@ def _git_describe() -> str:
         return "unknown"
 
 
+def _uncommitted() -> list[str]:
+    """Files that differ from HEAD when the run starts (others may be editing the tree)."""
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    return [line[3:] for line in out.splitlines() if line[3:].endswith(".py")]
+
+
 def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -1311,6 +1395,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--profile", action="store_true", help="pyinstrument profile of each missed target")
     parser.add_argument("--no-browser", action="store_true", help="skip the real app in Chromium")
+    parser.add_argument(
+        "--backends",
+        help="comma-separated: sqlite, postgresql (default: sqlite, plus postgresql when its URL is given)",
+    )
     parser.add_argument("--out", type=Path, default=BENCH_DIR, help="where results go (default bench/)")
     return parser.parse_args(argv)
 
@@ -1344,6 +1432,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sizes": sizes,
         "reps": asdict(reps),
         "seed": args.seed,
+        "uncommitted": _uncommitted(),
         "load_before": _load(),
         "clinics": {},
     }
@@ -1358,7 +1447,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     _REPORTER.append(report)
     results: list[Result] = []
-    backends = ["sqlite"] + (["postgresql"] if args.database_url_postgres else [])
+    backends = (
+        [b.strip() for b in args.backends.split(",") if b.strip()]
+        if args.backends
+        else ["sqlite"] + (["postgresql"] if args.database_url_postgres else [])
+    )
+    if "postgresql" in backends and not args.database_url_postgres:
+        raise SystemExit("--backends postgresql needs --database-url-postgres URL")
     largest = max(sizes)
     with tempfile.TemporaryDirectory(prefix="stride-bench-") as tmp:
         workdir = Path(tmp)
@@ -1375,7 +1470,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     log.info("  clinic: %s", build)
                     meta["clinics"][f"{backend}-{size}"] = build
                     clinic_results = measure_clinic(clinic, reps)
-                    if size == largest and backend == "sqlite" and not args.no_browser:
+                    if size == largest and backend == backends[0] and not args.no_browser:
                         clinic_results.extend(measure_app_memory(clinic, reps, args.out / "logs"))
                     results.extend(clinic_results)
                     missed = [r.measure for r in clinic_results if r.passed is False]

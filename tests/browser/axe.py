@@ -54,13 +54,11 @@ class Allowed:
     """One accepted violation: an axe rule id, and a CSS selector the offending element must match.
 
     `ref` names the section of docs/accessibility.md that says why the markup is Streamlit's.
-    `fg`, for color-contrast only, also requires that exact foreground colour (as axe reports it).
     """
 
     rule: str
     selector: str
     ref: str
-    fg: str | None = None
 
 
 # True when the element axe names (by its CSS target) matches the selector.
@@ -79,16 +77,10 @@ def target_text(node: dict[str, Any]) -> str:
 
 def _allowed_by(page: Any, rule: str, node: dict[str, Any], allowed: list[Allowed]) -> Allowed | None:
     target = node.get("target", [])
-    if len(target) != 1 or not isinstance(target[0], str):  # inside a frame or shadow root: never ours to allow
-        return None
+    if len(target) != 1 or not isinstance(target[0], str):
+        return None  # inside a frame or a shadow root: never on the allow-list
     for entry in allowed:
-        if entry.rule != rule:
-            continue
-        if entry.fg is not None:
-            data = next((check.get("data") for check in node.get("any", []) if check.get("data")), None)
-            if not isinstance(data, dict) or str(data.get("fgColor", "")).lower() != entry.fg.lower():
-                continue
-        if page.evaluate(_MATCHES_JS, [target[0], entry.selector]):
+        if entry.rule == rule and page.evaluate(_MATCHES_JS, [target[0], entry.selector]):
             return entry
     return None
 

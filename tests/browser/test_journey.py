@@ -17,7 +17,7 @@ from typing import Any
 
 from data.store import open_store
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
-from tests.browser.test_pages_in_browser import choose
+from tests.browser.test_pages_in_browser import choose, go_to, log_in, open_patient
 from tests.conftest import ROOT, missing_requirement
 
 PATIENT_REF = "DEMO-00003"
@@ -195,3 +195,18 @@ def test_a_whole_appointment_in_the_browser(page, app, tmp_path):
     print(f"\n| step | interactions |\n|---|---|\n{rows}\n| **whole appointment** | **{total}** |")
     assert journey.counts["Routine follow-up visit"] <= MAX_VISIT_INTERACTIONS, journey.counts
 
+
+def test_the_next_visit_form_after_a_save_starts_unconfirmed(page, app):
+    log_in(page, app.url)
+    open_patient(page, "DEMO-00010")
+    go_to(page, "Visit")
+    confirm = page.get_by_role("checkbox", name=re.compile("Confirm carried-forward items"))
+    assert not confirm.is_checked()
+    page.locator('[data-testid="stCheckbox"]', has_text="Confirm carried-forward items").click()
+    wait_for_app(page)
+    page.get_by_role("button", name="Save visit").click()
+    wait_for_app(page)
+    page.get_by_text("Visit saved.").wait_for()
+    # A new follow-up form, carried forward from the visit just saved: nothing is confirmed yet.
+    page.get_by_text(re.compile(r"Carried forward from")).wait_for()
+    assert not confirm.is_checked(), "the next visit's carried-forward items must be confirmed afresh"

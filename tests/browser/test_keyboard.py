@@ -24,9 +24,11 @@ ACTIVE_LABEL_JS = """() => {
   const el = document.activeElement;
   if (!el || el === document.body) return "";
   const labelled = el.getAttribute("aria-labelledby");
-  const byId = labelled ? labelled.split(" ").map(id => document.getElementById(id)?.innerText || "").join(" ") : "";
-  const text = el.getAttribute("aria-label") || byId || (el.labels && el.labels.length ? el.labels[0].innerText : "")
-    || el.innerText || el.title || "";
+  const byId = labelled
+    ? labelled.split(" ").map(id => document.getElementById(id)?.innerText || "").join(" ")
+    : "";
+  const byLabel = el.labels && el.labels.length ? el.labels[0].innerText : "";
+  const text = el.getAttribute("aria-label") || byId || byLabel || el.innerText || el.title || "";
   return `${el.tagName.toLowerCase()}: ${text.replace(/\\s+/g, " ").trim()}`;
 }"""
 
