@@ -1196,7 +1196,7 @@ def profile_clinic(clinic: Clinic, measures: Sequence[str], out_dir: Path, runs:
     written: dict[str, Path] = {}
     store = open_store(clinic.url)
     silent = Reps(reps=runs, budget_s=1e9, warmup=0, min_reps=runs)
-    _REPORTER_SAVED = list(_REPORTER)
+    saved_reporters = list(_REPORTER)
     _REPORTER.clear()
     try:
         with store.read() as tx:
@@ -1241,7 +1241,7 @@ def profile_clinic(clinic: Clinic, measures: Sequence[str], out_dir: Path, runs:
             written[measure] = path
     finally:
         store.close()
-        _REPORTER.extend(_REPORTER_SAVED)
+        _REPORTER.extend(saved_reporters)
     return written
 
 

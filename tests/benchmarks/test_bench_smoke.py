@@ -121,3 +121,11 @@ def test_the_command_line_defaults() -> None:
     assert args.sizes is None and not args.quick and args.database_url_postgres is None
     args = bench.parse_args(["--quick", "--sizes", "20,40", "--database-url-postgres", "postgresql://x"])
     assert args.quick and args.sizes == "20,40"
+
+
+def test_profiles_of_a_page_and_a_function_are_written(clinic: bench.Clinic, tmp_path: Path) -> None:
+    measures = [bench.MEASURES["caseload"], bench.MEASURES["record_visit"]]
+    written = bench.profile_clinic(clinic, measures, tmp_path, runs=1)
+    assert set(written) == set(measures)
+    assert "caseload_rows" in written[bench.MEASURES["caseload"]].read_text()
+    assert "record_visit" in written[bench.MEASURES["record_visit"]].read_text()

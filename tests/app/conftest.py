@@ -1,0 +1,26 @@
+"""AppTest runs every script as a real server does: app.py (login gate, sidebar) and then the page.
+
+AppTest resets Streamlit's process-wide `PagesManager.uses_pages_directory` before each run, and the
+`pages/` folder beside app.py then sends runs after the first down Streamlit's old multipage path,
+which executes the page file alone. A real server's `st.navigation` turns the flag off for good, so
+the fixture does the same (see tests/benchmarks/run.py, PageRunner).
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from streamlit.runtime.pages_manager import PagesManager
+
+
+@pytest.fixture(autouse=True)
+def run_pages_through_the_router(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    original_init = PagesManager.__init__
+
+    def init_as_a_server_would(manager: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(manager, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init_as_a_server_would)
+    yield
+    PagesManager.uses_pages_directory = None

@@ -1,0 +1,195 @@
+"""AppTest of the router, the login page, the patients page and the visit page on a demo clinic."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from data.demo import generate
+from data.store import SqlStore, open_store
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")
+
+
+@pytest.fixture
+def clinic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SqlStore]:
+    url = f"sqlite:///{tmp_path}/stride.sqlite3"
+    monkeypatch.setenv("STRIDE_DATABASE_URL", url)
+    st.cache_resource.clear()
+    store = open_store(url)
+    generate(store, patients=6, seed=4)
+    try:
+        yield store
+    finally:
+        st.cache_resource.clear()
+        store.close()
+
+
+def log_in(username: str = "demo.clinician", password: str = "stride-demo") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
+    at.text_input(key="login_username").input(username)
+    at.text_input(key="login_password").input(password)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def patient_id(store: SqlStore, ref: str) -> str:
+    with store.read() as tx:
+        found = tx.find_patient_by_ref(ref)
+    assert found is not None and found.id is not None
+    return found.id
+
+
+def visits_of(store: SqlStore, pid: str) -> list[Any]:
+    with store.read() as tx:
+        return tx.visits(pid)
+
+
+def open_visit_page(at: AppTest, pid: str) -> AppTest:
+    at.session_state["patient_id"] = pid
+    at.switch_page("pages/visit.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at: AppTest, kind: str) -> str:
+    return "\n".join(str(element.value) for element in getattr(at, kind))
+
+
+def test_nothing_but_the_login_page_shows_before_login(clinic: SqlStore) -> None:
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    assert [b.label for b in at.button] == ["Log in"]
+    assert "DEMO-0" not in texts(at, "markdown")
+
+
+def test_a_wrong_password_is_refused_without_saying_whether_the_user_exists(clinic: SqlStore) -> None:
+    wrong = log_in("demo.clinician", "not the password")
+    unknown = log_in("nobody.here", "not the password")
+    assert texts(wrong, "error") == texts(unknown, "error") != ""
+    assert "user" not in wrong.session_state
+
+
+def test_an_idle_session_is_logged_out_on_the_next_run(clinic: SqlStore) -> None:
+    at = log_in()
+    at.session_state["last_seen"] = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=16)
+    at.run()
+    assert "user" not in at.session_state
+    assert "period of inactivity" in texts(at, "info")
+
+
+def test_patients_are_found_forgiving_of_case_and_accents(clinic: SqlStore) -> None:
+    with clinic.read() as tx:
+        patient = tx.find_patient_by_ref("DEMO-00002")
+    assert patient is not None
+    at = log_in()
+    at.switch_page("pages/patients.py").run()
+    query = patient.family_name.upper().replace("É", "E").replace("Ü", "U")
+    at.text_input(key="patient_search").input(query).run()
+    assert not at.exception
+    assert patient.patient_ref in texts(at, "markdown")
+
+
+def test_adding_a_patient_with_bad_input_shows_field_messages_and_saves_nothing(clinic: SqlStore) -> None:
+    at = log_in()
+    at.switch_page("pages/patients.py").run()
+    with clinic.read() as tx:
+        before = tx.count_patients()
+    at.text_input(key="new_ref").input("NEW-1")
+    at.text_input(key="new_given").input("Ana")
+    at.button(key="FormSubmitter:add_patient-Add patient").click().run()
+    assert not at.exception
+    errors = texts(at, "error")
+    assert "family name" in errors and "birth date" in errors
+    with clinic.read() as tx:
+        assert tx.count_patients() == before
+
+
+def test_a_follow_up_copies_forward_only_what_the_dictionary_allows(clinic: SqlStore) -> None:
+    pid = patient_id(clinic, "DEMO-00002")
+    last = visits_of(clinic, pid)[-1]
+    at = open_visit_page(log_in(), pid)
+    assert at.session_state["v_walk_protocol"] == last.walk_protocol
+    assert set(at.session_state["v_posture_findings"]) == last.posture_findings
+    assert at.session_state["v_pain_nrs"] is None  # measurements are never carried forward
+    assert at.session_state["v_saddle_anaesthesia"] is None  # screening answers start as not asked
+    assert f"from {last.visit_date.isoformat()}" in texts(at, "info")
+
+
+def test_asked_all_negative_sets_every_question_of_its_group_and_nothing_else(clinic: SqlStore) -> None:
+    at = open_visit_page(log_in(), patient_id(clinic, "DEMO-00002"))
+    at.button(key="v_neg_ces").click().run()
+    for field in (
+        "saddle_anaesthesia",
+        "bladder_dysfunction",
+        "bowel_dysfunction",
+        "sexual_dysfunction",
+        "bilateral_radicular_pain",
+    ):
+        assert at.session_state[f"v_{field}"] == "none"
+    assert at.session_state["v_fever"] is None
+
+
+def test_an_invalid_visit_shows_a_field_message_and_saves_nothing(clinic: SqlStore) -> None:
+    pid = patient_id(clinic, "DEMO-00002")
+    before = len(visits_of(clinic, pid))
+    at = open_visit_page(log_in(), pid)
+    at.checkbox(key="v_confirm_carried").check()
+    at.session_state["v_walk_protocol"] = "spwt"
+    at.session_state["v_walk_onset_min"] = 10.0
+    at.session_state["v_walk_total_min"] = 5.0  # below the onset time
+    at.button(key="v_save").click().run()
+    assert not at.exception
+    assert "Nothing was saved" in texts(at, "error")
+    assert "walk total min" in texts(at, "error")
+    assert len(visits_of(clinic, pid)) == before
+
+
+def test_a_follow_up_is_saved_screened_and_shows_the_banner(clinic: SqlStore) -> None:
+    pid = patient_id(clinic, "DEMO-00002")
+    before = len(visits_of(clinic, pid))
+    at = open_visit_page(log_in(), pid)
+    at.number_input(key="v_pain_nrs").set_value(3)
+    at.button(key="v_neg_ces").click()
+    at.checkbox(key="v_confirm_carried").check()
+    at.button(key="v_save").click().run()
+    assert not at.exception
+    assert "Visit saved." in texts(at, "success")
+    assert len(visits_of(clinic, pid)) == before + 1
+    assert visits_of(clinic, pid)[-1].pain_nrs == 3
+    assert "rule fired" in texts(at, "info") + texts(at, "warning") + texts(at, "error")
+
+
+def test_new_saddle_numbness_saved_on_the_visit_page_is_an_emergency(clinic: SqlStore) -> None:
+    pid = patient_id(clinic, "DEMO-00002")
+    at = open_visit_page(log_in(), pid)
+    at.session_state["v_saddle_anaesthesia"] = "new"
+    at.checkbox(key="v_confirm_carried").check()
+    at.button(key="v_save").click().run()
+    assert not at.exception
+    assert "EMERGENCY" in texts(at, "error")
+    assert "RF_CES" in texts(at, "markdown")
+
+
+def test_a_follow_up_cannot_be_saved_before_the_carried_forward_items_are_confirmed(clinic: SqlStore) -> None:
+    pid = patient_id(clinic, "DEMO-00002")
+    before = len(visits_of(clinic, pid))
+    at = open_visit_page(log_in(), pid)
+    at.button(key="v_save").click().run()
+    assert "confirm the carried-forward items" in texts(at, "error")
+    assert len(visits_of(clinic, pid)) == before
+
+
+def test_a_readonly_user_is_told_they_cannot_record_a_visit(clinic: SqlStore) -> None:
+    at = open_visit_page(log_in("demo.readonly"), patient_id(clinic, "DEMO-00002"))
+    assert "cannot" in texts(at, "warning") or "not record" in texts(at, "warning")
+    assert "v_save" not in [b.key for b in at.button]
