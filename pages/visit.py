@@ -90,7 +90,7 @@ def set_group_negative(group: str) -> None:
 
 title = "Correct a visit" if correcting else ("Follow-up visit" if previous else "First visit")
 st.title(f"{title} · {patient.display_name}")
-st.caption(f"{patient.patient_ref} · age {patient.age_years(dt.date.today())} · {DECISION_SUPPORT}")
+st.caption(f"{patient.patient_ref} · age {patient.age_years(dt.date.today())}")
 
 saved_screening = st.session_state.pop("visit_saved_screening", None)
 shown = saved_screening or record.latest_screening
