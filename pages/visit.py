@@ -297,7 +297,8 @@ with st.container(border=True):
         others = [v for v in visits if not correcting or v.id != correcting.id]
         rows = change_table([*others, preview.model_copy(update={"recorded_at": dt.datetime.now(dt.UTC)})])
         if rows:
-            st.dataframe(
+            # A static HTML table: screen readers can read it (st.dataframe draws on a canvas).
+            st.table(
                 [
                     {
                         "Measure": r.label,
@@ -314,13 +315,8 @@ with st.container(border=True):
                     }
                     for r in rows
                 ],
+                border="horizontal",
                 hide_index=True,
-                key="v_change_table",
-                # A narrower measure column keeps the judgement in view without scrolling sideways.
-                column_config={
-                    "Measure": st.column_config.TextColumn(width=220),
-                    "Judgement": st.column_config.TextColumn(width=260),
-                },
             )
         note = protocol_note([*others, preview])
         if note:
