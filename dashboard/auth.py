@@ -22,6 +22,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "import_clinic",
             "approve_rules",
             "manage_settings",
+            "erase_patients",
         }
     ),
 }

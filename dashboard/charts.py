@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -71,8 +72,49 @@ X_TITLE = "Visit date"
 Event = tuple[dt.date | dt.datetime | str, str, str]
 
 
+# The house style: plotly_white's visible settings (white background, light grid and zero lines,
+# slate text), as a small template built once. Plotly's named "plotly_white" template is deep-copied
+# and validated on every use (~8 ms a figure). Kept in the template rather than the layout, so that
+# Streamlit's chart theme (st.plotly_chart's default) still overrides what it themes, as it did with
+# plotly_white: the charts look the same in the app.
+_GRID = "#EBF0F8"
+_AXIS_STYLE: dict[str, Any] = {
+    "gridcolor": _GRID,
+    "linecolor": _GRID,
+    "zerolinecolor": _GRID,
+    "zerolinewidth": 2,
+    "ticks": "",
+    "automargin": True,
+    "title": {"standoff": 15},
+}
+_HOUSE_TEMPLATE = go.layout.Template(
+    layout={
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "font": {"color": "#2a3f5f"},
+        "title": {"x": 0.05},
+        "hoverlabel": {"align": "left"},
+        "autotypenumbers": "strict",
+        "xaxis": _AXIS_STYLE,
+        "yaxis": _AXIS_STYLE,
+    }
+)
+# Visit dates, never times of day (a single visit otherwise gets hour ticks such as 23:59:59.999).
+_X_AXIS: dict[str, Any] = {"type": "date", "tickformat": "%d %b %Y"}
+
+
 def _figure(title: str, rows: int = 1, subplot_titles: Sequence[str] | None = None) -> go.Figure:
     """An empty figure (or a column of panels sharing the time axis) in the house style."""
+    layout: dict[str, Any] = {
+        "title": {"text": title},
+        "template": _HOUSE_TEMPLATE,
+        "colorway": list(PALETTE),
+        "hovermode": "closest",
+        # Legend under the time axis, so it never collides with the title or panel titles.
+        "legend": {"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.01, "x": 0},
+        "margin": {"l": 70, "r": 30, "t": 80, "b": 120},
+        "height": 260 + 230 * rows,
+    }
     if rows > 1:
         fig = make_subplots(
             rows=rows,
@@ -80,26 +122,95 @@ def _figure(title: str, rows: int = 1, subplot_titles: Sequence[str] | None = No
             shared_xaxes=True,
             vertical_spacing=0.12 if rows < 3 else 0.08,
             subplot_titles=list(subplot_titles or []),
+            figure=go.Figure(layout=layout),
         )
-    else:
-        fig = go.Figure()
-    fig.update_layout(
-        title={"text": title},
-        template="plotly_white",
-        colorway=list(PALETTE),
-        hovermode="closest",
-        # Legend under the time axis, so it never collides with the title or panel titles.
-        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.01, "x": 0},
-        margin={"l": 70, "r": 30, "t": 80, "b": 120},
-        height=260 + 230 * rows,
-    )
-    # Visit dates, never times of day (a single visit otherwise gets hour ticks such as 23:59:59.999).
-    fig.update_xaxes(type="date", tickformat="%d %b %Y", dtick=None)
-    if rows > 1:
+        fig.update_xaxes(**_X_AXIS)
         fig.update_xaxes(title_text=X_TITLE, row=rows, col=1)
     else:
-        fig.update_xaxes(title_text=X_TITLE)
+        fig = go.Figure(layout={**layout, "xaxis": {**_X_AXIS, "title": {"text": X_TITLE}}})
     return fig
+
+
+@dataclass
+class _Overlays:
+    """Shapes and annotations collected while a figure is built, then given to plotly in one layout
+    update: one validation pass instead of one per add_hline / add_hrect / add_annotation call."""
+
+    shapes: list[dict[str, Any]] = field(default_factory=list)
+    annotations: list[dict[str, Any]] = field(default_factory=list)
+
+    def apply(self, fig: go.Figure) -> go.Figure:
+        update: dict[str, Any] = {}
+        if self.shapes:
+            update["shapes"] = [*fig.layout.shapes, *self.shapes]
+        if self.annotations:
+            # After the subplot titles, which make_subplots wrote as annotations.
+            update["annotations"] = [*fig.layout.annotations, *self.annotations]
+        if update:
+            fig.update_layout(update)
+        return fig
+
+
+def _refs(row: int | None) -> tuple[str, str]:
+    """(x axis, y axis) references of a panel: "x", "y" for the first (or only) one, else "x2", "y2"..."""
+    return ("x", "y") if row in (None, 1) else (f"x{row}", f"y{row}")
+
+
+def _label_at(position: str, low: float, high: float | None = None) -> dict[str, Any]:
+    """Where add_hline / add_hrect put a label: a corner of the panel's width at a line or band.
+
+    A line's label (`high` None) sits beside it, "top" above the line; a band's label inside it,
+    "top" under its upper edge.
+    """
+    words = position.split()
+    x = {"x": 0, "xanchor": "left"} if "left" in words else {"x": 1, "xanchor": "right"}
+    if high is None:
+        y = {"y": low, "yanchor": "bottom" if "top" in words else "top"}
+    else:
+        y = {"y": high, "yanchor": "top"} if "top" in words else {"y": low, "yanchor": "bottom"}
+    return {**x, **y, "showarrow": False}
+
+
+def _band(
+    overlays: _Overlays,
+    low: float,
+    high: float,
+    *,
+    name: str,
+    fillcolor: str,
+    opacity: float,
+    label: str,
+    position: str,
+    font: dict[str, Any],
+    row: int | None = None,
+) -> None:
+    """A band across the panel's width (as add_hrect draws it), with its label inside."""
+    xref, yref = _refs(row)
+    overlays.shapes.append(
+        {
+            "type": "rect",
+            "x0": 0,
+            "x1": 1,
+            "xref": f"{xref} domain",
+            "y0": low,
+            "y1": high,
+            "yref": yref,
+            "fillcolor": fillcolor,
+            "opacity": opacity,
+            "line": {"width": 0},
+            "layer": "below",
+            "name": name,
+        }
+    )
+    overlays.annotations.append(
+        {
+            "text": label,
+            "xref": f"{xref} domain",
+            "yref": yref,
+            "font": font,
+            **_label_at(position, low, high),
+        }
+    )
 
 
 def _cell(row: int | None) -> dict[str, Any]:
@@ -140,7 +251,7 @@ def _number(value: float) -> str:
 
 
 def _baseline(
-    fig: go.Figure,
+    overlays: _Overlays,
     measure: str | None,
     value: float,
     colour: str,
@@ -155,47 +266,62 @@ def _baseline(
     `slot` 1 moves the labels to the other corners, for a second series on the same panel.
     """
     line_corner, band_corner = _LABEL_CORNERS[slot % len(_LABEL_CORNERS)]
-    fig.add_hline(
-        y=value,
-        line={"color": colour, "dash": "dot", "width": 1.5},
-        name=f"baseline:{label}",
-        annotation_text=f"{label} baseline {_number(value)} {unit}".rstrip(),
-        annotation_position=line_corner,
-        annotation_font={"color": colour, "size": 11},
-        **_cell(row),
+    xref, yref = _refs(row)
+    overlays.shapes.append(
+        {
+            "type": "line",
+            "x0": 0,
+            "x1": 1,
+            "xref": f"{xref} domain",
+            "y0": value,
+            "y1": value,
+            "yref": yref,
+            "line": {"color": colour, "dash": "dot", "width": 1.5},
+            "name": f"baseline:{label}",
+        }
+    )
+    overlays.annotations.append(
+        {
+            "text": f"{label} baseline {_number(value)} {unit}".rstrip(),
+            "xref": f"{xref} domain",
+            "yref": yref,
+            "font": {"color": colour, "size": 11},
+            **_label_at(line_corner, value),
+        }
     )
     band = mcid_band(measure, value) if measure else None
     if band is None:
         if measure:
-            fig.add_annotation(
-                text="No confirmed MCID: change is shown without a judgement",
-                xref="x domain" if row in (None, 1) else f"x{row} domain",
-                yref="y domain" if row in (None, 1) else f"y{row} domain",
-                x=1,
-                y=0.02,
-                xanchor="right",
-                showarrow=False,
-                font={"size": 11},
+            overlays.annotations.append(
+                {
+                    "text": "No confirmed MCID: change is shown without a judgement",
+                    "xref": f"{xref} domain",
+                    "yref": f"{yref} domain",
+                    "x": 1,
+                    "y": 0.02,
+                    "xanchor": "right",
+                    "showarrow": False,
+                    "font": {"size": 11},
+                }
             )
         return
     low, high, kind = band
     words = "no important change" if kind == "MCID" else "within measurement error"
-    fig.add_hrect(
-        y0=low,
-        y1=high,
+    _band(
+        overlays,
+        low,
+        high,
+        name=f"mcid_band:{measure}",
         fillcolor=colour,
         opacity=_BAND_OPACITY,
-        line_width=0,
-        layer="below",
-        name=f"mcid_band:{measure}",
-        annotation_text=f"{label}: {words} ({kind} ±{_number((high - low) / 2)} {unit})".replace(" )", ")"),
-        annotation_position=band_corner,
-        annotation_font={"color": "#333333", "size": 10},
-        **_cell(row),
+        label=f"{label}: {words} ({kind} ±{_number((high - low) / 2)} {unit})".replace(" )", ")"),
+        position=band_corner,
+        font={"color": "#333333", "size": 10},
+        row=row,
     )
 
 
-def _events(fig: go.Figure, events: Sequence[Event], *, upright: bool = False) -> None:
+def _events(overlays: _Overlays, events: Sequence[Event], *, upright: bool = False) -> None:
     """Red flags and handouts as labelled vertical lines across every panel (yref paper).
 
     Labels run along the line, or sit upright above the plot (`upright`, for short strips).
@@ -207,31 +333,35 @@ def _events(fig: go.Figure, events: Sequence[Event], *, upright: bool = False) -
         x = pd.Timestamp(when)
         text = f"{word}: {label}" if label else word
         short = text if len(text) <= _EVENT_TEXT_MAX else text[: _EVENT_TEXT_MAX - 1] + "…"
-        fig.add_shape(
-            type="line",
-            x0=x,
-            x1=x,
-            xref="x",
-            y0=0,
-            y1=1,
-            yref="paper",
-            line={"color": colour, "dash": dash, "width": 1.5},
-            name=f"event:{kind}",
+        overlays.shapes.append(
+            {
+                "type": "line",
+                "x0": x,
+                "x1": x,
+                "xref": "x",
+                "y0": 0,
+                "y1": 1,
+                "yref": "paper",
+                "line": {"color": colour, "dash": dash, "width": 1.5},
+                "name": f"event:{kind}",
+            }
         )
-        fig.add_annotation(
-            x=x,
-            xref="x",
-            y=1,
-            yref="paper",
-            text=short,
-            hovertext=f"{text} ({x:%d %b %Y})",
-            textangle=0 if upright else -90,
-            xanchor="center" if upright else "right",
-            yanchor="bottom" if upright else "top",
-            showarrow=False,
-            bgcolor="rgba(255,255,255,0.8)",
-            font={"color": colour, "size": 11},
-            name=f"event:{kind}",
+        overlays.annotations.append(
+            {
+                "x": x,
+                "xref": "x",
+                "y": 1,
+                "yref": "paper",
+                "text": short,
+                "hovertext": f"{text} ({x:%d %b %Y})",
+                "textangle": 0 if upright else -90,
+                "xanchor": "center" if upright else "right",
+                "yanchor": "bottom" if upright else "top",
+                "showarrow": False,
+                "bgcolor": "rgba(255,255,255,0.8)",
+                "font": {"color": colour, "size": 11},
+                "name": f"event:{kind}",
+            }
         )
 
 
@@ -248,6 +378,7 @@ def pain_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure |
     if not _has(frame, *(s[0] for s in series)):
         return None
     fig = _figure("Pain (NRS 0–10, lower is better)")
+    overlays = _Overlays()
     for slot, (column, name, colour, symbol, dash) in enumerate(series):
         rows = series_rows(frame, column)
         if rows.empty:
@@ -255,10 +386,10 @@ def pain_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure |
         _line(fig, rows, column, name, colour, symbol, "%{y:.0f} / 10 points", dash=dash)
         first = baseline_latest(frame, column)
         if first is not None:
-            _baseline(fig, column, first.first_value, colour, name, "points", slot=slot)
+            _baseline(overlays, column, first.first_value, colour, name, "points", slot=slot)
     fig.update_yaxes(title_text="Pain (NRS 0–10, points)", range=[-0.5, 10.5], dtick=1)
-    _events(fig, events)
-    return fig
+    _events(overlays, events)
+    return overlays.apply(fig)
 
 
 def walking_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure | None:
@@ -270,6 +401,7 @@ def walking_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figur
     if len(protocols) > 1:
         title += "<br><sup>One panel per protocol: results are compared only within one protocol</sup>"
     fig = _figure(title, rows=len(protocols), subplot_titles=[PROTOCOL_NAMES[p] for p in protocols])
+    overlays = _Overlays()
     panel: int | None
     for index, protocol in enumerate(protocols, start=1):
         panel = index if len(protocols) > 1 else None
@@ -308,11 +440,11 @@ def walking_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figur
             )
         first = baseline_latest(frame, "walk_primary", protocol)
         if first is not None:
-            _baseline(fig, change_measure(protocol), first.first_value, colour, short, unit, row=panel)
+            _baseline(overlays, change_measure(protocol), first.first_value, colour, short, unit, row=panel)
         axis_words = "Distance (m)" if unit == "m" else "Time (min)"
         fig.update_yaxes(title_text=f"{short}: {axis_words}", rangemode="tozero", **_cell(panel))
-    _events(fig, events)
-    return fig
+    _events(overlays, events)
+    return overlays.apply(fig)
 
 
 def odi_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure | None:
@@ -320,20 +452,20 @@ def odi_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure | 
     if not _has(frame, "odi_percent"):
         return None
     fig = _figure("Oswestry Disability Index (lower is better)")
+    overlays = _Overlays()
     lower = 0.0
     uppers = [*ODI_BANDS, (100.0, ODI_TOP_BAND)]
     for index, (upper, band) in enumerate(uppers):
-        fig.add_hrect(
-            y0=lower,
-            y1=upper,
+        _band(
+            overlays,
+            lower,
+            upper,
+            name=f"odi_band:{band}",
             fillcolor=_ODI_SHADES[index % 2],
             opacity=1,
-            line_width=0,
-            layer="below",
-            name=f"odi_band:{band}",
-            annotation_text=f"{ODI_BAND_LABELS[band]} ({lower:g}–{upper:g} %)",
-            annotation_position="top right",
-            annotation_font={"color": "#555555", "size": 10},
+            label=f"{ODI_BAND_LABELS[band]} ({lower:g}–{upper:g} %)",
+            position="top right",
+            font={"color": "#555555", "size": 10},
         )
         lower = upper
     rows = series_rows(frame, "odi_percent")
@@ -343,10 +475,10 @@ def odi_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure | 
     first = baseline_latest(frame, "odi_percent")
     if first is not None:
         # Slot 1 keeps the band label clear of the band names on the right.
-        _baseline(fig, "odi_percent", first.first_value, OKABE_ITO["blue"], "ODI", "points", slot=1)
+        _baseline(overlays, "odi_percent", first.first_value, OKABE_ITO["blue"], "ODI", "points", slot=1)
     fig.update_yaxes(title_text=MEASURE_LABELS["odi_percent"], range=[0, 100], dtick=20)
-    _events(fig, events)
-    return fig
+    _events(overlays, events)
+    return overlays.apply(fig)
 
 
 def disability_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure | None:
@@ -360,6 +492,7 @@ def disability_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Fi
         if present
     ]
     fig = _figure("Disability questionnaires (lower is better)", rows=len(titles), subplot_titles=titles)
+    overlays = _Overlays()
     panel = 1 if len(titles) > 1 else None
     if has_rmdq:
         rows = series_rows(frame, "rmdq_total")
@@ -367,7 +500,7 @@ def disability_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Fi
         _line(fig, rows, "rmdq_total", "RMDQ", colour, "circle", "%{y:.0f} / 24 points", row=panel)
         first = baseline_latest(frame, "rmdq_total")
         if first is not None:
-            _baseline(fig, "rmdq_total", first.first_value, colour, "RMDQ", "points", row=panel)
+            _baseline(overlays, "rmdq_total", first.first_value, colour, "RMDQ", "points", row=panel)
         fig.update_yaxes(title_text=MEASURE_LABELS["rmdq_total"], range=[0, 24], **_cell(panel))
         panel = 2 if panel else None
     if has_zcq:
@@ -382,10 +515,10 @@ def disability_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Fi
             _line(fig, rows, column, name, colour, symbol, f"%{{y:.2f}} (1–{top})", dash=dash, row=panel)
             first = baseline_latest(frame, column)
             if first is not None:
-                _baseline(fig, column, first.first_value, colour, name, "", row=panel, slot=slot)
+                _baseline(overlays, column, first.first_value, colour, name, "", row=panel, slot=slot)
         fig.update_yaxes(title_text="ZCQ (mean item score; SS 1–5, PF 1–4)", range=[1, 5], **_cell(panel))
-    _events(fig, events)
-    return fig
+    _events(overlays, events)
+    return overlays.apply(fig)
 
 
 def psfs_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure | None:
@@ -397,6 +530,7 @@ def psfs_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure |
         "<br><sup>Each mean covers the activities rated that day; the change table compares the same "
         "activities only</sup>"
     )
+    overlays = _Overlays()
     rows = series_rows(frame, "psfs_mean")
     colour = OKABE_ITO["bluish_green"]
     _line(
@@ -411,10 +545,10 @@ def psfs_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure |
     )
     first = baseline_latest(frame, "psfs_mean")
     if first is not None:
-        _baseline(fig, "psfs_mean", first.first_value, colour, "PSFS", "points")
+        _baseline(overlays, "psfs_mean", first.first_value, colour, "PSFS", "points")
     fig.update_yaxes(title_text=MEASURE_LABELS["psfs_mean"], range=[-0.5, 10.5], dtick=2)
-    _events(fig, events)
-    return fig
+    _events(overlays, events)
+    return overlays.apply(fig)
 
 
 def startback_strip(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure | None:
@@ -422,6 +556,7 @@ def startback_strip(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Fig
     if not _has(frame, "startback_risk"):
         return None
     fig = _figure("Keele STarT Back risk group<br><sup>Stratifies care; not a change measure</sup>")
+    overlays = _Overlays()
     rows = frame.loc[frame["startback_risk"].notna()]
     for risk, (colour, symbol, words) in RISK_STYLE.items():
         subset = rows.loc[rows["startback_risk"] == risk]
@@ -447,5 +582,5 @@ def startback_strip(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Fig
         range=[-0.6, 2.8],
     )
     fig.update_layout(height=320, showlegend=False, margin={"t": 110, "b": 60})
-    _events(fig, events, upright=True)
-    return fig
+    _events(overlays, events, upright=True)
+    return overlays.apply(fig)

@@ -1,4 +1,4 @@
-"""Clinical governance: rule-set sign-off, instrument licences and the retention review list.
+"""Clinical governance: rule-set sign-off, instrument licences, the retention review list, erasure.
 
 Decisions are stored as metadata with who and when, and every one is audited.
 """
@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from dashboard.licences import LICENSED_INSTRUMENTS, enabled_from_meta
-from dashboard.ports import InvalidInputError, Store, User
-from dashboard.services import require
+from dashboard.models import Patient
+from dashboard.ports import InvalidInputError, NotFoundError, Store, User
+from dashboard.services import ERASED_REF_PREFIX, is_erased, require
 
 
 @dataclass(frozen=True)
@@ -128,3 +131,101 @@ def past_retention(store: Store, actor: User, today: dt.date) -> list[dict[str, 
                 {"patient_id": row["patient_id"], "patient_ref": row["patient_ref"], "last_visit_date": last}
             )
     return out
+
+
+# --- erasure on request ------------------------------------------------------------------------------
+
+ERASED_DATE = dt.date(1900, 1, 1)
+
+
+def find_for_erasure(store: Store, actor: User, patient_ref: str) -> Patient | None:
+    """The patient an admin is about to erase, by exact reference (None: no such patient, or erased)."""
+    require(actor, "erase_patients")
+    with store.read() as tx:
+        patient = tx.find_patient_by_ref(patient_ref.strip())
+    return None if patient is None or is_erased(patient) else patient
+
+
+def _words(value: str) -> set[str]:
+    plain = unicodedata.normalize("NFKD", value.casefold())
+    return set(re.findall(r"\w+", "".join(ch for ch in plain if not unicodedata.combining(ch))))
+
+
+def _mentions_patient(text: str, patient: Patient) -> bool:
+    """True when the text holds the patient's reference, date of birth or a word of their name."""
+    words = _words(text)
+    name_words = {w for w in _words(f"{patient.given_name} {patient.family_name}") if len(w) > 1}
+    folded = text.casefold()
+    return (
+        bool(words & name_words)
+        or patient.patient_ref.casefold() in folded
+        or patient.birth_date.isoformat() in folded
+    )
+
+
+def erased_stub(patient: Patient, actor: User) -> Patient:
+    """What is left of an erased patient: the id (audit entries point at it) and nothing personal."""
+    return Patient(
+        id=patient.id,
+        version=patient.version,
+        recorded_at=patient.recorded_at,
+        updated_at=patient.updated_at,
+        recorded_by=patient.recorded_by,
+        updated_by=actor.id,
+        archived=True,
+        patient_ref=f"{ERASED_REF_PREFIX}{(patient.id or '')[:8]}",
+        given_name="Erased",
+        family_name="record",
+        birth_date=ERASED_DATE,
+        sex="X",
+        symptom_onset=ERASED_DATE,
+    )
+
+
+def erase_patient(
+    store: Store, actor: User, patient_id: str, *, reason: str, request_reference: str
+) -> dict[str, int]:
+    """Erase a patient on request, in one transaction; returns the number of rows removed per table.
+
+    Visits, screenings, escalations, handouts, revisions and the caseload summary are deleted; the
+    patient row becomes a stub ("Erased record", ERASED-<id>, archived) so references keep pointing
+    at an id; every audit entry about the patient keeps when, who and what but loses its payload
+    (the chain still verifies). The erasure is audited ("patient.erase") with the reason and the
+    request reference, which must not hold the patient's name, reference or date of birth.
+    """
+    require(actor, "erase_patients")
+    reason = (reason or "").strip()
+    request_reference = (request_reference or "").strip()
+    errors = {}
+    if not request_reference:
+        errors["request_reference"] = "Give the reference of the erasure request (a ticket or letter number)."
+    elif len(request_reference) > 100:
+        errors["request_reference"] = "Keep the request reference to 100 characters."
+    if not reason:
+        errors["reason"] = "Give the basis of the erasure; it is kept in the audit trail."
+    if errors:
+        raise InvalidInputError(errors)
+    with store.transaction() as tx:
+        patient = tx.get_patient(patient_id)
+        if patient is None or is_erased(patient):
+            raise NotFoundError("Patient not found (or already erased).")
+        for name, value in (("request_reference", request_reference), ("reason", reason)):
+            if _mentions_patient(value, patient):
+                errors[name] = (
+                    "Leave out the patient's name, reference and date of birth: this text is kept "
+                    "after the erasure."
+                )
+        if errors:
+            raise InvalidInputError(errors)
+        removed = tx.erase_patient_data(erased_stub(patient, actor), patient.version)
+        removed["audit_redacted"] = tx.redact_audit_for_patient(patient_id)
+        tx.insert_audit(
+            user_id=actor.id,
+            action="patient.erase",
+            entity="patient",
+            entity_id=patient_id,
+            patient_id=patient_id,
+            reason=reason,
+            after={"request_reference": request_reference, **removed},
+        )
+    return removed

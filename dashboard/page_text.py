@@ -351,7 +351,7 @@ def audit_frame(entries: Sequence[AuditEntry], usernames: Mapping[str, str], tz_
                 "Action": e.action,
                 "Entity": " ".join(part for part in (e.entity, (e.entity_id or "")[:8]) if part),
                 "Patient id": e.patient_id or "",
-                "Reason": e.reason,
+                "Reason": "(erased)" if e.redacted else e.reason,
                 "Before": _compact(e.before),
                 "After": _compact(e.after),
             }
@@ -371,6 +371,7 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "patient.update",
     "patient.archive",
     "patient.restore",
+    "patient.erase",
     "patient.rescreen",
     "visit.create",
     "visit.correct",

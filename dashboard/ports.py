@@ -98,6 +98,7 @@ class AuditEntry:
     reason: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    redacted: bool = False  # the payload was removed by a patient erasure; the entry itself stays
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,8 @@ class Tx(Protocol):
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
     ) -> None: ...
+    def redact_audit_for_patient(self, patient_id: str) -> int: ...
+    def erase_patient_data(self, stub: Patient, expected_version: int) -> dict[str, int]: ...
     def audit_entries(
         self,
         *,

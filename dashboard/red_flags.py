@@ -232,8 +232,17 @@ def _change_evidence(ordered: Sequence[Visit]) -> tuple[ChangeJudgement, ...]:
     return tuple(j for j in judged if j.label in EVIDENCE_LABELS)
 
 
-def _facts(patient: Patient, ordered: Sequence[Visit], settings: RuleSettings) -> Facts:
-    """Facts from visits already in screening order (oldest first)."""
+def _facts(
+    patient: Patient,
+    ordered: Sequence[Visit],
+    settings: RuleSettings,
+    evidence: tuple[ChangeJudgement, ...] | None = None,
+) -> Facts:
+    """Facts from visits already in screening order (oldest first).
+
+    `evidence` is the history's change evidence when the caller already has it: the what-if screens
+    of `_not_asked` change only a screening answer, which `_change_evidence` never reads.
+    """
     first, latest, earlier = ordered[0], ordered[-1], ordered[:-1]
     care_days = (latest.visit_date - first.visit_date).days
     ces_core = any(_answer(latest, field) in ACTIVE_CHANGE for field in CES_FEATURES)
@@ -245,7 +254,8 @@ def _facts(patient: Patient, ordered: Sequence[Visit], settings: RuleSettings) -
     nrs_baseline = next((v.pain_nrs for v in ordered if v.pain_nrs is not None), None)
     earlier_nrs = next((v.pain_nrs for v in earlier if v.pain_nrs is not None), None)
     nrs_gain = None if earlier_nrs is None or latest.pain_nrs is None else earlier_nrs - latest.pain_nrs
-    evidence = _change_evidence(ordered)
+    if evidence is None:
+        evidence = _change_evidence(ordered)
     improved = any(j.label == "important_improvement" for j in evidence)
     not_improved = bool(evidence) and not improved
     pair = latest_same_protocol_pair(ordered)
@@ -796,12 +806,22 @@ def _fired(facts: Facts) -> list[Flag]:
     return sorted(flags, key=lambda flag: -flag.tier.rank)
 
 
-def _tier_for(patient: Patient, ordered: Sequence[Visit], settings: RuleSettings) -> Urgency:
-    return max((flag.tier for flag in _fired(_facts(patient, ordered, settings))), default=Urgency.NONE)
+def _tier_for(
+    patient: Patient,
+    ordered: Sequence[Visit],
+    settings: RuleSettings,
+    evidence: tuple[ChangeJudgement, ...] | None = None,
+) -> Urgency:
+    facts = _facts(patient, ordered, settings, evidence)
+    return max((flag.tier for flag in _fired(facts)), default=Urgency.NONE)
 
 
 def _not_asked(
-    patient: Patient, ordered: Sequence[Visit], settings: RuleSettings, urgency: Urgency
+    patient: Patient,
+    ordered: Sequence[Visit],
+    settings: RuleSettings,
+    urgency: Urgency,
+    evidence: tuple[ChangeJudgement, ...] | None = None,
 ) -> list[str]:
     """Unanswered questions to ask now, most urgent first (§3.1): CES core always, others if they
     could raise the overall tier when answered positively."""
@@ -811,7 +831,7 @@ def _not_asked(
         if getattr(latest, field) is not None:
             continue
         answered = latest.model_copy(update={field: WORST_ANSWER[field]})
-        tier = _tier_for(patient, [*ordered[:-1], answered], settings)
+        tier = _tier_for(patient, [*ordered[:-1], answered], settings, evidence)
         is_core = field in CES_CORE_QUESTIONS
         if is_core or tier > urgency:
             # Most urgent first; CES core before other questions of the same tier; then form order.
@@ -864,7 +884,7 @@ def screen(
         urgency=urgency,
         flags=flags,
         claudication_pattern=facts.claudication_pattern,
-        not_asked=_not_asked(patient, ordered, settings, urgency),
+        not_asked=_not_asked(patient, ordered, settings, urgency, facts.change_evidence),
         notes=_notes(facts, ordered[-1], ordered),
         rule_set_version=rule_set_version(settings),
     )

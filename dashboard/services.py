@@ -42,6 +42,22 @@ from dashboard.red_flags import screen, to_screening
 
 MIN_AGE_YEARS = 16  # Stride's clinical sources cover adults (NG59: over 16s) [C]
 MAX_AGE_YEARS = 120
+# The reference of a patient erased on request (dashboard.governance.erase_patient) starts with this;
+# no other patient may take such a reference.
+ERASED_REF_PREFIX = "ERASED-"
+ERASED_MESSAGE = "This patient's record was erased on request: it can no longer be opened or changed."
+
+
+def is_erased(patient: Patient) -> bool:
+    """True for the stub left by an erasure (the patient's clinical data is gone)."""
+    return patient.patient_ref.startswith(ERASED_REF_PREFIX)
+
+
+def _refuse_reserved_ref(patient: Patient) -> None:
+    if patient.patient_ref.upper().startswith(ERASED_REF_PREFIX):
+        raise InvalidInputError(
+            {"patient_ref": f"References starting with {ERASED_REF_PREFIX} are kept for erased records."}
+        )
 
 
 def _utcnow() -> dt.datetime:
@@ -81,6 +97,7 @@ def register_patient(store: Store, actor: User, values: dict[str, Any]) -> Patie
     values.setdefault("clinician_id", actor.id)
     patient = _validate(Patient, values)
     _check_age(patient, dt.date.today(), "birth_date")
+    _refuse_reserved_ref(patient)
     with store.transaction() as tx:
         if tx.find_patient_by_ref(patient.patient_ref) is not None:
             raise InvalidInputError({"patient_ref": "A patient with this reference already exists."})
@@ -125,11 +142,14 @@ def update_patient(
         current = tx.get_patient(patient_id)
         if current is None:
             raise NotFoundError("Patient not found.")
+        if is_erased(current):
+            raise NotFoundError(ERASED_MESSAGE)
         if current.version != expected_version:
             who = tx.get_user(current.updated_by) if current.updated_by else None
             raise StaleRecordError("patient", who.display_name if who else None, current.updated_at)
         merged = {**current.model_dump(), **changes, "updated_by": actor.id}
         updated = _validate(Patient, merged)
+        _refuse_reserved_ref(updated)
         visits = tx.visits(patient_id)
         if visits:
             first = min(v.visit_date for v in visits)
@@ -166,6 +186,8 @@ def set_patient_archived(
         current = tx.get_patient(patient_id)
         if current is None:
             raise NotFoundError("Patient not found.")
+        if is_erased(current):
+            raise NotFoundError(ERASED_MESSAGE)
         saved = tx.update_patient(
             current.model_copy(update={"archived": archived, "updated_by": actor.id}), current.version
         )
@@ -192,10 +214,14 @@ def set_patient_archived(
 
 
 def find_patients(store: Store, actor: User, query: str, *, include_archived: bool = False) -> list[Patient]:
-    """Patients whose name or reference matches every word of the query (case and accents ignored)."""
+    """Patients whose name or reference matches every word of the query (case and accents ignored).
+
+    Erased patients never appear (their stubs have no search text; they are filtered here too).
+    """
     require(actor, "read")
     with store.read() as tx:
-        return tx.search_patients(query, include_archived=include_archived)
+        found = tx.search_patients(query, include_archived=include_archived)
+    return [p for p in found if not is_erased(p)]
 
 
 @dataclass
@@ -221,6 +247,8 @@ def open_patient(store: Store, actor: User, patient_id: str, *, audit: bool = Tr
         patient = tx.get_patient(patient_id)
         if patient is None:
             raise NotFoundError("Patient not found.")
+        if is_erased(patient):
+            raise NotFoundError(ERASED_MESSAGE)
         record = PatientRecord(
             patient=patient,
             visits=tx.visits(patient_id),

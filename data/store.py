@@ -10,7 +10,7 @@ import hashlib
 import json
 import unicodedata
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    null,
     select,
     text,
     update,
@@ -49,6 +50,7 @@ GENESIS_HASH = "0" * 64
 SUMMARY_VERSION = "1"
 # One advisory-lock key for the audit chain on PostgreSQL: appends are serialised so the chain stays linear.
 AUDIT_LOCK_KEY = 7_310_001
+SUMMARY_LOCK_KEY = 7_310_002
 
 
 def utcnow() -> dt.datetime:
@@ -97,18 +99,68 @@ def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-def audit_hash(prev_hash: str, row: dict[str, Any]) -> str:
+def _canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def payload_sha256(reason: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    """SHA-256 of an audit row's free text and values: the part an erasure may remove.
+
+    The chain hashes this digest rather than the payload itself, so a redacted row (payload gone,
+    digest kept) still links to its neighbours.
+    """
+    canonical = _canonical_json({"reason": reason, "before": before, "after": after})
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# The columns the chain hash covers, besides `at`; the payload (reason, before, after) is covered by
+# its digest. Keep in step with migration 0003 (which re-hashed the rows written before it).
+AUDIT_HASHED = ("user_id", "action", "entity", "entity_id", "patient_id", "payload_sha256")
+
+
+def audit_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
     """SHA-256 linking one audit row to the previous one (tampering breaks the chain)."""
     at = _as_utc(row["at"])
     assert at is not None
     canonical = {
         "at": at.replace(tzinfo=None).isoformat(timespec="microseconds"),
-        **{k: row.get(k) for k in ("user_id", "action", "entity", "entity_id", "patient_id", "reason")},
-        "before": row.get("before"),
-        "after": row.get("after"),
+        **{k: row.get(k) for k in AUDIT_HASHED},
     }
-    payload = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256((prev_hash + payload).encode()).hexdigest()
+    return hashlib.sha256((prev_hash + _canonical_json(canonical)).encode()).hexdigest()
+
+
+def audit_row_intact(prev_hash: str, row: Mapping[str, Any]) -> bool:
+    """True when one audit row (with its seq, hash and prev_hash) is consistent and follows `prev_hash`.
+
+    A row as written carries the digest of its payload. A redacted row (patient erasure) has lost
+    its payload in exactly one shape: reason "", before and after NULL, a patient id, the digest
+    kept; anything else, such as a rewritten payload, breaks the chain at that row.
+    """
+    if row.get("redacted"):
+        payload_ok = (
+            row.get("reason") == ""
+            and row.get("before") is None
+            and row.get("after") is None
+            and row.get("patient_id") is not None
+            and bool(row.get("payload_sha256"))
+        )
+    else:
+        payload_ok = row.get("payload_sha256") == payload_sha256(
+            row.get("reason") or "", row.get("before"), row.get("after")
+        )
+    return payload_ok and row.get("prev_hash") == prev_hash and row.get("hash") == audit_hash(prev_hash, row)
+
+
+def check_audit_chain(rows: Iterable[Mapping[str, Any]]) -> tuple[bool, int, int | None]:
+    """Recompute a chain of audit rows in seq order: (intact, rows checked, first broken seq or None)."""
+    prev_hash = GENESIS_HASH
+    count = 0
+    for row in rows:
+        count += 1
+        if not audit_row_intact(prev_hash, row):
+            return False, count, row["seq"]
+        prev_hash = row["hash"]
+    return True, count, None
 
 
 def _bookkeeping(row: Any) -> dict[str, Any]:
@@ -419,6 +471,7 @@ class SqlTx:
         if self.conn.dialect.name == "postgresql":
             self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
         prev = self.conn.execute(select(t.audit.c.hash).order_by(t.audit.c.seq.desc()).limit(1)).scalar()
+        before, after = _jsonable(before), _jsonable(after)
         row = {
             "at": utcnow(),
             "user_id": user_id,
@@ -427,11 +480,57 @@ class SqlTx:
             "entity_id": entity_id,
             "patient_id": patient_id,
             "reason": reason,
-            "before": _jsonable(before),
-            "after": _jsonable(after),
+            "before": before,
+            "after": after,
+            "payload_sha256": payload_sha256(reason, before, after),
+            "redacted": False,
         }
         prev_hash = prev or GENESIS_HASH
         self.conn.execute(insert(t.audit).values(**row, prev_hash=prev_hash, hash=audit_hash(prev_hash, row)))
+
+    def redact_audit_for_patient(self, patient_id: str) -> int:
+        """Erasure: drop the payload (reason, before, after) of every audit row about a patient.
+
+        The rows stay (when, who, what, which record) with their payload digest and hashes, so the
+        chain still verifies; PostgreSQL's trigger allows exactly this change and no other.
+        Returns the number of rows redacted.
+        """
+        result = self.conn.execute(
+            update(t.audit)
+            .where(t.audit.c.patient_id == patient_id, t.audit.c.redacted.is_(False))
+            .values(reason="", before=null(), after=null(), redacted=True)
+        )
+        return int(result.rowcount or 0)
+
+    def erase_patient_data(self, stub: Patient, expected_version: int) -> dict[str, int]:
+        """Erasure: delete a patient's clinical rows and overwrite the patient row with `stub`.
+
+        Visits, screenings, escalations, handouts, revisions and the caseload summary go; the
+        patient row stays (the audit stub points at its id), hidden from search. Returns the number
+        of rows deleted per table.
+        """
+        patient_id = stub.id or ""
+        if self.conn.dialect.name == "sqlite":
+            # Overwrite deleted content with zeros instead of leaving it in the file's free space.
+            self.conn.exec_driver_sql("PRAGMA secure_delete = ON")
+        visit_ids = select(t.visits.c.id).where(t.visits.c.patient_id == patient_id)
+        escalation_ids = select(t.escalations.c.id).where(t.escalations.c.patient_id == patient_id)
+        removed = {
+            "revisions": self.conn.execute(
+                delete(t.revisions).where(
+                    (t.revisions.c.patient_id == patient_id)
+                    | (t.revisions.c.entity_id == patient_id)
+                    | t.revisions.c.entity_id.in_(visit_ids)
+                    | t.revisions.c.entity_id.in_(escalation_ids)
+                )
+            ).rowcount
+        }
+        for table in (t.screenings, t.escalations, t.handouts, t.visits, t.patient_summaries):
+            result = self.conn.execute(delete(table).where(table.c.patient_id == patient_id))
+            removed[table.name] = result.rowcount
+        values = {**self._patient_values(stub), "search_key": ""}
+        self._versioned_update(t.patients, stub, expected_version, values)
+        return {name: int(n or 0) for name, n in removed.items()}
 
     def audit_entries(
         self,
@@ -467,34 +566,15 @@ class SqlTx:
                 reason=row.reason,
                 before=row.before,
                 after=row.after,
+                redacted=row.redacted,
             )
             for row in self.conn.execute(stmt)
         ]
 
     def verify_audit_chain(self) -> tuple[bool, int, int | None]:
         """Recompute the chain: (intact, rows checked, first broken seq or None)."""
-        prev_hash = GENESIS_HASH
-        count = 0
-        for row in self.conn.execute(select(t.audit).order_by(t.audit.c.seq)):
-            count += 1
-            values = {
-                k: getattr(row, k)
-                for k in (
-                    "at",
-                    "user_id",
-                    "action",
-                    "entity",
-                    "entity_id",
-                    "patient_id",
-                    "reason",
-                    "before",
-                    "after",
-                )
-            }
-            if row.prev_hash != prev_hash or row.hash != audit_hash(prev_hash, values):
-                return False, count, row.seq
-            prev_hash = row.hash
-        return True, count, None
+        rows = self.conn.execute(select(t.audit).order_by(t.audit.c.seq))
+        return check_audit_chain(row._asdict() for row in rows)
 
     # --- users ---------------------------------------------------------------------------------
     def get_user(self, user_id: str) -> User | None:
@@ -795,19 +875,28 @@ class SqlTx:
         """One row per active patient: details joined to the stored summaries (one indexed read)."""
         p, ps = t.patients, t.patient_summaries
         stmt = (
-            select(p.c.id, p.c.patient_ref, p.c.data, p.c.clinician_id, p.c.next_review_date, ps)
+            select(
+                p.c.id,
+                p.c.patient_ref,
+                # The two name fields, not the whole payload: no patient JSON is decoded in Python
+                # (JSON_EXTRACT on SQLite, ->> on PostgreSQL).
+                p.c.data["given_name"].as_string().label("given_name"),
+                p.c.data["family_name"].as_string().label("family_name"),
+                p.c.clinician_id,
+                p.c.next_review_date,
+                ps,
+            )
             .select_from(p.outerjoin(ps, ps.c.patient_id == p.c.id))
             .where(p.c.archived.is_(False))
         )
         out = []
         for row in self.conn.execute(stmt):
-            data = row.data
             n_visits = row.n_visits or 0
             out.append(
                 {
                     "patient_id": row.id,
                     "patient_ref": row.patient_ref,
-                    "name": f"{data['given_name']} {data['family_name']}",
+                    "name": f"{row.given_name} {row.family_name}",
                     "clinician_id": row.clinician_id,
                     "next_review_date": row.next_review_date,
                     "last_visit_date": row.last_visit_date,
@@ -913,7 +1002,11 @@ def open_store(url: str, *, migrate: bool = True) -> SqlStore:
     store = SqlStore(engine, read_engine)
     with store.read() as tx:
         stale = tx.get_meta("summary_version") != SUMMARY_VERSION
-    if stale:  # a database from before the summaries, or filled by a bulk import
+    if stale:  # a new database, one from before the summaries, or one filled by a bulk import
         with store.transaction() as tx:
-            tx.refresh_summaries()
+            # Several processes may open the store at once: one refreshes, the others find it done.
+            if tx.conn.dialect.name == "postgresql":
+                tx.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SUMMARY_LOCK_KEY})
+            if tx.get_meta("summary_version") != SUMMARY_VERSION:
+                tx.refresh_summaries()
     return store

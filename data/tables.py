@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData(
@@ -157,6 +158,10 @@ audit = Table(
     Column("after", JSON, nullable=True),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # SHA-256 of the payload (reason, before, after): the chain hashes this digest, so an erasure can
+    # drop the payload (redacted true, payload NULL) and the chain still verifies (migration 0003).
+    Column("payload_sha256", String(64), nullable=True),
+    Column("redacted", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 # Derived, per active patient: the caseload's latest values and open tier, kept current by the store on

@@ -10,8 +10,9 @@ The zip (format version 1) holds UTF-8 CSV and JSON named with the data-dictiona
 patients.csv and visits.csv (scalar fields; an empty cell is None), one child table per nested visit
 field (psfs.csv, odi_sections.csv, rmdq_items.csv, zcq_items.csv, startback.csv, posture_findings.csv,
 footwear_findings.csv), revisions.json, screenings.json, escalations.json, handouts.json with the PDFs
-as handouts/<id>.pdf, audit.json (every row with seq, prev_hash and hash), users.csv (password hashes
-only when asked for), meta.json and manifest.json (row counts, schema and format versions, created_at
+as handouts/<id>.pdf, audit.json (every row with seq, prev_hash, hash, payload_sha256 and redacted;
+an erased patient's entries keep their place in the chain without their payload), users.csv (password
+hashes only when asked for), meta.json and manifest.json (row counts, schema and format versions, created_at
 and the SHA-256 of every other file). Bookkeeping fields are kept, rows are sorted and formatted
 deterministically: export -> import into an empty database -> export gives the same files apart from
 the import's own audit entry (and manifest.json). An empty list or mapping is written as no child rows
@@ -63,7 +64,7 @@ from dashboard.models import (
 from dashboard.ports import NotFoundError, User, iter_chunks
 from data import tables as t
 from data.migrate import head_revision
-from data.store import AUDIT_LOCK_KEY, GENESIS_HASH, SqlStore, audit_hash, search_key, visit_columns
+from data.store import AUDIT_LOCK_KEY, SqlStore, check_audit_chain, search_key, visit_columns
 
 FORMAT_NAME = "stride-clinic-export"
 FORMAT_VERSION = 1
@@ -347,6 +348,8 @@ AUDIT_KEYS = [
     Column("after", "json", True, True),
     Column("prev_hash", "str", True, False, 64),
     Column("hash", "str", True, False, 64),
+    Column("payload_sha256", "str", True, True, 64),
+    Column("redacted", "bool", True, False),
 ]
 # Lengths of the screening and escalation columns the database limits.
 _MODEL_MAX_LEN = {"rule_id": 48, "tier": 16, "status": 8, "urgency": 16, "rule_set_version": 32}
@@ -440,6 +443,8 @@ def _audit_json(row: Any) -> dict[str, Any]:
         "after": row.after,
         "prev_hash": row.prev_hash,
         "hash": row.hash,
+        "payload_sha256": row.payload_sha256,
+        "redacted": bool(row.redacted),
     }
 
 
@@ -1440,15 +1445,19 @@ class _Reader:
             if checked is None:
                 return  # the chain cannot be checked with a row missing
             rows.append((n, checked))
-        prev_hash, prev_seq = GENESIS_HASH, 0
+        prev_seq = 0
         for n, entry in rows:
             if entry["seq"] <= prev_seq:
                 self.error("audit.json", n, "seq", "must increase from row to row")
                 return
-            if entry["prev_hash"] != prev_hash or entry["hash"] != audit_hash(prev_hash, entry):
-                self.error("audit.json", n, "hash", f"the audit chain is broken at seq {entry['seq']}")
-                return
-            prev_hash, prev_seq = entry["hash"], entry["seq"]
+            prev_seq = entry["seq"]
+        # The store's own check: payload digests (or the one allowed redaction), then the hashes.
+        intact, n_checked, broken = check_audit_chain(entry for _n, entry in rows)
+        if not intact:
+            self.error(
+                "audit.json", rows[n_checked - 1][0], "hash", f"the audit chain is broken at seq {broken}"
+            )
+            return
         self.out.audit = [v for _n, v in rows]
 
     def read_all(self) -> _Parsed:

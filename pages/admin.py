@@ -58,6 +58,35 @@ def create_account() -> None:
     state["admin_new_password"] = ""  # a password never stays in session state
 
 
+def erase_patient(patient_id: str) -> None:
+    # Form callback: runs before the page, so it may clear the fields after a successful erasure.
+    state = st.session_state
+    if not state.get("erase_confirm"):
+        state["erase_errors"] = {"confirm": "Tick the box to confirm the erasure."}
+        return
+    try:
+        removed = governance.erase_patient(
+            store,
+            user,
+            patient_id,
+            reason=state.get("erase_reason", ""),
+            request_reference=state.get("erase_request_ref", ""),
+        )
+    except InvalidInputError as exc:
+        state["erase_errors"] = exc.errors
+    except StrideError as exc:
+        state["erase_errors"] = {"_": str(exc)}
+    else:
+        state["erase_flash"] = (
+            f"The patient was erased: {removed['visits']} visit(s) and their screenings, "
+            f"flags, handouts and revisions deleted; {removed['audit_redacted']} audit entries keep "
+            "when, who and what without their details. The erasure itself is in the audit trail."
+        )
+        for key in ("erase_ref", "erase_request_ref", "erase_reason"):
+            state[key] = ""
+        state["erase_confirm"] = False
+
+
 users_tab, audit_tab, rules_tab, data_tab = st.tabs(["Users", "Audit trail", "Rules and licences", "Data"])
 
 # --- users ---------------------------------------------------------------------------------------
@@ -366,3 +395,64 @@ with data_tab:
                 st.warning(warning)
         finally:
             path.unlink(missing_ok=True)
+
+    st.subheader("Erase a patient on request")
+    st.caption(
+        "For a granted erasure request only. The patient's visits, screenings, flags, handouts and "
+        "revisions are deleted and the patient becomes an “Erased record”; audit entries keep when, who "
+        "and what, without the details. This cannot be undone, and backups or exports made earlier still "
+        "hold the data."
+    )
+    if erased := st.session_state.pop("erase_flash", None):
+        st.success(erased)
+    erase_ref = st.text_input(
+        "Patient reference (exactly as recorded)", key="erase_ref", max_chars=40, autocomplete="off"
+    )
+    if erase_ref.strip():
+        try:
+            candidate = governance.find_for_erasure(store, user, erase_ref)
+        except StrideError as exc:
+            st.error(str(exc))
+            candidate = None
+        if candidate is None:
+            st.info("No patient has this reference (erased records are not listed).")
+        else:
+            name = candidate.display_name
+            st.markdown(
+                f"**{page_text.md_escape(name)}**, born {candidate.birth_date:%Y-%m-%d}: check this is "
+                "the person who asked."
+            )
+            erase_errors = st.session_state.pop("erase_errors", {})
+            with st.form("erase_patient_form"):
+                st.text_input(
+                    "Request reference",
+                    key="erase_request_ref",
+                    max_chars=100,
+                    help="The ticket or letter number of the request; no names (it is kept after erasure).",
+                )
+                if "request_reference" in erase_errors:
+                    st.error(erase_errors["request_reference"])
+                st.text_input(
+                    "Reason",
+                    key="erase_reason",
+                    help="The basis for the erasure; no patient details (it is kept in the audit trail).",
+                )
+                if "reason" in erase_errors:
+                    st.error(erase_errors["reason"])
+                st.checkbox(
+                    f"I confirm that the clinical record of {page_text.md_escape(name)} is to be erased; "
+                    "this cannot be undone.",
+                    key="erase_confirm",
+                )
+                if "confirm" in erase_errors:
+                    st.error(erase_errors["confirm"])
+                if "_" in erase_errors:
+                    st.error(erase_errors["_"])
+                st.form_submit_button(
+                    "Erase patient",
+                    type="primary",
+                    icon="🗑️",
+                    on_click=erase_patient,
+                    args=(candidate.id or "",),
+                    key="erase_submit",
+                )

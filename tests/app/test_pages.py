@@ -453,3 +453,34 @@ def test_an_admin_exports_the_clinic_from_the_data_tab(clinic: SqlStore) -> None
     assert name.endswith(".zip") and data[:2] == b"PK"
     with clinic.read() as tx:
         assert [e.action for e in tx.audit_entries(action="export.clinic")] == ["export.clinic"]
+
+
+def test_an_admin_erases_a_patient_from_the_data_tab_after_confirming(clinic: SqlStore) -> None:
+    from dashboard import governance
+
+    with clinic.read() as tx:
+        patient = tx.find_patient_by_ref("DEMO-00003")
+    assert patient is not None
+    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin.py")
+    assert at.text_input(key="erase_ref").value == ""  # nothing is listed until a reference is typed
+
+    at.text_input(key="erase_ref").input("DEMO-00003").run()
+    assert patient.display_name in texts(at, "markdown")
+    at.text_input(key="erase_request_ref").input("DSR-2026-001")
+    at.text_input(key="erase_reason").input("Request granted")
+    at.button(key="erase_submit").click().run()  # not confirmed yet: nothing happens
+    assert not at.exception
+    assert "Tick the box" in texts(at, "error")
+    assert governance.find_for_erasure(clinic, demo_user(clinic, "demo.admin"), "DEMO-00003") is not None
+
+    at.checkbox(key="erase_confirm").check()
+    at.button(key="erase_submit").click().run()
+    assert not at.exception
+    assert "The patient was erased" in texts(at, "success")
+    assert at.text_input(key="erase_ref").value == ""
+    with clinic.read() as tx:
+        stub = tx.get_patient(patient.id or "")
+        (entry,) = tx.audit_entries(action="patient.erase")
+    assert stub is not None and stub.patient_ref.startswith("ERASED-")
+    assert entry.after is not None and entry.after["request_reference"] == "DSR-2026-001"
+    assert clinic.verify_audit()[0]

@@ -7,6 +7,7 @@ as a Markdown table for the README. The routine follow-up visit must take at mos
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -208,5 +209,9 @@ def test_the_next_visit_form_after_a_save_starts_unconfirmed(page, app):
     wait_for_app(page)
     page.get_by_text("Visit saved.").wait_for()
     # A new follow-up form, carried forward from the visit just saved: nothing is confirmed yet.
-    page.get_by_text(re.compile(r"Carried forward from")).wait_for()
-    assert not confirm.is_checked(), "the next visit's carried-forward items must be confirmed afresh"
+    # Wait for the new form itself: its confirmation names the visit just saved (today).
+    fresh = page.get_by_role(
+        "checkbox", name=f"Confirm carried-forward items (from {dt.date.today().isoformat()})"
+    )
+    fresh.wait_for()
+    assert not fresh.is_checked(), "the next visit's carried-forward items must be confirmed afresh"

@@ -856,6 +856,17 @@ def test_a_second_malignancy_feature_is_asked_for_when_one_is_present() -> None:
     assert result.not_asked == ["night_pain"]
 
 
+def test_no_improvement_in_the_history_counts_as_a_malignancy_feature_when_deciding_what_to_ask() -> None:
+    # Pain unchanged after 35 days of care is one malignancy feature (from the change evidence of
+    # the whole history); night pain would be the second, so it is asked.
+    visits = [make_visit(pain_nrs=6), make_visit(day=35, pain_nrs=6, night_pain=None)]
+    result = screen(make_patient(), visits)
+    assert result.urgency < Urgency.URGENT
+    assert result.not_asked == ["night_pain"]
+    with_night_pain = [visits[0], make_visit(day=35, pain_nrs=6, night_pain=True)]
+    assert "RF_MALIGNANCY_SUSPECTED" in fired_ids(make_patient(), with_night_pain)
+
+
 def test_an_unanswered_question_does_not_silence_another_rule() -> None:
     saddle = make_visit(**(UNANSWERED | {"saddle_anaesthesia": "new"}))
     assert fired_ids(make_patient(), [saddle]) == ["RF_CES"]
@@ -1084,3 +1095,20 @@ def test_answering_a_not_asked_question_no_never_raises_the_tier(case: tuple[Pat
         assert screen(patient, answered(visits, field, NEGATIVE[field])).urgency <= result.urgency
         if field not in CES_CORE:
             assert screen(patient, answered(visits, field, POSITIVE[field])).urgency > result.urgency
+
+
+@PROPERTY_SETTINGS
+@given(random_case())
+def test_not_asked_holds_exactly_the_questions_whose_positive_answer_would_raise_the_tier(
+    case: tuple[Patient, list[Visit]],
+) -> None:
+    # The what-if screens behind not_asked reuse the history's change evidence; a full screen of
+    # the visit answered positively must reach the same verdict for every unanswered question.
+    patient, visits = case
+    result = screen(patient, visits)
+    latest = latest_of(visits)
+    for field in SCREENING_FIELDS:
+        if getattr(latest, field) is not None or field in CES_CORE:
+            continue
+        raised = screen(patient, answered(visits, field, POSITIVE[field])).urgency > result.urgency
+        assert (field in result.not_asked) == raised, field
