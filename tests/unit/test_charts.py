@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 
 from dashboard.charts import (
@@ -116,6 +117,70 @@ def test_every_chart_labels_the_time_axis_and_gives_hover_details(build: Any, fr
     fig = built(build(frame, ()))
     assert "Visit date" in [fig.layout[name].title.text for name in fig.layout if name.startswith("xaxis")]
     assert all("%{x|" in trace.hovertemplate for trace in fig.data)
+
+
+def styled(fig: go.Figure, *path: str) -> Any:
+    """A layout property as drawn: the figure's own value, else its template's."""
+
+    def walk(obj: Any) -> Any:
+        for name in path:
+            obj = obj[name]
+        return obj
+
+    own = walk(fig.layout)
+    return own if own is not None else walk(fig.layout.template.layout)
+
+
+@pytest.mark.parametrize("build", BUILDERS)
+def test_every_chart_keeps_the_plotly_white_look(build: Any, frame: Any) -> None:
+    fig = built(build(frame, EVENTS))
+    white = pio.templates["plotly_white"].layout
+    for path in (
+        ("paper_bgcolor",),
+        ("plot_bgcolor",),
+        ("font", "color"),
+        ("yaxis", "gridcolor"),
+        ("yaxis", "zerolinecolor"),
+        ("yaxis", "zerolinewidth"),
+        ("xaxis", "gridcolor"),
+    ):
+        expected = white[path[0]] if len(path) == 1 else white[path[0]][path[1]]
+        assert styled(fig, *path) == expected, path
+
+
+def test_baselines_bands_and_notes_of_a_lower_panel_refer_to_that_panel(frame: Any) -> None:
+    walking = built(walking_chart(frame, EVENTS))
+    (spwt,) = shapes_named(walking, "baseline:SPWT")
+    (treadmill,) = shapes_named(walking, "baseline:Treadmill")
+    assert (spwt.xref, spwt.yref) == ("x domain", "y")
+    assert (treadmill.xref, treadmill.yref) == ("x2 domain", "y2")
+    note = next(a for a in walking.layout.annotations if "No confirmed MCID" in (a.text or ""))
+    assert (note.xref, note.yref) == ("x2 domain", "y2 domain")
+    labels = {a.text: (a.xref, a.yref) for a in walking.layout.annotations}
+    assert labels["Treadmill, 1.2 mph baseline 8 min"] == ("x2 domain", "y2")
+    # Events span every panel, against the shared time axis.
+    assert {(s.xref, s.yref) for s in shapes_named(walking, "event:")} == {("x", "paper")}
+    disability = built(disability_chart(frame, ()))
+    (rmdq,) = shapes_named(disability, "mcid_band:rmdq_total")
+    (zcq,) = shapes_named(disability, "mcid_band:zcq_ss")
+    assert (rmdq.xref, rmdq.yref, zcq.xref, zcq.yref) == ("x domain", "y", "x2 domain", "y2")
+    # The panel titles stay, ahead of the labels.
+    assert texts(disability)[:2] == ["Roland-Morris (RMDQ)", "Zurich Claudication (ZCQ)"]
+
+
+def test_labels_sit_in_the_corners_beside_their_line_or_inside_their_band(frame: Any) -> None:
+    fig = built(pain_chart(frame, ()))
+    by_text = {a.text: a for a in fig.layout.annotations}
+    first = by_text["Pain now baseline 7 points"]  # above its line, at the left
+    assert (first.x, first.xanchor, first.y, first.yanchor) == (0, "left", 7, "bottom")
+    second = by_text["Worst pain, 24 h baseline 9 points"]  # a second series: below its line
+    assert (second.x, second.xanchor, second.y, second.yanchor) == (0, "left", 9, "top")
+    band = by_text["Pain now: no important change (MCID ±2 points)"]  # inside the band, bottom right
+    assert (band.x, band.xanchor, band.y, band.yanchor) == (1, "right", 5, "bottom")
+    odi = built(odi_chart(frame, ()))
+    minimal = next(a for a in odi.layout.annotations if (a.text or "").startswith("minimal"))
+    assert (minimal.x, minimal.xanchor, minimal.y, minimal.yanchor) == (1, "right", 20, "top")
+    assert all(a.showarrow is False for a in fig.layout.annotations)
 
 
 def test_pain_chart_has_both_recall_windows_with_units_and_their_own_baselines(frame: Any) -> None:
