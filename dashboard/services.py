@@ -52,6 +52,23 @@ def is_erased(patient: Patient) -> bool:
     """True for the stub left by an erasure (the patient's clinical data is gone)."""
     return patient.patient_ref.startswith(ERASED_REF_PREFIX)
 
+def _existing_patient(tx: Tx, patient_id: str) -> Patient:
+    """The patient, or NotFoundError (also for an erased patient's stub)."""
+    patient = tx.get_patient(patient_id)
+    if patient is None:
+        raise NotFoundError("Patient not found.")
+    if is_erased(patient):
+        raise NotFoundError(ERASED_MESSAGE)
+    return patient
+
+
+def _refuse_stale(tx: Tx, entity: str, current: Patient | Visit, expected_version: int) -> None:
+    """Refuse a save based on an older version, naming who changed the record and when."""
+    if current.version != expected_version:
+        who = tx.get_user(current.updated_by) if current.updated_by else None
+        raise StaleRecordError(entity, who.display_name if who else None, current.updated_at)
+
+
 
 def _refuse_reserved_ref(patient: Patient) -> None:
     if patient.patient_ref.upper().startswith(ERASED_REF_PREFIX):
@@ -139,14 +156,8 @@ def update_patient(
     require(actor, "write_clinical")
     reason = _require_reason(reason)
     with store.transaction() as tx:
-        current = tx.get_patient(patient_id)
-        if current is None:
-            raise NotFoundError("Patient not found.")
-        if is_erased(current):
-            raise NotFoundError(ERASED_MESSAGE)
-        if current.version != expected_version:
-            who = tx.get_user(current.updated_by) if current.updated_by else None
-            raise StaleRecordError("patient", who.display_name if who else None, current.updated_at)
+        current = _existing_patient(tx, patient_id)
+        _refuse_stale(tx, "patient", current, expected_version)
         merged = {**current.model_dump(), **changes, "updated_by": actor.id}
         updated = _validate(Patient, merged)
         _refuse_reserved_ref(updated)
@@ -183,11 +194,7 @@ def set_patient_archived(
     require(actor, "write_clinical")
     reason = _require_reason(reason)
     with store.transaction() as tx:
-        current = tx.get_patient(patient_id)
-        if current is None:
-            raise NotFoundError("Patient not found.")
-        if is_erased(current):
-            raise NotFoundError(ERASED_MESSAGE)
+        current = _existing_patient(tx, patient_id)
         saved = tx.update_patient(
             current.model_copy(update={"archived": archived, "updated_by": actor.id}), current.version
         )
@@ -244,11 +251,7 @@ def open_patient(store: Store, actor: User, patient_id: str, *, audit: bool = Tr
     """Load a patient's whole record; the opening itself is audited."""
     require(actor, "read")
     with store.transaction() if audit else store.read() as tx:
-        patient = tx.get_patient(patient_id)
-        if patient is None:
-            raise NotFoundError("Patient not found.")
-        if is_erased(patient):
-            raise NotFoundError(ERASED_MESSAGE)
+        patient = _existing_patient(tx, patient_id)
         record = PatientRecord(
             patient=patient,
             visits=tx.visits(patient_id),
@@ -325,9 +328,7 @@ def correct_visit(
         current = tx.get_visit(visit_id)
         if current is None or current.patient_id is None:
             raise NotFoundError("Visit not found.")
-        if current.version != expected_version:
-            who = tx.get_user(current.updated_by) if current.updated_by else None
-            raise StaleRecordError("visit", who.display_name if who else None, current.updated_at)
+        _refuse_stale(tx, "visit", current, expected_version)
         patient = tx.get_patient(current.patient_id)
         assert patient is not None
         updated = _validate(Visit, {**current.model_dump(), **changes, "updated_by": actor.id})
@@ -530,9 +531,7 @@ def rescreen_patient(
     """Screen a patient again on demand (for example after the rules or settings changed)."""
     require(actor, "write_clinical")
     with store.transaction() as tx:
-        patient = tx.get_patient(patient_id)
-        if patient is None:
-            raise NotFoundError("Patient not found.")
+        patient = _existing_patient(tx, patient_id)
         visits = tx.visits(patient_id)
         if not visits:
             raise InvalidInputError({"_": "Record a visit before screening."})

@@ -119,6 +119,11 @@ SCREENING_GROUPS: dict[str, dict[str, Any]] = {
     },
 }
 
+# Every screening question answered negatively ("no" / "none"): what all six buttons together set.
+ALL_NEGATIVE: dict[str, Any] = {
+    field: negative for group in SCREENING_GROUPS.values() for field, negative in group["fields"].items()
+}
+
 # Short neutral labels written by us: the instruments' own wording is not shipped (clinical-reference §7.10).
 ODI_SECTIONS = (
     "Pain intensity",

@@ -19,6 +19,7 @@ from sqlalchemy import insert
 from dashboard import auth
 from dashboard.models import Patient, Visit
 from dashboard.red_flags import screen, to_screening
+from dashboard.visit_form import ALL_NEGATIVE
 from data import tables as t
 from data.store import SqlStore, new_id, open_store, search_key, utcnow, visit_columns
 
@@ -101,25 +102,7 @@ FOOTWEAR = ["worn_cushioning", "high_heel", "poor_fit"]
 
 
 def _clean_screen() -> dict[str, Any]:
-    return {
-        "saddle_anaesthesia": "none",
-        "bladder_dysfunction": "none",
-        "bowel_dysfunction": "none",
-        "sexual_dysfunction": "none",
-        "bilateral_radicular_pain": "none",
-        "new_radicular_pain": False,
-        "leg_weakness": "none",
-        "difficulty_walking_new": False,
-        "fever": False,
-        "systemically_unwell": False,
-        "recent_infection": False,
-        "unexplained_weight_loss": False,
-        "night_pain": False,
-        "trauma": "none",
-        "sudden_severe_pain": False,
-        "pulsatile_abdominal_mass": False,
-        "rest_pain_or_tissue_loss": False,
-    }
+    return dict(ALL_NEGATIVE)
 
 
 def _patient(rng: random.Random, index: int, clinician_ids: list[str]) -> Patient:

@@ -7,10 +7,15 @@ the fixture does the same (see tests/benchmarks/run.py, PageRunner).
 """
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
+
+from data.demo import generate
+from data.store import SqlStore, open_store
 
 
 @pytest.fixture(autouse=True)
@@ -24,3 +29,18 @@ def run_pages_through_the_router(monkeypatch: pytest.MonkeyPatch) -> Iterator[No
     monkeypatch.setattr(PagesManager, "__init__", init_as_a_server_would)
     yield
     PagesManager.uses_pages_directory = None
+
+
+@pytest.fixture
+def clinic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SqlStore]:
+    """A demo clinic of 8 patients in a fresh SQLite file that the app will open."""
+    url = f"sqlite:///{tmp_path}/stride.sqlite3"
+    monkeypatch.setenv("STRIDE_DATABASE_URL", url)
+    st.cache_resource.clear()
+    store = open_store(url)
+    generate(store, patients=8, seed=3)
+    try:
+        yield store
+    finally:
+        st.cache_resource.clear()
+        store.close()

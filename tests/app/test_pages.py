@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,26 +16,10 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard import services
-from data.demo import generate
 from data.store import SqlStore, open_store
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
-
-
-@pytest.fixture
-def clinic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SqlStore]:
-    """A demo clinic of 8 patients in a fresh SQLite file that the app will open."""
-    url = f"sqlite:///{tmp_path}/stride.sqlite3"
-    monkeypatch.setenv("STRIDE_DATABASE_URL", url)
-    st.cache_resource.clear()
-    store = open_store(url)
-    generate(store, patients=8, seed=3)
-    try:
-        yield store
-    finally:
-        st.cache_resource.clear()
-        store.close()
 
 
 def demo_user(store: SqlStore, username: str = "demo.clinician") -> Any:

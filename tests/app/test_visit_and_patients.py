@@ -3,33 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from data.demo import generate
-from data.store import SqlStore, open_store
+from data.store import SqlStore
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
-
-
-@pytest.fixture
-def clinic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SqlStore]:
-    url = f"sqlite:///{tmp_path}/stride.sqlite3"
-    monkeypatch.setenv("STRIDE_DATABASE_URL", url)
-    st.cache_resource.clear()
-    store = open_store(url)
-    generate(store, patients=6, seed=4)
-    try:
-        yield store
-    finally:
-        st.cache_resource.clear()
-        store.close()
 
 
 def log_in(username: str = "demo.clinician", password: str = "stride-demo") -> AppTest:
