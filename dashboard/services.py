@@ -52,6 +52,7 @@ def is_erased(patient: Patient) -> bool:
     """True for the stub left by an erasure (the patient's clinical data is gone)."""
     return patient.patient_ref.startswith(ERASED_REF_PREFIX)
 
+
 def _existing_patient(tx: Tx, patient_id: str) -> Patient:
     """The patient, or NotFoundError (also for an erased patient's stub)."""
     patient = tx.get_patient(patient_id)
@@ -67,7 +68,6 @@ def _refuse_stale(tx: Tx, entity: str, current: Patient | Visit, expected_versio
     if current.version != expected_version:
         who = tx.get_user(current.updated_by) if current.updated_by else None
         raise StaleRecordError(entity, who.display_name if who else None, current.updated_at)
-
 
 
 def _refuse_reserved_ref(patient: Patient) -> None:
