@@ -84,6 +84,9 @@ def test_a_follow_up_visit_is_recorded_with_the_keyboard_alone(page, app):
     open_patient(page, PATIENT_REF)
     go_to(page, "Visit")
     page.get_by_role("heading", name=re.compile("Follow-up visit")).wait_for()
+    # Streamlit loads some widget types' code on first use: wait until the form is complete.
+    page.get_by_label("Current pain, NPRS (0–10)").wait_for()
+    page.get_by_label("Notes").wait_for()
 
     keys = Keyboard(page)
     keys.tab_to(r"^input: Current pain, NPRS")
