@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
@@ -58,23 +59,29 @@ def _libpq_url(url: str) -> str:
 )
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A SQLAlchemy URL naming a fresh, empty database, dropped after the test."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/stride.sqlite3"
-        return
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
 
+
+@contextmanager
+def fresh_database(kind: str, folder: Path, name: str = "stride") -> Iterator[str]:
+    """A fresh, empty database of `kind` ("sqlite" in `folder`, or "postgresql"), dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder}/{name}.sqlite3"
+        return
     admin_url = os.environ.get(POSTGRES_URL_ENV)
     if not admin_url:
         missing_requirement(f"{POSTGRES_URL_ENV} is not set (scripts/run-tests sets it)")
     import psycopg
 
-    name = f"stride_t_{uuid.uuid4().hex[:8]}"
+    database = f"stride_t_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(_libpq_url(admin_url), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{database}"')
     try:
-        yield _with_database(admin_url, name)
+        yield _with_database(admin_url, database)
     finally:
         with psycopg.connect(_libpq_url(admin_url), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 @pytest.fixture

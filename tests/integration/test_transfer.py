@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import os
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
@@ -26,7 +25,7 @@ from dashboard.ports import PermissionDeniedError, User
 from data import demo
 from data.store import open_store
 from data.transfer import RowError, export_clinic, export_patient, import_clinic, main
-from tests.conftest import POSTGRES_URL_ENV, _libpq_url, _with_database, missing_requirement
+from tests.conftest import fresh_database
 from tests.integration.support import CLEAN_SCREEN, PASSWORD, counts
 
 FAKE_PDF = b"%PDF-1.4\n% a stand-in handout for the transfer tests\n%%EOF\n"
@@ -35,22 +34,9 @@ FAKE_PDF = b"%PDF-1.4\n% a stand-in handout for the transfer tests\n%%EOF\n"
 @pytest.fixture
 def target_url(database_url: str, tmp_path: Path) -> Iterator[str]:
     """A second fresh, empty database of the same kind as `database_url`, dropped afterwards."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path}/target.sqlite3"
-        return
-    admin_url = os.environ.get(POSTGRES_URL_ENV)
-    if not admin_url:
-        missing_requirement(f"{POSTGRES_URL_ENV} is not set (scripts/run-tests sets it)")
-    import psycopg
-
-    name = f"stride_t_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(_libpq_url(admin_url), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_database(admin_url, name)
-    finally:
-        with psycopg.connect(_libpq_url(admin_url), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    with fresh_database(kind, tmp_path, name="target") as url:
+        yield url
 
 
 @pytest.fixture
