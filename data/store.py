@@ -163,7 +163,8 @@ def check_audit_chain(rows: Iterable[Mapping[str, Any]]) -> tuple[bool, int, int
     return True, count, None
 
 
-def _bookkeeping(row: Any) -> dict[str, Any]:
+def bookkeeping_from_row(row: Any) -> dict[str, Any]:
+    """The bookkeeping fields of a stored row, timestamps in UTC."""
     return {
         "id": row.id,
         "version": row.version,
@@ -171,24 +172,28 @@ def _bookkeeping(row: Any) -> dict[str, Any]:
         "updated_at": _as_utc(row.updated_at),
         "recorded_by": row.recorded_by,
         "updated_by": row.updated_by,
-        "archived": row.archived,
+        "archived": bool(row.archived),
     }
 
 
-def _patient(row: Any) -> Patient:
-    return Patient.model_validate({**row.data, **_bookkeeping(row)})
+def patient_from_row(row: Any) -> Patient:
+    """A stored patient row as the domain model (validated again on the way out)."""
+    return Patient.model_validate({**row.data, **bookkeeping_from_row(row)})
 
 
-def _visit(row: Any) -> Visit:
-    return Visit.model_validate({**row.data, **_bookkeeping(row), "patient_id": row.patient_id})
+def visit_from_row(row: Any) -> Visit:
+    """A stored visit row as the domain model (validated again on the way out)."""
+    return Visit.model_validate({**row.data, **bookkeeping_from_row(row), "patient_id": row.patient_id})
 
 
-def _screening(row: Any) -> Screening:
-    return Screening.model_validate({**row.data, **_bookkeeping(row)})
+def screening_from_row(row: Any) -> Screening:
+    """A stored screening row as the domain model (validated again on the way out)."""
+    return Screening.model_validate({**row.data, **bookkeeping_from_row(row)})
 
 
-def _escalation(row: Any) -> Escalation:
-    return Escalation.model_validate({**row.data, **_bookkeeping(row)})
+def escalation_from_row(row: Any) -> Escalation:
+    """A stored escalation row as the domain model (validated again on the way out)."""
+    return Escalation.model_validate({**row.data, **bookkeeping_from_row(row)})
 
 
 def _user(row: Any) -> User:
@@ -281,11 +286,11 @@ class SqlTx:
     # --- patients ------------------------------------------------------------------------------
     def get_patient(self, patient_id: str) -> Patient | None:
         row = self.conn.execute(select(t.patients).where(t.patients.c.id == patient_id)).first()
-        return _patient(row) if row else None
+        return patient_from_row(row) if row else None
 
     def find_patient_by_ref(self, patient_ref: str) -> Patient | None:
         row = self.conn.execute(select(t.patients).where(t.patients.c.patient_ref == patient_ref)).first()
-        return _patient(row) if row else None
+        return patient_from_row(row) if row else None
 
     def search_patients(
         self, query: str, *, include_archived: bool = False, limit: int = 50
@@ -296,7 +301,7 @@ class SqlTx:
         if not include_archived:
             stmt = stmt.where(t.patients.c.archived.is_(False))
         stmt = stmt.order_by(t.patients.c.search_key).limit(limit)
-        return [_patient(row) for row in self.conn.execute(stmt)]
+        return [patient_from_row(row) for row in self.conn.execute(stmt)]
 
     def count_patients(self) -> int:
         return int(self.conn.execute(select(func.count()).select_from(t.patients)).scalar() or 0)
@@ -339,11 +344,11 @@ class SqlTx:
         if not include_archived:
             stmt = stmt.where(t.visits.c.archived.is_(False))
         stmt = stmt.order_by(t.visits.c.visit_date, t.visits.c.recorded_at)
-        return [_visit(row) for row in self.conn.execute(stmt)]
+        return [visit_from_row(row) for row in self.conn.execute(stmt)]
 
     def get_visit(self, visit_id: str) -> Visit | None:
         row = self.conn.execute(select(t.visits).where(t.visits.c.id == visit_id)).first()
-        return _visit(row) if row else None
+        return visit_from_row(row) if row else None
 
     def insert_visit(self, visit: Visit) -> Visit:
         row = self._new_row(visit)
@@ -381,7 +386,7 @@ class SqlTx:
             .where(t.screenings.c.patient_id == patient_id)
             .order_by(t.screenings.c.recorded_at)
         )
-        return [_screening(row) for row in self.conn.execute(stmt)]
+        return [screening_from_row(row) for row in self.conn.execute(stmt)]
 
     @staticmethod
     def _escalation_values(escalation: Escalation) -> dict[str, Any]:
@@ -404,7 +409,7 @@ class SqlTx:
         if status is not None:
             stmt = stmt.where(t.escalations.c.status == status)
         stmt = stmt.order_by(t.escalations.c.recorded_at)
-        return [_escalation(row) for row in self.conn.execute(stmt)]
+        return [escalation_from_row(row) for row in self.conn.execute(stmt)]
 
     def insert_escalation(self, escalation: Escalation) -> Escalation:
         row = self._new_row(escalation)

@@ -64,7 +64,18 @@ from dashboard.models import (
 from dashboard.ports import NotFoundError, User, iter_chunks
 from data import tables as t
 from data.migrate import head_revision
-from data.store import AUDIT_LOCK_KEY, SqlStore, check_audit_chain, search_key, visit_columns
+from data.store import (
+    AUDIT_LOCK_KEY,
+    SqlStore,
+    bookkeeping_from_row,
+    check_audit_chain,
+    escalation_from_row,
+    patient_from_row,
+    screening_from_row,
+    search_key,
+    visit_columns,
+    visit_from_row,
+)
 
 FORMAT_NAME = "stride-clinic-export"
 FORMAT_VERSION = 1
@@ -358,18 +369,6 @@ _MODEL_MAX_LEN = {"rule_id": 48, "tier": 16, "status": 8, "urgency": 16, "rule_s
 # --- rows <-> dicts ----------------------------------------------------------------------------------
 
 
-def _bookkeeping(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "version": row.version,
-        "recorded_at": _utc(row.recorded_at),
-        "updated_at": _utc(row.updated_at),
-        "recorded_by": row.recorded_by,
-        "updated_by": row.updated_by,
-        "archived": bool(row.archived),
-    }
-
-
 def _bookkeeping_json(values: dict[str, Any]) -> dict[str, Any]:
     return {
         **values,
@@ -419,7 +418,7 @@ def _revision_json(row: Any) -> dict[str, Any]:
 
 def _handout_json(row: Any) -> dict[str, Any]:
     return {
-        **_bookkeeping_json(_bookkeeping(row)),
+        **_bookkeeping_json(bookkeeping_from_row(row)),
         "patient_id": row.patient_id,
         "sha256": row.sha256,
         "rule_set_version": row.rule_set_version,
@@ -603,10 +602,7 @@ def export_clinic(
         )
         report(0.05)
 
-        patients = [
-            Patient.model_validate({**row.data, **_bookkeeping(row)})
-            for row in conn.execute(select(t.patients))
-        ]
+        patients = [patient_from_row(row) for row in conn.execute(select(t.patients))]
         patients.sort(key=lambda p: (p.patient_ref, p.id or ""))
         order = {p.id: n for n, p in enumerate(patients)}
         out.add(
@@ -618,10 +614,7 @@ def export_clinic(
         )
         report(0.15)
 
-        visits = [
-            Visit.model_validate({**row.data, **_bookkeeping(row), "patient_id": row.patient_id})
-            for row in conn.execute(select(t.visits))
-        ]
+        visits = [visit_from_row(row) for row in conn.execute(select(t.visits))]
         visits.sort(
             key=lambda v: (
                 order.get(v.patient_id, -1),
@@ -651,18 +644,12 @@ def export_clinic(
         )
         out.add("revisions.json", _json_bytes([_revision_json(r) for r in revisions]), len(revisions))
         screenings = sorted(
-            (
-                Screening.model_validate({**r.data, **_bookkeeping(r)})
-                for r in conn.execute(select(t.screenings))
-            ),
+            (screening_from_row(r) for r in conn.execute(select(t.screenings))),
             key=lambda s: (_ts_key(s.recorded_at), s.id),
         )
         out.add("screenings.json", _json_bytes([_model_json(s) for s in screenings]), len(screenings))
         escalations = sorted(
-            (
-                Escalation.model_validate({**r.data, **_bookkeeping(r)})
-                for r in conn.execute(select(t.escalations))
-            ),
+            (escalation_from_row(r) for r in conn.execute(select(t.escalations))),
             key=lambda e: (_ts_key(e.recorded_at), e.id),
         )
         out.add("escalations.json", _json_bytes([_model_json(e) for e in escalations]), len(escalations))
@@ -721,10 +708,10 @@ def export_patient(
         row = conn.execute(select(t.patients).where(t.patients.c.id == patient_id)).first()
         if row is None:
             raise NotFoundError("Patient not found.")
-        patient = Patient.model_validate({**row.data, **_bookkeeping(row)})
+        patient = patient_from_row(row)
         visits = sorted(
             (
-                Visit.model_validate({**r.data, **_bookkeeping(r), "patient_id": r.patient_id})
+                visit_from_row(r)
                 for r in conn.execute(select(t.visits).where(t.visits.c.patient_id == patient_id))
             ),
             key=lambda v: (v.visit_date, _ts_key(v.recorded_at), v.id),
@@ -735,14 +722,14 @@ def export_patient(
         )
         screenings = sorted(
             (
-                Screening.model_validate({**r.data, **_bookkeeping(r)})
+                screening_from_row(r)
                 for r in conn.execute(select(t.screenings).where(t.screenings.c.patient_id == patient_id))
             ),
             key=lambda s: (_ts_key(s.recorded_at), s.id),
         )
         escalations = sorted(
             (
-                Escalation.model_validate({**r.data, **_bookkeeping(r)})
+                escalation_from_row(r)
                 for r in conn.execute(select(t.escalations).where(t.escalations.c.patient_id == patient_id))
             ),
             key=lambda e: (_ts_key(e.recorded_at), e.id),

@@ -708,7 +708,7 @@ def measure_screening(clinic: Clinic, store: Any, reps: Reps) -> Result:
     from dashboard.config import load_settings
     from dashboard.red_flags import screen
     from data import tables as t
-    from data.store import _patient, _visit  # the store's own row -> model conversion
+    from data.store import patient_from_row, visit_from_row  # the store's own row -> model conversion
 
     result = Result(
         MEASURES["screening"], clinic.backend, clinic.size, floor_what="raw SQL: all patients and visits"
@@ -728,10 +728,10 @@ def measure_screening(clinic: Clinic, store: Any, reps: Reps) -> Result:
     def screen_all() -> None:
         t0 = time.perf_counter()
         with store.read() as tx:
-            patients = [_patient(row) for row in tx.conn.execute(patients_q)]
+            patients = [patient_from_row(row) for row in tx.conn.execute(patients_q)]
             by_patient: dict[str, list[Any]] = {}
             for row in tx.conn.execute(visits_q):
-                by_patient.setdefault(row.patient_id, []).append(_visit(row))
+                by_patient.setdefault(row.patient_id, []).append(visit_from_row(row))
         load_ms.append((time.perf_counter() - t0) * 1000)
         count = 0
         for patient in patients:
