@@ -9,6 +9,7 @@ file they all read. Otherwise the key file sits beside the SQLite database (``cl
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -38,7 +39,9 @@ def clinic_key_path(database_url: str, environ: dict[str, str] | None = None) ->
     return ROOT / "var" / KEY_FILE_NAME
 
 
-def load_clinic_key(database_url: str, *, create: bool = True, environ: dict[str, str] | None = None) -> bytes:
+def load_clinic_key(
+    database_url: str, *, create: bool = True, environ: dict[str, str] | None = None
+) -> bytes:
     """The clinic key (32+ bytes) from STRIDE_CLINIC_KEY or its file, created 0600 when absent."""
     env = os.environ if environ is None else environ
     if raw := env.get("STRIDE_CLINIC_KEY", "").strip():
@@ -73,10 +76,9 @@ def _create_key_file(path: Path) -> None:
             out.write(secrets.token_hex(KEY_BYTES) + "\n")
             out.flush()
             os.fsync(out.fileno())
-        try:
-            os.link(tmp, path)  # atomic, and fails when another process created the key first
-        except FileExistsError:
-            pass
+        # Atomic, and fails when another process created the key first: theirs is kept.
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
