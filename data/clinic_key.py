@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -28,7 +29,7 @@ class ClinicKeyError(RuntimeError):
     """The clinic key is missing (and may not be created) or unreadable."""
 
 
-def clinic_key_path(database_url: str, environ: dict[str, str] | None = None) -> Path:
+def clinic_key_path(database_url: str, environ: Mapping[str, str] | None = None) -> Path:
     """Where the clinic key file of this database is kept (STRIDE_CLINIC_KEY_FILE wins)."""
     env = os.environ if environ is None else environ
     if env.get("STRIDE_CLINIC_KEY_FILE"):
@@ -40,7 +41,7 @@ def clinic_key_path(database_url: str, environ: dict[str, str] | None = None) ->
 
 
 def load_clinic_key(
-    database_url: str, *, create: bool = True, environ: dict[str, str] | None = None
+    database_url: str, *, create: bool = True, environ: Mapping[str, str] | None = None
 ) -> bytes:
     """The clinic key (32+ bytes) from STRIDE_CLINIC_KEY or its file, created 0600 when absent."""
     env = os.environ if environ is None else environ
