@@ -47,8 +47,13 @@ class Settings:
     emergency_department: str = "A&E (the emergency department)"
     timezone: str = "Europe/London"
     session_timeout_min: float = 15.0
+    # Login throttling (README, Security): failures on one account before its short delays start, the
+    # longest delay one client (address) can earn, failures from one client before its delays start, and
+    # the cap on an account's delay (kept short: it also delays the account's owner on a new address).
     lockout_attempts: int = 5
     lockout_min: int = 15
+    throttle_client_attempts: int = 10
+    throttle_account_max_s: int = 30
     fhir_codesystem_url: str = "https://stride.example.org/fhir/CodeSystem/lbp-measures"
     rules: RuleSettings = field(default_factory=RuleSettings)
 
@@ -69,6 +74,8 @@ _ENV = {
     "session_timeout_min": "STRIDE_SESSION_TIMEOUT_MIN",
     "lockout_attempts": "STRIDE_LOCKOUT_ATTEMPTS",
     "lockout_min": "STRIDE_LOCKOUT_MIN",
+    "throttle_client_attempts": "STRIDE_THROTTLE_CLIENT_ATTEMPTS",
+    "throttle_account_max_s": "STRIDE_THROTTLE_ACCOUNT_MAX_S",
     "fhir_codesystem_url": "STRIDE_FHIR_CODESYSTEM_URL",
 }
 
