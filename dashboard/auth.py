@@ -90,9 +90,10 @@ def _is_walk(text: str) -> bool:
 
 def _is_repeated_unit(text: str) -> bool:
     """True when the password is a short unit (up to 4 characters) repeated, like `abcabcabca`."""
-    return any(
-        (text[:size] * math.ceil(len(text) / size))[: len(text)] == text for size in range(1, 5)
-    ) and len(text) > 4
+    return (
+        any((text[:size] * math.ceil(len(text) / size))[: len(text)] == text for size in range(1, 5))
+        and len(text) > 4
+    )
 
 
 def password_problems(username: str, password: str, *, avoid: tuple[str, ...] = ()) -> list[str]:
@@ -113,8 +114,8 @@ def password_problems(username: str, password: str, *, avoid: tuple[str, ...] = 
     if password and (len(set(folded)) < MIN_DISTINCT_CHARACTERS or _is_repeated_unit(folded)):
         problems.append("The password repeats too few characters: choose one that is harder to guess.")
     elif password and (_is_walk(folded) or _is_walk(core)):
-        problems.append("The password is a sequence (like 1234 or qwerty): choose one that is harder to guess.")
-    elif password and (not core or core in common_passwords() or folded in common_passwords() or core in names):
+        problems.append("The password is a sequence (like 1234 or qwerty): choose one harder to guess.")
+    elif password and (not core or core in names or {core, folded} & common_passwords()):
         problems.append("This password is too common: choose one that is harder to guess.")
     return problems
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -24,6 +25,14 @@ class NotFoundError(StrideError):
 
 class PermissionDeniedError(StrideError):
     """The acting user's role does not allow this action."""
+
+
+class LoginThrottledError(PermissionDeniedError):
+    """Too many failed logins from this client or for this username: wait before the next attempt."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        self.retry_after_s = max(1, math.ceil(retry_after_s))
+        super().__init__(f"Too many attempts. Try again in about {self.retry_after_s} seconds.")
 
 
 class DuplicateError(StrideError):
