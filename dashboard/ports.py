@@ -32,7 +32,8 @@ class LoginThrottledError(PermissionDeniedError):
 
     def __init__(self, retry_after_s: float) -> None:
         self.retry_after_s = max(1, math.ceil(retry_after_s))
-        super().__init__(f"Too many attempts. Try again in about {self.retry_after_s} seconds.")
+        unit = "second" if self.retry_after_s == 1 else "seconds"
+        super().__init__(f"Too many attempts. Try again in about {self.retry_after_s} {unit}.")
 
 
 class DuplicateError(StrideError):
