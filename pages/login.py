@@ -71,8 +71,10 @@ with st.form("login", enter_to_submit=True):
 
 if submitted:
     try:
-        # The browser's address throttles failures by client (None when Streamlit does not know it).
-        client = st.context.ip_address
+        # The browser's address throttles failures by client; None when Streamlit does not know it
+        # (AppTest, some proxies), and then every such client shares one throttle.
+        address = st.context.ip_address
+        client = address if isinstance(address, str) and address else None
         user = services.authenticate(store, username, password, client=client, settings=settings)
     except StrideError as exc:
         st.error(str(exc))
