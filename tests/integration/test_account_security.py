@@ -10,12 +10,15 @@ import io
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 
-from dashboard import services
+from dashboard import auth, services
 from dashboard.config import Settings
 from dashboard.ports import InvalidInputError, LoginThrottledError, PermissionDeniedError, User
 from data import users
-from data.store import open_store
+from data.migrate import alembic_config
+from data.store import make_engine, open_store
 from tests.integration.support import PASSWORD, Team, audit_rows, counts, make_team, make_user, patient_values
 
 T0 = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
@@ -271,3 +274,40 @@ def test_common_passwords_are_refused_everywhere_a_password_is_set(
     assert "password" in created.value.errors and "new" in changed.value.errors
     assert "password" in reset.value.errors
     assert counts(store) == before
+
+
+# --- migration 0004 --------------------------------------------------------------------------------
+
+
+def test_migration_0004_keeps_accounts_lifts_old_locks_and_starts_every_epoch_at_zero(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0003")
+            conn.execute(
+                sa.text(
+                    "INSERT INTO users (id, version, recorded_at, updated_at, archived, username,"
+                    " display_name, role, password_hash, active, failed_logins, locked_until) VALUES"
+                    " ('u1', 1, :now, :now, :false, 'carla', 'Carla', 'clinician', :hash, :true, 5, :later)"
+                ),
+                {
+                    "now": T0,
+                    "later": dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10),
+                    "hash": auth.hash_password(PASSWORD),
+                    "false": False,
+                    "true": True,
+                },
+            )
+    finally:
+        engine.dispose()
+
+    store = open_store(database_url)
+    try:
+        user = services.authenticate(store, "carla", PASSWORD)
+        assert (user.session_epoch, user.must_change_password, user.locked_until) == (0, False, None)
+    finally:
+        store.close()
