@@ -781,6 +781,7 @@ def authenticate(
         elif user is not None and user.active and auth.verify_password(tx.password_hash(user.id), password):
             logged_in = user
             tx.delete_throttles(keys=[keys["account"]])
+            tx.delete_throttles(older_than=now - KNOWN_CLIENT_FOR)  # keeps the table small
             tx.put_throttle(Throttle(key=keys["known"], kind="known", failures=0, last_at=now))
             tx.insert_audit(user_id=user.id, action="login")
         else:

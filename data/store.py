@@ -688,9 +688,16 @@ class SqlTx:
         except IntegrityError:  # another process inserted the row meanwhile
             self.conn.execute(update(table).where(table.c.key == throttle.key).values(**values))
 
-    def delete_throttles(self, *, keys: Iterable[str] = (), kind: str | None = None) -> int:
+    def delete_throttles(
+        self, *, keys: Iterable[str] = (), kind: str | None = None, older_than: dt.datetime | None = None
+    ) -> int:
         table = t.login_throttle
         removed = 0
+        if older_than is not None:  # pruning: rows last touched before `older_than`, no delay running
+            stale = (table.c.last_at < older_than) & (
+                table.c.blocked_until.is_(None) | (table.c.blocked_until < older_than)
+            )
+            removed += self.conn.execute(delete(table).where(stale)).rowcount
         if keys := list(keys):
             removed += self.conn.execute(delete(table).where(table.c.key.in_(keys))).rowcount
         if kind is not None:

@@ -78,6 +78,7 @@ login_throttle = Table(
     Column("failures", Integer, nullable=False, default=0),
     Column("last_at", DateTime(timezone=True), nullable=False),
     Column("blocked_until", DateTime(timezone=True), nullable=True),
+    Index("ix_login_throttle_last_at", "last_at"),
 )
 
 patients = Table(

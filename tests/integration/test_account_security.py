@@ -311,3 +311,13 @@ def test_migration_0004_keeps_accounts_lifts_old_locks_and_starts_every_epoch_at
         assert (user.session_epoch, user.must_change_password, user.locked_until) == (0, False, None)
     finally:
         store.close()
+
+
+def test_the_migrated_schema_matches_the_table_definitions(store: Any) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from data import tables
+
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), tables.metadata) == []

@@ -32,11 +32,13 @@ def upgrade() -> None:
         sa.Column("blocked_until", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_login_throttle")),
     )
+    op.create_index("ix_login_throttle_last_at", "login_throttle", ["last_at"])
     # The old hard lock is replaced by throttling: lift any lock still running.
     op.execute(sa.text("UPDATE users SET failed_logins = 0, locked_until = NULL"))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_login_throttle_last_at", table_name="login_throttle")
     op.drop_table("login_throttle")
     with op.batch_alter_table("users") as batch:
         batch.drop_column("must_change_password")
