@@ -120,6 +120,15 @@ def password_problems(username: str, password: str, *, avoid: tuple[str, ...] = 
     return problems
 
 
+def client_address(remote: object, forwarded_for: object, *, trust_forwarded_for: bool) -> str | None:
+    """The client's address for login throttling: the connection's, or behind a trusted proxy the last
+    X-Forwarded-For entry (the one that proxy appended); None when unknown (loopback, tests)."""
+    if trust_forwarded_for and isinstance(forwarded_for, str) and forwarded_for.strip():
+        last = forwarded_for.split(",")[-1].strip()
+        return last or None
+    return remote if isinstance(remote, str) and remote else None
+
+
 def can(role: str, permission: str) -> bool:
     """True when the role grants the permission."""
     return permission in PERMISSIONS.get(role, frozenset())

@@ -758,6 +758,7 @@ def authenticate(
     username, with delays that double from 1 s: a client's up to STRIDE_LOCKOUT_MIN minutes, an account's
     only up to STRIDE_THROTTLE_ACCOUNT_MAX_S seconds, and a client that logged in to the account before
     skips the account's delay, so nobody can keep an account's owner out. A refused attempt is not checked.
+    An unknown client (None) gets only the account's delay.
     """
     settings = settings or Settings()
     username = (username or "").strip()
@@ -771,9 +772,11 @@ def authenticate(
         if user is not None and username in auth.DEMO_USERS and not is_demo:
             user = None
         keys = throttle_keys(username, client, user.id if user else None)
-        by_client = _current(tx.get_throttle(keys["client"]), now, THROTTLE_FORGET)
+        # Without an address every client would share one row: an attacker could then delay everyone, and
+        # would count as "known" to every account. So an unknown client gets only the account's delay.
+        by_client = _current(tx.get_throttle(keys["client"]), now, THROTTLE_FORGET) if client else None
         by_account = _current(tx.get_throttle(keys["account"]), now, THROTTLE_FORGET)
-        known_row = tx.get_throttle(keys["known"]) if "known" in keys else None
+        known_row = tx.get_throttle(keys["known"]) if client and "known" in keys else None
         known = _current(known_row, now, KNOWN_CLIENT_FOR) is not None
         wait = max(_wait_s(by_client, now), 0.0 if known else _wait_s(by_account, now))
         if wait > 0:
@@ -782,21 +785,23 @@ def authenticate(
             logged_in = user
             tx.delete_throttles(keys=[keys["account"]])
             tx.delete_throttles(older_than=now - KNOWN_CLIENT_FOR)  # keeps the table small
-            tx.put_throttle(Throttle(key=keys["known"], kind="known", failures=0, last_at=now))
+            if client:
+                tx.put_throttle(Throttle(key=keys["known"], kind="known", failures=0, last_at=now))
             tx.insert_audit(user_id=user.id, action="login")
         else:
             if user is None:
                 auth.verify_password(None, password)  # same work as a real check
-            tx.put_throttle(
-                _failed(
-                    by_client,
-                    keys["client"],
-                    "client",
-                    now,
-                    settings.throttle_client_attempts,
-                    settings.lockout_min * 60.0,
+            if client:
+                tx.put_throttle(
+                    _failed(
+                        by_client,
+                        keys["client"],
+                        "client",
+                        now,
+                        settings.throttle_client_attempts,
+                        settings.lockout_min * 60.0,
+                    )
                 )
-            )
             tx.put_throttle(
                 _failed(
                     by_account,

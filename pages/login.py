@@ -72,9 +72,12 @@ with st.form("login", enter_to_submit=True):
 if submitted:
     try:
         # The browser's address throttles failures by client; None when Streamlit does not know it
-        # (AppTest, some proxies), and then every such client shares one throttle.
-        address = st.context.ip_address
-        client = address if isinstance(address, str) and address else None
+        # (loopback, AppTest, a proxy without STRIDE_TRUST_FORWARDED_FOR): then only the account's delay.
+        client = auth.client_address(
+            st.context.ip_address,
+            st.context.headers.get("X-Forwarded-For"),
+            trust_forwarded_for=settings.trust_forwarded_for,
+        )
         user = services.authenticate(store, username, password, client=client, settings=settings)
     except StrideError as exc:
         st.error(str(exc))

@@ -39,7 +39,7 @@ def stored(store: Any, user_id: str) -> User:
 
 
 def fail_until_refused(
-    store: Any, username: str, client: str, now: dt.datetime, settings: Settings | None = None
+    store: Any, username: str, client: str | None, now: dt.datetime, settings: Settings | None = None
 ) -> tuple[dt.datetime, LoginThrottledError]:
     """Fail with a wrong password (waiting out each delay) until an attempt is refused; the refusal."""
     for _ in range(100):
@@ -195,6 +195,18 @@ def test_on_a_desk_never_used_before_the_owner_waits_at_most_the_short_account_d
     assert new_desk.value.retry_after_s == Settings().throttle_account_max_s
     later = now + dt.timedelta(seconds=new_desk.value.retry_after_s)
     assert services.authenticate(store, "adam", PASSWORD, client="192.0.2.99", now=later).id == team.admin.id
+
+
+def test_failures_from_clients_without_an_address_never_delay_anyone_for_long(store: Any, team: Team) -> None:
+    # Loopback, or a proxy whose header is not trusted: every client looks the same (None).
+    now, longest = T0, 0
+    for _ in range(30):
+        now, refused = fail_until_refused(store, "adam", None, now)
+        longest = max(longest, refused.retry_after_s)
+        now += dt.timedelta(seconds=refused.retry_after_s)
+
+    assert longest == Settings().throttle_account_max_s
+    assert services.authenticate(store, "bob", PASSWORD, client=None, now=now).id == team.colleague.id
 
 
 def test_delays_grow_after_each_failure_and_stop_at_the_cap(store: Any, team: Team) -> None:

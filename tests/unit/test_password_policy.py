@@ -45,3 +45,19 @@ def test_the_bundled_list_is_lower_case_and_has_no_blank_lines() -> None:
     words = auth.common_passwords()
     assert "password" in words and "" not in words
     assert all(word == word.casefold() for word in words)
+
+
+def test_the_client_address_comes_from_the_proxy_header_only_when_that_is_trusted() -> None:
+    header = "198.51.100.7, 203.0.113.5"  # a client-sent entry, then the one our proxy appended
+    assert auth.client_address("192.0.2.1", header, trust_forwarded_for=True) == "203.0.113.5"
+    assert auth.client_address("192.0.2.1", header, trust_forwarded_for=False) == "192.0.2.1"
+    assert auth.client_address(None, None, trust_forwarded_for=True) is None
+    assert auth.client_address(object(), object(), trust_forwarded_for=True) is None  # AppTest's mocks
+
+
+def test_trusting_the_proxy_header_is_a_boolean_setting() -> None:
+    from dashboard.config import load_settings
+
+    assert load_settings({"STRIDE_TRUST_FORWARDED_FOR": "true"}).trust_forwarded_for is True
+    assert load_settings({"STRIDE_TRUST_FORWARDED_FOR": "0"}).trust_forwarded_for is False
+    assert load_settings({}).trust_forwarded_for is False
