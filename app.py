@@ -77,7 +77,12 @@ if user is not None and now - st.session_state.get("last_seen", now) > timeout:
 if user is not None:
     # The session's User is only what was true at login: re-read the account on every rerun, so a
     # deactivation, role change or password reset by an admin ends this session at its next interaction.
-    current = services.session_account(store, user)
+    try:
+        current = services.session_account(store, user)
+    except Exception as exc:  # a database outage: a readable message, never a traceback
+        log.error("account check failed: %s", type(exc).__name__)
+        st.error("The clinic database cannot be reached just now. Reload the page in a moment.")
+        st.stop()
     if current is None:
         services.logout(store, user, reason="account changed")
         st.session_state.clear()
