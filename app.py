@@ -74,11 +74,27 @@ if user is not None and now - st.session_state.get("last_seen", now) > timeout:
     user = None
     st.rerun()
 
+if user is not None:
+    # The session's User is only what was true at login: re-read the account on every rerun, so a
+    # deactivation, role change or password reset by an admin ends this session at its next interaction.
+    try:
+        current = services.session_account(store, user)
+    except Exception as exc:  # a database outage: a readable message, never a traceback
+        log.error("account check failed: %s", type(exc).__name__)
+        st.error("The clinic database cannot be reached just now. Reload the page in a moment.")
+        st.stop()
+    if current is None:
+        services.logout(store, user, reason="account changed")
+        st.session_state.clear()
+        st.session_state["account_ended"] = True
+        st.rerun()
+    user = st.session_state["user"] = current
+
 PAGE_PATHS = ("patients", "visit", "progress", "plan", "caseload", "flags", "account", "admin")
 
-if user is None:
-    # Every page's address shows the login page (no "page not found"); after login the same address
-    # opens the page that was asked for.
+if user is None or user.must_change_password:
+    # Every page's address shows the login page (no "page not found"), or after an admin's reset the
+    # new-password step; after login the same address opens the page that was asked for.
     login_script = str(Path(__file__).with_name("pages") / "login.py")
     login_pages = [st.Page("pages/login.py", title="Log in", icon="🔑", default=True)] + [
         st.Page(

@@ -47,8 +47,16 @@ class Settings:
     emergency_department: str = "A&E (the emergency department)"
     timezone: str = "Europe/London"
     session_timeout_min: float = 15.0
+    # Login throttling (README, Security): failures on one account before its short delays start, the
+    # longest delay one client (address) can earn, failures from one client before its delays start, and
+    # the cap on an account's delay (kept short: it also delays the account's owner on a new address).
     lockout_attempts: int = 5
     lockout_min: int = 15
+    throttle_client_attempts: int = 10
+    throttle_account_max_s: int = 30
+    # Behind a reverse proxy Streamlit sees only the proxy: then take the client's address from the last
+    # X-Forwarded-For entry, which the proxy must set itself (never enable without such a proxy).
+    trust_forwarded_for: bool = False
     fhir_codesystem_url: str = "https://stride.example.org/fhir/CodeSystem/lbp-measures"
     rules: RuleSettings = field(default_factory=RuleSettings)
 
@@ -69,6 +77,9 @@ _ENV = {
     "session_timeout_min": "STRIDE_SESSION_TIMEOUT_MIN",
     "lockout_attempts": "STRIDE_LOCKOUT_ATTEMPTS",
     "lockout_min": "STRIDE_LOCKOUT_MIN",
+    "throttle_client_attempts": "STRIDE_THROTTLE_CLIENT_ATTEMPTS",
+    "throttle_account_max_s": "STRIDE_THROTTLE_ACCOUNT_MAX_S",
+    "trust_forwarded_for": "STRIDE_TRUST_FORWARDED_FOR",
     "fhir_codesystem_url": "STRIDE_FHIR_CODESYSTEM_URL",
 }
 
@@ -83,6 +94,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         if raw is None or raw == "":
             continue
         kind = types[name]
+        if kind in (bool, "bool"):
+            values[name] = raw.strip().lower() in {"1", "true", "yes", "on"}
+            continue
         values[name] = int(raw) if kind in (int, "int") else float(raw) if kind in (float, "float") else raw
     rules = RuleSettings(
         ces_possible_tier="EMERGENCY"

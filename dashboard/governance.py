@@ -55,7 +55,7 @@ def rule_set_approval(store: Store, version: str) -> Decision | None:
 
 def approve_rule_set(store: Store, actor: User, version: str, note: str) -> None:
     """Record that an admin reviewed and approved a rule-set version."""
-    require(actor, "approve_rules")
+    require(store, actor, "approve_rules")
     if not note.strip():
         raise InvalidInputError({"note": "Say what was reviewed (e.g. the rule table and the hazard log)."})
     _record(store, actor, f"rules_approved:{version}", note.strip(), "rules.approve", {"version": version})
@@ -77,7 +77,7 @@ def enabled_instruments(store: Store) -> set[str]:
 
 def record_licence(store: Store, actor: User, instrument: str, basis: str) -> None:
     """Record that the clinic holds the licence for an instrument (or that its use is covered)."""
-    require(actor, "manage_settings")
+    require(store, actor, "manage_settings")
     if instrument not in LICENSED_INSTRUMENTS:
         raise InvalidInputError({"instrument": "Unknown instrument."})
     if not basis.strip():
@@ -89,7 +89,7 @@ def record_licence(store: Store, actor: User, instrument: str, basis: str) -> No
 
 def withdraw_licence(store: Store, actor: User, instrument: str, reason: str) -> None:
     """Turn a licensed instrument off again (recorded values stay readable)."""
-    require(actor, "manage_settings")
+    require(store, actor, "manage_settings")
     with store.transaction() as tx:
         tx.set_meta(f"licence:{instrument}", "")
         tx.insert_audit(
@@ -106,7 +106,7 @@ def retention_years(store: Store) -> int | None:
 
 def set_retention_years(store: Store, actor: User, years: int) -> None:
     """Set the retention period; records past it are listed for review, never deleted automatically."""
-    require(actor, "manage_settings")
+    require(store, actor, "manage_settings")
     if not 1 <= years <= 100:
         raise InvalidInputError({"retention_years": "Choose between 1 and 100 years."})
     with store.transaction() as tx:
@@ -116,7 +116,7 @@ def set_retention_years(store: Store, actor: User, years: int) -> None:
 
 def past_retention(store: Store, actor: User, today: dt.date) -> list[dict[str, Any]]:
     """Patients whose last visit (or registration) is older than the retention period, for review."""
-    require(actor, "manage_settings")
+    require(store, actor, "manage_settings")
     years = retention_years(store)
     if years is None:
         return []
@@ -140,7 +140,7 @@ ERASED_DATE = dt.date(1900, 1, 1)
 
 def find_for_erasure(store: Store, actor: User, patient_ref: str) -> Patient | None:
     """The patient an admin is about to erase, by exact reference (None: no such patient, or erased)."""
-    require(actor, "erase_patients")
+    require(store, actor, "erase_patients")
     with store.read() as tx:
         patient = tx.find_patient_by_ref(patient_ref.strip())
     return None if patient is None or is_erased(patient) else patient
@@ -193,7 +193,7 @@ def erase_patient(
     (the chain still verifies). The erasure is audited ("patient.erase") with the reason and the
     request reference, which must not hold the patient's name, reference or date of birth.
     """
-    require(actor, "erase_patients")
+    require(store, actor, "erase_patients")
     reason = (reason or "").strip()
     request_reference = (request_reference or "").strip()
     errors = {}

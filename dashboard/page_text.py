@@ -325,12 +325,12 @@ def users_frame(users: Sequence[User], tz_name: str) -> pd.DataFrame:
                 "Name": u.display_name,
                 "Role": u.role,
                 "Status": "Active" if u.active else "Deactivated",
-                "Locked until": local_time(u.locked_until, tz_name) if u.locked_until else "",
-                "Failed logins": u.failed_logins,
+                # Login delays live in the throttle table (by client and account), not on the account.
+                "New password due": "Yes" if u.must_change_password else "",
             }
             for u in users
         ],
-        columns=["Username", "Name", "Role", "Status", "Locked until", "Failed logins"],
+        columns=["Username", "Name", "Role", "Status", "New password due"],
     )
 
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -24,6 +25,15 @@ class NotFoundError(StrideError):
 
 class PermissionDeniedError(StrideError):
     """The acting user's role does not allow this action."""
+
+
+class LoginThrottledError(PermissionDeniedError):
+    """Too many failed logins from this client or for this username: wait before the next attempt."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        self.retry_after_s = max(1, math.ceil(retry_after_s))
+        unit = "second" if self.retry_after_s == 1 else "seconds"
+        super().__init__(f"Too many attempts. Try again in about {self.retry_after_s} {unit}.")
 
 
 class DuplicateError(StrideError):
@@ -65,9 +75,27 @@ class User:
     display_name: str
     role: str
     active: bool = True
-    failed_logins: int = 0
-    locked_until: dt.datetime | None = None
+    failed_logins: int = 0  # legacy (before login throttling); kept for old archives, no longer used
+    locked_until: dt.datetime | None = None  # legacy, as failed_logins
     version: int = 1
+    # Bumped when the account is deactivated, its role changes or its password is reset or changed:
+    # a session remembers the value it logged in with, and a different stored value ends that session.
+    session_epoch: int = 0
+    must_change_password: bool = False  # set by an admin reset: a new password before any page opens
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """Login-failure bookkeeping for one client, one account, or one known (account, client) pair.
+
+    `key` is a SHA-256 digest, so typed usernames and client addresses are never stored as text.
+    """
+
+    key: str
+    kind: str  # "client", "account" or "known"
+    failures: int
+    last_at: dt.datetime
+    blocked_until: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +230,12 @@ class Tx(Protocol):
     def users(self) -> list[User]: ...
     def insert_user(self, user: User, password_hash: str) -> User: ...
     def update_user(self, user: User, *, password_hash: str | None = None) -> User: ...
+
+    def get_throttle(self, key: str) -> Throttle | None: ...
+    def put_throttle(self, throttle: Throttle) -> None: ...
+    def delete_throttles(
+        self, *, keys: Sequence[str] = (), kind: str | None = None, older_than: dt.datetime | None = None
+    ) -> int: ...
 
     def insert_handout(
         self,

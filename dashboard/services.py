@@ -6,7 +6,8 @@ Services take the store and the acting user first, check the user's role, and va
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import hashlib
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,11 +31,13 @@ from dashboard.ports import (
     FlagSummary,
     Handout,
     InvalidInputError,
+    LoginThrottledError,
     NotFoundError,
     PermissionDeniedError,
     Revision,
     StaleRecordError,
     Store,
+    Throttle,
     Tx,
     User,
 )
@@ -81,10 +84,31 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def require(actor: User, permission: str) -> None:
-    """Refuse the action unless the actor's role grants `permission`."""
-    if not actor.active or not auth.can(actor.role, permission):
-        raise PermissionDeniedError("Your role does not allow this action.")
+ROLE_REFUSED = "Your role does not allow this action."
+ACCOUNT_CHANGED = "Your account was changed or deactivated, which ended this session. Please log in again."
+PASSWORD_CHANGE_NEEDED = "Choose a new password before continuing."
+
+
+def authorize(tx: Tx, actor: User, permission: str) -> User:
+    """The actor's stored account, refused unless active, in the same session epoch and allowed `permission`.
+
+    Every service calls this inside its transaction: the `User` a page holds is only a claim, so a
+    deactivation, role change or password reset takes effect at the user's very next action.
+    """
+    stored = tx.get_user(actor.id)
+    if stored is None or not stored.active or stored.session_epoch != actor.session_epoch:
+        raise PermissionDeniedError(ACCOUNT_CHANGED)
+    if stored.must_change_password:
+        raise PermissionDeniedError(PASSWORD_CHANGE_NEEDED)
+    if not auth.can(stored.role, permission):
+        raise PermissionDeniedError(ROLE_REFUSED)
+    return stored
+
+
+def require(store: Store, actor: User, permission: str) -> User:
+    """`authorize` in a read of its own, for callers without a transaction (exports, governance)."""
+    with store.read() as tx:
+        return authorize(tx, actor, permission)
 
 
 def _validate(model: type[Any], values: dict[str, Any]) -> Any:
@@ -109,13 +133,13 @@ def _check_age(patient: Patient, on: dt.date, field_name: str) -> None:
 
 def register_patient(store: Store, actor: User, values: dict[str, Any]) -> Patient:
     """Add a patient (one episode of care); refuses under-16s and duplicate references."""
-    require(actor, "write_clinical")
     values = {**values, "recorded_by": actor.id, "updated_by": actor.id}
     values.setdefault("clinician_id", actor.id)
     patient = _validate(Patient, values)
     _check_age(patient, dt.date.today(), "birth_date")
     _refuse_reserved_ref(patient)
     with store.transaction() as tx:
+        authorize(tx, actor, "write_clinical")
         if tx.find_patient_by_ref(patient.patient_ref) is not None:
             raise InvalidInputError({"patient_ref": "A patient with this reference already exists."})
         saved = tx.insert_patient(patient)
@@ -153,9 +177,9 @@ def update_patient(
     settings: Settings | None = None,
 ) -> Patient:
     """Edit a patient, keeping the earlier values as a revision; re-screens if risk fields changed."""
-    require(actor, "write_clinical")
     reason = _require_reason(reason)
     with store.transaction() as tx:
+        authorize(tx, actor, "write_clinical")
         current = _existing_patient(tx, patient_id)
         _refuse_stale(tx, "patient", current, expected_version)
         merged = {**current.model_dump(), **changes, "updated_by": actor.id}
@@ -191,9 +215,9 @@ def set_patient_archived(
     store: Store, actor: User, patient_id: str, *, archived: bool, reason: str
 ) -> Patient:
     """Archive (hide, never delete) or restore a patient, with a reason."""
-    require(actor, "write_clinical")
     reason = _require_reason(reason)
     with store.transaction() as tx:
+        authorize(tx, actor, "write_clinical")
         current = _existing_patient(tx, patient_id)
         saved = tx.update_patient(
             current.model_copy(update={"archived": archived, "updated_by": actor.id}), current.version
@@ -225,8 +249,8 @@ def find_patients(store: Store, actor: User, query: str, *, include_archived: bo
 
     Erased patients never appear (their stubs have no search text; they are filtered here too).
     """
-    require(actor, "read")
     with store.read() as tx:
+        authorize(tx, actor, "read")
         found = tx.search_patients(query, include_archived=include_archived)
     return [p for p in found if not is_erased(p)]
 
@@ -249,8 +273,8 @@ class PatientRecord:
 
 def open_patient(store: Store, actor: User, patient_id: str, *, audit: bool = True) -> PatientRecord:
     """Load a patient's whole record; the opening itself is audited."""
-    require(actor, "read")
     with store.transaction() if audit else store.read() as tx:
+        authorize(tx, actor, "read")
         patient = _existing_patient(tx, patient_id)
         record = PatientRecord(
             patient=patient,
@@ -287,11 +311,11 @@ def record_visit(
     store: Store, actor: User, patient_id: str, values: dict[str, Any], *, settings: Settings | None = None
 ) -> tuple[Visit, Screening]:
     """Save a visit, its red-flag screening, escalations and audit entry in one transaction."""
-    require(actor, "write_clinical")
     visit = _validate(
         Visit, {**values, "patient_id": patient_id, "recorded_by": actor.id, "updated_by": actor.id}
     )
     with store.transaction() as tx:
+        authorize(tx, actor, "write_clinical")
         patient = tx.get_patient(patient_id)
         if patient is None or patient.archived:
             raise NotFoundError("Patient not found.")
@@ -322,9 +346,9 @@ def correct_visit(
     settings: Settings | None = None,
 ) -> tuple[Visit, Screening]:
     """Correct a visit: a new version with a reason; the original stays readable in the history."""
-    require(actor, "write_clinical")
     reason = _require_reason(reason)
     with store.transaction() as tx:
+        authorize(tx, actor, "write_clinical")
         current = tx.get_visit(visit_id)
         if current is None or current.patient_id is None:
             raise NotFoundError("Visit not found.")
@@ -363,9 +387,9 @@ def set_visit_archived(
     store: Store, actor: User, visit_id: str, *, archived: bool, reason: str, settings: Settings | None = None
 ) -> Visit:
     """Archive (never delete) or restore a visit; the patient is re-screened without it."""
-    require(actor, "write_clinical")
     reason = _require_reason(reason)
     with store.transaction() as tx:
+        authorize(tx, actor, "write_clinical")
         current = tx.get_visit(visit_id)
         if current is None or current.patient_id is None:
             raise NotFoundError("Visit not found.")
@@ -400,15 +424,15 @@ def set_visit_archived(
 
 def visit_history(store: Store, actor: User, visit_id: str) -> list[Revision]:
     """Every earlier version of a visit, oldest first, with who changed it, when and why."""
-    require(actor, "read")
     with store.read() as tx:
+        authorize(tx, actor, "read")
         return tx.revisions("visit", visit_id)
 
 
 def patient_history(store: Store, actor: User, patient_id: str) -> list[Revision]:
     """Every change to a patient's own record, oldest first."""
-    require(actor, "read")
     with store.read() as tx:
+        authorize(tx, actor, "read")
         return tx.revisions("patient", patient_id)
 
 
@@ -529,8 +553,8 @@ def rescreen_patient(
     store: Store, actor: User, patient_id: str, *, settings: Settings | None = None
 ) -> Screening:
     """Screen a patient again on demand (for example after the rules or settings changed)."""
-    require(actor, "write_clinical")
     with store.transaction() as tx:
+        authorize(tx, actor, "write_clinical")
         patient = _existing_patient(tx, patient_id)
         visits = tx.visits(patient_id)
         if not visits:
@@ -551,13 +575,13 @@ def close_escalation(
     store: Store, actor: User, escalation_id: str, *, action: str, detail: str, expected_version: int
 ) -> Escalation:
     """Close an escalation with the action taken; it cannot be closed without one."""
-    require(actor, "write_clinical")
     detail = (detail or "").strip()
     if action not in CLOSE_ACTIONS:
         raise InvalidInputError({"close_action": "Choose the action taken."})
     if action in CLOSE_ACTIONS_NEEDING_TEXT and not detail:
         raise InvalidInputError({"close_detail": "This action needs a reference, a reason or a description."})
     with store.transaction() as tx:
+        authorize(tx, actor, "write_clinical")
         current = next((e for e in tx.escalations() if e.id == escalation_id), None)
         if current is None:
             raise NotFoundError("Escalation not found.")
@@ -591,8 +615,8 @@ def close_escalation(
 
 def open_escalations(store: Store, actor: User) -> list[tuple[Escalation, Patient]]:
     """Open escalations across the caseload, most urgent first, then oldest first."""
-    require(actor, "read")
     with store.read() as tx:
+        authorize(tx, actor, "read")
         escalations = tx.escalations(status="open")
         patients = {pid: tx.get_patient(pid) for pid in {e.patient_id for e in escalations}}
     rows = [(e, p) for e in escalations if (p := patients.get(e.patient_id)) is not None and not p.archived]
@@ -602,8 +626,8 @@ def open_escalations(store: Store, actor: User) -> list[tuple[Escalation, Patien
 
 def flag_summary(store: Store, actor: User) -> FlagSummary:
     """Open escalation counts per tier and the EMERGENCY ones to pin (cheap: for every page's sidebar)."""
-    require(actor, "read")
     with store.read() as tx:
+        authorize(tx, actor, "read")
         return tx.open_flag_summary()
 
 
@@ -621,8 +645,8 @@ def record_handout(
     library_version: str,
 ) -> Handout:
     """Keep the handout exactly as given (PDF bytes, plan JSON, hash) and audit it."""
-    require(actor, "handout")
     with store.transaction() as tx:
+        authorize(tx, actor, "handout")
         if tx.get_patient(patient_id) is None:
             raise NotFoundError("Patient not found.")
         handout = tx.insert_handout(
@@ -648,8 +672,8 @@ def record_export(store: Store, actor: User, what: str, *, patient_id: str | Non
     """Audit a data export (FHIR bundle, subject-access export, clinic export)."""
     # The caseload CSV is a view any reader may take away; a whole-clinic export is an admin's.
     permission = "export_patient" if patient_id else "read" if what == "caseload_csv" else "export_clinic"
-    require(actor, permission)
     with store.transaction() as tx:
+        authorize(tx, actor, permission)
         tx.insert_audit(user_id=actor.id, action=f"export.{what}", patient_id=patient_id)
 
 
@@ -658,8 +682,8 @@ def record_export(store: Store, actor: User, what: str, *, patient_id: str | Non
 
 def caseload(store: Store, actor: User) -> list[dict[str, Any]]:
     """One aggregated row per active patient (latest values, first values, open flag tier)."""
-    require(actor, "read")
     with store.read() as tx:
+        authorize(tx, actor, "read")
         rows = tx.caseload_rows()
         names = {u.id: u.display_name for u in tx.users()}
     for row in rows:
@@ -669,52 +693,173 @@ def caseload(store: Store, actor: User) -> list[dict[str, Any]]:
 
 # --- accounts ------------------------------------------------------------------------------------
 
-LOGIN_FAILED = "Username or password not recognised, or the account is locked. Try again later."
+LOGIN_FAILED = "Username or password not recognised."
+# Failures older than this (with no delay still running) are forgotten.
+THROTTLE_FORGET = dt.timedelta(hours=1)
+# A client (address) that logged in to an account is "known" to it for this long: a known client skips
+# that account's delay, so failures elsewhere cannot keep the account's owner out.
+KNOWN_CLIENT_FOR = dt.timedelta(days=30)
 
 
-def authenticate(store: Store, username: str, password: str, *, settings: Settings | None = None) -> User:
-    """Log a user in; the message never says whether the username exists. Demo logins need a demo database."""
+def _digest(*parts: str) -> str:
+    """SHA-256 of the parts: throttle rows never hold a typed username or an address as text."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def throttle_keys(username: str, client: str | None, user_id: str | None = None) -> dict[str, str]:
+    """The throttle keys of a login attempt: by client, by typed username, and (client, account) known."""
+    keys = {
+        "client": _digest("client", client or "-"),
+        "account": _digest("account", (username or "").strip().casefold()),
+    }
+    if user_id:
+        keys["known"] = _digest("known", user_id, client or "-")
+    return keys
+
+
+def _current(throttle: Throttle | None, now: dt.datetime, forget: dt.timedelta) -> Throttle | None:
+    """The row while it still counts: a running delay, or failures newer than `forget`."""
+    if throttle is None:
+        return None
+    if throttle.blocked_until is not None and throttle.blocked_until > now:
+        return throttle
+    return throttle if now - throttle.last_at <= forget else None
+
+
+def _failed(
+    throttle: Throttle | None, key: str, kind: str, now: dt.datetime, free: int, cap_s: float
+) -> Throttle:
+    """Count one more failure; from the `free`-th on, block for 1, 2, 4 … seconds, at most `cap_s`."""
+    failures = (throttle.failures if throttle else 0) + 1
+    blocked = None
+    if failures >= free:
+        blocked = now + dt.timedelta(seconds=min(cap_s, 2.0 ** min(failures - free, 30)))
+    return Throttle(key=key, kind=kind, failures=failures, last_at=now, blocked_until=blocked)
+
+
+def _wait_s(throttle: Throttle | None, now: dt.datetime) -> float:
+    if throttle is None or throttle.blocked_until is None:
+        return 0.0
+    return max(0.0, (throttle.blocked_until - now).total_seconds())
+
+
+def authenticate(
+    store: Store,
+    username: str,
+    password: str,
+    *,
+    client: str | None = None,
+    settings: Settings | None = None,
+    now: dt.datetime | None = None,
+) -> User:
+    """Log a user in; the message never says whether the username exists. Demo logins need a demo database.
+
+    Failures are throttled by client (`client`, the browser's address; None when unknown) and by typed
+    username, with delays that double from 1 s: a client's up to STRIDE_LOCKOUT_MIN minutes, an account's
+    only up to STRIDE_THROTTLE_ACCOUNT_MAX_S seconds, and a client that logged in to the account before
+    skips the account's delay, so nobody can keep an account's owner out. A refused attempt is not checked.
+    An unknown client (None) gets only the account's delay.
+    """
     settings = settings or Settings()
     username = (username or "").strip()
-    now = _utcnow()
+    now = now or _utcnow()
     logged_in: User | None = None
-    # The failure is recorded (audit row, failure count, lock) in a committed transaction; only then refused.
+    wait = 0.0
+    # The failure is recorded (audit row, throttle counts) in a committed transaction; only then refused.
     with store.transaction() as tx:
         user = tx.get_user_by_username(username)
         is_demo = tx.get_meta("demo") == "true"
-        if user is None or (username in auth.DEMO_USERS and not is_demo):
-            auth.verify_password(None, password)  # same work as a real check
-            tx.insert_audit(user_id=None, action="login.failed")
+        if user is not None and username in auth.DEMO_USERS and not is_demo:
+            user = None
+        keys = throttle_keys(username, client, user.id if user else None)
+        # Without an address every client would share one row: an attacker could then delay everyone, and
+        # would count as "known" to every account. So an unknown client gets only the account's delay.
+        by_client = _current(tx.get_throttle(keys["client"]), now, THROTTLE_FORGET) if client else None
+        by_account = _current(tx.get_throttle(keys["account"]), now, THROTTLE_FORGET)
+        known_row = tx.get_throttle(keys["known"]) if client and "known" in keys else None
+        known = _current(known_row, now, KNOWN_CLIENT_FOR) is not None
+        wait = max(_wait_s(by_client, now), 0.0 if known else _wait_s(by_account, now))
+        if wait > 0:
+            tx.insert_audit(user_id=user.id if user else None, action="login.throttled")
+        elif user is not None and user.active and auth.verify_password(tx.password_hash(user.id), password):
+            logged_in = user
+            tx.delete_throttles(keys=[keys["account"]])
+            tx.delete_throttles(older_than=now - KNOWN_CLIENT_FOR)  # keeps the table small
+            if client:
+                tx.put_throttle(Throttle(key=keys["known"], kind="known", failures=0, last_at=now))
+            tx.insert_audit(user_id=user.id, action="login")
         else:
-            locked = user.locked_until is not None and user.locked_until > now
-            ok = not locked and user.active and auth.verify_password(tx.password_hash(user.id), password)
-            if ok:
-                logged_in = tx.update_user(
-                    User(**{**user.__dict__, "failed_logins": 0, "locked_until": None})
+            if user is None:
+                auth.verify_password(None, password)  # same work as a real check
+            if client:
+                tx.put_throttle(
+                    _failed(
+                        by_client,
+                        keys["client"],
+                        "client",
+                        now,
+                        settings.throttle_client_attempts,
+                        settings.lockout_min * 60.0,
+                    )
                 )
-                tx.insert_audit(user_id=user.id, action="login")
-            else:
-                failures = user.failed_logins + (0 if locked else 1)
-                lock = (
-                    now + dt.timedelta(minutes=settings.lockout_min)
-                    if failures >= settings.lockout_attempts
-                    else None
+            tx.put_throttle(
+                _failed(
+                    by_account,
+                    keys["account"],
+                    "account",
+                    now,
+                    settings.lockout_attempts,
+                    float(settings.throttle_account_max_s),
                 )
-                changes = {
-                    "failed_logins": 0 if lock else failures,
-                    "locked_until": lock or user.locked_until,
-                }
-                tx.update_user(User(**{**user.__dict__, **changes}))
-                tx.insert_audit(user_id=user.id, action="login.failed")
+            )
+            tx.insert_audit(user_id=user.id if user else None, action="login.failed")
+    if wait > 0:
+        raise LoginThrottledError(wait)
     if logged_in is None:
         raise PermissionDeniedError(LOGIN_FAILED)
     return logged_in
 
 
+def unlock_account(store: Store, actor: User | None, username: str, *, clients: bool = False) -> int:
+    """Clear the login throttle of a typed username (and with `clients`, of every client); audited.
+
+    Break-glass for `python -m data.users unlock` (`actor` None) or an admin. Returns rows removed.
+    """
+    with store.transaction() as tx:
+        if actor is not None:
+            authorize(tx, actor, "manage_users")
+        user = tx.get_user_by_username((username or "").strip())
+        removed = tx.delete_throttles(
+            keys=[throttle_keys(username, None)["account"]], kind="client" if clients else None
+        )
+        tx.insert_audit(
+            user_id=actor.id if actor else None,
+            action="user.unlock",
+            entity="user",
+            entity_id=user.id if user else None,
+            after={"clients": clients, "rows": removed},
+        )
+    return removed
+
+
+def session_account(store: Store, user: User) -> User | None:
+    """The stored account behind a session, or None when the session must end (deactivated, changed)."""
+    with store.read() as tx:
+        stored = tx.get_user(user.id)
+    if stored is None or not stored.active or stored.session_epoch != user.session_epoch:
+        return None
+    return stored
+
+
 def logout(store: Store, actor: User, *, reason: str = "") -> None:
-    """Record a logout (explicit or by inactivity timeout)."""
+    """Record a logout (explicit, by inactivity timeout, or because the account changed)."""
     with store.transaction() as tx:
         tx.insert_audit(user_id=actor.id, action="logout", reason=reason)
+
+
+def _password_errors(field_name: str, username: str, password: str) -> None:
+    if problems := auth.password_problems(username, password):
+        raise InvalidInputError({field_name: " ".join(problems)})
 
 
 def create_user(
@@ -722,7 +867,8 @@ def create_user(
 ) -> User:
     """Create an account (admin only; `actor` None only for the first-admin command line)."""
     if actor is not None:
-        require(actor, "manage_users")
+        with store.read() as tx:
+            authorize(tx, actor, "manage_users")
     username = (username or "").strip()
     errors: dict[str, str] = {}
     if not username or len(username) > 64:
@@ -738,6 +884,8 @@ def create_user(
     if errors:
         raise InvalidInputError(errors)
     with store.transaction() as tx:
+        if actor is not None:
+            authorize(tx, actor, "manage_users")
         if tx.get_user_by_username(username) is not None:
             raise InvalidInputError({"username": "This username is already taken."})
         user = tx.insert_user(
@@ -754,17 +902,72 @@ def create_user(
     return user
 
 
-def change_password(store: Store, actor: User, *, current: str, new: str) -> None:
-    """Change one's own password after confirming the current one."""
+def _own_account(tx: Tx, actor: User) -> User:
+    """The actor's stored account while the session is still valid (a password change needs no role)."""
+    stored = tx.get_user(actor.id)
+    if stored is None or not stored.active or stored.session_epoch != actor.session_epoch:
+        raise PermissionDeniedError(ACCOUNT_CHANGED)
+    return stored
+
+
+def change_password(store: Store, actor: User, *, current: str, new: str) -> User:
+    """Change one's own password after confirming the current one; other sessions of the account end.
+
+    Returns the updated account: the caller keeps it as the session's user (its new session epoch).
+    """
     with store.transaction() as tx:
+        user = _own_account(tx, actor)
         if not auth.verify_password(tx.password_hash(actor.id), current):
             raise InvalidInputError({"current": "The current password is not right."})
-        if problems := auth.password_problems(actor.username, new):
-            raise InvalidInputError({"new": " ".join(problems)})
-        user = tx.get_user(actor.id)
-        assert user is not None
-        tx.update_user(user, password_hash=auth.hash_password(new))
+        _password_errors("new", actor.username, new)
+        saved = tx.update_user(
+            replace(user, session_epoch=user.session_epoch + 1, must_change_password=False),
+            password_hash=auth.hash_password(new),
+        )
         tx.insert_audit(user_id=actor.id, action="user.password_change", entity="user", entity_id=actor.id)
+    return saved
+
+
+def choose_required_password(store: Store, actor: User, *, new: str) -> User:
+    """Set a new password after an admin reset (must_change_password), without the temporary one again."""
+    with store.transaction() as tx:
+        user = _own_account(tx, actor)
+        if not user.must_change_password:
+            raise PermissionDeniedError("No new password is needed: change it on the My account page.")
+        _password_errors("new", actor.username, new)
+        if auth.verify_password(tx.password_hash(actor.id), new):
+            raise InvalidInputError({"new": "Choose a password different from the one you were given."})
+        saved = tx.update_user(
+            replace(user, session_epoch=user.session_epoch + 1, must_change_password=False),
+            password_hash=auth.hash_password(new),
+        )
+        tx.insert_audit(
+            user_id=actor.id,
+            action="user.password_change",
+            entity="user",
+            entity_id=actor.id,
+            reason="required after a reset",
+        )
+    return saved
+
+
+def set_must_change_password(store: Store, actor: User | None, user_id: str, required: bool = True) -> User:
+    """Require (or stop requiring) a new password at the account's next page (admin; None for importers)."""
+    with store.transaction() as tx:
+        if actor is not None:
+            authorize(tx, actor, "manage_users")
+        user = tx.get_user(user_id)
+        if user is None:
+            raise NotFoundError("Account not found.")
+        saved = tx.update_user(replace(user, must_change_password=required))
+        tx.insert_audit(
+            user_id=actor.id if actor else None,
+            action="user.update",
+            entity="user",
+            entity_id=user_id,
+            after={"must_change_password": required},
+        )
+    return saved
 
 
 def admin_update_user(
@@ -776,9 +979,13 @@ def admin_update_user(
     role: str | None = None,
     new_password: str | None = None,
 ) -> User:
-    """Deactivate, reactivate, change the role of, or reset the password of an account (admin only)."""
-    require(actor, "manage_users")
+    """Deactivate, reactivate, change the role of, or reset the password of an account (admin only).
+
+    Each of these ends the account's open sessions at their next action (its session epoch moves on);
+    a reset also requires a new password at the next login and clears the account's login throttle.
+    """
     with store.transaction() as tx:
+        authorize(tx, actor, "manage_users")
         user = tx.get_user(user_id)
         if user is None:
             raise NotFoundError("Account not found.")
@@ -791,25 +998,28 @@ def admin_update_user(
             raise InvalidInputError({"_": "The clinic needs at least one active admin."})
         pw_hash = None
         if new_password is not None:
-            if problems := auth.password_problems(user.username, new_password):
-                raise InvalidInputError({"password": " ".join(problems)})
+            _password_errors("password", user.username, new_password)
             pw_hash = auth.hash_password(new_password)
         changes: dict[str, Any] = {}
-        if active is not None:
+        if active is not None and active != user.active:
             changes["active"] = active
-        if role is not None:
+        if role is not None and role != user.role:
             changes["role"] = role
         if pw_hash:
-            changes.update(failed_logins=0, locked_until=None)
-        saved = tx.update_user(User(**{**user.__dict__, **changes}), password_hash=pw_hash)
+            changes["must_change_password"] = True
+            tx.delete_throttles(keys=[throttle_keys(user.username, None)["account"]])
+        if changes or pw_hash:
+            changes["session_epoch"] = user.session_epoch + 1
+        saved = tx.update_user(replace(user, **changes), password_hash=pw_hash)
         tx.insert_audit(
             user_id=actor.id,
             action="user.update",
             entity="user",
             entity_id=user_id,
             after={
-                **{k: v for k, v in changes.items() if k != "locked_until"},
+                **{k: v for k, v in changes.items() if k != "session_epoch"},
                 "password_reset": pw_hash is not None,
+                "sessions_ended": "session_epoch" in changes,
             },
         )
     return saved
@@ -817,13 +1027,13 @@ def admin_update_user(
 
 def list_users(store: Store, actor: User) -> list[User]:
     """Every account (admin only)."""
-    require(actor, "manage_users")
     with store.read() as tx:
+        authorize(tx, actor, "manage_users")
         return tx.users()
 
 
 def audit_trail(store: Store, actor: User, **filters: Any) -> list[AuditEntry]:
     """Audit entries filtered by user, patient, action and date (admin only), newest first."""
-    require(actor, "view_audit")
     with store.read() as tx:
+        authorize(tx, actor, "view_audit")
         return tx.audit_entries(**filters)

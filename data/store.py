@@ -40,6 +40,7 @@ from dashboard.ports import (
     PinnedEmergency,
     Revision,
     StaleRecordError,
+    Throttle,
     User,
 )
 from dashboard.walking import PRIMARY_METRIC
@@ -206,6 +207,8 @@ def _user(row: Any) -> User:
         failed_logins=row.failed_logins,
         locked_until=_as_utc(row.locked_until),
         version=row.version,
+        session_epoch=row.session_epoch,
+        must_change_password=row.must_change_password,
     )
 
 
@@ -615,6 +618,8 @@ class SqlTx:
                         active=user.active,
                         failed_logins=0,
                         locked_until=None,
+                        session_epoch=user.session_epoch,
+                        must_change_password=user.must_change_password,
                     )
                 )
         except IntegrityError:
@@ -627,6 +632,8 @@ class SqlTx:
             display_name=user.display_name,
             role=user.role,
             active=user.active,
+            session_epoch=user.session_epoch,
+            must_change_password=user.must_change_password,
         )
 
     def update_user(self, user: User, *, password_hash: str | None = None) -> User:
@@ -636,6 +643,8 @@ class SqlTx:
             "active": user.active,
             "failed_logins": user.failed_logins,
             "locked_until": user.locked_until,
+            "session_epoch": user.session_epoch,
+            "must_change_password": user.must_change_password,
             "updated_at": utcnow(),
             "version": t.users.c.version + 1,
         }
@@ -645,6 +654,55 @@ class SqlTx:
         refreshed = self.get_user(user.id)
         assert refreshed is not None
         return refreshed
+
+    # --- login throttling -----------------------------------------------------------------------
+    def get_throttle(self, key: str) -> Throttle | None:
+        stmt = select(t.login_throttle).where(t.login_throttle.c.key == key)
+        if self.conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()  # concurrent logins of one account count every failure
+        row = self.conn.execute(stmt).first()
+        if row is None:
+            return None
+        return Throttle(
+            key=row.key,
+            kind=row.kind,
+            failures=row.failures,
+            last_at=_as_utc(row.last_at) or utcnow(),
+            blocked_until=_as_utc(row.blocked_until),
+        )
+
+    def put_throttle(self, throttle: Throttle) -> None:
+        values = {
+            "kind": throttle.kind,
+            "failures": throttle.failures,
+            "last_at": throttle.last_at,
+            "blocked_until": throttle.blocked_until,
+        }
+        table = t.login_throttle
+        done = self.conn.execute(update(table).where(table.c.key == throttle.key).values(**values))
+        if done.rowcount:
+            return
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(insert(table).values(key=throttle.key, **values))
+        except IntegrityError:  # another process inserted the row meanwhile
+            self.conn.execute(update(table).where(table.c.key == throttle.key).values(**values))
+
+    def delete_throttles(
+        self, *, keys: Iterable[str] = (), kind: str | None = None, older_than: dt.datetime | None = None
+    ) -> int:
+        table = t.login_throttle
+        removed = 0
+        if older_than is not None:  # pruning: rows last touched before `older_than`, no delay running
+            stale = (table.c.last_at < older_than) & (
+                table.c.blocked_until.is_(None) | (table.c.blocked_until < older_than)
+            )
+            removed += self.conn.execute(delete(table).where(stale)).rowcount
+        if keys := list(keys):
+            removed += self.conn.execute(delete(table).where(table.c.key.in_(keys))).rowcount
+        if kind is not None:
+            removed += self.conn.execute(delete(table).where(table.c.kind == kind)).rowcount
+        return removed
 
     # --- handouts ------------------------------------------------------------------------------
     def insert_handout(
@@ -992,12 +1050,29 @@ def make_engine(url: str, *, immediate: bool = True) -> Engine:
     return engine
 
 
+def _create_private_file(path_text: str) -> None:
+    """Create a new SQLite file owner-only (0600) before SQLite does; its -wal and -shm files copy the mode.
+
+    An existing file keeps its mode (an operator may have chosen group access on purpose).
+    """
+    import os
+    from pathlib import Path
+
+    if not path_text or path_text == ":memory:" or path_text.startswith("file:"):
+        return
+    path = Path(path_text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)  # SQLite takes an empty file as a new database
+
+
 def open_store(url: str, *, migrate: bool = True) -> SqlStore:
     """Open the clinic's database at `url`, running migrations under a lock first."""
     if url.startswith("sqlite:///"):
-        from pathlib import Path
-
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _create_private_file(url.removeprefix("sqlite:///").split("?", 1)[0])
     engine = make_engine(url)
     if migrate:
         from data.migrate import upgrade

@@ -63,6 +63,22 @@ users = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("failed_logins", Integer, nullable=False, default=0),
     Column("locked_until", DateTime(timezone=True), nullable=True),
+    # Migration 0004: a session ends when this differs from the value it logged in with.
+    Column("session_epoch", Integer, nullable=False, default=0, server_default="0"),
+    Column("must_change_password", Boolean, nullable=False, default=False, server_default=false()),
+)
+
+# Login throttling shared by every app process (migration 0004): one row per client, per typed username
+# and per (account, client) pair that logged in before; keys are SHA-256 digests, never the raw values.
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_at", DateTime(timezone=True), nullable=False),
+    Column("blocked_until", DateTime(timezone=True), nullable=True),
+    Index("ix_login_throttle_last_at", "last_at"),
 )
 
 patients = Table(

@@ -584,7 +584,7 @@ def export_clinic(
     if actor is not None:
         from dashboard.services import require
 
-        require(actor, "export_clinic")
+        require(store, actor, "export_clinic")
     report = progress or (lambda _fraction: None)
     created_at = format_timestamp(dt.datetime.now(dt.UTC))
     with _snapshot(store) as conn, _atomic_zip(out_path) as out:
@@ -703,7 +703,7 @@ def export_patient(
     if actor is not None:
         from dashboard.services import require
 
-        require(actor, "export_patient")
+        require(store, actor, "export_patient")
     with _snapshot(store) as conn, _atomic_zip(out_path) as out:
         row = conn.execute(select(t.patients).where(t.patients.c.id == patient_id)).first()
         if row is None:
@@ -1544,7 +1544,7 @@ def import_clinic(
     if actor is not None:
         from dashboard.services import require
 
-        require(actor, "import_clinic")
+        require(store, actor, "import_clinic")
     report = ImportReport(dry_run=dry_run)
     tick = progress or (lambda _fraction: None)
     reader = _Reader(zip_path, report, tick)

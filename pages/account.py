@@ -39,7 +39,8 @@ with form_column, st.form("account_password", clear_on_submit=True):
         type="password",
         key="account_new",
         autocomplete="new-password",
-        help=f"At least {auth.MIN_PASSWORD_LENGTH} characters, not containing your username.",
+        help=f"At least {auth.MIN_PASSWORD_LENGTH} characters, not containing your username, "
+        "and not a common password.",
     )
     new_error = st.empty()
     repeat = st.text_input(
@@ -56,7 +57,8 @@ if submitted:
         repeat_error.error("The two new passwords are not the same.")
     else:
         try:
-            services.change_password(store, user, current=current, new=new)
+            # The new session epoch ends the account's other sessions; this one carries on with it.
+            st.session_state["user"] = services.change_password(store, user, current=current, new=new)
         except InvalidInputError as exc:
             slots = {"current": current_error, "new": new_error}
             for field, message in exc.errors.items():

@@ -188,7 +188,8 @@ with users_tab:
                         st.error(str(exc))
                     else:
                         st.session_state["admin_flash"] = (
-                            f"Password of {target.username} reset; any lock-out was cleared."
+                            f"Password of {target.username} reset: their open sessions end, and they choose "
+                            "a new password at their next login. Any login delay on the account was cleared."
                         )
                         st.rerun()
 

@@ -3,7 +3,7 @@ import datetime as dt
 import streamlit as st
 
 from dashboard import auth, services
-from dashboard.ports import StrideError
+from dashboard.ports import InvalidInputError, StrideError
 
 # A deep link as the very first request after a restart can run this script before the router
 # (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
@@ -17,6 +17,50 @@ st.title("Stride")
 st.caption("Walking-provoked low back pain: visits, trends, red flags and the patient's plan.")
 if st.session_state.pop("expired", False):
     st.info("Your session ended after a period of inactivity. Please log in again.")
+if st.session_state.pop("account_ended", False):
+    st.info("Your session ended because your account was changed. Please log in again.")
+
+pending = st.session_state.get("user")
+if pending is not None and pending.must_change_password:
+    # After an admin's reset: a new password before any page opens (the router shows only this page).
+    st.subheader("Choose a new password")
+    st.write("Your password was reset by an administrator. Choose your own before you continue.")
+    with st.form("required_password", clear_on_submit=True):
+        new = st.text_input(
+            "New password",
+            type="password",
+            key="required_new",
+            autocomplete="new-password",
+            help=f"At least {auth.MIN_PASSWORD_LENGTH} characters, not containing your username, "
+            "and not a common password.",
+        )
+        new_error = st.empty()
+        repeat = st.text_input(
+            "Repeat the new password", type="password", key="required_repeat", autocomplete="new-password"
+        )
+        repeat_error = st.empty()
+        chosen = st.form_submit_button("Save and continue", type="primary", key="required_submit")
+        general_error = st.empty()
+    if chosen:
+        if new != repeat:
+            repeat_error.error("The two new passwords are not the same.")
+        else:
+            try:
+                updated = services.choose_required_password(store, pending, new=new)
+            except InvalidInputError as exc:
+                for field, message in exc.errors.items():
+                    (new_error if field == "new" else general_error).error(message)
+            except StrideError as exc:
+                general_error.error(str(exc))
+            else:
+                st.session_state["user"] = updated
+                st.session_state["last_seen"] = dt.datetime.now(dt.UTC)
+                st.rerun()
+    if st.button("Log out", key="required_logout"):
+        services.logout(store, pending)
+        st.session_state.clear()
+        st.rerun()
+    st.stop()
 
 with st.form("login", enter_to_submit=True):
     username = st.text_input("Username", key="login_username", autocomplete="username")
@@ -27,7 +71,14 @@ with st.form("login", enter_to_submit=True):
 
 if submitted:
     try:
-        user = services.authenticate(store, username, password, settings=settings)
+        # The browser's address throttles failures by client; None when Streamlit does not know it
+        # (loopback, AppTest, a proxy without STRIDE_TRUST_FORWARDED_FOR): then only the account's delay.
+        client = auth.client_address(
+            st.context.ip_address,
+            st.context.headers.get("X-Forwarded-For"),
+            trust_forwarded_for=settings.trust_forwarded_for,
+        )
+        user = services.authenticate(store, username, password, client=client, settings=settings)
     except StrideError as exc:
         st.error(str(exc))
     else:

@@ -915,56 +915,6 @@ def test_a_wrong_password_fails_with_the_same_message_as_an_unknown_user(store: 
     assert "carla" not in str(wrong.value)
 
 
-def test_five_failed_logins_lock_the_account_even_against_the_right_password(store: Any, team: Team) -> None:
-    for _ in range(5):
-        with pytest.raises(PermissionDeniedError):
-            services.authenticate(store, "carla", "not-the-password")
-
-    with pytest.raises(PermissionDeniedError) as caught:
-        services.authenticate(store, "carla", PASSWORD)
-
-    assert str(caught.value) == services.LOGIN_FAILED
-    with store.read() as tx:
-        locked = tx.get_user(team.clinician.id)
-    assert locked is not None and locked.locked_until is not None
-    assert locked.locked_until > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)
-    # Other accounts are not affected.
-    assert services.authenticate(store, "bob", PASSWORD).id == team.colleague.id
-
-
-def test_four_failures_then_the_right_password_logs_in_and_resets_the_count(store: Any, team: Team) -> None:
-    for _ in range(4):
-        with pytest.raises(PermissionDeniedError):
-            services.authenticate(store, "carla", "not-the-password")
-    assert services.authenticate(store, "carla", PASSWORD).failed_logins == 0
-    for _ in range(4):
-        with pytest.raises(PermissionDeniedError):
-            services.authenticate(store, "carla", "not-the-password")
-    assert services.authenticate(store, "carla", PASSWORD).id == team.clinician.id
-
-
-def test_a_lapsed_lock_lets_the_right_password_in_again(store: Any, team: Team) -> None:
-    with store.transaction() as tx:
-        user = tx.get_user(team.clinician.id)
-        assert user is not None
-        tx.update_user(
-            User(**{**user.__dict__, "locked_until": dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)})
-        )
-    assert services.authenticate(store, "carla", PASSWORD).locked_until is None
-
-
-def test_an_admin_password_reset_unlocks_the_account(store: Any, team: Team) -> None:
-    for _ in range(5):
-        with pytest.raises(PermissionDeniedError):
-            services.authenticate(store, "carla", "not-the-password")
-
-    services.admin_update_user(store, team.admin, team.clinician.id, new_password="temporary-pass-99")
-
-    assert services.authenticate(store, "carla", "temporary-pass-99").id == team.clinician.id
-    with pytest.raises(PermissionDeniedError):
-        services.authenticate(store, "carla", PASSWORD)
-
-
 def test_a_deactivated_account_cannot_log_in(store: Any, team: Team) -> None:
     services.admin_update_user(store, team.admin, team.colleague.id, active=False)
     with pytest.raises(PermissionDeniedError) as caught:
