@@ -1001,8 +1001,8 @@ class _Reader:
     def check_signature(self, key: bytes | None) -> str:
         """Whether the clinic key signed manifest.json: valid, unsigned, mismatch, no key ("": no manifest)."""
         manifest, signature = self.members.get(MANIFEST_NAME), self.members.get(SIGNATURE_NAME)
-        if manifest is None:
-            return ""  # not an export at all: reported as a file error
+        if manifest is None or self.manifest is None:
+            return ""  # no readable manifest, so not an export at all: reported as a file error
         if signature is None:
             return "unsigned"
         if key is None:
@@ -1678,8 +1678,8 @@ def import_clinic(
     reader = _Reader(zip_path, report, tick, limits)
     try:
         if reader.open_archive():
-            report.signature = reader.check_signature(key)
             parsed = reader.read_all()
+            report.signature = reader.check_signature(key)
         else:
             return report
     except _Refused as exc:
