@@ -999,7 +999,7 @@ class _Reader:
                 self.error(fname, None, None, "not listed in the manifest")
 
     def check_signature(self, key: bytes | None) -> str:
-        """Whether the clinic key signed manifest.json: valid, unsigned, mismatch, no key ("": no manifest)."""
+        """Did the clinic key sign manifest.json: valid, unsigned, mismatch, no key ("": no manifest)."""
         manifest, signature = self.members.get(MANIFEST_NAME), self.members.get(SIGNATURE_NAME)
         if manifest is None or self.manifest is None:
             return ""  # no readable manifest, so not an export at all: reported as a file error
