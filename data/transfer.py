@@ -717,6 +717,16 @@ def export_clinic(
     return manifest
 
 
+def export_clinic_bytes(
+    store: SqlStore, *, include_password_hashes: bool = False, actor: User | None = None
+) -> bytes:
+    """The clinic export as bytes (for a download generated at the click); the temporary file is removed."""
+    with tempfile.TemporaryDirectory(prefix="stride-export-") as tmp:
+        out = Path(tmp) / "export.zip"
+        export_clinic(store, out, include_password_hashes=include_password_hashes, actor=actor)
+        return out.read_bytes()
+
+
 def export_patient(
     store: SqlStore, patient_id: str, out_path: str | os.PathLike[str], *, actor: User | None = None
 ) -> Path:
