@@ -339,8 +339,9 @@ with data_tab:
     key_source = clinic_key.key_source(transfer.store_url(store))
     st.caption(
         "A zip of JSON and CSV files with a manifest of SHA-256 checksums, signed with this clinic's key "
-        f"({key_source}). Password hashes only if asked. A restore into a new database imports as this "
-        "clinic's own only where the same key is available: keep a copy of the key apart from the exports."
+        f"({page_text.md_escape(key_source)}). Password hashes only if asked. A restore into a new "
+        "database imports as this clinic's own only where the same key is available: keep a copy of the "
+        "key apart from the exports."
     )
     with_hashes = st.checkbox("Include password hashes", key="export_hashes")
     actor = user
