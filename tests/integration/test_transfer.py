@@ -31,7 +31,6 @@ from tests.integration.support import CLEAN_SCREEN, PASSWORD, counts
 FAKE_PDF = b"%PDF-1.4\n% a stand-in handout for the transfer tests\n%%EOF\n"
 # The clinic key of both databases in these tests (a restore of the same clinic), never a file in var/.
 CLINIC_KEY = bytes(range(32))
-OTHER_CLINIC_KEY = bytes(range(100, 132))
 
 
 @pytest.fixture(autouse=True)

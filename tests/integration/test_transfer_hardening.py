@@ -177,16 +177,17 @@ def test_a_member_with_an_unexpected_name_is_refused_before_anything_is_inflated
     assert peak < 8 * MIB, f"peak {peak / MIB:.1f} MiB"
 
 
-def test_a_member_that_appears_twice_is_refused(
+def test_a_member_that_appears_twice_is_refused_before_either_copy_is_inflated(
     sqlite_target: Any, small_export: dict[str, bytes], tmp_path: Path
 ) -> None:
-    items = [*small_export.items(), ("users.csv", small_export["users.csv"])]
+    # The second users.csv is 30 MB of zeros: a duplicate name refuses the archive unread.
     with pytest.warns(UserWarning, match="Duplicate name"):
-        archive = _zip(tmp_path / "twice.zip", items)
-    report = import_clinic(sqlite_target, archive, dry_run=True)
+        archive = _zeros_member(tmp_path / "twice.zip", "users.csv", 30, small_export)
+    report, peak = _peak_during(lambda: import_clinic(sqlite_target, archive, dry_run=True))
     assert [(e.file, e.message) for e in report.errors] == [
         ("users.csv", "appears more than once in the archive")
     ]
+    assert peak < 8 * MIB, f"peak {peak / MIB:.1f} MiB"
 
 
 def test_an_archive_with_more_members_than_the_cap_is_refused_from_its_end_record(
