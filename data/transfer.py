@@ -1,21 +1,34 @@
 """Clinic export and import (moving a clinic to another server), and the per-patient subject-access export.
 
     python -m data.transfer export --database-url URL --out FILE.zip [--include-password-hashes]
-    python -m data.transfer import --database-url URL FILE.zip [--dry-run]
+    python -m data.transfer import --database-url URL FILE.zip [--dry-run] [--from-another-clinic]
 
 Exit codes: 0 done, 1 errors in the file (reported by file, row and field; nothing written), 2 refused
-(the target clinic already holds data, or the export was made by an incompatible version of Stride).
+(the target clinic already holds data, the export was made by an incompatible version of Stride, or
+the archive is not signed with this clinic's key and --from-another-clinic was not given).
 
-The zip (format version 1) holds UTF-8 CSV and JSON named with the data-dictionary vocabulary:
+Signing: manifest.sig is the clinic key's HMAC-SHA256 of manifest.json (data/clinic_key.py), so an
+archive edited after the export (a users.csv row added, the manifest's checksums fixed up) no longer
+imports as this clinic's own. A restore needs the same key on the importing server. An archive from
+another clinic (or without a valid signature) imports only when the admin says so: audited as such,
+with no password hash (every account needs a new one) and no demo flag.
+
+Hostile archives: member names are checked against the list below before anything is inflated, and
+member count and sizes are capped while streaming (data/transfer_archive.py); JSON nested too deeply
+or holding numbers Python will not convert is a file error. Text cells go through
+dashboard.safe_text.csv_cell (a spreadsheet shows =, +, -, @ at the start as text) and back.
+
+The zip (format version 2) holds UTF-8 CSV and JSON named with the data-dictionary vocabulary:
 patients.csv and visits.csv (scalar fields; an empty cell is None), one child table per nested visit
 field (psfs.csv, odi_sections.csv, rmdq_items.csv, zcq_items.csv, startback.csv, posture_findings.csv,
 footwear_findings.csv), revisions.json, screenings.json, escalations.json, handouts.json with the PDFs
 as handouts/<id>.pdf, audit.json (every row with seq, prev_hash, hash, payload_sha256 and redacted;
 an erased patient's entries keep their place in the chain without their payload), users.csv (password
-hashes only when asked for), meta.json and manifest.json (row counts, schema and format versions, created_at
-and the SHA-256 of every other file). Bookkeeping fields are kept, rows are sorted and formatted
-deterministically: export -> import into an empty database -> export gives the same files apart from
-the import's own audit entry (and manifest.json). An empty list or mapping is written as no child rows
+hashes only when asked for), meta.json, manifest.json (row counts, schema and format versions,
+created_at, the signing key's fingerprint and the SHA-256 of every other file) and manifest.sig.
+Bookkeeping fields are kept, rows are sorted and formatted deterministically: export -> import into an
+empty database -> export gives the same files apart from the import's own audit entry (and
+manifest.json, manifest.sig). An empty list or mapping is written as no child rows
 and read back as None (the visit form never stores an empty one).
 
 Row numbers in import errors: in a CSV the header is row 1, so the first record is row 2; in a JSON
