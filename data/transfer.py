@@ -1692,7 +1692,7 @@ def import_clinic(
         try:
             key = clinic_key.load_clinic_key(url, create=False)
         except clinic_key.ClinicKeyError as exc:
-            report.key_used = f"{clinic_key.key_source(url)} ({exc})"
+            report.key_used = str(exc)  # names the key's place
     if key is not None:
         if not report.key_used:
             report.key_used = clinic_key.key_source(url)
@@ -1848,7 +1848,7 @@ def main(argv: list[str] | None = None) -> int:
         report = import_clinic(
             store, args.file, dry_run=args.dry_run, from_another_clinic=args.from_another_clinic
         )
-        if report.key_used:
+        if report.signature:  # only once the archive got as far as its manifest
             print(
                 f"Signature {report.signature or 'not checked'}; clinic key: {report.key_used}",
                 file=sys.stderr,

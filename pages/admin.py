@@ -414,7 +414,7 @@ with data_tab:
         else:
             bar.progress(1.0, text="Done")
             (st.success if report.ok else st.error)(page_text.md_escape(report.summary()))
-            if report.key_used:
+            if report.signature:
                 st.caption(
                     page_text.md_escape(
                         f"Signature: {report.signature or 'not checked'}. Clinic key: {report.key_used}."
