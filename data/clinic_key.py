@@ -92,3 +92,16 @@ def sign(key: bytes, message: bytes) -> str:
 def signature_matches(key: bytes, message: bytes, signature: str) -> bool:
     """True when `signature` is the clinic key's HMAC of `message` (constant-time comparison)."""
     return hmac.compare_digest(sign(key, message), signature.strip().lower())
+
+
+def key_fingerprint(key: bytes) -> str:
+    """A short, non-secret name for a key (16 hex digits of a hash of it), to tell two keys apart."""
+    return hashlib.sha256(b"stride clinic key fingerprint\0" + key).hexdigest()[:16]
+
+
+def key_source(database_url: str, environ: Mapping[str, str] | None = None) -> str:
+    """Where this database's clinic key comes from, in words (for messages; never the key itself)."""
+    env = os.environ if environ is None else environ
+    if env.get("STRIDE_CLINIC_KEY", "").strip():
+        return "the STRIDE_CLINIC_KEY environment variable"
+    return f"the key file {clinic_key_path(database_url, env)}"

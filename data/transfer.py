@@ -1,21 +1,34 @@
 """Clinic export and import (moving a clinic to another server), and the per-patient subject-access export.
 
     python -m data.transfer export --database-url URL --out FILE.zip [--include-password-hashes]
-    python -m data.transfer import --database-url URL FILE.zip [--dry-run]
+    python -m data.transfer import --database-url URL FILE.zip [--dry-run] [--from-another-clinic]
 
 Exit codes: 0 done, 1 errors in the file (reported by file, row and field; nothing written), 2 refused
-(the target clinic already holds data, or the export was made by an incompatible version of Stride).
+(the target clinic already holds data, the export was made by an incompatible version of Stride, or
+the archive is not signed with this clinic's key and --from-another-clinic was not given).
 
-The zip (format version 1) holds UTF-8 CSV and JSON named with the data-dictionary vocabulary:
+Signing: manifest.sig is the clinic key's HMAC-SHA256 of manifest.json (data/clinic_key.py), so an
+archive edited after the export (a users.csv row added, the manifest's checksums fixed up) no longer
+imports as this clinic's own. A restore needs the same key on the importing server. An archive from
+another clinic (or without a valid signature) imports only when the admin says so: audited as such,
+with no password hash (every account needs a new one) and no demo flag.
+
+Hostile archives: member names are checked against the list below before anything is inflated, and
+member count and sizes are capped while streaming (data/transfer_archive.py); JSON nested too deeply
+or holding numbers Python will not convert is a file error. Text cells go through
+dashboard.safe_text.csv_cell (a spreadsheet shows =, +, -, @ at the start as text) and back.
+
+The zip (format version 2) holds UTF-8 CSV and JSON named with the data-dictionary vocabulary:
 patients.csv and visits.csv (scalar fields; an empty cell is None), one child table per nested visit
 field (psfs.csv, odi_sections.csv, rmdq_items.csv, zcq_items.csv, startback.csv, posture_findings.csv,
 footwear_findings.csv), revisions.json, screenings.json, escalations.json, handouts.json with the PDFs
 as handouts/<id>.pdf, audit.json (every row with seq, prev_hash, hash, payload_sha256 and redacted;
 an erased patient's entries keep their place in the chain without their payload), users.csv (password
-hashes only when asked for), meta.json and manifest.json (row counts, schema and format versions, created_at
-and the SHA-256 of every other file). Bookkeeping fields are kept, rows are sorted and formatted
-deterministically: export -> import into an empty database -> export gives the same files apart from
-the import's own audit entry (and manifest.json). An empty list or mapping is written as no child rows
+hashes only when asked for), meta.json, manifest.json (row counts, schema and format versions,
+created_at, the signing key's fingerprint and the SHA-256 of every other file) and manifest.sig.
+Bookkeeping fields are kept, rows are sorted and formatted deterministically: export -> import into an
+empty database -> export gives the same files apart from the import's own audit entry (and
+manifest.json, manifest.sig). An empty list or mapping is written as no child rows
 and read back as None (the visit form never stores an empty one).
 
 Row numbers in import errors: in a CSV the header is row 1, so the first record is row 2; in a JSON
@@ -37,7 +50,6 @@ import sys
 import tempfile
 import types
 import zipfile
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -62,6 +74,8 @@ from dashboard.models import (
     field_errors,
 )
 from dashboard.ports import NotFoundError, User, iter_chunks
+from dashboard.safe_text import csv_cell, csv_uncell
+from data import clinic_key
 from data import tables as t
 from data.migrate import head_revision
 from data.store import (
@@ -76,11 +90,19 @@ from data.store import (
     visit_columns,
     visit_from_row,
 )
+from data.transfer_archive import ArchiveError, Limits, read_members
 
 FORMAT_NAME = "stride-clinic-export"
-FORMAT_VERSION = 1
+# Version 2: text cells go through dashboard.safe_text.csv_cell (a leading =, +, -, @, tab, CR or '
+# gets an apostrophe) and manifest.sig signs the manifest. Version 1 files are still read (cells as
+# they are); being unsigned, they import only as from another clinic.
+FORMAT_VERSION = 2
+READABLE_FORMAT_VERSIONS = (1, 2)
+SUBJECT_ACCESS_VERSION = 1
 SUBJECT_ACCESS_FORMAT = "stride-subject-access"
 MANIFEST_NAME = "manifest.json"
+# The clinic key's HMAC of manifest.json (which holds every other file's SHA-256).
+SIGNATURE_NAME = "manifest.sig"
 # Every data file of the export, in the order they are written and imported.
 DATA_FILES: tuple[str, ...] = (
     "meta.json",
@@ -106,7 +128,9 @@ HANDOUT_PDF = re.compile(r"handouts/([0-9A-Za-z-]{1,36})\.pdf")
 UNUSABLE_PASSWORD = "!imported-without-password"
 REFUSED_NOT_EMPTY = "importing into a clinic that holds data is refused in this version"
 MAX_ERRORS = 1000
-MAX_MEMBER_BYTES = 1 << 30
+# Our JSON is at most 6 levels deep (a revision's before/after of a visit with its PSFS entries):
+# anything far deeper is hostile, and would reach Python's recursion limit further on.
+MAX_JSON_DEPTH = 32
 # A fixed zip timestamp keeps archives of the same data byte-identical.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -187,7 +211,7 @@ def _format_cell(value: Any, kind: str) -> str:
         return repr(float(value))
     if kind == "int":
         return str(int(value))
-    return str(value)
+    return csv_cell(str(value))  # text: a spreadsheet must not run it as a formula
 
 
 def _kind(annotation: Any) -> str:
@@ -459,20 +483,20 @@ def _visit_children(visit: Visit) -> dict[str, list[list[str]]]:
     vid = visit.id or ""
     out: dict[str, list[list[str]]] = {name: [] for name in CHILD_COLUMNS}
     for position, item in enumerate(visit.psfs or [], start=1):
-        out["psfs.csv"].append([vid, str(position), item.activity, _format_cell(item.score, "int")])
+        out["psfs.csv"].append([vid, str(position), csv_cell(item.activity), _format_cell(item.score, "int")])
     for section, score in enumerate(visit.odi_sections or [], start=1):
         out["odi_sections.csv"].append([vid, str(section), _format_cell(score, "int")])
     for number, applies in enumerate(visit.rmdq_items or [], start=1):
         out["rmdq_items.csv"].append([vid, str(number), _format_cell(applies, "bool")])
     zcq, startback = visit.zcq_items or {}, visit.startback or {}
     for key in sorted(zcq, key=_zcq_order):
-        out["zcq_items.csv"].append([vid, key, str(zcq[key])])
+        out["zcq_items.csv"].append([vid, csv_cell(key), str(zcq[key])])
     for key in sorted(startback, key=_zcq_order):
-        out["startback.csv"].append([vid, key, startback[key]])
+        out["startback.csv"].append([vid, csv_cell(key), csv_cell(startback[key])])
     for finding in sorted(visit.posture_findings):
-        out["posture_findings.csv"].append([vid, finding])
+        out["posture_findings.csv"].append([vid, csv_cell(finding)])
     for finding in sorted(visit.footwear_findings):
-        out["footwear_findings.csv"].append([vid, finding])
+        out["footwear_findings.csv"].append([vid, csv_cell(finding)])
     return out
 
 
@@ -498,6 +522,7 @@ class Manifest:
     files: dict[str, ManifestFile]
     format: str = FORMAT_NAME
     format_version: int = FORMAT_VERSION
+    key_fingerprint: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -506,6 +531,7 @@ class Manifest:
             "schema_version": self.schema_version,
             "created_at": self.created_at,
             "include_password_hashes": self.include_password_hashes,
+            "key_fingerprint": self.key_fingerprint,
             "files": {
                 name: {"sha256": f.sha256, "bytes": f.bytes, "rows": f.rows}
                 for name, f in sorted(self.files.items())
@@ -567,6 +593,11 @@ def _audit_export(store: SqlStore, actor: User | None, action: str, **values: An
 # --- export ------------------------------------------------------------------------------------------
 
 
+def store_url(store: SqlStore) -> str:
+    """The database URL of a store (to find its clinic key)."""
+    return store.engine.url.render_as_string(hide_password=False)
+
+
 def export_clinic(
     store: SqlStore,
     out_path: str | os.PathLike[str],
@@ -574,17 +605,21 @@ def export_clinic(
     include_password_hashes: bool = False,
     progress: Progress = None,
     actor: User | None = None,
+    key: bytes | None = None,
 ) -> Manifest:
-    """Write the whole clinic to a zip at `out_path` and audit the export ("export.clinic").
+    """Write the whole clinic to a signed zip at `out_path` and audit the export ("export.clinic").
 
     `actor` is the admin exporting from the app (checked for the export_clinic permission); the
     command line passes None. The audit entry is written after the snapshot, so an export never
-    contains its own entry.
+    contains its own entry. manifest.sig is the clinic key's HMAC of manifest.json (`key`, by
+    default this database's clinic key, created when it has none yet).
     """
     if actor is not None:
         from dashboard.services import require
 
         require(store, actor, "export_clinic")
+    if key is None:
+        key = clinic_key.load_clinic_key(store_url(store))
     report = progress or (lambda _fraction: None)
     created_at = format_timestamp(dt.datetime.now(dt.UTC))
     with _snapshot(store) as conn, _atomic_zip(out_path) as out:
@@ -673,9 +708,13 @@ def export_clinic(
             created_at=created_at,
             include_password_hashes=include_password_hashes,
             files=dict(out.files),
+            key_fingerprint=clinic_key.key_fingerprint(key),
         )
         manifest_bytes = _json_bytes(manifest.to_json())
         out.add(MANIFEST_NAME, manifest_bytes, None, listed=False)
+        out.add(
+            SIGNATURE_NAME, (clinic_key.sign(key, manifest_bytes) + "\n").encode("ascii"), None, listed=False
+        )
     _audit_export(
         store,
         actor,
@@ -689,6 +728,16 @@ def export_clinic(
     )
     report(1.0)
     return manifest
+
+
+def export_clinic_bytes(
+    store: SqlStore, *, include_password_hashes: bool = False, actor: User | None = None
+) -> bytes:
+    """The clinic export as bytes (for a download generated at the click); the temporary file is removed."""
+    with tempfile.TemporaryDirectory(prefix="stride-export-") as tmp:
+        out = Path(tmp) / "export.zip"
+        export_clinic(store, out, include_password_hashes=include_password_hashes, actor=actor)
+        return out.read_bytes()
 
 
 def export_patient(
@@ -740,7 +789,7 @@ def export_patient(
         )
         record = {
             "format": SUBJECT_ACCESS_FORMAT,
-            "format_version": FORMAT_VERSION,
+            "format_version": SUBJECT_ACCESS_VERSION,
             "created_at": format_timestamp(dt.datetime.now(dt.UTC)),
             "patient": _model_json(patient),
             "visits": [_model_json(v) for v in visits],
@@ -786,6 +835,10 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     imported: bool = False
     errors_left_off: int = 0
+    # Which clinic key checked the signature (in words, with its fingerprint) and what it found.
+    key_used: str = ""
+    signature: str = ""
+    from_another_clinic: bool = False
 
     @property
     def ok(self) -> bool:
@@ -841,13 +894,36 @@ class _Parsed:
     passwords_missing: int = 0
     manifest_sha256: str = ""
     source_created_at: str | None = None
+    source_key_fingerprint: str = ""
+
+
+def _json_depth(value: Any) -> int:
+    """How deeply lists and objects nest in a parsed JSON value (iterative: no recursion limit)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_DEPTH:
+                children = item.values() if isinstance(item, dict) else item
+                stack.extend((v, depth + 1) for v in children if isinstance(v, dict | list))
+    return deepest
 
 
 class _Reader:
     """Reads and checks an export; collects every error before anything is written."""
 
-    def __init__(self, zip_path: str | os.PathLike[str], report: ImportReport, progress: Progress) -> None:
+    def __init__(
+        self,
+        zip_path: str | os.PathLike[str],
+        report: ImportReport,
+        progress: Progress,
+        limits: Limits | None = None,
+    ) -> None:
         self.zip_path = Path(zip_path)
+        self.limits = limits
+        self.uncell = True  # undo csv_cell on text cells (format version 2 on)
         self.report = report
         self.progress = progress or (lambda _fraction: None)
         self.members: dict[str, bytes] = {}
@@ -865,23 +941,20 @@ class _Reader:
     def open_archive(self) -> bool:
         name = self.zip_path.name
         try:
-            with zipfile.ZipFile(self.zip_path) as archive:
-                infos = archive.infolist()
-                seen = Counter(info.filename for info in infos)
-                for dup in sorted(n for n, c in seen.items() if c > 1):
-                    self.error(dup, None, None, "appears more than once in the archive")
-                for info in infos:
-                    if info.is_dir():
-                        continue
-                    if info.file_size > MAX_MEMBER_BYTES:
-                        self.error(info.filename, None, None, "is larger than an export file can be")
-                        continue
-                    self.members[info.filename] = archive.read(info)
+            self.members = read_members(
+                self.zip_path,
+                allowed=(*DATA_FILES, MANIFEST_NAME, SIGNATURE_NAME),
+                pdf_pattern=HANDOUT_PDF,
+                limits=self.limits,
+            )
         except FileNotFoundError:
             self.error(name, None, None, "the file does not exist")
             return False
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError):
-            self.error(name, None, None, "not a readable zip archive (malformed or damaged)")
+        except ArchiveError as exc:
+            self.error(exc.member or name, None, None, exc.message)
+            return False
+        except OSError:
+            self.error(name, None, None, "the file cannot be read")
             return False
         return True
 
@@ -903,11 +976,12 @@ class _Reader:
         if not isinstance(version, int) or isinstance(version, bool):
             self.error(MANIFEST_NAME, None, "format_version", "must be a whole number")
             return
-        if version != FORMAT_VERSION:
+        if version not in READABLE_FORMAT_VERSIONS:
             raise _Refused(
                 f"the export uses format version {version}; "
                 f"this version of Stride reads version {FORMAT_VERSION}"
             )
+        self.uncell = version >= 2
         head = head_revision()
         if data.get("schema_version") != head:
             raise _Refused(
@@ -928,6 +1002,9 @@ class _Reader:
             files[fname] = ManifestFile(sha, int(entry.get("bytes") or 0), rows)
         created = data.get("created_at")
         self.out.source_created_at = created if isinstance(created, str) else None
+        fingerprint = data.get("key_fingerprint")
+        self.out.source_key_fingerprint = fingerprint if isinstance(fingerprint, str) else ""
+
         self.manifest = Manifest(
             schema_version=str(head),
             created_at=str(created),
@@ -941,15 +1018,30 @@ class _Reader:
             elif hashlib.sha256(content).hexdigest() != entry.sha256:
                 self.error(fname, None, None, "checksum mismatch: the file differs from the one exported")
         for fname in sorted(self.members):
-            if fname != MANIFEST_NAME and fname not in files:
+            if fname not in (MANIFEST_NAME, SIGNATURE_NAME) and fname not in files:
                 self.error(fname, None, None, "not listed in the manifest")
+
+    def check_signature(self, key: bytes | None) -> str:
+        """Did the clinic key sign manifest.json: valid, unsigned, mismatch, no key ("": no manifest)."""
+        manifest, signature = self.members.get(MANIFEST_NAME), self.members.get(SIGNATURE_NAME)
+        if manifest is None or self.manifest is None:
+            return ""  # no readable manifest, so not an export at all: reported as a file error
+        if signature is None:
+            return "unsigned"
+        if key is None:
+            return "no key"
+        try:
+            text_value = signature.decode("ascii")
+        except UnicodeDecodeError:
+            return "mismatch"
+        return "valid" if clinic_key.signature_matches(key, manifest, text_value) else "mismatch"
 
     def check_members(self) -> None:
         for fname in DATA_FILES:
             if fname not in self.members:
                 self.error(fname, None, None, "missing from the archive")
         for fname in sorted(self.members):
-            if fname not in DATA_FILES and fname != MANIFEST_NAME and not HANDOUT_PDF.fullmatch(fname):
+            if fname not in (*DATA_FILES, MANIFEST_NAME, SIGNATURE_NAME) and not HANDOUT_PDF.fullmatch(fname):
                 self.error(fname, None, None, "unexpected file in the archive")
 
     def _check_count(self, fname: str, count: int) -> None:
@@ -972,10 +1064,20 @@ class _Reader:
         if text_value is None:
             return None
         try:
-            return json.loads(text_value)
+            data = json.loads(text_value)
         except json.JSONDecodeError as exc:
             self.error(fname, None, None, f"not valid JSON (line {exc.lineno}, column {exc.colno})")
             return None
+        except RecursionError:
+            self.error(fname, None, None, f"not valid here: nested deeper than {MAX_JSON_DEPTH} levels")
+            return None
+        except ValueError:  # an integer of more digits than Python converts (4300)
+            self.error(fname, None, None, "not valid here: a number with far too many digits")
+            return None
+        if _json_depth(data) > MAX_JSON_DEPTH:
+            self.error(fname, None, None, f"not valid here: nested deeper than {MAX_JSON_DEPTH} levels")
+            return None
+        return data
 
     def _csv(self, fname: str, columns: list[Column]) -> Iterator[tuple[int, dict[str, Any]]]:
         """Yield (row number, typed values) for every record whose cells all parse."""
@@ -1031,6 +1133,8 @@ class _Reader:
             good = True
             for name, cell in zip(header, cells, strict=True):
                 column = known[name]
+                if column.kind == "str" and self.uncell:
+                    cell = csv_uncell(cell)
                 if cell == "":
                     if column.nullable:
                         values[name] = None
@@ -1337,9 +1441,10 @@ class _Reader:
             return set()
         try:
             reader = csv.DictReader(io.StringIO(raw.decode("utf-8").removeprefix("\ufeff"), newline=""))
-            return {row.get("id") or "" for row in reader}
+            ids = {row.get("id") or "" for row in reader}
         except (UnicodeDecodeError, csv.Error):
             return set()
+        return {csv_uncell(i) for i in ids} if self.uncell else ids
 
     def read_records(
         self,
@@ -1527,6 +1632,37 @@ def _write(conn: Connection, parsed: _Parsed, progress: Callable[[float], None])
         )
 
 
+def _signature_refusal(report: ImportReport, parsed: _Parsed) -> str:
+    """Why an archive that this clinic's key did not sign is refused, and what the admin can do."""
+    what = {
+        "unsigned": "the archive is not signed (manifest.sig is missing): it was edited, or made elsewhere",
+        "mismatch": "the archive's signature does not match this clinic's key: it was edited after the "
+        "export, or signed by another clinic's key",
+        "no key": "this server has no clinic key to check the archive's signature with",
+    }[report.signature]
+    signed_by = (
+        f" (the archive names key {parsed.source_key_fingerprint})" if parsed.source_key_fingerprint else ""
+    )
+    return (
+        f"{what}; checked with {report.key_used}{signed_by}. To restore this clinic's own export, make "
+        "the key it was exported with available here (STRIDE_CLINIC_KEY, STRIDE_CLINIC_KEY_FILE, or "
+        "clinic.key beside the SQLite file) and try again. To take in an archive from another clinic, "
+        "import it as from another clinic: the import is audited as such, the demo flag is not taken "
+        "over, and every account needs a new password"
+    )
+
+
+def _as_another_clinic(parsed: _Parsed) -> int:
+    """Apply the rules for an archive from another clinic; returns the number of passwords dropped."""
+    parsed.meta = {k: v for k, v in parsed.meta.items() if not k.startswith("demo")}
+    dropped = 0
+    for user in parsed.users:
+        if user["password_hash"] != UNUSABLE_PASSWORD:
+            dropped += 1
+            user["password_hash"] = UNUSABLE_PASSWORD
+    return dropped
+
+
 def import_clinic(
     store: SqlStore,
     zip_path: str | os.PathLike[str],
@@ -1534,27 +1670,46 @@ def import_clinic(
     dry_run: bool = False,
     progress: Progress = None,
     actor: User | None = None,
+    from_another_clinic: bool = False,
+    key: bytes | None = None,
+    limits: Limits | None = None,
 ) -> ImportReport:
     """Check an export and (unless `dry_run`) load it into this empty clinic in one transaction.
 
     Everything is checked before anything is written; any error, a refusal or a database error
-    leaves the database as it was. The import is audited ("clinic.import"), chained after the
+    leaves the database as it was. The archive must carry this clinic's signature (`key`, by
+    default this database's clinic key) unless `from_another_clinic`: then no password hash and
+    no demo flag is taken over. The import is audited ("clinic.import"), chained after the
     imported audit rows. `actor` is the admin importing from the app (import_clinic permission).
     """
     if actor is not None:
         from dashboard.services import require
 
         require(store, actor, "import_clinic")
-    report = ImportReport(dry_run=dry_run)
+    report = ImportReport(dry_run=dry_run, from_another_clinic=from_another_clinic)
+    url = store_url(store)
+    if key is None:
+        try:
+            key = clinic_key.load_clinic_key(url, create=False)
+        except clinic_key.ClinicKeyError as exc:
+            report.key_used = str(exc)  # names the key's place
+    if key is not None:
+        if not report.key_used:
+            report.key_used = clinic_key.key_source(url)
+        report.key_used += f" (fingerprint {clinic_key.key_fingerprint(key)})"
     tick = progress or (lambda _fraction: None)
-    reader = _Reader(zip_path, report, tick)
+    reader = _Reader(zip_path, report, tick, limits)
     try:
         if reader.open_archive():
             parsed = reader.read_all()
+            report.signature = reader.check_signature(key)
         else:
             return report
     except _Refused as exc:
         report.refused = str(exc)
+        return report
+    except (RecursionError, ValueError) as exc:  # a hostile file the checks above did not foresee
+        reader.error(Path(zip_path).name, None, None, f"the file cannot be read ({type(exc).__name__})")
         return report
     report.counts = {
         "patients.csv": len(parsed.patients),
@@ -1566,13 +1721,23 @@ def import_clinic(
         "users.csv": len(parsed.users),
         "audit.json": len(parsed.audit),
     }
-    if parsed.passwords_missing:
+    passwords_dropped = _as_another_clinic(parsed) if from_another_clinic else 0
+    if report.signature not in ("valid", "") and not from_another_clinic:
+        report.refused = _signature_refusal(report, parsed)
+    elif from_another_clinic:
         report.warnings.append(
-            f"{parsed.passwords_missing} account(s) have no password in this export: nobody can log in "
-            "with them until an admin sets a new password"
+            "imported as an archive from another clinic: the import is audited as such, the demo flag "
+            "is not taken over, and no password hash is kept"
         )
-    with store.read() as tx:
-        report.refused = _target_refusal(tx.conn)
+    no_password = parsed.passwords_missing + passwords_dropped
+    if no_password:
+        report.warnings.append(
+            f"{no_password} account(s) have no password after this import: nobody can log in with them "
+            "until an admin sets a new password (python -m data.users create-admin makes a first admin)"
+        )
+    if report.refused is None:
+        with store.read() as tx:
+            report.refused = _target_refusal(tx.conn)
     if report.refused is not None or report.errors or dry_run:
         tick(1.0)
         return report
@@ -1588,11 +1753,19 @@ def import_clinic(
             tx.insert_audit(
                 user_id=actor.id if actor else None,
                 action="clinic.import",
+                reason=(
+                    "archive from another clinic, accepted by the admin: signature "
+                    f"{report.signature}, password hashes and demo flag not taken over"
+                    if from_another_clinic
+                    else ""
+                ),
                 after={
                     "manifest_sha256": parsed.manifest_sha256,
                     "exported_at": parsed.source_created_at,
                     **{name.split(".")[0]: n for name, n in report.counts.items()},
-                    "accounts_without_password": parsed.passwords_missing,
+                    "accounts_without_password": no_password,
+                    "from_another_clinic": from_another_clinic,
+                    "signature": report.signature,
                 },
             )
     except _Refused as exc:
@@ -1641,20 +1814,45 @@ def main(argv: list[str] | None = None) -> int:
     )
     imp.add_argument("file", help="the zip written by `export`")
     imp.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
+    imp.add_argument(
+        "--from-another-clinic",
+        action="store_true",
+        help="accept an archive this clinic's key did not sign: audited as such, no password hash "
+        "and no demo flag is taken over (every account needs a new password)",
+    )
     args = parser.parse_args(argv)
-    store = open_store(args.database_url or _default_url())
+    url = args.database_url or _default_url()
+    store = open_store(url)
     try:
         if args.command == "export":
-            manifest = export_clinic(store, args.out, include_password_hashes=args.include_password_hashes)
+            try:
+                manifest = export_clinic(
+                    store, args.out, include_password_hashes=args.include_password_hashes
+                )
+            except clinic_key.ClinicKeyError as exc:
+                print(f"Export refused: {exc}; nothing was written.", file=sys.stderr)
+                return 2
             counts = ", ".join(
                 f"{manifest.rows(name)} {name.split('.')[0]}"
                 for name in ("patients.csv", "visits.csv", "audit.json")
             )
             print(f"Exported {counts} to {args.out}")
+            print(
+                f"Signed with {clinic_key.key_source(url)} (fingerprint {manifest.key_fingerprint}): "
+                "a restore of this file needs the same key.",
+                file=sys.stderr,
+            )
             if args.include_password_hashes:
                 print("The file holds password hashes: keep it as safe as the database.", file=sys.stderr)
             return 0
-        report = import_clinic(store, args.file, dry_run=args.dry_run)
+        report = import_clinic(
+            store, args.file, dry_run=args.dry_run, from_another_clinic=args.from_another_clinic
+        )
+        if report.signature:  # only once the archive got as far as its manifest
+            print(
+                f"Signature {report.signature or 'not checked'}; clinic key: {report.key_used}",
+                file=sys.stderr,
+            )
         for error in report.errors:
             print(error, file=sys.stderr)
         for warning in report.warnings:

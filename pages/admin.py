@@ -1,13 +1,21 @@
 import dataclasses
 import datetime as dt
+import logging
 import tempfile
+import time
 from pathlib import Path
 
 import streamlit as st
 
 from dashboard import auth, governance, page_text, red_flags, services
 from dashboard.ports import InvalidInputError, StrideError
-from data import transfer
+from data import clinic_key, transfer
+
+_log = logging.getLogger("stride.admin")
+# After a clinic export is downloaded, short fragment runs every EXPORT_SWEEP_S seconds for
+# EXPORT_SWEEP_FOR_S seconds let Streamlit delete the generated file (see sweep_export below).
+EXPORT_SWEEP_S = 2.0
+EXPORT_SWEEP_FOR_S = 20.0
 
 # A deep link as the very first request after a restart can run this script before the router
 # (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
@@ -329,43 +337,66 @@ with rules_tab:
 
 with data_tab:
     st.subheader("Export the whole clinic")
+    key_source = clinic_key.key_source(transfer.store_url(store))
     st.caption(
-        "A zip of JSON and CSV files with a manifest of SHA-256 checksums. Password hashes only if asked."
+        "A zip of JSON and CSV files with a manifest of SHA-256 checksums, signed with this clinic's key "
+        f"({page_text.md_escape(key_source)}). Password hashes only if asked. A restore into a new "
+        "database imports as this clinic's own only where the same key is available: keep a copy of the "
+        "key apart from the exports."
     )
     with_hashes = st.checkbox("Include password hashes", key="export_hashes")
-    if st.button("Prepare export", key="export_prepare"):
-        bar = st.progress(0.0, text="Exporting…")
-        out = Path(tempfile.mkdtemp()) / f"stride-export-{dt.date.today():%Y%m%d}.zip"
+    actor = user
+
+    def make_export() -> bytes:
+        # Runs at the click, outside the script (Streamlit commands are ignored here): the file exists
+        # in the server's media store only from now until the cleanup below, never for the session.
         try:
-            transfer.export_clinic(
-                store,
-                out,
-                include_password_hashes=with_hashes,
-                actor=user,
-                progress=lambda f: bar.progress(min(max(f, 0.0), 1.0), text="Exporting…"),
-            )
-        except Exception as exc:  # a failed export must leave a readable message, never a traceback
-            st.error(
-                f"The export failed ({type(exc).__name__}); nothing was written. The server log has details."
-            )
-        else:
-            st.session_state["export_zip"] = (out.name, out.read_bytes())
-            out.unlink()
-            bar.progress(1.0, text="Export ready")
-    if ready := st.session_state.get("export_zip"):
-        st.download_button(
-            "Download the export",
-            ready[1],
-            file_name=ready[0],
-            mime="application/zip",
-            key="export_download",
-            on_click="ignore",
-        )
+            return transfer.export_clinic_bytes(store, include_password_hashes=with_hashes, actor=actor)
+        except Exception as exc:
+            _log.error("clinic export failed (%s)", type(exc).__name__)
+            raise RuntimeError("the clinic export failed") from None
+
+    def export_clicked() -> None:
+        st.session_state["export_clicked_at"] = time.monotonic()
+
+    st.download_button(
+        "Export and download",
+        make_export,
+        file_name=f"stride-export-{dt.date.today():%Y%m%d}.zip",
+        mime="application/zip",
+        key="export_download",
+        on_click=export_clicked,
+        icon="📦",
+    )
+
+    @st.fragment(run_every=EXPORT_SWEEP_S)
+    def sweep_export() -> None:
+        # Streamlit drops a generated download that no session refers to at the end of the second
+        # script run after it was made (the first only marks it). These short fragment runs make those
+        # runs happen within seconds of the click, whatever the admin does next; then they stop.
+        if time.monotonic() - st.session_state.get("export_clicked_at", 0.0) > EXPORT_SWEEP_FOR_S:
+            st.session_state.pop("export_clicked_at", None)
+            st.rerun()
+
+    if "export_clicked_at" in st.session_state:
+        sweep_export()
 
     st.subheader("Import into an empty clinic")
     st.caption("Run a dry run first: it lists every bad row (file, row, field, message) and writes nothing.")
     upload = st.file_uploader("Stride export (.zip)", type=["zip"], key="import_file")
     dry_run = st.checkbox("Dry run (check only)", value=True, key="import_dry_run")
+    foreign = st.checkbox(
+        "This archive comes from another clinic (or its signature does not match this clinic's key)",
+        key="import_from_another_clinic",
+    )
+    if foreign:
+        st.warning(
+            "An archive from another clinic is taken as it is, without the proof that it was not edited "
+            "after the export: check where it came from. The import is recorded in the audit trail as "
+            "from another clinic; no password hash and no demo flag is taken over, so every imported "
+            "account needs a new password from an admin before anyone can log in with it.",
+            icon="⚠️",
+        )
     if upload is not None and st.button("Check" if dry_run else "Import", key="import_run"):
         bar = st.progress(0.0, text="Checking…")
         path = Path(tempfile.mkdtemp()) / "upload.zip"
@@ -376,13 +407,20 @@ with data_tab:
                 path,
                 dry_run=dry_run,
                 actor=user,
+                from_another_clinic=foreign,
                 progress=lambda f: bar.progress(min(max(f, 0.0), 1.0), text="Checking…"),
             )
         except Exception as exc:  # the report covers bad files; this is for the unexpected
             st.error(f"The import stopped ({type(exc).__name__}); nothing was written.")
         else:
             bar.progress(1.0, text="Done")
-            (st.success if report.ok else st.error)(report.summary())
+            (st.success if report.ok else st.error)(page_text.md_escape(report.summary()))
+            if report.signature:
+                st.caption(
+                    page_text.md_escape(
+                        f"Signature: {report.signature or 'not checked'}. Clinic key: {report.key_used}."
+                    )
+                )
             if report.errors:
                 st.dataframe(
                     [
@@ -393,9 +431,10 @@ with data_tab:
                     key="import_errors",
                 )
             for warning in report.warnings:
-                st.warning(warning)
+                st.warning(page_text.md_escape(warning))
         finally:
             path.unlink(missing_ok=True)
+            path.parent.rmdir()
 
     st.subheader("Erase a patient on request")
     st.caption(

@@ -905,6 +905,7 @@ def measure_transfer(clinic: Clinic, reps: Reps) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="stride-bench-transfer-") as tmp:
         workdir = Path(tmp)
         zip_path = workdir / "clinic.zip"
+        bench_key = os.urandom(32)
         source = open_store(clinic.url)
         try:
             if export_fn is None or import_fn is None:
@@ -919,7 +920,11 @@ def measure_transfer(clinic: Clinic, reps: Reps) -> list[Result]:
                     }
 
             # The first timed run writes the file the import reads.
-            export.samples, export.cpu_samples = time_runs(lambda: export_fn(source, zip_path), few)
+            # Source and targets live in different folders, so different clinic.key files: one key
+            # for both sides, as a restore of the same clinic has.
+            export.samples, export.cpu_samples = time_runs(
+                lambda: export_fn(source, zip_path, key=bench_key), few
+            )
             export.floor_samples, _ = time_runs(read_all, few)
             export.note = f"zip of {zip_path.stat().st_size / 1e6:.1f} MB"
             rows = read_all()
@@ -951,7 +956,7 @@ def measure_transfer(clinic: Clinic, reps: Reps) -> list[Result]:
             return wall, cpu
 
         def do_import(target: Any) -> None:
-            report = import_fn(target, zip_path)
+            report = import_fn(target, zip_path, key=bench_key)
             if not getattr(report, "imported", True):
                 raise RuntimeError(f"import refused or failed: {getattr(report, 'refused', None)}")
 

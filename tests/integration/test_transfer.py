@@ -22,13 +22,20 @@ import pytest
 
 from dashboard import services
 from dashboard.ports import PermissionDeniedError, User
-from data import demo
+from data import clinic_key, demo
 from data.store import open_store
 from data.transfer import RowError, export_clinic, export_patient, import_clinic, main
 from tests.conftest import fresh_database
 from tests.integration.support import CLEAN_SCREEN, PASSWORD, counts
 
 FAKE_PDF = b"%PDF-1.4\n% a stand-in handout for the transfer tests\n%%EOF\n"
+# The clinic key of both databases in these tests (a restore of the same clinic), never a file in var/.
+CLINIC_KEY = bytes(range(32))
+
+
+@pytest.fixture(autouse=True)
+def _clinic_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STRIDE_CLINIC_KEY", CLINIC_KEY.hex())
 
 
 @pytest.fixture
@@ -119,8 +126,11 @@ def _members(path: Path) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def _write_zip(path: Path, members: dict[str, bytes], *, fix_manifest: bool = True) -> Path:
-    """Write `members` as a zip; unless told otherwise, bring the manifest's checksums up to date."""
+def _write_zip(
+    path: Path, members: dict[str, bytes], *, fix_manifest: bool = True, sign_with: bytes | None = CLINIC_KEY
+) -> Path:
+    """Write `members` as a zip; unless told otherwise, bring the manifest's checksums up to date and
+    sign it again with the clinic key (as only someone holding the key could)."""
     if fix_manifest and "manifest.json" in members:
         manifest = json.loads(members["manifest.json"])
         for name, entry in manifest["files"].items():
@@ -128,6 +138,11 @@ def _write_zip(path: Path, members: dict[str, bytes], *, fix_manifest: bool = Tr
                 entry["sha256"] = hashlib.sha256(members[name]).hexdigest()
                 entry["bytes"] = len(members[name])
         members = {**members, "manifest.json": json.dumps(manifest).encode()}
+        if sign_with is not None:
+            signature = clinic_key.sign(sign_with, members["manifest.json"])
+            members["manifest.sig"] = signature.encode()
+        else:
+            members.pop("manifest.sig", None)
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in members.items():
             archive.writestr(name, data)
@@ -303,7 +318,7 @@ def test_round_trip_gives_identical_files_and_keeps_the_audit_chain(
     assert sorted(a) == sorted(b)
     assert f"handouts/{clinic['handout'].id}.pdf" in a
     different = sorted(name for name in a if a[name] != b[name])
-    assert different == ["audit.json", "manifest.json"]
+    assert different == ["audit.json", "manifest.json", "manifest.sig"]
 
     imported_audit = json.loads(b["audit.json"])
     assert imported_audit[:-1] == source_audit
