@@ -7,19 +7,34 @@ it with `csv_uncell`, so a round trip is lossless.
 
 from __future__ import annotations
 
+import re
+
 # Every ASCII punctuation character CommonMark lets a backslash escape, plus the ones Streamlit's
 # Markdown gives a meaning of its own: `$` (LaTeX), `:` (emoji shortcodes, :color[...] directives).
 _MD_SPECIAL = frozenset("\\`*_{}[]()#+-.!|<>~=$:&\"'^%@/;,?")
+# U+2060 WORD JOINER, invisible. Streamlit swaps `:streamlit:` for its logo (and shortcodes for
+# emoji) in the text *after* parsing, when the backslash escapes are gone: a joiner after each
+# colon breaks those words, where an escaped colon alone does not.
+_AFTER_COLON = "\u2060"
+# Control characters (C0, DEL, C1) mean nothing on a page; tabs and line breaks become spaces first.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_WHITESPACE = re.compile(r"\s+")
 
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def md_escape(text: str) -> str:
+def md_escape(text: object) -> str:
     """Plain text for st.markdown and friends: every Markdown/HTML character shown literally, one line."""
+    # A line break would start a new Markdown block (heading, quote, list, code): one line only,
+    # with single spaces, so leading spaces cannot make an indented code block either.
+    line = _CONTROL.sub("", _WHITESPACE.sub(" ", str(text))).strip()
     out = []
-    for char in " ".join(str(text).splitlines()):
-        out.append("\\" + char if char in _MD_SPECIAL else char)
+    for char in line:
+        if char in _MD_SPECIAL:
+            out.append("\\" + char + (_AFTER_COLON if char == ":" else ""))
+        else:
+            out.append(char)
     return "".join(out)
 
 
