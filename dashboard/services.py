@@ -23,6 +23,7 @@ from dashboard.models import (
     Patient,
     Screening,
     Visit,
+    control_character_problem,
     field_errors,
 )
 from dashboard.ports import (
@@ -224,8 +225,12 @@ def find_patients(store: Store, actor: User, query: str, *, include_archived: bo
     """Patients whose name or reference matches every word of the query (case and accents ignored).
 
     Erased patients never appear (their stubs have no search text; they are filtered here too).
+    Control characters are refused before the database sees them (PostgreSQL rejects NUL in text).
     """
     require(actor, "read")
+    # Tab and line breaks separate words; anything else (NUL, escape, DEL) is no part of a name.
+    if control_character_problem(query, multiline=True):
+        raise InvalidInputError({"query": "Search text cannot contain control characters."})
     with store.read() as tx:
         found = tx.search_patients(query, include_archived=include_archived)
     return [p for p in found if not is_erased(p)]
