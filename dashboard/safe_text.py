@@ -12,10 +12,12 @@ import re
 # Every ASCII punctuation character CommonMark lets a backslash escape, plus the ones Streamlit's
 # Markdown gives a meaning of its own: `$` (LaTeX), `:` (emoji shortcodes, :color[...] directives).
 _MD_SPECIAL = frozenset("\\`*_{}[]()#+-.!|<>~=$:&\"'^%@/;,?")
-# U+2060 WORD JOINER, invisible. Streamlit swaps `:streamlit:` for its logo (and shortcodes for
-# emoji) in the text *after* parsing, when the backslash escapes are gone: a joiner after each
-# colon breaks those words, where an escaped colon alone does not.
-_AFTER_COLON = "\u2060"
+# U+2060 WORD JOINER, invisible. Some Markdown rules work on the text *after* parsing, when the
+# backslash escapes are gone: GFM turns `http://…`, `www.…` and `name@host.org` into links, and
+# Streamlit swaps `:streamlit:` for its logo and shortcodes for emoji. A joiner after each colon
+# and at-sign, and inside `www.`, breaks those patterns where an escape alone does not.
+_JOINER = "\u2060"
+_JOIN_AFTER = frozenset(":@")
 # Control characters (C0, DEL, C1) mean nothing on a page; tabs and line breaks become spaces first.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _WHITESPACE = re.compile(r"\s+")
@@ -30,9 +32,11 @@ def md_escape(text: object) -> str:
     # with single spaces, so leading spaces cannot make an indented code block either.
     line = _CONTROL.sub("", _WHITESPACE.sub(" ", str(text))).strip()
     out = []
-    for char in line:
+    for index, char in enumerate(line):
+        if char == "." and line[max(0, index - 3) : index].lower() == "www":
+            out.append(_JOINER)
         if char in _MD_SPECIAL:
-            out.append("\\" + char + (_AFTER_COLON if char == ":" else ""))
+            out.append("\\" + char + (_JOINER if char in _JOIN_AFTER else ""))
         else:
             out.append(char)
     return "".join(out)

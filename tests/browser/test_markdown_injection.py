@@ -2,8 +2,9 @@
 
 A patient, two accounts, a visit, a correction, a handout, an approval and a licence note are seeded
 with values full of Markdown, HTML and Streamlit directives (an image and links to 127.0.0.1:9,
-bold, italics, a heading, LaTeX, :red[...], :streamlit:). The test walks every page, opening the
-expanders and forms where the values appear, and checks the rendered DOM: no image or link to that
+bold, italics, a heading, LaTeX, :red[...], :streamlit:, bare www. and e-mail addresses). The test
+walks every page, opening the expanders and forms where the values appear, and checks the rendered
+DOM: no image or link to that
 host, no emphasis or heading made of the hostile words, no KaTeX, no coloured span, and no request
 to 127.0.0.1:9 at all.
 """
@@ -28,7 +29,10 @@ TRAP = "http://127.0.0.1:9/"  # nothing listens on port 9 (discard): any request
 WORDS = ("BOLDX", "itx", "hx", "HX", "redx", "linkx", "strikex")
 GIVEN = f"![p]({TRAP}g) **BOLDX** _itx_ :red[redx] $x^2$"
 FAMILY = f"<b>hx</b> [linkx]({TRAP}f) :streamlit: ~~strikex~~ # HX"
-HOSTILE = f"![p]({TRAP}x) **BOLDX** _itx_ <b>hx</b> [linkx]({TRAP}) :red[redx] $x^2$ :streamlit:"
+HOSTILE = (
+    f"![p]({TRAP}x) **BOLDX** _itx_ <b>hx</b> [linkx]({TRAP}) :red[redx] $x^2$ :streamlit: "
+    "www.example.org x@example.org"
+)
 MULTILINE = f"{HOSTILE}\n# HX\n> quote\n1. {HOSTILE}"
 REF = f"![r]({TRAP}r)**BOLDX**"  # a reference is at most 40 characters
 USERNAME = f"u` ![u]({TRAP}u) **BOLDX**"  # a backtick first: it would close a code span
@@ -47,10 +51,11 @@ FIND_INJECTED = """
   for (const img of document.querySelectorAll("img")) {
     const src = img.getAttribute("src") || "";
     if (src.includes(host) || ["p", "r", "u", "a"].includes(img.alt)
-        || img.alt === "Streamlit logo") found.push(`<img src=${src} alt=${img.alt}>`);
+        || img.alt === "Streamlit logo") found.push(`<img src=${src.slice(0, 60)} alt=${img.alt}>`);
   }
   for (const a of document.querySelectorAll("a")) {
-    if ((a.getAttribute("href") || "").includes(host)) found.push(`<a href=${a.getAttribute("href")}>`);
+    const href = a.getAttribute("href") || "";
+    if (href.includes(host) || href.includes("example.org")) found.push(`<a href=${href}>`);
   }
   if (document.querySelector(".katex, .katex-display, math")) found.push("KaTeX");
   for (const el of document.querySelectorAll(
@@ -168,10 +173,10 @@ def test_hostile_markdown_in_every_field_is_shown_as_plain_text_on_every_page(pa
     sidebar = page.locator('[data-testid="stSidebar"]')
     pin = sidebar.locator('[data-testid="stAlert"]', has_text="EMERGENCY")
     pin.first.wait_for()
-    # The hostile text is there, shown literally (so the checks below look at real output).
+    assert_shown_as_text(page, "sidebar", leaks)
+    # The hostile text is there, shown literally (so the checks look at real output).
     assert "**BOLDX**" in pin.first.inner_text()
     assert "**BOLDX**" in sidebar.inner_text()  # the display name above the pin
-    assert_shown_as_text(page, "sidebar", leaks)
 
     # Patients: search results, the patient's heading, the history of changes.
     go_to(page, "Patients")

@@ -38,6 +38,14 @@ def test_a_search_with_a_tab_or_a_line_break_still_finds_the_patient(store: Any,
     ]
 
 
+def test_a_reference_copied_from_a_page_with_its_invisible_word_joiners_still_finds_the_patient(
+    store: Any, team: Team
+):
+    services.register_patient(store, team.clinician, patient_values(patient_ref="CLINIC:0042"))
+    found = services.find_patients(store, team.clinician, "CLINIC:\u20600042")
+    assert [p.patient_ref for p in found] == ["CLINIC:0042"]
+
+
 @pytest.mark.parametrize("field", ["patient_ref", "given_name", "family_name"])
 @pytest.mark.parametrize("char", [*CONTROL, "\n", "\r"])
 def test_a_control_character_in_a_patient_field_is_refused_and_nothing_is_stored(

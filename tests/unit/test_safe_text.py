@@ -14,7 +14,7 @@ from dashboard.safe_text import csv_cell, csv_uncell, md_escape
 from dashboard.trends import caseload_row, caseload_table
 from tests.factories import make_visit
 
-WJ = "\u2060"  # the word joiner md_escape puts after each colon
+WJ = "\u2060"  # the word joiner md_escape puts after each colon and at-sign, and inside "www."
 
 
 @pytest.mark.parametrize(
@@ -36,8 +36,10 @@ WJ = "\u2060"  # the word joiner md_escape puts after each colon
         ("~~gone~~", r"\~\~gone\~\~"),
         ("a | b", r"a \| b"),
         ("&amp; &#60;", r"\&amp\; \&\#60\;"),
-        ("www.example.com", r"www\.example\.com"),
-        ("a@b.co", r"a\@b\.co"),
+        ("www.example.com", rf"www{WJ}\.example\.com"),
+        ("WWW.example.com", rf"WWW{WJ}\.example\.com"),
+        ("a@b.co", rf"a\@{WJ}b\.co"),
+        ("https://x.org", rf"https\:{WJ}\/\/x\.org"),
         ("back\\slash", r"back\\slash"),
         ("Zoë Łukasz-Müller", r"Zoë Łukasz\-Müller"),
         ("Ana Silva", "Ana Silva"),
