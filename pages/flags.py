@@ -54,8 +54,9 @@ for esc, patient in queue:
             getattr(st, TIER_LEVEL[esc.tier])(f"{TIER_ICON[esc.tier]} **{TIER_WORDS[esc.tier]}**", icon=None)
             name, ref = md_escape(patient.display_name), md_escape(patient.patient_ref)
             st.markdown(f"**{name}** ({ref}) · rule {md_escape(esc.rule_id)}")
-            st.markdown(f"**Reason:** {esc.reason}")
-            st.markdown(f"**Action:** {esc.action}  \n**Timeframe:** {esc.timeframe}")
+            # Stored texts are escaped too: an escalation may come from an import.
+            st.markdown(f"**Reason:** {md_escape(esc.reason)}")
+            st.markdown(f"**Action:** {md_escape(esc.action)}  \n**Timeframe:** {md_escape(esc.timeframe)}")
             st.caption(
                 f"Opened {page_text.local_time(esc.opened_at, settings.timezone)} "
                 f"({page_text.days_ago(esc.opened_at, now)})"

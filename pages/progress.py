@@ -67,11 +67,12 @@ if record.latest_screening is not None:
         st.markdown(f"- {line}")
     if banner.ask_now:
         st.warning(
-            "**Ask now** (not asked at the latest visit):\n" + "\n".join(f"- {q}" for q in banner.ask_now)
+            "**Ask now** (not asked at the latest visit):\n"
+            + "\n".join(f"- {md_escape(q)}" for q in banner.ask_now)
         )
     for note in banner.notes:
-        st.caption(note)
-    st.caption(f"{DECISION_SUPPORT} Rule set {banner.rule_set_version}.")
+        st.caption(md_escape(note))
+    st.caption(f"{DECISION_SUPPORT} Rule set {md_escape(banner.rule_set_version)}.")
 elif record.visits:
     st.info("No red-flag screening is stored for this patient yet. Re-screen to run the rules.")
     st.caption(DECISION_SUPPORT)

@@ -106,9 +106,11 @@ if shown is not None:
         for line in banner.lines:
             st.markdown(f"- {line}")
         if banner.ask_now:
-            st.warning("Ask now: " + ", ".join(banner.ask_now))
+            st.warning("Ask now: " + md_escape(", ".join(banner.ask_now)))
         if governance.rule_set_approval(store, banner.rule_set_version) is None:
-            st.caption(f"⚠️ Rule set {banner.rule_set_version} has not been approved by this clinic yet.")
+            st.caption(
+                f"⚠️ Rule set {md_escape(banner.rule_set_version)} has not been approved by this clinic yet."
+            )
         st.caption(DECISION_SUPPORT)
 
 if carried_from and not correcting:
