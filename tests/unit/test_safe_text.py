@@ -8,6 +8,8 @@ import io
 import string
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dashboard import page_text
 from dashboard.safe_text import csv_cell, csv_uncell, md_escape
@@ -140,3 +142,22 @@ def test_the_plan_preview_escapes_names_dose_and_note_and_keeps_the_notes_line_b
     assert rf"\!\[p\]\(http\:{WJ}\/\/" in preview
     assert "Keep going  \n\\# H  \n1\\. walk" in preview
     assert "](http" not in preview and "**BOLD**" not in preview
+
+
+@given(st.text())
+def test_md_escape_leaves_no_markdown_syntax_in_any_text(text: str) -> None:
+    escaped = md_escape(text)
+    assert not any(ord(char) < 32 or 127 <= ord(char) <= 159 for char in escaped)
+    index = 0
+    while index < len(escaped):
+        char = escaped[index]
+        if char == "\\":
+            # Every escape is of ASCII punctuation; a colon or at-sign is followed by a word joiner.
+            assert escaped[index + 1] in string.punctuation
+            if escaped[index + 1] in ":@":
+                assert escaped[index + 2] == WJ
+            index += 2
+            continue
+        assert char not in string.punctuation, f"unescaped {char!r} in {escaped!r}"
+        index += 1
+    assert "www." not in escaped.replace("\\", "").lower()
