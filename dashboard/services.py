@@ -231,7 +231,7 @@ def find_patients(store: Store, actor: User, query: str, *, include_archived: bo
     # Tab and line breaks separate words; anything else (NUL, escape, DEL) is no part of a name.
     if control_character_problem(query, multiline=True):
         raise InvalidInputError({"query": "Search text cannot contain control characters."})
-    # Text copied from a page may hold the invisible word joiners md_escape adds (after ":" and "@").
+    # Text copied from a page may hold the invisible word joiners md_escape adds (":", "@", "www.").
     query = query.replace("\u2060", "")
     with store.read() as tx:
         found = tx.search_patients(query, include_archived=include_archived)
