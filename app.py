@@ -14,6 +14,7 @@ from dashboard import services
 from dashboard.config import Settings, load_settings
 from dashboard.models import TIER_ORDER
 from dashboard.ports import FlagSummary, StrideError
+from dashboard.safe_text import md_escape
 from data.store import SqlStore, open_store
 
 st.set_page_config(page_title="Stride", page_icon="🚶", layout="wide")
@@ -122,14 +123,16 @@ def _idle_watch() -> None:
 with st.sidebar:
     if is_demo:
         st.warning("**Fictional demo data.** No real patients are stored here.", icon="🧪")
-    st.markdown(f"**{user.display_name}**  \n{user.role}")
+    st.markdown(f"**{md_escape(user.display_name)}**  \n{md_escape(user.role)}")
     try:
         flags = services.flag_summary(store, user)
     except StrideError:
         flags = FlagSummary({}, [])
     for pinned in flags.emergencies:
         st.error(
-            f"**EMERGENCY** · {pinned.patient_name} ({pinned.patient_ref}) · {pinned.rule_id}", icon="🚨"
+            f"**EMERGENCY** · {md_escape(pinned.patient_name)} ({md_escape(pinned.patient_ref)}) · "
+            f"{md_escape(pinned.rule_id)}",
+            icon="🚨",
         )
     if (more := flags.counts.get("EMERGENCY", 0) - len(flags.emergencies)) > 0:
         st.error(f"**{more} more EMERGENCY** flags on the Red flags page", icon="🚨")

@@ -6,9 +6,10 @@ Field names, types and defaults follow `shared/data-dictionary.md`; units are in
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Sex = Literal["F", "M", "X"]
 Change4 = Literal["none", "new", "worsening", "chronic_stable"]
@@ -34,6 +35,38 @@ ZCQ_ALLOWED: dict[str, frozenset[int]] = {
     **{f"q{i}": frozenset(range(1, 5)) for i in range(8, 19)},
 }
 STARTBACK_ITEMS: tuple[str, ...] = tuple(f"q{i}" for i in range(1, 10))
+
+# Control characters (C0, DEL, C1): PostgreSQL refuses NUL in text, and the others are invisible or
+# break the layout on a page. Tab is allowed everywhere (browsers keep a pasted tab in a one-line
+# field, and it shows as a space); line feed and carriage return only in multi-line text.
+_CONTROL_ONE_LINE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_CONTROL_MULTILINE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL_CHARACTER_MESSAGE = "must not contain control characters or line breaks"
+CONTROL_CHARACTER_MESSAGE_MULTILINE = "must not contain control characters (such as a NUL byte)"
+
+
+def control_character_problem(text: str, *, multiline: bool = False) -> str | None:
+    """The field message when `text` holds a control character it may not (None when it is clean)."""
+    if multiline:
+        return CONTROL_CHARACTER_MESSAGE_MULTILINE if _CONTROL_MULTILINE.search(text) else None
+    return CONTROL_CHARACTER_MESSAGE if _CONTROL_ONE_LINE.search(text) else None
+
+
+def _one_line(value: str) -> str:
+    if problem := control_character_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+def _multiline(value: str) -> str:
+    if problem := control_character_problem(value, multiline=True):
+        raise ValueError(problem)
+    return value
+
+
+# Free text a user types: one line (names, references, activities) or several (notes).
+OneLine = Annotated[str, AfterValidator(_one_line)]
+MultiLine = Annotated[str, AfterValidator(_multiline)]
 
 Nrs = Annotated[int, Field(ge=0, le=10)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -102,9 +135,9 @@ class _Record(BaseModel):
 class Patient(_Record):
     """One patient and their current episode of walking-provoked low back pain."""
 
-    patient_ref: str = Field(min_length=1, max_length=40)
-    given_name: str = Field(min_length=1, max_length=100)
-    family_name: str = Field(min_length=1, max_length=100)
+    patient_ref: OneLine = Field(min_length=1, max_length=40)
+    given_name: OneLine = Field(min_length=1, max_length=100)
+    family_name: OneLine = Field(min_length=1, max_length=100)
     birth_date: dt.date
     sex: Sex
     symptom_onset: dt.date
@@ -146,7 +179,7 @@ class PsfsActivity(BaseModel):
 
     model_config = ConfigDict(hide_input_in_errors=True, extra="forbid", str_strip_whitespace=True)
 
-    activity: str = Field(min_length=1, max_length=200)
+    activity: OneLine = Field(min_length=1, max_length=200)
     score: int | None = Field(default=None, ge=0, le=10)
 
 
@@ -198,9 +231,9 @@ class Visit(_Record):
     sudden_severe_pain: bool | None = None
     pulsatile_abdominal_mass: bool | None = None
     rest_pain_or_tissue_loss: bool | None = None
-    posture_findings: set[str] = Field(default_factory=set)
-    footwear_findings: set[str] = Field(default_factory=set)
-    notes: str = Field(default="", max_length=5000)
+    posture_findings: set[OneLine] = Field(default_factory=set)
+    footwear_findings: set[OneLine] = Field(default_factory=set)
+    notes: MultiLine = Field(default="", max_length=5000)
 
     @field_validator("visit_date")
     @classmethod

@@ -17,6 +17,7 @@ from dashboard.models import Escalation
 from dashboard.plan import ADVICE_SECTIONS, SECTION_HEADINGS, Plan
 from dashboard.ports import AuditEntry, Handout, User
 from dashboard.presenters import TIER_ICON
+from dashboard.safe_text import csv_cell, md_escape
 from dashboard.trends import ChangeRow
 
 NOT_RECORDED = "—"
@@ -215,8 +216,16 @@ def caseload_view(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def caseload_csv(view: pd.DataFrame) -> bytes:
-    """The shown caseload as CSV (UTF-8 with BOM so spreadsheet programs read accents)."""
-    return view.rename(columns=CASELOAD_DISPLAY).to_csv(index=False).encode("utf-8-sig")
+    """The shown caseload as CSV (UTF-8 with BOM so spreadsheet programs read accents).
+
+    Text cells go through `csv_cell`, so a name like `=HYPERLINK(...)` stays text in a spreadsheet;
+    numbers and dates are written as they are.
+    """
+    out = view.rename(columns=CASELOAD_DISPLAY).copy()
+    for column in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[column]):
+            out[column] = out[column].map(lambda v: csv_cell(v) if isinstance(v, str) else v)
+    return out.to_csv(index=False).encode("utf-8-sig")
 
 
 # --- flags ---------------------------------------------------------------------------------------
@@ -250,13 +259,6 @@ def programme_frame(plan: Plan) -> pd.DataFrame:
     )
 
 
-def md_escape(text: str) -> str:
-    """Plain text for st.markdown: Markdown and HTML characters shown literally."""
-    for char in "\\`*_{}[]()#+-.!|<>~":
-        text = text.replace(char, "\\" + char)
-    return text
-
-
 def plan_markdown(plan: Plan) -> str:
     """A preview of the plan as the patient will read it (sections in print order)."""
     lines: list[str] = [f"**Plan for {md_escape(plan.patient_display_name)}** · {day(plan.plan_date)}"]
@@ -272,7 +274,8 @@ def plan_markdown(plan: Plan) -> str:
                     block.append(f"  *Dose:* {md_escape(exercise.dose)}")
         elif key == "personal_note":
             if plan.personal_note.strip():
-                block.append(md_escape(plan.personal_note.strip()))
+                # Line by line (md_escape makes one line), so the note keeps its line breaks.
+                block.append("  \n".join(md_escape(line) for line in plan.personal_note.strip().splitlines()))
         elif key in ADVICE_SECTIONS:
             for item in plan.section(key):
                 block.append(

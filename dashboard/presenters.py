@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dashboard.models import CLOSE_ACTIONS, Screening
+from dashboard.safe_text import md_escape
 
 TIER_ICON = {"EMERGENCY": "🚨", "URGENT": "⚠️", "ROUTINE_REVIEW": "🔎", "NONE": "ℹ️"}
 TIER_WORDS = {
@@ -54,11 +55,17 @@ class Banner:
 
 
 def screening_banner(screening: Screening) -> Banner:
-    """The banner for a stored screening: tier in words with an icon, reasons, action and timeframe."""
+    """The banner for a stored screening: tier in words with an icon, reasons, action and timeframe.
+
+    `lines` are Markdown with every stored text escaped (a screening may come from an import);
+    `ask_now` and `notes` are plain text for the page to escape.
+    """
     tier = screening.urgency
     lines = [
-        f"**{flag.tier.replace('_', ' ')} · {flag.rule_id}**: {flag.reason}. "
-        f"*Action:* {flag.action} *Timeframe:* {flag.timeframe} (source: {flag.source} {flag.evidence_tag})"
+        f"**{md_escape(flag.tier.replace('_', ' '))} · {md_escape(flag.rule_id)}**: "
+        f"{md_escape(flag.reason)}. "
+        f"*Action:* {md_escape(flag.action)} *Timeframe:* {md_escape(flag.timeframe)} "
+        f"(source: {md_escape(flag.source)} {md_escape(flag.evidence_tag)})"
         for flag in screening.flags
     ]
     headline = (

@@ -7,19 +7,38 @@ it with `csv_uncell`, so a round trip is lossless.
 
 from __future__ import annotations
 
+import re
+
 # Every ASCII punctuation character CommonMark lets a backslash escape, plus the ones Streamlit's
 # Markdown gives a meaning of its own: `$` (LaTeX), `:` (emoji shortcodes, :color[...] directives).
 _MD_SPECIAL = frozenset("\\`*_{}[]()#+-.!|<>~=$:&\"'^%@/;,?")
+# U+2060 WORD JOINER, invisible. Some Markdown rules work on the text *after* parsing, when the
+# backslash escapes are gone: GFM turns `http://…`, `www.…` and `name@host.org` into links, and
+# Streamlit swaps `:streamlit:` for its logo and shortcodes for emoji. A joiner after each colon
+# and at-sign, and inside `www.`, breaks those patterns where an escape alone does not.
+_JOINER = "\u2060"
+_JOIN_AFTER = frozenset(":@")
+# Control characters (C0, DEL, C1) mean nothing on a page; tabs and line breaks become spaces first.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_WHITESPACE = re.compile(r"\s+")
 
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def md_escape(text: str) -> str:
+def md_escape(text: object) -> str:
     """Plain text for st.markdown and friends: every Markdown/HTML character shown literally, one line."""
+    # A line break would start a new Markdown block (heading, quote, list, code): one line only,
+    # with single spaces, so leading spaces cannot make an indented code block either.
+    line = _CONTROL.sub("", _WHITESPACE.sub(" ", str(text))).strip()
     out = []
-    for char in " ".join(str(text).splitlines()):
-        out.append("\\" + char if char in _MD_SPECIAL else char)
+    for index, char in enumerate(line):
+        if char == "." and line[max(0, index - 3) : index].lower() == "www":
+            out.append(_JOINER)
+        if char in _MD_SPECIAL:
+            out.append("\\" + char + (_JOINER if char in _JOIN_AFTER else ""))
+        else:
+            out.append(char)
     return "".join(out)
 
 

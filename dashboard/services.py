@@ -24,6 +24,7 @@ from dashboard.models import (
     Patient,
     Screening,
     Visit,
+    control_character_problem,
     field_errors,
 )
 from dashboard.ports import (
@@ -163,6 +164,9 @@ def _require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInputError({"reason": "Give a reason for the change; it is kept with the history."})
+    # Reasons are free text kept with the history: line breaks are fine, NUL and escapes are not.
+    if problem := control_character_problem(reason, multiline=True):
+        raise InvalidInputError({"reason": problem})
     return reason
 
 
@@ -248,7 +252,13 @@ def find_patients(store: Store, actor: User, query: str, *, include_archived: bo
     """Patients whose name or reference matches every word of the query (case and accents ignored).
 
     Erased patients never appear (their stubs have no search text; they are filtered here too).
+    Control characters are refused before the database sees them (PostgreSQL rejects NUL in text).
     """
+    # Tab and line breaks separate words; anything else (NUL, escape, DEL) is no part of a name.
+    if control_character_problem(query, multiline=True):
+        raise InvalidInputError({"query": "Search text cannot contain control characters."})
+    # Text copied from a page may hold the invisible word joiners md_escape adds (":", "@", "www.").
+    query = query.replace("\u2060", "")
     with store.read() as tx:
         authorize(tx, actor, "read")
         found = tx.search_patients(query, include_archived=include_archived)
@@ -580,6 +590,8 @@ def close_escalation(
         raise InvalidInputError({"close_action": "Choose the action taken."})
     if action in CLOSE_ACTIONS_NEEDING_TEXT and not detail:
         raise InvalidInputError({"close_detail": "This action needs a reference, a reason or a description."})
+    if problem := control_character_problem(detail, multiline=True):
+        raise InvalidInputError({"close_detail": problem})
     with store.transaction() as tx:
         authorize(tx, actor, "write_clinical")
         current = next((e for e in tx.escalations() if e.id == escalation_id), None)
@@ -879,6 +891,9 @@ def create_user(
         errors["role"] = f"Choose one of: {', '.join(auth.ROLES)}."
     if not (display_name or "").strip():
         errors["display_name"] = "Give the name shown to colleagues."
+    for name, text in (("username", username), ("display_name", display_name or "")):
+        if name not in errors and (problem := control_character_problem(text)):
+            errors[name] = problem
     if problems := auth.password_problems(username, password):
         errors["password"] = " ".join(problems)
     if errors:

@@ -1,7 +1,8 @@
 import streamlit as st
 
-from dashboard import auth, page_text, services
+from dashboard import auth, services
 from dashboard.ports import InvalidInputError, StrideError
+from dashboard.safe_text import md_escape
 
 # A deep link as the very first request after a restart can run this script before the router
 # (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
@@ -18,8 +19,10 @@ ROLE_WORDS = {
 }
 
 st.title("My account")
+# No code span for the username: a backtick in it would end the span and let Markdown through.
 st.markdown(
-    f"**{page_text.md_escape(user.display_name)}** · username `{user.username}` · role **{user.role}**"
+    f"**{md_escape(user.display_name)}** · username {md_escape(user.username)} · "
+    f"role **{md_escape(user.role)}**"
 )
 st.caption(ROLE_WORDS.get(user.role, ""))
 
@@ -62,9 +65,9 @@ if submitted:
         except InvalidInputError as exc:
             slots = {"current": current_error, "new": new_error}
             for field, message in exc.errors.items():
-                slots.get(field, general_error).error(message)
+                slots.get(field, general_error).error(md_escape(message))
         except StrideError as exc:
-            general_error.error(str(exc))
+            general_error.error(md_escape(str(exc)))
         else:
             st.session_state["account_flash"] = "Your password was changed."
             st.rerun()

@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import auth, governance, page_text, red_flags, services
 from dashboard.ports import InvalidInputError, StrideError
+from dashboard.safe_text import md_escape
 from data import clinic_key, transfer
 
 _log = logging.getLogger("stride.admin")
@@ -38,7 +39,7 @@ if flash:
 try:
     users = services.list_users(store, user)
 except StrideError as exc:
-    st.error(str(exc))
+    st.error(md_escape(str(exc)))
     st.stop()
 by_id = {u.id: u for u in users}
 
@@ -60,7 +61,7 @@ def create_account() -> None:
     except StrideError as exc:
         state["admin_create_errors"] = {"_": str(exc)}
     else:
-        state["admin_flash"] = f"Account {created.username} ({created.role}) created."
+        state["admin_flash"] = f"Account {md_escape(created.username)} ({md_escape(created.role)}) created."
         state["admin_new_username"] = ""
         state["admin_new_display_name"] = ""
     state["admin_new_password"] = ""  # a password never stays in session state
@@ -108,13 +109,13 @@ with users_tab:
         with st.form("admin_create_user"):
             st.text_input("Username", key="admin_new_username", max_chars=64, autocomplete="off")
             if "username" in errors:
-                st.error(errors["username"])
+                st.error(md_escape(errors["username"]))
             st.text_input("Display name (shown to colleagues)", key="admin_new_display_name", max_chars=200)
             if "display_name" in errors:
-                st.error(errors["display_name"])
+                st.error(md_escape(errors["display_name"]))
             st.selectbox("Role", list(auth.ROLES), key="admin_new_role")
             if "role" in errors:
-                st.error(errors["role"])
+                st.error(md_escape(errors["role"]))
             st.text_input(
                 "Initial password",
                 type="password",
@@ -123,9 +124,9 @@ with users_tab:
                 help=f"At least {auth.MIN_PASSWORD_LENGTH} characters, not containing the username.",
             )
             if "password" in errors:
-                st.error(errors["password"])
+                st.error(md_escape(errors["password"]))
             if "_" in errors:
-                st.error(errors["_"])
+                st.error(md_escape(errors["_"]))
             st.form_submit_button("Create account", on_click=create_account, key="admin_create_submit")
 
     with right:
@@ -150,11 +151,11 @@ with users_tab:
                 if target.active:
                     if st.button("Deactivate account", key="admin_deactivate", disabled=own, icon="⛔"):
                         services.admin_update_user(store, user, target.id, active=False)
-                        st.session_state["admin_flash"] = f"Account {target.username} deactivated."
+                        st.session_state["admin_flash"] = f"Account {md_escape(target.username)} deactivated."
                         st.rerun()
                 elif st.button("Reactivate account", key="admin_reactivate", icon="✅"):
                     services.admin_update_user(store, user, target.id, active=True)
-                    st.session_state["admin_flash"] = f"Account {target.username} reactivated."
+                    st.session_state["admin_flash"] = f"Account {md_escape(target.username)} reactivated."
                     st.rerun()
                 c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
                 role = c1.selectbox(
@@ -166,13 +167,13 @@ with users_tab:
                 )
                 if c2.button("Save role", key="admin_save_role", disabled=own or role == target.role):
                     services.admin_update_user(store, user, target.id, role=role)
-                    st.session_state["admin_flash"] = f"Account {target.username} is now {role}."
+                    st.session_state["admin_flash"] = f"Account {md_escape(target.username)} is now {role}."
                     st.rerun()
             except StrideError as exc:
-                st.error(str(exc))
+                st.error(md_escape(str(exc)))
 
             with st.form("admin_reset_password", clear_on_submit=True):
-                st.markdown(f"Reset the password of **{page_text.md_escape(target.username)}**")
+                st.markdown(f"Reset the password of **{md_escape(target.username)}**")
                 new = st.text_input(
                     "New password", type="password", key="admin_reset_new", autocomplete="new-password"
                 )
@@ -191,13 +192,14 @@ with users_tab:
                         services.admin_update_user(store, user, target.id, new_password=new)
                     except InvalidInputError as exc:
                         for message in exc.errors.values():
-                            st.error(message)
+                            st.error(md_escape(message))
                     except StrideError as exc:
-                        st.error(str(exc))
+                        st.error(md_escape(str(exc)))
                     else:
                         st.session_state["admin_flash"] = (
-                            f"Password of {target.username} reset: their open sessions end, and they choose "
-                            "a new password at their next login. Any login delay on the account was cleared."
+                            f"Password of {md_escape(target.username)} reset: their open sessions end, and "
+                            "they choose a new password at their next login. Any login delay on the account "
+                            "was cleared."
                         )
                         st.rerun()
 
@@ -246,7 +248,7 @@ with audit_tab:
                 ).astimezone(dt.UTC),
             )
         except StrideError as exc:
-            st.error(str(exc))
+            st.error(md_escape(str(exc)))
         else:
             usernames = {u.id: u.username for u in users}
             st.dataframe(
@@ -283,11 +285,14 @@ with rules_tab:
                 try:
                     governance.approve_rule_set(store, user, version, note)
                 except StrideError as exc:
-                    st.error(str(exc))
+                    st.error(md_escape(str(exc)))
                 else:
                     st.rerun()
     else:
-        st.success(f"✅ Approved by {approval.by_name} on {approval.at:%Y-%m-%d %H:%M} UTC: {approval.note}")
+        st.success(
+            f"✅ Approved by {md_escape(approval.by_name)} on {approval.at:%Y-%m-%d %H:%M} UTC: "
+            f"{md_escape(approval.note)}"
+        )
     st.caption(
         "A hash of the rule table and the clinic's settings. Each stored screening keeps its version, "
         "so past results stay explainable after the rules change."
@@ -310,7 +315,10 @@ with rules_tab:
     for key, name in governance.LICENSED_INSTRUMENTS.items():
         held = governance.licence(store, key)
         if held is not None:
-            st.markdown(f"✅ **{name}**: {held.note} (recorded by {held.by_name}, {held.at:%Y-%m-%d})")
+            st.markdown(
+                f"✅ **{name}**: {md_escape(held.note)} "
+                f"(recorded by {md_escape(held.by_name)}, {held.at:%Y-%m-%d})"
+            )
             continue
         with st.form(f"licence_{key}"):
             basis = st.text_input(
@@ -320,7 +328,7 @@ with rules_tab:
                 try:
                     governance.record_licence(store, user, key, basis)
                 except StrideError as exc:
-                    st.error(str(exc))
+                    st.error(md_escape(str(exc)))
                 else:
                     st.rerun()
     st.subheader("Retention")
@@ -340,7 +348,7 @@ with data_tab:
     key_source = clinic_key.key_source(transfer.store_url(store))
     st.caption(
         "A zip of JSON and CSV files with a manifest of SHA-256 checksums, signed with this clinic's key "
-        f"({page_text.md_escape(key_source)}). Password hashes only if asked. A restore into a new "
+        f"({md_escape(key_source)}). Password hashes only if asked. A restore into a new "
         "database imports as this clinic's own only where the same key is available: keep a copy of the "
         "key apart from the exports."
     )
@@ -414,10 +422,10 @@ with data_tab:
             st.error(f"The import stopped ({type(exc).__name__}); nothing was written.")
         else:
             bar.progress(1.0, text="Done")
-            (st.success if report.ok else st.error)(page_text.md_escape(report.summary()))
+            (st.success if report.ok else st.error)(md_escape(report.summary()))
             if report.signature:
                 st.caption(
-                    page_text.md_escape(
+                    md_escape(
                         f"Signature: {report.signature or 'not checked'}. Clinic key: {report.key_used}."
                     )
                 )
@@ -431,7 +439,7 @@ with data_tab:
                     key="import_errors",
                 )
             for warning in report.warnings:
-                st.warning(page_text.md_escape(warning))
+                st.warning(md_escape(warning))
         finally:
             path.unlink(missing_ok=True)
             path.parent.rmdir()
@@ -452,14 +460,14 @@ with data_tab:
         try:
             candidate = governance.find_for_erasure(store, user, erase_ref)
         except StrideError as exc:
-            st.error(str(exc))
+            st.error(md_escape(str(exc)))
             candidate = None
         if candidate is None:
             st.info("No patient has this reference (erased records are not listed).")
         else:
             name = candidate.display_name
             st.markdown(
-                f"**{page_text.md_escape(name)}**, born {candidate.birth_date:%Y-%m-%d}: check this is "
+                f"**{md_escape(name)}**, born {candidate.birth_date:%Y-%m-%d}: check this is "
                 "the person who asked."
             )
             erase_errors = st.session_state.pop("erase_errors", {})
@@ -471,23 +479,23 @@ with data_tab:
                     help="The ticket or letter number of the request; no names (it is kept after erasure).",
                 )
                 if "request_reference" in erase_errors:
-                    st.error(erase_errors["request_reference"])
+                    st.error(md_escape(erase_errors["request_reference"]))
                 st.text_input(
                     "Reason",
                     key="erase_reason",
                     help="The basis for the erasure; no patient details (it is kept in the audit trail).",
                 )
                 if "reason" in erase_errors:
-                    st.error(erase_errors["reason"])
+                    st.error(md_escape(erase_errors["reason"]))
                 st.checkbox(
-                    f"I confirm that the clinical record of {page_text.md_escape(name)} is to be erased; "
+                    f"I confirm that the clinical record of {md_escape(name)} is to be erased; "
                     "this cannot be undone.",
                     key="erase_confirm",
                 )
                 if "confirm" in erase_errors:
-                    st.error(erase_errors["confirm"])
+                    st.error(md_escape(erase_errors["confirm"]))
                 if "_" in erase_errors:
-                    st.error(erase_errors["_"])
+                    st.error(md_escape(erase_errors["_"]))
                 st.form_submit_button(
                     "Erase patient",
                     type="primary",

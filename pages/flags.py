@@ -6,6 +6,7 @@ from dashboard import auth, page_text, services
 from dashboard.models import CLOSE_ACTIONS, CLOSE_ACTIONS_NEEDING_TEXT
 from dashboard.ports import InvalidInputError, StrideError
 from dashboard.presenters import DECISION_SUPPORT, TIER_ICON, TIER_LEVEL, TIER_WORDS
+from dashboard.safe_text import md_escape
 
 # A deep link as the very first request after a restart can run this script before the router
 # (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
@@ -29,7 +30,7 @@ if flash:
 try:
     queue = services.open_escalations(store, user)
 except StrideError as exc:
-    st.error(str(exc))
+    st.error(md_escape(str(exc)))
     st.stop()
 
 if not queue:
@@ -51,10 +52,11 @@ for esc, patient in queue:
         head, side = st.columns([4, 1], vertical_alignment="top")
         with head:
             getattr(st, TIER_LEVEL[esc.tier])(f"{TIER_ICON[esc.tier]} **{TIER_WORDS[esc.tier]}**", icon=None)
-            name, ref = page_text.md_escape(patient.display_name), page_text.md_escape(patient.patient_ref)
-            st.markdown(f"**{name}** ({ref}) · rule `{esc.rule_id}`")
-            st.markdown(f"**Reason:** {esc.reason}")
-            st.markdown(f"**Action:** {esc.action}  \n**Timeframe:** {esc.timeframe}")
+            name, ref = md_escape(patient.display_name), md_escape(patient.patient_ref)
+            st.markdown(f"**{name}** ({ref}) · rule {md_escape(esc.rule_id)}")
+            # Stored texts are escaped too: an escalation may come from an import.
+            st.markdown(f"**Reason:** {md_escape(esc.reason)}")
+            st.markdown(f"**Action:** {md_escape(esc.action)}  \n**Timeframe:** {md_escape(esc.timeframe)}")
             st.caption(
                 f"Opened {page_text.local_time(esc.opened_at, settings.timezone)} "
                 f"({page_text.days_ago(esc.opened_at, now)})"
@@ -96,11 +98,12 @@ for esc, patient in queue:
             except InvalidInputError as exc:
                 slots = {"close_action": action_error, "close_detail": detail_error}
                 for field, message in exc.errors.items():
-                    slots.get(field, general_error).error(message)
+                    slots.get(field, general_error).error(md_escape(message))
             except StrideError as exc:
-                general_error.error(str(exc))
+                general_error.error(md_escape(str(exc)))
             else:
                 st.session_state["flags_flash"] = (
-                    f"Closed {esc.rule_id} for {patient.display_name}: {CLOSE_ACTIONS[action or '']}."
+                    f"Closed {md_escape(esc.rule_id)} for {md_escape(patient.display_name)}: "
+                    f"{md_escape(CLOSE_ACTIONS[action or ''])}."
                 )
                 st.rerun()

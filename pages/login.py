@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import auth, services
 from dashboard.ports import InvalidInputError, StrideError
+from dashboard.safe_text import md_escape
 
 # A deep link as the very first request after a restart can run this script before the router
 # (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
@@ -80,7 +81,7 @@ if submitted:
         )
         user = services.authenticate(store, username, password, client=client, settings=settings)
     except StrideError as exc:
-        st.error(str(exc))
+        st.error(md_escape(str(exc)))
     else:
         st.session_state["user"] = user
         st.session_state["last_seen"] = dt.datetime.now(dt.UTC)

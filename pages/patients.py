@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import auth, services
 from dashboard.models import RISK_FIELDS
 from dashboard.ports import InvalidInputError, StrideError
+from dashboard.safe_text import md_escape
 from dashboard.trends import PROTOCOL_NAMES
 
 # A deep link as the very first request after a restart can run this script before the router
@@ -36,7 +37,7 @@ def select_patient(patient_id: str) -> None:
 def show_errors(errors: dict[str, str]) -> None:
     for field, message in errors.items():
         label = field.replace("_", " ") if field != "_" else "Input"
-        st.error(f"**{label}**: {message}")
+        st.error(f"**{md_escape(label)}**: {md_escape(message)}")
 
 
 def patient_fields(prefix: str, current: dict | None = None) -> dict:
@@ -97,15 +98,18 @@ query = st.text_input("Find by name or reference", key="patient_search", placeho
 show_archived = st.toggle("Include archived patients", key="show_archived")
 try:
     found = services.find_patients(store, user, query, include_archived=show_archived) if query else []
+except InvalidInputError as exc:
+    st.error(md_escape(" ".join(exc.errors.values())))
+    found = None
 except StrideError as exc:
-    st.error(str(exc))
-    found = []
-if query and not found:
+    st.error(md_escape(str(exc)))
+    found = None
+if query and found == []:
     st.info("No patient matches. Check the spelling, or add the patient below.")
-for patient in found:
+for patient in found or []:
     c1, c2, c3 = st.columns([4, 2, 1])
     archived = " · archived" if patient.archived else ""
-    c1.markdown(f"**{patient.display_name}** · {patient.patient_ref}{archived}")
+    c1.markdown(f"**{md_escape(patient.display_name)}** · {md_escape(patient.patient_ref)}{archived}")
     c2.caption(f"born {patient.birth_date:%Y-%m-%d}")
     if c3.button("Open", key=f"open_{patient.id}"):
         select_patient(patient.id)
@@ -122,7 +126,7 @@ if can_write:
             except InvalidInputError as exc:
                 show_errors(exc.errors)
             except StrideError as exc:
-                st.error(str(exc))
+                st.error(md_escape(str(exc)))
             else:
                 select_patient(created.id)
                 st.success("Patient added.")
@@ -135,12 +139,12 @@ if not patient_id:
 try:
     record = services.open_patient(store, user, patient_id)
 except StrideError as exc:
-    st.error(str(exc))
+    st.error(md_escape(str(exc)))
     st.stop()
 
 patient = record.patient
 st.divider()
-st.subheader(f"{patient.display_name} · {patient.patient_ref}")
+st.subheader(md_escape(f"{patient.display_name} · {patient.patient_ref}"))
 today = dt.date.today()
 st.caption(
     f"Age {patient.age_years(today)} · {SEX[patient.sex]} · symptom onset {patient.symptom_onset:%Y-%m-%d}"
@@ -189,7 +193,7 @@ if can_write:
             except InvalidInputError as exc:
                 show_errors(exc.errors)
             except StrideError as exc:
-                st.error(str(exc))
+                st.error(md_escape(str(exc)))
             else:
                 st.success("Saved. The earlier values are kept in the history.")
                 st.rerun()
@@ -204,7 +208,7 @@ if can_write:
             except InvalidInputError as exc:
                 show_errors(exc.errors)
             except StrideError as exc:
-                st.error(str(exc))
+                st.error(md_escape(str(exc)))
             else:
                 st.rerun()
 
@@ -212,5 +216,7 @@ history = services.patient_history(store, user, patient.id)
 if history:
     with st.expander(f"🕘 History of changes ({len(history)})"):
         for rev in reversed(history):
-            st.markdown(f"**v{rev.version}** · {rev.changed_at:%Y-%m-%d %H:%M} UTC · reason: {rev.reason}")
+            st.markdown(
+                f"**v{rev.version}** · {rev.changed_at:%Y-%m-%d %H:%M} UTC · reason: {md_escape(rev.reason)}"
+            )
             st.json({"before": rev.before, "after": rev.after}, expanded=False)

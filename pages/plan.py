@@ -8,6 +8,7 @@ from dashboard import auth, page_text, red_flags, services
 from dashboard.models import field_errors
 from dashboard.plan import ADVICE_SECTIONS, SECTION_HEADINGS, Plan, build_plan, never_recommend_hits
 from dashboard.ports import StrideError
+from dashboard.safe_text import md_escape
 from reports import handout
 
 # A deep link as the very first request after a restart can run this script before the router
@@ -34,7 +35,7 @@ first_open = st.session_state.get(f"{K}audited") != patient_id
 try:
     record = services.open_patient(store, user, patient_id, audit=first_open)
 except StrideError as exc:
-    st.error(str(exc))
+    st.error(md_escape(str(exc)))
     st.page_link("pages/patients.py", label="Choose a patient", icon="🧑")
     st.stop()
 st.session_state["patient_id"] = patient_id
@@ -47,7 +48,7 @@ if st.session_state.get(f"{K}audited") != patient_id:
     st.session_state[f"{K}audited"] = patient_id
 
 patient = record.patient
-st.subheader(page_text.md_escape(f"{patient.display_name} · ref {patient.patient_ref}"))
+st.subheader(md_escape(f"{patient.display_name} · ref {patient.patient_ref}"))
 
 if not record.visits:
     st.info("A plan is built from the findings of a visit. Record a visit first.")
@@ -91,12 +92,12 @@ try:
                 start_bout_min=float(start_bout),
             )
 except ValueError as exc:
-    st.error(f"The plan could not be built: {exc}")
+    st.error(f"The plan could not be built: {md_escape(exc)}")
     st.stop()
 
 with st.expander("Why these items were chosen", expanded=False):
     for line in plan.summary:
-        st.markdown(f"- {line}")
+        st.markdown(f"- {md_escape(line)}")
     st.caption(
         f"Advice library version {library.version}. Decision support: review every item before printing."
     )
@@ -126,7 +127,7 @@ with review:
             )
             # Streamlit keeps a checkbox label to one line and cuts it short: a long title is repeated
             # in full below it. "Always printed" is said in words; the bullets are a list, as in the handout.
-            lead = f"**{page_text.md_escape(item.title)}**. " if len(item.title) > 50 else ""
+            lead = f"**{md_escape(item.title)}**. " if len(item.title) > 50 else ""
             lead += "Always printed (clinical-reference §6). " if always else ""
             st.caption("\n".join([lead + item.text, *(f"- {line}" for line in item.bullets)]))
             if include or always:
@@ -184,7 +185,7 @@ try:
 except ValidationError as exc:
     with review:
         for field, message in field_errors(exc).items():
-            st.error(f"{field.replace('_', ' ')}: {message}")
+            st.error(md_escape(f"{field.replace('_', ' ')}: {message}"))
     st.stop()
 
 # --- preview and download ------------------------------------------------------------------------
@@ -193,7 +194,7 @@ with preview:
     if unprintable := handout.missing_letters(edited):
         st.warning(
             "No font on this server can print these letters of the name or note: "
-            + " ".join(sorted(unprintable))
+            + md_escape(" ".join(sorted(unprintable)))
             + ". Check the printed handout, or install the fallback fonts (see README)."
         )
     if can_give:
@@ -255,7 +256,7 @@ with preview:
     stored = {h.id: h for h in handouts}
     for row in given:
         c1, c2 = st.columns([3, 1], vertical_alignment="center")
-        c1.markdown(f"{row['given']} · {page_text.md_escape(row['clinician'])} · `sha256 {row['sha256']}`")
+        c1.markdown(f"{row['given']} · {md_escape(row['clinician'])} · `sha256 {row['sha256']}`")
         if auth.can(user.role, "export_patient"):
 
             def stored_pdf(pdf: bytes = stored[row["id"]].pdf) -> bytes:

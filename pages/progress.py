@@ -10,6 +10,7 @@ from dashboard import auth, charts, page_text, services, trends
 from dashboard.fhir import patient_bundle
 from dashboard.ports import InvalidInputError, StrideError
 from dashboard.presenters import DECISION_SUPPORT, screening_banner
+from dashboard.safe_text import md_escape
 from data import transfer
 
 # A deep link as the very first request after a restart can run this script before the router
@@ -35,7 +36,7 @@ try:
     record = services.open_patient(store, user, patient_id, audit=first_open)
 except StrideError as exc:
     st.title("Progress")
-    st.error(str(exc))
+    st.error(md_escape(str(exc)))
     st.page_link("pages/patients.py", label="Choose a patient", icon="🧑")
     st.stop()
 st.session_state["progress_audited"] = patient_id
@@ -47,9 +48,7 @@ patient = record.patient
 today = dt.date.today()
 st.title("Progress")
 st.subheader(
-    page_text.md_escape(
-        page_text.patient_header(patient.display_name, patient.patient_ref, patient.age_years(today))
-    )
+    md_escape(page_text.patient_header(patient.display_name, patient.patient_ref, patient.age_years(today)))
 )
 st.caption(
     f"Symptoms since {page_text.day(patient.symptom_onset)} · {len(record.visits)} "
@@ -68,11 +67,12 @@ if record.latest_screening is not None:
         st.markdown(f"- {line}")
     if banner.ask_now:
         st.warning(
-            "**Ask now** (not asked at the latest visit):\n" + "\n".join(f"- {q}" for q in banner.ask_now)
+            "**Ask now** (not asked at the latest visit):\n"
+            + "\n".join(f"- {md_escape(q)}" for q in banner.ask_now)
         )
     for note in banner.notes:
-        st.caption(note)
-    st.caption(f"{DECISION_SUPPORT} Rule set {banner.rule_set_version}.")
+        st.caption(md_escape(note))
+    st.caption(f"{DECISION_SUPPORT} Rule set {md_escape(banner.rule_set_version)}.")
 elif record.visits:
     st.info("No red-flag screening is stored for this patient yet. Re-screen to run the rules.")
     st.caption(DECISION_SUPPORT)
@@ -90,9 +90,9 @@ if (
         screening = services.rescreen_patient(store, user, patient_id, settings=settings)
     except InvalidInputError as exc:
         for message in exc.errors.values():
-            st.error(message)
+            st.error(md_escape(message))
     except StrideError as exc:
-        st.error(str(exc))
+        st.error(md_escape(str(exc)))
     else:
         st.session_state["progress_flash"] = (
             f"Re-screened with the current rules: {screening.urgency.replace('_', ' ').lower()}."

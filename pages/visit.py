@@ -7,6 +7,7 @@ from dashboard.models import WALK_CAP_MIN, Visit
 from dashboard.outcomes import ODI_BAND_LABELS, score_odi, score_psfs, score_rmdq, score_startback, score_zcq
 from dashboard.ports import InvalidInputError, StrideError
 from dashboard.presenters import DECISION_SUPPORT, FIELD_LABELS, screening_banner
+from dashboard.safe_text import md_escape
 from dashboard.trends import change_table, protocol_note
 from dashboard.visit_form import (
     CHOICES,
@@ -41,7 +42,7 @@ if not auth.can(user.role, "write_clinical"):
 try:
     record = services.open_patient(store, user, patient_id, audit=False)
 except StrideError as exc:
-    st.error(str(exc))
+    st.error(md_escape(str(exc)))
     st.stop()
 patient, visits = record.patient, record.visits
 correcting = next((v for v in visits if v.id == st.session_state.get("correct_visit_id")), None)
@@ -67,7 +68,8 @@ carried_from = st.session_state.get(f"{K}carried_from")
 def err(*fields: str) -> None:
     for field in fields:
         if field in errors:
-            st.error(f"{FIELD_LABELS.get(field, field.replace('_', ' '))}: {errors[field]}", icon="⛔")
+            label = FIELD_LABELS.get(field, field.replace("_", " "))
+            st.error(f"{md_escape(label)}: {md_escape(errors[field])}", icon="⛔")
 
 
 def choice(label: str, field: str, container=st, **kwargs):  # type: ignore[no-untyped-def]
@@ -89,8 +91,8 @@ def set_group_negative(group: str) -> None:
 
 
 title = "Correct a visit" if correcting else ("Follow-up visit" if previous else "First visit")
-st.title(f"{title} · {patient.display_name}")
-st.caption(f"{patient.patient_ref} · age {patient.age_years(dt.date.today())}")
+st.title(md_escape(f"{title} · {patient.display_name}"))
+st.caption(f"{md_escape(patient.patient_ref)} · age {patient.age_years(dt.date.today())}")
 
 saved_screening = st.session_state.pop("visit_saved_screening", None)
 shown = saved_screening or record.latest_screening
@@ -104,9 +106,11 @@ if shown is not None:
         for line in banner.lines:
             st.markdown(f"- {line}")
         if banner.ask_now:
-            st.warning("Ask now: " + ", ".join(banner.ask_now))
+            st.warning("Ask now: " + md_escape(", ".join(banner.ask_now)))
         if governance.rule_set_approval(store, banner.rule_set_version) is None:
-            st.caption(f"⚠️ Rule set {banner.rule_set_version} has not been approved by this clinic yet.")
+            st.caption(
+                f"⚠️ Rule set {md_escape(banner.rule_set_version)} has not been approved by this clinic yet."
+            )
         st.caption(DECISION_SUPPORT)
 
 if carried_from and not correcting:
@@ -348,7 +352,7 @@ if st.button("Save correction" if correcting else "Save visit", type="primary", 
         st.session_state[f"{K}errors"] = exc.errors
         st.rerun()
     except StrideError as exc:
-        st.error(str(exc))
+        st.error(md_escape(str(exc)))
     else:
         st.session_state.pop("correct_visit_id", None)
         st.session_state[f"{K}form_id"] = None
@@ -362,5 +366,5 @@ if correcting:
     with st.expander(f"History of this visit ({len(history)} changes)"):
         st.json(correcting.clinical_dict(), expanded=False)
         for rev in history:
-            st.markdown(f"**v{rev.version}** · {rev.changed_at:%Y-%m-%d %H:%M} UTC · {rev.reason}")
+            st.markdown(f"**v{rev.version}** · {rev.changed_at:%Y-%m-%d %H:%M} UTC · {md_escape(rev.reason)}")
             st.json({"before": rev.before, "after": rev.after}, expanded=False)

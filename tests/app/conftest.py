@@ -6,6 +6,7 @@ which executes the page file alone. A real server's `st.navigation` turns the fl
 the fixture does the same (see tests/benchmarks/run.py, PageRunner).
 """
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,14 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from data.demo import generate
 from data.store import SqlStore, open_store
+
+# A backslash before ASCII punctuation: how dashboard.safe_text.md_escape shows user text literally.
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def as_shown(markdown: str) -> str:
+    """Markdown source as the reader sees its words: backslash escapes and md_escape's joiners removed."""
+    return _ESCAPED.sub(r"\1", markdown).replace("\u2060", "")
 
 
 @pytest.fixture(autouse=True)

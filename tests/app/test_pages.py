@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import services
 from data.store import SqlStore, open_store
+from tests.app.conftest import as_shown
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
@@ -55,7 +56,7 @@ def patient_with(store: SqlStore, *, min_visits: int = 2, flagged: bool | None =
 
 
 def texts(at: AppTest, kind: str) -> str:
-    return "\n".join(str(element.value) for element in getattr(at, kind))
+    return "\n".join(as_shown(str(element.value)) for element in getattr(at, kind))
 
 
 def table_with(at: AppTest, column: str) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 from streamlit.testing.v1 import AppTest
 
 from data.store import SqlStore
+from tests.app.conftest import as_shown
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
@@ -43,7 +44,7 @@ def open_visit_page(at: AppTest, pid: str) -> AppTest:
 
 
 def texts(at: AppTest, kind: str) -> str:
-    return "\n".join(str(element.value) for element in getattr(at, kind))
+    return "\n".join(as_shown(str(element.value)) for element in getattr(at, kind))
 
 
 def test_nothing_but_the_login_page_shows_before_login(clinic: SqlStore) -> None:
@@ -78,6 +79,33 @@ def test_patients_are_found_forgiving_of_case_and_accents(clinic: SqlStore) -> N
     at.text_input(key="patient_search").input(query).run()
     assert not at.exception
     assert patient.patient_ref in texts(at, "markdown")
+
+
+def test_a_search_with_a_nul_byte_shows_a_message_instead_of_searching(clinic: SqlStore) -> None:
+    at = log_in()
+    at.switch_page("pages/patients.py").run()
+    at.text_input(key="patient_search").input("Haddad\x00").run()
+    assert not at.exception
+    assert texts(at, "error").startswith("Search text cannot contain control characters.")
+    assert "No patient matches" not in texts(at, "info")
+
+
+def test_a_name_with_a_nul_byte_gets_a_field_message_and_saves_nothing(clinic: SqlStore) -> None:
+    at = log_in()
+    at.switch_page("pages/patients.py").run()
+    with clinic.read() as tx:
+        before = tx.count_patients()
+    at.text_input(key="new_ref").input("NEW-NUL")
+    at.text_input(key="new_given").input("Ana")
+    at.text_input(key="new_family").input("Sil\x00va")
+    at.date_input(key="new_birth").set_value(dt.date(1970, 1, 1))
+    at.selectbox(key="new_sex").set_value("F")
+    at.date_input(key="new_onset").set_value(dt.date(2025, 1, 1))
+    at.button(key="FormSubmitter:add_patient-Add patient").click().run()
+    assert not at.exception
+    assert "**family name**: must not contain control characters or line breaks" in texts(at, "error")
+    with clinic.read() as tx:
+        assert tx.count_patients() == before
 
 
 def test_adding_a_patient_with_bad_input_shows_field_messages_and_saves_nothing(clinic: SqlStore) -> None:

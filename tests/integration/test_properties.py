@@ -69,7 +69,11 @@ def choice(literal: Any) -> st.SearchStrategy[Any]:
 
 # --- valid visits --------------------------------------------------------------------------------
 
-words = st.text(min_size=1, max_size=60).filter(lambda s: s.strip() != "")
+# Valid free text has no control characters (models refuse them); a one-line field may hold a tab,
+# notes may also hold line breaks.
+one_line = st.characters(exclude_categories=("Cc", "Cs"), include_characters="\t")
+multi_line = st.characters(exclude_categories=("Cc", "Cs"), include_characters="\t\n\r")
+words = st.text(one_line, min_size=1, max_size=60).filter(lambda s: s.strip() != "")
 
 FIXED: dict[str, st.SearchStrategy[Any]] = {
     "pain_nrs": optional(st.integers(0, 10)),
@@ -110,7 +114,7 @@ FIXED: dict[str, st.SearchStrategy[Any]] = {
     "rest_pain_or_tissue_loss": optional(st.booleans()),
     "posture_findings": st.sets(words, max_size=3),
     "footwear_findings": st.sets(words, max_size=3),
-    "notes": st.text(max_size=400),
+    "notes": st.text(multi_line, max_size=400),
 }
 
 
