@@ -111,3 +111,44 @@ def test_a_control_character_in_a_psfs_activity_is_refused_and_no_visit_is_saved
     assert list(refused.value.errors) == ["psfs"]
     assert refused.value.errors["psfs"].endswith(CONTROL_CHARACTER_MESSAGE)
     assert counts(store, patient.id) == before
+
+
+def test_a_nul_byte_in_a_reason_for_a_change_is_refused_and_nothing_changes(store: Any, team: Team):
+    saved = services.register_patient(store, team.clinician, patient_values())
+    with pytest.raises(InvalidInputError) as refused:
+        services.set_patient_archived(
+            store, team.clinician, saved.id or "", archived=True, reason="moved\x00"
+        )
+    assert refused.value.errors == {"reason": CONTROL_CHARACTER_MESSAGE_MULTILINE}
+    assert services.open_patient(store, team.clinician, saved.id or "").patient == saved
+
+
+def test_a_nul_byte_in_the_note_closing_an_escalation_is_refused_and_the_flag_stays_open(
+    store: Any, team: Team
+):
+    saved = services.register_patient(store, team.clinician, patient_values())
+    services.record_visit(store, team.clinician, saved.id or "", visit_values(saddle_anaesthesia="new"))
+    [(escalation, _)] = [
+        e for e in services.open_escalations(store, team.clinician) if e[0].rule_id == "RF_CES"
+    ]
+    with pytest.raises(InvalidInputError) as refused:
+        services.close_escalation(
+            store,
+            team.clinician,
+            escalation.id or "",
+            action="other",
+            detail="phoned\x00",
+            expected_version=escalation.version,
+        )
+    assert refused.value.errors == {"close_detail": CONTROL_CHARACTER_MESSAGE_MULTILINE}
+    assert escalation.id in {e.id for e, _ in services.open_escalations(store, team.clinician)}
+
+
+@pytest.mark.parametrize("field", ["username", "display_name"])
+def test_a_nul_byte_in_a_new_account_is_refused_and_no_account_is_made(store: Any, team: Team, field: str):
+    values = {"username": "new.physio", "display_name": "New Physio", "role": "clinician"}
+    values[field] += "\x00"
+    with pytest.raises(InvalidInputError) as refused:
+        services.create_user(store, team.admin, password="walk-the-long-way-home", **values)
+    assert refused.value.errors == {field: CONTROL_CHARACTER_MESSAGE}
+    assert "new.physio" not in {u.username for u in services.list_users(store, team.admin)}
