@@ -174,3 +174,26 @@ def test_a_readonly_user_is_told_they_cannot_record_a_visit(clinic: SqlStore) ->
     at = open_visit_page(log_in("demo.readonly"), patient_id(clinic, "DEMO-00002"))
     assert "cannot" in texts(at, "warning") or "not record" in texts(at, "warning")
     assert "v_save" not in [b.key for b in at.button]
+
+
+def test_the_visit_form_keeps_what_was_entered_across_a_trip_to_another_page(clinic: SqlStore) -> None:
+    pid = patient_id(clinic, "DEMO-00002")
+    before = len(visits_of(clinic, pid))
+    at = open_visit_page(log_in(), pid)
+    at.selectbox(key="v_walk_protocol").set_value("6mwt").run()
+    at.number_input(key="v_walk_total_m").set_value(420.0).run()
+    at.number_input(key="v_pain_nrs").set_value(4).run()
+    at.checkbox(key="v_confirm_carried").check().run()
+    at.switch_page("pages/progress.py").run()
+    assert not at.exception
+    at.switch_page("pages/visit.py").run()
+    # Streamlit drops the state of widgets a run does not draw: the form must put it back.
+    assert at.selectbox(key="v_walk_protocol").value == "6mwt"
+    assert at.number_input(key="v_walk_total_m").value == 420.0
+    assert at.number_input(key="v_pain_nrs").value == 4
+    at.button(key="v_save").click().run()
+    assert not at.exception
+    assert "Visit saved." in texts(at, "success"), texts(at, "error")
+    saved = visits_of(clinic, pid)
+    assert len(saved) == before + 1
+    assert (saved[-1].walk_protocol, saved[-1].walk_total_m, saved[-1].pain_nrs) == ("6mwt", 420.0, 4)
