@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from playwright.sync_api import expect
+
 from dashboard import services
 from data.store import open_store
 from tests.browser.conftest import assert_no_exception, wait_for_app
@@ -53,7 +55,7 @@ def test_a_baseline_and_a_follow_up_show_the_derived_change(page, app_server_fac
     fill(page, "Current pain, NPRS (0–10)", "4")
     table = page.locator('[data-testid="stTable"]')
     table.get_by_text("Clinically important improvement").wait_for()
-    assert table.get_by_text(re.compile(r"^[−-]3$")).count() >= 1  # 7 → 4 points
+    expect(table.get_by_text(re.compile(r"^[−-]3$")).first).to_be_visible()  # 7 → 4 points
     page.locator('[data-testid="stCheckbox"]', has_text="Confirm carried-forward items").click()
     wait_for_app(page)
     page.get_by_role("button", name="Save visit").click()
