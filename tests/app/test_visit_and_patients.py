@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from typing import Any
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from data.store import SqlStore
@@ -197,3 +199,22 @@ def test_the_visit_form_keeps_what_was_entered_across_a_trip_to_another_page(cli
     saved = visits_of(clinic, pid)
     assert len(saved) == before + 1
     assert (saved[-1].walk_protocol, saved[-1].walk_total_m, saved[-1].pain_nrs) == ("6mwt", 420.0, 4)
+
+
+def test_opening_a_patient_while_another_writer_holds_the_lock_says_the_database_is_busy(
+    clinic: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STRIDE_DB_BUSY_TIMEOUT_S", "0.2")  # read when the app opens its store
+    pid = patient_id(clinic, "DEMO-00002")
+    at = log_in()
+    at.session_state["patient_id"] = pid
+    holder = sqlite3.connect(str(clinic.engine.url.database), isolation_level=None, timeout=0)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another writer keeps the lock for the whole run
+        at.switch_page("pages/patients.py").run()  # opening the patient audits it: a write
+    finally:
+        holder.rollback()
+        holder.close()
+    assert not at.exception
+    assert "The database is busy. Please try again in a moment." in texts(at, "error")
+    assert not [h.value for h in at.subheader if "DEMO-00002" in h.value]  # the record is not shown
