@@ -275,6 +275,7 @@ def test_corrections_of_one_visit_through_two_servers_do_not_overwrite_each_othe
     page_b.get_by_role("button", name="Save correction").click()
     wait_for_app(page_b)
     page_b.get_by_text(re.compile(r"was changed by|Visit saved\.")).first.wait_for()
+    wait_for_app(page_b)  # one of the two shows, so B's run has started: read the page once it has ended
     assert_no_exception(page_b, clinic.b)
     screenshot(page_b, "two-servers-correction-saved-last-on-b")
     stale_shown = page_b.get_by_text(re.compile("was changed by Demo Clinician")).count()
