@@ -9,26 +9,39 @@ STRIDE_DATABASE_URL ?= sqlite:///var/stride.sqlite3
 # Extra arguments, e.g. `make test ARGS="-k visit"` or `make backup ARGS="--help"`.
 ARGS ?=
 
+# requirements*.txt are the hand-edited inputs; requirements.lock pins every transitive dependency
+# with its hashes (`make lock` regenerates it) and is what the venv is built from.
 REQUIREMENTS = $(sort $(wildcard requirements*.txt))
-# The stamp is keyed on the content of requirements*.txt: a change in any pin rebuilds the venv.
-REQ_HASH := $(shell cat $(REQUIREMENTS) | sha256sum | cut -c1-16)
-STAMP = $(VENV)/.stamp-$(REQ_HASH)
+LOCK = requirements.lock
+# The stamp is keyed on the lock file's content: a change in any pin or hash rebuilds the venv.
+LOCK_HASH := $(shell cat $(LOCK) | sha256sum | cut -c1-16)
+STAMP = $(VENV)/.stamp-$(LOCK_HASH)
+# `make lock` runs pip-compile from a throwaway tool venv outside the project (never .venv).
+LOCK_TOOLS ?= $(or $(TMPDIR),/tmp)/stride-lock-tools
+PIP_TOOLS = pip-tools==7.6.2
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint fmt typecheck demo bench backup verify-audit system-packages
+.PHONY: help venv lock run test lint fmt typecheck demo bench backup verify-audit system-packages
 
 ## List the targets with their comments.
 help:
 	@awk '/^## /{c=substr($$0,4);next} /^[a-z][a-z-]*:/{if(c!=""){split($$1,t,":");printf "  %-16s %s\n",t[1],c};c=""}' $(MAKEFILE_LIST)
 
-## Create or update .venv from requirements*.txt (only when they changed).
+## Create or update .venv from requirements.lock, every package hash-checked (only when it changed).
 venv: $(STAMP)
 
-$(STAMP): $(REQUIREMENTS)
+$(STAMP): $(LOCK)
 	@test -x $(VPY) || $(PY) -m venv $(VENV)
-	$(VPY) -m pip install --quiet --disable-pip-version-check $(addprefix -r ,$(REQUIREMENTS))
+	$(VPY) -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
 	@rm -f $(VENV)/.stamp-*
 	@touch $@
+
+## Regenerate requirements.lock (pins, hashes) from requirements*.txt; ARGS=--upgrade refreshes all.
+lock:
+	@test -x $(LOCK_TOOLS)/bin/pip-compile || { $(PY) -m venv $(LOCK_TOOLS) && \
+		$(LOCK_TOOLS)/bin/pip install --quiet --disable-pip-version-check $(PIP_TOOLS); }
+	$(LOCK_TOOLS)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links --output-file $(LOCK) $(ARGS) $(REQUIREMENTS)
 
 ## Run the app on http://127.0.0.1:8501 (fills an empty default database with the demo clinic first).
 run: venv

@@ -13,7 +13,7 @@ import streamlit as st
 from dashboard import services
 from dashboard.config import Settings, load_settings
 from dashboard.models import TIER_ORDER
-from dashboard.ports import FlagSummary, StrideError
+from dashboard.ports import FlagSummary, StoreBusy, StrideError
 from dashboard.safe_text import md_escape
 from data.store import SqlStore, open_store
 
@@ -69,7 +69,11 @@ now = dt.datetime.now(dt.UTC)
 user = st.session_state.get("user")
 timeout = dt.timedelta(minutes=settings.session_timeout_min)
 if user is not None and now - st.session_state.get("last_seen", now) > timeout:
-    services.logout(store, user, reason="inactivity timeout")
+    try:
+        services.logout(store, user, reason="inactivity timeout")
+    except StoreBusy as exc:  # show nothing of the session; the next run retries the audited logout
+        st.error(str(exc))
+        st.stop()
     st.session_state.clear()
     st.session_state["expired"] = True
     user = None
@@ -105,7 +109,10 @@ if user is None or user.must_change_password:
         )
         for path in PAGE_PATHS
     ]
-    st.navigation(login_pages, position="hidden").run()
+    try:
+        st.navigation(login_pages, position="hidden").run()
+    except StoreBusy as exc:  # a page that did not catch it itself: still a readable message
+        st.error(str(exc))
     st.stop()
 
 st.session_state["last_seen"] = now
@@ -147,9 +154,13 @@ with st.sidebar:
         else "Open flags: none"
     )
     if st.button("Log out", key="logout"):
-        services.logout(store, user)
-        st.session_state.clear()
-        st.rerun()
+        try:
+            services.logout(store, user)
+        except StoreBusy as exc:  # still logged in: say so rather than pretend
+            st.error(str(exc))
+        else:
+            st.session_state.clear()
+            st.rerun()
     st.caption("Decision support for registered clinicians. It does not diagnose.")
     _idle_watch()
 
@@ -168,4 +179,7 @@ pages = {
 }
 if user.role == "admin":
     pages["Clinic"].append(st.Page("pages/admin.py", title="Admin", icon="🛠️"))
-st.navigation(pages).run()
+try:
+    st.navigation(pages).run()
+except StoreBusy as exc:  # a page that did not catch it itself: still a readable message
+    st.error(str(exc))

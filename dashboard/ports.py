@@ -66,6 +66,15 @@ class StaleRecordError(StrideError):
         self.changed_at = changed_at
 
 
+class StoreBusy(StrideError):
+    """Another writer holds the database lock for longer than the store waits; nothing was changed."""
+
+    MESSAGE = "The database is busy. Please try again in a moment."
+
+    def __init__(self, message: str = MESSAGE) -> None:
+        super().__init__(message)
+
+
 @dataclass(frozen=True)
 class User:
     """A Stride account (the password hash never leaves the store except for verification)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -29,7 +30,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import true as sa_true
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from dashboard.models import Escalation, Patient, Screening, Visit
 from dashboard.ports import (
@@ -40,6 +41,7 @@ from dashboard.ports import (
     PinnedEmergency,
     Revision,
     StaleRecordError,
+    StoreBusy,
     Throttle,
     User,
 )
@@ -994,14 +996,14 @@ class SqlStore:
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTx]:
-        """A write transaction: commits on success, rolls back on any error."""
-        with self.engine.begin() as conn:
+        """A write transaction: commits on success, rolls back on any error; StoreBusy if locked out."""
+        with _busy_as_store_busy(), self.engine.begin() as conn:
             yield SqlTx(conn)
 
     @contextmanager
     def read(self) -> Iterator[SqlTx]:
-        """A read-only unit of work (rolled back at the end)."""
-        with self.read_engine.connect() as conn:
+        """A read-only unit of work (rolled back at the end); StoreBusy if locked out."""
+        with _busy_as_store_busy(), self.read_engine.connect() as conn:
             yield SqlTx(conn)
             conn.rollback()
 
@@ -1023,12 +1025,57 @@ class SqlStore:
             self.read_engine.dispose()
 
 
-def make_engine(url: str, *, immediate: bool = True) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and (for writers) BEGIN IMMEDIATE."""
+# How long a SQLite connection waits for another writer's lock before the action fails with StoreBusy
+# (seconds; STRIDE_DB_BUSY_TIMEOUT_S). Writes take milliseconds, so a longer wait means a bulk job (an
+# import, a restore) or a stuck process: the clinician gets a readable "busy" message in seconds
+# instead of a generic error after half a minute.
+DEFAULT_BUSY_TIMEOUT_S = 10.0
+BUSY_TIMEOUT_ENV = "STRIDE_DB_BUSY_TIMEOUT_S"
+# PostgreSQL's lock_not_available: a lock_timeout (if an administrator sets one) or NOWAIT ran out.
+_PG_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def busy_timeout_from_env(environ: Mapping[str, str] | None = None) -> float:
+    """The lock wait in seconds from STRIDE_DB_BUSY_TIMEOUT_S (default 10); ValueError unless >= 0."""
+    raw = (os.environ if environ is None else environ).get(BUSY_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_BUSY_TIMEOUT_S
+    value = float(raw)
+    if not value >= 0:  # also refuses NaN
+        raise ValueError(f"{BUSY_TIMEOUT_ENV} must be a number of seconds, 0 or more")
+    return value
+
+
+def is_busy_error(exc: BaseException) -> bool:
+    """True when a database error means "another writer holds the lock" (SQLite busy, PostgreSQL 55P03)."""
+    if not isinstance(exc, OperationalError):
+        return False
+    orig = exc.orig
+    if "database is locked" in str(orig).lower() or "database table is locked" in str(orig).lower():
+        return True
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "diag", None), "sqlstate", None)
+    return sqlstate == _PG_LOCK_NOT_AVAILABLE
+
+
+@contextmanager
+def _busy_as_store_busy() -> Iterator[None]:
+    # The driver's "database is locked" carries no patient data, but the page would show it as a
+    # generic failure: name it, so pages show a readable message and nothing half-done is kept.
+    try:
+        yield
+    except OperationalError as exc:
+        if is_busy_error(exc):
+            raise StoreBusy() from exc
+        raise
+
+
+def make_engine(url: str, *, immediate: bool = True, busy_timeout_s: float | None = None) -> Engine:
+    """Create an engine; SQLite gets WAL, foreign keys, a lock wait and (for writers) BEGIN IMMEDIATE."""
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True)
+    wait_s = busy_timeout_from_env() if busy_timeout_s is None else busy_timeout_s
     engine = create_engine(
-        url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True
+        url, connect_args={"timeout": wait_s, "check_same_thread": False}, hide_parameters=True
     )
 
     @event.listens_for(engine, "connect")
@@ -1039,7 +1086,7 @@ def make_engine(url: str, *, immediate: bool = True) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(wait_s * 1000)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -1069,16 +1116,21 @@ def _create_private_file(path_text: str) -> None:
     os.close(fd)  # SQLite takes an empty file as a new database
 
 
-def open_store(url: str, *, migrate: bool = True) -> SqlStore:
-    """Open the clinic's database at `url`, running migrations under a lock first."""
+def open_store(url: str, *, migrate: bool = True, busy_timeout_s: float | None = None) -> SqlStore:
+    """Open the clinic's database at `url`, running migrations under a lock first.
+
+    `busy_timeout_s`: how long SQLite waits for another writer (default: STRIDE_DB_BUSY_TIMEOUT_S, 10 s).
+    """
     if url.startswith("sqlite:///"):
         _create_private_file(url.removeprefix("sqlite:///").split("?", 1)[0])
-    engine = make_engine(url)
+    engine = make_engine(url, busy_timeout_s=busy_timeout_s)
     if migrate:
         from data.migrate import upgrade
 
         upgrade(engine)
-    read_engine = make_engine(url, immediate=False) if url.startswith("sqlite") else None
+    read_engine = (
+        make_engine(url, immediate=False, busy_timeout_s=busy_timeout_s) if url.startswith("sqlite") else None
+    )
     store = SqlStore(engine, read_engine)
     with store.read() as tx:
         stale = tx.get_meta("summary_version") != SUMMARY_VERSION

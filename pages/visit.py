@@ -61,6 +61,15 @@ if st.session_state.get(f"{K}form_id") != form_id:
     # The version this correction is based on: a newer save by someone else must be detected, not overwritten.
     st.session_state[f"{K}base_version"] = correcting.version if correcting else None
 
+# Streamlit drops the state of every widget a run does not draw, so a trip to another page would reset
+# this form to widget defaults (no protocol, pain 0) while the page still looks filled in. Keep a plain
+# (non-widget) copy of the form's values and put back whatever Streamlit dropped.
+kept_keys = [*form_state_from_visit(None, K, copy_forward_only=True), K + "confirm_carried", K + "reason"]
+for key, value in st.session_state.get(f"{K}kept", {}).items():
+    if key not in st.session_state:
+        st.session_state[key] = value
+st.session_state[f"{K}kept"] = {key: st.session_state[key] for key in kept_keys if key in st.session_state}
+
 errors: dict[str, str] = st.session_state.get(f"{K}errors", {})
 carried_from = st.session_state.get(f"{K}carried_from")
 

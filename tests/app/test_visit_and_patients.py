@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from typing import Any
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from data.store import SqlStore
@@ -202,3 +204,45 @@ def test_a_readonly_user_is_told_they_cannot_record_a_visit(clinic: SqlStore) ->
     at = open_visit_page(log_in("demo.readonly"), patient_id(clinic, "DEMO-00002"))
     assert "cannot" in texts(at, "warning") or "not record" in texts(at, "warning")
     assert "v_save" not in [b.key for b in at.button]
+
+
+def test_the_visit_form_keeps_what_was_entered_across_a_trip_to_another_page(clinic: SqlStore) -> None:
+    pid = patient_id(clinic, "DEMO-00002")
+    before = len(visits_of(clinic, pid))
+    at = open_visit_page(log_in(), pid)
+    at.selectbox(key="v_walk_protocol").set_value("6mwt").run()
+    at.number_input(key="v_walk_total_m").set_value(420.0).run()
+    at.number_input(key="v_pain_nrs").set_value(4).run()
+    at.checkbox(key="v_confirm_carried").check().run()
+    at.switch_page("pages/progress.py").run()
+    assert not at.exception
+    at.switch_page("pages/visit.py").run()
+    # Streamlit drops the state of widgets a run does not draw: the form must put it back.
+    assert at.selectbox(key="v_walk_protocol").value == "6mwt"
+    assert at.number_input(key="v_walk_total_m").value == 420.0
+    assert at.number_input(key="v_pain_nrs").value == 4
+    at.button(key="v_save").click().run()
+    assert not at.exception
+    assert "Visit saved." in texts(at, "success"), texts(at, "error")
+    saved = visits_of(clinic, pid)
+    assert len(saved) == before + 1
+    assert (saved[-1].walk_protocol, saved[-1].walk_total_m, saved[-1].pain_nrs) == ("6mwt", 420.0, 4)
+
+
+def test_opening_a_patient_while_another_writer_holds_the_lock_says_the_database_is_busy(
+    clinic: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STRIDE_DB_BUSY_TIMEOUT_S", "0.2")  # read when the app opens its store
+    pid = patient_id(clinic, "DEMO-00002")
+    at = log_in()
+    at.session_state["patient_id"] = pid
+    holder = sqlite3.connect(str(clinic.engine.url.database), isolation_level=None, timeout=0)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another writer keeps the lock for the whole run
+        at.switch_page("pages/patients.py").run()  # opening the patient audits it: a write
+    finally:
+        holder.rollback()
+        holder.close()
+    assert not at.exception
+    assert "The database is busy. Please try again in a moment." in texts(at, "error")
+    assert not [h.value for h in at.subheader if "DEMO-00002" in h.value]  # the record is not shown

@@ -227,9 +227,12 @@ def browser() -> Iterator[Any]:
     if not os.access(CHROMIUM, os.X_OK):
         missing_requirement(f"{CHROMIUM} is missing: run scripts/ensure-system-packages")
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import expect, sync_playwright
     except ImportError:
         missing_requirement("playwright is not installed in the venv (requirements-dev.txt)")
+    # Waiting assertions get the same patience as every other wait here (Playwright's default is 5 s,
+    # short on a loaded 2-core machine).
+    expect.set_options(timeout=30_000)
     playwright = sync_playwright().start()
     try:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -279,6 +282,38 @@ def wait_for_app(page: Any, timeout_ms: float = 30_000, settle_ms: float = 150) 
     page.wait_for_timeout(settle_ms)
     page.wait_for_selector(IDLE_SELECTOR, timeout=timeout_ms)
     page.wait_for_selector(STATUS_WIDGET_SELECTOR, state="detached", timeout=timeout_ms)
+
+
+# True once no finite CSS animation or transition is running (e.g. the sidebar's slide-out) and every
+# drawn Plotly chart has laid out to its container's width (they re-lay out after a resize).
+_STILL_JS = """() => {
+  const moving = document.getAnimations().some(a => a.playState === "running"
+    && a.effect && a.effect.getComputedTiming().endTime !== Infinity);
+  if (moving) return false;
+  return [...document.querySelectorAll(".js-plotly-plot")].every(plot => {
+    const svg = plot.querySelector(".main-svg");
+    return !svg || Math.abs(svg.getBoundingClientRect().width - plot.getBoundingClientRect().width) < 2;
+  });
+}"""
+
+
+def wait_for_layout(page: Any, timeout_ms: float = 30_000) -> None:
+    """Wait until the page has stopped moving: no running animation, every chart laid out.
+
+    Use it instead of a fixed pause before a screenshot or an axe scan, and after a resize.
+    """
+    page.wait_for_function(_STILL_JS, timeout=timeout_ms)
+
+
+def wait_for_sidebar_closed(page: Any, timeout_ms: float = 30_000) -> None:
+    """Wait until the collapsed sidebar has slid out of the window (its expand button is shown)."""
+    page.locator('[data-testid="stExpandSidebarButton"]').wait_for(timeout=timeout_ms)
+    page.wait_for_function(
+        "() => { const s = document.querySelector('[data-testid=stSidebar]');"
+        " return !s || s.getBoundingClientRect().right <= 0; }",
+        timeout=timeout_ms,
+    )
+    wait_for_layout(page, timeout_ms)
 
 
 def assert_no_exception(page: Any, server: AppServer | None = None) -> None:

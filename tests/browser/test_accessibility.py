@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from tests.browser.axe import Allowed, axe_path, axe_version, run_axe, serious_violations, target_text
-from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+from tests.browser.conftest import (
+    assert_no_exception,
+    screenshot,
+    wait_for_app,
+    wait_for_layout,
+    wait_for_sidebar_closed,
+)
 from tests.conftest import ROOT
 
 PATIENT_REF = "DEMO-00002"  # seven visits: every chart and the change table have something to show
@@ -71,10 +77,9 @@ def _close_sidebar_if_narrow(page: Any) -> None:
     if page.viewport_size["width"] > 800:
         return
     collapse = page.locator('[data-testid="stSidebarCollapseButton"] button')
-    if collapse.is_visible():
+    if collapse.is_visible():  # read after wait_for_app: the page is drawn, the sidebar open or not
         collapse.click()
-        page.locator('[data-testid="stExpandSidebarButton"]').wait_for()
-        page.wait_for_timeout(400)  # the slide-out animation
+        wait_for_sidebar_closed(page)
 
 
 def _settle(page: Any, name: str) -> None:
@@ -84,7 +89,7 @@ def _settle(page: Any, name: str) -> None:
             "() => { const n = document.querySelectorAll('[data-testid=stPlotlyChart]').length;"
             " return n > 0 && document.querySelectorAll('.js-plotly-plot .main-svg').length >= n; }"
         )
-    page.wait_for_timeout(500)
+    wait_for_layout(page)
 
 
 def whole_page_screenshot(page: Any, name: str, max_height: int = 9000) -> Path:
@@ -98,11 +103,11 @@ def whole_page_screenshot(page: Any, name: str, max_height: int = 9000) -> Path:
     tall = max(size["height"], min(int(height), max_height))
     page.set_viewport_size({"width": size["width"], "height": tall})
     try:
-        page.wait_for_timeout(600)  # charts and tables re-lay out to the new size
+        wait_for_layout(page)  # charts and tables re-lay out to the new size
         return screenshot(page, name)
     finally:
         page.set_viewport_size(size)
-        page.wait_for_timeout(300)
+        wait_for_layout(page)
 
 
 def tour(page: Any, base_url: str) -> Iterator[str]:

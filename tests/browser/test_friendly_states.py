@@ -15,11 +15,19 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from dashboard import services
 from dashboard.ports import User
 from data.store import open_store
-from tests.browser.conftest import AppServer, assert_no_exception, screenshot, wait_for_app
+from tests.browser.conftest import (
+    AppServer,
+    assert_no_exception,
+    screenshot,
+    wait_for_app,
+    wait_for_layout,
+    wait_for_sidebar_closed,
+)
 from tests.conftest import missing_requirement
 
 USERNAME = "kim.okafor"
@@ -97,8 +105,7 @@ def go_to(page: Any, title: str) -> None:
     collapse = page.locator('[data-testid="stSidebarCollapseButton"] button')
     if page.viewport_size["width"] <= 800 and collapse.is_visible():
         collapse.click()  # in a narrow window the sidebar takes half the page: close it, as a user would
-        page.locator('[data-testid="stExpandSidebarButton"]').wait_for()
-        page.wait_for_timeout(400)
+        wait_for_sidebar_closed(page)
 
 
 def open_patient(page: Any, query: str) -> None:
@@ -117,6 +124,7 @@ def expect_text(page: Any, text: str | re.Pattern[str], server: AppServer) -> No
 
 
 def main_overflows(page: Any) -> bool:
+    wait_for_layout(page)  # measure the laid-out page, not one still sliding or resizing
     return bool(
         page.evaluate(
             "() => { const m = document.querySelector('[data-testid=stMain]');"
@@ -130,12 +138,13 @@ def test_an_empty_clinic_says_what_to_do_first(page, app_server_factory):
     add_clinician(server.database_url)
     page.goto(server.url)
     wait_for_app(page)
-    assert page.get_by_text("Fictional demo clinic").count() == 0, "demo accounts are offered only on a demo"
+    page.get_by_role("button", name="Log in").wait_for()
+    expect(page.get_by_text("Fictional demo clinic")).to_have_count(0)  # demo accounts only on a demo
     log_in(page, server)
     # No patient yet: the add form is open and the page says what to do.
     expect_text(page, "Find a patient above, or pick one from the caseload.", server)
-    assert page.get_by_role("button", name="Add patient").is_visible()
-    assert page.locator('[data-testid="stSidebar"]').get_by_text("Open flags: none").count() == 1
+    expect(page.get_by_role("button", name="Add patient")).to_be_visible()
+    expect(page.locator('[data-testid="stSidebar"]').get_by_text("Open flags: none")).to_have_count(1)
     screenshot(page, "friendly-empty-patients")
     for title, message in [
         ("Visit", "Choose a patient first."),
@@ -148,7 +157,7 @@ def test_an_empty_clinic_says_what_to_do_first(page, app_server_factory):
         expect_text(page, re.compile(re.escape(message)), server)
         # Each empty page points somewhere useful.
         if title in ("Visit", "Progress", "Plan & handout", "Caseload"):
-            assert page.get_by_role("link", name=re.compile("patient", re.I)).count() >= 1, title
+            expect(page.get_by_role("link", name=re.compile("patient", re.I)).first).to_be_visible()
         screenshot(page, f"friendly-empty-{title.split()[0].lower()}")
 
 
@@ -160,16 +169,17 @@ def test_a_patient_with_no_visits_gets_a_first_visit_and_no_empty_charts(page, c
     expect_text(page, "No visits recorded yet.", server)
     go_to(page, "Visit")
     page.get_by_role("heading", name=re.compile("First visit · Noor Haddad-Lindqvist")).wait_for()
-    assert page.get_by_text("Carried forward").count() == 0, "nothing to carry forward on a first visit"
-    assert page.get_by_role("checkbox", name=re.compile("Confirm carried-forward")).count() == 0
+    # Nothing to carry forward on a first visit.
+    expect(page.get_by_text("Carried forward")).to_have_count(0)
+    expect(page.get_by_role("checkbox", name=re.compile("Confirm carried-forward"))).to_have_count(0)
     go_to(page, "Progress")
     expect_text(page, "No visits are recorded for this patient yet, so there is nothing to chart.", server)
-    assert page.locator('[data-testid="stPlotlyChart"]').count() == 0
-    assert page.get_by_role("link", name="Record the first visit").count() == 1
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(0)
+    expect(page.get_by_role("link", name="Record the first visit")).to_have_count(1)
     screenshot(page, "friendly-no-visits-progress")
     go_to(page, "Plan & handout")
     expect_text(page, "A plan is built from the findings of a visit. Record a visit first.", server)
-    assert page.get_by_role("button", name=re.compile("Download the handout")).count() == 0
+    expect(page.get_by_role("button", name=re.compile("Download the handout"))).to_have_count(0)
     screenshot(page, "friendly-no-visits-plan")
 
 
@@ -180,8 +190,8 @@ def test_an_idle_session_ends_by_itself_and_says_why(page, app_server_factory):
     log_in(page, server)
     page.get_by_text("Your session ended after a period of inactivity.").wait_for(timeout=50_000)
     assert_no_exception(page, server)
-    assert page.get_by_role("button", name="Log in").is_visible()
-    assert page.get_by_text("Log out").count() == 0
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    expect(page.get_by_text("Log out")).to_have_count(0)
     screenshot(page, "friendly-session-expired")
 
 
@@ -190,11 +200,13 @@ def test_an_unreachable_database_gets_a_readable_page_naming_the_setting(page, a
     page.goto(server.url)
     wait_for_app(page)
     page.get_by_role("heading", name="Stride cannot open its database").wait_for()
-    assert page.get_by_text("STRIDE_DATABASE_URL").count() >= 1
-    body = page.locator('[data-testid="stMain"]').inner_text()
-    assert "Traceback" not in body and "nobody@" not in body, "no traceback and no connection details"
+    main = page.locator('[data-testid="stMain"]')
+    expect(main.get_by_text("STRIDE_DATABASE_URL").first).to_be_visible()
+    # No traceback and no connection details.
+    expect(main).not_to_contain_text("Traceback")
+    expect(main).not_to_contain_text("nobody@")
     assert_no_exception(page, server)
-    assert page.get_by_role("textbox", name="Password").count() == 0, "no login form without a database"
+    expect(page.get_by_role("textbox", name="Password")).to_have_count(0)  # no login form without a database
     screenshot(page, "friendly-database-unreachable")
 
 
@@ -224,7 +236,7 @@ def test_long_names_in_several_scripts_fit_every_page(browser, clinic, tmp_path)
         search.press("Enter")
         wait_for_app(page)
         for given, family, _ in LONG_NAMES:
-            assert page.get_by_text(f"{given} {family}").count() >= 1, family
+            expect(page.get_by_text(f"{given} {family}").first).to_be_visible()
         screenshot(page, "friendly-long-names-search-768")
         for given, family, ref in LONG_NAMES:
             name = f"{given} {family}"

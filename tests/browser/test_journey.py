@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from playwright.sync_api import expect
+
 from data.store import open_store
-from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app, wait_for_layout
 from tests.browser.test_pages_in_browser import choose, go_to, log_in, open_patient
 from tests.conftest import ROOT, missing_requirement
 
@@ -108,7 +110,7 @@ def test_a_whole_appointment_in_the_browser(page, app, tmp_path):
         # The Patients page is the landing page after login: no navigation needed.
         journey.type_value(page.get_by_label("Find by name or reference"), PATIENT_REF)
         results = page.get_by_role("button", name="Open")
-        assert results.count() == 1, "the reference should find exactly one patient"
+        expect(results).to_have_count(1)  # the reference finds exactly one patient
         journey.click(results.first)
         heading = page.get_by_role("heading", name=re.compile(PATIENT_REF))
         heading.wait_for()
@@ -119,13 +121,13 @@ def test_a_whole_appointment_in_the_browser(page, app, tmp_path):
         journey.click(page.get_by_role("link", name="Record a visit"))
         page.get_by_role("heading", name=re.compile("Follow-up visit")).wait_for()
         # Copy-forward: the walking protocol comes from the previous visit, marked with its date.
-        assert page.get_by_text(re.compile(r"Carried forward from \d{4}-\d{2}-\d{2}")).count() == 1
-        assert page.get_by_text(re.compile(r"Protocol from \d{4}-\d{2}-\d{2}")).count() == 1
+        expect(page.get_by_text(re.compile(r"Carried forward from \d{4}-\d{2}-\d{2}"))).to_have_count(1)
+        expect(page.get_by_text(re.compile(r"Protocol from \d{4}-\d{2}-\d{2}"))).to_have_count(1)
         journey.type_value(page.get_by_label("Current pain, NPRS (0–10)"), "6")
         journey.type_value(page.get_by_label("Time to first symptom (min)"), "3.5")
         journey.type_value(page.get_by_label("Total time (min)"), "5")
         negatives = page.get_by_role("button", name="Asked: all negative")
-        assert negatives.count() == SCREENING_GROUPS
+        expect(negatives).to_have_count(SCREENING_GROUPS)
         for index in range(SCREENING_GROUPS):
             journey.click(negatives.nth(index))
         journey.click(page.locator('[data-testid="stCheckbox"]', has_text="Confirm carried-forward items"))
@@ -133,7 +135,7 @@ def test_a_whole_appointment_in_the_browser(page, app, tmp_path):
         page.get_by_text("Visit saved.").wait_for()
         assert_no_exception(page, app)
         # Every screening question was answered, so nothing is left to "Ask now".
-        assert page.get_by_text("Ask now:").count() == 0
+        expect(page.get_by_text("Ask now:")).to_have_count(0)
         screenshot(page, "journey-visit-saved")
         saved = latest_visit(app.database_url, PATIENT_REF)
         assert (saved.pain_nrs, saved.walk_onset_min, saved.walk_total_min) == (6, 3.5, 5.0)
@@ -159,10 +161,10 @@ def test_a_whole_appointment_in_the_browser(page, app, tmp_path):
         page.get_by_role("heading", name="Trends").wait_for()
         # Plotly loads lazily: wait until the charts have drawn (pain, walking, ODI, PSFS at least).
         page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4")
-        page.wait_for_timeout(500)
+        wait_for_layout(page)
         charts = page.locator('[data-testid="stPlotlyChart"]')
-        assert charts.count() >= 4
-        assert page.locator(".js-plotly-plot").count() == charts.count()
+        assert charts.count() >= 4  # read after the wait above: at least four charts are drawn
+        expect(page.locator(".js-plotly-plot")).to_have_count(charts.count())
         # Each chart is a figure with a text alternative.
         labels = [charts.nth(i).get_attribute("aria-label") for i in range(charts.count())]
         assert all(labels), labels
@@ -202,7 +204,7 @@ def test_the_next_visit_form_after_a_save_starts_unconfirmed(page, app):
     open_patient(page, "DEMO-00010")
     go_to(page, "Visit")
     confirm = page.get_by_role("checkbox", name=re.compile("Confirm carried-forward items"))
-    assert not confirm.is_checked()
+    expect(confirm).not_to_be_checked()
     page.locator('[data-testid="stCheckbox"]', has_text="Confirm carried-forward items").click()
     wait_for_app(page)
     page.get_by_role("button", name="Save visit").click()
@@ -214,4 +216,4 @@ def test_the_next_visit_form_after_a_save_starts_unconfirmed(page, app):
         "checkbox", name=f"Confirm carried-forward items (from {dt.date.today().isoformat()})"
     )
     fresh.wait_for()
-    assert not fresh.is_checked(), "the next visit's carried-forward items must be confirmed afresh"
+    expect(fresh).not_to_be_checked()  # the next visit's carried-forward items are confirmed afresh

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import assert_no_exception, wait_for_app
 from tests.browser.test_pages_in_browser import go_to, log_in
 
@@ -14,8 +16,8 @@ def test_an_idle_tab_is_logged_out_by_the_timeout(page, app_server_factory):
     go_to(page, "Caseload")
     # No interaction at all: the timed fragment must notice and show the login page by itself.
     page.get_by_role("button", name="Log in").wait_for(timeout=40_000)
-    assert page.get_by_text("Your session ended after a period of inactivity").count() == 1
-    assert page.get_by_text("DEMO-0").count() == 0
+    expect(page.get_by_text("Your session ended after a period of inactivity")).to_have_count(1)
+    expect(page.get_by_text("DEMO-0")).to_have_count(0)
     assert_no_exception(page, server)
 
 
@@ -28,5 +30,5 @@ def test_a_patient_page_opened_by_url_without_login_shows_only_the_login_page(pa
         page.goto(f"{server.url}/{path}?patient={patient_id}")
         wait_for_app(page)
         page.get_by_role("button", name="Log in").wait_for()
-        assert page.get_by_text("DEMO-0").count() == 0, path
+        expect(page.get_by_text("DEMO-0")).to_have_count(0)
         assert_no_exception(page, server)

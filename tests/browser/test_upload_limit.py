@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import tomllib
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import assert_no_exception, wait_for_app
 from tests.browser.test_pages_in_browser import go_to, log_in
 from tests.conftest import ROOT
@@ -21,5 +23,5 @@ def test_an_upload_just_above_the_limit_is_refused_with_a_message(page, app, app
     wait_for_app(page)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(too_big))
     page.get_by_text(f"{MAX_UPLOAD_MB:.1f}MB", exact=False).first.wait_for()
-    assert page.get_by_role("button", name="Check").count() == 0  # nothing reached the app
+    expect(page.get_by_role("button", name="Check")).to_have_count(0)  # nothing reached the app
     assert_no_exception(page, app)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from playwright.sync_api import expect
+
 from dashboard import services
 from data.store import open_store
 from tests.browser.conftest import assert_no_exception, wait_for_app
-from tests.browser.test_pages_in_browser import go_to, log_in, open_patient
+from tests.browser.test_pages_in_browser import choose, go_to, log_in, open_patient
 
 
 def fill(page, label: str, value: str) -> None:
@@ -53,10 +55,48 @@ def test_a_baseline_and_a_follow_up_show_the_derived_change(page, app_server_fac
     fill(page, "Current pain, NPRS (0–10)", "4")
     table = page.locator('[data-testid="stTable"]')
     table.get_by_text("Clinically important improvement").wait_for()
-    assert table.get_by_text(re.compile(r"^[−-]3$")).count() >= 1  # 7 → 4 points
+    expect(table.get_by_text(re.compile(r"^[−-]3$")).first).to_be_visible()  # 7 → 4 points
     page.locator('[data-testid="stCheckbox"]', has_text="Confirm carried-forward items").click()
     wait_for_app(page)
     page.get_by_role("button", name="Save visit").click()
     wait_for_app(page)
     page.get_by_text("Visit saved.").wait_for()
     assert_no_exception(page, server)
+
+
+def test_what_was_entered_on_the_visit_page_survives_a_trip_to_another_page(page, app):
+    log_in(page, app.url)
+    open_patient(page, "DEMO-00011")
+    go_to(page, "Visit")
+    page.get_by_role("heading", name=re.compile("Follow-up visit")).wait_for()
+    choose(page, "Walking test protocol", "6-minute walk test")
+    fill(page, "Total distance (m)", "420")
+    fill(page, "Current pain, NPRS (0–10)", "4")
+    page.locator('[data-testid="stCheckbox"]', has_text="Confirm carried-forward items").click()
+    wait_for_app(page)
+
+    go_to(page, "Progress")
+    page.get_by_role("heading", name="Trends").wait_for()
+    go_to(page, "Visit")
+    page.get_by_role("heading", name=re.compile("Follow-up visit")).wait_for()
+    wait_for_app(page)
+    # The page shows what was entered, and that is what Save sends (not the widgets' defaults).
+    expect(page.get_by_label("Total distance (m)", exact=True)).to_have_value("420.00")
+    expect(page.get_by_label("Current pain, NPRS (0–10)", exact=True)).to_have_value("4")
+    page.get_by_role("button", name="Save visit").click()
+    wait_for_app(page)
+    expect(page.get_by_text("Visit saved.")).to_be_visible()
+    assert_no_exception(page, app)
+    store = open_store(app.database_url)
+    try:
+        with store.read() as tx:
+            patient = tx.find_patient_by_ref("DEMO-00011")
+            saved = tx.visits(patient.id)[-1]
+    finally:
+        store.close()
+    assert (saved.visit_date, saved.walk_protocol, saved.walk_total_m, saved.pain_nrs) == (
+        dt.date.today(),
+        "6mwt",
+        420.0,
+        4,
+    )

@@ -2,16 +2,19 @@
 
 A child process (tests/integration/crash_writer.py) records visits through services.record_visit and
 prints "COMMITTED <id>" after each call returns, and "WRITING <id>" while a visit's transaction is open
-(visit row, audit entry and screening written, the commit still to come). The parent kills it with
-SIGKILL after a given number of commits, either inside such a transaction or right after a commit,
-then checks on SQLite and on PostgreSQL that: the SQLite file passes `PRAGMA integrity_check`; every
-reported visit is stored; no visit exists without its "visit.create" audit entry and its screening
-(one transaction, all or nothing); a visit killed inside its transaction left nothing at all; the
-audit hash chain verifies; and the database still takes writes.
+(visit row, audit entry and screening written, the commit still to come). After each report it blocks
+on its stdin until the parent answers, so the parent chooses the kill point exactly: it sends SIGKILL,
+instead of an answer, after a given number of commits, either inside the next transaction or right
+after a commit. No timing decides where the kill lands. The parent then checks on SQLite and on
+PostgreSQL that: the SQLite file passes `PRAGMA integrity_check`; every reported visit is stored and
+no other; no visit exists without its "visit.create" audit entry and its screening (one transaction,
+all or nothing); a visit killed inside its transaction left nothing at all; the audit hash chain
+verifies; and the database still takes writes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -33,7 +36,6 @@ from tests.conftest import ROOT
 from tests.integration.support import make_user, visit_values
 
 READ_TIMEOUT_S = 120.0
-HOLD_MS = 40  # how long the writer keeps each visit's transaction open after inserting the row
 
 
 @dataclass
@@ -42,7 +44,7 @@ class Burst:
 
     patient_id: str = ""
     committed: list[str] = field(default_factory=list)
-    in_flight: str | None = None  # the visit whose transaction was open when the kill was sent
+    in_flight: str | None = None  # the visit whose transaction was open (and blocked) at the kill
     other: list[str] = field(default_factory=list)
 
 
@@ -52,13 +54,20 @@ def _pump(stream: Any, lines: queue.Queue[str | None]) -> None:
     lines.put(None)  # end of output
 
 
+def _go_on(child: subprocess.Popen[str]) -> None:
+    """Let the writer, blocked after its last report, carry on to the next step."""
+    assert child.stdin is not None
+    child.stdin.write("go\n")
+    child.stdin.flush()
+
+
 def _run_and_kill(database_url: str, kill_after: int, inside_transaction: bool) -> Burst:
     """Start the writer; SIGKILL it once `kill_after` commits are reported (inside the next transaction)."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.crash_writer", database_url, str(HOLD_MS)],
+        [sys.executable, "-m", "tests.integration.crash_writer", database_url],
         cwd=ROOT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,  # one pipe: a full, unread stderr pipe could stall the writer
         text=True,
@@ -85,12 +94,14 @@ def _run_and_kill(database_url: str, kill_after: int, inside_transaction: bool) 
             elif word == "WRITING":
                 writing = value
                 if inside_transaction and len(burst.committed) >= kill_after:
-                    break  # the writer now sleeps HOLD_MS inside this visit's open transaction
+                    break  # the writer waits for an answer inside this visit's open transaction
+                _go_on(child)
             elif word == "COMMITTED":
                 assert value == writing
                 burst.committed.append(value)
                 if not inside_transaction and len(burst.committed) >= kill_after:
-                    break
+                    break  # the writer waits for an answer right after this commit
+                _go_on(child)
             else:
                 burst.other.append(line)
         os.kill(child.pid, signal.SIGKILL)
@@ -100,16 +111,17 @@ def _run_and_kill(database_url: str, kill_after: int, inside_transaction: bool) 
         if child.poll() is None:
             child.kill()
             child.wait(timeout=30)
+        for pipe in (child.stdin, child.stdout):
+            if pipe is not None:
+                # The writer is dead: nothing can read what was buffered.
+                with contextlib.suppress(BrokenPipeError):
+                    pipe.close()
     reader.join(timeout=30)
-    if child.stdout is not None:
-        child.stdout.close()
-    # Lines already in the pipe when the kill landed.
+    # The writer was blocked waiting for an answer when it was killed: it cannot have reported more.
     while (line := lines.get_nowait() if not lines.empty() else None) is not None:
-        word, _, value = line.partition(" ")
-        if word == "COMMITTED":
-            burst.committed.append(value)
-        elif word != "WRITING":
-            burst.other.append(line)
+        word, _, _value = line.partition(" ")
+        assert word not in ("COMMITTED", "WRITING"), f"the writer went on without an answer: {line}"
+        burst.other.append(line)
     assert burst.patient_id, "the writer never reported its patient:\n" + "\n".join(burst.other[-40:])
     return burst
 
@@ -166,10 +178,8 @@ def test_a_writer_killed_mid_burst_leaves_every_reported_visit_complete(
         if burst.in_flight is not None:
             # Killed with the visit, its audit entry and screening written but not committed: all gone.
             assert burst.in_flight not in visit_ids | audited | screened
-            assert visit_ids == set(committed)
-        else:
-            # At most the next visit, committed but not yet reported, may be extra.
-            assert len(visit_ids - set(committed)) <= 1
+        # Killed while blocked (inside a transaction or right after a commit): exactly the reported visits.
+        assert visit_ids == set(committed)
         intact, rows, broken = store.verify_audit()
         assert intact, f"audit chain broken at seq {broken} of {rows}"
         assert rows >= len(visit_ids) + 2  # user.create, patient.create, one visit.create per visit
