@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from dashboard.catalogue import WALK_PROTOCOLS
 from dashboard.models import TIER_ORDER, Visit
 from dashboard.outcomes import (
     MEASURES,
@@ -36,12 +37,7 @@ from dashboard.walking import (
 
 # --- Names and units shown to clinicians ------------------------------------------------------
 
-PROTOCOL_NAMES: dict[str, str] = {
-    "spwt": "Self-paced walking test (SPWT)",
-    "treadmill_1_2mph": "Treadmill, 1.2 mph",
-    "6mwt": "6-minute walk test (6MWT)",
-    "reported": "Reported walking time",
-}
+PROTOCOL_NAMES: dict[str, str] = {p.id: p.name for p in WALK_PROTOCOLS.values()}
 # What each walking field measures, for axis titles and table labels.
 WALK_FIELD_WORDS: dict[str, str] = {
     "walk_total_m": "total distance",
