@@ -7,14 +7,19 @@ caseload reads must say what the red-flag engine and judge_change say about the 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dashboard import services, trends
+from dashboard.models import TIER_ORDER
 from dashboard.outcomes import judge_change
 from dashboard.red_flags import derive_facts
-from tests.integration.support import make_team, patient_values, visit_values
+from dashboard.summaries import STORED_FIELDS, patient_summary
+from tests.integration.support import license_all_instruments, make_team, patient_values, visit_values
 
 DAY1 = dt.date(2025, 2, 3)
 DAY2 = dt.date(2025, 3, 3)
@@ -85,3 +90,122 @@ def test_every_caseload_row_carries_the_pain_label_of_judge_change(
     row = caseload_row(store, team.clinician)
     assert row["pain_change"] == label == judge_change("pain_nrs", first, latest).label
     assert row["odi_change"] is None and row["walk_change"] is None
+
+
+# --- property: the stored row is the domain's summary of the same visits ---------------------------
+
+
+@st.composite
+def _walk(draw: st.DrawFn) -> dict[str, Any]:
+    protocol = draw(st.sampled_from([None, "spwt", "6mwt", "treadmill_1_2mph", "reported"]))
+    if protocol is None:
+        return {}
+    cap = {"spwt": 30.0, "6mwt": 6.0, "treadmill_1_2mph": 15.0}.get(protocol, 120.0)
+    values: dict[str, Any] = {"walk_protocol": protocol}
+    # Small integer ranges on purpose: equal and near-threshold values come up often.
+    values["walk_total_m"] = draw(
+        st.one_of(st.none(), st.sampled_from([0.0, 100.0, 130.0, 300.0, 400.0, 430.0]))
+    )
+    values["walk_total_min"] = draw(st.one_of(st.none(), st.integers(0, int(cap)).map(float)))
+    values["walk_stop_reason"] = draw(st.sampled_from([None, "symptoms", "fatigue", "time_cap", "other"]))
+    return values
+
+
+@st.composite
+def visit_series(draw: st.DrawFn) -> list[dict[str, Any]]:
+    n = draw(st.integers(1, 5))
+    offsets = sorted(draw(st.lists(st.integers(0, 60), min_size=n, max_size=n)))
+    series = []
+    for offset in offsets:
+        values: dict[str, Any] = {"pain_nrs": draw(st.one_of(st.none(), st.integers(0, 10)))}
+        if draw(st.booleans()):
+            sections = draw(st.lists(st.one_of(st.none(), st.integers(0, 5)), min_size=10, max_size=10))
+            values["odi_sections"] = sections
+        values.update(draw(_walk()))
+        series.append({"day": DAY1 + dt.timedelta(days=offset), **values})
+    return series
+
+
+def _team(store: Any) -> Any:
+    """One team per store (hypothesis runs many examples on the same fresh store)."""
+    with store.read() as tx:
+        existing = tx.get_user_by_username("carla")
+    if existing is None:
+        team = make_team(store)
+        license_all_instruments(store, team.admin)
+        return team.clinician
+    return existing
+
+
+def _summary_of_stored_visits(store: Any, patient: Any) -> dict[str, Any]:
+    with store.read() as tx:
+        visits = tx.visits(patient.id)
+        open_tiers = [e.tier for e in tx.escalations(patient_id=patient.id, status="open") if not e.archived]
+    tier = max(open_tiers, key=TIER_ORDER.__getitem__, default="NONE")
+    return patient_summary(patient.id, visits, open_tier=tier).stored()
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(series=visit_series(), archive_one=st.booleans())
+def test_the_stored_caseload_row_is_the_domain_summary_of_the_same_visits(
+    store: Any, series: list[dict[str, Any]], archive_one: bool
+) -> None:
+    actor = _team(store)
+    patient = services.register_patient(
+        store, actor, patient_values(patient_ref=f"P-{uuid.uuid4().hex[:10]}")
+    )
+    assert patient.id is not None
+    saved = []
+    for values in series:
+        day = values.pop("day")
+        saved.append(record(store, actor, patient.id, day, **values)[0])
+    if archive_one and len(saved) > 1:
+        services.set_visit_archived(
+            store, actor, saved[0].id, archived=True, reason="entered on the wrong patient"
+        )
+
+    def stored_row() -> dict[str, Any]:
+        row = next(r for r in services.caseload(store, actor) if r["patient_id"] == patient.id)
+        return {name: row[name] for name in STORED_FIELDS}
+
+    expected = _summary_of_stored_visits(store, patient)
+    assert stored_row() == expected  # kept current on every write
+    with store.transaction() as tx:
+        tx.refresh_summaries()
+    assert stored_row() == expected  # and the same after a full refresh
+
+
+def test_migration_0006_recomputes_the_summaries_of_an_existing_database(
+    store: Any, database_url: str
+) -> None:
+    from alembic import command
+    from sqlalchemy import select, text
+
+    from data import tables
+    from data.migrate import alembic_config, head_revision, upgrade
+    from data.store import make_engine
+
+    actor = _team(store)
+    patient = services.register_patient(store, actor, patient_values())
+    assert patient.id is not None
+    walk = {"walk_protocol": "spwt", "walk_total_min": 20.0}
+    record(store, actor, patient.id, DAY1, walk_total_m=300.0, walk_stop_reason="symptoms", **walk)
+    record(store, actor, patient.id, DAY2, walk_total_m=100.0, walk_stop_reason="other", **walk)
+    expected = _summary_of_stored_visits(store, patient)
+    store.close()
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:  # back to 0003, with the SQL summary of version 1 ("▼ worse")
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0003")
+            conn.execute(text("UPDATE patient_summaries SET latest_walk_primary = 100"))
+            conn.execute(text("INSERT INTO meta (key, value) VALUES ('summary_version', '1')"))
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
+            assert conn.execute(text("SELECT value FROM meta WHERE key = 'summary_version'")).scalar() == "2"
+            row = conn.execute(select(tables.patient_summaries)).mappings().one()
+    finally:
+        engine.dispose()
+    assert {name: row[name] for name in STORED_FIELDS} == expected
