@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from dashboard.catalogue import WALK_PROTOCOLS
 from dashboard.config import RuleSettings
 from dashboard.models import SCREENING_FIELDS, TIER_ORDER, FlagRecord, Patient, Screening, Visit
 from dashboard.outcomes import (
@@ -411,7 +412,7 @@ def _evidence_text(f: Facts) -> str:
 
 
 def _walking_decline_text(f: Facts) -> str:
-    unit = "m" if f.walk_protocol in ("spwt", "6mwt") else "min"
+    unit = WALK_PROTOCOLS[f.walk_protocol].unit if f.walk_protocol in WALK_PROTOCOLS else "min"
     decline = f.walk_decline or 0.0
     return (
         f"{f.walk_protocol} result fell by {decline:.0%}: {f.walk_previous:g} {unit} on "
