@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dashboard.catalogue import WALK_PROTOCOLS
 from dashboard.outcomes import ODI_BAND_LABELS, ODI_BANDS, ODI_TOP_BAND
 from dashboard.trends import (
     MEASURE_LABELS,
@@ -45,10 +46,7 @@ PALETTE: tuple[str, ...] = tuple(OKABE_ITO.values())
 
 # Each protocol has its own colour and marker shape, so the shape alone tells them apart.
 PROTOCOL_STYLE: dict[str, tuple[str, str]] = {
-    "spwt": (OKABE_ITO["blue"], "circle"),
-    "treadmill_1_2mph": (OKABE_ITO["orange"], "square"),
-    "6mwt": (OKABE_ITO["bluish_green"], "diamond"),
-    "reported": (OKABE_ITO["reddish_purple"], "triangle-up"),
+    p.id: (OKABE_ITO[p.chart_colour], p.chart_marker) for p in WALK_PROTOCOLS.values()
 }
 # Event kind -> (colour, line dash, word shown beside the line).
 EVENT_STYLE: dict[str, tuple[str, str, str]] = {

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dashboard.catalogue import INSTRUMENTS, TIERS, WALK_PROTOCOLS
+
 # --- Code system URIs (FHIR R4 canonical identifiers, clinical-reference §9 [C]) ---------------
 
 LOINC = "http://loinc.org"
@@ -116,18 +118,21 @@ LEG_WEAKNESS_MRC = LocalCode("leg-weakness-mrc", "Weakest key lower-limb muscle,
 
 # --- Local: walking tests (clinical-reference §7.8) --------------------------------------------
 
-WALK_SPWT = LocalCode("walk-spwt", "Self-paced walking test (level ground, up to 30 min)")
+
+def _walk_code(protocol_id: str) -> Code | LocalCode:
+    entry = WALK_PROTOCOLS[protocol_id]
+    if entry.fhir_system == "loinc":
+        return Code(LOINC, entry.fhir_code, entry.fhir_display)
+    return LocalCode(entry.fhir_code, entry.fhir_display)
+
+
+WALK_SPWT = LocalCode(WALK_PROTOCOLS["spwt"].fhir_code, WALK_PROTOCOLS["spwt"].fhir_display)
 WALK_TREADMILL_1_2MPH = LocalCode(
-    "walk-treadmill-1-2mph", "Treadmill walking test, level, 1.2 mph (up to 15 min)"
+    WALK_PROTOCOLS["treadmill_1_2mph"].fhir_code, WALK_PROTOCOLS["treadmill_1_2mph"].fhir_display
 )
-WALK_REPORTED = LocalCode("walk-reported", "Patient-reported walking tolerance")
-# Observation.code and the protocol component's value for each walk_protocol.
-WALK_PROTOCOL_CODES: dict[str, Code | LocalCode] = {
-    "spwt": WALK_SPWT,
-    "treadmill_1_2mph": WALK_TREADMILL_1_2MPH,
-    "6mwt": LOINC_SIX_MINUTE_WALK,
-    "reported": WALK_REPORTED,
-}
+WALK_REPORTED = LocalCode(WALK_PROTOCOLS["reported"].fhir_code, WALK_PROTOCOLS["reported"].fhir_display)
+# Observation.code and the protocol component's value for each walk_protocol (from the catalogue).
+WALK_PROTOCOL_CODES: dict[str, Code | LocalCode] = {p: _walk_code(p) for p in WALK_PROTOCOLS}
 
 WALK_PROTOCOL = LocalCode("walk-protocol", "Walking test protocol")
 WALK_ONSET_TIME = LocalCode("walk-onset-time", "Walking time to first symptom")
@@ -224,10 +229,7 @@ REDFLAG_SCREENING = LocalCode(
 )
 # Overall urgency of a screening; "NONE" reads "no rule fired", never "safe" (clinical-reference §1.2).
 URGENCY_CODES: dict[str, LocalCode] = {
-    "EMERGENCY": LocalCode("urgency-emergency", "Emergency: act within this appointment"),
-    "URGENT": LocalCode("urgency-urgent", "Urgent: within days, no later than 2 weeks"),
-    "ROUTINE_REVIEW": LocalCode("urgency-routine-review", "Routine review at or before the next visit"),
-    "NONE": LocalCode("urgency-none", "No rule fired"),
+    t.id: LocalCode(t.fhir_code, t.fhir_display) for t in sorted(TIERS.values(), key=lambda t: -t.rank)
 }
 
 # --- Local: questionnaire answers and canonicals (clinical-reference §7.10: no instrument text) ---
@@ -243,11 +245,11 @@ STARTBACK_ANSWER_CODES: dict[str, LocalCode] = {
 }
 
 # Questionnaire canonical = "<base>/Questionnaire/<slug>"; linkIds are "<slug>-<item number>".
-QUESTIONNAIRE_ODI = "odi"
-QUESTIONNAIRE_RMDQ = "rmdq"
-QUESTIONNAIRE_STARTBACK = "startback"
-QUESTIONNAIRE_ZCQ = "zcq"
-QUESTIONNAIRE_PSFS = "psfs"
+QUESTIONNAIRE_ODI = INSTRUMENTS["odi"].questionnaire_slug or "odi"
+QUESTIONNAIRE_RMDQ = INSTRUMENTS["rmdq"].questionnaire_slug or "rmdq"
+QUESTIONNAIRE_STARTBACK = INSTRUMENTS["startback"].questionnaire_slug or "startback"
+QUESTIONNAIRE_ZCQ = INSTRUMENTS["zcq"].questionnaire_slug or "zcq"
+QUESTIONNAIRE_PSFS = INSTRUMENTS["psfs"].questionnaire_slug or "psfs"
 # Patient.identifier.system = "<base>/patient-ref" (the clinic's own identifier, patient_ref).
 PATIENT_REF_PATH = "patient-ref"
 

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from dashboard.catalogue.instruments import licensed
+
 # Instruments whose wording and use are licensed (clinical-reference §7.10); NPRS and PSFS are always on.
-LICENSED_INSTRUMENTS: dict[str, str] = {
-    "odi": "Oswestry Disability Index (ODI v2.1a)",
-    "rmdq": "Roland-Morris Disability Questionnaire (RMDQ-24)",
-    "zcq": "Zurich Claudication Questionnaire (ZCQ)",
-    "startback": "Keele STarT Back Screening Tool",
-}
+LICENSED_INSTRUMENTS: dict[str, str] = {key: entry.name for key, entry in licensed().items()}
 # The Visit field that holds each licensed instrument's item scores.
-INSTRUMENT_FIELD: dict[str, str] = {
-    "odi": "odi_sections",
-    "rmdq": "rmdq_items",
-    "zcq": "zcq_items",
-    "startback": "startback",
-}
+INSTRUMENT_FIELD: dict[str, str] = {key: entry.visit_field for key, entry in licensed().items()}
 
 
 def unlicensed_values(values: dict[str, Any], enabled: set[str]) -> dict[str, str]:

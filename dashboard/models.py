@@ -11,6 +11,9 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dashboard.catalogue import INSTRUMENTS, STOP_REASONS, TIERS
+from dashboard.catalogue import WALK_PROTOCOLS as _PROTOCOLS
+
 Sex = Literal["F", "M", "X"]
 Change4 = Literal["none", "new", "worsening", "chronic_stable"]
 LegWeakness = Literal["none", "new", "stable", "progressive"]
@@ -23,18 +26,20 @@ PedalPulses = Literal["normal", "reduced_or_absent", "not_assessed"]
 AgreeDisagree = Literal["agree", "disagree"]
 Bothersome = Literal["not_at_all", "slightly", "moderately", "very_much", "extremely"]
 
-WALK_PROTOCOLS: tuple[str, ...] = ("spwt", "treadmill_1_2mph", "6mwt", "reported")
+# The Literal types above spell the catalogue's ids for pydantic and mypy; tests/unit/test_catalogue.py
+# checks that they match dashboard.catalogue exactly.
+WALK_PROTOCOLS: tuple[str, ...] = tuple(_PROTOCOLS)
+WALK_STOP_REASONS: tuple[str, ...] = tuple(STOP_REASONS)
 # Protocol caps in minutes (clinical-reference §7.8: SPWT 30 min, treadmill 15 min, 6MWT 6 min).
-WALK_CAP_MIN: dict[str, float] = {"spwt": 30.0, "treadmill_1_2mph": 15.0, "6mwt": 6.0}
+WALK_CAP_MIN: dict[str, float] = {p.id: p.cap_min for p in _PROTOCOLS.values() if p.cap_min is not None}
 
 # ZCQ item codes (clinical-reference §7.7): q1-q7 symptom severity 1-5 (q7, balance, uses 1/3/5),
 # q8-q12 physical function 1-4, q13-q18 satisfaction 1-4 (after treatment only).
 ZCQ_ALLOWED: dict[str, frozenset[int]] = {
-    **{f"q{i}": frozenset(range(1, 6)) for i in range(1, 7)},
-    "q7": frozenset({1, 3, 5}),
-    **{f"q{i}": frozenset(range(1, 5)) for i in range(8, 19)},
+    code: frozenset(int(v) for v in allowed)  # type: ignore[call-overload]
+    for code, allowed in INSTRUMENTS["zcq"].allowed.items()
 }
-STARTBACK_ITEMS: tuple[str, ...] = tuple(f"q{i}" for i in range(1, 10))
+STARTBACK_ITEMS: tuple[str, ...] = INSTRUMENTS["startback"].item_codes
 
 # Control characters (C0, DEL, C1): PostgreSQL refuses NUL in text, and the others are invisible or
 # break the layout on a page. Tab is allowed everywhere (browsers keep a pasted tab in a one-line
@@ -306,7 +311,7 @@ def field_errors(error: Exception) -> dict[str, str]:
 
 
 Tier = Literal["EMERGENCY", "URGENT", "ROUTINE_REVIEW", "NONE"]
-TIER_ORDER: dict[str, int] = {"NONE": 0, "ROUTINE_REVIEW": 1, "URGENT": 2, "EMERGENCY": 3}
+TIER_ORDER: dict[str, int] = {entry.id: entry.rank for entry in TIERS.values()}
 CLOSE_ACTIONS: dict[str, str] = {
     "sent_to_ed": "Sent to the emergency department",
     "urgent_referral": "Urgent GP / specialist referral",

@@ -10,11 +10,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from dashboard.catalogue import INSTRUMENTS, WALK_PROTOCOLS
 from dashboard.models import STARTBACK_ITEMS, ZCQ_ALLOWED, PsfsActivity
 
 # --- ODI (clinical-reference §7.3) -------------------------------------------------------------
 
-ODI_SECTIONS = 10
+ODI_SECTIONS = INSTRUMENTS["odi"].item_count
 ODI_MAX_PER_SECTION = 5
 # At most 1 missing section (AO Foundation ODI v2.1a algorithm; Awell calculator [C]; project rule).
 ODI_MAX_MISSING_SECTIONS = 1
@@ -102,7 +103,7 @@ def score_odi(sections: Sequence[OdiEntry]) -> OdiScore:
 
 # --- RMDQ (clinical-reference §7.4) ------------------------------------------------------------
 
-RMDQ_ITEMS = 24
+RMDQ_ITEMS = INSTRUMENTS["rmdq"].item_count
 # yes = 1, no = 0, not_applicable = 0 (Roland & Morris 1983 [C]); None is a blank item.
 _RMDQ_WORDS: dict[str, int] = {"yes": 1, "no": 0, "not_applicable": 0}
 
@@ -195,7 +196,7 @@ def score_startback(answers: Mapping[str, str | None] | None) -> StartBackScore:
 
 # --- PSFS (clinical-reference §7.5) ------------------------------------------------------------
 
-PSFS_MAX_ACTIVITIES = 5
+PSFS_MAX_ACTIVITIES = INSTRUMENTS["psfs"].item_count
 PSFS_MAX_RATING = 10
 
 
@@ -316,10 +317,11 @@ MEASURES: dict[str, MeasureInfo] = {
         MeasureInfo("psfs_mean", "PSFS mean", "points", "higher_is_better"),
         MeasureInfo("zcq_ss", "ZCQ symptom severity", "points", "lower_is_better"),
         MeasureInfo("zcq_pf", "ZCQ physical function", "points", "lower_is_better"),
-        MeasureInfo("walk_spwt_m", "SPWT total distance", "m", "higher_is_better"),
-        MeasureInfo("walk_6mwt_m", "6MWT distance", "m", "higher_is_better"),
-        MeasureInfo("walk_treadmill_min", "Treadmill total time", "min", "higher_is_better"),
-        MeasureInfo("walk_reported_min", "Reported walking time", "min", "higher_is_better"),
+        # One walking measure per protocol, from the catalogue (higher is better for walking, §7.1).
+        *(
+            MeasureInfo(p.change_measure, p.change_label, p.unit, "higher_is_better")
+            for p in sorted(WALK_PROTOCOLS.values(), key=lambda p: not p.has_mcid)
+        ),
     )
 }
 
@@ -523,3 +525,29 @@ def judge_change(measure: str, baseline: float, latest: float) -> ChangeJudgemen
         reason = "a relative change cannot be judged from a baseline of 0"
         return judged("no_important_change", f"{movement}; {reason}", mcid)
     return judged("no_important_change", f"{movement}; below {_rule_text(mcid, info.unit)}", mcid)
+
+
+# Labels that count as evidence for or against improvement (§3.2, §7.1); "no_mcid" does not.
+EVIDENCE_LABELS: frozenset[str] = frozenset(
+    {"important_improvement", "no_important_change", "important_worsening", "within_measurement_error"}
+)
+# An NRS baseline ≤ 2 leaves no room to improve: no evidence either way (§3.2 [U]).
+NRS_BASELINE_NO_EVIDENCE_MAX = 2
+
+
+def counts_as_evidence(judgement: ChangeJudgement) -> bool:
+    """True when a judgement is evidence for or against improvement (§3.2): an MCID decided it, and a
+    pain baseline had room to improve."""
+    if judgement.label not in EVIDENCE_LABELS:
+        return False
+    return not (judgement.measure == "pain_nrs" and judgement.baseline <= NRS_BASELINE_NO_EVIDENCE_MAX)
+
+
+def improvement(judgements: Sequence[ChangeJudgement]) -> tuple[bool, bool]:
+    """(improved, not_improved) from NRS, ODI and walking judgements (§3.2): the product's only definition.
+
+    improved: any evidence shows an important improvement; not_improved: some evidence, none improved.
+    """
+    evidence = [j for j in judgements if counts_as_evidence(j)]
+    improved = any(j.label == "important_improvement" for j in evidence)
+    return improved, bool(evidence) and not improved

@@ -13,28 +13,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
+from dashboard.catalogue import TIERS, WALK_PROTOCOLS
 from dashboard.models import Escalation
 from dashboard.plan import ADVICE_SECTIONS, SECTION_HEADINGS, Plan
 from dashboard.ports import AuditEntry, Handout, User
-from dashboard.presenters import TIER_ICON
 from dashboard.safe_text import csv_cell, md_escape
 from dashboard.trends import ChangeRow
 
 NOT_RECORDED = "—"
 # Short tier words with an icon (never colour alone).
-TIER_SHORT: dict[str, str] = {
-    "EMERGENCY": f"{TIER_ICON['EMERGENCY']} Emergency",
-    "URGENT": f"{TIER_ICON['URGENT']} Urgent",
-    "ROUTINE_REVIEW": f"{TIER_ICON['ROUTINE_REVIEW']} Routine review",
-    "NONE": "–",
-}
+TIER_SHORT: dict[str, str] = {t.id: f"{t.icon} {t.short_words}" if t.rank else "–" for t in TIERS.values()}
 # Short protocol names for narrow table columns.
-PROTOCOL_SHORT: dict[str, str] = {
-    "spwt": "SPWT",
-    "treadmill_1_2mph": "Treadmill 1.2 mph",
-    "6mwt": "6MWT",
-    "reported": "Reported",
-}
+PROTOCOL_SHORT: dict[str, str] = {p.id: p.short_name for p in WALK_PROTOCOLS.values()}
+_TIERS_MOST_URGENT_FIRST: tuple[str, ...] = tuple(
+    t.id for t in sorted(TIERS.values(), key=lambda t: -t.rank) if t.rank
+)
 
 
 # --- time ----------------------------------------------------------------------------------------
@@ -234,7 +227,7 @@ def caseload_csv(view: pd.DataFrame) -> bytes:
 def open_flag_summary(tiers: Iterable[str]) -> str:
     """'3 open: 1 emergency, 2 urgent' (most urgent first)."""
     tiers = list(tiers)
-    counts = [(tier, tiers.count(tier)) for tier in ("EMERGENCY", "URGENT", "ROUTINE_REVIEW")]
+    counts = [(tier, tiers.count(tier)) for tier in _TIERS_MOST_URGENT_FIRST]
     parts = [f"{n} {tier.replace('_', ' ').lower()}" for tier, n in counts if n]
     return f"{len(tiers)} open: " + ", ".join(parts)
 

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dashboard.catalogue import TIERS
 from dashboard.models import CLOSE_ACTIONS, Screening
 from dashboard.safe_text import md_escape
 
-TIER_ICON = {"EMERGENCY": "🚨", "URGENT": "⚠️", "ROUTINE_REVIEW": "🔎", "NONE": "ℹ️"}
-TIER_WORDS = {
-    "EMERGENCY": "EMERGENCY: act within this appointment",
-    "URGENT": "URGENT: referral or specialist contact within days",
-    "ROUTINE_REVIEW": "ROUTINE REVIEW: reassess at or before the next visit",
-    "NONE": "No rule fired",
-}
+TIER_ICON = {t.id: t.icon for t in TIERS.values()}
+TIER_WORDS = {t.id: t.words for t in TIERS.values()}
 # Streamlit alert level per tier (the page picks st.error / st.warning / st.info from it).
-TIER_LEVEL = {"EMERGENCY": "error", "URGENT": "warning", "ROUTINE_REVIEW": "info", "NONE": "info"}
+TIER_LEVEL = {t.id: t.alert_level for t in TIERS.values()}
 DECISION_SUPPORT = (
     "Decision support for a registered clinician, not a diagnosis. "
     "When no rule fires, serious pathology is not excluded."

@@ -15,15 +15,21 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from dashboard.catalogue import WALK_PROTOCOLS
 from dashboard.config import RuleSettings
 from dashboard.models import SCREENING_FIELDS, TIER_ORDER, FlagRecord, Patient, Screening, Visit
-from dashboard.outcomes import MEASURES, ChangeJudgement, judge_change, score_odi
+from dashboard.outcomes import (
+    MEASURES,
+    ChangeJudgement,
+    counts_as_evidence,
+    improvement,
+    judge_change,
+    score_odi,
+)
 from dashboard.walking import (
-    UNRELATED_STOP_REASON,
-    change_measure,
     chronological,
     claudication_pattern,
-    is_walking_record,
+    comparable_walks,
     latest_same_protocol_pair,
     primary_metric,
 )
@@ -44,8 +50,6 @@ EMERGENCY_NEW_WEAKNESS_MAX_MRC = 3
 SEVERE_STABLE_WEAKNESS_MAX_MRC = 2
 # RF_MALIGNANCY_SUSPECTED needs 2 or more features: a convention [U].
 MALIGNANCY_MIN_FEATURES = 2
-# An NRS baseline ≤ 2 leaves no room to improve: no evidence either way (§3.2 [U]).
-NRS_BASELINE_NO_EVIDENCE_MAX = 2
 
 # The CES core questions, listed under not_asked whenever unanswered (§3.1).
 CES_CORE_QUESTIONS: tuple[str, ...] = (
@@ -70,10 +74,7 @@ WORST_ANSWER: dict[str, str | bool] = {
 DEFAULT_ANSWER: dict[str, str | bool] = {
     field: "none" if isinstance(worst, str) else False for field, worst in WORST_ANSWER.items()
 }
-# Change labels that count as evidence for or against improvement (§3.2, §7.1); "no_mcid" does not.
-EVIDENCE_LABELS = frozenset(
-    {"important_improvement", "no_important_change", "important_worsening", "within_measurement_error"}
-)
+# What counts as evidence of (no) improvement lives beside judge_change: dashboard.outcomes.improvement.
 
 
 class Urgency(StrEnum):
@@ -201,35 +202,27 @@ def _odi_percent(visit: Visit) -> float | None:
     return None if visit.odi_sections is None else score_odi(visit.odi_sections).percent
 
 
-def _counts_as_walk(visit: Visit) -> bool:
-    return is_walking_record(visit) and visit.walk_stop_reason != UNRELATED_STOP_REASON
-
-
 def _change_evidence(ordered: Sequence[Visit]) -> tuple[ChangeJudgement, ...]:
     """Judgements of NRS, ODI and the primary walking metric from an earlier baseline (§3.2)."""
     latest, earlier = ordered[-1], ordered[:-1]
     pairs: list[tuple[str, float, float]] = []
     nrs_baseline = next((v.pain_nrs for v in earlier if v.pain_nrs is not None), None)
-    # A baseline of 2 or less leaves no room to improve: no evidence either way [U].
-    if (
-        nrs_baseline is not None
-        and nrs_baseline > NRS_BASELINE_NO_EVIDENCE_MAX
-        and latest.pain_nrs is not None
-    ):
+    if nrs_baseline is not None and latest.pain_nrs is not None:
         pairs.append(("pain_nrs", nrs_baseline, latest.pain_nrs))
     odi_baseline = next((p for p in map(_odi_percent, earlier) if p is not None), None)
     odi_latest = _odi_percent(latest)
     if odi_baseline is not None and odi_latest is not None:
         pairs.append(("odi_percent", odi_baseline, odi_latest))
-    if _counts_as_walk(latest):
-        same = (v for v in earlier if v.walk_protocol == latest.walk_protocol and _counts_as_walk(v))
-        walk_baseline = next((primary_metric(v) for v in same), None)
-        walk_latest = primary_metric(latest)
+    # The latest visit supplies the current findings (§3.1): its walk must be the latest that counts.
+    walks = comparable_walks(ordered)
+    if walks is not None and walks.records[-1] is latest and len(walks.values) > 1:
+        walk_baseline, walk_latest = walks.values[0], walks.values[-1]
         # A relative change cannot be judged from a baseline of 0.
-        if walk_baseline and walk_latest is not None and latest.walk_protocol is not None:
-            pairs.append((change_measure(latest.walk_protocol), walk_baseline, walk_latest))
+        if walk_baseline:
+            pairs.append((walks.change_measure, walk_baseline, walk_latest))
     judged = (judge_change(measure, first, last) for measure, first, last in pairs)
-    return tuple(j for j in judged if j.label in EVIDENCE_LABELS)
+    # A pain baseline of 2 or less leaves no room to improve: no evidence either way [U].
+    return tuple(j for j in judged if counts_as_evidence(j))
 
 
 def _facts(
@@ -256,8 +249,7 @@ def _facts(
     nrs_gain = None if earlier_nrs is None or latest.pain_nrs is None else earlier_nrs - latest.pain_nrs
     if evidence is None:
         evidence = _change_evidence(ordered)
-    improved = any(j.label == "important_improvement" for j in evidence)
-    not_improved = bool(evidence) and not improved
+    improved, not_improved = improvement(evidence)
     pair = latest_same_protocol_pair(ordered)
     return Facts(
         settings=settings,
@@ -420,7 +412,7 @@ def _evidence_text(f: Facts) -> str:
 
 
 def _walking_decline_text(f: Facts) -> str:
-    unit = "m" if f.walk_protocol in ("spwt", "6mwt") else "min"
+    unit = WALK_PROTOCOLS[f.walk_protocol].unit if f.walk_protocol in WALK_PROTOCOLS else "min"
     decline = f.walk_decline or 0.0
     return (
         f"{f.walk_protocol} result fell by {decline:.0%}: {f.walk_previous:g} {unit} on "

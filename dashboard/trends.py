@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from dashboard.catalogue import WALK_PROTOCOLS
 from dashboard.models import TIER_ORDER, Visit
 from dashboard.outcomes import (
     MEASURES,
@@ -24,24 +25,20 @@ from dashboard.outcomes import (
     score_zcq,
     thresholds_for,
 )
+from dashboard.summaries import patient_summary
 from dashboard.walking import (
     ONSET_METRIC,
     PRIMARY_METRIC,
-    UNRELATED_STOP_REASON,
     change_measure,
     chronological,
+    counts_for_comparison,
     onset_metric,
     primary_metric,
 )
 
 # --- Names and units shown to clinicians ------------------------------------------------------
 
-PROTOCOL_NAMES: dict[str, str] = {
-    "spwt": "Self-paced walking test (SPWT)",
-    "treadmill_1_2mph": "Treadmill, 1.2 mph",
-    "6mwt": "6-minute walk test (6MWT)",
-    "reported": "Reported walking time",
-}
+PROTOCOL_NAMES: dict[str, str] = {p.id: p.name for p in WALK_PROTOCOLS.values()}
 # What each walking field measures, for axis titles and table labels.
 WALK_FIELD_WORDS: dict[str, str] = {
     "walk_total_m": "total distance",
@@ -158,8 +155,8 @@ def _visit_row(visit: Visit) -> dict[str, Any]:
         "walk_primary_unit": field_unit(PRIMARY_METRIC[protocol]) if protocol else None,
         "walk_onset_unit": field_unit(ONSET_METRIC[protocol]) if protocol else None,
         "walk_stop_reason": visit.walk_stop_reason,
-        # A walking record that counts for comparisons (not stopped for an unrelated reason).
-        "walk_counts": primary is not None and visit.walk_stop_reason != UNRELATED_STOP_REASON,
+        # A walking record that counts for comparisons (dashboard.walking, the one rule).
+        "walk_counts": counts_for_comparison(visit),
     }
 
 
@@ -402,6 +399,10 @@ CASELOAD_INPUT_COLUMNS: tuple[str, ...] = (
     "latest_walk_primary",
     "walk_protocol",
     "latest_odi_percent",
+    "pain_change",
+    "odi_change",
+    "walk_change",
+    "not_improving",
     "open_tier",
     "last_visit_date",
     "next_review_date",
@@ -409,20 +410,20 @@ CASELOAD_INPUT_COLUMNS: tuple[str, ...] = (
     "nrs_count",
     "walk_count",
 )
-# Improvement thresholds for the caseload glance (clinical-reference §3.2 `improved`, §7.2):
-# NRS 2 points or 30% (Ostelo 2008 [C]); walking primary metric 30% of one protocol [U: §3.2].
-NRS_IMPROVEMENT_POINTS = 2.0
-NRS_IMPROVEMENT_FRACTION = 0.30
-WALK_TREND_FRACTION = 0.30
-# An NRS baseline ≤ 2 leaves no room to improve and counts as no evidence either way [U: §3.2].
-NRS_MIN_EVIDENCE_BASELINE = 2.0
-# "≥ threshold" comparisons forgive floating-point noise (0.3 × 100 = 30.000000000000004).
-_TOLERANCE = 1e-9
 WALKING_TREND_TEXT: dict[str, str] = {
     "better": "▲ better",
     "worse": "▼ worse",
     "same": "– same",
+    "unjudged": "· no MCID",
     "none": "no test",
+}
+# The caseload's walking word for each judge_change label of the walking comparison (§7.1, §7.8).
+WALKING_TREND_OF_LABEL: dict[str, str] = {
+    "important_improvement": WALKING_TREND_TEXT["better"],
+    "important_worsening": WALKING_TREND_TEXT["worse"],
+    "no_important_change": WALKING_TREND_TEXT["same"],
+    "within_measurement_error": WALKING_TREND_TEXT["same"],
+    "no_mcid": WALKING_TREND_TEXT["unjudged"],
 }
 
 
@@ -436,47 +437,32 @@ def caseload_row(
     open_tier: str | None = None,
     next_review_date: dt.date | None = None,
 ) -> dict[str, Any]:
-    """Aggregate one patient's visits into the row `caseload_table` expects (no scoring beyond ODI).
-
-    Walking uses the protocol of the latest counting walking record, first to latest of that protocol.
-    """
-    ordered = chronological(visits)
-    nrs = [v.pain_nrs for v in ordered if v.pain_nrs is not None]
-    walks = [
-        v for v in ordered if primary_metric(v) is not None and v.walk_stop_reason != UNRELATED_STOP_REASON
-    ]
-    protocol = walks[-1].walk_protocol if walks else None
-    same = [primary_metric(v) for v in walks if v.walk_protocol == protocol]
-    odi_visit = next((v for v in reversed(ordered) if v.odi_sections is not None), None)
-    odi = score_odi(odi_visit.odi_sections) if odi_visit and odi_visit.odi_sections is not None else None
+    """One patient's row as `caseload_table` expects it: patient details plus the domain summary
+    (`dashboard.summaries.patient_summary`), the same values the store persists."""
+    summary = patient_summary(
+        patient_id or "", visits, open_tier=open_tier or "NONE", next_review_date=next_review_date
+    )
+    row = summary.stored()
     return {
+        **row,
         "patient_id": patient_id,
         "patient_ref": patient_ref,
         "name": name,
         "clinician": clinician,
-        "first_nrs": nrs[0] if nrs else None,
-        "latest_nrs": nrs[-1] if nrs else None,
-        "first_walk_primary": same[0] if same else None,
-        "latest_walk_primary": same[-1] if same else None,
-        "walk_protocol": protocol,
-        "latest_odi_percent": odi.percent if odi else None,
         "open_tier": open_tier,
-        "last_visit_date": ordered[-1].visit_date if ordered else None,
         "next_review_date": next_review_date,
-        "visit_count": len(ordered),
-        "nrs_count": len(nrs),
-        "walk_count": len(same),
+        "visit_count": summary.n_visits,
     }
 
 
 def caseload_table(rows: Iterable[Mapping[str, Any]], today: dt.date) -> pd.DataFrame:
-    """Caseload with derived columns, computed vectorised in one pass over all patients.
+    """Caseload with display columns, computed vectorised in one pass over all patients.
 
-    Adds nrs_change (latest − first NRS, points; negative is less pain), walking_trend (± 30% of the
-    first value of one protocol, or "no test"), days_since_last_visit, overdue_for_review
-    (next_review_date before today), not_improving (≥ 2 values of NRS or walking, no important NRS
-    improvement and walking not better) and tier_rank; sorted by open tier, overdue, not improving.
-    Optional input columns visit_count / nrs_count / walk_count default to unknown (no evidence).
+    Rows carry the domain summary (`dashboard.summaries`): the judgements are never re-made here.
+    Adds nrs_change (latest − first NRS, points; negative is less pain), walking_trend (the walking
+    comparison's judge_change label in words, or "no test"), days_since_last_visit,
+    overdue_for_review (next_review_date before today) and tier_rank; sorted by open tier, overdue,
+    not improving.
     """
     df = pd.DataFrame(list(rows), columns=list(CASELOAD_INPUT_COLUMNS))
     for column in (
@@ -485,42 +471,23 @@ def caseload_table(rows: Iterable[Mapping[str, Any]], today: dt.date) -> pd.Data
         "first_walk_primary",
         "latest_walk_primary",
         "latest_odi_percent",
+        "visit_count",
+        "nrs_count",
+        "walk_count",
     ):
-        df[column] = pd.to_numeric(df[column], errors="coerce").astype("float64")
-    for column in ("visit_count", "nrs_count", "walk_count"):
         df[column] = pd.to_numeric(df[column], errors="coerce").astype("float64")
     for column in ("last_visit_date", "next_review_date"):
         df[column] = pd.to_datetime(df[column], errors="coerce")
+    for column in ("pain_change", "odi_change", "walk_change"):
+        df[column] = df[column].astype("object").where(df[column].notna(), None)
     today_ts = pd.Timestamp(today)
 
-    first_nrs, latest_nrs = df["first_nrs"], df["latest_nrs"]
-    df["nrs_change"] = latest_nrs - first_nrs
-    nrs_gain = first_nrs - latest_nrs
-    # Two NRS values: from nrs_count when given, else from visit_count (≥ 2 visits).
-    nrs_pair = df["nrs_count"].fillna(df["visit_count"]).ge(2) & first_nrs.notna() & latest_nrs.notna()
-    nrs_improved = nrs_pair & (
-        nrs_gain.ge(NRS_IMPROVEMENT_POINTS - _TOLERANCE)
-        | (first_nrs.gt(0) & (nrs_gain / first_nrs).ge(NRS_IMPROVEMENT_FRACTION - _TOLERANCE))
-    )
-    nrs_evidence = nrs_pair & first_nrs.gt(NRS_MIN_EVIDENCE_BASELINE)
-
-    first_walk, latest_walk = df["first_walk_primary"], df["latest_walk_primary"]
-    walk_pair = df["walk_count"].fillna(df["visit_count"]).ge(2) & first_walk.notna() & latest_walk.notna()
-    walk_gain = latest_walk - first_walk
-    # From a baseline of 0 any gain counts as better (a relative change is undefined).
-    threshold = first_walk.abs() * WALK_TREND_FRACTION
-    walk_better = walk_pair & walk_gain.gt(0) & walk_gain.ge(threshold - _TOLERANCE)
-    walk_worse = walk_pair & walk_gain.lt(0) & (-walk_gain).ge(threshold - _TOLERANCE)
-    trend = pd.Series(WALKING_TREND_TEXT["none"], index=df.index, dtype="object")
-    trend[walk_pair] = WALKING_TREND_TEXT["same"]
-    trend[walk_better] = WALKING_TREND_TEXT["better"]
-    trend[walk_worse] = WALKING_TREND_TEXT["worse"]
-    df["walking_trend"] = trend
-
+    df["nrs_change"] = df["latest_nrs"] - df["first_nrs"]
+    trend = df["walk_change"].map(WALKING_TREND_OF_LABEL)
+    df["walking_trend"] = trend.where(trend.notna(), WALKING_TREND_TEXT["none"]).astype("object")
     df["days_since_last_visit"] = (today_ts - df["last_visit_date"]).dt.days.astype("Int64")
     df["overdue_for_review"] = (df["next_review_date"] < today_ts).fillna(False).astype(bool)
-    evidence = nrs_evidence | walk_pair
-    df["not_improving"] = (evidence & ~nrs_improved & ~walk_better).astype(bool)
+    df["not_improving"] = df["not_improving"].fillna(False).astype(bool)
     df["tier_rank"] = df["open_tier"].map(TIER_ORDER).fillna(0).astype(int)
     df["has_open_flag"] = df["tier_rank"].gt(0)
     df = df.sort_values(

@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from dashboard.catalogue import INSTRUMENTS, STOP_REASONS, WALK_PROTOCOLS
 from dashboard.models import Visit
 
 NOT_ASKED = "not asked"
@@ -22,17 +23,11 @@ CHANGE4 = {
 CHOICES: dict[str, dict[Any, str]] = {
     "walk_protocol": {
         None: "no walking test today",
-        "spwt": "Self-paced walking test (SPWT, ≤ 30 min)",
-        "treadmill_1_2mph": "Treadmill 1.2 mph, level (≤ 15 min)",
-        "6mwt": "6-minute walk test",
-        "reported": "Patient's own estimate",
+        **{p.id: p.form_label for p in WALK_PROTOCOLS.values()},
     },
     "walk_stop_reason": {
         None: "not recorded",
-        "symptoms": "symptoms",
-        "fatigue": "fatigue",
-        "time_cap": "reached the time cap",
-        "other": "other (unrelated)",
+        **{r.id: r.form_label for r in STOP_REASONS.values()},
     },
     "leg_pain_on_walking": {None: "not assessed", True: "yes", False: "no"},
     "relief": {
@@ -125,50 +120,10 @@ ALL_NEGATIVE: dict[str, Any] = {
 }
 
 # Short neutral labels written by us: the instruments' own wording is not shipped (clinical-reference §7.10).
-ODI_SECTIONS = (
-    "Pain intensity",
-    "Personal care",
-    "Lifting",
-    "Walking",
-    "Sitting",
-    "Standing",
-    "Sleeping",
-    "Sex life",
-    "Social life",
-    "Travelling",
-)
-STARTBACK_LABELS = (
-    "Leg pain",
-    "Shoulder or neck pain",
-    "Walking",
-    "Dressing",
-    "Fear of activity",
-    "Worry",
-    "Catastrophising",
-    "Mood",
-    "Bothersomeness",
-)
-RMDQ_LABELS = tuple(f"Item {i}" for i in range(1, 25))
-ZCQ_LABELS = (
-    "SS",
-    "SS",
-    "SS",
-    "SS",
-    "SS",
-    "SS",
-    "SS (balance)",
-    "PF",
-    "PF",
-    "PF",
-    "PF",
-    "PF",
-    "SAT",
-    "SAT",
-    "SAT",
-    "SAT",
-    "SAT",
-    "SAT",
-)
+ODI_SECTIONS: tuple[str, ...] = INSTRUMENTS["odi"].labels
+STARTBACK_LABELS: tuple[str, ...] = INSTRUMENTS["startback"].labels
+RMDQ_LABELS: tuple[str, ...] = INSTRUMENTS["rmdq"].labels
+ZCQ_LABELS: tuple[str, ...] = INSTRUMENTS["zcq"].labels
 
 # Copy-forward into a follow-up (data dictionary): only these, never measurements or screening answers.
 COPY_FORWARD: tuple[str, ...] = ("psfs_activities", "walk_protocol", "posture_findings", "footwear_findings")

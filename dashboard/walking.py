@@ -10,31 +10,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from dashboard import catalogue
+from dashboard.catalogue import STOP_REASONS, WALK_PROTOCOLS
 from dashboard.models import Visit
 
+# Views of the catalogue (dashboard/catalogue/walking.py), kept under their established names.
 # Primary tolerance metric per protocol, used for trends and RF_WALKING_DECLINE (§7.8 [U]).
-PRIMARY_METRIC: dict[str, str] = {
-    "spwt": "walk_total_m",
-    "treadmill_1_2mph": "walk_total_min",
-    "6mwt": "walk_total_m",
-    "reported": "walk_total_min",
-}
+PRIMARY_METRIC: dict[str, str] = {p.id: p.primary_field for p in WALK_PROTOCOLS.values()}
 # Time or distance to the first symptom, charted as a secondary series (§7.8 [U]); matches the
 # primary metric's unit so both series share one axis.
-ONSET_METRIC: dict[str, str] = {
-    "spwt": "walk_onset_m",
-    "treadmill_1_2mph": "walk_onset_min",
-    "6mwt": "walk_onset_m",
-    "reported": "walk_onset_min",
-}
+ONSET_METRIC: dict[str, str] = {p.id: p.onset_field for p in WALK_PROTOCOLS.values()}
 # The judge_change measure of each protocol's primary metric (dashboard.outcomes.MEASURES).
-CHANGE_MEASURE: dict[str, str] = {
-    "spwt": "walk_spwt_m",
-    "treadmill_1_2mph": "walk_treadmill_min",
-    "6mwt": "walk_6mwt_m",
-    "reported": "walk_reported_min",
-}
+CHANGE_MEASURE: dict[str, str] = {p.id: p.change_measure for p in WALK_PROTOCOLS.values()}
 # A test stopped for an unrelated reason does not count for comparisons (§3.3 RF_WALKING_DECLINE).
+NOT_COUNTING_STOP_REASONS: frozenset[str] = frozenset(
+    r.id for r in STOP_REASONS.values() if not r.counts_for_comparison
+)
 UNRELATED_STOP_REASON = "other"
 # Protocols whose time to first symptom sets the starting bout; `reported` is the fallback (§8.2 [U]).
 TIMED_TEST_PROTOCOLS: tuple[str, ...] = ("spwt", "treadmill_1_2mph")
@@ -43,9 +34,7 @@ ClaudicationPattern = Literal["none", "vascular", "neurogenic", "indeterminate"]
 
 
 def _protocol(protocol: str) -> str:
-    if protocol not in PRIMARY_METRIC:
-        raise ValueError(f"walk_protocol: unknown; expected one of {', '.join(PRIMARY_METRIC)}")
-    return protocol
+    return catalogue.protocol(protocol).id
 
 
 def change_measure(protocol: str) -> str:
@@ -74,8 +63,9 @@ def is_walking_record(visit: Visit) -> bool:
     return primary_metric(visit) is not None
 
 
-def _counts_for_comparison(visit: Visit) -> bool:
-    return is_walking_record(visit) and visit.walk_stop_reason != UNRELATED_STOP_REASON
+def counts_for_comparison(visit: Visit) -> bool:
+    """True for a walking record that counts: a walk stopped for an unrelated reason never does (§3.3)."""
+    return is_walking_record(visit) and visit.walk_stop_reason not in NOT_COUNTING_STOP_REASONS
 
 
 def _recorded_utc(visit: Visit) -> dt.datetime:
@@ -96,6 +86,41 @@ def chronological(visits: Iterable[Visit]) -> list[Visit]:
     )
 
 
+@dataclass(frozen=True)
+class WalkSeries:
+    """The walking records that count for comparison, all of one protocol, oldest first."""
+
+    protocol: str
+    records: tuple[Visit, ...]
+
+    @property
+    def change_measure(self) -> str:
+        """The judge_change measure of this protocol's primary metric."""
+        return CHANGE_MEASURE[self.protocol]
+
+    @property
+    def values(self) -> list[float]:
+        """The primary metric of every record (m or min, by protocol)."""
+        return [value for value in map(primary_metric, self.records) if value is not None]
+
+
+def comparable_walks(visits: Iterable[Visit], protocol: str | None = None) -> WalkSeries | None:
+    """Which walks count for comparison: the one answer used by the caseload, the trend rules and the
+    progress table (clinical-reference §3.2, §3.3, §7.8).
+
+    Counting walking records (primary metric recorded, not stopped for an unrelated reason) of one
+    protocol, oldest first by (visit_date, recorded_at). The protocol is the given one, or else that
+    of the latest counting record. None when there is no counting record of it.
+    """
+    ordered = [visit for visit in chronological(visits) if counts_for_comparison(visit)]
+    if protocol is None:
+        if not ordered:
+            return None
+        protocol = ordered[-1].walk_protocol
+    same = tuple(visit for visit in ordered if visit.walk_protocol == protocol)
+    return WalkSeries(protocol, same) if same and protocol is not None else None
+
+
 def latest_same_protocol_pair(visits: Iterable[Visit]) -> tuple[Visit, Visit] | None:
     """(earlier, latest) walking records of one protocol, where latest is the latest visit; else None.
 
@@ -103,13 +128,10 @@ def latest_same_protocol_pair(visits: Iterable[Visit]) -> tuple[Visit, Visit] | 
     the earlier one is the most recent earlier counting record of the same protocol.
     """
     ordered = chronological(visits)
-    if not ordered or not _counts_for_comparison(ordered[-1]):
+    series = comparable_walks(ordered)
+    if not ordered or series is None or series.records[-1] is not ordered[-1] or len(series.records) < 2:
         return None
-    latest = ordered[-1]
-    for earlier in reversed(ordered[:-1]):
-        if earlier.walk_protocol == latest.walk_protocol and _counts_for_comparison(earlier):
-            return earlier, latest
-    return None
+    return series.records[-2], series.records[-1]
 
 
 def claudication_pattern(visit: Visit) -> ClaudicationPattern:

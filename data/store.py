@@ -29,10 +29,9 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy import true as sa_true
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from dashboard.models import Escalation, Patient, Screening, Visit
+from dashboard.models import TIER_ORDER, Escalation, Patient, Screening, Visit
 from dashboard.ports import (
     AuditEntry,
     DuplicateError,
@@ -45,12 +44,18 @@ from dashboard.ports import (
     Throttle,
     User,
 )
+from dashboard.summaries import (
+    STORED_FIELDS,
+    SUMMARY_VERSION,
+    SUMMARY_VISIT_FIELDS,
+    patient_summary,
+    summary_visit,
+)
 from dashboard.walking import PRIMARY_METRIC
 from data import tables as t
 
 GENESIS_HASH = "0" * 64
-# Bump when the derived patient summaries change meaning: the store then recomputes them on open.
-SUMMARY_VERSION = "1"
+# SUMMARY_VERSION (dashboard.summaries): when it changes, the store recomputes the summaries on open.
 # One advisory-lock key for the audit chain on PostgreSQL: appends are serialised so the chain stays linear.
 AUDIT_LOCK_KEY = 7_310_001
 SUMMARY_LOCK_KEY = 7_310_002
@@ -791,140 +796,56 @@ class SqlTx:
         return FlagSummary(counts, emergencies)
 
     # --- caseload ------------------------------------------------------------------------------
-    def _aggregate(self, patient_ids: list[str] | None) -> list[dict[str, Any]]:
-        """The caseload's derived values per patient (all patients, or the given ones), in one query."""
-        v = t.visits
+    def _summaries(self, patient_ids: list[str] | None) -> list[dict[str, Any]]:
+        """The domain's summary of each patient (all patients, or the given ones), as stored rows.
+
+        Two reads (visits, open escalations); the judgements are dashboard.summaries', never SQL's.
+        """
+        v, e = t.visits, t.escalations
         live: ColumnElement[bool] = v.c.archived.is_(False)
+        open_live: ColumnElement[bool] = (e.c.status == "open") & e.c.archived.is_(False)
         if patient_ids is not None:
             live = live & v.c.patient_id.in_(patient_ids)
-        ranked = (
-            select(
-                v.c.patient_id,
-                v.c.visit_date,
-                v.c.pain_nrs,
-                v.c.odi_percent,
-                v.c.walk_protocol,
-                v.c.walk_primary,
-                func.row_number()
-                .over(partition_by=v.c.patient_id, order_by=(v.c.visit_date.desc(), v.c.recorded_at.desc()))
-                .label("rn_last"),
-                func.count().over(partition_by=v.c.patient_id).label("n_visits"),
-                func.count(v.c.pain_nrs).over(partition_by=v.c.patient_id).label("nrs_count"),
-                func.count(v.c.walk_primary).over(partition_by=v.c.patient_id).label("walk_count"),
+            open_live = open_live & e.c.patient_id.in_(patient_ids)
+            ids = list(dict.fromkeys(patient_ids))
+        else:
+            ids = list(self.conn.execute(select(t.patients.c.id)).scalars())
+        visits: dict[str, list[Visit]] = {}
+        # Only the payload keys a summary reads, extracted by the database: no whole payload is decoded.
+        walk_keys = [
+            key for key in SUMMARY_VISIT_FIELDS if key.startswith("walk_") and key != "walk_protocol"
+        ]
+        payload = [
+            v.c.data["odi_sections"].label("odi_sections"),
+            *(v.c.data[key].as_float().label(key) for key in walk_keys if key != "walk_stop_reason"),
+            v.c.data["walk_stop_reason"].as_string().label("walk_stop_reason"),
+        ]
+        stmt = select(
+            v.c.patient_id, v.c.visit_date, v.c.recorded_at, v.c.pain_nrs, v.c.walk_protocol, *payload
+        ).where(live)
+        for row in self.conn.execute(stmt):
+            values = row._mapping
+            visits.setdefault(row.patient_id, []).append(
+                summary_visit(row.visit_date, row.recorded_at, values)
             )
-            .where(live)
-            .subquery()
+        tiers: dict[str, str] = {}
+        for pid, tier in self.conn.execute(select(e.c.patient_id, e.c.tier).where(open_live)):
+            if TIER_ORDER.get(tier, 0) > TIER_ORDER[tiers.get(pid, "NONE")]:
+                tiers[pid] = tier
+        known = (
+            set(ids)
+            if patient_ids is None
+            else set(self.conn.execute(select(t.patients.c.id).where(t.patients.c.id.in_(ids))).scalars())
         )
-        latest = select(ranked).where(ranked.c.rn_last == 1).subquery()
-        first_nrs = (
-            select(
-                v.c.patient_id,
-                v.c.pain_nrs.label("first_nrs"),
-                func.row_number()
-                .over(partition_by=v.c.patient_id, order_by=(v.c.visit_date, v.c.recorded_at))
-                .label("rn"),
-            )
-            .where(live, v.c.pain_nrs.is_not(None))
-            .subquery()
-        )
-        last_nrs = (
-            select(
-                v.c.patient_id,
-                v.c.pain_nrs.label("latest_nrs"),
-                func.row_number()
-                .over(partition_by=v.c.patient_id, order_by=(v.c.visit_date.desc(), v.c.recorded_at.desc()))
-                .label("rn"),
-            )
-            .where(live, v.c.pain_nrs.is_not(None))
-            .subquery()
-        )
-        walk_ranked = (
-            select(
-                v.c.patient_id,
-                v.c.walk_protocol,
-                v.c.walk_primary,
-                func.row_number()
-                .over(
-                    partition_by=(v.c.patient_id, v.c.walk_protocol),
-                    order_by=(v.c.visit_date, v.c.recorded_at),
-                )
-                .label("rn_first"),
-                func.row_number()
-                .over(partition_by=v.c.patient_id, order_by=(v.c.visit_date.desc(), v.c.recorded_at.desc()))
-                .label("rn_last"),
-            )
-            .where(live, v.c.walk_protocol.is_not(None), v.c.walk_primary.is_not(None))
-            .subquery()
-        )
-        last_walk = select(walk_ranked).where(walk_ranked.c.rn_last == 1).subquery()
-        first_walk = select(walk_ranked).where(walk_ranked.c.rn_first == 1).subquery()
-        tier_rank = func.max(
-            text(
-                "CASE escalations.tier WHEN 'EMERGENCY' THEN 3 WHEN 'URGENT' THEN 2 "
-                "WHEN 'ROUTINE_REVIEW' THEN 1 ELSE 0 END"
-            )
-        )
-        open_flags = (
-            select(t.escalations.c.patient_id, tier_rank.label("open_rank"))
-            .where(
-                t.escalations.c.status == "open",
-                t.escalations.c.archived.is_(False),
-                *([t.escalations.c.patient_id.in_(patient_ids)] if patient_ids is not None else []),
-            )
-            .group_by(t.escalations.c.patient_id)
-            .subquery()
-        )
-        p = t.patients
-        stmt = (
-            select(
-                p.c.id.label("patient_id"),
-                latest.c.visit_date.label("last_visit_date"),
-                latest.c.odi_percent.label("latest_odi_percent"),
-                latest.c.n_visits,
-                latest.c.nrs_count,
-                latest.c.walk_count,
-                first_nrs.c.first_nrs,
-                last_nrs.c.latest_nrs,
-                last_walk.c.walk_protocol,
-                last_walk.c.walk_primary.label("latest_walk_primary"),
-                first_walk.c.walk_primary.label("first_walk_primary"),
-                open_flags.c.open_rank,
-            )
-            .select_from(p)
-            .outerjoin(latest, latest.c.patient_id == p.c.id)
-            .outerjoin(first_nrs, (first_nrs.c.patient_id == p.c.id) & (first_nrs.c.rn == 1))
-            .outerjoin(last_nrs, (last_nrs.c.patient_id == p.c.id) & (last_nrs.c.rn == 1))
-            .outerjoin(last_walk, last_walk.c.patient_id == p.c.id)
-            .outerjoin(
-                first_walk,
-                (first_walk.c.patient_id == p.c.id)
-                & (first_walk.c.walk_protocol == last_walk.c.walk_protocol),
-            )
-            .outerjoin(open_flags, open_flags.c.patient_id == p.c.id)
-            .where(p.c.id.in_(patient_ids) if patient_ids is not None else sa_true())
-        )
-        tiers = {3: "EMERGENCY", 2: "URGENT", 1: "ROUTINE_REVIEW"}
         return [
-            {
-                "patient_id": row.patient_id,
-                "last_visit_date": row.last_visit_date,
-                "n_visits": row.n_visits or 0,
-                "nrs_count": row.nrs_count or 0,
-                "walk_count": row.walk_count or 0,
-                "first_nrs": row.first_nrs,
-                "latest_nrs": row.latest_nrs,
-                "latest_odi_percent": row.latest_odi_percent,
-                "walk_protocol": row.walk_protocol,
-                "first_walk_primary": row.first_walk_primary,
-                "latest_walk_primary": row.latest_walk_primary,
-                "open_tier": tiers.get(row.open_rank or 0, "NONE"),
-            }
-            for row in self.conn.execute(stmt)
+            patient_summary(pid, visits.get(pid, ()), open_tier=tiers.get(pid, "NONE")).stored()
+            for pid in ids
+            if pid in known
         ]
 
     def refresh_summaries(self, patient_ids: list[str] | None = None) -> None:
         """Recompute the caseload summaries of some patients (None: every patient) in this transaction."""
-        rows = self._aggregate(patient_ids)
+        rows = self._summaries(patient_ids)
         if patient_ids is None:
             self.conn.execute(delete(t.patient_summaries))
         else:
@@ -949,33 +870,30 @@ class SqlTx:
                 p.c.data["family_name"].as_string().label("family_name"),
                 p.c.clinician_id,
                 p.c.next_review_date,
-                ps,
+                ps.c.patient_id.label("summary_of"),
+                *(ps.c[name] for name in STORED_FIELDS if name != "patient_id"),
             )
             .select_from(p.outerjoin(ps, ps.c.patient_id == p.c.id))
             .where(p.c.archived.is_(False))
         )
         out = []
         for row in self.conn.execute(stmt):
-            n_visits = row.n_visits or 0
+            if row.summary_of is None:  # no summary yet: the domain's summary of no visits
+                summary = patient_summary(row.id, ()).stored()
+            else:
+                summary = dict(zip(STORED_FIELDS, row[6:], strict=True))
+            n_visits = summary["n_visits"] or 0
             out.append(
                 {
+                    **summary,
                     "patient_id": row.id,
                     "patient_ref": row.patient_ref,
                     "name": f"{row.given_name} {row.family_name}",
                     "clinician_id": row.clinician_id,
                     "next_review_date": row.next_review_date,
-                    "last_visit_date": row.last_visit_date,
                     "n_visits": n_visits,
                     "visit_count": n_visits,
-                    "nrs_count": row.nrs_count or 0,
-                    "walk_count": row.walk_count or 0,
-                    "first_nrs": row.first_nrs,
-                    "latest_nrs": row.latest_nrs,
-                    "latest_odi_percent": row.latest_odi_percent,
-                    "walk_protocol": row.walk_protocol,
-                    "first_walk_primary": row.first_walk_primary,
-                    "latest_walk_primary": row.latest_walk_primary,
-                    "open_tier": row.open_tier or "NONE",
+                    "open_tier": summary["open_tier"] or "NONE",
                 }
             )
         return out

@@ -180,8 +180,9 @@ audit = Table(
     Column("redacted", Boolean, nullable=False, default=False, server_default=false()),
 )
 
-# Derived, per active patient: the caseload's latest values and open tier, kept current by the store on
-# every visit and escalation write so the caseload is one indexed read instead of an aggregation.
+# Derived, per patient: dashboard.summaries.patient_summary as computed by the domain (latest values,
+# change labels, not improving, open tier), kept current by the store on every visit and escalation
+# write so the caseload is one indexed read instead of an aggregation.
 patient_summaries = Table(
     "patient_summaries",
     metadata,
@@ -197,4 +198,10 @@ patient_summaries = Table(
     Column("first_walk_primary", Float, nullable=True),
     Column("latest_walk_primary", Float, nullable=True),
     Column("open_tier", String(16), nullable=False, default="NONE"),
+    # From migration 0006: what dashboard.summaries.patient_summary computes, stored as is.
+    Column("first_odi_percent", Float, nullable=True),
+    Column("pain_change", String(32), nullable=True),
+    Column("odi_change", String(32), nullable=True),
+    Column("walk_change", String(32), nullable=True),
+    Column("not_improving", Boolean, nullable=False, default=False, server_default=false()),
 )

@@ -146,6 +146,21 @@ def test_plotly_and_argon2_are_each_imported_by_one_module_only(rel: str, librar
     _assert_not_importing(rel, {library}, f"{library} is imported only in {ONLY_IN[library]}")
 
 
+OUR_PACKAGES = frozenset({"dashboard", "data", "reports", "pages", "app", "tests"})
+
+
+@pytest.mark.parametrize(
+    "rel", [rel for rel in _files("dashboard") if rel.startswith("dashboard/catalogue/")]
+)
+def test_the_catalogue_is_the_ground_floor_and_imports_nothing_of_ours(rel: str) -> None:
+    ours = sorted(
+        name
+        for name in imported_modules(rel)
+        if name.split(".")[0] in OUR_PACKAGES and not name.startswith("dashboard.catalogue")
+    )
+    assert not ours, f"{rel} imports {', '.join(ours)}: the catalogue imports nothing of ours"
+
+
 @pytest.mark.parametrize("rel", _files("data"))
 def test_the_data_layer_does_not_import_streamlit_reports_or_pages(rel: str) -> None:
     _assert_not_importing(rel, FORBIDDEN["data"], "data must not import streamlit, reports, pages")

@@ -339,24 +339,32 @@ def test_protocol_note_is_absent_without_any_walking_test() -> None:
 # --- caseload ----------------------------------------------------------------------------------
 
 
-def caseload_input(**overrides: Any) -> dict[str, Any]:
-    """One aggregated caseload row: two visits, NRS 7 -> 6, no walking test, reviewed in future."""
-    row: dict[str, Any] = {
-        "patient_id": "p1",
-        "patient_ref": "MRN-1",
-        "name": "Ana Silva",
-        "clinician": "dr_a",
-        "first_nrs": 7,
-        "latest_nrs": 6,
-        "first_walk_primary": None,
-        "latest_walk_primary": None,
-        "walk_protocol": None,
-        "latest_odi_percent": 30.0,
-        "open_tier": None,
-        "last_visit_date": TODAY - dt.timedelta(days=10),
-        "next_review_date": TODAY + dt.timedelta(days=5),
-        "visit_count": 2,
-    }
+def caseload_input(
+    nrs: tuple[int | None, ...] = (7, 6),
+    walks: tuple[float | None, ...] = (),
+    protocol: str = "spwt",
+    **overrides: Any,
+) -> dict[str, Any]:
+    """One patient's caseload row from visits 10 days apart (NRS 7 -> 6 by default, no walking test),
+    last seen 10 days ago and due for review in 5 days; `overrides` replace row values."""
+    count = max(len(nrs), len(walks))
+    start = (TODAY - DAY_ONE).days - 10 - 10 * count
+    visits = []
+    for i in range(count):
+        values: dict[str, Any] = {"pain_nrs": nrs[i] if i < len(nrs) else None}
+        if i < len(walks) and walks[i] is not None:
+            field = "walk_total_m" if protocol in ("spwt", "6mwt") else "walk_total_min"
+            values |= {"walk_protocol": protocol, field: walks[i]}
+        visits.append(make_visit(start + 10 * (i + 1), **values))
+    row = caseload_row(
+        overrides.pop("patient_id", "p1"),
+        "MRN-1",
+        "Ana Silva",
+        overrides.pop("clinician", "dr_a"),
+        visits,
+        open_tier=overrides.pop("open_tier", None),
+        next_review_date=overrides.pop("next_review_date", TODAY + dt.timedelta(days=5)),
+    )
     return row | overrides
 
 
@@ -372,17 +380,21 @@ def test_caseload_adds_nrs_change_and_days_since_the_last_visit() -> None:
 
 
 @pytest.mark.parametrize(
-    ("first", "latest", "trend"),
-    [(300, 400, "better"), (300, 200, "worse"), (300, 330, "same"), (None, None, "none"), (0, 5, "better")],
+    ("walks", "protocol", "trend"),
+    [
+        ((300, 400), "spwt", "better"),
+        ((300, 200), "spwt", "worse"),
+        ((300, 330), "spwt", "same"),
+        ((), "spwt", "none"),
+        ((300,), "spwt", "none"),
+        ((400, 430), "6mwt", "better"),  # 26 m MCID, not 30% (§7.9)
+        ((4, 12), "treadmill_1_2mph", "unjudged"),  # no confirmed MCID (§7.8)
+    ],
 )
-def test_walking_trend_compares_first_and_latest_of_one_protocol_by_30_percent(
-    first: float | None, latest: float | None, trend: str
+def test_walking_trend_is_the_judge_change_label_of_first_and_latest_of_one_protocol(
+    walks: tuple[float, ...], protocol: str, trend: str
 ) -> None:
-    row = one_row(
-        first_walk_primary=first,
-        latest_walk_primary=latest,
-        walk_protocol="spwt" if first is not None else None,
-    )
+    row = one_row(walks=walks, protocol=protocol)
     assert row["walking_trend"] == WALKING_TREND_TEXT[trend]
 
 
@@ -397,36 +409,39 @@ def test_no_important_nrs_improvement_and_no_walking_gain_is_not_improving() -> 
 
 
 def test_an_important_nrs_improvement_is_improving() -> None:
-    assert not one_row(latest_nrs=5)["not_improving"]  # 2 points
-    assert not one_row(first_nrs=3, latest_nrs=2)["not_improving"]  # 33%, but baseline 3 > 2
+    assert not one_row(nrs=(7, 5))["not_improving"]  # 2 points
+    assert not one_row(nrs=(3, 2))["not_improving"]  # 33%, but baseline 3 > 2
 
 
 def test_better_walking_counts_as_improving_even_without_less_pain() -> None:
-    row = one_row(first_walk_primary=300, latest_walk_primary=400, walk_protocol="spwt")
-    assert not row["not_improving"]
+    assert not one_row(walks=(300, 400))["not_improving"]
+
+
+def test_walking_without_an_mcid_is_no_evidence_either_way() -> None:
+    assert not one_row(nrs=(), walks=(4, 4), protocol="treadmill_1_2mph")["not_improving"]
 
 
 def test_a_one_visit_patient_is_never_not_improving() -> None:
-    row = one_row(visit_count=1, first_nrs=7, latest_nrs=7)
+    row = one_row(nrs=(7,))
     assert not row["not_improving"] and row["nrs_change"] == 0
 
 
 def test_a_patient_without_a_walking_test_is_judged_on_pain_alone() -> None:
-    row = one_row(first_nrs=8, latest_nrs=8)
+    row = one_row(nrs=(8, 8))
     assert row["walking_trend"] == "no test" and row["not_improving"]
 
 
 def test_a_low_nrs_baseline_is_no_evidence_of_not_improving() -> None:
-    assert not one_row(first_nrs=2, latest_nrs=2)["not_improving"]
+    assert not one_row(nrs=(2, 2))["not_improving"]
 
 
 def test_caseload_puts_open_flags_first_then_overdue_then_not_improving() -> None:
     rows = [
-        caseload_input(patient_id="calm", latest_nrs=3),
+        caseload_input(patient_id="calm", nrs=(7, 3)),
         caseload_input(patient_id="stuck"),
-        caseload_input(patient_id="overdue", latest_nrs=3, next_review_date=TODAY - dt.timedelta(days=3)),
-        caseload_input(patient_id="flag", latest_nrs=3, open_tier="URGENT"),
-        caseload_input(patient_id="emergency", latest_nrs=3, open_tier="EMERGENCY"),
+        caseload_input(patient_id="overdue", nrs=(7, 3), next_review_date=TODAY - dt.timedelta(days=3)),
+        caseload_input(patient_id="flag", nrs=(7, 3), open_tier="URGENT"),
+        caseload_input(patient_id="emergency", nrs=(7, 3), open_tier="EMERGENCY"),
     ]
     order = caseload_table(rows, TODAY)["patient_id"].to_list()
     assert order == ["emergency", "flag", "overdue", "stuck", "calm"]
@@ -436,7 +451,7 @@ def test_filters_narrow_the_caseload_and_combine() -> None:
     df = caseload_table(
         [
             caseload_input(patient_id="a", clinician="dr_a", open_tier="URGENT"),
-            caseload_input(patient_id="b", clinician="dr_b", latest_nrs=2),
+            caseload_input(patient_id="b", clinician="dr_b", nrs=(7, 2)),
             caseload_input(
                 patient_id="c", clinician="dr_a", open_tier="NONE", next_review_date=dt.date(2025, 1, 1)
             ),
@@ -462,7 +477,9 @@ def test_caseload_row_aggregates_a_patients_visits() -> None:
     row = caseload_row("p9", "MRN-9", "Li Wei", "dr_a", visits, open_tier="ROUTINE_REVIEW")
     assert (row["first_nrs"], row["latest_nrs"], row["nrs_count"]) == (7, 5, 3)
     assert (row["walk_protocol"], row["first_walk_primary"], row["latest_walk_primary"]) == ("spwt", 300, 420)
-    assert row["latest_odi_percent"] == 30.0
+    assert (row["first_odi_percent"], row["latest_odi_percent"]) == (40.0, 30.0)
+    # NRS 7 -> 5 (2 points), ODI 40 -> 30 (10 points), SPWT 300 -> 420 m (40%): each meets its MCID.
+    assert {row["pain_change"], row["odi_change"], row["walk_change"]} == {"important_improvement"}
     assert row["last_visit_date"] == DAY_ONE + dt.timedelta(days=21) and row["visit_count"] == 4
     derived = caseload_table([row], TODAY).iloc[0]
     assert derived["walking_trend"] == "▲ better" and not derived["not_improving"]
@@ -473,11 +490,19 @@ def test_caseload_row_counts_nrs_recorded_once_as_no_evidence() -> None:
     assert not caseload_table([row], TODAY).iloc[0]["not_improving"]
 
 
+def test_a_walk_stopped_for_an_unrelated_reason_is_left_out_of_the_caseload_comparison() -> None:
+    visits = [
+        make_visit(0, walk_protocol="spwt", walk_total_m=300, walk_stop_reason="symptoms"),
+        make_visit(14, walk_protocol="spwt", walk_total_m=100, walk_stop_reason="other"),
+    ]
+    row = caseload_row("p1", "MRN-1", "A B", None, visits)
+    assert (row["latest_walk_primary"], row["walk_count"], row["walk_change"]) == (300, 1, None)
+
+
 def test_caseload_of_ten_thousand_patients_is_computed_in_one_vectorised_pass() -> None:
+    template = caseload_input()
     rows = [
-        caseload_input(
-            patient_id=f"p{i}", first_nrs=i % 11, latest_nrs=(i * 7) % 11, first_walk_primary=100 + i % 300
-        )
+        template | {"patient_id": f"p{i}", "first_nrs": i % 11, "latest_nrs": (i * 7) % 11}
         for i in range(10_000)
     ]
     # Speed is measured by `make bench`, not asserted here; this checks the result at that size.

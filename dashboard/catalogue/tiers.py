@@ -1,0 +1,79 @@
+"""Urgency tiers (clinical-reference §2, §9.2): rank, words, icon, alert level and FHIR code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One urgency tier, ordered by rank (NONE 0 … EMERGENCY 3)."""
+
+    id: str
+    rank: int
+    words: str  # banner headline
+    short_words: str  # narrow table columns (shown after the icon)
+    icon: str  # words and icons, never colour alone
+    alert_level: str  # the page's alert kind: "error", "warning" or "info"
+    fhir_code: str  # local Stride CodeSystem
+    fhir_display: str
+    source: str
+
+
+TIERS: dict[str, Tier] = {
+    entry.id: entry
+    for entry in (
+        Tier(
+            "NONE",
+            0,
+            "No rule fired",
+            "",
+            "ℹ️",
+            "info",
+            "urgency-none",
+            "No rule fired",
+            "clinical-reference §2; never 'safe' (§1.2)",
+        ),
+        Tier(
+            "ROUTINE_REVIEW",
+            1,
+            "ROUTINE REVIEW: reassess at or before the next visit",
+            "Routine review",
+            "🔎",
+            "info",
+            "urgency-routine-review",
+            "Routine review at or before the next visit",
+            "NICE CG147 [C]; project conventions [U]",
+        ),
+        Tier(
+            "URGENT",
+            2,
+            "URGENT: referral or specialist contact within days",
+            "Urgent",
+            "⚠️",
+            "warning",
+            "urgency-urgent",
+            "Urgent: within days, no later than 2 weeks",
+            "NICE CG75 [C]; UK community red-flag pathway 2023 [S]",
+        ),
+        Tier(
+            "EMERGENCY",
+            3,
+            "EMERGENCY: act within this appointment",
+            "Emergency",
+            "🚨",
+            "error",
+            "urgency-emergency",
+            "Emergency: act within this appointment",
+            "GIRFT 2023; NICE CG75 / NG234; NICE NG156 [C]",
+        ),
+    )
+}
+
+
+def tier(tier_id: str) -> Tier:
+    """The catalogue entry of a tier; ValueError when unknown."""
+    try:
+        return TIERS[tier_id]
+    except KeyError:
+        raise ValueError(f"tier: unknown; expected one of {', '.join(TIERS)}") from None

@@ -1,0 +1,141 @@
+"""Walking-test protocols and stop reasons (clinical-reference §7.8, §7.9, §9.2), one entry each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WalkProtocol:
+    """One `walk_protocol`: names, cap, primary and onset fields, change measure, FHIR code, source."""
+
+    id: str
+    name: str  # long name, for the timeline and chart titles
+    short_name: str  # narrow table columns
+    form_label: str  # the visit form's choice
+    cap_min: float | None  # longest the protocol runs (None: no cap)
+    primary_field: str  # primary tolerance metric (§7.8 [U]): trends, outcomes, RF_WALKING_DECLINE
+    onset_field: str  # time or distance to first symptom, same unit as the primary field
+    unit: str  # unit of both fields: "m" or "min"
+    change_measure: str  # judge_change measure of the primary metric
+    change_label: str  # that measure's label
+    has_mcid: bool  # False: the change is shown without a judgement (label "no_mcid")
+    fhir_system: str  # "loinc" or "local" (the Stride CodeSystem)
+    fhir_code: str
+    fhir_display: str
+    chart_colour: str  # Okabe-Ito colour name; each protocol also has its own marker shape
+    chart_marker: str
+    source: str
+
+
+WALK_PROTOCOLS: dict[str, WalkProtocol] = {
+    entry.id: entry
+    for entry in (
+        WalkProtocol(
+            id="spwt",
+            name="Self-paced walking test (SPWT)",
+            short_name="SPWT",
+            form_label="Self-paced walking test (SPWT, ≤ 30 min)",
+            cap_min=30.0,
+            primary_field="walk_total_m",
+            onset_field="walk_onset_m",
+            unit="m",
+            change_measure="walk_spwt_m",
+            change_label="SPWT total distance",
+            has_mcid=True,
+            fhir_system="local",
+            fhir_code="walk-spwt",
+            fhir_display="Self-paced walking test (level ground, up to 30 min)",
+            chart_colour="blue",
+            chart_marker="circle",
+            source="Tomkins 2009 (reliability) [C]; MCID 30% of distance, Ammendolia 2018 [C]",
+        ),
+        WalkProtocol(
+            id="treadmill_1_2mph",
+            name="Treadmill, 1.2 mph",
+            short_name="Treadmill 1.2 mph",
+            form_label="Treadmill 1.2 mph, level (≤ 15 min)",
+            cap_min=15.0,
+            primary_field="walk_total_min",
+            onset_field="walk_onset_min",
+            unit="min",
+            change_measure="walk_treadmill_min",
+            change_label="Treadmill total time",
+            has_mcid=False,
+            fhir_system="local",
+            fhir_code="walk-treadmill-1-2mph",
+            fhir_display="Treadmill walking test, level, 1.2 mph (up to 15 min)",
+            chart_colour="orange",
+            chart_marker="square",
+            source="Deen 1995 [C]; no confirmed MCID",
+        ),
+        WalkProtocol(
+            id="6mwt",
+            name="6-minute walk test (6MWT)",
+            short_name="6MWT",
+            form_label="6-minute walk test",
+            cap_min=6.0,
+            primary_field="walk_total_m",
+            onset_field="walk_onset_m",
+            unit="m",
+            change_measure="walk_6mwt_m",
+            change_label="6MWT distance",
+            has_mcid=True,
+            fhir_system="loinc",
+            fhir_code="64098-7",
+            fhir_display="Six minute walk distance",
+            chart_colour="bluish_green",
+            chart_marker="diamond",
+            source="ATS 2002 [U]; MCID 26-35 m after LSS surgery, McIlroy 2025 [C]; LOINC 64098-7 [C]",
+        ),
+        WalkProtocol(
+            id="reported",
+            name="Reported walking time",
+            short_name="Reported",
+            form_label="Patient's own estimate",
+            cap_min=None,
+            primary_field="walk_total_min",
+            onset_field="walk_onset_min",
+            unit="min",
+            change_measure="walk_reported_min",
+            change_label="Reported walking time",
+            has_mcid=False,
+            fhir_system="local",
+            fhir_code="walk-reported",
+            fhir_display="Patient-reported walking tolerance",
+            chart_colour="reddish_purple",
+            chart_marker="triangle-up",
+            source="Conway, Tomkins & Haig [C]; no confirmed MCID",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class StopReason:
+    """One `walk_stop_reason`: its form label and whether the test counts for comparisons."""
+
+    id: str
+    form_label: str
+    counts_for_comparison: bool
+    source: str
+
+
+STOP_REASONS: dict[str, StopReason] = {
+    entry.id: entry
+    for entry in (
+        StopReason("symptoms", "symptoms", True, "clinical-reference §7.8"),
+        StopReason("fatigue", "fatigue", True, "clinical-reference §7.8"),
+        StopReason("time_cap", "reached the time cap", True, "clinical-reference §7.8"),
+        # A test stopped for an unrelated reason never counts (§3.3 RF_WALKING_DECLINE, §11.2).
+        StopReason("other", "other (unrelated)", False, "clinical-reference §3.3"),
+    )
+}
+
+
+def protocol(protocol_id: str) -> WalkProtocol:
+    """The catalogue entry of a walking protocol; ValueError naming the field when unknown."""
+    try:
+        return WALK_PROTOCOLS[protocol_id]
+    except KeyError:
+        raise ValueError(f"walk_protocol: unknown; expected one of {', '.join(WALK_PROTOCOLS)}") from None

@@ -1,0 +1,132 @@
+"""The catalogue (dashboard/catalogue/): one declared entry per protocol, tier and instrument.
+
+Each catalogue has one parametrized test checking its entries against the clinical reference and
+the modules that read them, plus a guard that every entry of the catalogue is covered by a case.
+"""
+
+from __future__ import annotations
+
+from typing import get_args
+
+import pytest
+
+from dashboard import charts, fhir_codes, licences, models, page_text, presenters, visit_form, walking
+from dashboard.catalogue import INSTRUMENTS, STOP_REASONS, TIERS, WALK_PROTOCOLS
+from dashboard.outcomes import MEASURES, thresholds_for
+from dashboard.red_flags import Urgency
+
+# --- walking protocols (clinical-reference §7.8, §7.9, §9.2) -----------------------------------
+
+# id -> (cap in min, primary field, unit, change measure, has an MCID, FHIR code)
+PROTOCOL_CASES: dict[str, tuple[float | None, str, str, str, bool, str]] = {
+    "spwt": (30.0, "walk_total_m", "m", "walk_spwt_m", True, "walk-spwt"),
+    "treadmill_1_2mph": (15.0, "walk_total_min", "min", "walk_treadmill_min", False, "walk-treadmill-1-2mph"),
+    "6mwt": (6.0, "walk_total_m", "m", "walk_6mwt_m", True, "64098-7"),
+    "reported": (None, "walk_total_min", "min", "walk_reported_min", False, "walk-reported"),
+}
+
+
+def test_every_walking_protocol_of_the_catalogue_has_a_case_and_is_a_visit_value() -> None:
+    assert set(PROTOCOL_CASES) == set(WALK_PROTOCOLS) == set(get_args(models.WalkProtocol))
+    assert set(STOP_REASONS) == set(get_args(models.WalkStopReason))
+
+
+@pytest.mark.parametrize("protocol_id", list(PROTOCOL_CASES))
+def test_a_walking_protocol_is_read_from_its_catalogue_entry_everywhere(protocol_id: str) -> None:
+    cap, primary, unit, measure, has_mcid, code = PROTOCOL_CASES[protocol_id]
+    entry = WALK_PROTOCOLS[protocol_id]
+    assert (entry.cap_min, entry.primary_field, entry.unit, entry.change_measure) == (
+        cap,
+        primary,
+        unit,
+        measure,
+    )
+    assert entry.onset_field in models.Visit.model_fields and primary in models.Visit.model_fields
+    assert entry.onset_field.endswith(f"_{unit}") and primary.endswith(f"_{unit}")
+    assert models.WALK_CAP_MIN.get(protocol_id) == cap
+    assert walking.PRIMARY_METRIC[protocol_id] == primary and walking.change_measure(protocol_id) == measure
+    assert MEASURES[measure].unit == unit and MEASURES[measure].direction == "higher_is_better"
+    assert any(row.kind == "MCID" for row in thresholds_for(measure)) is has_mcid is entry.has_mcid
+    assert fhir_codes.WALK_PROTOCOL_CODES[protocol_id].code == code
+    assert charts.PROTOCOL_STYLE[protocol_id] == (charts.OKABE_ITO[entry.chart_colour], entry.chart_marker)
+    assert visit_form.CHOICES["walk_protocol"][protocol_id] == entry.form_label
+    assert page_text.PROTOCOL_SHORT[protocol_id] == entry.short_name
+    assert entry.source
+
+
+def test_only_a_walk_stopped_for_an_unrelated_reason_does_not_count() -> None:
+    assert walking.NOT_COUNTING_STOP_REASONS == {"other"} == {walking.UNRELATED_STOP_REASON}
+
+
+# --- urgency tiers (clinical-reference §2) -----------------------------------------------------
+
+# id -> (rank, alert level, FHIR code)
+TIER_CASES: dict[str, tuple[int, str, str]] = {
+    "EMERGENCY": (3, "error", "urgency-emergency"),
+    "URGENT": (2, "warning", "urgency-urgent"),
+    "ROUTINE_REVIEW": (1, "info", "urgency-routine-review"),
+    "NONE": (0, "info", "urgency-none"),
+}
+
+
+def test_every_tier_of_the_catalogue_has_a_case_an_engine_value_and_a_model_value() -> None:
+    assert set(TIER_CASES) == set(TIERS) == {u.value for u in Urgency} == set(get_args(models.Tier))
+
+
+@pytest.mark.parametrize("tier_id", list(TIER_CASES))
+def test_a_tier_is_read_from_its_catalogue_entry_everywhere(tier_id: str) -> None:
+    rank, level, code = TIER_CASES[tier_id]
+    entry = TIERS[tier_id]
+    assert entry.rank == rank == models.TIER_ORDER[tier_id] == Urgency(tier_id).rank
+    assert presenters.TIER_LEVEL[tier_id] == level == entry.alert_level
+    assert presenters.TIER_ICON[tier_id] == entry.icon and presenters.TIER_WORDS[tier_id] == entry.words
+    assert fhir_codes.URGENCY_CODES[tier_id].code == code
+    if rank:
+        assert page_text.TIER_SHORT[tier_id] == f"{entry.icon} {entry.short_words}"
+    assert entry.source
+
+
+# --- instruments (clinical-reference §7.2-§7.7, §7.10) -----------------------------------------
+
+# id -> (item count, lowest and highest answer code, licence needed)
+INSTRUMENT_CASES: dict[str, tuple[int, object, object, bool]] = {
+    "nprs": (1, 0, 10, False),
+    "odi": (10, 0, 5, True),
+    "rmdq": (24, False, True, True),
+    "startback": (9, None, None, True),
+    "zcq": (18, 1, 5, True),
+    "psfs": (5, 0, 10, False),
+}
+
+
+def test_every_instrument_of_the_catalogue_has_a_case() -> None:
+    assert set(INSTRUMENT_CASES) == set(INSTRUMENTS)
+    assert set(licences.LICENSED_INSTRUMENTS) == {k for k, c in INSTRUMENT_CASES.items() if c[3]}
+
+
+@pytest.mark.parametrize("instrument_id", list(INSTRUMENT_CASES))
+def test_an_instrument_declares_its_items_labels_licence_and_export_once(instrument_id: str) -> None:
+    count, low, high, needs_licence = INSTRUMENT_CASES[instrument_id]
+    entry = INSTRUMENTS[instrument_id]
+    assert entry.item_count == count == len(entry.item_codes) == len(entry.labels) == len(entry.allowed)
+    assert list(entry.allowed) == list(entry.item_codes)
+    assert entry.visit_field in models.Visit.model_fields
+    assert (entry.licence_key is not None) is needs_licence
+    if needs_licence:
+        assert licences.INSTRUMENT_FIELD[entry.licence_key or ""] == entry.visit_field
+    if low is not None:
+        codes = set().union(*entry.allowed.values())
+        assert (min(codes), max(codes)) == (low, high)  # type: ignore[type-var]
+    # Neutral labels only: short, written by us, never an instrument's wording (§7.10).
+    assert all(0 < len(label) <= 25 for label in entry.labels)
+    assert (entry.export is None) is (instrument_id == "nprs")
+    assert entry.derived_measures and entry.source
+
+
+def test_the_visit_model_and_form_read_the_instrument_entries() -> None:
+    assert INSTRUMENTS["zcq"].allowed == models.ZCQ_ALLOWED
+    assert INSTRUMENTS["startback"].item_codes == models.STARTBACK_ITEMS
+    assert INSTRUMENTS["odi"].labels == visit_form.ODI_SECTIONS
+    assert INSTRUMENTS["zcq"].labels == visit_form.ZCQ_LABELS
+    assert set(get_args(models.Bothersome)) == INSTRUMENTS["startback"].allowed["q9"]
+    assert set(get_args(models.AgreeDisagree)) == INSTRUMENTS["startback"].allowed["q1"]
