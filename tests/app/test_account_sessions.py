@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import auth, services
 from data.store import SqlStore
+from tests.app.conftest import as_shown
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
@@ -97,7 +98,7 @@ def test_the_login_page_says_when_to_try_again_after_repeated_failures(clinic: S
         at.text_input(key="login_password").input("not-" + auth.DEMO_PASSWORD)
         at.button[0].click().run()
 
-    assert "Too many attempts. Try again in about" in at.error[0].value
+    assert "Too many attempts. Try again in about" in as_shown(at.error[0].value)
 
 
 def clinic_audit(store: SqlStore) -> list[Any]:
