@@ -62,6 +62,7 @@ def test_deleting_the_newest_rows_is_reported_as_truncation(
     with as_database_owner(store) as conn:
         conn.execute(sa.delete(t.audit).where(t.audit.c.seq >= rows[-2].seq))
 
+    assert store.verify_audit() == (False, len(rows) - 2, rows[-1].seq)
     verdict = store.check_audit()
     assert (verdict.intact, verdict.problem, verdict.broken) == (False, "truncated", rows[-1].seq)
     assert audit.main(["verify", "--database-url", database_url]) == 1
@@ -79,6 +80,7 @@ def test_truncation_stays_visible_after_new_entries_take_the_removed_places(stor
         services.open_patient(store, team.clinician, pid)
 
     assert audit_rows(store)[-1].seq > rows[-1].seq
+    assert store.verify_audit()[::2] == (False, rows[-1].seq)
     verdict = store.check_audit()
     assert (verdict.intact, verdict.problem, verdict.broken) == (False, "truncated", rows[-1].seq)
 
@@ -134,13 +136,13 @@ def test_a_faked_redaction_without_an_erasure_entry_is_detected(store: Any, poin
     _team, pid = _use(store)
     rows = audit_rows(store)
     victim = next(r for r in rows if r.patient_id == pid and r.action == "patient.update")
-    redacted_by = None if pointer == "none" else rows[-1].seq
+    pointed = {} if pointer == "none" else {"redacted_by": rows[-1].seq}
 
     with as_database_owner(store) as conn:
         conn.execute(
             sa.update(t.audit)
             .where(t.audit.c.seq == victim.seq)
-            .values(reason="", before=sa.null(), after=sa.null(), redacted=True, redacted_by=redacted_by)
+            .values(reason="", before=sa.null(), after=sa.null(), redacted=True, **pointed)
         )
 
     intact, _, broken = store.verify_audit()
