@@ -218,8 +218,9 @@ def erase_patient(
         if errors:
             raise InvalidInputError(errors)
         removed = tx.erase_patient_data(erased_stub(patient, actor), patient.version)
-        removed["audit_redacted"] = tx.redact_audit_for_patient(patient_id)
-        tx.insert_audit(
+        removed["audit_redacted"] = tx.count_audit_to_redact(patient_id)
+        # The erasure entry comes first: every redacted entry points to it, and verification checks that.
+        erasure_seq = tx.insert_audit(
             user_id=actor.id,
             action="patient.erase",
             entity="patient",
@@ -228,4 +229,5 @@ def erase_patient(
             reason=reason,
             after={"request_reference": request_reference, **removed},
         )
+        tx.redact_audit_for_patient(patient_id, erasure_seq)
     return removed

@@ -10,7 +10,11 @@ before it gets its final name. The path is printed.
 
 A restore replaces the database with a backup. Stop the app first: a restore refuses a database
 that another process has open, refuses to replace an existing database unless --force is given,
-and then keeps the old file beside it as <name>.before-restore-<timestamp>.bak.
+and then keeps the old file beside it as <name>.before-restore-<timestamp>.bak. It also checks the
+backup's audit chain under the clinic key (a broken chain is refused) and compares it with the
+audit head kept beside the database: a backup older than the head TRUNCATES the audit trail, which
+is said plainly and needs --force; the head then moves to the backup's newest entry (the old head
+is kept as <head>.before-restore-<timestamp>).
 
 PostgreSQL is backed up with its own tools: the command prints the pg_dump command to use and
 exits with 2.
@@ -30,6 +34,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from dashboard.config import DEFAULT_SQLITE_PATH, load_settings
+from data.audit_head import AuditHead, AuditHeadError, audit_head_path, head_lock, read_head, write_head
+from data.clinic_key import ClinicKeyError, load_clinic_key
 
 DEFAULT_OUT_DIR = DEFAULT_SQLITE_PATH.parent / "backups"
 
@@ -126,15 +132,47 @@ def _assert_not_in_use(path: Path) -> None:
         raise BackupError(f"{path} is in use by another process: stop the app before restoring")
 
 
+def _backup_audit_tail(backup: Path, key: bytes) -> tuple[AuditHead, dict[int, str]] | None:
+    """The newest audit row of a backup after checking its chain (None: older schema or no audit table).
+
+    A backup at an older schema is checked by its migration when the app next starts (a broken
+    chain stops that migration); one at the current schema is checked here.
+    """
+    from sqlalchemy import create_engine, select
+
+    from data import tables as t
+    from data.migrate import current_revision, head_revision
+    from data.store import GENESIS_HASH, check_audit_chain
+
+    engine = create_engine(f"sqlite:///file:{backup}?mode=ro&uri=true")
+    try:
+        with engine.connect() as conn:
+            if current_revision(conn) != head_revision():
+                return None
+            tails: dict[int, str] = {}
+            rows = conn.execute(select(t.audit).order_by(t.audit.c.seq))
+            check = check_audit_chain((r._asdict() for r in rows), key, tails=tails)
+    finally:
+        engine.dispose()
+    if not check.intact:
+        raise BackupError(f"the backup's audit chain is BROKEN at seq {check.broken}: it was not restored")
+    return (AuditHead(*max(tails.items())) if tails else AuditHead(0, GENESIS_HASH)), tails
+
+
 def restore_sqlite(
-    backup_path: str | os.PathLike[str], target_path: str | os.PathLike[str], *, force: bool = False
+    backup_path: str | os.PathLike[str],
+    target_path: str | os.PathLike[str],
+    *,
+    force: bool = False,
+    notes: list[str] | None = None,
 ) -> Path | None:
     """Replace the database at `target_path` with a backup; return where the old file was kept.
 
     The backup must pass PRAGMA integrity_check. A target that exists is replaced only with
     `force`, and only when no other process has it open (stop the app first); the old database is
     then kept as <target>.before-restore-<timestamp>.bak (returned). A missing target is simply
-    created (None returned).
+    created (None returned). The backup's audit chain must verify under the clinic key; a backup
+    older than the audit head truncates the trail and needs `force` (what is lost goes to `notes`).
     """
     backup = Path(backup_path)
     target = Path(target_path)
@@ -142,6 +180,38 @@ def restore_sqlite(
         raise BackupError(f"no backup at {backup}")
     if problems := integrity_problems(backup):
         raise BackupError("the backup failed its integrity check: " + "; ".join(problems[:5]))
+    url = f"sqlite:///{target}"
+    try:
+        key = load_clinic_key(url, create=False)
+    except ClinicKeyError as exc:
+        raise BackupError(f"{exc}: put the clinic's key in place before restoring its backup") from None
+    checked = _backup_audit_tail(backup, key)
+    tail = checked[0] if checked else None
+    head_path = audit_head_path(url)
+    assert head_path is not None
+    try:
+        head = read_head(head_path, key)
+    except AuditHeadError as exc:
+        raise BackupError(str(exc)) from None
+    if tail is not None and head is not None and head.seq > tail.seq:
+        message = (
+            f"restoring this backup TRUNCATES the audit trail: the backup ends at seq {tail.seq}, "
+            f"the clinic's audit head is at seq {head.seq} (the {head.seq - tail.seq} newest sequence "
+            "numbers, and the changes they record, are lost)"
+        )
+        if not force:
+            raise BackupError(f"{message}; give --force to restore it anyway")
+        if notes is not None:
+            notes.append(message)
+    elif checked is not None and head is not None and head.seq and checked[1].get(head.seq) != head.hash:
+        message = (
+            f"this backup's audit trail differs from the clinic's at seq {head.seq} (the audit head): "
+            "it comes from another history of the database"
+        )
+        if not force:
+            raise BackupError(f"{message}; give --force to restore it anyway")
+        if notes is not None:
+            notes.append(message)
     kept: Path | None = None
     if target.exists():
         if not force:
@@ -162,6 +232,12 @@ def restore_sqlite(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    if tail is not None:
+        # The restored database is now the clinic's record: its newest entry becomes the head.
+        with head_lock(head_path):
+            if head_path.exists():
+                shutil.copy2(head_path, head_path.with_name(f"{head_path.name}.before-restore-{_stamp()}"))
+            write_head(head_path, key, tail)
     return kept
 
 
@@ -198,7 +274,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.restore:
-            kept = restore_sqlite(args.restore, path, force=args.force)
+            notes: list[str] = []
+            kept = restore_sqlite(args.restore, path, force=args.force, notes=notes)
+            for note in notes:
+                print(f"Warning: {note}.")
             print(f"Restored {path} from {args.restore}")
             if kept:
                 print(f"The previous database was kept as {kept}")

@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
+import logging
 import os
 import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -53,6 +58,10 @@ from dashboard.summaries import (
 )
 from dashboard.walking import PRIMARY_METRIC
 from data import tables as t
+from data.audit_head import AuditHead, AuditHeadError, audit_head_path, head_lock, read_head, write_head
+from data.clinic_key import load_clinic_key, sign
+
+log = logging.getLogger(__name__)
 
 GENESIS_HASH = "0" * 64
 # SUMMARY_VERSION (dashboard.summaries): when it changes, the store recomputes the summaries on open.
@@ -121,54 +130,128 @@ def payload_sha256(reason: str, before: dict[str, Any] | None, after: dict[str, 
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-# The columns the chain hash covers, besides `at`; the payload (reason, before, after) is covered by
-# its digest. Keep in step with migration 0003 (which re-hashed the rows written before it).
-AUDIT_HASHED = ("user_id", "action", "entity", "entity_id", "patient_id", "payload_sha256")
+# What the chain authenticates of each row, besides `at` and the previous row's hash; the payload
+# (reason, before, after) enters through its digest. Keep in step with migration 0005 (which
+# re-sealed the rows written before it).
+AUDIT_HASHED = ("seq", "user_id", "action", "entity", "entity_id", "patient_id", "payload_sha256")
+# The audit action whose entry authorises the redaction of a patient's earlier entries.
+ERASURE_ACTION = "patient.erase"
 
 
-def audit_hash(prev_hash: str, row: Mapping[str, Any]) -> str:
-    """SHA-256 linking one audit row to the previous one (tampering breaks the chain)."""
-    at = _as_utc(row["at"])
+def _at_text(value: dt.datetime) -> str:
+    at = _as_utc(value)
     assert at is not None
-    canonical = {
-        "at": at.replace(tzinfo=None).isoformat(timespec="microseconds"),
-        **{k: row.get(k) for k in AUDIT_HASHED},
+    return at.replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def audit_hash(key: bytes, prev_hash: str, row: Mapping[str, Any]) -> str:
+    """HMAC-SHA256 (clinic key) linking one audit row to the previous one: only the key can re-link."""
+    canonical = {"at": _at_text(row["at"]), **{k: row.get(k) for k in AUDIT_HASHED}}
+    return sign(key, f"stride-audit-row:v1\n{prev_hash}\n{_canonical_json(canonical)}".encode())
+
+
+def audit_seal(key: bytes, row: Mapping[str, Any]) -> str:
+    """HMAC-SHA256 of a row's hash with its redaction state: rewritten, by the key holder, on erasure only."""
+    state = {
+        "hash": row.get("hash"),
+        "redacted": bool(row.get("redacted")),
+        "redacted_by": row.get("redacted_by"),
     }
-    return hashlib.sha256((prev_hash + _canonical_json(canonical)).encode()).hexdigest()
+    return sign(key, f"stride-audit-seal:v1\n{_canonical_json(state)}".encode())
 
 
-def audit_row_intact(prev_hash: str, row: Mapping[str, Any]) -> bool:
-    """True when one audit row (with its seq, hash and prev_hash) is consistent and follows `prev_hash`.
+class AuditChainCheck(NamedTuple):
+    """The chain inside the database: (intact, rows checked, first broken seq or None)."""
 
-    A row as written carries the digest of its payload. A redacted row (patient erasure) has lost
-    its payload in exactly one shape: reason "", before and after NULL, a patient id, the digest
-    kept; anything else, such as a rewritten payload, breaks the chain at that row.
-    """
+    intact: bool
+    rows: int
+    broken: int | None
+
+
+@dataclass(frozen=True)
+class AuditVerdict:
+    """The chain checked against the head kept outside the database (data.audit_head)."""
+
+    intact: bool
+    rows: int
+    broken: int | None  # the first seq found wrong or missing
+    problem: str | None = None  # "broken", "truncated", "no head", "head not authentic"
+    message: str = ""
+    head_seq: int | None = None
+    tail_seq: int | None = None
+
+    def as_tuple(self) -> tuple[bool, int, int | None]:
+        """(intact, rows, first broken seq): the short form the pages and older callers use."""
+        return self.intact, self.rows, self.broken
+
+
+def _payload_ok(row: Mapping[str, Any]) -> bool:
+    """A live row carries its payload's digest; a redacted one lost its payload in exactly one shape."""
     if row.get("redacted"):
-        payload_ok = (
+        return (
             row.get("reason") == ""
             and row.get("before") is None
             and row.get("after") is None
             and row.get("patient_id") is not None
             and bool(row.get("payload_sha256"))
+            and isinstance(row.get("redacted_by"), int)
+            and row["redacted_by"] > row["seq"]
         )
-    else:
-        payload_ok = row.get("payload_sha256") == payload_sha256(
-            row.get("reason") or "", row.get("before"), row.get("after")
-        )
-    return payload_ok and row.get("prev_hash") == prev_hash and row.get("hash") == audit_hash(prev_hash, row)
+    return row.get("redacted_by") is None and row.get("payload_sha256") == payload_sha256(
+        row.get("reason") or "", row.get("before"), row.get("after")
+    )
 
 
-def check_audit_chain(rows: Iterable[Mapping[str, Any]]) -> tuple[bool, int, int | None]:
-    """Recompute a chain of audit rows in seq order: (intact, rows checked, first broken seq or None)."""
+def check_audit_chain(
+    rows: Iterable[Mapping[str, Any]], key: bytes, *, tails: dict[int, str] | None = None
+) -> AuditChainCheck:
+    """Recompute a chain of audit rows in seq order under the clinic key.
+
+    Every row must follow the previous one (prev_hash), carry the key's HMAC of its columns and of
+    its redaction state, and either its payload's digest or the erasure shape; a redacted row must
+    point (redacted_by) to a later "patient.erase" entry about the same patient, and every entry
+    about a patient before that patient's erasure must be redacted. `tails`, when given, receives
+    seq -> hash of every row checked (the verifier compares the head with it).
+    """
     prev_hash = GENESIS_HASH
     count = 0
+    live_before: dict[str, int] = {}  # patient id -> seq of the first unredacted entry so far
+    pending: dict[int, tuple[int, str | None]] = {}  # erasure seq pointed at -> (first redacted seq, patient)
     for row in rows:
         count += 1
-        if not audit_row_intact(prev_hash, row):
-            return False, count, row["seq"]
+        seq = row["seq"]
+        first_wrong = min((first for first, _pid in pending.values()), default=None)
+        if first_wrong is not None and seq > min(pending):  # a pointer skipped past its target
+            return AuditChainCheck(False, count, first_wrong)
+        ok = (
+            _payload_ok(row)
+            and row.get("prev_hash") == prev_hash
+            and hmac.compare_digest(str(row.get("hash")), audit_hash(key, prev_hash, row))
+            and hmac.compare_digest(str(row.get("seal")), audit_seal(key, row))
+        )
+        if not ok:
+            return AuditChainCheck(False, count, seq)
+        pid = row.get("patient_id")
+        if seq in pending:
+            first, wanted = pending.pop(seq)
+            if row.get("action") != ERASURE_ACTION or row.get("redacted") or pid != wanted:
+                return AuditChainCheck(False, count, first)
+        if row.get("action") == ERASURE_ACTION and not row.get("redacted") and pid in live_before:
+            return AuditChainCheck(False, count, live_before[pid])  # an entry the erasure left in
+        if row.get("redacted"):
+            target = row["redacted_by"]
+            first, wanted = pending.get(target, (seq, pid))
+            if wanted != pid:
+                return AuditChainCheck(False, count, seq)
+            pending[target] = (first, pid)
+        elif pid is not None:
+            live_before.setdefault(pid, seq)
+        if tails is not None:
+            tails[seq] = row["hash"]
         prev_hash = row["hash"]
-    return True, count, None
+    if pending:  # a redacted row points past the end of the chain
+        return AuditChainCheck(False, count, min(first for first, _pid in pending.values()))
+    return AuditChainCheck(True, count, None)
 
 
 def bookkeeping_from_row(row: Any) -> dict[str, Any]:
@@ -239,8 +322,12 @@ def visit_columns(visit: Visit) -> dict[str, Any]:
 class SqlTx:
     """One transaction on the store (implements dashboard.ports.Tx)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, clinic_key: bytes = b"") -> None:
         self.conn = conn
+        self.clinic_key = clinic_key  # signs audit rows; empty in a read-only unit of work
+        # The chain position before this transaction's first append, and its newest row (for the head).
+        self.audit_base: AuditHead | None = None
+        self.audit_tail: AuditHead | None = None
 
     # --- bookkeeping -------------------------------------------------------------------------
     def _new_row(self, record: Any) -> dict[str, Any]:
@@ -482,12 +569,29 @@ class SqlTx:
         reason: str = "",
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
-    ) -> None:
-        if self.conn.dialect.name == "postgresql":
+    ) -> int:
+        """Append one entry to the audit chain (HMAC-sealed with the clinic key); returns its seq."""
+        if not self.clinic_key:
+            raise RuntimeError("audit entries are written only in a store transaction")
+        postgres = self.conn.dialect.name == "postgresql"
+        if postgres:
             self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
-        prev = self.conn.execute(select(t.audit.c.hash).order_by(t.audit.c.seq.desc()).limit(1)).scalar()
+        last = self.conn.execute(
+            select(t.audit.c.seq, t.audit.c.hash).order_by(t.audit.c.seq.desc()).limit(1)
+        ).first()
+        prev_seq, prev_hash = (last.seq, last.hash) if last else (0, GENESIS_HASH)
+        if self.audit_base is None:
+            self.audit_base = AuditHead(prev_seq, prev_hash)
+        # The seq is part of what is sealed, so it is chosen before the insert (under the write lock).
+        if postgres:
+            seq = int(
+                self.conn.execute(text("SELECT nextval(pg_get_serial_sequence('audit', 'seq'))")).scalar_one()
+            )
+        else:
+            seq = prev_seq + 1
         before, after = _jsonable(before), _jsonable(after)
         row = {
+            "seq": seq,
             "at": utcnow(),
             "user_id": user_id,
             "action": action,
@@ -499,23 +603,67 @@ class SqlTx:
             "after": after,
             "payload_sha256": payload_sha256(reason, before, after),
             "redacted": False,
+            "redacted_by": None,
+            "prev_hash": prev_hash,
         }
-        prev_hash = prev or GENESIS_HASH
-        self.conn.execute(insert(t.audit).values(**row, prev_hash=prev_hash, hash=audit_hash(prev_hash, row)))
+        chain_hash = audit_hash(self.clinic_key, prev_hash, row)
+        row["hash"] = chain_hash
+        row["seal"] = audit_seal(self.clinic_key, row)
+        self.conn.execute(insert(t.audit).values(**row))
+        self.audit_tail = AuditHead(seq, chain_hash)
+        return seq
 
-    def redact_audit_for_patient(self, patient_id: str) -> int:
+    def count_audit_to_redact(self, patient_id: str) -> int:
+        """How many audit entries about a patient still carry their payload (an erasure will redact them)."""
+        return int(
+            self.conn.execute(
+                select(func.count())
+                .select_from(t.audit)
+                .where(t.audit.c.patient_id == patient_id, t.audit.c.redacted.is_(False))
+            ).scalar_one()
+        )
+
+    def redact_audit_for_patient(self, patient_id: str, erasure_seq: int) -> int:
         """Erasure: drop the payload (reason, before, after) of every audit row about a patient.
 
-        The rows stay (when, who, what, which record) with their payload digest and hashes, so the
-        chain still verifies; PostgreSQL's trigger allows exactly this change and no other.
-        Returns the number of rows redacted.
+        `erasure_seq` is the patient's "patient.erase" entry, written first in the same transaction:
+        each redacted row points to it (redacted_by) and gets a new seal over its redaction state,
+        so a redaction without an erasure entry, or by someone without the clinic key, is detected.
+        The rows stay (when, who, what, which record) with their payload digest and chain hash; the
+        triggers allow exactly this change and no other. Returns the number of rows redacted.
         """
-        result = self.conn.execute(
+        rows = self.conn.execute(
+            select(t.audit.c.seq, t.audit.c.hash).where(
+                t.audit.c.patient_id == patient_id,
+                t.audit.c.redacted.is_(False),
+                t.audit.c.seq < erasure_seq,
+            )
+        ).all()
+        if not rows:
+            return 0
+        updates = [
+            {
+                "k_seq": r.seq,
+                "v_seal": audit_seal(
+                    self.clinic_key, {"hash": r.hash, "redacted": True, "redacted_by": erasure_seq}
+                ),
+            }
+            for r in rows
+        ]
+        self.conn.execute(
             update(t.audit)
-            .where(t.audit.c.patient_id == patient_id, t.audit.c.redacted.is_(False))
-            .values(reason="", before=null(), after=null(), redacted=True)
+            .where(t.audit.c.seq == bindparam("k_seq"))
+            .values(
+                reason="",
+                before=null(),
+                after=null(),
+                redacted=True,
+                redacted_by=erasure_seq,
+                seal=bindparam("v_seal"),
+            ),
+            updates,
         )
-        return int(result.rowcount or 0)
+        return len(updates)
 
     def erase_patient_data(self, stub: Patient, expected_version: int) -> dict[str, int]:
         """Erasure: delete a patient's clinical rows and overwrite the patient row with `stub`.
@@ -586,10 +734,10 @@ class SqlTx:
             for row in self.conn.execute(stmt)
         ]
 
-    def verify_audit_chain(self) -> tuple[bool, int, int | None]:
-        """Recompute the chain: (intact, rows checked, first broken seq or None)."""
+    def verify_audit_chain(self, key: bytes, tails: dict[int, str] | None = None) -> AuditChainCheck:
+        """Recompute the chain under `key`: (intact, rows checked, first broken seq or None)."""
         rows = self.conn.execute(select(t.audit).order_by(t.audit.c.seq))
-        return check_audit_chain(row._asdict() for row in rows)
+        return check_audit_chain((row._asdict() for row in rows), key, tails=tails)
 
     # --- users ---------------------------------------------------------------------------------
     def get_user(self, user_id: str) -> User | None:
@@ -906,17 +1054,34 @@ def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 class SqlStore:
-    """The clinic's database (implements dashboard.ports.Store)."""
+    """The clinic's database (implements dashboard.ports.Store).
 
-    def __init__(self, engine: Engine, read_engine: Engine | None = None) -> None:
+    `clinic_key` seals the audit chain (data.clinic_key); `audit_head_path` is where the head of the
+    chain is kept outside the database (data.audit_head), None for no head (an in-memory database).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        read_engine: Engine | None = None,
+        *,
+        clinic_key: bytes,
+        audit_head_path: Path | None = None,
+    ) -> None:
         self.engine = engine
         self.read_engine = read_engine or engine
+        self.clinic_key = clinic_key
+        self.audit_head_path = audit_head_path
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTx]:
-        """A write transaction: commits on success, rolls back on any error; StoreBusy if locked out."""
+        """A write transaction: commits on success, rolls back on any error (StoreBusy if locked out);
+        then moves the audit head."""
         with _busy_as_store_busy(), self.engine.begin() as conn:
-            yield SqlTx(conn)
+            tx = SqlTx(conn, self.clinic_key)
+            yield tx
+        if tx.audit_tail is not None:
+            self._advance_audit_head(tx.audit_base, tx.audit_tail)
 
     @contextmanager
     def read(self) -> Iterator[SqlTx]:
@@ -925,10 +1090,119 @@ class SqlStore:
             yield SqlTx(conn)
             conn.rollback()
 
-    def verify_audit(self) -> tuple[bool, int, int | None]:
-        """Check the hash chain of the audit trail: (intact, rows, first broken seq)."""
+    def _advance_audit_head(self, base: AuditHead | None, tail: AuditHead) -> None:
+        """Record `tail` (just committed) as the audit head, if it is newer and extends the recorded one.
+
+        Never moves the head back (another process may have recorded a newer row) and never past a
+        head that is no longer in the chain: that is evidence of truncation, kept for the verifier.
+        A head that cannot be written is logged, not raised: the entries are committed, and a head
+        that lags is by design (rows newer than the head are accepted).
+        """
+        path = self.audit_head_path
+        if path is None:
+            return
+        try:
+            with head_lock(path):
+                current = read_head(path, self.clinic_key) or AuditHead(0, GENESIS_HASH)
+                if current.seq >= tail.seq:
+                    return
+                if current.seq and current != base:
+                    with self.read() as tx:
+                        found = tx.conn.execute(
+                            select(t.audit.c.hash).where(t.audit.c.seq == current.seq)
+                        ).scalar()
+                    if found != current.hash:
+                        log.warning(
+                            "the audit head no longer matches the chain: not moved (run `make verify-audit`)"
+                        )
+                        return
+                write_head(path, self.clinic_key, tail)
+        except (OSError, AuditHeadError) as exc:
+            log.warning("the audit head could not be recorded (%s)", type(exc).__name__)
+
+    def record_audit_head(self) -> AuditHead:
+        """Verify the chain and record its newest row as the head, whatever head was there (admin use).
+
+        For after a deliberate restore of an older backup, or a database moved without its head file.
+        Raises RuntimeError when the chain itself is broken: a tampered chain is never re-anchored.
+        """
+        if self.audit_head_path is None:
+            raise RuntimeError("an in-memory database has no audit head")
+        tails: dict[int, str] = {}
         with self.read() as tx:
-            return tx.verify_audit_chain()
+            check = tx.verify_audit_chain(self.clinic_key, tails)
+        if not check.intact:
+            raise RuntimeError(f"audit chain BROKEN at seq {check.broken}: the head is not moved")
+        head = AuditHead(*max(tails.items())) if tails else AuditHead(0, GENESIS_HASH)
+        with head_lock(self.audit_head_path):
+            write_head(self.audit_head_path, self.clinic_key, head)
+        return head
+
+    def check_audit(self) -> AuditVerdict:
+        """Check the audit chain under the clinic key and against its head kept outside the database."""
+        problem: str | None = None
+        head: AuditHead | None = None
+        try:
+            # The head first: a writer committing meanwhile only adds rows newer than it.
+            head = read_head(self.audit_head_path, self.clinic_key)
+        except AuditHeadError as exc:
+            problem, message = "head not authentic", str(exc)
+        tails: dict[int, str] = {}
+        with self.read() as tx:
+            check = tx.verify_audit_chain(self.clinic_key, tails)
+            tail_seq = tx.conn.execute(select(func.max(t.audit.c.seq))).scalar()
+        if problem is not None:
+            return AuditVerdict(False, check.rows, check.broken, problem, message, None, tail_seq)
+        head_seq = head.seq if head else None
+        if head is not None and head.seq and (tail_seq is None or tail_seq < head.seq):
+            return AuditVerdict(
+                False,
+                check.rows,
+                head.seq,
+                "truncated",
+                f"audit trail TRUNCATED: it ends at seq {tail_seq or 0}, but seq {head.seq} was committed "
+                "(the head kept outside the database): the newest entries were removed",
+                head_seq,
+                tail_seq,
+            )
+        if not check.intact:
+            return AuditVerdict(
+                False,
+                check.rows,
+                check.broken,
+                "broken",
+                f"audit chain BROKEN at seq {check.broken}",
+                head_seq,
+                tail_seq,
+            )
+        if head is None and tail_seq is not None and self.audit_head_path is not None:
+            return AuditVerdict(
+                False,
+                check.rows,
+                check.broken,
+                "no head",
+                f"no audit head at {self.audit_head_path}: truncation cannot be ruled out",
+                None,
+                tail_seq,
+            )
+        if head is not None and head.seq and tails.get(head.seq) != head.hash:
+            return AuditVerdict(
+                False,
+                check.rows,
+                head.seq,
+                "truncated",
+                f"audit trail TRUNCATED: the entry at seq {head.seq} (the head kept outside the database) is "
+                "missing or different: entries were removed and others written in their place",
+                head_seq,
+                tail_seq,
+            )
+        return AuditVerdict(
+            True, check.rows, None, None, f"audit chain intact: {check.rows} rows", head_seq, tail_seq
+        )
+
+    def verify_audit(self) -> tuple[bool, int, int | None]:
+        """Check the audit chain and its head: (intact, rows, first broken or missing seq)."""
+        return self.check_audit().as_tuple()
 
     @property
     def is_demo(self) -> bool:
@@ -1049,7 +1323,10 @@ def open_store(url: str, *, migrate: bool = True, busy_timeout_s: float | None =
     read_engine = (
         make_engine(url, immediate=False, busy_timeout_s=busy_timeout_s) if url.startswith("sqlite") else None
     )
-    store = SqlStore(engine, read_engine)
+    # The clinic key and the head live outside the database (see data.clinic_key, data.audit_head).
+    store = SqlStore(
+        engine, read_engine, clinic_key=load_clinic_key(url), audit_head_path=audit_head_path(url)
+    )
     with store.read() as tx:
         stale = tx.get_meta("summary_version") != SUMMARY_VERSION
     if stale:  # a new database, one from before the summaries, or one filled by a bulk import

@@ -178,6 +178,11 @@ audit = Table(
     # drop the payload (redacted true, payload NULL) and the chain still verifies (migration 0003).
     Column("payload_sha256", String(64), nullable=True),
     Column("redacted", Boolean, nullable=False, default=False, server_default=false()),
+    # Migration 0005: the chain hash is an HMAC under the clinic key; a redacted row points to the
+    # "patient.erase" entry that redacted it, and `seal` (HMAC of hash, redacted, redacted_by)
+    # authenticates that state, so a redaction without the key or without an erasure is detected.
+    Column("redacted_by", Integer, nullable=True),
+    Column("seal", String(64), nullable=True),
 )
 
 # Derived, per patient: dashboard.summaries.patient_summary as computed by the domain (latest values,

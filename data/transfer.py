@@ -385,6 +385,8 @@ AUDIT_KEYS = [
     Column("hash", "str", True, False, 64),
     Column("payload_sha256", "str", True, True, 64),
     Column("redacted", "bool", True, False),
+    Column("redacted_by", "int", True, True),
+    Column("seal", "str", True, True, 64),
 ]
 # Lengths of the screening and escalation columns the database limits.
 _MODEL_MAX_LEN = {"rule_id": 48, "tier": 16, "status": 8, "urgency": 16, "rule_set_version": 32}
@@ -468,6 +470,8 @@ def _audit_json(row: Any) -> dict[str, Any]:
         "hash": row.hash,
         "payload_sha256": row.payload_sha256,
         "redacted": bool(row.redacted),
+        "redacted_by": row.redacted_by,
+        "seal": row.seal,
     }
 
 
@@ -930,6 +934,7 @@ class _Reader:
         self.manifest: Manifest | None = None
         self.out = _Parsed()
         self.now = dt.datetime.now(dt.UTC)
+        self.clinic_key = b""  # the importing store's, which checks the audit chain
 
     def error(self, file: str, row: int | None, field_name: str | None, message: str) -> None:
         if len(self.report.errors) >= MAX_ERRORS:
@@ -1544,7 +1549,8 @@ class _Reader:
                 return
             prev_seq = entry["seq"]
         # The store's own check: payload digests (or the one allowed redaction), then the hashes.
-        intact, n_checked, broken = check_audit_chain(entry for _n, entry in rows)
+        # Sealed with the clinic key: the target must hold the exporting clinic's key.
+        intact, n_checked, broken = check_audit_chain((entry for _n, entry in rows), self.clinic_key)
         if not intact:
             self.error(
                 "audit.json", rows[n_checked - 1][0], "hash", f"the audit chain is broken at seq {broken}"
@@ -1699,6 +1705,7 @@ def import_clinic(
         report.key_used += f" (fingerprint {clinic_key.key_fingerprint(key)})"
     tick = progress or (lambda _fraction: None)
     reader = _Reader(zip_path, report, tick, limits)
+    reader.clinic_key = store.clinic_key
     try:
         if reader.open_archive():
             parsed = reader.read_all()

@@ -1,5 +1,10 @@
 """Shared test fixtures: Hypothesis profiles, a fresh database per test, a store, PDF text.
 
+The clinic key and the audit heads of the test databases live in one temporary folder per test
+session (STRIDE_CLINIC_KEY_FILE, STRIDE_AUDIT_HEAD_DIR, unless already set): every test database,
+SQLite or PostgreSQL, and every app process a test starts share that key, and the checkout's var/
+is never touched. A SQLite database's head still sits beside its file.
+
 `database_url` runs a test once on SQLite and once on PostgreSQL. The PostgreSQL case needs
 STRIDE_TEST_POSTGRES_URL (scripts/run-tests starts a throwaway cluster and sets it); without it
 the case is skipped locally and fails under CI=true.
@@ -31,6 +36,22 @@ POSTGRES_URL_ENV = "STRIDE_TEST_POSTGRES_URL"
 settings.register_profile("ci", max_examples=50, deadline=None, print_blob=True, database=None)
 settings.register_profile("dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if IN_CI else "dev"))
+
+
+_KEY_FOLDER: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point the clinic key and the audit heads at a session folder (removed at the end)."""
+    global _KEY_FOLDER
+    _KEY_FOLDER = tempfile.mkdtemp(prefix="stride-test-keys-")
+    os.environ.setdefault("STRIDE_CLINIC_KEY_FILE", os.path.join(_KEY_FOLDER, "clinic.key"))
+    os.environ.setdefault("STRIDE_AUDIT_HEAD_DIR", os.path.join(_KEY_FOLDER, "audit-heads"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _KEY_FOLDER is not None:
+        shutil.rmtree(_KEY_FOLDER, ignore_errors=True)
 
 
 def missing_requirement(reason: str) -> NoReturn:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,3 +113,26 @@ def counts(store: Any, patient_id: str | None = None) -> dict[str, int]:
             out["escalations"] = len(tx.escalations(patient_id=patient_id))
             out["handouts"] = len(tx.handouts(patient_id))
     return out
+
+
+@contextmanager
+def as_database_owner(store: Any) -> Iterator[Any]:
+    """A write connection with the audit table's append-only triggers out of the way, then back.
+
+    What someone with full database access (but not the clinic key) can do: tampering made here
+    must be caught by the keyed chain and its head, not by the triggers.
+    """
+    with store.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("ALTER TABLE audit DISABLE TRIGGER USER")
+            yield conn
+            conn.exec_driver_sql("ALTER TABLE audit ENABLE TRIGGER USER")
+            return
+        triggers = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'"
+        ).all()
+        for name, _sql in triggers:
+            conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
+        yield conn
+        for _name, sql in triggers:
+            conn.exec_driver_sql(sql)

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from dashboard import services
 from data import audit, backup, demo
 from data import tables as t
 from data.store import open_store
-from tests.integration.support import CLEAN_SCREEN, patient_values
+from tests.integration.support import CLEAN_SCREEN, as_database_owner, patient_values
 
 
 def _rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -140,14 +140,10 @@ def test_audit_verify_exit_codes(store: Any, database_url: str, capsys: pytest.C
     assert audit.main(["verify", "--database-url", database_url]) == 0
     assert capsys.readouterr().out.strip() == f"audit chain intact: {rows} rows"
 
-    with store.transaction() as tx:
-        seq = tx.conn.execute(select(t.audit.c.seq).order_by(t.audit.c.seq).limit(1).offset(1)).scalar_one()
-        postgres = tx.conn.dialect.name == "postgresql"
-        if postgres:  # the database itself refuses edits: switch its guard off to play the attacker
-            tx.conn.execute(text("ALTER TABLE audit DISABLE TRIGGER audit_append_only"))
-        tx.conn.execute(t.audit.update().where(t.audit.c.seq == seq).values(reason="quietly rewritten"))
-        if postgres:
-            tx.conn.execute(text("ALTER TABLE audit ENABLE TRIGGER audit_append_only"))
+    # The database itself refuses edits: its guard is switched off to play the attacker.
+    with as_database_owner(store) as conn:
+        seq = conn.execute(select(t.audit.c.seq).order_by(t.audit.c.seq).limit(1).offset(1)).scalar_one()
+        conn.execute(t.audit.update().where(t.audit.c.seq == seq).values(reason="quietly rewritten"))
     assert audit.main(["verify", "--database-url", database_url]) == 1
     assert capsys.readouterr().out.strip() == f"audit chain BROKEN at seq {seq}"
 

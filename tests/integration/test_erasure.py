@@ -1,8 +1,9 @@
 """Erasure of a patient on request: clinical data gone, a minimal audit stub kept, the chain intact.
 
 Runs on SQLite and PostgreSQL (the `store` fixture). Also: tampering with redacted or live audit rows
-is detected (SQLite) or refused by the trigger (PostgreSQL), migration 0003 re-hashes a chain written
-with the old formula (and refuses a tampered one), and an export with redacted rows round-trips.
+is refused by the triggers and, with the triggers out of the way, detected by the keyed chain;
+migration 0003 re-hashes a chain written with the old formula (and refuses a tampered one), and an
+export with redacted rows round-trips.
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ from data.migrate import alembic_config, current_revision, head_revision
 from data.store import GENESIS_HASH, make_engine, open_store
 from data.transfer import export_clinic, import_clinic
 from tests.conftest import POSTGRES_URL_ENV, _libpq_url, _with_database, missing_requirement
-from tests.integration.support import Team, audit_rows, make_team, patient_values, visit_values
+from tests.integration.support import (
+    Team,
+    as_database_owner,
+    audit_rows,
+    make_team,
+    patient_values,
+    visit_values,
+)
 
 # Distinctive plain-ASCII words, so a search finds them whatever the encoding (JSON escapes, search keys).
 ERASED = {
@@ -340,7 +348,7 @@ TAMPERING = {
 
 
 @pytest.mark.parametrize("case", list(TAMPERING))
-def test_tampering_is_detected_on_sqlite_and_refused_by_postgresql(clinic: Clinic, case: str) -> None:
+def test_tampering_is_refused_by_the_triggers_and_detected_without_them(clinic: Clinic, case: str) -> None:
     statement, action, whose = TAMPERING[case]
     clinic.erase()
     store = clinic.store
@@ -349,40 +357,48 @@ def test_tampering_is_detected_on_sqlite_and_refused_by_postgresql(clinic: Clini
     else:
         seq = _seq(clinic, action, clinic.kept if whose == "kept" else clinic.erased)
     before = audit_rows(store)
-    sql = statement if store.engine.dialect.name == "postgresql" else statement.replace("TRUE", "1")
-    sql = sql.replace("FALSE", "0") if store.engine.dialect.name == "sqlite" else sql
+    sqlite = store.engine.dialect.name == "sqlite"
+    sql = statement.replace("TRUE", "1").replace("FALSE", "0") if sqlite else statement
+    sql = sql.replace("CAST(", "json(").replace(" AS JSON)", ")") if sqlite else sql
 
-    if store.engine.dialect.name == "postgresql":
-        with pytest.raises(DBAPIError, match="append-only"), store.transaction() as tx:
-            tx.conn.execute(sa.text(sql), {"seq": seq})
-        assert audit_rows(store) == before
-        assert store.verify_audit() == (True, len(before), None)
-    else:
-        with store.transaction() as tx:
-            tx.conn.execute(sa.text(sql.replace("CAST(", "json(").replace(" AS JSON)", ")")), {"seq": seq})
-        intact, _, broken = store.verify_audit()
-        assert (intact, broken) == (False, seq)
+    with pytest.raises(DBAPIError, match="append-only"), store.transaction() as tx:
+        tx.conn.execute(sa.text(sql), {"seq": seq})
+    assert audit_rows(store) == before
+    assert store.verify_audit() == (True, len(before), None)
+
+    with as_database_owner(store) as conn:
+        conn.execute(sa.text(sql), {"seq": seq})
+    intact, _, broken = store.verify_audit()
+    assert (intact, broken) == (False, seq)
 
 
-def test_the_store_redaction_keeps_the_chain_and_postgresql_still_refuses_delete_and_truncate(
+def test_the_store_redaction_keeps_the_chain_and_the_triggers_refuse_delete_and_other_updates(
     clinic: Clinic,
 ) -> None:
     store = clinic.store
     seq = _seq(clinic, "patient.update", clinic.kept)
+    newest = audit_rows(store)[-1]
+    assert newest.action != "patient.erase"
+    with pytest.raises(DBAPIError, match="append-only"), store.transaction() as tx:
+        tx.redact_audit_for_patient(clinic.kept, newest.seq)  # pointing at an entry that is no erasure
     with store.transaction() as tx:
-        redacted = tx.redact_audit_for_patient(clinic.kept)
+        erasure = tx.insert_audit(user_id=None, action="patient.erase", patient_id=clinic.kept)
+        redacted = tx.redact_audit_for_patient(clinic.kept, erasure)
     assert redacted == len([r for r in audit_rows(store) if r.patient_id == clinic.kept and r.redacted])
     assert store.verify_audit()[0]
     with store.transaction() as tx:
-        assert tx.redact_audit_for_patient(clinic.kept) == 0  # already redacted: nothing to do
-    if store.engine.dialect.name != "postgresql":
-        return
-    for statement in (f"DELETE FROM audit WHERE seq = {seq}", "TRUNCATE audit"):
+        assert tx.redact_audit_for_patient(clinic.kept, erasure) == 0  # already redacted: nothing to do
+    statements = [f"DELETE FROM audit WHERE seq = {seq}", "DELETE FROM audit"]
+    if store.engine.dialect.name == "postgresql":
+        statements.append("TRUNCATE audit")
+    for statement in statements:
         with pytest.raises(DBAPIError, match="append-only"), store.transaction() as tx:
             tx.conn.execute(sa.text(statement))
     # A second redaction of a redacted row is not a redaction: refused.
+    flag = "TRUE" if store.engine.dialect.name == "postgresql" else "1"
     with pytest.raises(DBAPIError, match="append-only"), store.transaction() as tx:
-        tx.conn.execute(sa.text("UPDATE audit SET redacted = TRUE WHERE seq = :seq"), {"seq": seq})
+        tx.conn.execute(sa.text(f"UPDATE audit SET redacted = {flag} WHERE seq = :seq"), {"seq": seq})
+    assert store.verify_audit()[0]
 
 
 # --- migration 0003 --------------------------------------------------------------------------------
@@ -392,7 +408,7 @@ _AUDIT_0002 = sa.table(
     *(
         sa.column(c.name, c.type)
         for c in t.audit.columns
-        if c.name not in ("seq", "payload_sha256", "redacted")
+        if c.name not in ("seq", "payload_sha256", "redacted", "redacted_by", "seal")
     ),
 )
 
@@ -479,9 +495,8 @@ def test_migration_0003_rehashes_a_chain_written_with_the_old_formula(database_u
             store, team.admin, patient.id or "", reason=REASON, request_reference=REQUEST_REF
         )
         assert store.verify_audit()[0]
-        if store.engine.dialect.name == "postgresql":
-            with pytest.raises(DBAPIError, match="append-only"), store.transaction() as tx:
-                tx.conn.execute(sa.text("UPDATE audit SET reason = 'x' WHERE seq = 2"))
+        with pytest.raises(DBAPIError, match="append-only"), store.transaction() as tx:
+            tx.conn.execute(sa.text("UPDATE audit SET reason = 'x' WHERE seq = 2"))
     finally:
         store.close()
 
@@ -499,15 +514,18 @@ def test_migration_0003_refuses_to_rehash_a_tampered_chain(database_url: str) ->
     assert "payload_sha256" not in columns and "redacted" not in columns
 
 
-def test_migration_0003_downgrades_only_while_nothing_is_redacted(database_url: str) -> None:
+def test_migration_0003_downgrades_to_the_old_hashes_and_the_keyed_chain_does_not_downgrade(
+    database_url: str,
+) -> None:
     rows = old_rows(12)
     _at_0002(database_url, rows)
-    open_store(database_url).close()
-
     engine = make_engine(database_url)
     try:
         with engine.begin() as conn:
             cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0003")
+        with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, "0002")
         with engine.connect() as conn:
@@ -523,13 +541,14 @@ def test_migration_0003_downgrades_only_while_nothing_is_redacted(database_url: 
         governance.erase_patient(
             store, team.admin, patient.id or "", reason=REASON, request_reference=REQUEST_REF
         )
-        with store.engine.begin() as conn, pytest.raises(RuntimeError, match="redacted"):
+        with store.engine.begin() as conn, pytest.raises(RuntimeError, match="cannot be downgraded"):
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0002")
+            command.downgrade(cfg, "0003")
+        assert store.verify_audit()[0]
     finally:
         store.close()
-    assert _revision_and_columns(database_url)[0] == "0003"
+    assert _revision_and_columns(database_url)[0] == head_revision()
 
 
 # --- export and import -----------------------------------------------------------------------------
@@ -586,7 +605,7 @@ def test_an_export_with_redacted_rows_round_trips_and_its_chain_verifies(
     first = tmp_path / "first.zip"
     export_clinic(clinic.store, first)
     source_audit = json.loads(_members(first)["audit.json"])
-    assert {"payload_sha256", "redacted"} <= set(source_audit[0])
+    assert {"payload_sha256", "redacted", "redacted_by", "seal"} <= set(source_audit[0])
     assert any(r["redacted"] for r in source_audit) and not all(r["redacted"] for r in source_audit)
 
     report = import_clinic(target, first)

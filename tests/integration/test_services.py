@@ -29,6 +29,7 @@ from data.store import open_store
 from tests.integration.support import (
     PASSWORD,
     Team,
+    as_database_owner,
     audit_rows,
     counts,
     license_all_instruments,
@@ -1018,34 +1019,32 @@ def test_the_audit_chain_verifies_intact_after_a_days_work(scene: Scene) -> None
     assert [r.seq for r in rows] == sorted({r.seq for r in rows})
 
 
-def test_editing_an_audit_row_is_detected_on_sqlite_and_refused_by_postgresql(scene: Scene) -> None:
+def test_editing_an_audit_row_is_refused_and_detected_when_the_guard_is_off(scene: Scene) -> None:
     target = next(r for r in audit_rows(scene.store) if r.action == "patient.create")
     statement = text("UPDATE audit SET reason = 'nothing to see' WHERE seq = :seq")
 
-    if scene.store.engine.dialect.name == "postgresql":
-        with pytest.raises(DBAPIError, match="append-only"), scene.store.transaction() as tx:
-            tx.conn.execute(statement, {"seq": target.seq})
-        assert scene.store.verify_audit()[0] is True
-        assert next(r for r in audit_rows(scene.store) if r.seq == target.seq).reason == ""
-    else:
-        with scene.store.transaction() as tx:
-            tx.conn.execute(statement, {"seq": target.seq})
-        intact, _, broken = scene.store.verify_audit()
-        assert (intact, broken) == (False, target.seq)
+    with pytest.raises(DBAPIError, match="append-only"), scene.store.transaction() as tx:
+        tx.conn.execute(statement, {"seq": target.seq})
+    assert scene.store.verify_audit()[0] is True
+    assert next(r for r in audit_rows(scene.store) if r.seq == target.seq).reason == ""
+
+    with as_database_owner(scene.store) as conn:
+        conn.execute(statement, {"seq": target.seq})
+    intact, _, broken = scene.store.verify_audit()
+    assert (intact, broken) == (False, target.seq)
 
 
-def test_deleting_an_audit_row_is_detected_on_sqlite_and_refused_by_postgresql(scene: Scene) -> None:
+def test_deleting_an_audit_row_is_refused_and_detected_when_the_guard_is_off(scene: Scene) -> None:
     rows = audit_rows(scene.store)
     statement = text("DELETE FROM audit WHERE seq = :seq")
 
-    if scene.store.engine.dialect.name == "postgresql":
-        with pytest.raises(DBAPIError, match="append-only"), scene.store.transaction() as tx:
-            tx.conn.execute(statement, {"seq": rows[2].seq})
-        assert scene.store.verify_audit() == (True, len(rows), None)
-    else:
-        with scene.store.transaction() as tx:
-            tx.conn.execute(statement, {"seq": rows[2].seq})
-        assert scene.store.verify_audit() == (False, 3, rows[3].seq)
+    with pytest.raises(DBAPIError, match="append-only"), scene.store.transaction() as tx:
+        tx.conn.execute(statement, {"seq": rows[2].seq})
+    assert scene.store.verify_audit() == (True, len(rows), None)
+
+    with as_database_owner(scene.store) as conn:
+        conn.execute(statement, {"seq": rows[2].seq})
+    assert scene.store.verify_audit() == (False, 3, rows[3].seq)
 
 
 # --- the demo clinic -----------------------------------------------------------------------------
