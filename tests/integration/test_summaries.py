@@ -195,10 +195,10 @@ def test_migration_0006_recomputes_the_summaries_of_an_existing_database(
     store.close()
     engine = make_engine(database_url)
     try:
-        with engine.begin() as conn:  # back to 0003, with the SQL summary of version 1 ("▼ worse")
+        with engine.begin() as conn:  # back to before 0006, with the SQL summary of version 1 ("▼ worse")
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0003")
+            command.downgrade(cfg, "0006-1")
             conn.execute(text("UPDATE patient_summaries SET latest_walk_primary = 100"))
             conn.execute(text("INSERT INTO meta (key, value) VALUES ('summary_version', '1')"))
         upgrade(engine)
