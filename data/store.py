@@ -254,6 +254,24 @@ def check_audit_chain(
     return AuditChainCheck(True, count, None)
 
 
+def reseal_audit_chain(rows: Iterable[Mapping[str, Any]], key: bytes) -> list[dict[str, Any]]:
+    """The rows (in seq order) chained and sealed anew under `key`: for another clinic's history.
+
+    Another clinic's chain is sealed with a key this clinic does not hold, so it cannot be verified
+    here; its rows are re-linked under this clinic's key so that later tampering still shows. Payload
+    digests and redactions are kept as they came.
+    """
+    prev_hash = GENESIS_HASH
+    out = []
+    for row in rows:
+        sealed = {**row, "prev_hash": prev_hash}
+        sealed["hash"] = audit_hash(key, prev_hash, sealed)
+        sealed["seal"] = audit_seal(key, sealed)
+        prev_hash = sealed["hash"]
+        out.append(sealed)
+    return out
+
+
 def bookkeeping_from_row(row: Any) -> dict[str, Any]:
     """The bookkeeping fields of a stored row, timestamps in UTC."""
     return {
