@@ -31,6 +31,7 @@ ADVICE_SECTIONS: tuple[AdviceSection, ...] = (
 )
 # Patient-facing headings, in print order; the handout and its tests use these.
 SECTION_HEADINGS: dict[str, str] = {
+    "goals": "Your goals",
     "core": "About your back",
     "walking": "Your walking plan",
     "exercises": "Your exercises",
