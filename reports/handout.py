@@ -25,7 +25,10 @@ FONT_FAMILY = "dejavu"
 FONT_FILES: dict[str, Path] = {"": FONT_DIR / "DejaVuSans.ttf", "B": FONT_DIR / "DejaVuSans-Bold.ttf"}
 DOCUMENT_TITLE = "Your walking and back plan"
 DOCUMENT_LANG = "en-GB"
-LAST_PAGE_POINTER = "The last page says when to get help. Please keep it somewhere easy to find."
+LAST_PAGE_POINTER = "The box at the end says when to get help. Please keep it somewhere easy to find."
+# The closing safety-net box starts on a new page, unless less than this share of the page is used:
+# then it starts below, so no page is left with a few lines on it (large print).
+SHORT_PAGE_FRACTION = 0.3
 # With an open URGENT or EMERGENCY escalation the safety net comes first (dashboard.plan decides).
 FIRST_PAGE_POINTER = "Please read the box below first. It says when to get help."
 GOALS_LEAD = "This plan is here to help you with the things you told us matter to you:"
@@ -716,9 +719,9 @@ class _Handout(FPDF):
         return None, None
 
     def safety_net_box(self, items: Sequence[PlanItem], *, lead: bool = False) -> None:
-        """The bordered safety-net box on a page of its own, or (`lead`) straight under the masthead;
-        it may continue on another page, each page a whole box of whole items, the last two pages
-        balanced so neither is left half empty."""
+        """The bordered safety-net box on a page of its own, or straight below (`lead`: under the
+        masthead; or when the page holds only a few lines); it may continue on another page, each
+        page a whole box, a long list cut between bullets, the last two pages balanced."""
         style = self.style
         pad = 5.0
         inner_x = self.l_margin + pad
@@ -726,6 +729,10 @@ class _Handout(FPDF):
         heading_h = style.line_mm(style.heading_pt) + 2
         frame_h = heading_h + 2 * pad - 2.5  # the last item's trailing space sits inside the padding
         usable = self.page_break_trigger - self.t_margin
+        if not lead and self.page > 1:
+            lead = (self.get_y() - self.t_margin) / usable < SHORT_PAGE_FRACTION
+            if lead:
+                self.ln(4)
         first_room = self.room_mm() - 4 if lead else usable
         pages: list[list[tuple[PlanItem, float]]] = [[]]
         queue = list(items)
