@@ -270,8 +270,8 @@ class _Handout(FPDF):
         )
         self.rtl_family = FONT_FAMILY
         if has_rtl(plan.patient_display_name) and all(path.exists() for path in RTL_FONT_FILES.values()):
-            for style, path in RTL_FONT_FILES.items():
-                self.add_font(RTL_FAMILY, style, path)
+            for face, path in RTL_FONT_FILES.items():
+                self.add_font(RTL_FAMILY, face, path)
             self.rtl_family = RTL_FAMILY
         self.alias_nb_pages()
         self.set_text_color(*INK)
