@@ -42,6 +42,8 @@ class Settings:
     database_url: str = field(default_factory=lambda: f"sqlite:///{DEFAULT_SQLITE_PATH}")
     clinic_name: str = "Stride Demo Physiotherapy (fictional)"
     clinic_address: str = "1 Example Street, Sampletown"
+    # Printed on the handout; the default is in Ofcom's drama range (fictional, never answered).
+    clinic_phone: str = "01632 960 000"
     emergency_number: str = "999"
     urgent_advice: str = "NHS 111 or your GP"
     emergency_department: str = "A&E (the emergency department)"
@@ -70,6 +72,7 @@ _ENV = {
     "database_url": "STRIDE_DATABASE_URL",
     "clinic_name": "STRIDE_CLINIC_NAME",
     "clinic_address": "STRIDE_CLINIC_ADDRESS",
+    "clinic_phone": "STRIDE_CLINIC_PHONE",
     "emergency_number": "STRIDE_EMERGENCY_NUMBER",
     "urgent_advice": "STRIDE_URGENT_ADVICE",
     "emergency_department": "STRIDE_EMERGENCY_DEPARTMENT",

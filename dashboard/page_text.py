@@ -254,7 +254,10 @@ def programme_frame(plan: Plan) -> pd.DataFrame:
 
 def plan_markdown(plan: Plan) -> str:
     """A preview of the plan as the patient will read it (sections in print order)."""
-    lines: list[str] = [f"**Plan for {md_escape(plan.patient_display_name)}** · {day(plan.plan_date)}"]
+    # First-strong isolates (U+2068 ... U+2069) keep a right-to-left name from pulling the date into
+    # its run, which split the date ("3 March" on one side of the name, "2025" on the other).
+    name = f"\u2068{md_escape(plan.patient_display_name)}\u2069"
+    lines: list[str] = [f"**Plan for {name}** · {day(plan.plan_date)}"]
     if plan.clinician_name:
         lines.append(f"Physiotherapist: {md_escape(plan.clinician_name)}")
     order = ["core", "walking", "exercises", "posture", "footwear", "flare_up", "personal_note", "safety_net"]

@@ -13,8 +13,9 @@ from typing import Annotated, Literal, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dashboard.config import Settings
-from dashboard.models import Patient, Visit
+from dashboard.models import TIER_ORDER, Escalation, Patient, Visit
 from dashboard.outcomes import score_startback
+from dashboard.red_flags import RULES
 from dashboard.walking import chronological, claudication_pattern, starting_bout_min, walking_programme
 
 EvidenceTag = Literal["C", "S", "U"]
@@ -30,6 +31,7 @@ ADVICE_SECTIONS: tuple[AdviceSection, ...] = (
 )
 # Patient-facing headings, in print order; the handout and its tests use these.
 SECTION_HEADINGS: dict[str, str] = {
+    "goals": "Your goals",
     "core": "About your back",
     "walking": "Your walking plan",
     "exercises": "Your exercises",
@@ -56,6 +58,10 @@ PLACEHOLDERS: tuple[str, ...] = ("emergency_number", "urgent_advice", "emergency
 # a first walk shorter than 5 min is "short"; a first week already at the goal is "goal_met".
 SHORT_START_BOUT_MIN = 5.0
 
+# Open escalations at these tiers put the safety net first and leave reassurance out (issue 19):
+# "rarely serious" must never sit beside an open emergency.
+SAFETY_FIRST_TIERS: tuple[str, ...] = ("EMERGENCY", "URGENT")
+
 CLAUDICATION_PATTERNS: tuple[str, ...] = ("neurogenic", "vascular", "indeterminate", "none")
 STARTBACK_RISKS: tuple[str, ...] = ("low", "medium", "high")
 WALKING_TOLERANCE_BANDS: tuple[str, ...] = ("unknown", "short", "building", "goal_met")
@@ -68,6 +74,8 @@ _TOKEN_VALUES: dict[str, tuple[str, ...] | None] = {
     "startback": STARTBACK_RISKS,
     "history": ("cancer",),
     "walking_tolerance": WALKING_TOLERANCE_BANDS,
+    # The most urgent open escalation of the patient, when it is URGENT or EMERGENCY.
+    "escalation": ("urgent", "emergency"),
 }
 ALWAYS = "always"
 
@@ -106,6 +114,10 @@ class AdviceItem(_LibraryModel):
 
     id: ItemId
     title: Text
+    # Reassuring sentences printed before `text`, left out while an URGENT or EMERGENCY escalation
+    # is open; `title_if_flagged` then replaces a title that reassures.
+    reassurance: str = Field(default="", max_length=2000)
+    title_if_flagged: str = Field(default="", max_length=300)
     text: str = Field(default="", max_length=2000)
     bullets: tuple[Text, ...] = ()
     selected_by: tuple[str, ...] = Field(min_length=1)
@@ -121,13 +133,14 @@ class AdviceItem(_LibraryModel):
 
     @model_validator(mode="after")
     def _has_words(self) -> AdviceItem:
-        if not self.text and not self.bullets:
+        if not self.text and not self.bullets and not self.reassurance:
             raise ValueError("give a text, bullets or both")
         return self
 
     def patient_texts(self) -> list[str]:
-        """Every patient-facing string of the item: title, text and bullets."""
-        return [self.title, *([self.text] if self.text else []), *self.bullets]
+        """Every patient-facing string of the item: titles, reassurance, text and bullets."""
+        optional = (self.title_if_flagged, self.reassurance, self.text)
+        return [self.title, *(text for text in optional if text), *self.bullets]
 
 
 class Exercise(_LibraryModel):
@@ -280,6 +293,12 @@ class Plan(_PlanModel):
     clinician_name: str = Field(default="", max_length=200)
     clinic_name: str = Field(default="", max_length=200)
     clinic_address: str = Field(default="", max_length=400)
+    clinic_phone: str = Field(default="", max_length=60)
+    next_appointment: dt.date | None = None
+    # The patient's own goals: the activities they named on the PSFS (clinical-reference §7.5).
+    goals: list[str] = Field(default_factory=list, max_length=5)
+    # An URGENT or EMERGENCY escalation was open: the safety net leads, reassurance is left out.
+    safety_first: bool = False
     sections: dict[AdviceSection, list[PlanItem]] = Field(default_factory=dict)
     exercises: list[PlanExercise] = Field(default_factory=list)
     start_bout_min: float | None = Field(default=None, gt=0, le=180)
@@ -351,13 +370,66 @@ def _fill(text: str, values: dict[str, str]) -> str:
     return text.format_map(values) if "{" in text else text
 
 
-def _plan_item(item: AdviceItem, values: dict[str, str]) -> PlanItem:
+def _plan_item(item: AdviceItem, values: dict[str, str], safety_first: bool) -> PlanItem | None:
+    """The item as printed; None when nothing is left of it (all reassurance, with a flag open)."""
+    if safety_first:
+        title, text = item.title_if_flagged or item.title, item.text
+    else:
+        title, text = item.title, " ".join(part for part in (item.reassurance, item.text) if part)
+    if not text and not item.bullets:
+        return None
     return PlanItem(
         id=item.id,
-        title=_fill(item.title, values),
-        text=_fill(item.text, values),
+        title=_fill(title, values),
+        text=_fill(text, values),
         bullets=[_fill(line, values) for line in item.bullets],
     )
+
+
+def open_urgent_escalations(escalations: Iterable[Escalation]) -> list[Escalation]:
+    """Open URGENT or EMERGENCY escalations, most urgent and oldest first."""
+    chosen = [esc for esc in escalations if esc.status == "open" and esc.tier in SAFETY_FIRST_TIERS]
+    return sorted(
+        chosen,
+        key=lambda esc: (-TIER_ORDER[esc.tier], esc.opened_at or dt.datetime.max.replace(tzinfo=dt.UTC)),
+    )
+
+
+class EscalationWarning(NamedTuple):
+    """What the plan page says about one open escalation: tier, the rule in words, the reason."""
+
+    tier: str
+    rule_id: str
+    rule_words: str
+    reason: str
+
+
+_RULE_WORDS = {rule.rule_id: rule for rule in RULES}
+
+
+def escalation_warnings(
+    escalations: Iterable[Escalation], settings: Settings | None = None
+) -> list[EscalationWarning]:
+    """Every open escalation as a plan-page warning, most urgent and oldest first (plain text)."""
+    rules = (settings or Settings()).rules
+    opened = [esc for esc in escalations if esc.status == "open"]
+    opened.sort(
+        key=lambda esc: (-TIER_ORDER[esc.tier], esc.opened_at or dt.datetime.max.replace(tzinfo=dt.UTC))
+    )
+    warnings = []
+    for esc in opened:
+        rule = _RULE_WORDS.get(esc.rule_id)
+        words = rule.trigger_for(rules) if rule is not None else "a rule of an earlier rule set"
+        warnings.append(EscalationWarning(esc.tier, esc.rule_id, words, esc.reason))
+    return warnings
+
+
+def _goals(visits: Sequence[Visit]) -> list[str]:
+    # The latest visit with PSFS activities names the goals (the UI copies them forward, §7.5).
+    for visit in reversed(visits):
+        if visit.psfs:
+            return [entry.activity for entry in visit.psfs]
+    return []
 
 
 def _minutes(value: float) -> str:
@@ -373,11 +445,14 @@ def build_plan(
     clinician_name: str = "",
     start_bout_min: float | None = None,
     plan_date: dt.date | None = None,
+    escalations: Iterable[Escalation] = (),
 ) -> Plan:
     """Choose advice, exercises, the walking programme and safety-net lines from the latest findings.
 
     `start_bout_min` overrides the first walk length derived from the walking tests; when neither
-    exists the programme is left empty and `needs_start_bout` is set.
+    exists the programme is left empty and `needs_start_bout` is set. With an open URGENT or
+    EMERGENCY escalation among `escalations` the plan is `safety_first`: its safety net leads the
+    handout, says to follow the advice given, and reassuring sentences are left out.
     """
     settings = settings or Settings()
     ordered = chronological(visits)
@@ -426,6 +501,14 @@ def build_plan(
         *(f"posture:{finding}" for finding in latest.posture_findings),
         *(f"footwear:{finding}" for finding in latest.footwear_findings),
     }
+    urgent = open_urgent_escalations(escalations)
+    safety_first = bool(urgent)
+    if urgent:
+        tokens.add(f"escalation:{urgent[0].tier.lower()}")
+        summary.append(
+            f"Open {urgent[0].tier} escalation ({', '.join(sorted({esc.rule_id for esc in urgent}))}): "
+            "the safety net leads the handout and reassurance is left out."
+        )
     if risk is not None:
         tokens.add(f"startback:{risk}")
         summary.append(f"STarT Back: {risk} risk (visit of {risk_date}).")
@@ -451,7 +534,10 @@ def build_plan(
     values = {name: getattr(settings, name) for name in PLACEHOLDERS}
     sections: dict[AdviceSection, list[PlanItem]] = {
         section: [
-            _plan_item(item, values) for item in library.items(section) if tokens & set(item.selected_by)
+            printed
+            for item in library.items(section)
+            if tokens & set(item.selected_by)
+            and (printed := _plan_item(item, values, safety_first)) is not None
         ]
         for section in ADVICE_SECTIONS
     }
@@ -478,6 +564,10 @@ def build_plan(
         clinician_name=clinician_name,
         clinic_name=settings.clinic_name,
         clinic_address=settings.clinic_address,
+        clinic_phone=settings.clinic_phone,
+        next_appointment=patient.next_review_date,
+        goals=_goals(ordered),
+        safety_first=safety_first,
         sections=sections,
         exercises=exercises,
         start_bout_min=start_bout,

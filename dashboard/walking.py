@@ -167,11 +167,18 @@ def claudication_pattern(visit: Visit) -> ClaudicationPattern:
 BOUT_FRACTION_OF_ONSET = 0.8
 # ...and never shorter than 1 min [U].
 MIN_BOUT_MIN = 1.0
-# 2-3 walks a day, with rests [U]; 3 by default, 2 when 3 bouts would already pass the goal.
+# 2-3 walks a day, with rests [U]; 3 by default, 2 when 3 bouts would already pass the goal; at
+# most 4 a day (§8.2 revised [U]).
 DEFAULT_BOUTS_PER_DAY = 3
 FEWEST_BOUTS_PER_DAY = 2
-# Total weekly walking time grows by about 10% a week after a stable week [U].
+MOST_BOUTS_PER_DAY = 4
+# Total weekly walking time grows by about 10% a week after a stable week [U], and by at least
+# one minute a day [U: so whole-minute walks never stand still for more than a few weeks].
 WEEKLY_INCREASE_FRACTION = 0.10
+MIN_DAILY_INCREASE_MIN = 1.0
+# Once the daily total reaches the goal in short walks, one walk fewer (each one longer) every
+# 2 weeks, toward one continuous walk (§8.2 revised [U]).
+WEEKS_PER_LENGTHENING_STEP = 2
 # Goal: 30 min of walking on 5 days a week (WalkBack, Pocovi 2024 [C]; template [U]).
 GOAL_MIN_PER_DAY = 30.0
 GOAL_DAYS_PER_WEEK = 5
@@ -226,11 +233,16 @@ def walking_programme(
     days_per_week: int = GOAL_DAYS_PER_WEEK,
     weekly_increase_fraction: float = WEEKLY_INCREASE_FRACTION,
     goal_min_per_day: float = GOAL_MIN_PER_DAY,
+    weeks_per_lengthening_step: int = WEEKS_PER_LENGTHENING_STEP,
 ) -> list[WalkingWeek]:
-    """Week-by-week walking doses (min) growing about 10% a week toward 30 min on 5 days, capped there.
+    """Week-by-week walking doses (min) from what the patient can already do toward 30 min on 5 days.
 
-    Week 1 walks `start_bout_min` per bout; `bouts_per_day` None picks 3, or 2 when 3 would already
-    exceed the goal.
+    Week 1 walks `start_bout_min` per walk, never less (§8.2 revised). While the daily total is below
+    the goal it grows about 10% a week (at least 1 min a day). Once it reaches the goal the total is
+    kept and the walks get fewer and longer, toward one continuous walk. The table ends at the first
+    week of one walk a day at the goal, or after `weeks` weeks. `at_goal` marks weeks whose weekly
+    total reaches the goal. `bouts_per_day` None picks 3, or 2 when 3 would already pass the daily
+    goal, or 1 when 2 would.
     """
     if not math.isfinite(start_bout_min) or start_bout_min <= 0:
         raise ValueError("start_bout_min: must be a positive number of minutes")
@@ -238,30 +250,54 @@ def walking_programme(
         raise ValueError("weeks: must be at least 1")
     if days_per_week < 1 or days_per_week > 7:
         raise ValueError("days_per_week: must be from 1 to 7")
-    if bouts_per_day is not None and bouts_per_day < 1:
-        raise ValueError("bouts_per_day: must be at least 1")
+    if bouts_per_day is not None and not 1 <= bouts_per_day <= MOST_BOUTS_PER_DAY:
+        raise ValueError(f"bouts_per_day: must be from 1 to {MOST_BOUTS_PER_DAY}")
     if weekly_increase_fraction < 0 or not math.isfinite(weekly_increase_fraction):
         raise ValueError("weekly_increase_fraction: must not be negative")
     if goal_min_per_day <= 0 or not math.isfinite(goal_min_per_day):
         raise ValueError("goal_min_per_day: must be a positive number of minutes")
+    if weeks_per_lengthening_step < 1:
+        raise ValueError("weeks_per_lengthening_step: must be at least 1")
     goal_weekly_min = goal_min_per_day * days_per_week
     if bouts_per_day is None:
-        bouts_per_day = DEFAULT_BOUTS_PER_DAY
-        if start_bout_min * bouts_per_day * days_per_week > goal_weekly_min:
-            bouts_per_day = FEWEST_BOUTS_PER_DAY
-    sessions_per_week = bouts_per_day * days_per_week
-    weekly = min(goal_weekly_min, start_bout_min * sessions_per_week)
+        # The most walks (3, then 2) that do not already pass the daily goal; else one walk, which
+        # then grows toward one continuous 30 min walk. Never a walk shorter than week 1's.
+        bouts_per_day = next(
+            (
+                n
+                for n in (DEFAULT_BOUTS_PER_DAY, FEWEST_BOUTS_PER_DAY)
+                if start_bout_min * n <= goal_min_per_day
+            ),
+            1,
+        )
+    walks = bouts_per_day
+    # Never less walking a day than week 1, which is what the patient already does comfortably.
+    daily = start_bout_min * walks
     programme: list[WalkingWeek] = []
+    weeks_at_this_split = 0
     for week in range(1, weeks + 1):
         programme.append(
             WalkingWeek(
                 week=week,
-                bout_min=weekly / sessions_per_week,
-                bouts_per_day=bouts_per_day,
+                bout_min=daily / walks,
+                bouts_per_day=walks,
                 days_per_week=days_per_week,
-                weekly_total_min=weekly,
-                at_goal=weekly >= goal_weekly_min,
+                weekly_total_min=daily * days_per_week,
+                at_goal=daily * days_per_week >= goal_weekly_min,
             )
         )
-        weekly = min(goal_weekly_min, weekly * (1 + weekly_increase_fraction))
+        if walks == 1 and daily >= goal_min_per_day:
+            break  # one continuous walk at the goal: the programme has done its work
+        if daily < goal_min_per_day:
+            # Build the total: about 10% a week, and at least a minute a day so the printed
+            # whole-minute walks do not stand still for weeks (§8.2 [U]).
+            grown = max(daily * (1 + weekly_increase_fraction), daily + MIN_DAILY_INCREASE_MIN)
+            daily = min(goal_min_per_day, grown)
+            weeks_at_this_split = 0
+        else:
+            # Keep the total; every few weeks one walk fewer, so each walk gets longer.
+            weeks_at_this_split += 1
+            if weeks_at_this_split >= weeks_per_lengthening_step:
+                walks -= 1
+                weeks_at_this_split = 0
     return programme

@@ -6,8 +6,17 @@ from pydantic import ValidationError
 
 from dashboard import auth, page_text, red_flags, services
 from dashboard.models import field_errors
-from dashboard.plan import ADVICE_SECTIONS, SECTION_HEADINGS, Plan, build_plan, never_recommend_hits
+from dashboard.plan import (
+    ADVICE_SECTIONS,
+    SAFETY_FIRST_TIERS,
+    SECTION_HEADINGS,
+    Plan,
+    build_plan,
+    escalation_warnings,
+    never_recommend_hits,
+)
 from dashboard.ports import StrideError
+from dashboard.presenters import TIER_ICON
 from dashboard.safe_text import md_escape
 from reports import handout
 
@@ -55,6 +64,21 @@ if not record.visits:
     st.page_link("pages/visit.py", label="Record a visit", icon="📝")
     st.stop()
 
+# Open escalations first: a plan must never be printed as if all were well (issue 19).
+for warning in escalation_warnings(record.escalations, settings):
+    show = st.error if warning.tier == "EMERGENCY" else st.warning if warning.tier == "URGENT" else st.info
+    show(
+        f"**Open {warning.tier} escalation** ({md_escape(warning.rule_id)}): "
+        f"{md_escape(warning.rule_words)}. Reason: {md_escape(warning.reason)}."
+        + (
+            " The handout leads with the safety net and leaves the reassurance out. "
+            "Act on the escalation first (Flags page)."
+            if warning.tier in SAFETY_FIRST_TIERS
+            else ""
+        ),
+        icon=TIER_ICON[warning.tier],
+    )
+
 try:
     library = st.session_state["library_loader"]()
 except Exception as exc:  # a broken library file: say so plainly, never a traceback
@@ -65,7 +89,14 @@ except Exception as exc:  # a broken library file: say so plainly, never a trace
     st.stop()
 
 try:
-    plan = build_plan(patient, record.visits, library, settings=settings, clinician_name=user.display_name)
+    plan = build_plan(
+        patient,
+        record.visits,
+        library,
+        settings=settings,
+        clinician_name=user.display_name,
+        escalations=record.escalations,
+    )
     start_needed = plan.needs_start_bout
     if start_needed:
         st.warning(
@@ -90,6 +121,7 @@ try:
                 settings=settings,
                 clinician_name=user.display_name,
                 start_bout_min=float(start_bout),
+                escalations=record.escalations,
             )
 except ValueError as exc:
     st.error(f"The plan could not be built: {md_escape(exc)}")

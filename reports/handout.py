@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import threading
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
@@ -24,7 +25,13 @@ FONT_FAMILY = "dejavu"
 FONT_FILES: dict[str, Path] = {"": FONT_DIR / "DejaVuSans.ttf", "B": FONT_DIR / "DejaVuSans-Bold.ttf"}
 DOCUMENT_TITLE = "Your walking and back plan"
 DOCUMENT_LANG = "en-GB"
-LAST_PAGE_POINTER = "The last page says when to get help. Please keep it somewhere easy to find."
+LAST_PAGE_POINTER = "The box at the end says when to get help. Please keep it somewhere easy to find."
+# The closing safety-net box starts on a new page, unless less than this share of the page is used:
+# then it starts below, so no page is left with a few lines on it (large print).
+SHORT_PAGE_FRACTION = 0.3
+# With an open URGENT or EMERGENCY escalation the safety net comes first (dashboard.plan decides).
+FIRST_PAGE_POINTER = "Please read the box below first. It says when to get help."
+GOALS_LEAD = "This plan is here to help you with the things you told us matter to you:"
 # Parse each TTF once per process and hand every new document a fresh copy of the parsed metrics:
 # fpdf2 parses a font on every add_font (~20 ms a face). False falls back to plain add_font.
 REUSE_PARSED_FONTS = True
@@ -142,10 +149,10 @@ def missing_letters(plan: Plan) -> set[str]:
     return uncovered
 
 
-def _add_fallback_fonts(pdf: FPDF, text: str) -> None:
+def _add_fallback_fonts(pdf: FPDF, text: str) -> list[str]:
     # Parsed only when needed: the CJK face is large and most handouts never use it.
     if not _uncovered(text):
-        return
+        return []
     names = []
     for index, path in enumerate(FALLBACK_FONT_FILES):
         if path.exists():
@@ -153,6 +160,23 @@ def _add_fallback_fonts(pdf: FPDF, text: str) -> None:
             names.append(f"fallback{index}")
     if names:
         pdf.set_fallback_fonts(names, exact_match=False)
+    return names
+
+
+# Names in right-to-left scripts are shaped (uharfbuzz) and laid out with the Unicode bidirectional
+# algorithm, in a Naskh face from Debian's fonts-noto-core (scripts/ensure-system-packages); without
+# it DejaVu's own Arabic letters are shaped instead. Whole right-to-left handouts come later (§14).
+NOTO_DIR = Path("/usr/share/fonts/truetype/noto")
+RTL_FAMILY = "naskh"
+RTL_FONT_FILES: dict[str, Path] = {
+    "": NOTO_DIR / "NotoNaskhArabic-Regular.ttf",
+    "B": NOTO_DIR / "NotoNaskhArabic-Bold.ttf",
+}
+
+
+def has_rtl(text: str) -> bool:
+    """True when the text holds a right-to-left letter (Arabic, Hebrew, Syriac, Thaana...)."""
+    return any(unicodedata.bidirectional(char) in ("R", "AL") for char in text)
 
 
 # --- Pictograms ----------------------------------------------------------------------------------
@@ -240,10 +264,15 @@ class _Handout(FPDF):
         self.set_margins(MARGIN_MM, TOP_MARGIN_MM, MARGIN_MM)
         self.set_auto_page_break(True, margin=style.bottom_margin_mm)
         _add_fonts(self)
-        _add_fallback_fonts(
+        self.fallback_names = _add_fallback_fonts(
             self,
             " ".join((plan.patient_display_name, plan.clinician_name, plan.clinic_name, plan.personal_note)),
         )
+        self.rtl_family = FONT_FAMILY
+        if has_rtl(plan.patient_display_name) and all(path.exists() for path in RTL_FONT_FILES.values()):
+            for face, path in RTL_FONT_FILES.items():
+                self.add_font(RTL_FAMILY, face, path)
+            self.rtl_family = RTL_FAMILY
         self.alias_nb_pages()
         self.set_text_color(*INK)
 
@@ -373,15 +402,47 @@ class _Handout(FPDF):
         self.ln(3)
         self.paragraph(DOCUMENT_TITLE, style.title_pt, bold=True, color=ACCENT)
         self.ln(1)
-        self.paragraph(f"For {plan.patient_display_name}", style.item_title_pt, bold=True)
+        self.name_line(f"For {plan.patient_display_name}", style.item_title_pt)
         details = f"Date: {format_date(plan.plan_date)}"
         if plan.clinician_name:
             details += f" · From: {plan.clinician_name}"
         self.paragraph(details, style.body_pt, color=MUTED)
+        contact = []
+        if plan.next_appointment:
+            contact.append(f"Your next appointment: {format_date(plan.next_appointment)}")
+        if plan.clinic_phone:
+            contact.append(f"Questions? Call us on {plan.clinic_phone}")
+        if contact:
+            self.paragraph(" · ".join(contact), style.body_pt, bold=True)
         self.ln(1)
-        self.paragraph(LAST_PAGE_POINTER, style.body_pt, bold=True, color=SAFETY_BORDER)
+        pointer = FIRST_PAGE_POINTER if plan.safety_first else LAST_PAGE_POINTER
+        self.paragraph(pointer, style.body_pt, bold=True, color=SAFETY_BORDER)
         self.ln(2)
         self.rule()
+
+    def name_line(self, text: str, size_pt: float) -> None:
+        """The patient's name line, bold; a right-to-left name is shaped and in bidirectional order."""
+        if not has_rtl(text):
+            self.paragraph(text, size_pt, bold=True)
+            return
+        self.use(size_pt, bold=True)
+        self.set_font(self.rtl_family, "B", size_pt)
+        # Letters the Naskh face lacks (Latin, for a mixed name) come from DejaVu.
+        self.set_fallback_fonts([FONT_FAMILY, *self.fallback_names], exact_match=False)
+        self.set_text_shaping(use_shaping_engine=True)
+        self.multi_cell(self.epw, self.style.line_mm(size_pt), text, new_x="LMARGIN", new_y="NEXT")
+        self.set_text_shaping(use_shaping_engine=False)
+        self.set_fallback_fonts(self.fallback_names, exact_match=False)
+
+    def goals(self, goals: Sequence[str]) -> None:
+        """The patient's own goals (their PSFS activities), under a heading."""
+        if not goals:
+            return
+        lead_h = self.text_height(GOALS_LEAD, self.epw, self.style.body_pt)
+        self.heading(SECTION_HEADINGS["goals"], lead_h + self.bullet_height(goals, self.epw))
+        self.paragraph(GOALS_LEAD, self.style.body_pt)
+        self.bullets(goals, self.l_margin, self.epw)
+        self.ln(2.5)
 
     def rule(self) -> None:
         """A thin horizontal line across the text width."""
@@ -543,14 +604,21 @@ class _Handout(FPDF):
             x += width
         self.set_xy(self.l_margin, top + height)
 
+    def table_keep_mm(self, weeks: Sequence[ProgrammeWeek]) -> float:
+        """Height the table's start needs on a page: its heading row and the first 4 weeks (all of a
+        shorter table). A longer table continues on the next page under a repeated heading row, so
+        a page is never left a third blank for it."""
+        row_h = self.style.line_mm(self.style.body_pt) * 1.15
+        # The heading row may wrap onto two lines in large print.
+        return row_h * (min(len(weeks), 4) + 2) + 1
+
     def programme_table(self, weeks: Sequence[ProgrammeWeek]) -> None:
         """The week-by-week walking table; its heading row repeats if it runs onto a new page."""
         style = self.style
         row_h = style.line_mm(style.body_pt) * 1.15
         col_w = [self.epw * share for share in (0.14, 0.2, 0.2, 0.2, 0.26)]
         headings = ("Week", "Each walk", "Walks a day", "Days a week", "Minutes a week")
-        # Whole on one page when it fits (headings may wrap onto two lines in large print).
-        self.keep_together(row_h * (len(weeks) + 2) + 6)
+        self.keep_together(self.table_keep_mm(weeks))
         self.table_header(headings, col_w, row_h)
         for number, week in enumerate(weeks):
             if self.room_mm() < row_h:
@@ -632,13 +700,28 @@ class _Handout(FPDF):
         for week, (x, _) in zip(weeks, points, strict=True):
             self.set_xy(x - 5, bottom + 1)
             self.cell(10, 4, str(week.week), align="C")
-        self.set_xy(left, bottom + 5)
+        # Below the tick labels, which are taller in large print.
+        label_y = bottom + 1 + max(4.0, style.line_mm(small))
+        self.set_xy(left, label_y)
         self.cell(right - left, 4, "Week", align="C")
-        self.set_y(bottom + 11)
+        self.set_y(label_y + 6)
 
-    def safety_net_box(self, items: Sequence[PlanItem]) -> None:
-        """The bordered safety-net box on a page of its own; in large print it may continue on a
-        second page, each page a whole box of whole items."""
+    def _split_item(
+        self, item: PlanItem, width_mm: float, room_mm: float
+    ) -> tuple[PlanItem | None, PlanItem | None]:
+        """The item cut after as many bullets as fit in `room_mm` (at least 2), and the rest under
+        the same title marked "(continued)"; (None, None) when it cannot be cut so."""
+        for keep in range(len(item.bullets) - 2, 1, -1):
+            head = item.model_copy(update={"bullets": item.bullets[:keep]})
+            if self.item_height(head, width_mm) <= room_mm:
+                rest = PlanItem(id=item.id, title=f"{item.title} (continued)", bullets=item.bullets[keep:])
+                return head, rest
+        return None, None
+
+    def safety_net_box(self, items: Sequence[PlanItem], *, lead: bool = False) -> None:
+        """The bordered safety-net box on a page of its own, or straight below (`lead`: under the
+        masthead; or when the page holds only a few lines); it may continue on another page, each
+        page a whole box, a long list cut between bullets, the last two pages balanced."""
         style = self.style
         pad = 5.0
         inner_x = self.l_margin + pad
@@ -646,14 +729,43 @@ class _Handout(FPDF):
         heading_h = style.line_mm(style.heading_pt) + 2
         frame_h = heading_h + 2 * pad - 2.5  # the last item's trailing space sits inside the padding
         usable = self.page_break_trigger - self.t_margin
+        if not lead and self.page > 1:
+            lead = (self.get_y() - self.t_margin) / usable < SHORT_PAGE_FRACTION
+            if lead:
+                self.ln(4)
+        first_room = self.room_mm() - 4 if lead else usable
         pages: list[list[tuple[PlanItem, float]]] = [[]]
-        for entry in items:
+        queue = list(items)
+        while queue:
+            entry = queue.pop(0)
             height = self.item_height(entry, inner_w)
-            if pages[-1] and frame_h + sum(h for _, h in pages[-1]) + height > usable:
-                pages.append([])
+            room = (first_room if len(pages) == 1 else usable) - frame_h - sum(h for _, h in pages[-1])
+            if height > room:
+                head, rest = self._split_item(entry, inner_w, room)
+                if head is not None and rest is not None:
+                    # A long list goes on in the next page's box under its own title, so the
+                    # first page is not left a third blank.
+                    pages[-1].append((head, self.item_height(head, inner_w)))
+                    pages.append([])
+                    queue.insert(0, rest)
+                    continue
+                if pages[-1] or not lead:
+                    pages.append([])
+                else:
+                    lead = False  # not even one item fits under the masthead: start a new page
+                    first_room = usable
             pages[-1].append((entry, height))
+        if not lead and len(pages) >= 2:
+
+            def total(page: list[tuple[PlanItem, float]]) -> float:
+                return sum(h for _, h in page)
+
+            before, last = pages[-2], pages[-1]
+            while len(before) > 1 and total(last) + before[-1][1] <= total(before) - before[-1][1]:
+                last.insert(0, before.pop())
         for number, page_items in enumerate(pages):
-            self.add_page()
+            if number or not lead:
+                self.add_page()
             top = self.get_y()
             height = frame_h + sum(h for _, h in page_items)
             self.set_fill_color(*SAFETY_FILL)
@@ -688,11 +800,14 @@ def render(plan: Plan, *, large_print: bool = False, creation_date: dt.datetime 
     pdf.set_creation_date(_creation_date(creation_date))
     pdf.add_page()
     pdf.masthead()
+    if plan.safety_first:
+        pdf.safety_net_box(plan.safety_net, lead=True)
+    pdf.goals(plan.goals)
 
     pdf.section("core", plan.section("core"))
     walking = plan.section("walking")
     if walking or plan.walking_programme:
-        first = pdf.item_height(walking[0], pdf.epw) if walking else 30.0
+        first = pdf.item_height(walking[0], pdf.epw) if walking else pdf.table_keep_mm(plan.walking_programme)
         pdf.heading(SECTION_HEADINGS["walking"], first)
         for entry in walking:
             pdf.item(entry, pdf.l_margin, pdf.epw)
@@ -701,7 +816,7 @@ def render(plan: Plan, *, large_print: bool = False, creation_date: dt.datetime 
             pdf.progress_chart(plan.walking_programme)
     if plan.exercises:
         text_w = pdf.epw - 8 - style.pictogram_w_mm - 5
-        pdf.heading(SECTION_HEADINGS["exercises"], pdf.card_height(plan.exercises[0], text_w))
+        pdf.heading(SECTION_HEADINGS["exercises"], pdf.card_height(plan.exercises[0], text_w) + 3)
         for exercise in plan.exercises:
             pdf.exercise_card(exercise)
     for key in ("posture", "footwear", "flare_up"):
@@ -710,7 +825,8 @@ def render(plan: Plan, *, large_print: bool = False, creation_date: dt.datetime 
         note = PlanItem(id="personal_note", title=SECTION_HEADINGS["personal_note"], text=plan.personal_note)
         pdf.heading(SECTION_HEADINGS["personal_note"], pdf.text_height(note.text, pdf.epw, style.body_pt))
         pdf.paragraph(note.text, style.body_pt)
-    pdf.safety_net_box(plan.safety_net)
+    if not plan.safety_first:
+        pdf.safety_net_box(plan.safety_net)
     data = bytes(pdf.output())
     # fpdf2 memoises SubsetMap.pick on the class, which keeps every document's fonts alive; the
     # entries are only a speed-up (pick is idempotent), so clearing them is safe.

@@ -16,6 +16,7 @@ import pytest
 from fontTools import ttLib
 
 import reports.handout as handout
+from dashboard.models import Escalation
 from dashboard.plan import PICTOGRAM_KEYS, SECTION_HEADINGS, Plan, build_plan
 from data.library import load_library
 from reports.handout import FONT_FILES, PICTOGRAMS, print_settings, render
@@ -50,9 +51,13 @@ def full_plan(**options: Any) -> Plan:
         posture_findings={"forward_lean"},
         footwear_findings={"worn_cushioning"},
         startback={**{f"q{i}": "agree" for i in range(1, 9)}, "q9": "very_much"},
+        psfs=[
+            {"activity": "Walking to the shops and back", "score": 3},
+            {"activity": "Playing with my grandchildren", "score": 5},
+        ],
     )
     plan = build_plan(
-        make_patient(history_of_cancer=True),
+        make_patient(history_of_cancer=True, next_review_date=dt.date(2025, 3, 17)),
         [visit],
         LIBRARY,
         clinician_name="Alex Rivera",
@@ -247,3 +252,166 @@ def test_a_letter_no_font_can_draw_is_reported_for_the_page_to_warn() -> None:
         make_patient(given_name="𓀀", family_name="Test"), [visit], LIBRARY, plan_date=visit.visit_date
     )
     assert handout.missing_letters(plan) == {"𓀀"}
+
+
+# --- Issue 19: goals, contact, plain doses, safety first, layout, right-to-left names ---------------
+
+FOOTER_MARKS = ("with Stride decision support", "decision support.", "Prepared for you by")
+CHART_CAPTION = "Minutes of walking each week"
+DIRECTION_MARKS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def emergency(**fields: Any) -> Escalation:
+    """An open EMERGENCY escalation for suspected cauda equina syndrome."""
+    return Escalation(
+        patient_id="p-1", rule_id="RF_CES", tier="EMERGENCY", reason="saddle anaesthesia: new", **fields
+    )
+
+
+def pages_of(pdf: bytes) -> list[list[str]]:
+    """Each page's non-blank lines (pdftotext -layout), without the footer."""
+    pages = pdf_text(pdf).split("\f")
+    return [
+        [
+            line.strip()
+            for line in page.splitlines()
+            if line.strip()
+            and not re.fullmatch(r"Page \d+ of \d+", line.strip())
+            and not any(mark in line for mark in FOOTER_MARKS)
+        ]
+        for page in pages
+        if page.strip()
+    ]
+
+
+def page_fill(pdf: bytes, large_print: bool, tmp_path: Path) -> list[float]:
+    """How far down its text area each page is printed (0 = empty, 1 = to the bottom margin)."""
+    path = tmp_path / "fill.pdf"
+    path.write_bytes(pdf)
+    xml = poppler("pdftotext", "-bbox", str(path), "-")
+    style = print_settings(large_print)
+    fills = []
+    for page in re.findall(r"<page .*?</page>", xml, flags=re.S):
+        height = float(re.search(r'height="([\d.]+)"', page).group(1))  # type: ignore[union-attr]
+        top = handout.TOP_MARGIN_MM / handout.PT_TO_MM
+        bottom = height - style.bottom_margin_mm / handout.PT_TO_MM
+        body = [float(y) for y in re.findall(r'yMax="([\d.]+)"', page) if float(y) <= bottom]
+        fills.append((max(body) - top) / (bottom - top))
+    return fills
+
+
+def test_the_handout_names_the_patients_own_goals(text: str) -> None:
+    assert SECTION_HEADINGS["goals"] in text
+    assert "Walking to the shops and back" in text
+    assert "Playing with my grandchildren" in text
+
+
+def test_the_handout_gives_the_clinic_phone_number_and_the_next_appointment(text: str) -> None:
+    assert "Questions? Call us on 01632 960 000" in text
+    assert "Your next appointment: 17 March 2025" in text
+
+
+def test_sets_and_repetitions_are_said_in_plain_words(tmp_path: Path) -> None:
+    plan = build_plan(make_patient(), [make_visit(visit_date=dt.date(2025, 3, 3))], LIBRARY)
+    printed = " ".join(pdf_text(render(plan, creation_date=CREATED)).split())
+    assert "Do it 8 to 12 times, then rest. Repeat this 2 or 3 times." in printed
+    assert "sets of" not in printed
+
+
+def test_with_an_open_emergency_the_safety_net_leads_and_no_reassurance_is_printed() -> None:
+    calm = " ".join(pdf_text(render(full_plan(), creation_date=CREATED)).split())
+    assert "rarely caused by anything serious" in calm  # the sentence is there without a flag
+    flagged = render(full_plan(escalations=[emergency()]), creation_date=CREATED)
+    printed = " ".join(pdf_text(flagged).split())
+    for reassurance in (
+        "rarely caused by anything serious",
+        "Most people get better",
+        "does not mean you are harming your back",
+        "Serious problems are rare",
+        "The box at the end says when to get help",
+    ):
+        assert reassurance not in printed
+    first_page = " ".join(pages_of(flagged)[0])
+    assert "Please read the box below first" in first_page
+    assert "When to get help" in first_page
+    assert "Your physio wants you to be checked today" in first_page
+    assert first_page.index("When to get help") < first_page.index("Go to A&E")
+    assert SECTION_HEADINGS["core"] not in first_page
+
+
+def plain_walker_plan(**options: Any) -> Plan:
+    """A plan for a patient with a 6-minute self-paced walking test and nothing else recorded."""
+    visit = make_visit(
+        visit_date=dt.date(2025, 3, 3), walk_protocol="spwt", walk_onset_min=6.0, walk_total_min=9.0
+    )
+    return build_plan(make_patient(), [visit], LIBRARY, plan_date=visit.visit_date, **options)
+
+
+def goal_less_full_plan(**options: Any) -> Plan:
+    plan = full_plan(**options)
+    plan.goals = []
+    return plan
+
+
+@pytest.mark.parametrize("large_print", [False, True], ids=["standard", "large print"])
+@pytest.mark.parametrize("flagged", [False, True], ids=["calm", "open emergency"])
+@pytest.mark.parametrize("make_plan", [full_plan, goal_less_full_plan, plain_walker_plan])
+def test_no_page_is_left_half_empty_and_the_first_page_is_full(
+    large_print: bool, flagged: bool, make_plan: Any, tmp_path: Path
+) -> None:
+    plan = make_plan(escalations=[emergency()] if flagged else [])
+    pdf = render(plan, large_print=large_print, creation_date=CREATED)
+    fills = page_fill(pdf, large_print, tmp_path)
+    pages = pages_of(pdf)
+    assert fills[0] >= 0.8, f"page 1 is {fills[0]:.0%} full"
+    # The page before the closing safety-net box may be short, but not a few lines; the last page
+    # is whatever is left.
+    box = next(i for i, page in enumerate(pages) if any(line.startswith("When to get help") for line in page))
+    for number, fill in enumerate(fills[:-1]):
+        least = 0.25 if number == box - 1 else 0.5
+        assert fill >= least, f"page {number + 1} of {len(fills)} is only {fill:.0%} full"
+
+
+@pytest.mark.parametrize("large_print", [False, True], ids=["standard", "large print"])
+@pytest.mark.parametrize("walking_text", [True, False], ids=["with walking advice", "table only"])
+def test_no_heading_is_left_alone_at_the_foot_of_a_page(large_print: bool, walking_text: bool) -> None:
+    headings = {*SECTION_HEADINGS.values(), CHART_CAPTION}
+    for filler in range(0, 48, 4):
+        plan = full_plan()
+        plan.goals = []
+        if not walking_text:
+            plan.sections["walking"] = []
+        core = plan.sections["core"][0]
+        core.text = core.text + " Keep going." * filler
+        for number, page in enumerate(pages_of(render(plan, large_print=large_print, creation_date=CREATED))):
+            last = page[-1]
+            assert last not in headings, f"filler {filler}: '{last}' alone at the foot of page {number + 1}"
+            assert not re.match(r"Week\s+Each walk", last), f"filler {filler}: table heading row alone"
+
+
+ARABIC_GIVEN, ARABIC_FAMILY = "ليلى", "حداد"
+
+
+def plain(text: str) -> str:
+    """Text without direction marks and whitespace, for comparing extracted right-to-left text."""
+    return "".join(text.translate(DIRECTION_MARKS).split())
+
+
+@pytest.mark.parametrize("large_print", [False, True], ids=["standard", "large print"])
+def test_an_arabic_name_prints_in_logical_order_with_embedded_faces(
+    large_print: bool, tmp_path: Path
+) -> None:
+    visit = make_visit(visit_date=dt.date(2025, 3, 3))
+    patient = make_patient(given_name=ARABIC_GIVEN, family_name=ARABIC_FAMILY)
+    plan = build_plan(patient, [visit], LIBRARY, plan_date=visit.visit_date)
+    path = tmp_path / "arabic.pdf"
+    path.write_bytes(render(plan, large_print=large_print, creation_date=CREATED))
+    name_line = next(line for line in pages_of(path.read_bytes())[0] if "For" in line)
+    # Logical order: the given name's letters first, each in reading order (not reversed).
+    assert plain(f"{ARABIC_GIVEN} {ARABIC_FAMILY}") in plain(name_line)
+    assert plain(f"{ARABIC_GIVEN} {ARABIC_FAMILY}") in plain(pdf_text(path))
+    rows = poppler("pdffonts", str(path)).splitlines()[2:]
+    assert any("NotoNaskhArabic" in row for row in rows)
+    for row in rows:
+        _name, *_, emb, _sub, uni, _obj, _gen = row.split()
+        assert (emb, uni) == ("yes", "yes"), row

@@ -55,7 +55,7 @@ def readable_text(entry: AdviceItem | Exercise) -> str:
     if isinstance(entry, Exercise):
         parts = [entry.purpose, *entry.steps, entry.dose]
     else:
-        parts = [entry.text, *entry.bullets]
+        parts = [entry.reassurance, entry.text, *entry.bullets]
         if entry.id.startswith("safety_net"):
             parts.insert(0, entry.title)
     values = {name: getattr(Settings(), name) for name in PLACEHOLDERS}
