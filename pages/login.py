@@ -1,8 +1,9 @@
 import datetime as dt
+from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
-from dashboard import auth, services
+from dashboard import auth, services, web_sessions
 from dashboard.ports import StrideError
 
 # A deep link as the very first request after a restart can run this script before the router
@@ -15,6 +16,14 @@ settings = st.session_state["settings"]
 
 st.title("Stride")
 st.caption("Walking-provoked low back pain: visits, trends, red flags and the patient's plan.")
+if (
+    st.session_state.pop(web_sessions.STATE_CLEAR_COOKIE, False)
+    and web_sessions.COOKIE_NAME in st.context.cookies
+):
+    # After a logout: the server session is revoked already; this deletes the browser's cookie too.
+    st.markdown(
+        f'<meta http-equiv="refresh" content="0;url={web_sessions.LOGOUT_PATH}">', unsafe_allow_html=True
+    )
 if st.session_state.pop("expired", False):
     st.info("Your session ended after a period of inactivity. Please log in again.")
 
@@ -33,6 +42,10 @@ if submitted:
     else:
         st.session_state["user"] = user
         st.session_state["last_seen"] = dt.datetime.now(dt.UTC)
+        # Keep the login across a refresh and new tabs: the router sends the browser to claim a cookie.
+        query = urlencode(st.query_params.to_dict())
+        next_path = urlsplit(st.context.url or "/").path + (f"?{query}" if query else "")
+        web_sessions.start_after_login(st.session_state, store, user, next_path)
         st.rerun()
 
 if st.session_state.get("is_demo"):
