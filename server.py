@@ -44,8 +44,8 @@ FRAME_ANCESTORS = (b"content-security-policy", b"frame-ancestors 'none'")
 
 @functools.cache
 def _store() -> SqlStore:
-    # The router has opened (and migrated) the same database before any ticket exists.
-    return open_store(load_settings().database_url, migrate=False)
+    # The same database as the router's (migrating is a no-op once the router has opened it).
+    return open_store(load_settings().database_url)
 
 
 def _redirect(target: str) -> Response:
