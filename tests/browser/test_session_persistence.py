@@ -129,12 +129,20 @@ def test_the_cookie_is_httponly_samesite_and_only_its_hash_is_stored(page, serve
     assert cookie["value"] not in server.log_path.read_text(errors="replace")
 
 
-def test_a_forged_cookie_shows_the_login_page(page, server):
-    page.context.add_cookies([{"name": COOKIE, "value": "forged-" + "x" * 40, "url": server.url}])
-    page.goto(f"{server.url}/caseload")
-    wait_for_app(page)
-    _login_shown(page)
-    assert_no_exception(page, server)
+def test_a_forged_cookie_shows_the_login_page_where_the_real_one_logs_in(page, server):
+    genuine = _log_in_with_cookie(page, server.url)["value"]
+    forged = genuine[:-4] + ("AAAA" if not genuine.endswith("AAAA") else "BBBB")
+    for value, logged_in in ((forged, False), ("x" * 43, False), (genuine, True)):
+        fresh = page.context.browser.new_context()
+        try:
+            other = fresh.new_page()
+            fresh.add_cookies([{"name": COOKIE, "value": value, "url": server.url}])
+            other.goto(f"{server.url}/caseload")
+            wait_for_app(other)
+            (_logged_in if logged_in else _login_shown)(other)
+            assert_no_exception(other, server)
+        finally:
+            fresh.close()
 
 
 def test_a_revoked_cookie_shows_the_login_page(page, server):
@@ -163,7 +171,9 @@ def test_a_revoked_cookie_shows_the_login_page(page, server):
 def test_a_used_or_unknown_ticket_is_refused(page, server):
     # Catch the claim address the app sends the browser to, then replay it in another browser.
     claims: list[str] = []
-    page.on("request", lambda request: claims.append(request.url) if "/_stride/claim" in request.url else None)
+    page.on(
+        "request", lambda request: claims.append(request.url) if "/_stride/claim" in request.url else None
+    )
     _log_in_with_cookie(page, server.url)
     assert len(claims) == 1
     fresh = page.context.browser.new_context()
