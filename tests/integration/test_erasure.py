@@ -460,7 +460,7 @@ def test_migration_0003_rehashes_a_chain_written_with_the_old_formula(database_u
 
     store = open_store(database_url)  # migrates to head
     try:
-        assert _revision_and_columns(database_url)[0] == head_revision() == "0003"
+        assert _revision_and_columns(database_url)[0] == head_revision()
         assert store.verify_audit() == (True, 40, None)
         migrated = audit_rows(store)
         assert [(r.reason, r.before, r.after) for r in migrated] == [
