@@ -47,7 +47,7 @@ lock:
 run: venv
 	@mkdir -p var
 	$(VPY) -m data.demo --database-url $(STRIDE_DATABASE_URL) --if-empty
-	STRIDE_DATABASE_URL=$(STRIDE_DATABASE_URL) $(VPY) -m streamlit run app.py \
+	STRIDE_DATABASE_URL=$(STRIDE_DATABASE_URL) $(VPY) -m streamlit run server.py \
 		--server.port 8501 --server.address 127.0.0.1 --browser.gatherUsageStats false
 
 ## Run every check (lint, format, types, all tests incl. PostgreSQL and browser); installs what is missing.

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import html
 import logging
 import runpy
 from pathlib import Path
 
 import streamlit as st
 
-from dashboard import services
+from dashboard import services, web_sessions
 from dashboard.config import Settings, load_settings
 from dashboard.models import TIER_ORDER
 from dashboard.ports import FlagSummary, StoreBusy, StrideError
@@ -66,15 +67,18 @@ is_demo = store.is_demo
 st.session_state["is_demo"] = is_demo
 
 now = dt.datetime.now(dt.UTC)
+# The browser's login cookie: restores the user after a refresh or in a new tab, ends a revoked login.
+cookie = st.context.cookies.get(web_sessions.COOKIE_NAME)
+claim_url = web_sessions.sync(st.session_state, cookie, store, settings, now=now)
 user = st.session_state.get("user")
 timeout = dt.timedelta(minutes=settings.session_timeout_min)
 if user is not None and now - st.session_state.get("last_seen", now) > timeout:
     try:
         services.logout(store, user, reason="inactivity timeout")
+        web_sessions.end(st.session_state, store, web_sessions.REASON_TIMEOUT)  # also clears the state
     except StoreBusy as exc:  # show nothing of the session; the next run retries the audited logout
         st.error(str(exc))
         st.stop()
-    st.session_state.clear()
     st.session_state["expired"] = True
     user = None
     st.rerun()
@@ -90,7 +94,8 @@ if user is not None:
         st.stop()
     if current is None:
         services.logout(store, user, reason="account changed")
-        st.session_state.clear()
+        # The browser's cookie session ends too, or the next rerun would restore the login from it.
+        web_sessions.end(st.session_state, store, web_sessions.REASON_ACCOUNT_CHANGED)  # clears the state
         st.session_state["account_ended"] = True
         st.rerun()
     user = st.session_state["user"] = current
@@ -116,6 +121,10 @@ if user is None or user.must_change_password:
     st.stop()
 
 st.session_state["last_seen"] = now
+if claim_url:  # just logged in: the browser fetches its session cookie (server.py) and comes back
+    st.markdown(
+        f'<meta http-equiv="refresh" content="0;url={html.escape(claim_url)}">', unsafe_allow_html=True
+    )
 
 
 # Check often enough that an idle tab is logged out soon after the timeout (at most every 30 s).
@@ -156,10 +165,10 @@ with st.sidebar:
     if st.button("Log out", key="logout"):
         try:
             services.logout(store, user)
+            web_sessions.end(st.session_state, store, web_sessions.REASON_LOGOUT)  # also clears the state
         except StoreBusy as exc:  # still logged in: say so rather than pretend
             st.error(str(exc))
         else:
-            st.session_state.clear()
             st.rerun()
     st.caption("Decision support for registered clinicians. It does not diagnose.")
     _idle_watch()

@@ -108,6 +108,22 @@ class Throttle:
 
 
 @dataclass(frozen=True)
+class WebSession:
+    """A browser's server-side login session: only SHA-256 digests of its ticket and token are kept."""
+
+    id: str
+    user_id: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    token_sha256: str | None = None
+    ticket_expires_at: dt.datetime | None = None
+    ticket_used_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+    revoke_reason: str = ""
+    session_epoch: int = 0  # the account's session_epoch at login (see User.session_epoch)
+
+
+@dataclass(frozen=True)
 class Revision:
     """One stored version of an edited record, with who changed it, when and why."""
 
@@ -246,6 +262,13 @@ class Tx(Protocol):
     def delete_throttles(
         self, *, keys: Sequence[str] = (), kind: str | None = None, older_than: dt.datetime | None = None
     ) -> int: ...
+    def insert_web_session(self, session: WebSession, ticket_sha256: str) -> WebSession: ...
+    def web_session_by_ticket(self, ticket_sha256: str) -> WebSession | None: ...
+    def web_session_by_token(self, token_sha256: str) -> WebSession | None: ...
+    def get_web_session(self, session_id: str) -> WebSession | None: ...
+    def claim_web_session(self, session_id: str, token_sha256: str, at: dt.datetime) -> bool: ...
+    def touch_web_session(self, session_id: str, at: dt.datetime) -> None: ...
+    def revoke_web_session(self, session_id: str, at: dt.datetime, reason: str) -> bool: ...
 
     def insert_handout(
         self,

@@ -48,6 +48,7 @@ from dashboard.ports import (
     StoreBusy,
     Throttle,
     User,
+    WebSession,
 )
 from dashboard.summaries import (
     STORED_FIELDS,
@@ -317,6 +318,21 @@ def _user(row: Any) -> User:
         version=row.version,
         session_epoch=row.session_epoch,
         must_change_password=row.must_change_password,
+    )
+
+
+def _web_session(row: Any) -> WebSession:
+    return WebSession(
+        id=row.id,
+        user_id=row.user_id,
+        created_at=_as_utc(row.created_at) or row.created_at,
+        last_seen_at=_as_utc(row.last_seen_at) or row.last_seen_at,
+        token_sha256=row.token_sha256,
+        ticket_expires_at=_as_utc(row.ticket_expires_at),
+        ticket_used_at=_as_utc(row.ticket_used_at),
+        revoked_at=_as_utc(row.revoked_at),
+        revoke_reason=row.revoke_reason or "",
+        session_epoch=row.session_epoch,
     )
 
 
@@ -876,6 +892,66 @@ class SqlTx:
         if kind is not None:
             removed += self.conn.execute(delete(table).where(table.c.kind == kind)).rowcount
         return removed
+
+    # --- browser login sessions ----------------------------------------------------------------
+    def insert_web_session(self, session: WebSession, ticket_sha256: str) -> WebSession:
+        session_id = session.id or new_id()
+        self.conn.execute(
+            insert(t.web_sessions).values(
+                id=session_id,
+                user_id=session.user_id,
+                ticket_sha256=ticket_sha256,
+                ticket_expires_at=session.ticket_expires_at,
+                ticket_used_at=None,
+                token_sha256=None,
+                created_at=session.created_at,
+                last_seen_at=session.last_seen_at,
+                revoked_at=None,
+                revoke_reason="",
+                session_epoch=session.session_epoch,
+            )
+        )
+        found = self.get_web_session(session_id)
+        assert found is not None
+        return found
+
+    def _web_session_where(self, condition: ColumnElement[bool]) -> WebSession | None:
+        row = self.conn.execute(select(t.web_sessions).where(condition)).first()
+        return _web_session(row) if row else None
+
+    def web_session_by_ticket(self, ticket_sha256: str) -> WebSession | None:
+        return self._web_session_where(t.web_sessions.c.ticket_sha256 == ticket_sha256)
+
+    def web_session_by_token(self, token_sha256: str) -> WebSession | None:
+        return self._web_session_where(t.web_sessions.c.token_sha256 == token_sha256)
+
+    def get_web_session(self, session_id: str) -> WebSession | None:
+        return self._web_session_where(t.web_sessions.c.id == session_id)
+
+    def claim_web_session(self, session_id: str, token_sha256: str, at: dt.datetime) -> bool:
+        # One UPDATE guarded on "not used, not revoked": of two concurrent claims only one wins.
+        c = t.web_sessions.c
+        result = self.conn.execute(
+            update(t.web_sessions)
+            .where(c.id == session_id, c.ticket_used_at.is_(None), c.revoked_at.is_(None))
+            .values(ticket_used_at=at, token_sha256=token_sha256, last_seen_at=at)
+        )
+        return result.rowcount == 1
+
+    def touch_web_session(self, session_id: str, at: dt.datetime) -> None:
+        c = t.web_sessions.c
+        self.conn.execute(
+            update(t.web_sessions).where(c.id == session_id, c.revoked_at.is_(None)).values(last_seen_at=at)
+        )
+
+    def revoke_web_session(self, session_id: str, at: dt.datetime, reason: str) -> bool:
+        c = t.web_sessions.c
+        result = self.conn.execute(
+            update(t.web_sessions)
+            .where(c.id == session_id, c.revoked_at.is_(None))
+            .values(revoked_at=at, revoke_reason=reason[:32])
+        )
+        return result.rowcount == 1
 
     # --- handouts ------------------------------------------------------------------------------
     def insert_handout(

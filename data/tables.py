@@ -159,6 +159,24 @@ handouts = Table(
     Column("library_version", String(32), nullable=False),
 )
 
+# A browser's login session (dashboard/web_sessions.py). Only SHA-256 digests of the one-time login
+# ticket and of the cookie token are stored, never the values themselves.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False, index=True),
+    Column("ticket_sha256", String(64), nullable=False, unique=True),
+    Column("ticket_expires_at", DateTime(timezone=True), nullable=False),
+    Column("ticket_used_at", DateTime(timezone=True), nullable=True),
+    Column("token_sha256", String(64), nullable=True, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("revoke_reason", String(32), nullable=False, default=""),
+    Column("session_epoch", Integer, nullable=False, server_default="0"),
+)
+
 audit = Table(
     "audit",
     metadata,

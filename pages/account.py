@@ -1,6 +1,6 @@
 import streamlit as st
 
-from dashboard import auth, services
+from dashboard import auth, services, web_sessions
 from dashboard.ports import InvalidInputError, StrideError
 from dashboard.safe_text import md_escape
 
@@ -61,7 +61,11 @@ if submitted:
     else:
         try:
             # The new session epoch ends the account's other sessions; this one carries on with it.
-            st.session_state["user"] = services.change_password(store, user, current=current, new=new)
+            changed = st.session_state["user"] = services.change_password(
+                store, user, current=current, new=new
+            )
+            # This browser keeps its login under the new session epoch; every other session ends.
+            web_sessions.renew(st.session_state, store, changed, "/account")
         except InvalidInputError as exc:
             slots = {"current": current_error, "new": new_error}
             for field, message in exc.errors.items():

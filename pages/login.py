@@ -2,7 +2,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import auth, services
+from dashboard import auth, services, web_sessions
 from dashboard.ports import InvalidInputError, StrideError
 from dashboard.safe_text import md_escape
 
@@ -16,6 +16,14 @@ settings = st.session_state["settings"]
 
 st.title("Stride")
 st.caption("Walking-provoked low back pain: visits, trends, red flags and the patient's plan.")
+if (
+    st.session_state.pop(web_sessions.STATE_CLEAR_COOKIE, False)
+    and web_sessions.COOKIE_NAME in st.context.cookies
+):
+    # After a logout: the server session is revoked already; this deletes the browser's cookie too.
+    st.markdown(
+        f'<meta http-equiv="refresh" content="0;url={web_sessions.LOGOUT_PATH}">', unsafe_allow_html=True
+    )
 if st.session_state.pop("expired", False):
     st.info("Your session ended after a period of inactivity. Please log in again.")
 if st.session_state.pop("account_ended", False):
@@ -56,10 +64,13 @@ if pending is not None and pending.must_change_password:
             else:
                 st.session_state["user"] = updated
                 st.session_state["last_seen"] = dt.datetime.now(dt.UTC)
+                # The new password bumped the account's session epoch: this browser gets a new session.
+                next_path = web_sessions.page_path(st.context.url, st.query_params.to_dict())
+                web_sessions.renew(st.session_state, store, updated, next_path)
                 st.rerun()
     if st.button("Log out", key="required_logout"):
         services.logout(store, pending)
-        st.session_state.clear()
+        web_sessions.end(st.session_state, store, web_sessions.REASON_LOGOUT)  # also clears the state
         st.rerun()
     st.stop()
 
@@ -85,6 +96,9 @@ if submitted:
     else:
         st.session_state["user"] = user
         st.session_state["last_seen"] = dt.datetime.now(dt.UTC)
+        # Keep the login across a refresh and new tabs: the router sends the browser to claim a cookie.
+        next_path = web_sessions.page_path(st.context.url, st.query_params.to_dict())
+        web_sessions.start_after_login(st.session_state, store, user, next_path)
         st.rerun()
 
 if st.session_state.get("is_demo"):

@@ -1022,12 +1022,12 @@ def read_status_kb(pid: int, field_name: str) -> int:
 
 @contextlib.contextmanager
 def app_server(url: str, log_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """`streamlit run app.py` on a free loopback port; stopped by its PID afterwards."""
+    """`streamlit run server.py` on a free loopback port; stopped by its PID afterwards."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "STRIDE_DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
     cmd = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
+        sys.executable, "-m", "streamlit", "run", "server.py",
         "--server.headless", "true",
         "--server.address", "127.0.0.1",
         "--server.port", str(port),

@@ -2,8 +2,9 @@
 
 Every test in tests/browser/ is marked `browser` and put in the xdist group "browser", so under
 `-n 2 --dist loadgroup` they all run on one worker against one app server. The server runs
-`app.py` from the repository root (so it reads the committed .streamlit/config.toml) on a free
-loopback port, with STRIDE_DATABASE_URL naming a SQLite file seeded with the demo clinic.
+`server.py` (the ASGI entry serving app.py with the login-cookie routes) from the repository root
+(so it reads the committed .streamlit/config.toml) on a free loopback port, with
+STRIDE_DATABASE_URL naming a SQLite file seeded with the demo clinic.
 
 Chromium is /usr/bin/chromium (never `playwright install`); when it is missing the tests fail
 under CI=true and are skipped otherwise. Failing tests leave a screenshot in
@@ -127,7 +128,7 @@ class AppServer:
         database_url: str,
         log_path: Path,
         *,
-        app: Path = ROOT / "app.py",
+        app: Path = ROOT / "server.py",
         extra_env: dict[str, str] | None = None,
     ) -> None:
         self.database_url = database_url

@@ -21,6 +21,14 @@ def log_in(page, base_url: str, username: str = "demo.clinician") -> None:
     page.get_by_role("button", name="Log in").click()
     wait_for_app(page)
     page.get_by_text("Log out").wait_for()
+    # The login then sends the browser to fetch its session cookie and back: wait for that reload.
+    for _ in range(100):
+        if any(c["name"] == "stride_session" for c in page.context.cookies()):
+            break
+        page.wait_for_timeout(100)
+    page.wait_for_load_state()
+    wait_for_app(page)
+    page.get_by_text("Log out").wait_for()
 
 
 def go_to(page, title: str) -> None:

@@ -1,0 +1,125 @@
+"""Stride's web server entry point: `streamlit run server.py` serves app.py with two extra routes.
+
+Streamlit finds `app` below (st.App, ASGI mode under uvicorn). app.py stays the router and the
+script AppTests run; this file adds what a script cannot do, because a script never sees an HTTP
+response:
+
+- GET /_stride/claim?ticket=...&next=/page swaps a one-time login ticket (dashboard/web_sessions.py)
+  for the HttpOnly `stride_session` cookie and redirects (303) back to the page. A meta refresh can
+  only issue a GET, so the ticket is what protects it: 256 random bits, stored as a hash, one use,
+  60 seconds.
+- GET /_stride/logout revokes the cookie's server session, deletes the cookie and goes to "/".
+- Security headers on every HTTP response, so a deployment without the proxy sends them too.
+
+The cookie is Secure when the request came over HTTPS. Behind the proxy that is the proxy's
+X-Forwarded-Proto, which uvicorn believes only from FORWARDED_ALLOW_IPS (default 127.0.0.1, the
+proxy on the same host).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+import streamlit as st
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from dashboard import web_sessions
+from dashboard.config import load_settings
+from data.store import SqlStore, open_store
+
+log = logging.getLogger("stride")
+
+SECURITY_HEADERS = [
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+FRAME_ANCESTORS = (b"content-security-policy", b"frame-ancestors 'none'")
+
+
+@functools.cache
+def _store() -> SqlStore:
+    # The same database as the router's (migrating is a no-op once the router has opened it).
+    return open_store(load_settings().database_url)
+
+
+def _redirect(target: str) -> Response:
+    response = RedirectResponse(target, status_code=303)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def claim(request: Request) -> Response:
+    """Swap a login ticket for the session cookie and go back to the page (303)."""
+    target = web_sessions.safe_next(request.query_params.get("next"))
+    try:
+        token = web_sessions.claim_ticket(_store(), request.query_params.get("ticket", ""))
+    except Exception as exc:  # the page then shows the login form; never a traceback
+        log.error("login ticket could not be claimed: %s", type(exc).__name__)
+        token = None
+    response = _redirect(target)
+    if token is not None:
+        # No Max-Age: the cookie ends with the browser; the server's idle timeout ends it sooner.
+        response.set_cookie(
+            web_sessions.COOKIE_NAME,
+            token,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+    return response
+
+
+def logout(request: Request) -> Response:
+    """Revoke the cookie's session, delete the cookie and go to the start page."""
+    token = request.cookies.get(web_sessions.COOKIE_NAME, "")
+    try:
+        web_sessions.revoke_token(_store(), token, web_sessions.REASON_LOGOUT)
+    except Exception as exc:
+        log.error("session could not be revoked: %s", type(exc).__name__)
+    response = _redirect("/")
+    response.delete_cookie(
+        web_sessions.COOKIE_NAME,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+class SecurityHeadersMiddleware:
+    """Adds anti-framing, no-sniff and no-referrer headers to every HTTP response (pure ASGI)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [h for h in SECURITY_HEADERS if h[0] not in present]
+                if FRAME_ANCESTORS[0] not in present:  # never replace a fuller policy
+                    headers.append(FRAME_ANCESTORS)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+app = st.App(
+    "app.py",
+    routes=[Route(web_sessions.CLAIM_PATH, claim), Route(web_sessions.LOGOUT_PATH, logout)],
+    middleware=[Middleware(SecurityHeadersMiddleware)],
+)
