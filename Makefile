@@ -68,7 +68,7 @@ fmt: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-## Type-check dashboard/, data/ and reports/ with mypy.
+## Type-check app.py, pages/, dashboard/, data/ and reports/ with mypy.
 typecheck: venv
 	$(VENV)/bin/mypy
 

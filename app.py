@@ -14,6 +14,7 @@ import streamlit as st
 from dashboard import services, web_sessions
 from dashboard.config import Settings, load_settings
 from dashboard.models import TIER_ORDER
+from dashboard.plan import Library
 from dashboard.ports import FlagSummary, StoreBusy, StrideError
 from dashboard.safe_text import md_escape
 from data.store import SqlStore, open_store
@@ -33,7 +34,7 @@ def get_settings() -> Settings:
 
 
 @st.cache_resource
-def get_library():  # type: ignore[no-untyped-def]
+def get_library() -> Library:
     from data.library import load_library
 
     return load_library()
@@ -108,7 +109,7 @@ if user is None or user.must_change_password:
     login_script = str(Path(__file__).with_name("pages") / "login.py")
     login_pages = [st.Page("pages/login.py", title="Log in", icon="🔑", default=True)] + [
         st.Page(
-            functools.partial(runpy.run_path, login_script, run_name="__main__"),
+            functools.partial(runpy.run_path, login_script, run_name="__main__"),  # type: ignore[arg-type]  # Page ignores the returned globals
             title="Log in",
             url_path=path,
         )

@@ -132,6 +132,13 @@ class _Record(BaseModel):
     updated_by: str | None = None
     archived: bool = False
 
+    @property
+    def saved_id(self) -> str:
+        """The id of a record read from the store (an unsaved record has none, and asking is a bug)."""
+        if self.id is None:
+            raise ValueError(f"this {type(self).__name__} has not been saved, so it has no id yet")
+        return self.id
+
     def clinical_dict(self) -> dict[str, Any]:
         """The clinical fields only (no bookkeeping), as JSON-friendly values."""
         return self.model_dump(mode="json", exclude=set(BOOKKEEPING_FIELDS))

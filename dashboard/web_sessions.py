@@ -31,6 +31,7 @@ TOUCH_INTERVAL = dt.timedelta(seconds=30)
 TOKEN_BYTES = 32  # 256 random bits for the token and for the ticket
 
 # Session-state keys this module owns (the router's keys "user" and "last_seen" are shared).
+# Session state is typed MutableMapping[Any, Any]: Streamlit's SessionStateProxy is keyed by str | int.
 STATE_SESSION_ID = "web_session_id"
 STATE_CLAIM_URL = "web_session_claim_url"
 STATE_CLEAR_COOKIE = "web_session_clear_cookie"
@@ -170,7 +171,7 @@ def revoke(store: Store, session_id: str | None, reason: str, *, now: dt.datetim
 
 
 def sync(
-    state: MutableMapping[str, Any],
+    state: MutableMapping[Any, Any],
     cookie: str | None,
     store: Store,
     settings: Settings,
@@ -221,7 +222,7 @@ def sync(
 
 
 def start_after_login(
-    state: MutableMapping[str, Any], store: Store, user: User, next_path: str | None
+    state: MutableMapping[Any, Any], store: Store, user: User, next_path: str | None
 ) -> None:
     """After a successful login: start the server session and remember where the browser must claim it."""
     session, ticket = issue_ticket(store, user)
@@ -229,7 +230,7 @@ def start_after_login(
     state[STATE_CLAIM_URL] = claim_url(ticket, next_path)
 
 
-def renew(state: MutableMapping[str, Any], store: Store, user: User, next_path: str | None) -> None:
+def renew(state: MutableMapping[Any, Any], store: Store, user: User, next_path: str | None) -> None:
     """After the account's own password change: this browser keeps its login under the new epoch.
 
     The old server session (and with it every other tab and browser of the account) is revoked; this
@@ -245,7 +246,7 @@ def page_path(url: str | None, query: Mapping[str, str]) -> str:
     return urlsplit(url or "/").path + (f"?{encoded}" if encoded else "")
 
 
-def end(state: MutableMapping[str, Any], store: Store, reason: str) -> None:
+def end(state: MutableMapping[Any, Any], store: Store, reason: str) -> None:
     """Revoke the tab's server session (logout, timeout) so every tab ends, then clear the tab's state.
 
     After a logout the login page sends the browser to LOGOUT_PATH once, which deletes the cookie.

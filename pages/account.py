@@ -1,7 +1,7 @@
 import streamlit as st
 
 from dashboard import auth, services, web_sessions
-from dashboard.ports import InvalidInputError, StrideError
+from dashboard.ports import InvalidInputError, Store, StrideError, User
 from dashboard.safe_text import md_escape
 
 # A deep link as the very first request after a restart can run this script before the router
@@ -9,8 +9,8 @@ from dashboard.safe_text import md_escape
 if "store" not in st.session_state:
     st.switch_page("app.py")
 
-store = st.session_state["store"]
-user = st.session_state["user"]
+store: Store = st.session_state["store"]
+user: User = st.session_state["user"]
 
 ROLE_WORDS = {
     "clinician": "Clinician: records visits, closes red flags, gives handouts, exports a patient's record.",

@@ -8,9 +8,11 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import auth, governance, page_text, red_flags, services
-from dashboard.ports import InvalidInputError, StrideError
+from dashboard.config import Settings
+from dashboard.ports import InvalidInputError, StrideError, User
 from dashboard.safe_text import md_escape
 from data import clinic_key, transfer
+from data.store import SqlStore
 
 _log = logging.getLogger("stride.admin")
 # After a clinic export is downloaded, short fragment runs every EXPORT_SWEEP_S seconds for
@@ -23,9 +25,9 @@ EXPORT_SWEEP_FOR_S = 20.0
 if "store" not in st.session_state:
     st.switch_page("app.py")
 
-store = st.session_state["store"]
-user = st.session_state["user"]
-settings = st.session_state["settings"]
+store: SqlStore = st.session_state["store"]
+user: User = st.session_state["user"]
+settings: Settings = st.session_state["settings"]
 
 st.title("Admin")
 if not auth.can(user.role, "manage_users"):
@@ -407,6 +409,10 @@ with data_tab:
         )
     if upload is not None and st.button("Check" if dry_run else "Import", key="import_run"):
         bar = st.progress(0.0, text="Checking…")
+
+        def show_progress(fraction: float) -> None:
+            bar.progress(min(max(fraction, 0.0), 1.0), text="Checking…")
+
         path = Path(tempfile.mkdtemp()) / "upload.zip"
         path.write_bytes(upload.getvalue())
         try:
@@ -416,7 +422,7 @@ with data_tab:
                 dry_run=dry_run,
                 actor=user,
                 from_another_clinic=foreign,
-                progress=lambda f: bar.progress(min(max(f, 0.0), 1.0), text="Checking…"),
+                progress=show_progress,
             )
         except Exception as exc:  # the report covers bad files; this is for the unexpected
             st.error(f"The import stopped ({type(exc).__name__}); nothing was written.")

@@ -3,7 +3,8 @@ import datetime as dt
 import streamlit as st
 
 from dashboard import page_text, services, trends
-from dashboard.ports import StrideError
+from dashboard.config import Settings
+from dashboard.ports import Store, StrideError, User
 from dashboard.presenters import DECISION_SUPPORT
 
 # A deep link as the very first request after a restart can run this script before the router
@@ -11,9 +12,9 @@ from dashboard.presenters import DECISION_SUPPORT
 if "store" not in st.session_state:
     st.switch_page("app.py")
 
-store = st.session_state["store"]
-user = st.session_state["user"]
-settings = st.session_state["settings"]
+store: Store = st.session_state["store"]
+user: User = st.session_state["user"]
+settings: Settings = st.session_state["settings"]
 
 st.title("Caseload")
 st.caption("Every active patient at a glance: latest values, change since the first visit, open red flags.")

@@ -3,8 +3,9 @@ import datetime as dt
 import streamlit as st
 
 from dashboard import auth, page_text, services
+from dashboard.config import Settings
 from dashboard.models import CLOSE_ACTIONS, CLOSE_ACTIONS_NEEDING_TEXT
-from dashboard.ports import InvalidInputError, StrideError
+from dashboard.ports import InvalidInputError, Store, StrideError, User
 from dashboard.presenters import DECISION_SUPPORT, TIER_ICON, TIER_LEVEL, TIER_WORDS
 from dashboard.safe_text import md_escape
 
@@ -13,9 +14,9 @@ from dashboard.safe_text import md_escape
 if "store" not in st.session_state:
     st.switch_page("app.py")
 
-store = st.session_state["store"]
-user = st.session_state["user"]
-settings = st.session_state["settings"]
+store: Store = st.session_state["store"]
+user: User = st.session_state["user"]
+settings: Settings = st.session_state["settings"]
 can_close = auth.can(user.role, "write_clinical")
 
 st.title("Red flags")
@@ -75,7 +76,7 @@ for esc, patient in queue:
                     "Action taken",
                     list(CLOSE_ACTIONS),
                     index=None,
-                    format_func=CLOSE_ACTIONS.get,
+                    format_func=CLOSE_ACTIONS.__getitem__,
                     placeholder="Choose the action taken",
                     key=f"close_action_{esc.id}",
                 )
@@ -93,7 +94,12 @@ for esc, patient in queue:
         if submitted:
             try:
                 services.close_escalation(
-                    store, user, esc.id, action=action or "", detail=detail, expected_version=esc.version
+                    store,
+                    user,
+                    esc.saved_id,
+                    action=action or "",
+                    detail=detail,
+                    expected_version=esc.version,
                 )
             except InvalidInputError as exc:
                 slots = {"close_action": action_error, "close_detail": detail_error}

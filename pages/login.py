@@ -3,7 +3,8 @@ import datetime as dt
 import streamlit as st
 
 from dashboard import auth, services, web_sessions
-from dashboard.ports import InvalidInputError, StrideError
+from dashboard.config import Settings
+from dashboard.ports import InvalidInputError, Store, StrideError
 from dashboard.safe_text import md_escape
 
 # A deep link as the very first request after a restart can run this script before the router
@@ -11,8 +12,8 @@ from dashboard.safe_text import md_escape
 if "store" not in st.session_state:
     st.switch_page("app.py")
 
-store = st.session_state["store"]
-settings = st.session_state["settings"]
+store: Store = st.session_state["store"]
+settings: Settings = st.session_state["settings"]
 
 st.title("Stride")
 st.caption("Walking-provoked low back pain: visits, trends, red flags and the patient's plan.")

@@ -3,8 +3,9 @@ import datetime as dt
 import streamlit as st
 
 from dashboard import auth, services
-from dashboard.models import RISK_FIELDS
-from dashboard.ports import InvalidInputError, StrideError
+from dashboard.config import Settings
+from dashboard.models import RISK_FIELDS, Patient
+from dashboard.ports import InvalidInputError, Store, StrideError, User
 from dashboard.safe_text import md_escape
 from dashboard.trends import PROTOCOL_NAMES
 
@@ -13,9 +14,9 @@ from dashboard.trends import PROTOCOL_NAMES
 if "store" not in st.session_state:
     st.switch_page("app.py")
 
-store = st.session_state["store"]
-user = st.session_state["user"]
-settings = st.session_state["settings"]
+store: Store = st.session_state["store"]
+user: User = st.session_state["user"]
+settings: Settings = st.session_state["settings"]
 can_write = auth.can(user.role, "write_clinical")
 
 RISK_LABELS = {
@@ -65,7 +66,7 @@ def patient_fields(prefix: str, current: dict | None = None) -> dict:
         "Sex",
         sex_keys,
         index=sex_keys.index(current["sex"]) if current.get("sex") else None,
-        format_func=SEX.get,
+        format_func=SEX.__getitem__,
         key=f"{prefix}_sex",
         placeholder="Choose",
     )
@@ -97,7 +98,9 @@ st.caption("Find, add, edit, archive and restore patients. Only opaque ids appea
 query = st.text_input("Find by name or reference", key="patient_search", placeholder="e.g. Zoe or DEMO-00012")
 show_archived = st.toggle("Include archived patients", key="show_archived")
 try:
-    found = services.find_patients(store, user, query, include_archived=show_archived) if query else []
+    found: list[Patient] | None = (
+        services.find_patients(store, user, query, include_archived=show_archived) if query else []
+    )
 except InvalidInputError as exc:
     st.error(md_escape(" ".join(exc.errors.values())))
     found = None
@@ -112,7 +115,7 @@ for patient in found or []:
     c1.markdown(f"**{md_escape(patient.display_name)}** · {md_escape(patient.patient_ref)}{archived}")
     c2.caption(f"born {patient.birth_date:%Y-%m-%d}")
     if c3.button("Open", key=f"open_{patient.id}"):
-        select_patient(patient.id)
+        select_patient(patient.saved_id)
         st.rerun()
 
 if can_write:
@@ -128,11 +131,11 @@ if can_write:
             except StrideError as exc:
                 st.error(md_escape(str(exc)))
             else:
-                select_patient(created.id)
+                select_patient(created.saved_id)
                 st.success("Patient added.")
                 st.rerun()
 
-patient_id = st.query_params.get("patient") or st.session_state.get("patient_id")
+patient_id: str = st.query_params.get("patient") or st.session_state.get("patient_id") or ""
 if not patient_id:
     st.info("Find a patient above, or pick one from the caseload.")
     st.stop()
@@ -184,7 +187,7 @@ if can_write:
                 services.update_patient(
                     store,
                     user,
-                    patient.id,
+                    patient.saved_id,
                     edited,
                     expected_version=patient.version,
                     reason=reason,
@@ -203,7 +206,7 @@ if can_write:
         if st.button(label, key="archive_toggle"):
             try:
                 services.set_patient_archived(
-                    store, user, patient.id, archived=not patient.archived, reason=archive_reason
+                    store, user, patient.saved_id, archived=not patient.archived, reason=archive_reason
                 )
             except InvalidInputError as exc:
                 show_errors(exc.errors)
@@ -212,7 +215,7 @@ if can_write:
             else:
                 st.rerun()
 
-history = services.patient_history(store, user, patient.id)
+history = services.patient_history(store, user, patient.saved_id)
 if history:
     with st.expander(f"🕘 History of changes ({len(history)})"):
         for rev in reversed(history):

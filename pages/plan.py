@@ -5,6 +5,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from dashboard import auth, page_text, red_flags, services
+from dashboard.config import Settings
 from dashboard.models import field_errors
 from dashboard.plan import (
     ADVICE_SECTIONS,
@@ -15,7 +16,7 @@ from dashboard.plan import (
     escalation_warnings,
     never_recommend_hits,
 )
-from dashboard.ports import StrideError
+from dashboard.ports import Store, StrideError, User
 from dashboard.presenters import TIER_ICON
 from dashboard.safe_text import md_escape
 from reports import handout
@@ -26,15 +27,15 @@ if "store" not in st.session_state:
     st.switch_page("app.py")
 
 log = logging.getLogger("stride")
-store = st.session_state["store"]
-user = st.session_state["user"]
-settings = st.session_state["settings"]
+store: Store = st.session_state["store"]
+user: User = st.session_state["user"]
+settings: Settings = st.session_state["settings"]
 can_give = auth.can(user.role, "handout")
 K = "plan_"  # every widget of this page lives under this prefix in session state
 
 st.title("Plan & handout")
 
-patient_id = st.query_params.get("patient") or st.session_state.get("patient_id")
+patient_id: str = st.query_params.get("patient") or st.session_state.get("patient_id") or ""
 if not patient_id:
     st.info("No patient is chosen yet. Choose a patient to review their plan and print the handout.")
     st.page_link("pages/patients.py", label="Choose a patient", icon="🧑")

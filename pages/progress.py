@@ -7,11 +7,13 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import auth, charts, page_text, services, trends
+from dashboard.config import Settings
 from dashboard.fhir import patient_bundle
-from dashboard.ports import InvalidInputError, StrideError
+from dashboard.ports import InvalidInputError, StrideError, User
 from dashboard.presenters import DECISION_SUPPORT, screening_banner
 from dashboard.safe_text import md_escape
 from data import transfer
+from data.store import SqlStore
 
 # A deep link as the very first request after a restart can run this script before the router
 # (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
@@ -19,11 +21,11 @@ if "store" not in st.session_state:
     st.switch_page("app.py")
 
 log = logging.getLogger("stride")
-store = st.session_state["store"]
-user = st.session_state["user"]
-settings = st.session_state["settings"]
+store: SqlStore = st.session_state["store"]
+user: User = st.session_state["user"]
+settings: Settings = st.session_state["settings"]
 
-patient_id = st.query_params.get("patient") or st.session_state.get("patient_id")
+patient_id: str = st.query_params.get("patient") or st.session_state.get("patient_id") or ""
 if not patient_id:
     st.title("Progress")
     st.info("No patient is chosen yet. Choose a patient to see their progress over time.")
@@ -112,9 +114,9 @@ if len(frame) == 1:
         "Only one visit so far: the charts show it as a single point. "
         "Change over time needs at least two visits."
     )
-note = trends.protocol_note(record.visits)
-if note:
-    st.info(note, icon="🚶")
+walk_note = trends.protocol_note(record.visits)
+if walk_note:
+    st.info(walk_note, icon="🚶")
 
 # --- charts --------------------------------------------------------------------------------------
 st.subheader("Trends")

@@ -1,11 +1,15 @@
 import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from dashboard import auth, governance, page_text, services
+from dashboard.config import Settings
 from dashboard.models import WALK_CAP_MIN, Visit
 from dashboard.outcomes import ODI_BAND_LABELS, score_odi, score_psfs, score_rmdq, score_startback, score_zcq
-from dashboard.ports import InvalidInputError, StrideError
+from dashboard.ports import InvalidInputError, Store, StrideError, User
 from dashboard.presenters import DECISION_SUPPORT, FIELD_LABELS, screening_banner
 from dashboard.safe_text import md_escape
 from dashboard.trends import change_table, protocol_note
@@ -26,12 +30,12 @@ from dashboard.walking import claudication_pattern
 if "store" not in st.session_state:
     st.switch_page("app.py")
 
-store = st.session_state["store"]
-user = st.session_state["user"]
-settings = st.session_state["settings"]
+store: Store = st.session_state["store"]
+user: User = st.session_state["user"]
+settings: Settings = st.session_state["settings"]
 K = "v_"  # every widget of this form lives under this prefix in session state
 
-patient_id = st.query_params.get("patient") or st.session_state.get("patient_id")
+patient_id: str = st.query_params.get("patient") or st.session_state.get("patient_id") or ""
 if not patient_id:
     st.info("Choose a patient first.")
     st.page_link("pages/patients.py", label="Choose a patient", icon="🧑")
@@ -81,7 +85,7 @@ def err(*fields: str) -> None:
             st.error(f"{md_escape(label)}: {md_escape(errors[field])}", icon="⛔")
 
 
-def choice(label: str, field: str, container=st, **kwargs):  # type: ignore[no-untyped-def]
+def choice(label: str, field: str, container: Any = st, **kwargs: Any) -> Any:
     options = CHOICES[field]
     # Streamlit shows a None value as the placeholder, so the placeholder carries the None label.
     return container.selectbox(
@@ -184,7 +188,7 @@ for group, spec in SCREENING_GROUPS.items():
         for start in range(0, len(fields), 3):
             for col, field in zip(st.columns(3), fields[start : start + 3], strict=False):
                 choice(FIELD_LABELS[field], field, col)
-        cols = st.columns(3)
+        cols: Sequence[DeltaGenerator] = st.columns(3)
         for field in spec.get("measurements", ()):
             if field == "leg_weakness_mrc":
                 cols[0].number_input("Weakest key muscle, MRC (0–5)", 0, 5, step=1, key=K + field)
@@ -219,7 +223,7 @@ if "startback" in enabled:
             cols[(i - 1) % 3].selectbox(
                 f"{i}. {label}",
                 list(options),
-                format_func=lambda v, o=options: o[v],
+                format_func=options.__getitem__,
                 key=f"{K}sb_q{i}",
                 placeholder="blank",
             )
@@ -271,9 +275,9 @@ for key, ids in ((K + "posture_findings", posture_ids), (K + "footwear_findings"
     )
 st.text_area("Notes", key=K + "notes", max_chars=5000)
 
-values = values_from_form_state(st.session_state, K)
+values = values_from_form_state(st.session_state.to_dict(), K)
 try:
-    preview = Visit.model_validate({**values, "patient_id": patient.id})
+    preview: Visit | None = Visit.model_validate({**values, "patient_id": patient.id})
 except Exception:
     preview = None
 
@@ -349,14 +353,14 @@ if st.button("Save correction" if correcting else "Save visit", type="primary", 
             saved, screening = services.correct_visit(
                 store,
                 user,
-                correcting.id,
+                correcting.saved_id,
                 values,
                 expected_version=st.session_state[f"{K}base_version"],
                 reason=reason,
                 settings=settings,
             )
         else:
-            saved, screening = services.record_visit(store, user, patient.id, values, settings=settings)
+            saved, screening = services.record_visit(store, user, patient.saved_id, values, settings=settings)
     except InvalidInputError as exc:
         st.session_state[f"{K}errors"] = exc.errors
         st.rerun()
@@ -371,7 +375,7 @@ if errors:
     st.error("Nothing was saved. Correct the fields marked ⛔ above.")
 
 if correcting:
-    history = services.visit_history(store, user, correcting.id)
+    history = services.visit_history(store, user, correcting.saved_id)
     with st.expander(f"History of this visit ({len(history)} changes)"):
         st.json(correcting.clinical_dict(), expanded=False)
         for rev in history:

@@ -16,9 +16,8 @@ PATIENT_DEFAULTS: dict[str, Any] = {
     "symptom_onset": dt.date(2025, 1, 6),
 }
 
-VISIT_DEFAULTS: dict[str, Any] = {
-    "visit_date": dt.date(2025, 2, 3),
-}
+# The day a factory visit falls on unless a test names its own start (or an explicit visit_date).
+FIRST_VISIT_DATE = dt.date(2025, 2, 3)
 
 
 def make_patient(**overrides: Any) -> Patient:
@@ -26,6 +25,10 @@ def make_patient(**overrides: Any) -> Patient:
     return Patient(**{**PATIENT_DEFAULTS, **overrides})
 
 
-def make_visit(**overrides: Any) -> Visit:
-    """A valid visit on 2025-02-03 with nothing measured; `overrides` replace the defaults."""
-    return Visit(**{**VISIT_DEFAULTS, **overrides})
+def make_visit(day: int = 0, *, start: dt.date = FIRST_VISIT_DATE, **overrides: Any) -> Visit:
+    """A valid visit `day` days after `start` with nothing measured; `overrides` replace the defaults.
+
+    A test module with its own calendar binds its start (and any fields every visit of it shares)
+    once: `make_visit = functools.partial(factories.make_visit, start=DAY_ONE)`.
+    """
+    return Visit(**{"visit_date": start + dt.timedelta(days=day), **overrides})

@@ -15,10 +15,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from dashboard import services
+from dashboard import page_text, services, trends
 from data.store import SqlStore, open_store
 from tests.app.conftest import as_shown
 from tests.conftest import ROOT
+from tests.factories import PATIENT_DEFAULTS
+from tests.integration.support import visit_values
 
 APP = str(ROOT / "app.py")
 
@@ -183,6 +185,23 @@ def test_selecting_a_caseload_row_opens_that_patients_progress(clinic: SqlStore)
     assert not at.exception
     assert at.title[0].value == "Progress"
     assert first_name in texts(at, "subheader")
+
+
+def test_the_caseload_shows_a_better_walk_on_one_protocol_while_pain_stays_the_same(clinic: SqlStore) -> None:
+    clinician = demo_user(clinic)
+    patient = services.register_patient(clinic, clinician, {**PATIENT_DEFAULTS, "patient_ref": "T-WALK"})
+    today = dt.date.today()
+    # 400 m to 430 m in the six-minute walk is a clinically important gain; pain does not change.
+    for days_ago, metres in ((28, 400.0), (7, 430.0)):
+        values = visit_values(today - dt.timedelta(days=days_ago), pain_nrs=5, walk_protocol="6mwt")
+        services.record_visit(clinic, clinician, patient.saved_id, {**values, "walk_total_m": metres})
+
+    at = open_page(logged_in(clinic), "pages/caseload.py")
+    table = at.dataframe[0].value
+    row = table[table["patient_ref"] == "T-WALK"].iloc[0]
+    assert row["walking_trend"] == trends.WALKING_TREND_TEXT["better"]
+    assert row["walk_protocol"] == page_text.PROTOCOL_SHORT["6mwt"]
+    assert row["nrs_change"] == 0
 
 
 def test_an_empty_clinic_gets_a_friendly_caseload(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 import plotly.graph_objects as go
@@ -21,6 +22,7 @@ from dashboard.charts import (
 )
 from dashboard.models import Visit
 from dashboard.trends import visit_frame
+from tests import factories
 
 DAY_ONE = dt.date(2025, 3, 3)
 BUILDERS = (pain_chart, walking_chart, odi_chart, disability_chart, psfs_chart, startback_strip)
@@ -30,9 +32,8 @@ EVENTS = [
 ]
 
 
-def make_visit(day: int = 0, **overrides: Any) -> Visit:
-    """A visit `day` days after DAY_ONE with only the given fields recorded."""
-    return Visit(visit_date=DAY_ONE + dt.timedelta(days=day), **overrides)
+# A visit `day` days after DAY_ONE with only the given fields recorded.
+make_visit = functools.partial(factories.make_visit, start=DAY_ONE)
 
 
 def full_history() -> list[Visit]:

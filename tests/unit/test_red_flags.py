@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import itertools
 import re
 from typing import Any
@@ -26,6 +27,7 @@ from dashboard.red_flags import (
     screen,
     to_screening,
 )
+from tests import factories
 
 START = dt.date(2024, 3, 4)
 
@@ -97,10 +99,8 @@ def make_patient(**overrides: Any) -> Patient:
     return Patient(**(fields | overrides))
 
 
-def make_visit(day: int = 0, **overrides: Any) -> Visit:
-    """A fully answered clean visit `day` days after START."""
-    fields: dict[str, Any] = {"visit_date": START + dt.timedelta(days=day), **CLEAN_ANSWERS}
-    return Visit(**(fields | overrides))
+# A fully answered clean visit `day` days after START; overrides replace the clean answers.
+make_visit = functools.partial(factories.make_visit, start=START, **CLEAN_ANSWERS)
 
 
 def fired_ids(patient: Patient, visits: list[Visit], settings: RuleSettings | None = None) -> list[str]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import typing
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from dashboard.models import Visit
 from dashboard.outcomes import ChangeLabel
 from dashboard.trends import (
     FRAME_COLUMNS,
@@ -26,14 +26,14 @@ from dashboard.trends import (
     protocol_note,
     visit_frame,
 )
+from tests import factories
 
 DAY_ONE = dt.date(2025, 3, 3)
 TODAY = dt.date(2025, 6, 2)
 
 
-def make_visit(day: int = 0, **overrides: Any) -> Visit:
-    """A visit `day` days after DAY_ONE with only the given fields recorded."""
-    return Visit(visit_date=DAY_ONE + dt.timedelta(days=day), **overrides)
+# A visit `day` days after DAY_ONE with only the given fields recorded.
+make_visit = functools.partial(factories.make_visit, start=DAY_ONE)
 
 
 def odi_sections(percent: int) -> list[int | None]:

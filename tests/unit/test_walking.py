@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from typing import Any
 
@@ -26,14 +27,14 @@ from dashboard.walking import (
     symptom_free_walk_min,
     walking_programme,
 )
+from tests import factories
 
 DAY_ONE = dt.date(2025, 3, 3)
 GOAL_WEEKLY_MIN = GOAL_MIN_PER_DAY * GOAL_DAYS_PER_WEEK
 
 
-def make_visit(day: int = 0, **overrides: Any) -> Visit:
-    """A visit `day` days after DAY_ONE with only the given fields recorded."""
-    return Visit(visit_date=DAY_ONE + dt.timedelta(days=day), **overrides)
+# A visit `day` days after DAY_ONE with only the given fields recorded.
+make_visit = functools.partial(factories.make_visit, start=DAY_ONE)
 
 
 def make_spwt(day: int = 0, total_m: float | None = 400.0, **overrides: Any) -> Visit:
