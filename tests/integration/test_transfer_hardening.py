@@ -25,7 +25,7 @@ from dashboard.ports import PermissionDeniedError
 from data import clinic_key, demo
 from data.store import open_store
 from data.transfer import export_clinic, import_clinic, main
-from data.transfer_archive import Limits
+from data.transfer.archive import Limits
 from tests.integration.support import PASSWORD, counts
 
 CLINIC_KEY = bytes(range(32))
