@@ -361,6 +361,7 @@ with data_tab:
         # Runs at the click, outside the script (Streamlit commands are ignored here): the file exists
         # in the server's media store only from now until the cleanup below, never for the session.
         try:
+            services.require(store, actor, "export_clinic")  # at the click: a revoked admin is refused
             return transfer.export_clinic_bytes(store, include_password_hashes=with_hashes, actor=actor)
         except Exception as exc:
             _log.error("clinic export failed (%s)", type(exc).__name__)
@@ -416,6 +417,7 @@ with data_tab:
         path = Path(tempfile.mkdtemp()) / "upload.zip"
         path.write_bytes(upload.getvalue())
         try:
+            services.require(store, user, "import_clinic")
             report = transfer.import_clinic(
                 store,
                 path,
@@ -424,6 +426,8 @@ with data_tab:
                 from_another_clinic=foreign,
                 progress=show_progress,
             )
+        except StrideError as exc:  # the permission (revoked since the page was drawn)
+            st.error(md_escape(str(exc)))
         except Exception as exc:  # the report covers bad files; this is for the unexpected
             st.error(f"The import stopped ({type(exc).__name__}); nothing was written.")
         else:

@@ -197,6 +197,7 @@ if auth.can(user.role, "export_patient"):
         # The whole record (with names) and the handouts, for a subject-access request; audited.
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "record.zip"
+            services.require(store, user, "export_patient")
             transfer.export_patient(store, patient_id, path, actor=user)
             return path.read_bytes()
 

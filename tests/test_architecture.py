@@ -4,7 +4,8 @@
 |-----------|--------------------------------------------------------|
 | dashboard | streamlit, sqlalchemy, fpdf, data, reports, pages      |
 |           | (plotly only in dashboard/charts.py, argon2 only in dashboard/auth.py) |
-| data      | streamlit, reports, pages                              |
+| data      | streamlit, reports, pages, dashboard.services          |
+|           | (data/users.py, the operator's account command line, aside) |
 | reports   | streamlit, sqlalchemy, data, pages                     |
 | pages/*, app.py | one another (a page never imports a page)        |
 
@@ -164,6 +165,32 @@ def test_the_catalogue_is_the_ground_floor_and_imports_nothing_of_ours(rel: str)
 @pytest.mark.parametrize("rel", _files("data"))
 def test_the_data_layer_does_not_import_streamlit_reports_or_pages(rel: str) -> None:
     _assert_not_importing(rel, FORBIDDEN["data"], "data must not import streamlit, reports, pages")
+
+
+# The service layer sits above the store: permission checks happen in the callers (pages, services),
+# never in data/. data/users.py is the exception: a command-line front end (like a page) that creates
+# the first admin and unlocks accounts through the services' own rules.
+SERVICE_CALLERS_IN_DATA = frozenset({"data/users.py"})
+
+
+@pytest.mark.parametrize("rel", [rel for rel in _files("data") if rel not in SERVICE_CALLERS_IN_DATA])
+def test_the_data_layer_never_imports_the_service_layer(rel: str) -> None:
+    bad = sorted(
+        name
+        for name in imported_modules(rel)
+        if name == "dashboard.services" or name.startswith("dashboard.services.")
+    )
+    assert not bad, f"{rel} imports {', '.join(bad)}: data must not import dashboard.services"
+
+
+def test_the_service_layer_rule_sees_every_way_of_importing_it() -> None:
+    for source in (
+        "from dashboard import services",
+        "from dashboard.services import require",
+        "import dashboard.services",
+        "def later():\n    from dashboard.services import require",
+    ):
+        assert "dashboard.services" in imports_in_source(source, "data/x.py"), source
 
 
 @pytest.mark.parametrize("rel", _files("reports"))

@@ -23,9 +23,9 @@ import pytest
 from dashboard import services
 from dashboard.ports import PermissionDeniedError
 from data import clinic_key, demo
-from data.store import open_store
+from data.store import open_store, reseal_audit_chain
 from data.transfer import export_clinic, import_clinic, main
-from data.transfer_archive import Limits
+from data.transfer.archive import Limits
 from tests.integration.support import PASSWORD, counts
 
 CLINIC_KEY = bytes(range(32))
@@ -366,6 +366,26 @@ def test_a_demo_archive_from_another_clinic_imports_audited_not_demo_and_without
     assert entry.after["signature"] == "mismatch"
     assert "another clinic" in entry.reason
     assert target.verify_audit()[0]
+
+
+def test_another_clinics_audit_history_under_its_own_key_is_resealed_here_and_verifies(
+    source: Any, target: Any, tmp_path: Path
+) -> None:
+    export_clinic(source, tmp_path / "theirs.zip", key=OTHER_CLINIC_KEY)
+    members = _members(tmp_path / "theirs.zip")
+    # Their audit trail, as their own server seals it: under their clinic key, not ours.
+    rows = json.loads(members["audit.json"])
+    parsed = [{**row, "at": dt.datetime.fromisoformat(row["at"])} for row in rows]
+    for row, theirs in zip(rows, reseal_audit_chain(parsed, OTHER_CLINIC_KEY), strict=True):
+        row.update(prev_hash=theirs["prev_hash"], hash=theirs["hash"], seal=theirs["seal"])
+    members["audit.json"] = json.dumps(rows).encode()
+    archive = _zip(tmp_path / "theirs-own-key.zip", _resigned(members, key=OTHER_CLINIC_KEY))
+    report = import_clinic(target, archive, from_another_clinic=True)
+    assert report.imported, (report.refused, report.errors)
+    assert target.verify_audit()[0]  # re-sealed under this clinic's key
+    with target.read() as tx:
+        entry = tx.audit_entries(action="clinic.import")[0]
+    assert "re-sealed" in entry.reason
 
 
 def test_the_command_line_imports_from_another_clinic_only_when_told(

@@ -1,0 +1,229 @@
+"""The layout of the clinic export: its files, their columns and keys, and the manifest.
+
+Scalar fields come from the models (patients.csv, visits.csv). Each nested visit field has a child
+table: the instruments' layout (file, item and answer columns, allowed answers) is read from the
+catalogue (dashboard.catalogue.INSTRUMENTS[...].export), the findings sets are one column each.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, get_args
+
+from pydantic import BaseModel
+
+from dashboard.catalogue import INSTRUMENTS, Instrument
+from dashboard.models import Patient, Visit
+from data.transfer.codec import Column, field_kind, is_nullable, model_columns
+
+FORMAT_NAME = "stride-clinic-export"
+# Version 2: text cells go through dashboard.safe_text.csv_cell (a leading =, +, -, @, tab, CR or '
+# gets an apostrophe) and manifest.sig signs the manifest. Version 1 files are still read (cells as
+# they are); being unsigned, they import only as from another clinic.
+FORMAT_VERSION = 2
+READABLE_FORMAT_VERSIONS = (1, 2)
+SUBJECT_ACCESS_VERSION = 1
+SUBJECT_ACCESS_FORMAT = "stride-subject-access"
+MANIFEST_NAME = "manifest.json"
+# The clinic key's HMAC of manifest.json (which holds every other file's SHA-256).
+SIGNATURE_NAME = "manifest.sig"
+HANDOUT_PDF = re.compile(r"handouts/([0-9A-Za-z-]{1,36})\.pdf")
+# Stored for accounts imported without their password hash: argon2 rejects it, so nobody can log in
+# with it; an admin sets a new password.
+UNUSABLE_PASSWORD = "!imported-without-password"
+REFUSED_NOT_EMPTY = "importing into a clinic that holds data is refused in this version"
+MAX_ERRORS = 1000
+# A fixed zip timestamp keeps archives of the same data byte-identical.
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+Progress = Callable[[float], None] | None
+
+PATIENT_COLUMNS = model_columns(Patient)
+VISIT_COLUMNS = model_columns(Visit)
+VISIT_COLUMNS = [
+    c if c.name != "patient_id" else Column("patient_id", "str", True, False, 36) for c in VISIT_COLUMNS
+]
+USER_COLUMNS = [
+    Column("id", "str", True, False, 36),
+    Column("version", "int", nullable=False),
+    Column("recorded_at", "timestamp", nullable=False),
+    Column("updated_at", "timestamp", nullable=False),
+    Column("recorded_by", "str", max_len=36),
+    Column("updated_by", "str", max_len=36),
+    Column("archived", "bool", nullable=False),
+    Column("username", "str", True, False, 64),
+    Column("display_name", "str", True, False, 200),
+    Column("role", "str", True, False, 16),
+    Column("active", "bool", nullable=False),
+    Column("failed_logins", "int", nullable=False),
+    Column("locked_until", "timestamp"),
+]
+PASSWORD_COLUMN = Column("password_hash", "str")
+_VISIT_ID = Column("visit_id", "str", True, False, 36)
+
+
+@dataclass(frozen=True)
+class ChildTable:
+    """One child table of a nested visit field: file, Visit field, columns, and how its items are keyed."""
+
+    file: str
+    visit_field: str
+    columns: list[Column]  # visit_id, the item, any further item fields, the answer
+    item_column: str
+    answer_column: str  # the item column itself for a findings set
+    extra_columns: tuple[str, ...] = ()  # further fields of an item object (PSFS: activity)
+    instrument: Instrument | None = None  # None: a findings set (no answers to check)
+    positional: bool = False  # items are 1-based positions of a list (else codes or set members)
+    complete: bool = False  # every position 1..item_count must be present (else 1..n without gaps)
+
+
+def _item_type(visit_field: str) -> Any:
+    """The type of one item of a nested Visit field (list[X] | None or dict[str, X] | None)."""
+    annotation = Visit.model_fields[visit_field].annotation
+    inner = next(a for a in get_args(annotation) if a is not type(None))
+    return get_args(inner)[-1]
+
+
+def _instrument_table(entry: Instrument) -> ChildTable:
+    layout = entry.export
+    assert layout is not None
+    item = answer = _item_type(entry.visit_field)
+    extras: list[Column] = []
+    if isinstance(item, type) and issubclass(item, BaseModel):  # an object per item (PSFS)
+        answer = item.model_fields[layout.answer_column].annotation
+        extras = [
+            Column(name, field_kind(info.annotation), True, is_nullable(info.annotation))
+            for name, info in item.model_fields.items()
+            if name != layout.answer_column
+        ]
+    positional = layout.item_kind == "int"
+    lengths = Visit.model_fields[entry.visit_field].metadata
+    return ChildTable(
+        file=layout.file,
+        visit_field=entry.visit_field,
+        columns=[
+            _VISIT_ID,
+            Column(layout.item_column, layout.item_kind, True, False),
+            *extras,
+            Column(layout.answer_column, layout.answer_kind, True, is_nullable(answer)),
+        ],
+        item_column=layout.item_column,
+        answer_column=layout.answer_column,
+        extra_columns=tuple(c.name for c in extras),
+        instrument=entry,
+        positional=positional,
+        complete=positional and any(getattr(m, "min_length", None) == entry.item_count for m in lengths),
+    )
+
+
+def _findings_table(visit_field: str) -> ChildTable:
+    return ChildTable(
+        file=f"{visit_field}.csv",
+        visit_field=visit_field,
+        columns=[_VISIT_ID, Column("finding", "str", True, False)],
+        item_column="finding",
+        answer_column="finding",
+    )
+
+
+# Child tables of the nested visit fields, by file: the catalogue's instruments, then the findings.
+CHILD_TABLES: dict[str, ChildTable] = {
+    table.file: table
+    for table in (
+        *(_instrument_table(entry) for entry in INSTRUMENTS.values() if entry.export is not None),
+        _findings_table("posture_findings"),
+        _findings_table("footwear_findings"),
+    )
+}
+CHILD_COLUMNS: dict[str, list[Column]] = {name: table.columns for name, table in CHILD_TABLES.items()}
+CHILD_FIELD: dict[str, str] = {name: table.visit_field for name, table in CHILD_TABLES.items()}
+
+# Every data file of the export, in the order they are written and imported.
+DATA_FILES: tuple[str, ...] = (
+    "meta.json",
+    "users.csv",
+    "patients.csv",
+    "visits.csv",
+    *CHILD_TABLES,
+    "revisions.json",
+    "screenings.json",
+    "escalations.json",
+    "handouts.json",
+    "audit.json",
+)
+
+# JSON record files: the keys each object holds (kind "json" = object or null, "any" = the model checks it).
+BOOKKEEPING_KEYS = [
+    Column("id", "str", True, False, 36),
+    Column("version", "int", True, False),
+    Column("recorded_at", "timestamp", True, False),
+    Column("updated_at", "timestamp", True, False),
+    Column("recorded_by", "str", True, True, 36),
+    Column("updated_by", "str", True, True, 36),
+    Column("archived", "bool", True, False),
+]
+REVISION_KEYS = [
+    Column("id", "str", True, False, 36),
+    Column("entity", "str", True, False, 24),
+    Column("entity_id", "str", True, False, 36),
+    Column("patient_id", "str", True, True, 36),
+    Column("version", "int", True, False),
+    Column("changed_at", "timestamp", True, False),
+    Column("changed_by", "str", True, True, 36),
+    Column("reason", "str", True, False),
+    Column("before", "json", True, True),
+    Column("after", "json", True, True),
+]
+HANDOUT_KEYS = [
+    *BOOKKEEPING_KEYS,
+    Column("patient_id", "str", True, False, 36),
+    Column("sha256", "str", True, False, 64),
+    Column("rule_set_version", "str", True, False, 32),
+    Column("library_version", "str", True, False, 32),
+    Column("plan", "json", True, False),
+    Column("pdf", "str", True, False),
+]
+# Lengths of the screening and escalation columns the database limits.
+MODEL_MAX_LEN = {"rule_id": 48, "tier": 16, "status": 8, "urgency": 16, "rule_set_version": 32}
+
+
+@dataclass(frozen=True)
+class ManifestFile:
+    """One file of an export: its SHA-256, size in bytes and number of rows (None for a PDF)."""
+
+    sha256: str
+    bytes: int
+    rows: int | None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an export holds (manifest.json)."""
+
+    schema_version: str
+    created_at: str
+    include_password_hashes: bool
+    files: dict[str, ManifestFile]
+    format: str = FORMAT_NAME
+    format_version: int = FORMAT_VERSION
+    key_fingerprint: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "format_version": self.format_version,
+            "schema_version": self.schema_version,
+            "created_at": self.created_at,
+            "include_password_hashes": self.include_password_hashes,
+            "key_fingerprint": self.key_fingerprint,
+            "files": {
+                name: {"sha256": f.sha256, "bytes": f.bytes, "rows": f.rows}
+                for name, f in sorted(self.files.items())
+            },
+        }
+
+    def rows(self, name: str) -> int | None:
+        entry = self.files.get(name)
+        return entry.rows if entry else None
