@@ -46,7 +46,7 @@ def test_an_open_emergency_is_shown_on_the_plan_page_with_its_rule_and_reason(cl
     at = open_page(logged_in(clinic), "pages/plan.py", pid)
     errors = texts(at, "error")
     assert "Open EMERGENCY escalation" in errors
-    assert "RF\\_CES" in errors  # escaped Markdown
+    assert "(RF_CES)" in errors  # as shown: the escaped id reads as typed
     assert "Saddle numbness" in errors
     assert "saddle anaesthesia" in errors
     assert "leads with the safety net" in errors

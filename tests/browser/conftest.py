@@ -317,6 +317,25 @@ def wait_for_sidebar_closed(page: Any, timeout_ms: float = 30_000) -> None:
     wait_for_layout(page, timeout_ms)
 
 
+def wait_for_login_cookie(page: Any, timeout_ms: float = 30_000) -> None:
+    """After a login, wait until the browser has fetched its session cookie and the page is back.
+
+    A successful login sends the browser to /_stride/claim (server.py), which sets the HttpOnly
+    `stride_session` cookie and redirects to the same page in a new Streamlit session; anything typed
+    before that reload would be lost. The cookie is HttpOnly, so it is read from the context.
+    """
+    from playwright.sync_api import expect
+
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not any(c["name"] == "stride_session" for c in page.context.cookies()):
+        if time.monotonic() > deadline:
+            raise AssertionError("the login never fetched its session cookie")
+        time.sleep(0.1)
+    page.wait_for_load_state()
+    wait_for_app(page, timeout_ms)
+    expect(page.get_by_text("Log out")).to_be_attached(timeout=timeout_ms)  # the sidebar may be closed
+
+
 def assert_no_exception(page: Any, server: AppServer | None = None) -> None:
     """Fail if the page shows an exception, a traceback or Streamlit's redacted error notice.
 

@@ -25,6 +25,7 @@ from tests.browser.conftest import (
     screenshot,
     wait_for_app,
     wait_for_layout,
+    wait_for_login_cookie,
     wait_for_sidebar_closed,
 )
 from tests.conftest import ROOT
@@ -119,7 +120,7 @@ def tour(page: Any, base_url: str) -> Iterator[str]:
     page.get_by_role("textbox", name="Username").fill("demo.admin")
     page.get_by_role("textbox", name="Password").fill("stride-demo")
     page.get_by_role("button", name="Log in").click()
-    wait_for_app(page)
+    wait_for_login_cookie(page)
     page.get_by_label("Find by name or reference").fill(PATIENT_REF)
     page.get_by_label("Find by name or reference").press("Enter")
     wait_for_app(page)

@@ -26,6 +26,7 @@ from tests.browser.conftest import (
     screenshot,
     wait_for_app,
     wait_for_layout,
+    wait_for_login_cookie,
     wait_for_sidebar_closed,
 )
 from tests.conftest import missing_requirement
@@ -92,7 +93,7 @@ def log_in(page: Any, server: AppServer) -> None:
     page.get_by_role("textbox", name="Username").fill(USERNAME)
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    wait_for_app(page)
+    wait_for_login_cookie(page)
     page.get_by_role("heading", name="Patients").wait_for()
 
 

@@ -19,7 +19,13 @@ from typing import Any
 from playwright.sync_api import expect
 
 from data.store import open_store
-from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app, wait_for_layout
+from tests.browser.conftest import (
+    assert_no_exception,
+    screenshot,
+    wait_for_app,
+    wait_for_layout,
+    wait_for_login_cookie,
+)
 from tests.browser.test_pages_in_browser import choose, go_to, log_in, open_patient
 from tests.conftest import ROOT, missing_requirement
 
@@ -104,7 +110,7 @@ def test_a_whole_appointment_in_the_browser(page, app, tmp_path):
         journey.type_value(page.get_by_role("textbox", name="Username"), "demo.clinician", commit=False)
         journey.type_value(page.get_by_role("textbox", name="Password"), "stride-demo", commit=False)
         journey.click(page.get_by_role("button", name="Log in"))
-        page.get_by_text("Log out").wait_for()
+        wait_for_login_cookie(page)  # the browser fetches its session cookie: no interaction
 
     with journey.step("Find and open the patient"):
         # The Patients page is the landing page after login: no navigation needed.

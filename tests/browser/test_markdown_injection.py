@@ -20,7 +20,13 @@ import pytest
 from dashboard import governance, red_flags, services
 from dashboard.config import load_settings
 from data.store import open_store
-from tests.browser.conftest import AppServer, assert_no_exception, screenshot, wait_for_app
+from tests.browser.conftest import (
+    AppServer,
+    assert_no_exception,
+    screenshot,
+    wait_for_app,
+    wait_for_login_cookie,
+)
 from tests.browser.test_pages_in_browser import choose, go_to
 from tests.integration.support import CLEAN_SCREEN, PASSWORD
 
@@ -169,7 +175,7 @@ def test_hostile_markdown_in_every_field_is_shown_as_plain_text_on_every_page(pa
     page.get_by_role("textbox", name="Username").fill(ADMIN)
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    wait_for_app(page)
+    wait_for_login_cookie(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
     pin = sidebar.locator('[data-testid="stAlert"]', has_text="EMERGENCY")
     pin.first.wait_for()

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app, wait_for_login_cookie
 
 PAGES = ["Patients", "Visit", "Progress", "Plan & handout", "Caseload", "Red flags", "My account", "Admin"]
 
@@ -19,16 +19,7 @@ def log_in(page, base_url: str, username: str = "demo.clinician") -> None:
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill("stride-demo")
     page.get_by_role("button", name="Log in").click()
-    wait_for_app(page)
-    page.get_by_text("Log out").wait_for()
-    # The login then sends the browser to fetch its session cookie and back: wait for that reload.
-    for _ in range(100):
-        if any(c["name"] == "stride_session" for c in page.context.cookies()):
-            break
-        page.wait_for_timeout(100)
-    page.wait_for_load_state()
-    wait_for_app(page)
-    page.get_by_text("Log out").wait_for()
+    wait_for_login_cookie(page)
 
 
 def go_to(page, title: str) -> None:

@@ -24,7 +24,13 @@ from sqlalchemy import create_engine, text
 
 from data import demo
 from data.store import open_store
-from tests.browser.conftest import AppServer, assert_no_exception, screenshot, wait_for_app
+from tests.browser.conftest import (
+    AppServer,
+    assert_no_exception,
+    screenshot,
+    wait_for_app,
+    wait_for_login_cookie,
+)
 from tests.conftest import POSTGRES_URL_ENV, _libpq_url, _with_database, missing_requirement
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
@@ -140,8 +146,7 @@ def log_in(page: Any, base_url: str, username: str) -> None:
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill("stride-demo")
     page.get_by_role("button", name="Log in").click()
-    wait_for_app(page)
-    page.get_by_text("Log out").wait_for()
+    wait_for_login_cookie(page)
 
 
 def go_to(page: Any, title: str) -> None:
