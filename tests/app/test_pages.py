@@ -232,13 +232,47 @@ def test_an_empty_clinic_gets_a_friendly_caseload(tmp_path: Path, monkeypatch: p
 # --- flags ---------------------------------------------------------------------------------------
 
 
-def test_the_flag_queue_shows_each_open_escalation_with_a_close_form(clinic: SqlStore) -> None:
+def test_the_flag_queue_shows_each_open_event_with_a_close_form(clinic: SqlStore) -> None:
     queue = services.open_escalations(clinic, demo_user(clinic))
     at = open_page(logged_in(clinic), "pages/flags.py")
-    for esc, _ in queue:
-        assert at.selectbox(key=f"close_action_{esc.id}")
-        assert at.button(key=f"open_{esc.id}")
+    for group in services.open_escalation_groups(clinic, demo_user(clinic)):
+        assert at.selectbox(key=f"close_action_{group.lead.id}")
+        assert at.button(key=f"open_{group.lead.id}")
     assert f"{len(queue)} open" in texts(at, "markdown")
+
+
+def _cancer_patient_with_new_weakness(store: SqlStore) -> str:
+    user = demo_user(store)
+    patient = services.register_patient(
+        store, user, PATIENT_DEFAULTS | {"patient_ref": "EVT-0001", "history_of_cancer": True}
+    )
+    services.record_visit(
+        store, user, patient.id or "", visit_values(dt.date.today(), leg_weakness="new", leg_weakness_mrc=4)
+    )
+    return patient.id or ""
+
+
+def test_one_screening_that_raises_three_rules_is_one_card_closed_by_one_action(clinic: SqlStore) -> None:
+    pid = _cancer_patient_with_new_weakness(clinic)
+    user = demo_user(clinic)
+    (group,) = [g for g in services.open_escalation_groups(clinic, user) if g.patient.id == pid]
+    others = [e.id for e in group.escalations[1:]]
+    at = open_page(logged_in(clinic), "pages/flags.py")
+    assert group.lead.rule_id == "RF_MSCC"
+    assert not [s for s in at.selectbox if s.key in {f"close_action_{i}" for i in others}]
+    card = as_shown(
+        "\n".join(str(m.value) for m in at.markdown if "RF_MALIGNANCY_CANCER_HX" in as_shown(str(m.value)))
+    )
+    assert "3 rules from one screening: RF_MSCC, RF_NEW_NEURO_DEFICIT, RF_MALIGNANCY_CANCER_HX" in card
+
+    at.selectbox(key=f"close_action_{group.lead.id}").select("urgent_referral")
+    at.text_input(key=f"close_detail_{group.lead.id}").input("Acute oncology, ref AO-7")
+    at.button(key=f"close_submit_{group.lead.id}").click().run()
+
+    assert not at.exception
+    assert "Closed RF_MSCC, RF_NEW_NEURO_DEFICIT, RF_MALIGNANCY_CANCER_HX" in texts(at, "success")
+    still_open = {e.patient_id for e, _ in services.open_escalations(clinic, user)}
+    assert pid not in still_open
 
 
 def test_closing_an_escalation_through_the_form_removes_it_from_the_queue(clinic: SqlStore) -> None:
