@@ -527,3 +527,35 @@ def test_an_admin_erases_a_patient_from_the_data_tab_after_confirming(clinic: Sq
     assert stub is not None and stub.patient_ref.startswith("ERASED-")
     assert entry.after is not None and entry.after["request_reference"] == "DSR-2026-001"
     assert clinic.verify_audit()[0]
+
+
+# --- sidebar pins --------------------------------------------------------------------------------
+
+
+def _new_emergency(store: SqlStore, ref: str) -> str:
+    user = demo_user(store)
+    patient = services.register_patient(store, user, PATIENT_DEFAULTS | {"patient_ref": ref})
+    services.record_visit(
+        store, user, patient.id or "", visit_values(dt.date.today(), saddle_anaesthesia="new")
+    )
+    return patient.id or ""
+
+
+def _pins(at: AppTest) -> list[Any]:
+    return [link for link in at.sidebar.get("page_link") if link.proto.icon == "🚨"]
+
+
+def test_emergency_pins_link_to_the_patient_by_opaque_id_newest_first_at_the_top(clinic: SqlStore) -> None:
+    older = _new_emergency(clinic, "PIN-0001")
+    newer = _new_emergency(clinic, "PIN-0002")
+
+    at = logged_in(clinic)
+
+    pins = _pins(at)
+    assert [p.proto.query_string for p in pins[:2]] == [f"patient={newer}", f"patient={older}"]
+    assert {p.proto.page for p in pins} == {"progress"}
+    assert "(PIN-0002) · RF_CES" in as_shown(pins[0].proto.label)
+    assert "PIN-0002" not in pins[0].proto.query_string  # only the opaque id goes into the address
+    # The pins come first in the sidebar, above the demo notice and the user's name.
+    first = at.sidebar.children[0]
+    assert first.get("page_link") and first.get("page_link")[0].proto.icon == "🚨"
