@@ -198,7 +198,7 @@ def ces_live_warning() -> None:
     Drawn under the cauda equina questions (where the answer was just given) and again above the
     save button.
     """
-    active = live_ces_answers(st.session_state, K)
+    active = live_ces_answers(st.session_state.to_dict(), K)
     if not active:
         return
     found = md_escape(

@@ -1128,7 +1128,7 @@ def test_the_caseload_has_one_row_per_active_patient_with_the_latest_nrs(store: 
 
 
 def _cancer_patient_with_new_weakness(store: Any, team: Team) -> Patient:
-    """A cancer history and new leg weakness (MRC 4): RF_MSCC, RF_MALIGNANCY_CANCER_HX, RF_NEW_NEURO_DEFICIT."""
+    """A cancer history and new leg weakness (MRC 4): three rules fire from one screening."""
     patient = services.register_patient(
         store, team.clinician, patient_values(patient_ref="INT-0002", history_of_cancer=True)
     )
