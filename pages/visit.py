@@ -111,12 +111,16 @@ st.caption(f"{md_escape(patient.patient_ref)} · age {patient.age_years(dt.date.
 saved_screening = st.session_state.pop("visit_saved_screening", None)
 shown = saved_screening or record.latest_screening
 if saved_screening is not None:
-    # The page keeps its scroll position after the save, so the result goes where the clinician is
-    # looking: a dialog that must be acknowledged (the banner below stays for later).
-    st.session_state["visit_result_to_ack"] = saved_screening
+    # The page keeps its scroll position after the save (the button is ~4,400 px down), so the result
+    # goes where the clinician is looking: an EMERGENCY in a dialog that must be acknowledged, any
+    # other result in a toast. The banner below stays for later.
+    if saved_screening.urgency == "EMERGENCY":
+        st.session_state["visit_result_to_ack"] = saved_screening
+    else:
+        st.toast(f"Saved. Screening: {screening_banner(saved_screening).headline}", icon="✅")
 
 
-@st.dialog("Visit saved: screening result", width="large", dismissible=False)
+@st.dialog("EMERGENCY: result of the visit just saved", width="large", dismissible=False)
 def save_result_dialog(screening: Any) -> None:
     result = screening_banner(screening)
     getattr(st, result.level)(f"{result.icon} **{result.headline}**")

@@ -223,6 +223,16 @@ def test_saving_an_emergency_shows_the_result_in_a_dialog_that_must_be_acknowled
     assert _dialog(at) is None
 
 
+def test_a_save_without_an_emergency_shows_its_result_in_a_toast_and_no_dialog(clinic: SqlStore) -> None:
+    at = open_visit_page(log_in(), patient_id(clinic, "DEMO-00002"))
+    at.number_input(key="v_pain_nrs").set_value(3)
+    at.checkbox(key="v_confirm_carried").check()
+    at.button(key="v_save").click().run()
+    assert not at.exception
+    assert any(str(t.value).startswith("Saved. Screening:") for t in at.toast)
+    assert _dialog(at) is None
+
+
 def test_a_new_ces_answer_warns_of_an_emergency_before_the_visit_is_saved(clinic: SqlStore) -> None:
     pid = patient_id(clinic, "DEMO-00002")
     before = len(visits_of(clinic, pid))
