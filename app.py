@@ -188,7 +188,7 @@ if user.role == "admin":
 navigation = st.navigation(pages)
 if pins is not None:
     with pins:
-        st.markdown(":red[**🚨 EMERGENCY: open now**]")
+        st.error("**EMERGENCY: open now**", icon="🚨")
         for pinned in flags.emergencies:
             # A link to that patient's progress page; only the opaque id goes into the address.
             st.page_link(
