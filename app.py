@@ -138,21 +138,17 @@ def _idle_watch() -> None:
 
 
 with st.sidebar:
-    if is_demo:
-        st.warning("**Fictional demo data.** No real patients are stored here.", icon="🧪")
-    st.markdown(f"**{md_escape(user.display_name)}**  \n{md_escape(user.role)}")
     try:
         flags = services.flag_summary(store, user)
     except StrideError:
         flags = FlagSummary({}, [])
-    for pinned in flags.emergencies:
-        st.error(
-            f"**EMERGENCY** · {md_escape(pinned.patient_name)} ({md_escape(pinned.patient_ref)}) · "
-            f"{md_escape(pinned.rule_id)}",
-            icon="🚨",
-        )
+    # Open emergencies first in the sidebar, newest first; the links are added once the pages exist.
+    pins = st.container(border=True, key="emergency_pins") if flags.emergencies else None
     if (more := flags.counts.get("EMERGENCY", 0) - len(flags.emergencies)) > 0:
         st.error(f"**{more} more EMERGENCY** flags on the Red flags page", icon="🚨")
+    if is_demo:
+        st.warning("**Fictional demo data.** No real patients are stored here.", icon="🧪")
+    st.markdown(f"**{md_escape(user.display_name)}**  \n{md_escape(user.role)}")
     st.caption(
         "Open flags: "
         + ", ".join(
@@ -189,7 +185,22 @@ pages = {
 }
 if user.role == "admin":
     pages["Clinic"].append(st.Page("pages/admin.py", title="Admin", icon="🛠️"))
+navigation = st.navigation(pages)
+if pins is not None:
+    with pins:
+        st.error("**EMERGENCY: open now**", icon="🚨")
+        for pinned in flags.emergencies:
+            # A link to that patient's progress page; only the opaque id goes into the address.
+            st.page_link(
+                "pages/progress.py",
+                label=(
+                    f"**{md_escape(pinned.patient_name)}** ({md_escape(pinned.patient_ref)}) · "
+                    f"{md_escape(pinned.rule_id)}"
+                ),
+                icon="🚨",
+                query_params={"patient": pinned.patient_id},
+            )
 try:
-    st.navigation(pages).run()
+    navigation.run()
 except StoreBusy as exc:  # a page that did not catch it itself: still a readable message
     st.error(str(exc))

@@ -184,7 +184,7 @@ class FlagSummary:
     """Open escalations of active patients: counts per tier, and the EMERGENCY ones to pin."""
 
     counts: dict[str, int]
-    emergencies: list[PinnedEmergency]
+    emergencies: list[PinnedEmergency]  # newest first
 
     @property
     def total(self) -> int:

@@ -161,6 +161,8 @@ class Facts:
     nrs_baseline: int | None
     nrs_current: int | None
     nrs_gain: int | None
+    worsening_pain: str | None  # RF_MALIGNANCY_CANCER_HX's text when NRS rose by 2 or more
+    pain_change_known: bool  # an NRS at the latest visit and at an earlier one
     change_evidence: tuple[ChangeJudgement, ...]
     improved: bool
     not_improved: bool
@@ -291,6 +293,8 @@ def _facts(
         nrs_baseline=nrs_baseline,
         nrs_current=latest.pain_nrs,
         nrs_gain=nrs_gain,
+        worsening_pain=_worsening_pain(ordered),
+        pain_change_known=earlier_nrs is not None and latest.pain_nrs is not None,
         change_evidence=evidence,
         improved=improved,
         not_improved=not_improved,
@@ -420,13 +424,59 @@ def _walking_decline_text(f: Facts) -> str:
     )
 
 
+PAIN_FEATURES_NO_FIELD = "thoracic or cervical pain, pain worse on straining, localised spinal tenderness"
+NG234_PAIN_TIMEFRAME = (
+    "discuss with the acute oncology / MSCC service within 24 h and arrange whole-spine MRI within 1 week"
+)
+WORSENING_PAIN_POINTS = 2  # the NRS MCID (Ostelo 2008) used as a trigger [U]
+
+
+def _worsening_pain(ordered: Sequence[Visit]) -> str | None:
+    """'worsening pain (NRS a → b since ...)' when NRS rose by 2 or more; None otherwise."""
+    latest, earlier = ordered[-1].pain_nrs, ordered[:-1]
+    previous = next((v.pain_nrs for v in reversed(earlier) if v.pain_nrs is not None), None)
+    baseline = next((v.pain_nrs for v in earlier if v.pain_nrs is not None), None)
+    if latest is None or previous is None or baseline is None:
+        return None
+    if latest - previous >= WORSENING_PAIN_POINTS:
+        return f"worsening pain (NRS {previous:g} → {latest:g} since the previous visit)"
+    if latest - baseline >= WORSENING_PAIN_POINTS:
+        return f"worsening pain (NRS {baseline:g} → {latest:g} since the baseline)"
+    return None
+
+
+def cancer_pain_features(f: Facts) -> list[str]:
+    """The spinal-metastasis pain features present (NG234): worsening pain, night pain, sudden severe pain."""
+    found = [f.worsening_pain] if f.worsening_pain else []
+    if f.night_pain:
+        found.append("night pain")
+    if f.sudden_severe_pain:
+        found.append("sudden severe pain")
+    return found
+
+
 def _cancer_history_reason(f: Facts) -> str:
-    text = (
-        "history of cancer with spinal pain. NICE CG75: contact the MSCC coordinator within 24 h if "
-        "the pain is thoracic or cervical, progressive lumbar, severe and unremitting, worse on "
-        "straining, locally tender, or stops sleep at night (MRI within 1 week without neurology)"
+    features = cancer_pain_features(f)
+    if features:
+        text = (
+            "history of cancer with spinal-metastasis pain features: "
+            + _joined(features)
+            + f". NICE NG234: {NG234_PAIN_TIMEFRAME}"
+        )
+    else:
+        text = (
+            "history of cancer with spinal pain, no spinal-metastasis pain feature recorded (worsening "
+            "pain, night pain, sudden severe pain): urgent review within 2 weeks"
+        )
+    if f.visit_count == 1:
+        text += "; worsening pain cannot be judged at a first visit"
+    elif not f.pain_change_known:
+        text += "; worsening pain cannot be judged: no pain score at this and an earlier visit"
+    return (
+        f"{text}. Also ask about {PAIN_FEATURES_NO_FIELD}: with any of them, {NG234_PAIN_TIMEFRAME}"
+        if not features
+        else f"{text}. Also ask about {PAIN_FEATURES_NO_FIELD}"
     )
-    return f"{text}; night pain recorded at this visit" if f.night_pain else text
 
 
 def _new_deficit_reason(f: Facts) -> str:
@@ -564,13 +614,14 @@ RULES: tuple[Rule, ...] = (
         ),
         test=lambda f: f.history_of_cancer and bool(mscc_findings(f)),
         reason=lambda f: "history of cancer with neurological features: " + _joined(mscc_findings(f)),
-        action="Contact the MSCC coordinator now; treat as suspected spinal cord compression",
-        timeframe="Immediately; MRI within 24 h",
+        action="Contact the MSCC service now; treat as suspected spinal cord compression",
+        timeframe="Immediately; whole-spine MRI as soon as possible, within 24 h",
         source=(
-            "NICE CG75 (cancer + spinal pain + neurological symptoms: treat as an emergency, MSCC "
-            "coordinator contacted at once, MRI within 24 h) [C]"
+            "NICE NG234 (2023, which replaced CG75): cancer with neurological symptoms or signs "
+            "suggesting MSCC is an oncological emergency; contact the MSCC service at once; whole-spine "
+            "MRI within 24 h [S]. CG75 (2008) said the same [C]"
         ),
-        evidence_tag="[C]",
+        evidence_tag="[S]; CG75 [C]",
     ),
     Rule(
         rule_id="RF_MALIGNANCY_CANCER_HX",
@@ -579,12 +630,19 @@ RULES: tuple[Rule, ...] = (
         test=lambda f: f.history_of_cancer,
         reason=_cancer_history_reason,
         action=(
-            "Check the CG75 spinal-pain features: with any of them contact the MSCC coordinator (MRI "
-            "within 1 week); otherwise ask for an urgent GP review"
+            "With worsening pain, night pain or sudden severe pain (or thoracic or cervical pain, pain "
+            "worse on straining, localised tenderness): discuss with the acute oncology / MSCC service "
+            "and arrange whole-spine MRI; otherwise ask for an urgent review"
         ),
-        timeframe="Within 24 h when CG75 features are present; otherwise within 2 weeks",
-        source="CG75 [C]; Downie 2013; Henschke 2013 [C]",
-        evidence_tag="[C]",
+        timeframe=(
+            "Within 24 h, whole-spine MRI within 1 week, when a pain feature is present; otherwise "
+            "within 2 weeks"
+        ),
+        source=(
+            "NICE NG234 (2023; pain features of spinal metastases, MRI within 1 week) [S]; CG75 [C]; "
+            "Downie 2013; Henschke 2013 [C]; worsening = NRS up by 2 or more (Ostelo 2008 MCID) [U]"
+        ),
+        evidence_tag="[S]; [C]; worsening trigger [U]",
     ),
     Rule(
         rule_id="RF_MALIGNANCY_SUSPECTED",

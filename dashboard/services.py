@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -581,10 +582,8 @@ def rescreen_patient(
     return screening
 
 
-def close_escalation(
-    store: Store, actor: User, escalation_id: str, *, action: str, detail: str, expected_version: int
-) -> Escalation:
-    """Close an escalation with the action taken; it cannot be closed without one."""
+def _close_problems(action: str, detail: str) -> str:
+    """The close action and its text checked; the stripped text, or InvalidInputError."""
     detail = (detail or "").strip()
     if action not in CLOSE_ACTIONS:
         raise InvalidInputError({"close_action": "Choose the action taken."})
@@ -592,37 +591,105 @@ def close_escalation(
         raise InvalidInputError({"close_detail": "This action needs a reference, a reason or a description."})
     if problem := control_character_problem(detail, multiline=True):
         raise InvalidInputError({"close_detail": problem})
+    return detail
+
+
+def _close_one(
+    tx: Tx, actor: User, current: Escalation, *, action: str, detail: str, expected_version: int
+) -> Escalation:
+    if current.status == "closed":
+        raise InvalidInputError({"_": "This escalation is already closed."})
+    closed = tx.update_escalation(
+        current.model_copy(
+            update={
+                "status": "closed",
+                "closed_at": _utcnow(),
+                "closed_by": actor.id,
+                "close_action": action,
+                "close_detail": detail,
+                "updated_by": actor.id,
+            }
+        ),
+        expected_version,
+    )
+    tx.insert_audit(
+        user_id=actor.id,
+        action="escalation.close",
+        entity="escalation",
+        entity_id=current.id,
+        patient_id=current.patient_id,
+        reason=detail,
+        before={"status": "open"},
+        after={"status": "closed", "close_action": action},
+    )
+    return closed
+
+
+def close_escalation(
+    store: Store, actor: User, escalation_id: str, *, action: str, detail: str, expected_version: int
+) -> Escalation:
+    """Close an escalation with the action taken; it cannot be closed without one."""
+    detail = _close_problems(action, detail)
     with store.transaction() as tx:
         authorize(tx, actor, "write_clinical")
         current = next((e for e in tx.escalations() if e.id == escalation_id), None)
         if current is None:
             raise NotFoundError("Escalation not found.")
-        if current.status == "closed":
-            raise InvalidInputError({"_": "This escalation is already closed."})
-        closed = tx.update_escalation(
-            current.model_copy(
-                update={
-                    "status": "closed",
-                    "closed_at": _utcnow(),
-                    "closed_by": actor.id,
-                    "close_action": action,
-                    "close_detail": detail,
-                    "updated_by": actor.id,
-                }
-            ),
-            expected_version,
-        )
-        tx.insert_audit(
-            user_id=actor.id,
-            action="escalation.close",
-            entity="escalation",
-            entity_id=escalation_id,
-            patient_id=current.patient_id,
-            reason=detail,
-            before={"status": "open"},
-            after={"status": "closed", "close_action": action},
-        )
-    return closed
+        return _close_one(tx, actor, current, action=action, detail=detail, expected_version=expected_version)
+
+
+@dataclass(frozen=True)
+class EscalationGroup:
+    """The open escalations one screening raised for one patient: one clinical event, closed at once."""
+
+    patient: Patient
+    escalations: tuple[Escalation, ...]  # most urgent first, then oldest
+
+    @property
+    def lead(self) -> Escalation:
+        """The most urgent escalation: its tier is the event's, its id keys the event's widgets."""
+        return self.escalations[0]
+
+    @property
+    def versions(self) -> dict[str, int]:
+        """Each escalation's id and the version shown, for close_escalation_group."""
+        return {e.saved_id: e.version for e in self.escalations}
+
+
+def _event_key(escalation: Escalation) -> tuple[str, str]:
+    # Every screening moves the still-firing open escalations to its id, so one id is one event.
+    return escalation.patient_id, escalation.last_screening_id or escalation.saved_id
+
+
+def open_escalation_groups(store: Store, actor: User) -> list[EscalationGroup]:
+    """Open escalations grouped by the screening that raised them, most urgent event first, then oldest."""
+    grouped: dict[tuple[str, str], list[tuple[Escalation, Patient]]] = {}
+    for esc, patient in open_escalations(store, actor):  # already most urgent, then oldest, first
+        grouped.setdefault(_event_key(esc), []).append((esc, patient))
+    return [EscalationGroup(rows[0][1], tuple(e for e, _ in rows)) for rows in grouped.values()]
+
+
+def close_escalation_group(
+    store: Store, actor: User, versions: Mapping[str, int], *, action: str, detail: str
+) -> list[Escalation]:
+    """Close every escalation of one event with the same action and text, all or none (one audit each)."""
+    detail = _close_problems(action, detail)
+    if not versions:
+        raise InvalidInputError({"_": "No escalation was chosen."})
+    with store.transaction() as tx:
+        authorize(tx, actor, "write_clinical")
+        by_id = {e.id: e for e in tx.escalations()}
+        chosen = [by_id.get(escalation_id) for escalation_id in versions]
+        if any(e is None for e in chosen):
+            raise NotFoundError("Escalation not found.")
+        found = [e for e in chosen if e is not None]
+        if len({_event_key(e) for e in found}) != 1:
+            # Only escalations raised together are closed together; anything else is closed one by one.
+            raise InvalidInputError({"_": "These escalations do not belong to one event."})
+        return [
+            _close_one(tx, actor, e, action=action, detail=detail, expected_version=versions[e.saved_id])
+            for e in found
+        ]
 
 
 def open_escalations(store: Store, actor: User) -> list[tuple[Escalation, Patient]]:

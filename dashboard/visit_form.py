@@ -10,6 +10,7 @@ from typing import Any
 
 from dashboard.catalogue import INSTRUMENTS, STOP_REASONS, WALK_PROTOCOLS
 from dashboard.models import Visit
+from dashboard.red_flags import ACTIVE_CHANGE, CES_FEATURES
 
 NOT_ASKED = "not asked"
 YES_NO = {None: NOT_ASKED, True: "yes", False: "no"}
@@ -222,3 +223,8 @@ def values_from_form_state(state: Mapping[str, Any], prefix: str) -> dict[str, A
         if values[name] is not None:
             values[name] = int(values[name])
     return values
+
+
+def live_ces_answers(state: Mapping[str, Any], prefix: str) -> list[str]:
+    """The CES core questions the unsaved form answers 'new' or 'worsening' (RF_CES fires on any one)."""
+    return [field for field in CES_FEATURES if state.get(prefix + field) in ACTIVE_CHANGE]

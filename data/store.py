@@ -1008,7 +1008,7 @@ class SqlTx:
         ]
 
     def open_flag_summary(self, *, emergency_limit: int = 20) -> FlagSummary:
-        """Counts of open escalations per tier and the EMERGENCY ones, in two small queries."""
+        """Counts of open escalations per tier and the EMERGENCY ones, newest first, in two small queries."""
         e, p = t.escalations, t.patients
         live = (e.c.status == "open") & e.c.archived.is_(False) & p.c.archived.is_(False)
         counts = {
@@ -1031,7 +1031,8 @@ class SqlTx:
                 select(e.c.rule_id, e.c.patient_id, p.c.patient_ref, p.c.data)
                 .select_from(e.join(p, p.c.id == e.c.patient_id))
                 .where(live, e.c.tier == "EMERGENCY")
-                .order_by(e.c.recorded_at)
+                # Newest first: the emergency just raised is the one to act on, and the limit keeps it.
+                .order_by(e.c.recorded_at.desc(), e.c.id.desc())
                 .limit(emergency_limit)
             )
         ]

@@ -21,7 +21,8 @@ can_close = auth.can(user.role, "write_clinical")
 
 st.title("Red flags")
 st.caption(
-    "Open escalations across the caseload, most urgent and oldest first. Close each with the action taken."
+    "Open escalations across the caseload, most urgent and oldest first. The rules one screening raised "
+    "together are one event: one card, closed with one action."
 )
 
 flash = st.session_state.pop("flags_flash", None)
@@ -29,17 +30,17 @@ if flash:
     st.success(flash)
 
 try:
-    queue = services.open_escalations(store, user)
+    groups = services.open_escalation_groups(store, user)
 except StrideError as exc:
     st.error(md_escape(str(exc)))
     st.stop()
 
-if not queue:
+if not groups:
     st.info("No open escalations.")
     st.caption(DECISION_SUPPORT)
     st.stop()
 
-st.markdown(f"**{page_text.open_flag_summary(esc.tier for esc, _ in queue)}**")
+st.markdown(f"**{page_text.open_flag_summary(esc.tier for g in groups for esc in g.escalations)}**")
 st.caption(DECISION_SUPPORT)
 if not can_close:
     st.caption("Your role can view escalations but not close them.")
@@ -48,28 +49,39 @@ now = dt.datetime.now(dt.UTC)
 needs_text = ", ".join(
     CLOSE_ACTIONS[a].split(" (")[0].lower() for a in CLOSE_ACTIONS if a in CLOSE_ACTIONS_NEEDING_TEXT
 )
-for esc, patient in queue:
-    with st.container(border=True, key=f"flag_{esc.id}"):
+# One card per event: the escalations one screening raised, most urgent rule first, one closing action.
+for group in groups:
+    lead, patient = group.lead, group.patient
+    rules = [md_escape(e.rule_id) for e in group.escalations]
+    with st.container(border=True, key=f"flag_{lead.id}"):
         head, side = st.columns([4, 1], vertical_alignment="top")
         with head:
-            getattr(st, TIER_LEVEL[esc.tier])(f"{TIER_ICON[esc.tier]} **{TIER_WORDS[esc.tier]}**", icon=None)
+            getattr(st, TIER_LEVEL[lead.tier])(
+                f"{TIER_ICON[lead.tier]} **{TIER_WORDS[lead.tier]}**", icon=None
+            )
             name, ref = md_escape(patient.display_name), md_escape(patient.patient_ref)
-            st.markdown(f"**{name}** ({ref}) · rule {md_escape(esc.rule_id)}")
-            # Stored texts are escaped too: an escalation may come from an import.
-            st.markdown(f"**Reason:** {md_escape(esc.reason)}")
-            st.markdown(f"**Action:** {md_escape(esc.action)}  \n**Timeframe:** {md_escape(esc.timeframe)}")
+            label = "rule" if len(rules) == 1 else f"{len(rules)} rules from one screening"
+            st.markdown(f"**{name}** ({ref}) · {label}: {', '.join(rules)}")
+            for esc in group.escalations:
+                # Stored texts are escaped too: an escalation may come from an import.
+                prefix = f"{TIER_ICON[esc.tier]} **{md_escape(esc.rule_id)}** ({TIER_WORDS[esc.tier]})  \n"
+                st.markdown(
+                    (prefix if len(rules) > 1 else "")
+                    + f"**Reason:** {md_escape(esc.reason)}  \n"
+                    + f"**Action:** {md_escape(esc.action)}  \n**Timeframe:** {md_escape(esc.timeframe)}"
+                )
             st.caption(
-                f"Opened {page_text.local_time(esc.opened_at, settings.timezone)} "
-                f"({page_text.days_ago(esc.opened_at, now)})"
+                f"Opened {page_text.local_time(lead.opened_at, settings.timezone)} "
+                f"({page_text.days_ago(lead.opened_at, now)})"
             )
         with side:
-            if st.button("Open patient", key=f"open_{esc.id}", icon="📈"):
-                st.session_state["patient_id"] = esc.patient_id
-                st.switch_page("pages/progress.py", query_params={"patient": esc.patient_id})
+            if st.button("Open patient", key=f"open_{lead.id}", icon="📈"):
+                st.session_state["patient_id"] = lead.patient_id
+                st.switch_page("pages/progress.py", query_params={"patient": lead.patient_id})
 
         if not can_close:
             continue
-        with st.form(f"close_{esc.id}", border=False):
+        with st.form(f"close_{lead.id}", border=False):
             c1, c2 = st.columns([1, 2])
             with c1:
                 action = st.selectbox(
@@ -78,28 +90,24 @@ for esc, patient in queue:
                     index=None,
                     format_func=CLOSE_ACTIONS.__getitem__,
                     placeholder="Choose the action taken",
-                    key=f"close_action_{esc.id}",
+                    key=f"close_action_{lead.id}",
                 )
                 action_error = st.empty()
             with c2:
                 detail = st.text_input(
                     "Reference, reason or description",
-                    key=f"close_detail_{esc.id}",
+                    key=f"close_detail_{lead.id}",
                     max_chars=1000,
                     help=f"Required for: {needs_text}. Kept in the audit trail.",
                 )
                 detail_error = st.empty()
-            submitted = st.form_submit_button("Close escalation", key=f"close_submit_{esc.id}")
+            submit_label = "Close escalation" if len(rules) == 1 else f"Close all {len(rules)} escalations"
+            submitted = st.form_submit_button(submit_label, key=f"close_submit_{lead.id}")
             general_error = st.empty()
         if submitted:
             try:
-                services.close_escalation(
-                    store,
-                    user,
-                    esc.saved_id,
-                    action=action or "",
-                    detail=detail,
-                    expected_version=esc.version,
+                services.close_escalation_group(
+                    store, user, group.versions, action=action or "", detail=detail
                 )
             except InvalidInputError as exc:
                 slots = {"close_action": action_error, "close_detail": detail_error}
@@ -109,7 +117,7 @@ for esc, patient in queue:
                 general_error.error(md_escape(str(exc)))
             else:
                 st.session_state["flags_flash"] = (
-                    f"Closed {md_escape(esc.rule_id)} for {md_escape(patient.display_name)}: "
+                    f"Closed {', '.join(rules)} for {md_escape(patient.display_name)}: "
                     f"{md_escape(CLOSE_ACTIONS[action or ''])}."
                 )
                 st.rerun()

@@ -21,6 +21,7 @@ from dashboard.visit_form import (
     STARTBACK_LABELS,
     ZCQ_LABELS,
     form_state_from_visit,
+    live_ces_answers,
     values_from_form_state,
 )
 from dashboard.walking import claudication_pattern
@@ -109,6 +110,32 @@ st.caption(f"{md_escape(patient.patient_ref)} · age {patient.age_years(dt.date.
 
 saved_screening = st.session_state.pop("visit_saved_screening", None)
 shown = saved_screening or record.latest_screening
+if saved_screening is not None:
+    # The page keeps its scroll position after the save (the button is ~4,400 px down), so the result
+    # goes where the clinician is looking: an EMERGENCY in a dialog that must be acknowledged, any
+    # other result in a toast. The banner below stays for later.
+    if saved_screening.urgency == "EMERGENCY":
+        st.session_state["visit_result_to_ack"] = saved_screening
+    else:
+        st.toast(f"Saved. Screening: {screening_banner(saved_screening).headline}", icon="✅")
+
+
+@st.dialog("EMERGENCY: result of the visit just saved", width="large", dismissible=False)
+def save_result_dialog(screening: Any) -> None:
+    result = screening_banner(screening)
+    getattr(st, result.level)(f"{result.icon} **{result.headline}**")
+    for line in result.lines:
+        st.markdown(f"- {line}")
+    if result.ask_now:
+        st.warning("Ask now: " + md_escape(", ".join(result.ask_now)))
+    st.caption(DECISION_SUPPORT)
+    if st.button("I have read the result", type="primary", key="visit_result_ack"):
+        st.session_state.pop("visit_result_to_ack", None)
+        st.rerun()
+
+
+if (to_ack := st.session_state.get("visit_result_to_ack")) is not None:
+    save_result_dialog(to_ack)
 if shown is not None:
     banner = screening_banner(shown)
     with st.container(border=True):
@@ -168,6 +195,27 @@ choice("Easier leaning on a trolley", "shopping_cart_sign", c1)
 choice("Brought on by standing alone", "triggered_by_standing_alone", c2)
 choice("Pedal pulses", "pedal_pulses", c3)
 
+
+def ces_live_warning() -> None:
+    """Warn while the form is still open: a CES answer now 'new' or 'worsening' is an emergency.
+
+    Drawn under the cauda equina questions (where the answer was just given) and again above the
+    save button.
+    """
+    active = live_ces_answers(st.session_state.to_dict(), K)
+    if not active:
+        return
+    found = md_escape(
+        "; ".join(f"{FIELD_LABELS.get(f, f).lower()}: {st.session_state[K + f]}" for f in active)
+    )
+    st.error(
+        f"🚨 **EMERGENCY: possible cauda equina syndrome** ({found}). Refer immediately: to be seen "
+        "within a few hours, emergency MRI within 4 h of the request. Save the visit and act now; "
+        "do not wait for the end of the appointment.",
+        icon=None,
+    )
+
+
 st.subheader("4 · Neurology and red-flag screen")
 st.caption(
     "Every question starts as *not asked*. Use a group's button only when you asked every question in it."
@@ -195,6 +243,8 @@ for group, spec in SCREENING_GROUPS.items():
             elif field == "temperature_c":
                 cols[0].number_input("Temperature (°C)", 30.0, 45.0, step=0.1, key=K + field)
         err(*spec["fields"], *spec.get("measurements", ()))
+        if group == "ces":
+            ces_live_warning()
 
 st.subheader("5 · Questionnaires")
 st.caption(
@@ -344,6 +394,7 @@ if carried_from and not correcting:
     st.checkbox(f"Confirm carried-forward items (from {carried_from})", key=K + "confirm_carried")
     err("confirm_carried")
 reason = st.text_input("Reason for the correction", key=K + "reason") if correcting else ""
+ces_live_warning()
 if st.button("Save correction" if correcting else "Save visit", type="primary", key=K + "save"):
     st.session_state[f"{K}errors"] = {}
     try:

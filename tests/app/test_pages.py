@@ -232,13 +232,47 @@ def test_an_empty_clinic_gets_a_friendly_caseload(tmp_path: Path, monkeypatch: p
 # --- flags ---------------------------------------------------------------------------------------
 
 
-def test_the_flag_queue_shows_each_open_escalation_with_a_close_form(clinic: SqlStore) -> None:
+def test_the_flag_queue_shows_each_open_event_with_a_close_form(clinic: SqlStore) -> None:
     queue = services.open_escalations(clinic, demo_user(clinic))
     at = open_page(logged_in(clinic), "pages/flags.py")
-    for esc, _ in queue:
-        assert at.selectbox(key=f"close_action_{esc.id}")
-        assert at.button(key=f"open_{esc.id}")
+    for group in services.open_escalation_groups(clinic, demo_user(clinic)):
+        assert at.selectbox(key=f"close_action_{group.lead.id}")
+        assert at.button(key=f"open_{group.lead.id}")
     assert f"{len(queue)} open" in texts(at, "markdown")
+
+
+def _cancer_patient_with_new_weakness(store: SqlStore) -> str:
+    user = demo_user(store)
+    patient = services.register_patient(
+        store, user, PATIENT_DEFAULTS | {"patient_ref": "EVT-0001", "history_of_cancer": True}
+    )
+    services.record_visit(
+        store, user, patient.id or "", visit_values(dt.date.today(), leg_weakness="new", leg_weakness_mrc=4)
+    )
+    return patient.id or ""
+
+
+def test_one_screening_that_raises_three_rules_is_one_card_closed_by_one_action(clinic: SqlStore) -> None:
+    pid = _cancer_patient_with_new_weakness(clinic)
+    user = demo_user(clinic)
+    (group,) = [g for g in services.open_escalation_groups(clinic, user) if g.patient.id == pid]
+    others = [e.id for e in group.escalations[1:]]
+    at = open_page(logged_in(clinic), "pages/flags.py")
+    assert group.lead.rule_id == "RF_MSCC"
+    assert not [s for s in at.selectbox if s.key in {f"close_action_{i}" for i in others}]
+    card = as_shown(
+        "\n".join(str(m.value) for m in at.markdown if "RF_MALIGNANCY_CANCER_HX" in as_shown(str(m.value)))
+    )
+    assert "3 rules from one screening: RF_MSCC, RF_NEW_NEURO_DEFICIT, RF_MALIGNANCY_CANCER_HX" in card
+
+    at.selectbox(key=f"close_action_{group.lead.id}").select("urgent_referral")
+    at.text_input(key=f"close_detail_{group.lead.id}").input("Acute oncology, ref AO-7")
+    at.button(key=f"close_submit_{group.lead.id}").click().run()
+
+    assert not at.exception
+    assert "Closed RF_MSCC, RF_NEW_NEURO_DEFICIT, RF_MALIGNANCY_CANCER_HX" in texts(at, "success")
+    still_open = {e.patient_id for e, _ in services.open_escalations(clinic, user)}
+    assert pid not in still_open
 
 
 def test_closing_an_escalation_through_the_form_removes_it_from_the_queue(clinic: SqlStore) -> None:
@@ -493,3 +527,35 @@ def test_an_admin_erases_a_patient_from_the_data_tab_after_confirming(clinic: Sq
     assert stub is not None and stub.patient_ref.startswith("ERASED-")
     assert entry.after is not None and entry.after["request_reference"] == "DSR-2026-001"
     assert clinic.verify_audit()[0]
+
+
+# --- sidebar pins --------------------------------------------------------------------------------
+
+
+def _new_emergency(store: SqlStore, ref: str) -> str:
+    user = demo_user(store)
+    patient = services.register_patient(store, user, PATIENT_DEFAULTS | {"patient_ref": ref})
+    services.record_visit(
+        store, user, patient.id or "", visit_values(dt.date.today(), saddle_anaesthesia="new")
+    )
+    return patient.id or ""
+
+
+def _pins(at: AppTest) -> list[Any]:
+    return [link for link in at.sidebar.get("page_link") if link.proto.icon == "🚨"]
+
+
+def test_emergency_pins_link_to_the_patient_by_opaque_id_newest_first_at_the_top(clinic: SqlStore) -> None:
+    older = _new_emergency(clinic, "PIN-0001")
+    newer = _new_emergency(clinic, "PIN-0002")
+
+    at = logged_in(clinic)
+
+    pins = _pins(at)
+    assert [p.proto.query_string for p in pins[:2]] == [f"patient={newer}", f"patient={older}"]
+    assert {p.proto.page for p in pins} == {"progress"}
+    assert "(PIN-0002) · RF_CES" in as_shown(pins[0].proto.label)
+    assert "PIN-0002" not in pins[0].proto.query_string  # only the opaque id goes into the address
+    # The pins come first in the sidebar, above the demo notice and the user's name.
+    first = at.sidebar.children[0]
+    assert first.get("page_link") and first.get("page_link")[0].proto.icon == "🚨"

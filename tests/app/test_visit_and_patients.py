@@ -191,6 +191,72 @@ def test_new_saddle_numbness_saved_on_the_visit_page_is_an_emergency(clinic: Sql
     assert "RF_CES" in texts(at, "markdown")
 
 
+def _dialog(at: AppTest) -> Any:
+    """The open dialog's block (AppTest has no dialog type: a block whose proto is a dialog), or None."""
+    pending = list(at._tree.children.values())
+    while pending:
+        node = pending.pop()
+        proto = getattr(node, "proto", None)
+        if proto is not None and proto.DESCRIPTOR.name == "Block" and proto.HasField("dialog"):
+            return node
+        pending.extend(getattr(node, "children", {}).values())
+    return None
+
+
+def test_saving_an_emergency_shows_the_result_in_a_dialog_that_must_be_acknowledged(clinic: SqlStore) -> None:
+    pid = patient_id(clinic, "DEMO-00002")
+    at = open_visit_page(log_in(), pid)
+    # Answered first (that run warns live), then saved: as a clinician does it.
+    at.selectbox(key="v_saddle_anaesthesia").set_value("new").run()
+    at.checkbox(key="v_confirm_carried").check()
+    at.button(key="v_save").click().run()
+    assert not at.exception
+
+    dialog = _dialog(at)
+    assert dialog is not None, "the save result is shown where the clinician is looking"
+    assert dialog.proto.dialog.dismissible is False
+    assert "EMERGENCY" in "\n".join(as_shown(str(e.value)) for e in dialog.error)
+    assert "RF_CES" in "\n".join(as_shown(str(m.value)) for m in dialog.markdown)
+
+    at.button(key="visit_result_ack").click().run()
+    assert not at.exception
+    assert _dialog(at) is None
+
+
+def test_a_save_without_an_emergency_shows_its_result_in_a_toast_and_no_dialog(clinic: SqlStore) -> None:
+    at = open_visit_page(log_in(), patient_id(clinic, "DEMO-00002"))
+    at.number_input(key="v_pain_nrs").set_value(3)
+    at.checkbox(key="v_confirm_carried").check()
+    at.button(key="v_save").click().run()
+    assert not at.exception
+    assert any(str(t.value).startswith("Saved. Screening:") for t in at.toast)
+    assert _dialog(at) is None
+
+
+def test_a_new_ces_answer_warns_of_an_emergency_before_the_visit_is_saved(clinic: SqlStore) -> None:
+    pid = patient_id(clinic, "DEMO-00002")
+    before = len(visits_of(clinic, pid))
+    at = open_visit_page(log_in(), pid)
+    assert "possible cauda equina" not in texts(at, "error")
+
+    at.selectbox(key="v_bladder_dysfunction").set_value("worsening").run()
+
+    assert not at.exception
+    assert "EMERGENCY: possible cauda equina syndrome" in texts(at, "error")
+    assert "worsening" in texts(at, "error")
+    assert (
+        texts(at, "error").count("EMERGENCY: possible cauda equina syndrome") == 2
+    )  # at the answer and the save
+    assert len(visits_of(clinic, pid)) == before
+
+
+def test_a_chronic_stable_ces_answer_gives_no_live_warning(clinic: SqlStore) -> None:
+    at = open_visit_page(log_in(), patient_id(clinic, "DEMO-00002"))
+    at.selectbox(key="v_saddle_anaesthesia").set_value("chronic_stable").run()
+    assert not at.exception
+    assert "possible cauda equina" not in texts(at, "error")
+
+
 def test_a_follow_up_cannot_be_saved_before_the_carried_forward_items_are_confirmed(clinic: SqlStore) -> None:
     pid = patient_id(clinic, "DEMO-00002")
     before = len(visits_of(clinic, pid))

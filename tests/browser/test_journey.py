@@ -149,7 +149,10 @@ def test_a_whole_appointment_in_the_browser(page, app, tmp_path):
 
     with journey.step("Close a red flag"):
         journey.navigate("Red flags")
-        close_button = page.get_by_role("button", name="Close escalation")
+        # One card per event: the rules one screening raised close together.
+        close_button = page.get_by_role(
+            "button", name=re.compile(r"^Close (escalation|all \d+ escalations)$")
+        )
         card = (
             page.locator('[data-testid="stVerticalBlock"]', has_text=PATIENT_REF)
             .filter(has_text="RF_MALIGNANCY_SUSPECTED")
@@ -158,8 +161,10 @@ def test_a_whole_appointment_in_the_browser(page, app, tmp_path):
         )
         card.wait_for()
         journey.select("Action taken", "Urgent GP / specialist referral", within=card)
-        journey.click(card.get_by_role("button", name="Close escalation"))
-        page.get_by_text(re.compile(r"Closed RF_MALIGNANCY_SUSPECTED for .*Urgent GP")).wait_for()
+        journey.click(
+            card.get_by_role("button", name=re.compile(r"^Close (escalation|all \d+ escalations)$"))
+        )
+        page.get_by_text(re.compile(r"Closed .*RF_MALIGNANCY_SUSPECTED.* for .*Urgent GP")).wait_for()
         assert_no_exception(page, app)
 
     with journey.step("Review progress"):

@@ -12,6 +12,7 @@ to 127.0.0.1:9 at all.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -162,6 +163,10 @@ def assert_shown_as_text(page: Any, where: str, leaks: list[str]) -> None:
     assert not leaks, f"{where}: the browser asked for {leaks}"
 
 
+# One event's card closes all its escalations at once.
+CLOSE_BUTTON = re.compile(r"^Close (escalation|all \d+ escalations)$")
+
+
 def expand(page: Any, label: str) -> None:
     page.locator('[data-testid="stExpander"] summary', has_text=label).first.click()
     wait_for_app(page)
@@ -177,7 +182,7 @@ def test_hostile_markdown_in_every_field_is_shown_as_plain_text_on_every_page(pa
     page.get_by_role("button", name="Log in").click()
     wait_for_login_cookie(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
-    pin = sidebar.locator('[data-testid="stAlert"]', has_text="EMERGENCY")
+    pin = sidebar.locator('.st-key-emergency_pins [data-testid="stPageLink"]')
     pin.first.wait_for()
     assert_shown_as_text(page, "sidebar", leaks)
     # The hostile text is there, shown literally (so the checks look at real output).
@@ -225,16 +230,17 @@ def test_hostile_markdown_in_every_field_is_shown_as_plain_text_on_every_page(pa
     go_to(page, "Caseload")
     assert_shown_as_text(page, "caseload", leaks)
 
-    # Red flags: the cards, then close the URGENT flag with a hostile note (the flash names the patient).
+    # Red flags: the cards, then close the event (its EMERGENCY and URGENT flags, raised by one
+    # screening) with a hostile note (the flash names the patient).
     go_to(page, "Red flags")
     assert_shown_as_text(page, "red flags", leaks)
     card = page.locator('[data-testid="stVerticalBlock"]', has_text="URGENT").filter(
-        has=page.get_by_role("button", name="Close escalation")
+        has=page.get_by_role("button", name=CLOSE_BUTTON)
     )
     card = card.last
     choose(page, "Action taken", "Other (describe)", within=card)
     card.get_by_role("textbox", name="Reference, reason or description").fill(HOSTILE)
-    card.get_by_role("button", name="Close escalation").click()
+    card.get_by_role("button", name=CLOSE_BUTTON).click()
     wait_for_app(page)
     page.get_by_text("Closed RF_").wait_for()
     assert_shown_as_text(page, "red flags after closing", leaks)

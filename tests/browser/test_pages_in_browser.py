@@ -72,6 +72,8 @@ def test_new_saddle_numbness_raises_an_emergency_that_is_pinned_until_closed(pag
     page.get_by_label("Current pain, NPRS (0–10)").press("Enter")
     wait_for_app(page)
     choose(page, "Saddle sensation changed", "new")
+    # Warned live, before anything is saved.
+    expect(page.get_by_text("EMERGENCY: possible cauda equina syndrome").first).to_be_visible()
     confirm = page.locator('[data-testid="stCheckbox"]', has_text="Confirm carried-forward items")
     page.get_by_role("button", name="Save visit").wait_for()  # the form is drawn down to its end
     if confirm.count():
@@ -80,14 +82,32 @@ def test_new_saddle_numbness_raises_an_emergency_that_is_pinned_until_closed(pag
     page.get_by_role("button", name="Save visit").click()
     wait_for_app(page)
     assert_no_exception(page, app)
-    expect(page.get_by_text("Visit saved.")).to_be_visible()
+    # The result is where the clinician is looking (the page stays scrolled down at the button).
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_in_viewport()
+    expect(dialog.get_by_text("result of the visit just saved")).to_be_visible()
+    expect(dialog.get_by_text("EMERGENCY: act within this appointment").first).to_be_visible()
+    screenshot(page, "journey-emergency-dialog")
+    dialog.get_by_role("button", name="I have read the result").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    wait_for_app(page)
     expect(page.get_by_text("EMERGENCY: act within this appointment").first).to_be_visible()
     sidebar = page.locator('[data-testid="stSidebar"]')
-    expect(sidebar.get_by_text(re.compile("EMERGENCY.*RF_CES")).first).to_be_visible()
+    pins = sidebar.locator('.st-key-emergency_pins [data-testid="stPageLink"]')
+    pin = pins.filter(has_text=re.compile(r"DEMO-00001.*RF_CES")).first
+    expect(pin).to_be_visible()
     screenshot(page, "journey-emergency-banner")
 
+    # The pin is a link to the patient, by opaque id only.
+    go_to(page, "Patients")
+    pin.click()
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="Progress")).to_be_visible()
+    expect(page.get_by_text("DEMO-00001").first).to_be_visible()
+    assert "patient=" in page.url and "DEMO-" not in page.url
+
     go_to(page, "Red flags")
-    close_button = page.get_by_role("button", name="Close escalation")
+    close_button = page.get_by_role("button", name=re.compile(r"^Close (escalation|all \d+ escalations)$"))
     # The innermost block holding this patient's RF_CES card and its close form.
     card = (
         page.locator('[data-testid="stVerticalBlock"]', has_text="RF_CES")
@@ -97,11 +117,12 @@ def test_new_saddle_numbness_raises_an_emergency_that_is_pinned_until_closed(pag
     )
     card.wait_for()
     wait_for_app(page)  # the card shows, so the Red flags run has started: wait for it to finish
-    card_line = page.locator("p", has_text=re.compile(r"\(DEMO-00001\) · rule RF_CES"))
+    # In the main area: the sidebar pin reads "(DEMO-00001) · RF_CES" too.
+    card_line = page.locator('[data-testid="stMain"] p', has_text=re.compile(r"\(DEMO-00001\) · .*RF_CES"))
     expect(card_line).to_have_count(1)
     open_cards = close_button.count()  # read once the queue is drawn (the card above is in it)
     choose(page, "Action taken", "Sent to the emergency department", within=card)
-    card.get_by_role("button", name="Close escalation").click()
+    card.get_by_role("button", name=re.compile(r"^Close (escalation|all \d+ escalations)$")).click()
     wait_for_app(page)
     # This patient's RF_CES card leaves the queue and no other does (expect waits for the rerun).
     # Not `card` itself: once the card is gone, that query matches an outer block of the page.
@@ -114,4 +135,4 @@ def test_new_saddle_numbness_raises_an_emergency_that_is_pinned_until_closed(pag
         "JOIN patients p ON p.id = e.patient_id WHERE p.patient_ref = 'DEMO-00001' AND e.rule_id = 'RF_CES'"
     ).fetchall()
     assert statuses == [("closed", "sent_to_ed")]
-    expect(sidebar.get_by_text(re.compile("EMERGENCY.*DEMO-00001.*RF_CES"))).to_have_count(0)
+    expect(pins.filter(has_text=re.compile(r"DEMO-00001.*RF_CES"))).to_have_count(0)

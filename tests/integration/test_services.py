@@ -1122,3 +1122,112 @@ def test_the_caseload_has_one_row_per_active_patient_with_the_latest_nrs(store: 
     assert rows["CL-1"]["patient_id"] == improving.id and rows["CL-3"]["patient_id"] == no_visits.id
     assert {row["clinician"] for row in rows.values()} == {"Carla Clinician"}
     assert {row["open_tier"] for row in rows.values()} == {"NONE"}
+
+
+# --- one event, one closing action -----------------------------------------------------------------
+
+
+def _cancer_patient_with_new_weakness(store: Any, team: Team) -> Patient:
+    """A cancer history and new leg weakness (MRC 4): three rules fire from one screening."""
+    patient = services.register_patient(
+        store, team.clinician, patient_values(patient_ref="INT-0002", history_of_cancer=True)
+    )
+    services.record_visit(
+        store, team.clinician, patient.id or "", visit_values(DAY1, leg_weakness="new", leg_weakness_mrc=4)
+    )
+    return patient
+
+
+def test_escalations_raised_by_one_screening_form_one_event_most_urgent_first(store: Any, team: Team) -> None:
+    patient = _cancer_patient_with_new_weakness(store, team)
+
+    (group,) = services.open_escalation_groups(store, team.readonly)
+
+    assert group.patient.id == patient.id
+    assert [e.tier for e in group.escalations] == ["EMERGENCY", "URGENT", "URGENT"]
+    assert group.lead.rule_id == "RF_MSCC"
+    assert {e.rule_id for e in group.escalations} == {
+        "RF_MSCC",
+        "RF_MALIGNANCY_CANCER_HX",
+        "RF_NEW_NEURO_DEFICIT",
+    }
+
+
+def test_one_closing_action_closes_every_escalation_of_the_event_with_one_audit_entry_each(
+    store: Any, team: Team
+) -> None:
+    patient = _cancer_patient_with_new_weakness(store, team)
+    (group,) = services.open_escalation_groups(store, team.readonly)
+    seen = len(audit_rows(store))
+
+    closed = services.close_escalation_group(
+        store, team.colleague, group.versions, action="urgent_referral", detail="Acute oncology, ref AO-7"
+    )
+
+    assert len(closed) == 3
+    stored = escalations(store, patient.id or "")
+    assert {(e.status, e.close_action, e.close_detail, e.closed_by) for e in stored} == {
+        ("closed", "urgent_referral", "Acute oncology, ref AO-7", team.colleague.id)
+    }
+    assert actions_since(store, seen) == ["escalation.close"] * 3
+    assert {row.entity_id for row in audit_rows(store)[seen:]} == {e.id for e in stored}
+    assert services.open_escalation_groups(store, team.readonly) == []
+
+
+def test_a_group_close_with_one_stale_escalation_closes_none_of_them(store: Any, team: Team) -> None:
+    patient = _cancer_patient_with_new_weakness(store, team)
+    (group,) = services.open_escalation_groups(store, team.readonly)
+    services.close_escalation(
+        store,
+        team.clinician,
+        group.lead.saved_id,
+        action="sent_to_ed",
+        detail="",
+        expected_version=group.lead.version,
+    )
+    before = counts(store, patient.id)
+
+    with pytest.raises((StaleRecordError, InvalidInputError)):
+        services.close_escalation_group(store, team.colleague, group.versions, action="sent_to_ed", detail="")
+
+    assert counts(store, patient.id) == before
+    still_open = [e.rule_id for e in escalations(store, patient.id or "") if e.status == "open"]
+    assert sorted(still_open) == ["RF_MALIGNANCY_CANCER_HX", "RF_NEW_NEURO_DEFICIT"]
+
+
+def test_a_group_close_without_its_required_text_changes_nothing(store: Any, team: Team) -> None:
+    patient = _cancer_patient_with_new_weakness(store, team)
+    (group,) = services.open_escalation_groups(store, team.readonly)
+    before = counts(store, patient.id)
+
+    with pytest.raises(InvalidInputError) as caught:
+        services.close_escalation_group(store, team.colleague, group.versions, action="other", detail=" ")
+
+    assert "close_detail" in caught.value.errors
+    assert counts(store, patient.id) == before
+
+
+def test_escalations_of_different_events_cannot_be_closed_together(
+    store: Any, team: Team, patient: Patient
+) -> None:
+    services.record_visit(
+        store, team.clinician, patient.id or "", visit_values(DAY1, saddle_anaesthesia="new")
+    )
+    other = _cancer_patient_with_new_weakness(store, team)
+    groups = services.open_escalation_groups(store, team.readonly)
+    assert len(groups) == 2
+    mixed = {g.lead.saved_id: g.lead.version for g in groups}
+    before = counts(store, other.id)
+
+    with pytest.raises(InvalidInputError):
+        services.close_escalation_group(store, team.colleague, mixed, action="sent_to_ed", detail="")
+
+    assert counts(store, other.id) == before
+
+
+def test_a_readonly_user_cannot_close_an_event(store: Any, team: Team) -> None:
+    _cancer_patient_with_new_weakness(store, team)
+    (group,) = services.open_escalation_groups(store, team.readonly)
+
+    with pytest.raises(PermissionDeniedError):
+        services.close_escalation_group(store, team.readonly, group.versions, action="sent_to_ed", detail="")

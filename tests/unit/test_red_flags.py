@@ -913,16 +913,85 @@ def test_the_ces_reason_names_the_values_that_fired_it() -> None:
     assert "saddle anaesthesia: new" in text and "bladder dysfunction: worsening" in text
 
 
-def test_the_cancer_history_reason_names_the_cg75_features_for_24_hour_contact() -> None:
-    text = reason("RF_MALIGNANCY_CANCER_HX", make_patient(history_of_cancer=True), [make_visit()])
-    assert "MSCC coordinator within 24 h" in text
-    for feature in (
-        "thoracic or cervical",
-        "progressive lumbar",
-        "worse on straining",
-        "stops sleep at night",
-    ):
-        assert feature in text
+ONE_WEEK = "whole-spine MRI within 1 week"
+
+
+def cancer_row(sentence: str, visits: list[dict[str, Any]], present: list[str], absent: list[str]) -> Any:
+    """One RF_MALIGNANCY_CANCER_HX reason row: visit specs, phrases the reason names and must not."""
+    return pytest.param(visits, present, absent, id=sentence)
+
+
+CANCER_REASON_TABLE = [
+    cancer_row(
+        "pain_up_two_points_since_the_previous_visit_is_worsening_pain_with_one_week_mri",
+        [{"pain_nrs": 4}, {"day": 7, "pain_nrs": 6}],
+        ["worsening pain (NRS 4 → 6 since the previous visit)", ONE_WEEK, "within 24 h", "NG234"],
+        ["within 2 weeks"],
+    ),
+    cancer_row(
+        "pain_up_one_point_is_not_worsening_and_reads_two_weeks",
+        [{"pain_nrs": 4}, {"day": 7, "pain_nrs": 5}],
+        ["urgent review within 2 weeks"],
+        ["worsening pain (NRS"],
+    ),
+    cancer_row(
+        "pain_up_two_points_since_the_baseline_over_several_visits_is_worsening",
+        [{"pain_nrs": 3}, {"day": 7, "pain_nrs": 4}, {"day": 14, "pain_nrs": 5}],
+        ["worsening pain (NRS 3 → 5 since the baseline)", ONE_WEEK],
+        ["within 2 weeks"],
+    ),
+    cancer_row(
+        "pain_falling_is_not_worsening",
+        [{"pain_nrs": 8}, {"day": 7, "pain_nrs": 2}],
+        ["urgent review within 2 weeks"],
+        ["worsening pain (NRS"],
+    ),
+    cancer_row(
+        "a_first_visit_says_worsening_cannot_be_judged",
+        [{"pain_nrs": 9}],
+        ["cannot be judged at a first visit", "urgent review within 2 weeks"],
+        ["worsening pain (NRS"],
+    ),
+    cancer_row(
+        "night_pain_alone_gives_the_24_hour_and_one_week_timeframe",
+        [{"night_pain": True}],
+        ["night pain", ONE_WEEK, "within 24 h"],
+        ["urgent review within 2 weeks"],
+    ),
+    cancer_row(
+        "sudden_severe_pain_is_named",
+        [{"sudden_severe_pain": True}],
+        ["sudden severe pain", ONE_WEEK],
+        [],
+    ),
+    cancer_row(
+        "the_features_no_field_holds_are_always_asked_about",
+        [{}],
+        ["thoracic or cervical pain", "worse on straining", "localised spinal tenderness"],
+        ["CG75"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("visits", "present", "absent"), CANCER_REASON_TABLE)
+def test_the_cancer_history_reason_names_the_pain_features_and_their_timeframe(
+    visits: list[dict[str, Any]], present: list[str], absent: list[str]
+) -> None:
+    text = reason(
+        "RF_MALIGNANCY_CANCER_HX", make_patient(history_of_cancer=True), [make_visit(**v) for v in visits]
+    )
+    for phrase in present:
+        assert phrase in text
+    for phrase in absent:
+        assert phrase not in text
+
+
+def test_the_mscc_rules_cite_ng234_which_replaced_cg75() -> None:
+    for rule_id in ("RF_MSCC", "RF_MALIGNANCY_CANCER_HX"):
+        rule = next(r for r in RULES if r.rule_id == rule_id)
+        assert "NG234" in rule.source
+    cancer_hx = next(r for r in RULES if r.rule_id == "RF_MALIGNANCY_CANCER_HX")
+    assert "MRI within 1 week" in cancer_hx.timeframe
 
 
 def test_the_mscc_reason_names_the_neurological_features() -> None:
@@ -979,7 +1048,7 @@ def test_to_screening_stores_the_result() -> None:
     assert isinstance(stored, Screening)
     assert (stored.patient_id, stored.visit_id, stored.urgency) == ("p1", "v1", "URGENT")
     assert [f.rule_id for f in stored.flags] == ["RF_MALIGNANCY_CANCER_HX"]
-    assert stored.flags[0].tier == "URGENT" and stored.flags[0].evidence_tag == "[C]"
+    assert stored.flags[0].tier == "URGENT" and stored.flags[0].evidence_tag.startswith("[S]")
     assert stored.not_asked == result.not_asked and stored.not_asked[:5] == CES_CORE
     assert stored.rule_set_version == result.rule_set_version
 
