@@ -54,7 +54,7 @@ TIERS: dict[str, Tier] = {
             "warning",
             "urgency-urgent",
             "Urgent: within days, no later than 2 weeks",
-            "NICE CG75 [C]; UK community red-flag pathway 2023 [S]",
+            "NICE NG234 (2023, which replaced CG75) [S]; UK community red-flag pathway 2023 [S]",
         ),
         Tier(
             "EMERGENCY",
@@ -65,7 +65,7 @@ TIERS: dict[str, Tier] = {
             "error",
             "urgency-emergency",
             "Emergency: act within this appointment",
-            "GIRFT 2023; NICE CG75 / NG234; NICE NG156 [C]",
+            "GIRFT 2023; NICE NG234 (2023, which replaced CG75); NICE NG156 [C]",
         ),
     )
 }
