@@ -165,7 +165,7 @@ def test_an_invalid_visit_shows_a_field_message_and_saves_nothing(clinic: SqlSto
     assert len(visits_of(clinic, pid)) == before
 
 
-def test_out_of_range_values_are_refused_with_each_fields_label_and_kept_in_the_form(clinic: SqlStore) -> None:
+def test_out_of_range_values_are_refused_by_each_fields_label_and_kept_in_the_form(clinic: SqlStore) -> None:
     pid = patient_id(clinic, "DEMO-00002")
     before = len(visits_of(clinic, pid))
     at = open_visit_page(log_in(), pid)

@@ -93,12 +93,14 @@ def test_notes_of_exactly_five_thousand_characters_are_accepted():
 
 def test_a_message_naming_another_field_names_it_by_its_label_too():
     errors = visit_errors(walk_protocol="6mwt", walk_onset_m=300.0, walk_total_m=200.0)
-    assert errors == {"walk_total_m": "Total distance (m) must not be less than Distance to first symptom (m)"}
+    expected = "Total distance (m) must not be less than Distance to first symptom (m)"
+    assert errors == {"walk_total_m": expected}
 
 
 def test_a_time_over_the_protocols_cap_names_the_protocol_by_its_label():
     errors = visit_errors(walk_protocol="6mwt", walk_total_min=9.0)
-    assert errors["walk_total_min"].startswith("Total time (min) must be at most 6 min (the 6-minute walk test")
+    expected = "Total time (min) must be at most 6 min (the 6-minute walk test"
+    assert errors["walk_total_min"].startswith(expected)
 
 
 def test_no_message_shows_an_internal_field_name():
