@@ -69,6 +69,16 @@ def _multiline(value: str) -> str:
     return value
 
 
+NOTES_MAX_CHARS = 5000
+
+
+def _notes_length(value: str) -> str:
+    # The count (never the text) tells the clinician how much to shorten; the page keeps what was typed.
+    if len(value) > NOTES_MAX_CHARS:
+        raise ValueError(f"can hold at most {NOTES_MAX_CHARS:,} characters (you entered {len(value):,})")
+    return value
+
+
 # Free text a user types: one line (names, references, activities) or several (notes).
 OneLine = Annotated[str, AfterValidator(_one_line)]
 MultiLine = Annotated[str, AfterValidator(_multiline)]
@@ -245,7 +255,7 @@ class Visit(_Record):
     rest_pain_or_tissue_loss: bool | None = None
     posture_findings: set[OneLine] = Field(default_factory=set)
     footwear_findings: set[OneLine] = Field(default_factory=set)
-    notes: MultiLine = Field(default="", max_length=5000)
+    notes: Annotated[MultiLine, AfterValidator(_notes_length)] = ""
 
     @field_validator("visit_date")
     @classmethod
@@ -298,6 +308,16 @@ class Visit(_Record):
         return self
 
 
+# Range messages in the words of the form ("must be at most 10"), which read after a field's label.
+_BOUND_MESSAGES = {
+    "less_than_equal": "must be at most {le}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be less than {lt}",
+    "greater_than": "must be more than {gt}",
+    "string_too_long": "can hold at most {max_length} characters",
+}
+
+
 def field_errors(error: Exception) -> dict[str, str]:
     """Map a validation error to {field name: message}, never including the rejected value."""
     from pydantic import ValidationError
@@ -309,7 +329,10 @@ def field_errors(error: Exception) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in error.errors(include_input=False, include_url=False):
         loc = [str(part) for part in item["loc"]]
-        message = str(item["msg"]).removeprefix("Value error, ")
+        bound = _BOUND_MESSAGES.get(item["type"])
+        ctx = {k: f"{v:,g}" if isinstance(v, int | float) else v for k, v in item.get("ctx", {}).items()}
+        message = bound.format(**ctx) if bound else str(item["msg"])
+        message = message.removeprefix("Value error, ")
         if not loc:
             field, sep, rest = message.partition(": ")
             loc, message = ([field], rest) if sep and field.isidentifier() else (["_"], message)

@@ -21,6 +21,10 @@ from dashboard.safe_text import csv_cell, md_escape
 from dashboard.trends import ChangeRow
 
 NOT_RECORDED = "—"
+# The calendar range of every date input (passed as its min and max). Left unset, Streamlit offers only
+# ten years either side of the initial value and drops any other date in the browser; this range lets
+# every date reach the server, which refuses a future or implausible one with a field message (issue 19).
+ANY_DATE: tuple[dt.date, dt.date] = (dt.date(1000, 1, 1), dt.date(9999, 12, 31))
 # Short tier words with an icon (never colour alone).
 TIER_SHORT: dict[str, str] = {t.id: f"{t.icon} {t.short_words}" if t.rank else "–" for t in TIERS.values()}
 # Short protocol names for narrow table columns.

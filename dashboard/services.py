@@ -958,6 +958,8 @@ def create_user(
         errors["role"] = f"Choose one of: {', '.join(auth.ROLES)}."
     if not (display_name or "").strip():
         errors["display_name"] = "Give the name shown to colleagues."
+    elif len(display_name.strip()) > 200:
+        errors["display_name"] = "Keep the display name to 200 characters."
     for name, text in (("username", username), ("display_name", display_name or "")):
         if name not in errors and (problem := control_character_problem(text)):
             errors[name] = problem

@@ -5,11 +5,13 @@ form state (a flat dict of widget values) and Visit fields, including the copy-f
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from dashboard.catalogue import INSTRUMENTS, STOP_REASONS, WALK_PROTOCOLS
 from dashboard.models import Visit
+from dashboard.presenters import FIELD_LABELS
 from dashboard.red_flags import ACTIVE_CHANGE, CES_FEATURES
 
 NOT_ASKED = "not asked"
@@ -125,6 +127,69 @@ ODI_SECTIONS: tuple[str, ...] = INSTRUMENTS["odi"].labels
 STARTBACK_LABELS: tuple[str, ...] = INSTRUMENTS["startback"].labels
 RMDQ_LABELS: tuple[str, ...] = INSTRUMENTS["rmdq"].labels
 ZCQ_LABELS: tuple[str, ...] = INSTRUMENTS["zcq"].labels
+
+# Every field's label as the visit form shows it: the page draws its widgets with these and names a
+# field in an error message by its label, never by its internal name (issue 19).
+FORM_LABELS: dict[str, str] = {
+    "visit_date": "Visit date",
+    "pain_nrs": "Current pain, NPRS (0–10)",
+    "pain_worst_nrs": "Worst pain in 24 h (0–10)",
+    "walk_protocol": "Walking test protocol",
+    "walk_onset_min": "Time to first symptom (min)",
+    "walk_onset_m": "Distance to first symptom (m)",
+    "walk_total_min": "Total time (min)",
+    "walk_total_m": "Total distance (m)",
+    "walk_stop_reason": "Why the test stopped",
+    "leg_weakness_mrc": "Weakest key muscle, MRC (0–5)",
+    "temperature_c": "Temperature (°C)",
+    "odi_sections": "Oswestry Disability Index",
+    "startback": "STarT Back",
+    "rmdq_items": "Roland-Morris",
+    "zcq_items": "Zurich Claudication Questionnaire",
+    "psfs": "Patient-Specific Functional Scale",
+    "posture_findings": "Posture findings",
+    "footwear_findings": "Footwear findings",
+    "notes": "Notes",
+    "confirm_carried": "Confirm carried-forward items",
+    "reason": "Reason for the correction",
+    **FIELD_LABELS,
+}
+# The patient form's labels, for the same messages on the Patients page.
+PATIENT_LABELS: dict[str, str] = {
+    "patient_ref": "Clinic reference (MRN)",
+    "given_name": "Given name",
+    "family_name": "Family name",
+    "birth_date": "Date of birth",
+    "sex": "Sex",
+    "symptom_onset": "Symptom onset (this episode)",
+    "next_review_date": "Next review (optional)",
+    "reason": "Reason for the change",
+}
+_NAME = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+_PSFS_ITEM = re.compile(r"^(\d+)\.score: ")
+
+
+def field_label(field: str, labels: Mapping[str, str] = FORM_LABELS) -> str:
+    """The form's label for a field (a readable fallback for a field the form does not show)."""
+    return labels.get(field, field.replace("_", " ").capitalize())
+
+
+def error_message(field: str, message: str, labels: Mapping[str, str] = FORM_LABELS) -> str:
+    """A field's error as one sentence naming it, and any other field it mentions, by the form's labels."""
+    protocols = {p.id: p.form_label for p in WALK_PROTOCOLS.values()}
+    message = _NAME.sub(lambda m: labels.get(m.group(), protocols.get(m.group(), m.group())), message)
+    message = re.sub(
+        r"^the (\S+) protocol stops at (\S+) min$",
+        lambda m: f"must be at most {m[2]} min (the {protocols.get(m[1], m[1])} stops there)",
+        message,
+    )
+    message = _PSFS_ITEM.sub(lambda m: f"activity {int(m[1]) + 1}: score ", message)
+    if field == "_":
+        return message
+    # "must ..." and "can ..." read on from the label; any other message is a sentence of its own.
+    joiner = " " if message.startswith(("must ", "can ")) else ": "
+    return f"{field_label(field, labels)}{joiner}{message}"
+
 
 # Copy-forward into a follow-up (data dictionary): only these, never measurements or screening answers.
 COPY_FORWARD: tuple[str, ...] = ("psfs_activities", "walk_protocol", "posture_findings", "footwear_findings")

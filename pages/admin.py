@@ -109,10 +109,10 @@ with users_tab:
         st.markdown("#### Add an account")
         errors = st.session_state.pop("admin_create_errors", {})
         with st.form("admin_create_user"):
-            st.text_input("Username", key="admin_new_username", max_chars=64, autocomplete="off")
+            st.text_input("Username", key="admin_new_username", autocomplete="off")
             if "username" in errors:
                 st.error(md_escape(errors["username"]))
-            st.text_input("Display name (shown to colleagues)", key="admin_new_display_name", max_chars=200)
+            st.text_input("Display name (shown to colleagues)", key="admin_new_display_name")
             if "display_name" in errors:
                 st.error(md_escape(errors["display_name"]))
             st.selectbox("Role", list(auth.ROLES), key="admin_new_role")
@@ -463,9 +463,7 @@ with data_tab:
     )
     if erased := st.session_state.pop("erase_flash", None):
         st.success(erased)
-    erase_ref = st.text_input(
-        "Patient reference (exactly as recorded)", key="erase_ref", max_chars=40, autocomplete="off"
-    )
+    erase_ref = st.text_input("Patient reference (exactly as recorded)", key="erase_ref", autocomplete="off")
     if erase_ref.strip():
         try:
             candidate = governance.find_for_erasure(store, user, erase_ref)
@@ -485,7 +483,6 @@ with data_tab:
                 st.text_input(
                     "Request reference",
                     key="erase_request_ref",
-                    max_chars=100,
                     help="The ticket or letter number of the request; no names (it is kept after erasure).",
                 )
                 if "request_reference" in erase_errors:

@@ -9,6 +9,8 @@ from dashboard.ports import InvalidInputError, Store, StrideError, User
 from dashboard.presenters import DECISION_SUPPORT, TIER_ICON, TIER_LEVEL, TIER_WORDS
 from dashboard.safe_text import md_escape
 
+CLOSE_DETAIL_MAX = 1000
+
 # A deep link as the very first request after a restart can run this script before the router
 # (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
 if "store" not in st.session_state:
@@ -97,7 +99,6 @@ for group in groups:
                 detail = st.text_input(
                     "Reference, reason or description",
                     key=f"close_detail_{lead.id}",
-                    max_chars=1000,
                     help=f"Required for: {needs_text}. Kept in the audit trail.",
                 )
                 detail_error = st.empty()
@@ -106,6 +107,14 @@ for group in groups:
             general_error = st.empty()
         if submitted:
             try:
+                # The length is checked here, not by the widget, which drops longer text unseen (issue 19).
+                if len(detail) > CLOSE_DETAIL_MAX:
+                    raise InvalidInputError(
+                        {
+                            "close_detail": f"Reference, reason or description can hold at most "
+                            f"{CLOSE_DETAIL_MAX:,} characters (you entered {len(detail):,})."
+                        }
+                    )
                 services.close_escalation_group(
                     store, user, group.versions, action=action or "", detail=detail
                 )

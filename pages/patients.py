@@ -2,12 +2,13 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import auth, services
+from dashboard import auth, page_text, services
 from dashboard.config import Settings
 from dashboard.models import RISK_FIELDS, Patient
 from dashboard.ports import InvalidInputError, Store, StrideError, User
 from dashboard.safe_text import md_escape
 from dashboard.trends import PROTOCOL_NAMES
+from dashboard.visit_form import PATIENT_LABELS, error_message
 
 # A deep link as the very first request after a restart can run this script before the router
 # (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
@@ -37,13 +38,11 @@ def select_patient(patient_id: str) -> None:
 
 def show_errors(errors: dict[str, str]) -> None:
     for field, message in errors.items():
-        label = field.replace("_", " ") if field != "_" else "Input"
-        st.error(f"**{md_escape(label)}**: {md_escape(message)}")
+        st.error(md_escape(error_message(field, message, PATIENT_LABELS)))
 
 
 def patient_fields(prefix: str, current: dict | None = None) -> dict:
     current = current or {}
-    today = dt.date.today()
     c1, c2, c3 = st.columns(3)
     values = {
         "patient_ref": c1.text_input(
@@ -56,8 +55,8 @@ def patient_fields(prefix: str, current: dict | None = None) -> dict:
     values["birth_date"] = c1.date_input(
         "Date of birth",
         current.get("birth_date"),
-        min_value=dt.date(1900, 1, 1),
-        max_value=today,
+        # A wide calendar, not a limit: a future date reaches the server and is refused there (issue 19).
+        *page_text.ANY_DATE,
         key=f"{prefix}_birth",
         format="YYYY-MM-DD",
     )
@@ -73,13 +72,16 @@ def patient_fields(prefix: str, current: dict | None = None) -> dict:
     values["symptom_onset"] = c3.date_input(
         "Symptom onset (this episode)",
         current.get("symptom_onset"),
-        min_value=dt.date(1900, 1, 1),
-        max_value=today,
+        *page_text.ANY_DATE,
         key=f"{prefix}_onset",
         format="YYYY-MM-DD",
     )
     values["next_review_date"] = st.date_input(
-        "Next review (optional)", current.get("next_review_date"), key=f"{prefix}_review", format="YYYY-MM-DD"
+        "Next review (optional)",
+        current.get("next_review_date"),
+        *page_text.ANY_DATE,
+        key=f"{prefix}_review",
+        format="YYYY-MM-DD",
     )
     st.markdown("**Risk history** (used by the red-flag rules)")
     # Two a row, filled row by row: three a row cut the longer labels short, and the focus order

@@ -19,6 +19,7 @@ from dashboard.plan import (
 from dashboard.ports import Store, StrideError, User
 from dashboard.presenters import TIER_ICON
 from dashboard.safe_text import md_escape
+from dashboard.visit_form import error_message
 from reports import handout
 
 # A deep link as the very first request after a restart can run this script before the router
@@ -32,6 +33,8 @@ user: User = st.session_state["user"]
 settings: Settings = st.session_state["settings"]
 can_give = auth.can(user.role, "handout")
 K = "plan_"  # every widget of this page lives under this prefix in session state
+START_BOUT_MIN, START_BOUT_MAX = 0.5, 180.0
+PLAN_LABELS = {"personal_note": "A personal note for the patient", "exercises": "Exercise dose"}
 
 st.title("Plan & handout")
 
@@ -106,14 +109,19 @@ try:
         )
         start_bout = st.number_input(
             "Starting walk length (minutes)",
-            min_value=0.5,
-            max_value=180.0,
             value=None,
             step=0.5,
             placeholder="e.g. 5",
             key=f"{K}start_bout",
             help="A walk the patient can manage with mild symptoms at most; the programme builds up from it.",
         )
+        # Checked here rather than by the widget, which would drop an out-of-range entry unseen (issue 19).
+        if start_bout is not None and not START_BOUT_MIN <= start_bout <= START_BOUT_MAX:
+            st.error(
+                f"Starting walk length (minutes) must be between {START_BOUT_MIN:g} and {START_BOUT_MAX:g}.",
+                icon="⛔",
+            )
+            start_bout = None
         if start_bout:
             plan = build_plan(
                 patient,
@@ -182,7 +190,6 @@ with review:
         dose = st.text_input(
             f"Dose: {exercise.name}",
             value=exercise.dose,
-            max_chars=300,
             key=f"{K}dose_{exercise.id}",
             disabled=not (can_give and include),
             label_visibility="collapsed",
@@ -192,7 +199,6 @@ with review:
 
     note = st.text_area(
         "A personal note for the patient (optional)",
-        max_chars=2000,
         key=f"{K}note",
         disabled=not can_give,
         placeholder="Plain words, printed under “A note from your physio”.",
@@ -218,7 +224,7 @@ try:
 except ValidationError as exc:
     with review:
         for field, message in field_errors(exc).items():
-            st.error(md_escape(f"{field.replace('_', ' ')}: {message}"))
+            st.error(md_escape(error_message(field, message, PLAN_LABELS)), icon="⛔")
     st.stop()
 
 # --- preview and download ------------------------------------------------------------------------

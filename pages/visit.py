@@ -20,6 +20,8 @@ from dashboard.visit_form import (
     SCREENING_GROUPS,
     STARTBACK_LABELS,
     ZCQ_LABELS,
+    error_message,
+    field_label,
     form_state_from_visit,
     live_ces_answers,
     values_from_form_state,
@@ -82,8 +84,7 @@ carried_from = st.session_state.get(f"{K}carried_from")
 def err(*fields: str) -> None:
     for field in fields:
         if field in errors:
-            label = FIELD_LABELS.get(field, field.replace("_", " "))
-            st.error(f"{md_escape(label)}: {md_escape(errors[field])}", icon="⛔")
+            st.error(md_escape(error_message(field, errors[field])), icon="⛔")
 
 
 def choice(label: str, field: str, container: Any = st, **kwargs: Any) -> Any:
@@ -159,15 +160,15 @@ if carried_from and not correcting:
         "findings. Check them with the patient, then tick *Confirm carried-forward items* before saving."
     )
 
-st.date_input("Visit date", key=K + "visit_date", max_value=dt.date.today(), format="YYYY-MM-DD")
+# No widget limits anywhere on this form: a limit drops what was typed in the browser, unseen, and the
+# save went ahead without it. The server checks every value and names the field (issue 19).
+st.date_input(field_label("visit_date"), None, *page_text.ANY_DATE, key=K + "visit_date", format="YYYY-MM-DD")
 err("visit_date")
 
 st.subheader("1 · Pain")
 c1, c2 = st.columns(2)
-c1.number_input("Current pain, NPRS (0–10)", 0, 10, step=1, key=K + "pain_nrs", placeholder="not measured")
-c2.number_input(
-    "Worst pain in 24 h (0–10)", 0, 10, step=1, key=K + "pain_worst_nrs", placeholder="not measured"
-)
+for col, field in ((c1, "pain_nrs"), (c2, "pain_worst_nrs")):
+    col.number_input(field_label(field), value=None, step=1, key=K + field, placeholder="not measured")
 err("pain_nrs", "pain_worst_nrs")
 
 st.subheader("2 · Walking tolerance")
@@ -178,10 +179,13 @@ cap = WALK_CAP_MIN.get(protocol or "")
 if cap:
     st.caption(f"This protocol stops at {cap:g} min.")
 c1, c2, c3, c4 = st.columns(4)
-c1.number_input("Time to first symptom (min)", 0.0, max_value=cap, step=0.5, key=K + "walk_onset_min")
-c2.number_input("Distance to first symptom (m)", 0.0, step=10.0, key=K + "walk_onset_m")
-c3.number_input("Total time (min)", 0.0, max_value=cap, step=0.5, key=K + "walk_total_min")
-c4.number_input("Total distance (m)", 0.0, step=10.0, key=K + "walk_total_m")
+for col, field, step in (
+    (c1, "walk_onset_min", 0.5),
+    (c2, "walk_onset_m", 10.0),
+    (c3, "walk_total_min", 0.5),
+    (c4, "walk_total_m", 10.0),
+):
+    col.number_input(field_label(field), value=None, step=step, key=K + field)
 choice("Why the test stopped", "walk_stop_reason")
 err("walk_protocol", "walk_onset_min", "walk_onset_m", "walk_total_min", "walk_total_m", "walk_stop_reason")
 
@@ -235,13 +239,13 @@ for group, spec in SCREENING_GROUPS.items():
         fields = list(spec["fields"])
         for start in range(0, len(fields), 3):
             for col, field in zip(st.columns(3), fields[start : start + 3], strict=False):
-                choice(FIELD_LABELS[field], field, col)
+                choice(field_label(field), field, col)
         cols: Sequence[DeltaGenerator] = st.columns(3)
         for field in spec.get("measurements", ()):
             if field == "leg_weakness_mrc":
-                cols[0].number_input("Weakest key muscle, MRC (0–5)", 0, 5, step=1, key=K + field)
+                cols[0].number_input(field_label(field), value=None, step=1, key=K + field)
             elif field == "temperature_c":
-                cols[0].number_input("Temperature (°C)", 30.0, 45.0, step=0.1, key=K + field)
+                cols[0].number_input(field_label(field), value=None, step=0.1, key=K + field)
         err(*spec["fields"], *spec.get("measurements", ()))
         if group == "ces":
             ces_live_warning()
@@ -287,7 +291,7 @@ if "zcq" in enabled:
     with st.expander("Zurich Claudication Questionnaire (item codes)"):
         cols = st.columns(6)
         for i, label in enumerate(ZCQ_LABELS, start=1):
-            cols[(i - 1) % 6].number_input(f"q{i} {label}", 1, 5 if i <= 7 else 4, step=1, key=f"{K}zcq_q{i}")
+            cols[(i - 1) % 6].number_input(f"q{i} {label}", value=None, step=1, key=f"{K}zcq_q{i}")
 st.markdown("**Patient-Specific Functional Scale** (0 = cannot do, 10 = as before)")
 for i in range(5):
     c1, c2 = st.columns([3, 1])
@@ -299,8 +303,7 @@ for i in range(5):
     )
     c2.number_input(
         f"Score {i + 1}",
-        0,
-        10,
+        value=None,
         step=1,
         key=f"{K}psfs_score_{i}",
         label_visibility="collapsed",
@@ -323,7 +326,8 @@ for key, ids in ((K + "posture_findings", posture_ids), (K + "footwear_findings"
         key=key,
         format_func=lambda v: v.replace("_", " "),
     )
-st.text_area("Notes", key=K + "notes", max_chars=5000)
+st.text_area(field_label("notes"), key=K + "notes")
+err("notes")
 
 values = values_from_form_state(st.session_state.to_dict(), K)
 try:

@@ -288,6 +288,22 @@ def test_closing_an_escalation_through_the_form_removes_it_from_the_queue(clinic
     assert esc.id not in {e.id for e, _ in services.open_escalations(clinic, user)}
 
 
+def test_a_close_detail_over_1000_characters_is_refused_by_its_label_and_keeps_the_flag(
+    clinic: SqlStore,
+) -> None:
+    user = demo_user(clinic)
+    esc, _ = services.open_escalations(clinic, user)[0]
+    at = open_page(logged_in(clinic), "pages/flags.py")
+    at.selectbox(key=f"close_action_{esc.id}").select("other")
+    at.text_input(key=f"close_detail_{esc.id}").input("d" * 1200)
+    at.button(key=f"close_submit_{esc.id}").click().run()
+    assert not at.exception, at.exception
+    assert "Reference, reason or description can hold at most 1,000 characters (you entered 1,200)" in texts(
+        at, "error"
+    )
+    assert esc.id in {e.id for e, _ in services.open_escalations(clinic, user)}
+
+
 def test_closing_without_an_action_shows_the_field_message_and_keeps_the_flag(clinic: SqlStore) -> None:
     user = demo_user(clinic)
     esc, _ = services.open_escalations(clinic, user)[0]
@@ -461,6 +477,10 @@ def test_without_a_walking_result_the_plan_asks_for_a_starting_walk_length(clini
     )
     at = open_page(logged_in(clinic), "pages/plan.py", patient.id)
     assert "no walking test" in texts(at, "warning").lower()
+    assert not [f for f in at.dataframe if "Minutes a walk" in f.value.columns]
+    at.number_input(key="plan_start_bout").set_value(-3.0).run()
+    assert not at.exception, at.exception
+    assert "Starting walk length (minutes) must be between 0.5 and 180" in texts(at, "error")
     assert not [f for f in at.dataframe if "Minutes a walk" in f.value.columns]
     at.number_input(key="plan_start_bout").set_value(4.0).run()
     assert not at.exception

@@ -94,6 +94,24 @@ def test_a_demoted_admin_cannot_create_users(store: Any, team: Team) -> None:
     assert counts(store) == before
 
 
+def test_a_display_name_over_200_characters_gets_a_field_message_and_creates_nothing(
+    store: Any, team: Team
+) -> None:
+    # The admin page no longer cuts the name short in the browser (issue 19): the service refuses it.
+    before = counts(store)
+    with pytest.raises(InvalidInputError) as refused:
+        services.create_user(
+            store,
+            team.admin,
+            username="wide",
+            display_name="L" * 201,
+            role="clinician",
+            password="a-good-long-passphrase",
+        )
+    assert refused.value.errors == {"display_name": "Keep the display name to 200 characters."}
+    assert counts(store) == before
+
+
 def test_the_role_is_read_from_the_store_not_from_the_users_claim(store: Any, team: Team) -> None:
     claims_admin = User(**{**team.readonly.__dict__, "role": "admin"})
 

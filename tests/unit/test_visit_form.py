@@ -2,8 +2,19 @@
 
 import datetime as dt
 
-from dashboard.models import SCREENING_FIELDS, Visit
-from dashboard.visit_form import ALL_NEGATIVE, SCREENING_GROUPS, form_state_from_visit, values_from_form_state
+import pytest
+from pydantic import ValidationError
+
+from dashboard.models import SCREENING_FIELDS, Visit, field_errors
+from dashboard.visit_form import (
+    ALL_NEGATIVE,
+    FORM_LABELS,
+    PATIENT_LABELS,
+    SCREENING_GROUPS,
+    error_message,
+    form_state_from_visit,
+    values_from_form_state,
+)
 from tests.factories import make_visit
 
 
@@ -52,3 +63,53 @@ def test_a_follow_up_starts_with_only_the_copy_forward_fields():
     assert values["psfs"] == [{"activity": "Gardening", "score": None}]  # names carried, scores empty
     assert values["pain_nrs"] is None and values["fever"] is None
     assert values["visit_date"] == dt.date.today()
+
+
+def visit_errors(**values: object) -> dict[str, str]:
+    with pytest.raises(ValidationError) as caught:
+        Visit.model_validate({"visit_date": dt.date.today(), **values})
+    return {field: error_message(field, message) for field, message in field_errors(caught.value).items()}
+
+
+def test_out_of_range_values_are_refused_with_the_forms_label_and_words():
+    errors = visit_errors(
+        visit_date=dt.date.today() + dt.timedelta(days=1),
+        pain_nrs=11,
+        walk_protocol="spwt",
+        walk_onset_min=-1.5,
+        notes="n" * 6000,
+    )
+    assert errors == {
+        "visit_date": "Visit date must not be in the future",
+        "pain_nrs": "Current pain, NPRS (0–10) must be at most 10",
+        "walk_onset_min": "Time to first symptom (min) must be at least 0",
+        "notes": "Notes can hold at most 5,000 characters (you entered 6,000)",
+    }
+
+
+def test_notes_of_exactly_five_thousand_characters_are_accepted():
+    assert len(Visit(visit_date=dt.date.today(), notes="n" * 5000).notes) == 5000
+
+
+def test_a_message_naming_another_field_names_it_by_its_label_too():
+    errors = visit_errors(walk_protocol="6mwt", walk_onset_m=300.0, walk_total_m=200.0)
+    expected = "Total distance (m) must not be less than Distance to first symptom (m)"
+    assert errors == {"walk_total_m": expected}
+
+
+def test_a_time_over_the_protocols_cap_names_the_protocol_by_its_label():
+    errors = visit_errors(walk_protocol="6mwt", walk_total_min=9.0)
+    expected = "Total time (min) must be at most 6 min (the 6-minute walk test"
+    assert errors["walk_total_min"].startswith(expected)
+
+
+def test_no_message_shows_an_internal_field_name():
+    messages = [
+        error_message(field, f"must not be less than {other}")
+        for field in FORM_LABELS
+        for other in ("walk_onset_m", "walk_onset_min", "visit_date")
+    ]
+    assert not [m for m in messages if "_" in m]
+    assert error_message("symptom_onset", "must not be before birth_date", PATIENT_LABELS) == (
+        "Symptom onset (this episode) must not be before Date of birth"
+    )
