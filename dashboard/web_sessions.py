@@ -127,10 +127,10 @@ def resume(
         if session is None or session.revoked_at is not None:
             return None
         user = tx.get_user(session.user_id)
-        locked = user is not None and user.locked_until is not None and user.locked_until > now
+        # No lock to check: logins are throttled, never locked (0004 lifted the old locks).
         reason = (
             REASON_ACCOUNT
-            if user is None or not user.active or locked
+            if user is None or not user.active
             else REASON_ACCOUNT_CHANGED
             if user.session_epoch != session.session_epoch
             else REASON_TIMEOUT
