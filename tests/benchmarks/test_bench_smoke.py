@@ -151,5 +151,7 @@ def test_profiles_of_a_page_and_a_function_are_written(clinic: bench.Clinic, tmp
     measures = [bench.MEASURES["caseload"], bench.MEASURES["record_visit"]]
     written = bench.profile_clinic(clinic, measures, tmp_path, runs=1)
     assert set(written) == set(measures)
-    assert "caseload_rows" in written[bench.MEASURES["caseload"]].read_text()
+    # The page's own script frame, not a leaf under it: pyinstrument's text view drops frames
+    # under 1 % of the run, and on a loaded machine the 20-patient caseload query falls below that.
+    assert "pages/caseload.py" in written[bench.MEASURES["caseload"]].read_text()
     assert "record_visit" in written[bench.MEASURES["record_visit"]].read_text()
