@@ -61,7 +61,8 @@ def screening_banner(screening: Screening) -> Banner:
         f"**{md_escape(flag.tier.replace('_', ' '))} · {md_escape(flag.rule_id)}**: "
         f"{md_escape(flag.reason)}. "
         f"*Action:* {md_escape(flag.action)} *Timeframe:* {md_escape(flag.timeframe)} "
-        f"(source: {md_escape(flag.source)} {md_escape(flag.evidence_tag)})"
+        # Each rule's source names its evidence grades inline ("CKS [C]"), so the tag is not repeated.
+        f"(source: {md_escape(flag.source)})"
         for flag in screening.flags
     ]
     headline = (
