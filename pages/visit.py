@@ -314,17 +314,18 @@ err("odi_sections", "startback", "rmdq_items", "zcq_items", "psfs")
 st.subheader("6 · Posture and footwear")
 try:
     library = st.session_state["library_loader"]()
-    posture_ids, footwear_ids = library.posture_ids(), library.footwear_ids()
+    posture_labels, footwear_labels = library.finding_labels("posture"), library.finding_labels("footwear")
 except Exception:  # the findings lists are optional; the visit can still be saved
-    posture_ids, footwear_ids = [], []
+    posture_labels, footwear_labels = {}, {}
 c1, c2 = st.columns(2)
-for key, ids in ((K + "posture_findings", posture_ids), (K + "footwear_findings", footwear_ids)):
-    extra = [v for v in st.session_state.get(key, []) if v not in ids]
+for key, labels in ((K + "posture_findings", posture_labels), (K + "footwear_findings", footwear_labels)):
+    # A stored finding the library no longer lists stays selectable (never dropped), shown as its id.
+    extra = [v for v in st.session_state.get(key, []) if v not in labels]
     (c1 if "posture" in key else c2).multiselect(
         "Posture findings" if "posture" in key else "Footwear findings",
-        [*ids, *extra],
+        [*labels, *extra],
         key=key,
-        format_func=lambda v: v.replace("_", " "),
+        format_func=lambda v, labels=labels: labels.get(v, v),
     )
 st.text_area(field_label("notes"), key=K + "notes")
 err("notes")

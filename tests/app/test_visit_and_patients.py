@@ -337,3 +337,11 @@ def test_opening_a_patient_while_another_writer_holds_the_lock_says_the_database
     assert not at.exception
     assert "The database is busy. Please try again in a moment." in texts(at, "error")
     assert not [h.value for h in at.subheader if "DEMO-00002" in h.value]  # the record is not shown
+
+
+def test_posture_and_footwear_findings_are_offered_by_their_labels_not_their_ids(clinic: SqlStore) -> None:
+    at = open_visit_page(log_in(), patient_id(clinic, "DEMO-00002"))
+    posture = at.multiselect(key="v_posture_findings")
+    assert "Forward lean when standing or walking" in posture.options
+    for options in (posture.options, at.multiselect(key="v_footwear_findings").options):
+        assert options and not any("_" in option for option in options), options
