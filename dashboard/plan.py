@@ -16,7 +16,15 @@ from dashboard.config import Settings
 from dashboard.models import TIER_ORDER, Escalation, Patient, Visit
 from dashboard.outcomes import score_startback
 from dashboard.red_flags import RULES
-from dashboard.walking import chronological, claudication_pattern, starting_bout_min, walking_programme
+from dashboard.walking import (
+    WALKING_SYMPTOM_WORDS,
+    chronological,
+    claudication_pattern,
+    latest_walking_symptoms,
+    starting_bout_min,
+    walking_programme,
+    walking_symptom_changes,
+)
 
 EvidenceTag = Literal["C", "S", "U"]
 AdviceSection = Literal["core", "walking", "posture", "footwear", "flare_up", "safety_net"]
@@ -490,7 +498,23 @@ def build_plan(
             f"Walking programme starts at {_minutes(programme[0].bout_min)} min a walk ({origin})."
         )
 
-    pattern = claudication_pattern(latest)
+    # A follow-up that did not re-ask the walking symptoms keeps the latest answers given, so the
+    # stenosis tailoring stays as it was unless a finding changed (issue 19); the summary says which.
+    symptoms_visit = latest_walking_symptoms(ordered)
+    pattern = claudication_pattern(symptoms_visit) if symptoms_visit else "none"
+    if symptoms_visit is None:
+        summary.append("Walking symptoms not assessed yet: no claudication-based advice.")
+    elif symptoms_visit is not latest:
+        summary.append(
+            f"Walking symptoms as assessed on {symptoms_visit.visit_date.isoformat()} "
+            "(not re-assessed since)."
+        )
+    if changed := walking_symptom_changes(ordered):
+        summary.append(
+            "Walking symptoms changed since the previous assessment: "
+            + ", ".join(WALKING_SYMPTOM_WORDS[name].lower() for name in changed)
+            + "."
+        )
     risk, risk_date = _latest_startback_risk(ordered)
     # Judged on the first walk as printed (whole minutes), so the words match the table.
     band = _walking_band(programme[0].bout_min if programme else None, bool(weeks) and weeks[0].at_goal)

@@ -13,6 +13,7 @@ from dashboard.catalogue import INSTRUMENTS, STOP_REASONS, WALK_PROTOCOLS
 from dashboard.models import Visit
 from dashboard.presenters import FIELD_LABELS
 from dashboard.red_flags import ACTIVE_CHANGE, CES_FEATURES
+from dashboard.walking import WALKING_SYMPTOM_FIELDS, walking_symptoms_assessed
 
 NOT_ASKED = "not asked"
 YES_NO = {None: NOT_ASKED, True: "yes", False: "no"}
@@ -192,7 +193,13 @@ def error_message(field: str, message: str, labels: Mapping[str, str] = FORM_LAB
 
 
 # Copy-forward into a follow-up (data dictionary): only these, never measurements or screening answers.
-COPY_FORWARD: tuple[str, ...] = ("psfs_activities", "walk_protocol", "posture_findings", "footwear_findings")
+COPY_FORWARD: tuple[str, ...] = (
+    "psfs_activities",
+    "walk_protocol",
+    "posture_findings",
+    "footwear_findings",
+    *WALKING_SYMPTOM_FIELDS,
+)
 SCALAR_FIELDS: tuple[str, ...] = (
     "pain_nrs",
     "pain_worst_nrs",
@@ -212,6 +219,20 @@ SCALAR_FIELDS: tuple[str, ...] = (
     "temperature_c",
     *(field for group in SCREENING_GROUPS.values() for field in group["fields"]),
 )
+
+
+def carried_forward_items(visit: Visit | None) -> list[str]:
+    """What a follow-up form carries forward from `visit`, in words; empty when nothing is carried."""
+    if visit is None:
+        return []
+    items = [
+        ("PSFS activities", any(item.activity for item in visit.psfs or [])),
+        ("walking protocol", visit.walk_protocol is not None),
+        ("walking symptoms", walking_symptoms_assessed(visit)),
+        ("posture findings", bool(visit.posture_findings)),
+        ("footwear findings", bool(visit.footwear_findings)),
+    ]
+    return [words for words, carried in items if carried]
 
 
 def form_state_from_visit(visit: Visit | None, prefix: str, *, copy_forward_only: bool) -> dict[str, Any]:
@@ -236,6 +257,8 @@ def form_state_from_visit(visit: Visit | None, prefix: str, *, copy_forward_only
     if visit is None:
         return state
     state[f"{prefix}walk_protocol"] = visit.walk_protocol
+    for name in WALKING_SYMPTOM_FIELDS:
+        state[f"{prefix}{name}"] = getattr(visit, name)
     state[f"{prefix}posture_findings"] = sorted(visit.posture_findings)
     state[f"{prefix}footwear_findings"] = sorted(visit.footwear_findings)
     for i, item in enumerate(visit.psfs or []):

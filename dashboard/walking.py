@@ -134,6 +134,43 @@ def latest_same_protocol_pair(visits: Iterable[Visit]) -> tuple[Visit, Visit] | 
     return series.records[-2], series.records[-1]
 
 
+# The walking-symptom history: carried forward into a follow-up to be confirmed (data dictionary,
+# copy-forward table), so an unanswered field means "not assessed", never "no".
+WALKING_SYMPTOM_WORDS: dict[str, str] = {
+    "leg_pain_on_walking": "Leg pain on walking",
+    "relief": "What eases it",
+    "symptom_location": "Where it is felt",
+    "shopping_cart_sign": "Easier leaning on a trolley",
+    "triggered_by_standing_alone": "Brought on by standing alone",
+}
+WALKING_SYMPTOM_FIELDS: tuple[str, ...] = tuple(WALKING_SYMPTOM_WORDS)
+
+
+def walking_symptoms_assessed(visit: Visit) -> bool:
+    """True when the visit answered at least one walking-symptom question (§3.4)."""
+    return any(getattr(visit, name) is not None for name in WALKING_SYMPTOM_FIELDS)
+
+
+def claudication_text(visit: Visit) -> str:
+    """The claudication pattern in words, or "not assessed" when no walking-symptom question was answered."""
+    return claudication_pattern(visit) if walking_symptoms_assessed(visit) else "not assessed"
+
+
+def latest_walking_symptoms(visits: Iterable[Visit]) -> Visit | None:
+    """The latest non-archived visit that assessed the walking symptoms, or None."""
+    assessed = [v for v in chronological(visits) if walking_symptoms_assessed(v)]
+    return assessed[-1] if assessed else None
+
+
+def walking_symptom_changes(visits: Iterable[Visit]) -> list[str]:
+    """Walking-symptom fields whose answer differs between the two latest visits that assessed them."""
+    assessed = [v for v in chronological(visits) if walking_symptoms_assessed(v)]
+    if len(assessed) < 2:
+        return []
+    before, after = assessed[-2], assessed[-1]
+    return [name for name in WALKING_SYMPTOM_FIELDS if getattr(before, name) != getattr(after, name)]
+
+
 def claudication_pattern(visit: Visit) -> ClaudicationPattern:
     """Working classification of walking leg pain: neurogenic, vascular, indeterminate or none (§3.4).
 

@@ -20,13 +20,14 @@ from dashboard.visit_form import (
     SCREENING_GROUPS,
     STARTBACK_LABELS,
     ZCQ_LABELS,
+    carried_forward_items,
     error_message,
     field_label,
     form_state_from_visit,
     live_ces_answers,
     values_from_form_state,
 )
-from dashboard.walking import claudication_pattern
+from dashboard.walking import WALKING_SYMPTOM_WORDS, claudication_text
 
 # A deep link as the very first request after a restart can run this script before the router
 # (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
@@ -64,7 +65,10 @@ if st.session_state.get(f"{K}form_id") != form_id:
     st.session_state.update(form_state_from_visit(source, K, copy_forward_only=correcting is None))
     st.session_state[f"{K}form_id"] = form_id
     st.session_state[f"{K}confirm_carried"] = False  # a new form is never confirmed in advance
-    st.session_state[f"{K}carried_from"] = previous.visit_date.isoformat() if previous else None
+    # Only a form that carried something forward asks for it to be confirmed (issue 19).
+    carried = carried_forward_items(previous) if correcting is None else []
+    st.session_state[f"{K}carried_items"] = carried
+    st.session_state[f"{K}carried_from"] = previous.visit_date.isoformat() if previous and carried else None
     # The version this correction is based on: a newer save by someone else must be detected, not overwritten.
     st.session_state[f"{K}base_version"] = correcting.version if correcting else None
 
@@ -156,8 +160,9 @@ if shown is not None:
 
 if carried_from and not correcting:
     st.info(
-        f"Carried forward **from {carried_from}**: PSFS activities, walking protocol, posture and footwear "
-        "findings. Check them with the patient, then tick *Confirm carried-forward items* before saving."
+        f"Carried forward **from {carried_from}**: "
+        + md_escape(", ".join(st.session_state.get(f"{K}carried_items", [])))
+        + ". Check them with the patient, then tick *Confirm carried-forward items* before saving."
     )
 
 # No widget limits anywhere on this form: a limit drops what was typed in the browser, unseen, and the
@@ -190,14 +195,10 @@ choice("Why the test stopped", "walk_stop_reason")
 err("walk_protocol", "walk_onset_min", "walk_onset_m", "walk_total_min", "walk_total_m", "walk_stop_reason")
 
 st.subheader("3 · Walking symptoms")
-c1, c2, c3 = st.columns(3)
-choice("Leg pain on walking", "leg_pain_on_walking", c1)
-choice("What eases it", "relief", c2)
-choice("Where it is felt", "symptom_location", c3)
-c1, c2, c3 = st.columns(3)
-choice("Easier leaning on a trolley", "shopping_cart_sign", c1)
-choice("Brought on by standing alone", "triggered_by_standing_alone", c2)
-choice("Pedal pulses", "pedal_pulses", c3)
+columns = [*st.columns(3), *st.columns(3)]
+for col, (field, words) in zip(columns, WALKING_SYMPTOM_WORDS.items(), strict=False):
+    choice(words, field, col)
+choice("Pedal pulses", "pedal_pulses", columns[-1])
 
 
 def ces_live_warning() -> None:
@@ -357,7 +358,7 @@ with st.container(border=True):
     c3.metric("PSFS mean", f"{psfs.mean:.1f}" if psfs and psfs.mean is not None else "–")
     rm = score_rmdq(values["rmdq_items"]) if values.get("rmdq_items") else None
     zcq = score_zcq(values["zcq_items"]) if values.get("zcq_items") else None
-    c4.metric("Claudication pattern", claudication_pattern(preview) if preview else "–")
+    c4.metric("Claudication pattern", claudication_text(preview) if preview else "–")
     if rm and rm.scorable:
         st.caption(f"RMDQ total {rm.total}/24")
     if zcq and zcq.symptom_severity is not None:

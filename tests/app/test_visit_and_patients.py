@@ -345,3 +345,45 @@ def test_posture_and_footwear_findings_are_offered_by_their_labels_not_their_ids
     assert "Forward lean when standing or walking" in posture.options
     for options in (posture.options, at.multiselect(key="v_footwear_findings").options):
         assert options and not any("_" in option for option in options), options
+
+
+def _patient_with_one_visit(store: SqlStore, ref: str, **visit: Any) -> str:
+    from dashboard import services
+    from tests.factories import PATIENT_DEFAULTS
+    from tests.integration.support import visit_values
+
+    with store.read() as tx:
+        user = tx.get_user_by_username("demo.clinician")
+    patient = services.register_patient(store, user, PATIENT_DEFAULTS | {"patient_ref": ref})
+    services.record_visit(store, user, patient.id or "", visit_values(dt.date.today(), pain_nrs=5, **visit))
+    return patient.id or ""
+
+
+def test_a_follow_up_carries_the_walking_symptom_answers_forward_to_confirm(clinic: SqlStore) -> None:
+    pid = _patient_with_one_visit(
+        clinic, "T-CARRY", leg_pain_on_walking=True, relief="sitting_or_flexion", shopping_cart_sign=True
+    )
+    at = open_visit_page(log_in(), pid)
+    assert at.session_state["v_leg_pain_on_walking"] is True
+    assert at.session_state["v_relief"] == "sitting_or_flexion"
+    assert at.session_state["v_shopping_cart_sign"] is True
+    assert at.session_state["v_symptom_location"] is None  # not assessed last time: still not assessed
+    assert "walking symptoms" in texts(at, "info")
+    assert at.checkbox(key="v_confirm_carried")
+
+
+def test_a_follow_up_with_nothing_carried_forward_saves_without_a_confirmation(clinic: SqlStore) -> None:
+    pid = _patient_with_one_visit(clinic, "T-NOCARRY")
+    at = open_visit_page(log_in(), pid)
+    assert "v_confirm_carried" not in [box.key for box in at.checkbox]
+    at.number_input(key="v_pain_nrs").set_value(4)
+    at.button(key="v_save").click().run()
+    assert not at.exception, at.exception
+    assert "confirm the carried-forward items" not in texts(at, "error")
+    assert len(visits_of(clinic, pid)) == 2
+
+
+def test_claudication_shows_not_assessed_when_no_walking_symptom_was_asked(clinic: SqlStore) -> None:
+    at = open_visit_page(log_in(), _patient_with_one_visit(clinic, "T-NOTASKED"))
+    (metric,) = [m for m in at.metric if m.label == "Claudication pattern"]
+    assert metric.value == "not assessed"

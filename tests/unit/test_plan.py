@@ -143,6 +143,21 @@ def test_a_neurogenic_pattern_gives_flexion_friendly_exercises_and_interval_walk
     assert "walking_intervals" in ids(plan, "walking")
 
 
+def test_a_follow_up_that_did_not_reassess_walking_symptoms_keeps_the_stenosis_tailoring() -> None:
+    plan = plan_for(make_visit(0, **NEUROGENIC), make_visit(14, pain_nrs=3))
+    assert plan.claudication_pattern == "neurogenic"
+    assert exercise_ids(plan) == ["pelvic_tilt", "knee_to_chest", "exercise_bike"]
+    assert "walking_intervals" in ids(plan, "walking")
+    assert any("not re-assessed since" in line for line in plan.summary)
+
+
+def test_the_why_panel_names_the_walking_symptoms_that_changed() -> None:
+    plan = plan_for(make_visit(0, **NEUROGENIC), make_visit(14, **{**NEUROGENIC, "relief": "none"}))
+    (line,) = [line for line in plan.summary if "changed since" in line]
+    assert "what eases it" in line and "leg pain" not in line
+    assert plan.claudication_pattern != "neurogenic"
+
+
 def test_without_a_neurogenic_pattern_the_general_exercises_are_chosen() -> None:
     plan = plan_for()
     assert exercise_ids(plan) == ["pelvic_tilt", "bridge", "bird_dog", "plank", "open_book"]
