@@ -198,19 +198,7 @@ def update_patient(
                     {"symptom_onset": "Symptom onset must be on or before the first visit."}
                 )
             _check_age(updated, first, "birth_date")
-        saved = tx.update_patient(updated, expected_version)
-        before, after = _changed(current.clinical_dict(), saved.clinical_dict())
-        _keep_revision(tx, "patient", saved.id or "", saved.version, actor, reason, before, after, saved.id)
-        tx.insert_audit(
-            user_id=actor.id,
-            action="patient.update",
-            entity="patient",
-            entity_id=saved.id,
-            patient_id=saved.id,
-            reason=reason,
-            before=before,
-            after=after,
-        )
+        saved, after = _save_patient_change(tx, actor, current, updated, expected_version, reason)
         if visits and any(k in RISK_FIELDS or k == "birth_date" for k in after):
             _screen_and_escalate(tx, actor, saved, visits, None, _rules(settings))
     return saved
@@ -319,12 +307,24 @@ def _check_visit_against_patient(visit: Visit, patient: Patient) -> None:
 
 
 def record_visit(
-    store: Store, actor: User, patient_id: str, values: dict[str, Any], *, settings: Settings | None = None
+    store: Store,
+    actor: User,
+    patient_id: str,
+    values: dict[str, Any],
+    *,
+    settings: Settings | None = None,
+    next_review_date: dt.date | None = None,
 ) -> tuple[Visit, Screening]:
-    """Save a visit, its red-flag screening, escalations and audit entry in one transaction."""
+    """Save a visit, its red-flag screening, escalations and audit entry in one transaction.
+
+    A `next_review_date` (on or after the visit date) is set on the patient in the same transaction,
+    kept as a patient revision; None leaves the patient's next review as it is.
+    """
     visit = _validate(
         Visit, {**values, "patient_id": patient_id, "recorded_by": actor.id, "updated_by": actor.id}
     )
+    if next_review_date is not None and next_review_date < visit.visit_date:
+        raise InvalidInputError({"next_review_date": "must be on or after the visit date."})
     with store.transaction() as tx:
         authorize(tx, actor, "write_clinical")
         patient = tx.get_patient(patient_id)
@@ -332,6 +332,8 @@ def record_visit(
             raise NotFoundError("Patient not found.")
         _check_visit_against_patient(visit, patient)
         _check_licences(tx, values)
+        if next_review_date is not None and next_review_date != patient.next_review_date:
+            patient = _set_next_review(tx, actor, patient, next_review_date)
         saved = tx.insert_visit(visit)
         tx.insert_audit(
             user_id=actor.id,
@@ -344,6 +346,32 @@ def record_visit(
         visits = tx.visits(patient_id)
         screening = _screen_after_change(tx, actor, patient, visits, saved, _rules(settings))
     return saved, screening
+
+
+def _save_patient_change(
+    tx: Tx, actor: User, current: Patient, updated: Patient, expected_version: int, reason: str
+) -> tuple[Patient, dict[str, Any]]:
+    """Store an edited patient with its revision and audit entry; returns it and the changed values."""
+    saved = tx.update_patient(updated, expected_version)
+    before, after = _changed(current.clinical_dict(), saved.clinical_dict())
+    _keep_revision(tx, "patient", saved.saved_id, saved.version, actor, reason, before, after, saved.id)
+    tx.insert_audit(
+        user_id=actor.id,
+        action="patient.update",
+        entity="patient",
+        entity_id=saved.id,
+        patient_id=saved.id,
+        reason=reason,
+        before=before,
+        after=after,
+    )
+    return saved, after
+
+
+def _set_next_review(tx: Tx, actor: User, patient: Patient, when: dt.date) -> Patient:
+    updated = _validate(Patient, {**patient.model_dump(), "next_review_date": when, "updated_by": actor.id})
+    reason = "Next review set at a visit"
+    return _save_patient_change(tx, actor, patient, updated, patient.version, reason)[0]
 
 
 def correct_visit(

@@ -64,6 +64,7 @@ if st.session_state.get(f"{K}form_id") != form_id:
     source = correcting or previous
     st.session_state.update(form_state_from_visit(source, K, copy_forward_only=correcting is None))
     st.session_state[f"{K}form_id"] = form_id
+    st.session_state[f"{K}next_review_date"] = patient.next_review_date
     st.session_state[f"{K}confirm_carried"] = False  # a new form is never confirmed in advance
     # Only a form that carried something forward asks for it to be confirmed (issue 19).
     carried = carried_forward_items(previous) if correcting is None else []
@@ -75,7 +76,10 @@ if st.session_state.get(f"{K}form_id") != form_id:
 # Streamlit drops the state of every widget a run does not draw, so a trip to another page would reset
 # this form to widget defaults (no protocol, pain 0) while the page still looks filled in. Keep a plain
 # (non-widget) copy of the form's values and put back whatever Streamlit dropped.
-kept_keys = [*form_state_from_visit(None, K, copy_forward_only=True), K + "confirm_carried", K + "reason"]
+kept_keys = [
+    *form_state_from_visit(None, K, copy_forward_only=True),
+    *(K + name for name in ("confirm_carried", "reason", "next_review_date")),
+]
 for key, value in st.session_state.get(f"{K}kept", {}).items():
     if key not in st.session_state:
         st.session_state[key] = value
@@ -395,12 +399,24 @@ with st.container(border=True):
         if note:
             st.info(note)
 
+if not correcting:
+    st.date_input(
+        field_label("next_review_date"),
+        None,
+        *page_text.ANY_DATE,
+        key=K + "next_review_date",
+        format="YYYY-MM-DD",
+        help="Saved on the patient with this visit. Clear a review date on the patient's page.",
+    )
+    err("next_review_date")
 st.divider()
 if carried_from and not correcting:
     st.checkbox(f"Confirm carried-forward items (from {carried_from})", key=K + "confirm_carried")
     err("confirm_carried")
 reason = st.text_input("Reason for the correction", key=K + "reason") if correcting else ""
 ces_live_warning()
+# Only a review date the clinician changed is saved: the stored one may already be overdue.
+review = st.session_state.get(K + "next_review_date")
 if st.button("Save correction" if correcting else "Save visit", type="primary", key=K + "save"):
     st.session_state[f"{K}errors"] = {}
     try:
@@ -417,7 +433,14 @@ if st.button("Save correction" if correcting else "Save visit", type="primary", 
                 settings=settings,
             )
         else:
-            saved, screening = services.record_visit(store, user, patient.saved_id, values, settings=settings)
+            saved, screening = services.record_visit(
+                store,
+                user,
+                patient.saved_id,
+                values,
+                settings=settings,
+                next_review_date=None if review == patient.next_review_date else review,
+            )
     except InvalidInputError as exc:
         st.session_state[f"{K}errors"] = exc.errors
         st.rerun()

@@ -387,3 +387,29 @@ def test_claudication_shows_not_assessed_when_no_walking_symptom_was_asked(clini
     at = open_visit_page(log_in(), _patient_with_one_visit(clinic, "T-NOTASKED"))
     (metric,) = [m for m in at.metric if m.label == "Claudication pattern"]
     assert metric.value == "not assessed"
+
+
+def test_the_next_review_date_is_set_from_the_visit_form_with_the_visit(clinic: SqlStore) -> None:
+    pid = _patient_with_one_visit(clinic, "T-REVIEW")
+    review = dt.date.today() + dt.timedelta(days=28)
+    at = open_visit_page(log_in(), pid)
+    at.number_input(key="v_pain_nrs").set_value(4)
+    at.date_input(key="v_next_review_date").set_value(review)
+    at.button(key="v_save").click().run()
+    assert not at.exception, at.exception
+    with clinic.read() as tx:
+        patient = tx.get_patient(pid)
+        revisions = tx.revisions("patient", pid)
+    assert patient is not None and patient.next_review_date == review
+    assert len(visits_of(clinic, pid)) == 2
+    assert any(rev.after.get("next_review_date") == review.isoformat() for rev in revisions)
+
+
+def test_a_next_review_before_the_visit_is_refused_and_nothing_is_saved(clinic: SqlStore) -> None:
+    pid = _patient_with_one_visit(clinic, "T-REVIEW-PAST")
+    at = open_visit_page(log_in(), pid)
+    at.number_input(key="v_pain_nrs").set_value(4)
+    at.date_input(key="v_next_review_date").set_value(dt.date.today() - dt.timedelta(days=1))
+    at.button(key="v_save").click().run()
+    assert "Next review date must be on or after the visit date." in texts(at, "error")
+    assert len(visits_of(clinic, pid)) == 1
