@@ -38,6 +38,8 @@ from tests.integration.support import license_all_instruments, make_team, patien
 
 ONSET = dt.date(2020, 1, 6)
 TODAY = dt.date.today()
+# The first day that is still in the future when the suite, collected before midnight, runs after it.
+FUTURE = TODAY + dt.timedelta(days=2)
 
 
 @pytest.fixture(scope="module")
@@ -231,7 +233,7 @@ INVALID = st.one_of(
     _capped("treadmill_1_2mph"),
     _capped("6mwt"),
     _total_below_onset(),
-    _field("visit_date", st.dates(TODAY + dt.timedelta(days=1), TODAY + dt.timedelta(days=3650))),
+    _field("visit_date", st.dates(FUTURE, TODAY + dt.timedelta(days=3650))),
     _field("visit_date", st.dates(dt.date(1990, 1, 1), ONSET - dt.timedelta(days=1))),
     _field("visit_date", marker),
     _bad_list_item(),
@@ -288,10 +290,8 @@ PATIENT_INVALID = st.one_of(
     marker.map(lambda bad: ("sex", bad)),
     st.text(min_size=1, max_size=5).map(lambda s: ("patient_ref", "«" + s * (41 // len(s) + 1) + "»")),
     st.text(min_size=1, max_size=5).map(lambda s: ("given_name", "«" + s * (101 // len(s) + 1) + "»")),
-    st.dates(TODAY + dt.timedelta(days=1), TODAY + dt.timedelta(days=3650)).map(lambda d: ("birth_date", d)),
-    st.dates(TODAY + dt.timedelta(days=1), TODAY + dt.timedelta(days=3650)).map(
-        lambda d: ("symptom_onset", d)
-    ),
+    st.dates(FUTURE, TODAY + dt.timedelta(days=3650)).map(lambda d: ("birth_date", d)),
+    st.dates(FUTURE, TODAY + dt.timedelta(days=3650)).map(lambda d: ("symptom_onset", d)),
     marker.map(lambda bad: ("birth_date", bad)),
 )
 

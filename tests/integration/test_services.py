@@ -182,7 +182,11 @@ def _years_ago(years: int, days: int = 0) -> dt.date:
 
 BAD_VISITS = [
     pytest.param(
-        {"visit_date": dt.date.today() + dt.timedelta(days=1)}, "visit_date", id="future-visit-date"
+        # Two days ahead: the parameter is built at collection, and a run that passes midnight
+        # must still find it in the future.
+        {"visit_date": dt.date.today() + dt.timedelta(days=2)},
+        "visit_date",
+        id="future-visit-date",
     ),
     pytest.param({"visit_date": dt.date(2025, 1, 5)}, "visit_date", id="visit-before-onset"),
     pytest.param({"pain_nrs": 11}, "pain_nrs", id="nrs-11"),
