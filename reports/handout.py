@@ -19,6 +19,7 @@ from fpdf.fonts import SubsetMap, TTFFont
 
 from dashboard.plan import SECTION_HEADINGS, Plan, PlanExercise, PlanItem, ProgrammeWeek
 from dashboard.walking import GOAL_DAYS_PER_WEEK, GOAL_MIN_PER_DAY
+from reports.drawings import Drawing, cue_drawing, exercise_drawing
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT_FAMILY = "dejavu"
@@ -37,6 +38,8 @@ GOALS_LEAD = "This plan is here to help you with the things you told us matter t
 REUSE_PARSED_FONTS = True
 
 MARGIN_MM = 18.0
+# Width of an exercise drawing (start and finish panels) in standard print.
+DRAWING_W_MM = 110.0
 TOP_MARGIN_MM = 15.0
 PT_TO_MM = 25.4 / 72
 LINE_SPACING = 1.4
@@ -469,22 +472,37 @@ class _Handout(FPDF):
     # Blocks ---------------------------------------------------------------------------------------
 
     def item_height(self, item: PlanItem, width_mm: float) -> float:
-        """Height (mm) of one advice item."""
+        """Height (mm) of one advice item (beside its cue drawing, if it has one)."""
         style = self.style
+        drawing = cue_drawing(item.id)
+        if drawing is not None:
+            width_mm -= self.drawing_size(drawing)[0] + 4
         height = self.text_height(item.title, width_mm, style.item_title_pt, bold=True) + 2.5
         if item.text:
             height += self.text_height(item.text, width_mm, style.body_pt)
-        return height + self.bullet_height(item.bullets, width_mm)
+        height += self.bullet_height(item.bullets, width_mm)
+        if drawing is not None:
+            height = max(height, self.drawing_size(drawing)[1] + 2.5)
+        return height
 
     def item(self, item: PlanItem, x_mm: float, width_mm: float, *, keep: bool = True) -> None:
-        """One advice item: bold title, paragraph, bullets."""
+        """One advice item: bold title, paragraph, bullets; a cue drawing on the right."""
         style = self.style
         if keep:
             self.keep_together(self.item_height(item, width_mm))
+        top, page = self.get_y(), self.page
+        bottom = top
+        drawing = cue_drawing(item.id)
+        if drawing is not None:
+            d_width, _ = self.drawing_size(drawing)
+            bottom = top + self.drawing(drawing, x_mm + width_mm - d_width, top)
+            width_mm -= d_width + 4
         self.paragraph(item.title, style.item_title_pt, bold=True, x_mm=x_mm, width_mm=width_mm)
         if item.text:
             self.paragraph(item.text, style.body_pt, x_mm=x_mm, width_mm=width_mm)
         self.bullets(item.bullets, x_mm, width_mm)
+        if self.page == page and self.get_y() < bottom:
+            self.set_y(bottom)
         self.ln(2.5)
 
     def section(self, key: str, items: Sequence[PlanItem]) -> None:
@@ -551,14 +569,36 @@ class _Handout(FPDF):
         height += self.bullet_height(exercise.steps, text_w)
         if exercise.dose:
             height += self.text_height(f"How much: {exercise.dose}", text_w, style.body_pt, bold=True) + 1
+        drawing = exercise_drawing(exercise.id)
+        if drawing is not None:
+            return height + self.drawing_size(drawing)[1] + 3 + 8
         return max(height, style.pictogram_h_mm) + 8
+
+    def drawing_size(self, drawing: Drawing) -> tuple[float, float]:
+        """Width and height (mm) a drawing is printed at: start and finish panels, or one cue panel."""
+        width = min(self.epw - 8, DRAWING_W_MM * (self.style.body_pt / STANDARD_PRINT.body_pt))
+        if drawing.kind == "cue":
+            width /= 2.6
+        return width, width * drawing.aspect
+
+    def drawing(self, drawing: Drawing, x_mm: float, y_mm: float) -> float:
+        """Print a drawing as vectors; the height (mm) it took."""
+        width, height = self.drawing_size(drawing)
+        self.image(BytesIO(drawing.pdf_bytes()), x=x_mm, y=y_mm, w=width, h=height)
+        return height
+
+    def card_text_box(self, exercise: PlanExercise) -> tuple[float, float]:
+        """Left edge and width (mm) of a card's text: beside the pictogram, or full width under a drawing."""
+        if exercise_drawing(exercise.id) is not None:
+            return self.l_margin + 4, self.epw - 8
+        text_x = self.l_margin + 4 + self.style.pictogram_w_mm + 5.0
+        return text_x, self.w - self.r_margin - 4 - text_x
 
     def exercise_card(self, exercise: PlanExercise) -> None:
         """A framed card: pictogram on the left; name, purpose, numbered steps and dose beside it."""
         style = self.style
-        gap = 5.0
-        text_x = self.l_margin + 4 + style.pictogram_w_mm + gap
-        text_w = self.w - self.r_margin - 4 - text_x
+        drawing = exercise_drawing(exercise.id)
+        text_x, text_w = self.card_text_box(exercise)
         height = self.card_height(exercise, text_w)
         self.keep_together(height + 3)
         top = self.get_y()
@@ -566,12 +606,21 @@ class _Handout(FPDF):
         self.set_draw_color(*RULE)
         self.set_line_width(0.3)
         self.rect(self.l_margin, top, self.epw, height, style="DF", round_corners=True, corner_radius=2.5)
-        self.pictogram(exercise.pictogram, self.l_margin + 4, top + 4)
+        if drawing is None:
+            self.pictogram(exercise.pictogram, self.l_margin + 4, top + 4)
         self.set_y(top + 4)
         self.paragraph(
             exercise.name, style.item_title_pt, bold=True, color=ACCENT, x_mm=text_x, width_mm=text_w
         )
         self.ln(1)
+        if drawing is not None:
+            # Start and finish side by side, under the name, as wide as the text.
+            self.set_fill_color(255, 255, 255)
+            self.set_draw_color(*RULE)
+            self.set_line_width(0.2)
+            width, d_height = self.drawing_size(drawing)
+            self.rect(text_x, self.get_y(), width, d_height, style="DF")
+            self.set_y(self.get_y() + self.drawing(drawing, text_x, self.get_y()) + 3)
         if exercise.purpose:
             self.paragraph(exercise.purpose, style.body_pt, x_mm=text_x, width_mm=text_w)
             self.ln(1)
@@ -815,7 +864,7 @@ def render(plan: Plan, *, large_print: bool = False, creation_date: dt.datetime 
             pdf.programme_table(plan.walking_programme)
             pdf.progress_chart(plan.walking_programme)
     if plan.exercises:
-        text_w = pdf.epw - 8 - style.pictogram_w_mm - 5
+        text_w = pdf.card_text_box(plan.exercises[0])[1]
         pdf.heading(SECTION_HEADINGS["exercises"], pdf.card_height(plan.exercises[0], text_w) + 3)
         for exercise in plan.exercises:
             pdf.exercise_card(exercise)
