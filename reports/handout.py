@@ -253,6 +253,26 @@ _FALLBACK_PICTOGRAM: tuple[Shape, ...] = (
 )
 
 
+# Advice items printed as a two-column table ("Feature: why it may feel better" bullets).
+TABLE_ITEMS = frozenset({"footwear_features"})
+TABLE_FIRST_SHARE = 0.32
+
+
+def _table_rows(item: PlanItem) -> list[tuple[str, str]]:
+    rows = []
+    for bullet in item.bullets:
+        # A full-width colon too (some scripts use it); an edited bullet without one stays a bullet.
+        head, colon, rest = bullet.replace("：", ":").partition(":")
+        if not colon:
+            return []
+        rows.append((head.strip(), rest.strip()))
+    return rows
+
+
+def _is_table(item: PlanItem) -> bool:
+    return item.id in TABLE_ITEMS and bool(_table_rows(item))
+
+
 # --- The document --------------------------------------------------------------------------------
 
 
@@ -480,7 +500,10 @@ class _Handout(FPDF):
         height = self.text_height(item.title, width_mm, style.item_title_pt, bold=True) + 2.5
         if item.text:
             height += self.text_height(item.text, width_mm, style.body_pt)
-        height += self.bullet_height(item.bullets, width_mm)
+        if _is_table(item):
+            height += sum(self.table_row_height(row, width_mm) for row in _table_rows(item))
+        else:
+            height += self.bullet_height(item.bullets, width_mm)
         if drawing is not None:
             height = max(height, self.drawing_size(drawing)[1] + 2.5)
         return height
@@ -500,10 +523,40 @@ class _Handout(FPDF):
         self.paragraph(item.title, style.item_title_pt, bold=True, x_mm=x_mm, width_mm=width_mm)
         if item.text:
             self.paragraph(item.text, style.body_pt, x_mm=x_mm, width_mm=width_mm)
-        self.bullets(item.bullets, x_mm, width_mm)
+        if _is_table(item):
+            self.feature_table(_table_rows(item), x_mm, width_mm)
+        else:
+            self.bullets(item.bullets, x_mm, width_mm)
         if self.page == page and self.get_y() < bottom:
             self.set_y(bottom)
         self.ln(2.5)
+
+    def table_row_height(self, row: tuple[str, str], width_mm: float) -> float:
+        """Height (mm) of one row of a two-column feature table."""
+        first, second = width_mm * TABLE_FIRST_SHARE, width_mm * (1 - TABLE_FIRST_SHARE)
+        size = self.style.body_pt
+        return (
+            max(self.text_height(row[0], first, size, bold=True), self.text_height(row[1], second, size))
+            + 1.5
+        )
+
+    def feature_table(self, rows: Sequence[tuple[str, str]], x_mm: float, width_mm: float) -> None:
+        """A small two-column table: a feature in bold, and why it may feel better."""
+        first = width_mm * TABLE_FIRST_SHARE
+        for number, row in enumerate(rows):
+            height = self.table_row_height(row, width_mm)
+            top = self.get_y()
+            if number % 2 == 0:
+                self.set_fill_color(*CARD_FILL)
+                self.rect(x_mm, top, width_mm, height, style="F")
+            self.set_xy(x_mm, top + 0.75)
+            self.paragraph(row[0], self.style.body_pt, bold=True, x_mm=x_mm, width_mm=first)
+            self.set_y(top + 0.75)
+            self.paragraph(row[1], self.style.body_pt, x_mm=x_mm + first, width_mm=width_mm - first)
+            self.set_draw_color(*RULE)
+            self.set_line_width(0.2)
+            self.line(x_mm, top + height, x_mm + width_mm, top + height)
+            self.set_y(top + height)
 
     def section(self, key: str, items: Sequence[PlanItem]) -> None:
         """A heading and its advice items."""
