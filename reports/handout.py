@@ -39,7 +39,7 @@ REUSE_PARSED_FONTS = True
 
 MARGIN_MM = 18.0
 # Width of an exercise drawing (start and finish panels) in standard print.
-DRAWING_W_MM = 110.0
+DRAWING_W_MM = 96.0
 TOP_MARGIN_MM = 15.0
 PT_TO_MM = 25.4 / 72
 LINE_SPACING = 1.4
@@ -629,7 +629,7 @@ class _Handout(FPDF):
 
     def drawing_size(self, drawing: Drawing) -> tuple[float, float]:
         """Width and height (mm) a drawing is printed at: start and finish panels, or one cue panel."""
-        width = min(self.epw - 8, DRAWING_W_MM * (self.style.body_pt / STANDARD_PRINT.body_pt))
+        width = min(self.epw - 8, DRAWING_W_MM)
         if drawing.kind == "cue":
             width /= 2.6
         return width, width * drawing.aspect
