@@ -1059,7 +1059,45 @@ def _creation_date(value: dt.datetime | None) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def render(
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered handout and the letters it could only print as an empty box (.notdef)."""
+
+    pdf: bytes
+    notdef: frozenset[str]
+
+
+def _notdef_letters(pdf: FPDF, texts: Sequence[str]) -> frozenset[str]:
+    # A letter no face of the document has is drawn as an empty box, or (shaped) left out: both
+    # are counted, from the faces' character maps and from fpdf2's own list of missing glyphs.
+    covered = [font.cmap for font in pdf.fonts.values() if isinstance(font, TTFFont)]
+    letters = {
+        char
+        for text in texts
+        for char in text
+        if not char.isspace()
+        and unicodedata.category(char) != "Cf"
+        and not any(ord(char) in c for c in covered)
+    }
+    for font in pdf.fonts.values():
+        if not isinstance(font, TTFFont):
+            continue
+        for glyph, _ in font.subset.items():
+            # The subset's own .notdef is U+0000; any other letter mapped to glyph 0 is an empty box.
+            if glyph is not None and glyph.glyph_id == 0:
+                codes = glyph.unicode if isinstance(glyph.unicode, tuple) else (glyph.unicode,)
+                letters.update(chr(code) for code in codes if code)
+        letters.update(chr(code) for code in font.missing_glyphs)
+    return frozenset(letters)
+
+
+def render(plan: Plan, **options: Any) -> bytes:
+    """The plan as A4 PDF bytes; the same plan and creation date always give the same bytes
+    (options as for `render_checked`)."""
+    return render_checked(plan, **options).pdf
+
+
+def render_checked(
     plan: Plan,
     *,
     large_print: bool = False,
@@ -1067,8 +1105,8 @@ def render(
     language: str = "en",
     english_safety_net: Sequence[PlanItem] = (),
     review_note: bool = False,
-) -> bytes:
-    """The plan as A4 PDF bytes; the same plan and creation date always give the same bytes.
+) -> Rendered:
+    """The plan as A4 PDF, with the letters no face could draw.
 
     A translated plan (reports.i18n.translate_plan) is printed in its `language`; `review_note`
     marks every page while no clinician has reviewed the translation, and `english_safety_net`
@@ -1117,7 +1155,17 @@ def render(
         with pdf.in_english():
             pdf.safety_net_box(english_safety_net, title="When to get help (in English)")
     data = bytes(pdf.output())
+    notdef = _notdef_letters(
+        pdf,
+        [
+            plan.patient_display_name,
+            plan.clinician_name,
+            plan.clinic_name,
+            *plan.goals,
+            *plan.patient_texts(),
+        ],
+    )
     # fpdf2 memoises SubsetMap.pick on the class, which keeps every document's fonts alive; the
     # entries are only a speed-up (pick is idempotent), so clearing them is safe.
     SubsetMap.pick.cache_clear()
-    return data
+    return Rendered(data, notdef)
