@@ -146,10 +146,17 @@ def _uncovered(text: str) -> set[str]:
     return {char for char in text if not char.isspace() and ord(char) not in drawable}
 
 
-def missing_letters(plan: Plan) -> set[str]:
-    """Letters of the plan's names and note that no available font can draw (the page warns)."""
-    text = " ".join((plan.patient_display_name, plan.clinician_name, plan.clinic_name, plan.personal_note))
-    uncovered = _uncovered(text)
+def missing_letters(plan: Plan, language: str = "en") -> set[str]:
+    """Letters of the plan's names and note that no available font can draw (the page warns); for a
+    translated plan, of every printed string, with the language's own face counted too."""
+    texts = [plan.patient_display_name, plan.clinician_name, plan.clinic_name, plan.personal_note]
+    if language != "en":
+        texts += plan.patient_texts()
+    uncovered = _uncovered(" ".join(texts))
+    script = script_for(language)
+    if uncovered and script is not None:
+        cmap = ttLib.TTFont(script.files[""], lazy=True).getBestCmap()
+        uncovered = {char for char in uncovered if ord(char) not in cmap}
     for path in FALLBACK_FONT_FILES:
         if uncovered and path.exists():
             cmap = ttLib.TTFont(path, lazy=True).getBestCmap()
