@@ -232,6 +232,7 @@ except ValidationError as exc:
 # --- the handout's language (clinical-reference §14) ---------------------------------------------
 language = patient.language
 translation = None
+bilingual = False
 if language != "en":
     translation = i18n.translate_plan(
         edited, library, language, {name: getattr(settings, name) for name in PLACEHOLDERS}
@@ -270,6 +271,18 @@ with preview:
         )
         if chosen == "en":
             translation = None
+        else:
+            # §14: until the translation is reviewed it is printed only beside the English.
+            bilingual = (
+                st.checkbox(
+                    "Bilingual layout (English above each paragraph)",
+                    value=True,
+                    key=f"{K}bilingual",
+                    disabled=not can_give or review_record is None,
+                    help="Always on while the translation awaits clinical review.",
+                )
+                or review_record is None
+            )
     printed_language = translation.language if translation is not None else "en"
     printed_plan = translation.plan if translation is not None else edited
     if unprintable := handout.missing_letters(printed_plan, printed_language):
@@ -280,7 +293,7 @@ with preview:
         )
     if can_give:
         rule_set = red_flags.rule_set_version(settings.rules)
-        plan_to_give, pdf_large, english = printed_plan, large_print, edited
+        plan_to_give, pdf_large, english, side_by_side = printed_plan, large_print, edited, bilingual
         given_translation = translation
         reviewed = (
             governance.translation_review(store, translation.language, translation.catalogue_version)
@@ -295,8 +308,9 @@ with preview:
                 plan_to_give,
                 large_print=pdf_large,
                 language=printed_language,
-                english_safety_net=english.safety_net if unreviewed else (),
+                english_safety_net=english.safety_net if unreviewed and not side_by_side else (),
                 review_note=unreviewed,
+                bilingual_with=english if side_by_side else None,
             )
             provenance = {
                 "language": printed_language,
@@ -309,6 +323,7 @@ with preview:
                     else f"reviewed, recorded by {reviewed.by_name} on {reviewed.at:%Y-%m-%d}"
                 ),
                 "untranslated": list(given_translation.missing) if given_translation else [],
+                "layout": "bilingual" if side_by_side and given_translation else "single language",
             }
             services.record_handout(
                 store,

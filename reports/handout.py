@@ -367,6 +367,9 @@ class _Handout(FPDF):
                 language=language.split("-", 1)[0],
             )
         self.document_face = (self.family, self.rtl, self.text_shaping)
+        self.english_items: dict[str, PlanItem] = {}
+        self.english_exercises: dict[str, PlanExercise] = {}
+        self.printing_twin = False
         self.alias_nb_pages()
         self.set_text_color(*INK)
 
@@ -652,10 +655,29 @@ class _Handout(FPDF):
 
     # Blocks ---------------------------------------------------------------------------------------
 
+    def twin(self, item: PlanItem) -> PlanItem | None:
+        """In the bilingual layout, the English item printed above a translated one."""
+        if not self.english_items:
+            return None
+        english = self.english_items.get(item.id)
+        return english if english is not None and english != item else None
+
     def item_height(self, item: PlanItem, width_mm: float) -> float:
-        """Height (mm) of one advice item (beside its cue drawing, if it has one)."""
+        """Height (mm) of one advice item; in the bilingual layout with its English twin above it."""
+        twin = self.twin(item) if not self.printing_twin else None
+        if twin is not None:
+            self.printing_twin = True
+            try:
+                with self.in_english():
+                    english_h = self._item_height(twin, width_mm)
+            finally:
+                self.printing_twin = False
+            return english_h + self._item_height(item, width_mm, with_drawing=False)
+        return self._item_height(item, width_mm)
+
+    def _item_height(self, item: PlanItem, width_mm: float, *, with_drawing: bool = True) -> float:
         style = self.style
-        drawing = cue_drawing(item.id)
+        drawing = cue_drawing(item.id) if with_drawing else None
         if drawing is not None:
             width_mm -= self.drawing_size(drawing)[0] + 4
         height = self.text_height(item.title, width_mm, style.item_title_pt, bold=True) + 2.5
@@ -670,20 +692,40 @@ class _Handout(FPDF):
         return height
 
     def item(self, item: PlanItem, x_mm: float, width_mm: float, *, keep: bool = True) -> None:
-        """One advice item: bold title, paragraph, bullets; a cue drawing on the right."""
-        style = self.style
+        """One advice item: bold title, paragraph, bullets; a cue drawing on the right. In the
+        bilingual layout the English item comes first, in muted ink, then the translation."""
         if keep:
             self.keep_together(self.item_height(item, width_mm))
+        twin = self.twin(item) if not self.printing_twin else None
+        if twin is not None:
+            self.printing_twin = True
+            try:
+                with self.in_english():
+                    self._item(twin, x_mm, width_mm, color=MUTED)
+            finally:
+                self.printing_twin = False
+        self._item(item, x_mm, width_mm, with_drawing=twin is None)
+
+    def _item(
+        self,
+        item: PlanItem,
+        x_mm: float,
+        width_mm: float,
+        color: tuple[int, int, int] = INK,
+        *,
+        with_drawing: bool = True,
+    ) -> None:
+        style = self.style
         top, page = self.get_y(), self.page
         bottom = top
-        drawing = cue_drawing(item.id)
+        drawing = cue_drawing(item.id) if with_drawing else None
         if drawing is not None:
             d_width, _ = self.drawing_size(drawing)
             bottom = top + self.drawing(drawing, x_mm + width_mm - d_width, top)
             width_mm -= d_width + 4
-        self.paragraph(item.title, style.item_title_pt, bold=True, x_mm=x_mm, width_mm=width_mm)
+        self.paragraph(item.title, style.item_title_pt, bold=True, color=color, x_mm=x_mm, width_mm=width_mm)
         if item.text:
-            self.paragraph(item.text, style.body_pt, x_mm=x_mm, width_mm=width_mm)
+            self.paragraph(item.text, style.body_pt, color=color, x_mm=x_mm, width_mm=width_mm)
         if _is_table(item):
             self.feature_table(_table_rows(item), x_mm, width_mm)
         else:
@@ -778,6 +820,10 @@ class _Handout(FPDF):
         """Height (mm) of one exercise card."""
         style = self.style
         height = self.text_height(exercise.name, text_w, style.item_title_pt, bold=True) + 1
+        english = self.english_exercises.get(exercise.id)
+        if english is not None and english.name != exercise.name:
+            with self.in_english():
+                height += self.text_height(english.name, text_w, style.body_pt, bold=True)
         if exercise.purpose:
             height += self.text_height(exercise.purpose, text_w, style.body_pt) + 1
         height += self.bullet_height(exercise.steps, text_w)
@@ -831,6 +877,12 @@ class _Handout(FPDF):
         self.paragraph(
             exercise.name, style.item_title_pt, bold=True, color=ACCENT, x_mm=text_x, width_mm=text_w
         )
+        english = self.english_exercises.get(exercise.id)
+        if english is not None and english.name != exercise.name:
+            with self.in_english():
+                self.paragraph(
+                    english.name, style.body_pt, bold=True, color=MUTED, x_mm=text_x, width_mm=text_w
+                )
         self.ln(1)
         if drawing is not None:
             # Start and finish side by side, under the name, as wide as the text.
@@ -1112,6 +1164,7 @@ def render_checked(
     language: str = "en",
     english_safety_net: Sequence[PlanItem] = (),
     review_note: bool = False,
+    bilingual_with: Plan | None = None,
 ) -> Rendered:
     """The plan as A4 PDF, with the letters no face could draw.
 
@@ -1121,6 +1174,12 @@ def render_checked(
     """
     style = print_settings(large_print)
     pdf = _Handout(plan, style, language=language, review_note=review_note)
+    if bilingual_with is not None and language != "en":
+        # Paragraph by paragraph: each English item above its translation (clinical-reference §14).
+        pdf.english_items = {
+            entry.id: entry for key in bilingual_with.sections for entry in bilingual_with.sections[key]
+        }
+        pdf.english_exercises = {entry.id: entry for entry in bilingual_with.exercises}
     pdf.set_title(f"{pdf.t(DOCUMENT_TITLE)} - {pdf.date(plan.plan_date)}")
     pdf.set_lang(DOCUMENT_LANG if language == "en" else language)
     pdf.set_author(plan.clinician_name or plan.clinic_name or "Stride")

@@ -36,3 +36,11 @@ def test_a_language_without_a_catalogue_says_the_handout_is_printed_in_english(c
     assert not at.exception
     assert "no Somali (Soomaali) translation of the handout yet" in texts(at, "warning")
     assert not [r for r in at.radio if r.label == "Handout language"]
+
+
+def test_an_unreviewed_translation_is_offered_only_in_the_bilingual_layout(clinic: SqlStore) -> None:
+    pid = patient_with_visit(clinic, "T-BN", "Rahim", "Uddin")
+    with_language(clinic, pid, "bn")
+    at = open_page(logged_in(clinic), "pages/plan.py", pid)
+    box = next(c for c in at.checkbox if c.label.startswith("Bilingual layout"))
+    assert box.value and box.disabled

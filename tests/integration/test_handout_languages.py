@@ -139,3 +139,23 @@ def test_a_sentence_the_clinician_edited_is_reported_as_untranslated() -> None:
     assert translation is not None
     assert translation.missing == ["My own words for this patient."]
     assert translation.plan.sections["core"][0].text == "My own words for this patient."
+
+
+@pytest.mark.parametrize("language", ["ar", "bn"])
+def test_the_bilingual_layout_prints_each_english_paragraph_above_its_translation(language: str) -> None:
+    english, plan = translated(language, NAMES[language])
+    pdf = render(plan, creation_date=CREATED, language=language, review_note=True, bilingual_with=english)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "h.pdf"
+        path.write_bytes(pdf)
+        text = flat(poppler("pdftotext", "-enc", "UTF-8", str(path), "-"))
+    found = i18n.catalogue(language)
+    assert found is not None
+    for sentence in ("Hurting does not mean harm", KNOWN, "You have new weakness in a leg."):
+        local = found.get(sentence)
+        assert local is not None
+        # A full stop at the end of a right-to-left line is extracted before it: compare without it.
+        english_words, local_words = flat(sentence).rstrip("."), flat(local).rstrip(".")
+        assert english_words in text
+        assert local_words in text
+        assert text.index(english_words) < text.index(local_words)
