@@ -61,6 +61,29 @@ def approve_rule_set(store: Store, actor: User, version: str, note: str) -> None
     _record(store, actor, f"rules_approved:{version}", note.strip(), "rules.approve", {"version": version})
 
 
+def translation_review(store: Store, language: str, catalogue_version: str) -> Decision | None:
+    """Who reviewed this version (hash) of a handout translation and when; None while it awaits review."""
+    with store.read() as tx:
+        return _decision(tx.get_meta(f"translation_reviewed:{language}:{catalogue_version}"))
+
+
+def record_translation_review(
+    store: Store, actor: User, language: str, catalogue_version: str, note: str
+) -> None:
+    """Record that an admin had a handout translation clinically reviewed (clinical-reference §14)."""
+    require(store, actor, "approve_rules")
+    if not note.strip():
+        raise InvalidInputError({"note": "Say who reviewed the translation and how."})
+    _record(
+        store,
+        actor,
+        f"translation_reviewed:{language}:{catalogue_version}",
+        note.strip(),
+        "translation.review",
+        {"language": language, "catalogue_version": catalogue_version},
+    )
+
+
 def licence(store: Store, instrument: str) -> Decision | None:
     """The recorded licence (or cover) for a licensed instrument; None when it is off."""
     with store.read() as tx:

@@ -154,6 +154,10 @@ class _Record(BaseModel):
         return self.model_dump(mode="json", exclude=set(BOOKKEEPING_FIELDS))
 
 
+# A BCP 47 language tag: a 2-3 letter language, then optional script, region or variant subtags.
+_BCP47 = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+
+
 class Patient(_Record):
     """One patient and their current episode of walking-provoked low back pain."""
 
@@ -171,6 +175,16 @@ class Patient(_Record):
     immunosuppressed: bool = False
     iv_drug_use: bool = False
     smoker: bool = False
+    # The handout's language, a BCP 47 tag (clinical-reference §14); "en" when none is chosen.
+    language: str = Field(default="en", max_length=35)
+
+    @field_validator("language")
+    @classmethod
+    def _bcp47(cls, value: str) -> str:
+        value = value.strip() or "en"
+        if not _BCP47.fullmatch(value):
+            raise ValueError("must be a language tag such as en, ar or pt-BR")
+        return value
 
     @field_validator("birth_date", "symptom_onset")
     @classmethod

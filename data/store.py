@@ -445,6 +445,7 @@ class SqlTx:
             "clinician_id": patient.clinician_id,
             "next_review_date": patient.next_review_date,
             "data": patient.clinical_dict(),
+            "language": patient.language,
         }
 
     def insert_patient(self, patient: Patient) -> Patient:

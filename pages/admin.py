@@ -9,10 +9,12 @@ import streamlit as st
 
 from dashboard import auth, governance, page_text, red_flags, services
 from dashboard.config import Settings
+from dashboard.languages import language_label
 from dashboard.ports import InvalidInputError, StrideError, User
 from dashboard.safe_text import md_escape
 from data import clinic_key, transfer
 from data.store import SqlStore
+from reports import i18n
 
 _log = logging.getLogger("stride.admin")
 # After a clinic export is downloaded, short fragment runs every EXPORT_SWEEP_S seconds for
@@ -295,6 +297,35 @@ with rules_tab:
             f"✅ Approved by {md_escape(approval.by_name)} on {approval.at:%Y-%m-%d %H:%M} UTC: "
             f"{md_escape(approval.note)}"
         )
+    st.markdown("**Handout translations** (clinical-reference §14)")
+    st.caption(
+        "Until a clinician has reviewed a translation, its handouts say so on every page and print the "
+        "English safety net in full. A changed catalogue is a new version and needs a new review."
+    )
+    for tag in i18n.shipped_languages():
+        found = i18n.catalogue(tag)
+        if found is None:
+            continue
+        review = governance.translation_review(store, tag, found.version)
+        label = f"{language_label(tag)} · catalogue `{found.version}`"
+        if review is not None:
+            st.success(
+                f"✅ {md_escape(label)}: reviewed, recorded by {md_escape(review.by_name)} on "
+                f"{review.at:%Y-%m-%d} UTC: {md_escape(review.note)}"
+            )
+            continue
+        with st.form(f"review_translation_{tag}"):
+            st.markdown(f"⚠️ {md_escape(label)}: awaiting clinical review")
+            note = st.text_input(
+                "Who reviewed it and how (kept with the record)", key=f"translation_note_{tag}"
+            )
+            if st.form_submit_button("Record the review"):
+                try:
+                    governance.record_translation_review(store, user, tag, found.version, note)
+                except StrideError as exc:
+                    st.error(md_escape(str(exc)))
+                else:
+                    st.rerun()
     st.caption(
         "A hash of the rule table and the clinic's settings. Each stored screening keeps its version, "
         "so past results stay explainable after the rules change."

@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import auth, page_text, services
 from dashboard.config import Settings
+from dashboard.languages import LANGUAGES, language_label
 from dashboard.models import RISK_FIELDS, Patient
 from dashboard.ports import InvalidInputError, Store, StrideError, User
 from dashboard.safe_text import md_escape
@@ -76,12 +77,24 @@ def patient_fields(prefix: str, current: dict | None = None) -> dict:
         key=f"{prefix}_onset",
         format="YYYY-MM-DD",
     )
-    values["next_review_date"] = st.date_input(
+    c1, c2 = st.columns(2)
+    values["next_review_date"] = c1.date_input(
         "Next review (optional)",
         current.get("next_review_date"),
         *page_text.ANY_DATE,
         key=f"{prefix}_review",
         format="YYYY-MM-DD",
+    )
+    tags = list(LANGUAGES)
+    language = current.get("language") or "en"
+    if language not in tags:
+        tags.append(language)  # a tag stored by an import stays selectable
+    values["language"] = c2.selectbox(
+        "Handout language",
+        tags,
+        index=tags.index(language),
+        format_func=language_label,
+        key=f"{prefix}_language",
     )
     st.markdown("**Risk history** (used by the red-flag rules)")
     # Two a row, filled row by row: three a row cut the longer labels short, and the focus order

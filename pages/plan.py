@@ -4,11 +4,13 @@ import time
 import streamlit as st
 from pydantic import ValidationError
 
-from dashboard import auth, page_text, red_flags, services
+from dashboard import auth, governance, page_text, red_flags, services
 from dashboard.config import Settings
+from dashboard.languages import language_label
 from dashboard.models import field_errors
 from dashboard.plan import (
     ADVICE_SECTIONS,
+    PLACEHOLDERS,
     SAFETY_FIRST_TIERS,
     SECTION_HEADINGS,
     Plan,
@@ -20,7 +22,7 @@ from dashboard.ports import Store, StrideError, User
 from dashboard.presenters import TIER_ICON
 from dashboard.safe_text import md_escape
 from dashboard.visit_form import error_message
-from reports import handout
+from reports import handout, i18n
 
 # A deep link as the very first request after a restart can run this script before the router
 # (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
@@ -227,10 +229,63 @@ except ValidationError as exc:
             st.error(md_escape(error_message(field, message, PLAN_LABELS)), icon="⛔")
     st.stop()
 
-# --- preview and download ------------------------------------------------------------------------
+# --- the handout's language (clinical-reference §14) ---------------------------------------------
+language = patient.language
+translation = None
+bilingual = False
+if language != "en":
+    translation = i18n.translate_plan(
+        edited, library, language, {name: getattr(settings, name) for name in PLACEHOLDERS}
+    )
 with preview:
     st.markdown("### Preview and handout")
-    if unprintable := handout.missing_letters(edited):
+    if language != "en" and translation is None:
+        st.warning(
+            f"There is no {md_escape(language_label(language))} translation of the handout yet, "
+            "so the handout is printed in English."
+        )
+    elif translation is not None:
+        review_record = governance.translation_review(
+            store, translation.language, translation.catalogue_version
+        )
+        options = [translation.language, "en"]
+        if translation.missing:
+            shown = "; ".join(f"“{text[:80]}”" for text in translation.missing[:3])
+            st.warning(
+                f"{len(translation.missing)} sentence(s) have no {md_escape(language_label(language))} "
+                f"translation (edited text stays in English): {md_escape(shown)}. "
+                "Print in English, or check these lines with the patient."
+            )
+        if review_record is None:
+            st.info(
+                f"The {md_escape(language_label(language))} translation is awaiting clinical review: "
+                "every page says so, and the English safety net is printed in full after it."
+            )
+        chosen = st.radio(
+            "Handout language",
+            options,
+            format_func=language_label,
+            horizontal=True,
+            key=f"{K}language",
+            disabled=not can_give,
+        )
+        if chosen == "en":
+            translation = None
+        else:
+            # §14: until the translation is reviewed it is printed only beside the English.
+            bilingual = (
+                st.checkbox(
+                    "Bilingual layout (English above each paragraph)",
+                    value=True,
+                    key=f"{K}bilingual",
+                    disabled=not can_give or review_record is None,
+                    help="Always on while the translation awaits clinical review.",
+                )
+                or review_record is None
+            )
+    printed_language = translation.language if translation is not None else "en"
+    printed_plan = translation.plan if translation is not None else edited
+    if unprintable := handout.missing_letters(printed_plan, printed_language):
         st.warning(
             "No font on this server can print these letters of the name or note: "
             + md_escape(" ".join(sorted(unprintable)))
@@ -238,17 +293,44 @@ with preview:
         )
     if can_give:
         rule_set = red_flags.rule_set_version(settings.rules)
-        plan_to_give, pdf_large = edited, large_print
+        plan_to_give, pdf_large, english, side_by_side = printed_plan, large_print, edited, bilingual
+        given_translation = translation
+        reviewed = (
+            governance.translation_review(store, translation.language, translation.catalogue_version)
+            if translation is not None
+            else None
+        )
 
         def handout_pdf() -> bytes:
             # Runs at the click: the exact bytes given are stored with the plan JSON and audited.
-            pdf = handout.render(plan_to_give, large_print=pdf_large)
+            unreviewed = given_translation is not None and reviewed is None
+            pdf = handout.render(
+                plan_to_give,
+                large_print=pdf_large,
+                language=printed_language,
+                english_safety_net=english.safety_net if unreviewed and not side_by_side else (),
+                review_note=unreviewed,
+                bilingual_with=english if side_by_side else None,
+            )
+            provenance = {
+                "language": printed_language,
+                "catalogue_version": given_translation.catalogue_version if given_translation else None,
+                "translation_review": (
+                    None
+                    if given_translation is None
+                    else "awaiting clinical review"
+                    if reviewed is None
+                    else f"reviewed, recorded by {reviewed.by_name} on {reviewed.at:%Y-%m-%d}"
+                ),
+                "untranslated": list(given_translation.missing) if given_translation else [],
+                "layout": "bilingual" if side_by_side and given_translation else "single language",
+            }
             services.record_handout(
                 store,
                 user,
                 patient_id,
                 pdf=pdf,
-                plan=plan_to_give.model_dump(mode="json"),
+                plan={**plan_to_give.model_dump(mode="json"), "handout_language": provenance},
                 rule_set_version=rule_set,
                 library_version=library.version,
             )

@@ -4,14 +4,16 @@ vector pictograms and chart, a bordered safety-net box on every plan). The only 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from fontTools import ttLib
 from fpdf import FPDF
@@ -19,6 +21,8 @@ from fpdf.fonts import SubsetMap, TTFFont
 
 from dashboard.plan import SECTION_HEADINGS, Plan, PlanExercise, PlanItem, ProgrammeWeek
 from dashboard.walking import GOAL_DAYS_PER_WEEK, GOAL_MIN_PER_DAY
+from reports.drawings import Drawing, cue_drawing, exercise_drawing
+from reports.i18n import furniture
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT_FAMILY = "dejavu"
@@ -37,6 +41,10 @@ GOALS_LEAD = "This plan is here to help you with the things you told us matter t
 REUSE_PARSED_FONTS = True
 
 MARGIN_MM = 18.0
+# Shaped scripts are wrapped on a slightly narrower line than the letters' widths add up to.
+SHAPED_WIDTH_MARGIN = 0.94
+# Width of an exercise drawing (start and finish panels) in standard print.
+DRAWING_W_MM = 96.0
 TOP_MARGIN_MM = 15.0
 PT_TO_MM = 25.4 / 72
 LINE_SPACING = 1.4
@@ -138,10 +146,17 @@ def _uncovered(text: str) -> set[str]:
     return {char for char in text if not char.isspace() and ord(char) not in drawable}
 
 
-def missing_letters(plan: Plan) -> set[str]:
-    """Letters of the plan's names and note that no available font can draw (the page warns)."""
-    text = " ".join((plan.patient_display_name, plan.clinician_name, plan.clinic_name, plan.personal_note))
-    uncovered = _uncovered(text)
+def missing_letters(plan: Plan, language: str = "en") -> set[str]:
+    """Letters of the plan's names and note that no available font can draw (the page warns); for a
+    translated plan, of every printed string, with the language's own face counted too."""
+    texts = [plan.patient_display_name, plan.clinician_name, plan.clinic_name, plan.personal_note]
+    if language != "en":
+        texts += plan.patient_texts()
+    uncovered = _uncovered(" ".join(texts))
+    script = script_for(language)
+    if uncovered and script is not None:
+        cmap = ttLib.TTFont(script.files[""], lazy=True).getBestCmap()
+        uncovered = {char for char in uncovered if ord(char) not in cmap}
     for path in FALLBACK_FONT_FILES:
         if uncovered and path.exists():
             cmap = ttLib.TTFont(path, lazy=True).getBestCmap()
@@ -172,6 +187,38 @@ RTL_FONT_FILES: dict[str, Path] = {
     "": NOTO_DIR / "NotoNaskhArabic-Regular.ttf",
     "B": NOTO_DIR / "NotoNaskhArabic-Bold.ttf",
 }
+
+
+@dataclass(frozen=True)
+class Script:
+    """The face, shaping and direction a handout language is printed with."""
+
+    family: str
+    files: dict[str, Path]
+    harfbuzz_script: str
+    rtl: bool
+
+
+# Urdu is printed in Noto Naskh Arabic too: Noto Nastaliq Urdu (also in fonts-noto-core) needs far
+# taller lines than this layout gives, and Naskh is widely read by Urdu readers.
+SCRIPTS: dict[str, Script] = {
+    "ar": Script(RTL_FAMILY, RTL_FONT_FILES, "arab", rtl=True),
+    "ur": Script(RTL_FAMILY, RTL_FONT_FILES, "arab", rtl=True),
+    "bn": Script(
+        "bengali",
+        {"": NOTO_DIR / "NotoSansBengali-Regular.ttf", "B": NOTO_DIR / "NotoSansBengali-Bold.ttf"},
+        "beng",
+        rtl=False,
+    ),
+}
+
+
+def script_for(language: str) -> Script | None:
+    """The script face for a language, or None for one DejaVu prints (Latin, e.g. es and pl)."""
+    found = SCRIPTS.get(language.split("-", 1)[0].lower())
+    if found is None or not all(path.exists() for path in found.files.values()):
+        return None
+    return found
 
 
 def has_rtl(text: str) -> bool:
@@ -250,17 +297,49 @@ _FALLBACK_PICTOGRAM: tuple[Shape, ...] = (
 )
 
 
+# Advice items printed as a two-column table ("Feature: why it may feel better" bullets).
+TABLE_ITEMS = frozenset({"footwear_features"})
+TABLE_FIRST_SHARE = 0.32
+
+
+def _table_rows(item: PlanItem) -> list[tuple[str, str]]:
+    rows = []
+    for bullet in item.bullets:
+        # A full-width colon too (some scripts use it); an edited bullet without one stays a bullet.
+        head, colon, rest = bullet.replace("：", ":").partition(":")
+        if not colon:
+            return []
+        rows.append((head.strip(), rest.strip()))
+    return rows
+
+
+def _is_table(item: PlanItem) -> bool:
+    return item.id in TABLE_ITEMS and bool(_table_rows(item))
+
+
 # --- The document --------------------------------------------------------------------------------
 
 
 class _Handout(FPDF):
     """FPDF with the handout's footer and drawing helpers."""
 
-    def __init__(self, plan: Plan, style: PrintSettings) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        style: PrintSettings,
+        language: str = "en",
+        review_note: bool = False,
+    ) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.plan = plan
         self.style = style
-        self._wrapped: dict[tuple[str, float, float, bool], list[str]] = {}
+        self.language = language
+        self.words = furniture(None if language == "en" else language)
+        self.review_note = review_note
+        self.family = FONT_FAMILY
+        self.rtl = False
+        self.script = script_for(language)
+        self._wrapped: dict[tuple[str, float, float, bool, str], list[str]] = {}
         self.set_margins(MARGIN_MM, TOP_MARGIN_MM, MARGIN_MM)
         self.set_auto_page_break(True, margin=style.bottom_margin_mm)
         _add_fonts(self)
@@ -273,6 +352,24 @@ class _Handout(FPDF):
             for face, path in RTL_FONT_FILES.items():
                 self.add_font(RTL_FAMILY, face, path)
             self.rtl_family = RTL_FAMILY
+        if self.script is not None:
+            if self.script.family not in {name.rstrip("B") for name in self.fonts}:
+                for face, path in self.script.files.items():
+                    self.add_font(self.script.family, face, path)
+            self.family = self.script.family
+            self.rtl = self.script.rtl
+            # Latin letters and digits (a name, a phone number) come from DejaVu.
+            self.set_fallback_fonts([FONT_FAMILY, *self.fallback_names], exact_match=False)
+            self.set_text_shaping(
+                use_shaping_engine=True,
+                direction="rtl" if self.rtl else "ltr",
+                script=self.script.harfbuzz_script,
+                language=language.split("-", 1)[0],
+            )
+        self.document_face = (self.family, self.rtl, self.text_shaping)
+        self.english_items: dict[str, PlanItem] = {}
+        self.english_exercises: dict[str, PlanExercise] = {}
+        self.printing_twin = False
         self.alias_nb_pages()
         self.set_text_color(*INK)
 
@@ -280,8 +377,48 @@ class _Handout(FPDF):
 
     def use(self, size_pt: float, bold: bool = False, color: tuple[int, int, int] = INK) -> None:
         """Select the handout font at a size."""
-        self.set_font(FONT_FAMILY, "B" if bold else "", size_pt)
+        self.set_font(self.family, "B" if bold else "", size_pt)
         self.set_text_color(*color)
+
+    def cell(self, *args: Any, **kwargs: Any) -> bool:
+        """fpdf2's cell; with a script face, the face is selected again first: after a run drawn
+        wholly in a fallback face (a bullet, a Latin word) fpdf2 2.8.9 keeps the fallback's glyph
+        table for the next shaped text, which then prints as the wrong letters."""
+        if self.script is not None and self.font_family:
+            family, style, size = self.font_family, self.font_style, self.font_size_pt
+            self.font_family = ""
+            self.set_font(family, style, size)
+        return bool(super().cell(*args, **kwargs))
+
+    def t(self, english: str, **values: str) -> str:
+        """A piece of page furniture in the handout's language, with its values filled in."""
+        text = self.words.get(english, english)
+        return text.format(**values) if values else text
+
+    def date(self, day: dt.date) -> str:
+        """A date in the handout's language (day, month name, year)."""
+        return f"{day.day} {self.t(MONTHS[day.month - 1])} {day.year}"
+
+    @contextlib.contextmanager
+    def in_document_language(self) -> Iterator[None]:
+        """Print in the handout's own face and direction (the page furniture, even mid English box)."""
+        saved = (self.family, self.rtl, self.text_shaping)
+        self.family, self.rtl, self.text_shaping = self.document_face
+        try:
+            yield
+        finally:
+            self.family, self.rtl, self.text_shaping = saved
+
+    @contextlib.contextmanager
+    def in_english(self) -> Iterator[None]:
+        """Print in English (DejaVu, left to right) for a while: the English safety net."""
+        saved = (self.family, self.rtl, self.text_shaping)
+        self.family, self.rtl = FONT_FAMILY, False
+        self.set_text_shaping(use_shaping_engine=False)
+        try:
+            yield
+        finally:
+            self.family, self.rtl, self.text_shaping = saved
 
     def wrap(self, text: str, width_mm: float, size_pt: float, bold: bool = False) -> list[str]:
         """Split text into lines that fit a width (word wrap; a word longer than a line is cut).
@@ -289,14 +426,16 @@ class _Handout(FPDF):
         Our own wrapper, on the font's width table: fpdf2's multi_cell breaks lines in quadratic time
         and was three quarters of the render time.
         """
-        key = (text, round(width_mm, 3), size_pt, bold)
+        key = (text, round(width_mm, 3), size_pt, bold, self.family)
         cached = self._wrapped.get(key)
         if cached is not None:
             return cached
-        font = self.fonts[FONT_FAMILY + ("B" if bold else "")]
+        font = self.fonts[self.family + ("B" if bold else "")]
         assert isinstance(font, TTFFont)
         widths = font.cw
         available = (width_mm - 2 * self.c_margin) * 1000 / (size_pt * PT_TO_MM)  # font units
+        if self.family != FONT_FAMILY:
+            available *= SHAPED_WIDTH_MARGIN  # shaped glyphs may be wider than the letters alone
         space = widths[32]
         lines: list[str] = []
         for paragraph in text.split("\n"):
@@ -340,6 +479,8 @@ class _Handout(FPDF):
         width = width_mm or self.w - self.r_margin - x
         line_h = self.style.line_mm(size_pt)
         self.use(size_pt, bold, color)
+        if self.rtl and align == "L":
+            align = "R"
         for line in self.wrap(text, width, size_pt, bold):
             # cell() breaks the page itself when the line does not fit.
             self.set_x(x)
@@ -359,6 +500,11 @@ class _Handout(FPDF):
             label = f"{number}." if marker == "number" else marker
             top = self.get_y()
             self.use(size, marker == "number")
+            if self.rtl:  # the marker on the right, the text ending before it
+                self.set_xy(x_mm + width_mm - indent, top)
+                self.cell(indent, self.style.line_mm(size), label, align="R")
+                self.paragraph(line, size, x_mm=x_mm, width_mm=width_mm - indent)
+                continue
             self.set_xy(x_mm, top)
             self.cell(indent, self.style.line_mm(size), label)
             self.paragraph(line, size, x_mm=x_mm + indent, width_mm=width_mm - indent)
@@ -377,9 +523,20 @@ class _Handout(FPDF):
 
     def footer(self) -> None:
         """Who prepared the handout, as decision support, and the page number."""
+        with self.in_document_language():
+            self._footer()
+
+    def _footer(self) -> None:
         plan = self.plan
-        who = plan.clinician_name or "your physio"
-        where = f" at {plan.clinic_name}" if plan.clinic_name else ""
+        who = plan.clinician_name or self.t("your physio")
+        if plan.clinic_name:
+            prepared = self.t(
+                "Prepared for you by {who} at {clinic}, with Stride decision support.",
+                who=who,
+                clinic=plan.clinic_name,
+            )
+        else:
+            prepared = self.t("Prepared for you by {who}, with Stride decision support.", who=who)
         self.set_y(-self.style.bottom_margin_mm + 6)
         self.set_draw_color(*RULE)
         self.set_line_width(0.2)
@@ -387,10 +544,35 @@ class _Handout(FPDF):
         self.ln(1.5)
         small = self.style.small_pt
         self.use(small, color=MUTED)
+        self.paragraph(prepared, small, color=MUTED, align="C")
         self.paragraph(
-            f"Prepared for you by {who}{where}, with Stride decision support.", small, color=MUTED, align="C"
+            self.t("Page {page} of {pages}", page=str(self.page_no()), pages="{nb}"),
+            small,
+            color=MUTED,
+            align="C",
         )
-        self.paragraph(f"Page {self.page_no()} of {{nb}}", small, color=MUTED, align="C")
+
+    def header(self) -> None:
+        """On every page of a translation no clinician has reviewed yet: say so (§14)."""
+        if not self.review_note:
+            return
+        with self.in_document_language():
+            self._header()
+
+    def _header(self) -> None:
+        self.set_y(5)
+        note = self.t(
+            "Translation not yet reviewed by a clinician. The English safety net is printed in full."
+        )
+        self.paragraph(note, self.style.small_pt, bold=True, color=SAFETY_BORDER, align="C")
+        if self.language != "en":
+            with self.in_english():
+                english = (
+                    "Translation not yet reviewed by a clinician. The English safety net is printed in full."
+                )
+                if english != note:
+                    self.paragraph(english, self.style.small_pt, bold=True, color=SAFETY_BORDER, align="C")
+        self.set_y(max(self.get_y() + 1, self.t_margin))
 
     def masthead(self) -> None:
         """Clinic, title, patient, date and clinician at the top of page 1."""
@@ -400,29 +582,29 @@ class _Handout(FPDF):
         if plan.clinic_address:
             self.paragraph(plan.clinic_address, style.small_pt + 1, color=MUTED)
         self.ln(3)
-        self.paragraph(DOCUMENT_TITLE, style.title_pt, bold=True, color=ACCENT)
+        self.paragraph(self.t(DOCUMENT_TITLE), style.title_pt, bold=True, color=ACCENT)
         self.ln(1)
-        self.name_line(f"For {plan.patient_display_name}", style.item_title_pt)
-        details = f"Date: {format_date(plan.plan_date)}"
+        self.name_line(self.t("For {name}", name=plan.patient_display_name), style.item_title_pt)
+        details = self.t("Date: {date}", date=self.date(plan.plan_date))
         if plan.clinician_name:
-            details += f" · From: {plan.clinician_name}"
+            details += " · " + self.t("From: {clinician}", clinician=plan.clinician_name)
         self.paragraph(details, style.body_pt, color=MUTED)
         contact = []
         if plan.next_appointment:
-            contact.append(f"Your next appointment: {format_date(plan.next_appointment)}")
+            contact.append(self.t("Your next appointment: {date}", date=self.date(plan.next_appointment)))
         if plan.clinic_phone:
-            contact.append(f"Questions? Call us on {plan.clinic_phone}")
+            contact.append(self.t("Questions? Call us on {phone}", phone=plan.clinic_phone))
         if contact:
             self.paragraph(" · ".join(contact), style.body_pt, bold=True)
         self.ln(1)
-        pointer = FIRST_PAGE_POINTER if plan.safety_first else LAST_PAGE_POINTER
+        pointer = self.t(FIRST_PAGE_POINTER if plan.safety_first else LAST_PAGE_POINTER)
         self.paragraph(pointer, style.body_pt, bold=True, color=SAFETY_BORDER)
         self.ln(2)
         self.rule()
 
     def name_line(self, text: str, size_pt: float) -> None:
         """The patient's name line, bold; a right-to-left name is shaped and in bidirectional order."""
-        if not has_rtl(text):
+        if not has_rtl(text) or self.script is not None:
             self.paragraph(text, size_pt, bold=True)
             return
         self.use(size_pt, bold=True)
@@ -438,9 +620,10 @@ class _Handout(FPDF):
         """The patient's own goals (their PSFS activities), under a heading."""
         if not goals:
             return
-        lead_h = self.text_height(GOALS_LEAD, self.epw, self.style.body_pt)
-        self.heading(SECTION_HEADINGS["goals"], lead_h + self.bullet_height(goals, self.epw))
-        self.paragraph(GOALS_LEAD, self.style.body_pt)
+        lead = self.t(GOALS_LEAD)
+        lead_h = self.text_height(lead, self.epw, self.style.body_pt)
+        self.heading(self.t(SECTION_HEADINGS["goals"]), lead_h + self.bullet_height(goals, self.epw))
+        self.paragraph(lead, self.style.body_pt)
         self.bullets(goals, self.l_margin, self.epw)
         self.ln(2.5)
 
@@ -463,35 +646,126 @@ class _Handout(FPDF):
         y = self.get_y() + 0.5
         self.set_draw_color(*ACCENT)
         self.set_line_width(0.6)
-        self.line(self.l_margin, y, self.l_margin + 30, y)
+        right = self.w - self.r_margin
+        if self.rtl:
+            self.line(right - 30, y, right, y)
+        else:
+            self.line(self.l_margin, y, self.l_margin + 30, y)
         self.ln(3)
 
     # Blocks ---------------------------------------------------------------------------------------
 
+    def twin(self, item: PlanItem) -> PlanItem | None:
+        """In the bilingual layout, the English item printed above a translated one."""
+        if not self.english_items:
+            return None
+        english = self.english_items.get(item.id)
+        return english if english is not None and english != item else None
+
     def item_height(self, item: PlanItem, width_mm: float) -> float:
-        """Height (mm) of one advice item."""
+        """Height (mm) of one advice item; in the bilingual layout with its English twin above it."""
+        twin = self.twin(item) if not self.printing_twin else None
+        if twin is not None:
+            self.printing_twin = True
+            try:
+                with self.in_english():
+                    english_h = self._item_height(twin, width_mm)
+            finally:
+                self.printing_twin = False
+            return english_h + self._item_height(item, width_mm, with_drawing=False)
+        return self._item_height(item, width_mm)
+
+    def _item_height(self, item: PlanItem, width_mm: float, *, with_drawing: bool = True) -> float:
         style = self.style
+        drawing = cue_drawing(item.id) if with_drawing else None
+        if drawing is not None:
+            width_mm -= self.drawing_size(drawing)[0] + 4
         height = self.text_height(item.title, width_mm, style.item_title_pt, bold=True) + 2.5
         if item.text:
             height += self.text_height(item.text, width_mm, style.body_pt)
-        return height + self.bullet_height(item.bullets, width_mm)
+        if _is_table(item):
+            height += sum(self.table_row_height(row, width_mm) for row in _table_rows(item))
+        else:
+            height += self.bullet_height(item.bullets, width_mm)
+        if drawing is not None:
+            height = max(height, self.drawing_size(drawing)[1] + 2.5)
+        return height
 
     def item(self, item: PlanItem, x_mm: float, width_mm: float, *, keep: bool = True) -> None:
-        """One advice item: bold title, paragraph, bullets."""
-        style = self.style
+        """One advice item: bold title, paragraph, bullets; a cue drawing on the right. In the
+        bilingual layout the English item comes first, in muted ink, then the translation."""
         if keep:
             self.keep_together(self.item_height(item, width_mm))
-        self.paragraph(item.title, style.item_title_pt, bold=True, x_mm=x_mm, width_mm=width_mm)
+        twin = self.twin(item) if not self.printing_twin else None
+        if twin is not None:
+            self.printing_twin = True
+            try:
+                with self.in_english():
+                    self._item(twin, x_mm, width_mm, color=MUTED)
+            finally:
+                self.printing_twin = False
+        self._item(item, x_mm, width_mm, with_drawing=twin is None)
+
+    def _item(
+        self,
+        item: PlanItem,
+        x_mm: float,
+        width_mm: float,
+        color: tuple[int, int, int] = INK,
+        *,
+        with_drawing: bool = True,
+    ) -> None:
+        style = self.style
+        top, page = self.get_y(), self.page
+        bottom = top
+        drawing = cue_drawing(item.id) if with_drawing else None
+        if drawing is not None:
+            d_width, _ = self.drawing_size(drawing)
+            bottom = top + self.drawing(drawing, x_mm + width_mm - d_width, top)
+            width_mm -= d_width + 4
+        self.paragraph(item.title, style.item_title_pt, bold=True, color=color, x_mm=x_mm, width_mm=width_mm)
         if item.text:
-            self.paragraph(item.text, style.body_pt, x_mm=x_mm, width_mm=width_mm)
-        self.bullets(item.bullets, x_mm, width_mm)
+            self.paragraph(item.text, style.body_pt, color=color, x_mm=x_mm, width_mm=width_mm)
+        if _is_table(item):
+            self.feature_table(_table_rows(item), x_mm, width_mm)
+        else:
+            self.bullets(item.bullets, x_mm, width_mm)
+        if self.page == page and self.get_y() < bottom:
+            self.set_y(bottom)
         self.ln(2.5)
+
+    def table_row_height(self, row: tuple[str, str], width_mm: float) -> float:
+        """Height (mm) of one row of a two-column feature table."""
+        first, second = width_mm * TABLE_FIRST_SHARE, width_mm * (1 - TABLE_FIRST_SHARE)
+        size = self.style.body_pt
+        return (
+            max(self.text_height(row[0], first, size, bold=True), self.text_height(row[1], second, size))
+            + 1.5
+        )
+
+    def feature_table(self, rows: Sequence[tuple[str, str]], x_mm: float, width_mm: float) -> None:
+        """A small two-column table: a feature in bold, and why it may feel better."""
+        first = width_mm * TABLE_FIRST_SHARE
+        for number, row in enumerate(rows):
+            height = self.table_row_height(row, width_mm)
+            top = self.get_y()
+            if number % 2 == 0:
+                self.set_fill_color(*CARD_FILL)
+                self.rect(x_mm, top, width_mm, height, style="F")
+            self.set_xy(x_mm, top + 0.75)
+            self.paragraph(row[0], self.style.body_pt, bold=True, x_mm=x_mm, width_mm=first)
+            self.set_y(top + 0.75)
+            self.paragraph(row[1], self.style.body_pt, x_mm=x_mm + first, width_mm=width_mm - first)
+            self.set_draw_color(*RULE)
+            self.set_line_width(0.2)
+            self.line(x_mm, top + height, x_mm + width_mm, top + height)
+            self.set_y(top + height)
 
     def section(self, key: str, items: Sequence[PlanItem]) -> None:
         """A heading and its advice items."""
         if not items:
             return
-        self.heading(SECTION_HEADINGS[key], self.item_height(items[0], self.epw))
+        self.heading(self.t(SECTION_HEADINGS[key]), self.item_height(items[0], self.epw))
         for entry in items:
             self.item(entry, self.l_margin, self.epw)
 
@@ -546,19 +820,50 @@ class _Handout(FPDF):
         """Height (mm) of one exercise card."""
         style = self.style
         height = self.text_height(exercise.name, text_w, style.item_title_pt, bold=True) + 1
+        english = self.english_exercises.get(exercise.id)
+        if english is not None and english.name != exercise.name:
+            with self.in_english():
+                height += self.text_height(english.name, text_w, style.body_pt, bold=True)
         if exercise.purpose:
             height += self.text_height(exercise.purpose, text_w, style.body_pt) + 1
         height += self.bullet_height(exercise.steps, text_w)
         if exercise.dose:
-            height += self.text_height(f"How much: {exercise.dose}", text_w, style.body_pt, bold=True) + 1
+            height += (
+                self.text_height(
+                    self.t("How much: {dose}", dose=exercise.dose), text_w, style.body_pt, bold=True
+                )
+                + 1
+            )
+        drawing = exercise_drawing(exercise.id)
+        if drawing is not None:
+            return height + self.drawing_size(drawing)[1] + 3 + 8
         return max(height, style.pictogram_h_mm) + 8
+
+    def drawing_size(self, drawing: Drawing) -> tuple[float, float]:
+        """Width and height (mm) a drawing is printed at: start and finish panels, or one cue panel."""
+        width = min(self.epw - 8, DRAWING_W_MM)
+        if drawing.kind == "cue":
+            width /= 2.6
+        return width, width * drawing.aspect
+
+    def drawing(self, drawing: Drawing, x_mm: float, y_mm: float) -> float:
+        """Print a drawing as vectors; the height (mm) it took."""
+        width, height = self.drawing_size(drawing)
+        self.image(BytesIO(drawing.pdf_bytes()), x=x_mm, y=y_mm, w=width, h=height)
+        return height
+
+    def card_text_box(self, exercise: PlanExercise) -> tuple[float, float]:
+        """Left edge and width (mm) of a card's text: beside the pictogram, or full width under a drawing."""
+        if exercise_drawing(exercise.id) is not None:
+            return self.l_margin + 4, self.epw - 8
+        text_x = self.l_margin + 4 + self.style.pictogram_w_mm + 5.0
+        return text_x, self.w - self.r_margin - 4 - text_x
 
     def exercise_card(self, exercise: PlanExercise) -> None:
         """A framed card: pictogram on the left; name, purpose, numbered steps and dose beside it."""
         style = self.style
-        gap = 5.0
-        text_x = self.l_margin + 4 + style.pictogram_w_mm + gap
-        text_w = self.w - self.r_margin - 4 - text_x
+        drawing = exercise_drawing(exercise.id)
+        text_x, text_w = self.card_text_box(exercise)
         height = self.card_height(exercise, text_w)
         self.keep_together(height + 3)
         top = self.get_y()
@@ -566,12 +871,27 @@ class _Handout(FPDF):
         self.set_draw_color(*RULE)
         self.set_line_width(0.3)
         self.rect(self.l_margin, top, self.epw, height, style="DF", round_corners=True, corner_radius=2.5)
-        self.pictogram(exercise.pictogram, self.l_margin + 4, top + 4)
+        if drawing is None:
+            self.pictogram(exercise.pictogram, self.l_margin + 4, top + 4)
         self.set_y(top + 4)
         self.paragraph(
             exercise.name, style.item_title_pt, bold=True, color=ACCENT, x_mm=text_x, width_mm=text_w
         )
+        english = self.english_exercises.get(exercise.id)
+        if english is not None and english.name != exercise.name:
+            with self.in_english():
+                self.paragraph(
+                    english.name, style.body_pt, bold=True, color=MUTED, x_mm=text_x, width_mm=text_w
+                )
         self.ln(1)
+        if drawing is not None:
+            # Start and finish side by side, under the name, as wide as the text.
+            self.set_fill_color(255, 255, 255)
+            self.set_draw_color(*RULE)
+            self.set_line_width(0.2)
+            width, d_height = self.drawing_size(drawing)
+            self.rect(text_x, self.get_y(), width, d_height, style="DF")
+            self.set_y(self.get_y() + self.drawing(drawing, text_x, self.get_y()) + 3)
         if exercise.purpose:
             self.paragraph(exercise.purpose, style.body_pt, x_mm=text_x, width_mm=text_w)
             self.ln(1)
@@ -579,7 +899,11 @@ class _Handout(FPDF):
         if exercise.dose:
             self.ln(1)
             self.paragraph(
-                f"How much: {exercise.dose}", style.body_pt, bold=True, x_mm=text_x, width_mm=text_w
+                self.t("How much: {dose}", dose=exercise.dose),
+                style.body_pt,
+                bold=True,
+                x_mm=text_x,
+                width_mm=text_w,
             )
         self.set_y(top + height + 3)
 
@@ -617,7 +941,9 @@ class _Handout(FPDF):
         style = self.style
         row_h = style.line_mm(style.body_pt) * 1.15
         col_w = [self.epw * share for share in (0.14, 0.2, 0.2, 0.2, 0.26)]
-        headings = ("Week", "Each walk", "Walks a day", "Days a week", "Minutes a week")
+        headings = tuple(
+            self.t(text) for text in ("Week", "Each walk", "Walks a day", "Days a week", "Minutes a week")
+        )
         self.keep_together(self.table_keep_mm(weeks))
         self.table_header(headings, col_w, row_h)
         for number, week in enumerate(weeks):
@@ -634,7 +960,7 @@ class _Handout(FPDF):
             self.use(style.body_pt)
             values = (
                 str(week.week),
-                f"{week.bout_min:g} min",
+                self.t("{minutes} min", minutes=f"{week.bout_min:g}"),
                 str(week.bouts_per_day),
                 str(week.days_per_week),
                 f"{week.weekly_total_min:g}",
@@ -652,7 +978,7 @@ class _Handout(FPDF):
         small = style.small_pt + 1
         chart_h = style.chart_h_mm
         self.keep_together(caption_h + chart_h + 12)
-        self.paragraph("Minutes of walking each week", style.item_title_pt, bold=True)
+        self.paragraph(self.t("Minutes of walking each week"), style.item_title_pt, bold=True)
         self.ln(2)
         goal = GOAL_MIN_PER_DAY * GOAL_DAYS_PER_WEEK
         totals = [week.weekly_total_min for week in weeks]
@@ -685,7 +1011,7 @@ class _Handout(FPDF):
         self.line(left, goal_y, right, goal_y)
         self.set_dash_pattern()
         self.use(small, bold=True, color=SAFETY_BORDER)
-        label = f"Goal: {goal:g} minutes a week"
+        label = self.t("Goal: {minutes} minutes a week", minutes=f"{goal:g}")
         self.set_xy(right - self.get_string_width(label) - 1, goal_y - style.line_mm(small) - 0.5)
         self.cell(self.get_string_width(label) + 1, style.line_mm(small), label)
         points = [to_xy(index, value) for index, value in enumerate(totals)]
@@ -703,7 +1029,7 @@ class _Handout(FPDF):
         # Below the tick labels, which are taller in large print.
         label_y = bottom + 1 + max(4.0, style.line_mm(small))
         self.set_xy(left, label_y)
-        self.cell(right - left, 4, "Week", align="C")
+        self.cell(right - left, 4, self.t("Week"), align="C")
         self.set_y(label_y + 6)
 
     def _split_item(
@@ -714,11 +1040,13 @@ class _Handout(FPDF):
         for keep in range(len(item.bullets) - 2, 1, -1):
             head = item.model_copy(update={"bullets": item.bullets[:keep]})
             if self.item_height(head, width_mm) <= room_mm:
-                rest = PlanItem(id=item.id, title=f"{item.title} (continued)", bullets=item.bullets[keep:])
+                rest = PlanItem(
+                    id=item.id, title=f"{item.title} {self.t('(continued)')}", bullets=item.bullets[keep:]
+                )
                 return head, rest
         return None, None
 
-    def safety_net_box(self, items: Sequence[PlanItem], *, lead: bool = False) -> None:
+    def safety_net_box(self, items: Sequence[PlanItem], *, lead: bool = False, title: str = "") -> None:
         """The bordered safety-net box on a page of its own, or straight below (`lead`: under the
         masthead; or when the page holds only a few lines); it may continue on another page, each
         page a whole box, a long list cut between bullets, the last two pages balanced."""
@@ -773,8 +1101,10 @@ class _Handout(FPDF):
             self.set_line_width(0.9)
             self.rect(self.l_margin, top, self.epw, height, style="DF")
             self.set_y(top + pad)
-            title = SECTION_HEADINGS["safety_net"] + (" (continued)" if number else "")
-            self.paragraph(title, style.heading_pt, bold=True, color=SAFETY_BORDER, x_mm=inner_x)
+            heading = (title or self.t(SECTION_HEADINGS["safety_net"])) + (
+                " " + self.t("(continued)") if number else ""
+            )
+            self.paragraph(heading, style.heading_pt, bold=True, color=SAFETY_BORDER, x_mm=inner_x)
             self.ln(2)
             for entry, _ in page_items:
                 self.item(entry, inner_x, inner_w, keep=False)
@@ -788,12 +1118,70 @@ def _creation_date(value: dt.datetime | None) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def render(plan: Plan, *, large_print: bool = False, creation_date: dt.datetime | None = None) -> bytes:
-    """The plan as A4 PDF bytes; the same plan and creation date always give the same bytes."""
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered handout and the letters it could only print as an empty box (.notdef)."""
+
+    pdf: bytes
+    notdef: frozenset[str]
+
+
+def _notdef_letters(pdf: FPDF, texts: Sequence[str]) -> frozenset[str]:
+    # A letter no face of the document has is drawn as an empty box, or (shaped) left out: both
+    # are counted, from the faces' character maps and from fpdf2's own list of missing glyphs.
+    covered = [font.cmap for font in pdf.fonts.values() if isinstance(font, TTFFont)]
+    letters = {
+        char
+        for text in texts
+        for char in text
+        if not char.isspace()
+        and unicodedata.category(char) != "Cf"
+        and not any(ord(char) in c for c in covered)
+    }
+    for font in pdf.fonts.values():
+        if not isinstance(font, TTFFont):
+            continue
+        for glyph, _ in font.subset.items():
+            # The subset's own .notdef is U+0000; any other letter mapped to glyph 0 is an empty box.
+            if glyph is not None and glyph.glyph_id == 0:
+                codes = glyph.unicode if isinstance(glyph.unicode, tuple) else (glyph.unicode,)
+                letters.update(chr(code) for code in codes if code)
+        letters.update(chr(code) for code in font.missing_glyphs)
+    return frozenset(letters)
+
+
+def render(plan: Plan, **options: Any) -> bytes:
+    """The plan as A4 PDF bytes; the same plan and creation date always give the same bytes
+    (options as for `render_checked`)."""
+    return render_checked(plan, **options).pdf
+
+
+def render_checked(
+    plan: Plan,
+    *,
+    large_print: bool = False,
+    creation_date: dt.datetime | None = None,
+    language: str = "en",
+    english_safety_net: Sequence[PlanItem] = (),
+    review_note: bool = False,
+    bilingual_with: Plan | None = None,
+) -> Rendered:
+    """The plan as A4 PDF, with the letters no face could draw.
+
+    A translated plan (reports.i18n.translate_plan) is printed in its `language`; `review_note`
+    marks every page while no clinician has reviewed the translation, and `english_safety_net`
+    (the plan's English safety-net items) is then printed in full after the translated one.
+    """
     style = print_settings(large_print)
-    pdf = _Handout(plan, style)
-    pdf.set_title(f"{DOCUMENT_TITLE} - {format_date(plan.plan_date)}")
-    pdf.set_lang(DOCUMENT_LANG)
+    pdf = _Handout(plan, style, language=language, review_note=review_note)
+    if bilingual_with is not None and language != "en":
+        # Paragraph by paragraph: each English item above its translation (clinical-reference §14).
+        pdf.english_items = {
+            entry.id: entry for key in bilingual_with.sections for entry in bilingual_with.sections[key]
+        }
+        pdf.english_exercises = {entry.id: entry for entry in bilingual_with.exercises}
+    pdf.set_title(f"{pdf.t(DOCUMENT_TITLE)} - {pdf.date(plan.plan_date)}")
+    pdf.set_lang(DOCUMENT_LANG if language == "en" else language)
     pdf.set_author(plan.clinician_name or plan.clinic_name or "Stride")
     pdf.set_subject("Walking programme, exercises and advice for back pain")
     pdf.set_creator("Stride")
@@ -808,27 +1196,42 @@ def render(plan: Plan, *, large_print: bool = False, creation_date: dt.datetime 
     walking = plan.section("walking")
     if walking or plan.walking_programme:
         first = pdf.item_height(walking[0], pdf.epw) if walking else pdf.table_keep_mm(plan.walking_programme)
-        pdf.heading(SECTION_HEADINGS["walking"], first)
+        pdf.heading(pdf.t(SECTION_HEADINGS["walking"]), first)
         for entry in walking:
             pdf.item(entry, pdf.l_margin, pdf.epw)
         if plan.walking_programme:
             pdf.programme_table(plan.walking_programme)
             pdf.progress_chart(plan.walking_programme)
     if plan.exercises:
-        text_w = pdf.epw - 8 - style.pictogram_w_mm - 5
-        pdf.heading(SECTION_HEADINGS["exercises"], pdf.card_height(plan.exercises[0], text_w) + 3)
+        text_w = pdf.card_text_box(plan.exercises[0])[1]
+        pdf.heading(pdf.t(SECTION_HEADINGS["exercises"]), pdf.card_height(plan.exercises[0], text_w) + 3)
         for exercise in plan.exercises:
             pdf.exercise_card(exercise)
     for key in ("posture", "footwear", "flare_up"):
         pdf.section(key, plan.section(key))
     if plan.personal_note:
-        note = PlanItem(id="personal_note", title=SECTION_HEADINGS["personal_note"], text=plan.personal_note)
-        pdf.heading(SECTION_HEADINGS["personal_note"], pdf.text_height(note.text, pdf.epw, style.body_pt))
+        note = PlanItem(
+            id="personal_note", title=pdf.t(SECTION_HEADINGS["personal_note"]), text=plan.personal_note
+        )
+        pdf.heading(note.title, pdf.text_height(note.text, pdf.epw, style.body_pt))
         pdf.paragraph(note.text, style.body_pt)
     if not plan.safety_first:
         pdf.safety_net_box(plan.safety_net)
+    if english_safety_net and language != "en":
+        with pdf.in_english():
+            pdf.safety_net_box(english_safety_net, title="When to get help (in English)")
     data = bytes(pdf.output())
+    notdef = _notdef_letters(
+        pdf,
+        [
+            plan.patient_display_name,
+            plan.clinician_name,
+            plan.clinic_name,
+            *plan.goals,
+            *plan.patient_texts(),
+        ],
+    )
     # fpdf2 memoises SubsetMap.pick on the class, which keeps every document's fonts alive; the
     # entries are only a speed-up (pick is idempotent), so clearing them is safe.
     SubsetMap.pick.cache_clear()
-    return data
+    return Rendered(data, notdef)

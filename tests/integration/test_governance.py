@@ -81,3 +81,21 @@ def test_records_past_the_retention_period_are_listed_not_deleted(store):
     assert [row["patient_id"] for row in listed] == [patient.id]
     with store.read() as tx:
         assert len(tx.visits(patient.id)) == 1
+
+
+def test_a_handout_translation_awaits_review_until_an_admin_records_who_reviewed_it(store):
+    admin, clinician = make_user(store, "admin"), make_user(store, "clinician")
+    assert governance.translation_review(store, "ar", "c0ffee000000") is None
+    with pytest.raises(PermissionDeniedError):
+        governance.record_translation_review(store, clinician, "ar", "c0ffee000000", "Checked")
+    with pytest.raises(InvalidInputError):
+        governance.record_translation_review(store, admin, "ar", "c0ffee000000", "  ")
+    governance.record_translation_review(
+        store, admin, "ar", "c0ffee000000", "Read through by an Arabic-speaking physio"
+    )
+    decision = governance.translation_review(store, "ar", "c0ffee000000")
+    assert decision is not None and decision.by == admin.id
+    # A changed catalogue is a new version, which needs its own review.
+    assert governance.translation_review(store, "ar", "0ther0000000") is None
+    with store.read() as tx:
+        assert [e.action for e in tx.audit_entries(action="translation.review")] == ["translation.review"]

@@ -57,7 +57,7 @@ def test_a_plan_with_no_findings_still_has_core_messages_general_advice_and_a_fl
     plan = plan_for()
     assert ids(plan, "core") == ["back_pain_common", "pain_not_damage", "pace_and_build"]
     assert ids(plan, "posture") == ["posture_general"]
-    assert ids(plan, "footwear") == ["footwear_general"]
+    assert ids(plan, "footwear") == ["footwear_general", "footwear_features"]
     assert ids(plan, "flare_up") == ["flare_up_plan", "flare_up_review"]
 
 
@@ -114,6 +114,7 @@ def test_a_footwear_finding_adds_its_comfort_line() -> None:
     assert ids(plan_for(make_visit(footwear_findings={"high_heel"})), "footwear") == [
         "footwear_general",
         "high_heel",
+        "footwear_features",
     ]
 
 

@@ -1,0 +1,161 @@
+"""Handouts in the patient's language: every shipped catalogue is complete, each language prints its
+sentences and the patient's name in logical order with embedded faces and no empty boxes (.notdef),
+and an unreviewed translation says so on every page with the English safety net in full."""
+
+from __future__ import annotations
+
+import logging
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from dashboard.config import Settings
+from dashboard.plan import PLACEHOLDERS, Plan
+from reports import i18n
+from reports.handout import render, render_checked
+from tests.integration.test_handout_pdf import CREATED, LIBRARY, full_plan, poppler
+
+VALUES = {name: getattr(Settings(), name) for name in PLACEHOLDERS}
+# A name in each language's own script (and one mixed), to come back whole.
+NAMES = {
+    "ar": "ليلى حداد",
+    "bn": "রহিম উদ্দিন",
+    "es": "José Núñez Peña",
+    "pl": "Łucja Wójcik-Żak",
+    "ur": "عائشہ خان",
+}
+KNOWN = "Keep your head up and look ahead."
+REVIEW_NOTE = "Translation not yet reviewed by a clinician. The English safety net is printed in full."
+# pdftotext wraps right-to-left runs in direction marks and may split Bengali clusters with spaces.
+_MARKS = re.compile(r"[\s\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def flat(text: str) -> str:
+    """Text without whitespace and direction marks, for comparing extracted text with the input."""
+    return _MARKS.sub("", text)
+
+
+def translated(language: str, name: str) -> tuple[Plan, Plan]:
+    plan = full_plan()
+    plan.patient_display_name = name
+    translation = i18n.translate_plan(plan, LIBRARY, language, VALUES)
+    assert translation is not None
+    assert translation.missing == []
+    return plan, translation.plan
+
+
+def test_every_shipped_catalogue_translates_every_sentence_of_the_library_and_the_page() -> None:
+    assert set(i18n.shipped_languages()) >= {"ar", "bn", "es"}
+    assert list(i18n.untranslated()) == []
+
+
+def test_the_check_command_lists_an_untranslated_string(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = i18n.catalogue_path("es").read_text(encoding="utf-8")
+    target = tmp_path / "es" / "LC_MESSAGES" / "handout.po"
+    target.parent.mkdir(parents=True)
+    target.write_text(source.replace('msgstr "Puente"', 'msgstr ""'), encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    assert list(i18n.untranslated()) == [("es", "Bridge")]
+    assert i18n.main(["check"]) == 1
+
+
+@pytest.mark.parametrize("language", sorted(NAMES))
+def test_a_plan_prints_in_the_language_with_the_name_in_logical_order_and_no_empty_boxes(
+    language: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    if language not in i18n.shipped_languages():
+        pytest.skip(f"no {language} catalogue shipped yet")
+    english, plan = translated(language, NAMES[language])
+    with caplog.at_level(logging.WARNING, logger="fpdf"):
+        pdf = render(
+            plan,
+            creation_date=CREATED,
+            language=language,
+            english_safety_net=english.safety_net,
+            review_note=True,
+        )
+    assert not [r for r in caplog.records if "missing the following glyphs" in r.getMessage()]
+    path = tmp_path / f"handout-{language}.pdf"
+    path.write_bytes(pdf)
+    text = flat(poppler("pdftotext", "-enc", "UTF-8", str(path), "-"))
+    found = i18n.catalogue(language)
+    assert found is not None
+    sentence = found.get(KNOWN)
+    assert sentence is not None
+    assert flat(sentence) in text
+    assert flat(NAMES[language]) in text
+    fonts = poppler("pdffonts", str(path)).splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts), fonts  # the "emb" column
+    # Page images, kept with the test's files for a person to look at.
+    poppler("pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(path), str(tmp_path / language))
+    assert list(tmp_path.glob(f"{language}*.png"))
+
+
+@pytest.mark.parametrize("language", ["ar", "es"])
+def test_an_unreviewed_translation_says_so_on_every_page_and_prints_the_english_safety_net(
+    language: str,
+) -> None:
+    english, plan = translated(language, NAMES[language])
+    pdf = render(
+        plan,
+        creation_date=CREATED,
+        language=language,
+        english_safety_net=english.safety_net,
+        review_note=True,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "h.pdf"
+        path.write_bytes(pdf)
+        pages = poppler("pdftotext", "-enc", "UTF-8", str(path), "-").split("\f")[:-1]
+    assert pages
+    for page in pages:
+        assert flat(REVIEW_NOTE) in flat(page)
+    whole = flat("".join(pages))
+    assert flat("When to get help (in English)") in whole
+    for item in english.safety_net:
+        for line in item.bullets:
+            assert flat(line) in whole
+
+
+@pytest.mark.parametrize("language", ["ar", "bn", "es"])
+def test_a_letter_no_face_has_is_caught_by_the_empty_box_check(language: str) -> None:
+    # The check above would fail on a .notdef box (or a letter shaping left out).
+    _, plan = translated(language, "Leila \U00013000")
+    assert render_checked(plan, creation_date=CREATED, language=language).notdef == {"\U00013000"}
+
+
+def test_a_language_without_a_catalogue_gives_no_translation() -> None:
+    assert i18n.translate_plan(full_plan(), LIBRARY, "so", VALUES) is None
+
+
+def test_a_sentence_the_clinician_edited_is_reported_as_untranslated() -> None:
+    plan = full_plan()
+    plan.sections["core"][0].text = "My own words for this patient."
+    translation = i18n.translate_plan(plan, LIBRARY, "es", VALUES)
+    assert translation is not None
+    assert translation.missing == ["My own words for this patient."]
+    assert translation.plan.sections["core"][0].text == "My own words for this patient."
+
+
+@pytest.mark.parametrize("language", ["ar", "bn"])
+def test_the_bilingual_layout_prints_each_english_paragraph_above_its_translation(language: str) -> None:
+    english, plan = translated(language, NAMES[language])
+    pdf = render(plan, creation_date=CREATED, language=language, review_note=True, bilingual_with=english)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "h.pdf"
+        path.write_bytes(pdf)
+        text = flat(poppler("pdftotext", "-enc", "UTF-8", str(path), "-"))
+    found = i18n.catalogue(language)
+    assert found is not None
+    for sentence in ("Hurting does not mean harm", KNOWN, "You have new weakness in a leg."):
+        local = found.get(sentence)
+        assert local is not None
+        # A full stop at the end of a right-to-left line is extracted before it: compare without it.
+        english_words, local_words = flat(sentence).rstrip("."), flat(local).rstrip(".")
+        assert english_words in text
+        assert local_words in text
+        assert text.index(english_words) < text.index(local_words)
