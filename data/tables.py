@@ -90,7 +90,7 @@ patients = Table(
     Column("clinician_id", String(36), nullable=True, index=True),
     Column("next_review_date", Date, nullable=True),
     Column("data", JSON, nullable=False),
-    # The handout's language (BCP 47), also in `data`; a column so the lists can show it (0011).
+    # The handout's language (BCP 47), also in `data`; a column so the lists can show it (0008).
     Column("language", String(35), nullable=False, server_default="en"),
 )
 

@@ -1,4 +1,4 @@
-"""The patient's handout language is stored, read back and checked as a BCP 47 tag (migration 0011)."""
+"""The patient's handout language is stored, read back and checked as a BCP 47 tag (migration 0008)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 The tag is kept in the patient's JSON too (dashboard.models.Patient.language); a patient stored
 before this revision reads as "en".
 
-Revision ID: 0011
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-02
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
