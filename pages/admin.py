@@ -297,6 +297,21 @@ with rules_tab:
             f"✅ Approved by {md_escape(approval.by_name)} on {approval.at:%Y-%m-%d %H:%M} UTC: "
             f"{md_escape(approval.note)}"
         )
+    st.caption(
+        "A hash of the rule table and the clinic's settings. Each stored screening keeps its version, "
+        "so past results stay explainable after the rules change."
+    )
+    st.dataframe(
+        [
+            {"Setting": k.replace("_", " "), "Value": str(v)}
+            for k, v in dataclasses.asdict(settings.rules).items()
+        ],
+        hide_index=True,
+        key="admin_rule_settings",
+    )
+    with st.expander("The rule table", expanded=False):
+        st.markdown(red_flags.rules_markdown(settings.rules))
+
     st.markdown("**Handout translations** (clinical-reference §14)")
     st.caption(
         "Until a clinician has reviewed a translation, its handouts say so on every page and print the "
@@ -326,20 +341,6 @@ with rules_tab:
                     st.error(md_escape(str(exc)))
                 else:
                     st.rerun()
-    st.caption(
-        "A hash of the rule table and the clinic's settings. Each stored screening keeps its version, "
-        "so past results stay explainable after the rules change."
-    )
-    st.dataframe(
-        [
-            {"Setting": k.replace("_", " "), "Value": str(v)}
-            for k, v in dataclasses.asdict(settings.rules).items()
-        ],
-        hide_index=True,
-        key="admin_rule_settings",
-    )
-    with st.expander("The rule table", expanded=False):
-        st.markdown(red_flags.rules_markdown(settings.rules))
 
     st.subheader("Instrument licences")
     st.caption(
