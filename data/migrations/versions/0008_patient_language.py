@@ -25,5 +25,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("patients") as batch:
-        batch.drop_column("language")
+    # A plain DROP COLUMN (SQLite 3.35+ and PostgreSQL): batch mode would rebuild `patients`, which
+    # the foreign keys of visits, screenings and escalations refuse while they are enforced.
+    op.drop_column("patients", "language")
