@@ -17,19 +17,17 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.catalogue import WALK_PROTOCOLS
+from dashboard.catalogue import METRIC_PROTOCOL, WALK_METRICS, WALK_PROTOCOLS
 from dashboard.outcomes import ODI_BAND_LABELS, ODI_BANDS, ODI_TOP_BAND
 from dashboard.trends import (
     MEASURE_LABELS,
     PROTOCOL_NAMES,
     WALK_FIELD_WORDS,
     baseline_latest,
-    field_unit,
     mcid_band,
     series_rows,
-    walk_protocols,
+    walk_measures,
 )
-from dashboard.walking import ONSET_METRIC, PRIMARY_METRIC, change_measure
 
 # Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO: dict[str, str] = {
@@ -391,22 +389,29 @@ def pain_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure |
 
 
 def walking_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure | None:
-    """Walking tolerance, one panel per protocol (never merged): primary metric solid, onset dotted."""
-    protocols = walk_protocols(frame)
-    if not protocols:
+    """Walking tolerance, one panel per protocol metric (never merged, §7.8): total solid, onset dotted.
+
+    An SPWT measured in metres and an SPWT only timed are two panels: distance is never mixed with time.
+    """
+    measures = walk_measures(frame)
+    if not measures:
         return None
     title = "Walking tolerance (higher is better)"
-    if len(protocols) > 1:
-        title += "<br><sup>One panel per protocol: results are compared only within one protocol</sup>"
-    fig = _figure(title, rows=len(protocols), subplot_titles=[PROTOCOL_NAMES[p] for p in protocols])
+    if len(measures) > 1:
+        title += "<br><sup>One panel per protocol and measure: results are compared only within one</sup>"
+    titles = [
+        f"{PROTOCOL_NAMES[METRIC_PROTOCOL[m]]}: {WALK_FIELD_WORDS[WALK_METRICS[m].field]}" for m in measures
+    ]
+    fig = _figure(title, rows=len(measures), subplot_titles=titles)
     overlays = _Overlays()
     panel: int | None
-    for index, protocol in enumerate(protocols, start=1):
-        panel = index if len(protocols) > 1 else None
+    for index, measure in enumerate(measures, start=1):
+        panel = index if len(measures) > 1 else None
+        metric = WALK_METRICS[measure]
+        protocol = METRIC_PROTOCOL[measure]
         colour, symbol = PROTOCOL_STYLE[protocol]
-        rows = frame.loc[frame["walk_protocol"] == protocol]
-        primary_field, onset_field = PRIMARY_METRIC[protocol], ONSET_METRIC[protocol]
-        unit = field_unit(primary_field)
+        rows = frame.loc[frame["walk_measure"] == measure]
+        unit = metric.unit
         short = PROTOCOL_NAMES[protocol].split(" (")[-1].rstrip(")")
         stop = rows["walk_stop_reason"].fillna("not recorded").astype(str).str.replace("_", " ")
         primary = rows.loc[rows["walk_primary"].notna()]
@@ -416,7 +421,7 @@ def walking_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figur
             fig,
             primary,
             "walk_primary",
-            f"{short}: {WALK_FIELD_WORDS[primary_field]} ({unit})",
+            f"{short}: {WALK_FIELD_WORDS[metric.field]} ({unit})",
             colour,
             symbols,
             f"%{{y:.1f}} {unit}<br>stopped: %{{customdata}}",
@@ -429,16 +434,16 @@ def walking_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figur
                 fig,
                 onset,
                 "walk_onset",
-                f"{short}: {WALK_FIELD_WORDS[onset_field]} ({field_unit(onset_field)})",
+                f"{short}: {WALK_FIELD_WORDS[metric.onset_field]} ({unit})",
                 colour,
                 f"{symbol}-open",
-                f"%{{y:.1f}} {field_unit(onset_field)}",
+                f"%{{y:.1f}} {unit}",
                 dash="dot",
                 row=panel,
             )
-        first = baseline_latest(frame, "walk_primary", protocol)
+        first = baseline_latest(frame, "walk_primary", measure)
         if first is not None:
-            _baseline(overlays, change_measure(protocol), first.first_value, colour, short, unit, row=panel)
+            _baseline(overlays, measure, first.first_value, colour, short, unit, row=panel)
         axis_words = "Distance (m)" if unit == "m" else "Time (min)"
         fig.update_yaxes(title_text=f"{short}: {axis_words}", rangemode="tozero", **_cell(panel))
     _events(overlays, events)

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from dashboard.catalogue import INSTRUMENTS, WALK_PROTOCOLS
+from dashboard.catalogue import INSTRUMENTS, WALK_METRICS
 from dashboard.models import STARTBACK_ITEMS, ZCQ_ALLOWED, PsfsActivity
 
 # --- ODI (clinical-reference §7.3) -------------------------------------------------------------
@@ -317,10 +317,10 @@ MEASURES: dict[str, MeasureInfo] = {
         MeasureInfo("psfs_mean", "PSFS mean", "points", "higher_is_better"),
         MeasureInfo("zcq_ss", "ZCQ symptom severity", "points", "lower_is_better"),
         MeasureInfo("zcq_pf", "ZCQ physical function", "points", "lower_is_better"),
-        # One walking measure per protocol, from the catalogue (higher is better for walking, §7.1).
+        # One walking measure per protocol metric, from the catalogue (higher is better, §7.1, §7.8).
         *(
-            MeasureInfo(p.change_measure, p.change_label, p.unit, "higher_is_better")
-            for p in sorted(WALK_PROTOCOLS.values(), key=lambda p: not p.has_mcid)
+            MeasureInfo(m.change_measure, m.label, m.unit, "higher_is_better")
+            for m in sorted(WALK_METRICS.values(), key=lambda m: not m.has_mcid)
         ),
     )
 }

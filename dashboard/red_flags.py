@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from dashboard.catalogue import WALK_PROTOCOLS
 from dashboard.config import RuleSettings
 from dashboard.models import SCREENING_FIELDS, TIER_ORDER, FlagRecord, Patient, Screening, Visit
 from dashboard.outcomes import (
@@ -32,6 +31,7 @@ from dashboard.walking import (
     comparable_walks,
     latest_same_protocol_pair,
     primary_metric,
+    visit_metric,
 )
 
 DISCLAIMER = (
@@ -173,6 +173,7 @@ class Facts:
     walk_previous: float | None
     walk_latest: float | None
     walk_previous_date: dt.date | None
+    walk_unit: str | None  # "m" or "min": the metric both compared walks were recorded on (§7.8)
 
     @property
     def walk_decline(self) -> float | None:
@@ -305,6 +306,7 @@ def _facts(
         walk_previous=primary_metric(pair[0]) if pair else None,
         walk_latest=primary_metric(pair[1]) if pair else None,
         walk_previous_date=pair[0].visit_date if pair else None,
+        walk_unit=metric.unit if pair and (metric := visit_metric(pair[1])) else None,
     )
 
 
@@ -416,7 +418,7 @@ def _evidence_text(f: Facts) -> str:
 
 
 def _walking_decline_text(f: Facts) -> str:
-    unit = WALK_PROTOCOLS[f.walk_protocol].unit if f.walk_protocol in WALK_PROTOCOLS else "min"
+    unit = f.walk_unit or ""
     decline = f.walk_decline or 0.0
     return (
         f"{f.walk_protocol} result fell by {decline:.0%}: {f.walk_previous:g} {unit} on "

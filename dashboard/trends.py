@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from dashboard.catalogue import WALK_PROTOCOLS
+from dashboard.catalogue import METRIC_PROTOCOL, WALK_METRICS, WALK_PROTOCOLS
 from dashboard.models import TIER_ORDER, Visit
 from dashboard.outcomes import (
     MEASURES,
@@ -27,13 +27,11 @@ from dashboard.outcomes import (
 )
 from dashboard.summaries import patient_summary
 from dashboard.walking import (
-    ONSET_METRIC,
-    PRIMARY_METRIC,
-    change_measure,
     chronological,
     counts_for_comparison,
     onset_metric,
     primary_metric,
+    visit_metric,
 )
 
 # --- Names and units shown to clinicians ------------------------------------------------------
@@ -57,7 +55,7 @@ MEASURE_LABELS: dict[str, str] = {
     "zcq_ss": "ZCQ symptom severity (mean 1–5)",
     "zcq_pf": "ZCQ physical function (mean 1–4)",
 }
-# Measures of the change table, in display order (walking rows follow, one per protocol).
+# Measures of the change table, in display order (walking rows follow, one per protocol metric).
 TABLE_MEASURES: tuple[str, ...] = (
     "pain_nrs",
     "pain_worst_nrs",
@@ -94,6 +92,7 @@ FRAME_COLUMNS: tuple[str, ...] = (
     "psfs_rated",
     "startback_risk",
     "walk_protocol",
+    "walk_measure",
     "walk_primary",
     "walk_onset",
     "walk_primary_unit",
@@ -119,10 +118,11 @@ def field_unit(field: str) -> str:
     return "min" if field.endswith("_min") else "m" if field.endswith("_m") else ""
 
 
-def walk_metric_label(protocol: str, *, onset: bool = False) -> str:
-    """Axis/table label of a protocol's primary (or onset) walking metric, with its unit."""
-    field = (ONSET_METRIC if onset else PRIMARY_METRIC)[protocol]
-    return f"{PROTOCOL_NAMES[protocol]}: {WALK_FIELD_WORDS[field]} ({field_unit(field)})"
+def walk_metric_label(measure: str, *, onset: bool = False) -> str:
+    """Axis/table label of a walking metric (a change measure such as walk_spwt_min), with its unit."""
+    metric = WALK_METRICS[measure]
+    field = metric.onset_field if onset else metric.field
+    return f"{PROTOCOL_NAMES[METRIC_PROTOCOL[measure]]}: {WALK_FIELD_WORDS[field]} ({field_unit(field)})"
 
 
 # --- One patient's visits as a table ----------------------------------------------------------
@@ -134,8 +134,7 @@ def _visit_row(visit: Visit) -> dict[str, Any]:
     zcq = score_zcq(visit.zcq_items) if visit.zcq_items is not None else None
     startback = score_startback(visit.startback) if visit.startback is not None else None
     psfs = score_psfs(visit.psfs)
-    protocol = visit.walk_protocol
-    primary = primary_metric(visit)
+    metric = visit_metric(visit)
     return {
         "visit_id": visit.id,
         "visit_date": visit.visit_date,
@@ -149,11 +148,13 @@ def _visit_row(visit: Visit) -> dict[str, Any]:
         "psfs_mean": psfs.mean,
         "psfs_rated": psfs.rated,
         "startback_risk": startback.risk if startback else None,
-        "walk_protocol": protocol,
-        "walk_primary": primary,
+        "walk_protocol": visit.walk_protocol,
+        # The series key: one protocol's one metric (an SPWT measured and an SPWT timed are two, §7.8).
+        "walk_measure": metric.change_measure if metric else None,
+        "walk_primary": primary_metric(visit),
         "walk_onset": onset_metric(visit),
-        "walk_primary_unit": field_unit(PRIMARY_METRIC[protocol]) if protocol else None,
-        "walk_onset_unit": field_unit(ONSET_METRIC[protocol]) if protocol else None,
+        "walk_primary_unit": metric.unit if metric else None,
+        "walk_onset_unit": metric.unit if metric else None,
         "walk_stop_reason": visit.walk_stop_reason,
         # A walking record that counts for comparisons (dashboard.walking, the one rule).
         "walk_counts": counts_for_comparison(visit),
@@ -165,7 +166,8 @@ def visit_frame(visits: Iterable[Visit]) -> pd.DataFrame:
 
     Scores are unrounded: odi_percent (0-100 %), rmdq_total (0-24), zcq_ss / zcq_pf (item means),
     psfs_mean (0-10, over psfs_rated activities), walk_primary / walk_onset in walk_*_unit (m or min)
-    of that visit's protocol; visit_date is datetime64; a missing value is NaN (numbers) or None (text).
+    of that visit's walking metric (walk_measure); visit_date is datetime64; a missing value is NaN
+    (numbers) or None (text).
     """
     rows = [_visit_row(visit) for visit in chronological(visits)]
     frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
@@ -188,25 +190,28 @@ class BaselineLatest(NamedTuple):
     n_values: int
 
 
-def series_rows(frame: pd.DataFrame, column: str, protocol: str | None = None) -> pd.DataFrame:
-    """The visits of a frame that hold a value of `column`; walking columns need one protocol.
+def series_rows(frame: pd.DataFrame, column: str, walk_measure: str | None = None) -> pd.DataFrame:
+    """The visits of a frame that hold a value of `column`; walking columns need one walking metric.
 
-    With a protocol, only that protocol's walking records that count for comparison are kept.
+    With a walking metric (e.g. walk_spwt_m), only its walking records that count for comparison
+    are kept.
     """
     mask = frame[column].notna()
-    if protocol is not None:
-        mask &= (frame["walk_protocol"] == protocol) & frame["walk_counts"]
+    if walk_measure is not None:
+        mask &= (frame["walk_measure"] == walk_measure) & frame["walk_counts"]
     return frame.loc[mask]
 
 
-def baseline_latest(frame: pd.DataFrame, column: str, protocol: str | None = None) -> BaselineLatest | None:
+def baseline_latest(
+    frame: pd.DataFrame, column: str, walk_measure: str | None = None
+) -> BaselineLatest | None:
     """Baseline (first visit with a value), previous and latest values of a series; None if no value.
 
-    Walking columns (walk_primary, walk_onset) are compared within one protocol only (§7.8).
+    Walking columns (walk_primary, walk_onset) are compared within one protocol and metric only (§7.8).
     """
-    if column.startswith("walk_") and protocol is None:
-        raise ValueError("protocol: walking results are compared only within one protocol")
-    rows = series_rows(frame, column, protocol)
+    if column.startswith("walk_") and walk_measure is None:
+        raise ValueError("walk_measure: walking results are compared only within one protocol and metric")
+    rows = series_rows(frame, column, walk_measure)
     if rows.empty:
         return None
     values = rows[column].to_list()
@@ -348,7 +353,7 @@ def change_table(visits: Iterable[Visit]) -> list[ChangeRow]:
     """Change since the first and previous value of every recorded measure, judged against its MCID.
 
     Baseline is the first visit with a value (walking: the first counting record of the same
-    protocol, one row per protocol). Measures never recorded have no row.
+    protocol and metric, one row per protocol metric). Measures never recorded have no row.
     """
     ordered = chronological(visits)
     frame = visit_frame(ordered)
@@ -361,16 +366,16 @@ def change_table(visits: Iterable[Visit]) -> list[ChangeRow]:
             rows.append(_psfs_row(ordered, series))
         else:
             rows.append(_row(measure, MEASURE_LABELS[measure], series))
-    for protocol in walk_protocols(frame):
-        series = baseline_latest(frame, "walk_primary", protocol)
+    for measure in walk_measures(frame):
+        series = baseline_latest(frame, "walk_primary", measure)
         if series is not None:
-            rows.append(_row(change_measure(protocol), walk_metric_label(protocol), series, protocol))
+            rows.append(_row(measure, walk_metric_label(measure), series, METRIC_PROTOCOL[measure]))
     return rows
 
 
-def walk_protocols(frame: pd.DataFrame) -> list[str]:
-    """Walking protocols with at least one primary-metric value, in order of first use."""
-    recorded = frame.loc[frame["walk_primary"].notna(), "walk_protocol"]
+def walk_measures(frame: pd.DataFrame) -> list[str]:
+    """Walking metrics (change measures, one series each) with at least one value, in order of first use."""
+    recorded = frame.loc[frame["walk_primary"].notna(), "walk_measure"]
     return list(dict.fromkeys(recorded.to_list()))
 
 

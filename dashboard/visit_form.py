@@ -316,3 +316,26 @@ def values_from_form_state(state: Mapping[str, Any], prefix: str) -> dict[str, A
 def live_ces_answers(state: Mapping[str, Any], prefix: str) -> list[str]:
     """The CES core questions the unsaved form answers 'new' or 'worsening' (RF_CES fires on any one)."""
     return [field for field in CES_FEATURES if state.get(prefix + field) in ACTIVE_CHANGE]
+
+
+def walking_metric_hint(state: Mapping[str, Any], prefix: str) -> str | None:
+    """What the unsaved walking test will be compared on, when that is less than its main measure (§7.8).
+
+    None when the protocol's main measure (e.g. the SPWT's total distance) is recorded or no protocol
+    is chosen; otherwise a sentence naming the missing field and what is lost without it.
+    """
+    protocol_id = state.get(prefix + "walk_protocol")
+    if protocol_id not in WALK_PROTOCOLS:
+        return None
+    metrics = WALK_PROTOCOLS[protocol_id].metrics
+    recorded = next((m for m in metrics if state.get(prefix + m.field) is not None), None)
+    if recorded is metrics[0]:
+        return None
+    missing = field_label(metrics[0].field)
+    if recorded is None:
+        return f"{missing} not recorded: this walking test will not be charted or compared."
+    lost = "" if recorded.has_mcid else ", and its change is shown without a clinical judgement"
+    return (
+        f"{missing} not recorded: this test is compared only with tests recorded the same way "
+        f"({recorded.label.lower()}){lost}. Record the distance if it was measured."
+    )

@@ -11,17 +11,16 @@ from dataclasses import dataclass
 from typing import Literal
 
 from dashboard import catalogue
-from dashboard.catalogue import STOP_REASONS, WALK_PROTOCOLS
+from dashboard.catalogue import STOP_REASONS, WALK_METRICS, WALK_PROTOCOLS, WalkMetric
 from dashboard.models import Visit
 
 # Views of the catalogue (dashboard/catalogue/walking.py), kept under their established names.
-# Primary tolerance metric per protocol, used for trends and RF_WALKING_DECLINE (§7.8 [U]).
-PRIMARY_METRIC: dict[str, str] = {p.id: p.primary_field for p in WALK_PROTOCOLS.values()}
-# Time or distance to the first symptom, charted as a secondary series (§7.8 [U]); matches the
-# primary metric's unit so both series share one axis.
-ONSET_METRIC: dict[str, str] = {p.id: p.onset_field for p in WALK_PROTOCOLS.values()}
-# The judge_change measure of each protocol's primary metric (dashboard.outcomes.MEASURES).
-CHANGE_MEASURE: dict[str, str] = {p.id: p.change_measure for p in WALK_PROTOCOLS.values()}
+# Preferred (fully measured) tolerance metric per protocol: its total field (§7.8 [U]).
+PRIMARY_METRIC: dict[str, str] = {p.id: p.primary.field for p in WALK_PROTOCOLS.values()}
+# Time or distance to the first symptom of that metric, charted as a secondary series (§7.8 [U]).
+ONSET_METRIC: dict[str, str] = {p.id: p.primary.onset_field for p in WALK_PROTOCOLS.values()}
+# The judge_change measure of each protocol's preferred metric (dashboard.outcomes.MEASURES).
+CHANGE_MEASURE: dict[str, str] = {p.id: p.primary.change_measure for p in WALK_PROTOCOLS.values()}
 # A test stopped for an unrelated reason does not count for comparisons (§3.3 RF_WALKING_DECLINE).
 NOT_COUNTING_STOP_REASONS: frozenset[str] = frozenset(
     r.id for r in STOP_REASONS.values() if not r.counts_for_comparison
@@ -38,28 +37,37 @@ def _protocol(protocol: str) -> str:
 
 
 def change_measure(protocol: str) -> str:
-    """The judge_change measure name for a walking protocol's primary metric (e.g. spwt -> walk_spwt_m)."""
+    """The judge_change measure of a protocol's preferred metric (e.g. spwt -> walk_spwt_m)."""
     return CHANGE_MEASURE[_protocol(protocol)]
 
 
-def primary_metric(visit: Visit) -> float | None:
-    """The visit's primary walking-tolerance value (m or min, by protocol), or None if not recorded."""
+def visit_metric(visit: Visit) -> WalkMetric | None:
+    """The tolerance metric a visit's walking test was recorded on: the protocol's first metric whose
+    total was recorded (an SPWT measured in metres, else timed in minutes, §7.8), or None."""
     if visit.walk_protocol is None:
         return None
-    value: float | None = getattr(visit, PRIMARY_METRIC[visit.walk_protocol])
+    for metric in WALK_PROTOCOLS[visit.walk_protocol].metrics:
+        if getattr(visit, metric.field) is not None:
+            return metric
+    return None
+
+
+def primary_metric(visit: Visit) -> float | None:
+    """The visit's primary walking-tolerance value (m or min, by its metric), or None if not recorded."""
+    metric = visit_metric(visit)
+    value: float | None = getattr(visit, metric.field) if metric else None
     return value
 
 
 def onset_metric(visit: Visit) -> float | None:
-    """Time (min) or distance (m) to the first symptom for the visit's protocol, or None."""
-    if visit.walk_protocol is None:
-        return None
-    value: float | None = getattr(visit, ONSET_METRIC[visit.walk_protocol])
+    """Time (min) or distance (m) to the first symptom, in the unit of the visit's metric, or None."""
+    metric = visit_metric(visit)
+    value: float | None = getattr(visit, metric.onset_field) if metric else None
     return value
 
 
 def is_walking_record(visit: Visit) -> bool:
-    """True when the visit has a walking protocol and that protocol's primary metric recorded."""
+    """True when the visit has a walking protocol and one of its tolerance metrics recorded."""
     return primary_metric(visit) is not None
 
 
@@ -88,44 +96,53 @@ def chronological(visits: Iterable[Visit]) -> list[Visit]:
 
 @dataclass(frozen=True)
 class WalkSeries:
-    """The walking records that count for comparison, all of one protocol, oldest first."""
+    """The walking records that count for comparison, all of one protocol and one metric, oldest first."""
 
     protocol: str
+    change_measure: str  # the metric's judge_change measure, e.g. walk_spwt_m or walk_spwt_min
     records: tuple[Visit, ...]
 
     @property
-    def change_measure(self) -> str:
-        """The judge_change measure of this protocol's primary metric."""
-        return CHANGE_MEASURE[self.protocol]
+    def metric(self) -> WalkMetric:
+        """The catalogue entry of the series' metric (field, unit, whether it has an MCID)."""
+        return WALK_METRICS[self.change_measure]
 
     @property
     def values(self) -> list[float]:
-        """The primary metric of every record (m or min, by protocol)."""
+        """The metric's value at every record (m or min)."""
         return [value for value in map(primary_metric, self.records) if value is not None]
 
 
-def comparable_walks(visits: Iterable[Visit], protocol: str | None = None) -> WalkSeries | None:
+def _measure_of(visit: Visit) -> str | None:
+    metric = visit_metric(visit)
+    return metric.change_measure if metric else None
+
+
+def comparable_walks(visits: Iterable[Visit], change_measure: str | None = None) -> WalkSeries | None:
     """Which walks count for comparison: the one answer used by the caseload, the trend rules and the
     progress table (clinical-reference §3.2, §3.3, §7.8).
 
-    Counting walking records (primary metric recorded, not stopped for an unrelated reason) of one
-    protocol, oldest first by (visit_date, recorded_at). The protocol is the given one, or else that
-    of the latest counting record. None when there is no counting record of it.
+    Counting walking records (a tolerance metric recorded, not stopped for an unrelated reason) of one
+    protocol and one metric (distance with distance, time with time), oldest first by (visit_date,
+    recorded_at). The metric is the given measure, or else that of the latest counting record. None
+    when there is no counting record of it.
     """
     ordered = [visit for visit in chronological(visits) if counts_for_comparison(visit)]
-    if protocol is None:
-        if not ordered:
+    if change_measure is None:
+        change_measure = _measure_of(ordered[-1]) if ordered else None
+        if change_measure is None:
             return None
-        protocol = ordered[-1].walk_protocol
-    same = tuple(visit for visit in ordered if visit.walk_protocol == protocol)
-    return WalkSeries(protocol, same) if same and protocol is not None else None
+    same = tuple(visit for visit in ordered if _measure_of(visit) == change_measure)
+    if not same or same[0].walk_protocol is None:
+        return None
+    return WalkSeries(same[0].walk_protocol, change_measure, same)
 
 
 def latest_same_protocol_pair(visits: Iterable[Visit]) -> tuple[Visit, Visit] | None:
-    """(earlier, latest) walking records of one protocol, where latest is the latest visit; else None.
+    """(earlier, latest) walking records of one protocol and metric, where latest is the latest visit.
 
     The latest visit must hold a walking record that counts (not stopped for an unrelated reason);
-    the earlier one is the most recent earlier counting record of the same protocol.
+    the earlier one is the most recent earlier counting record of the same protocol and metric.
     """
     ordered = chronological(visits)
     series = comparable_walks(ordered)

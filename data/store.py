@@ -57,7 +57,7 @@ from dashboard.summaries import (
     patient_summary,
     summary_visit,
 )
-from dashboard.walking import PRIMARY_METRIC
+from dashboard.walking import primary_metric
 from data import tables as t
 from data.audit_head import AuditHead, AuditHeadError, audit_head_path, head_lock, read_head, write_head
 from data.clinic_key import load_clinic_key, sign
@@ -341,14 +341,13 @@ def visit_columns(visit: Visit) -> dict[str, Any]:
     from dashboard.outcomes import score_odi
 
     odi = score_odi(visit.odi_sections) if visit.odi_sections is not None else None
-    metric = PRIMARY_METRIC.get(visit.walk_protocol or "")
     return {
         "patient_id": visit.patient_id,
         "visit_date": visit.visit_date,
         "pain_nrs": visit.pain_nrs,
         "odi_percent": odi.percent if odi else None,
         "walk_protocol": visit.walk_protocol,
-        "walk_primary": getattr(visit, metric) if metric else None,
+        "walk_primary": primary_metric(visit),
         "data": visit.clinical_dict(),
     }
 

@@ -26,6 +26,7 @@ from dashboard.visit_form import (
     form_state_from_visit,
     live_ces_answers,
     values_from_form_state,
+    walking_metric_hint,
 )
 from dashboard.walking import WALKING_SYMPTOM_WORDS, claudication_text
 
@@ -196,6 +197,8 @@ for col, field, step in (
 ):
     col.number_input(field_label(field), value=None, step=step, key=K + field)
 choice("Why the test stopped", "walk_stop_reason")
+if hint := walking_metric_hint(st.session_state.to_dict(), K):
+    st.info(hint, icon=":material/straighten:")
 err("walk_protocol", "walk_onset_min", "walk_onset_m", "walk_total_min", "walk_total_m", "walk_stop_reason")
 
 st.subheader("3 · Walking symptoms")

@@ -8,16 +8,28 @@ from __future__ import annotations
 
 from dashboard.catalogue.instruments import INSTRUMENTS, Instrument, instrument
 from dashboard.catalogue.tiers import TIERS, Tier, tier
-from dashboard.catalogue.walking import STOP_REASONS, WALK_PROTOCOLS, StopReason, WalkProtocol, protocol
+from dashboard.catalogue.walking import (
+    METRIC_PROTOCOL,
+    STOP_REASONS,
+    WALK_METRICS,
+    WALK_PROTOCOLS,
+    StopReason,
+    WalkMetric,
+    WalkProtocol,
+    protocol,
+)
 
 __all__ = [
     "INSTRUMENTS",
+    "METRIC_PROTOCOL",
     "STOP_REASONS",
     "TIERS",
+    "WALK_METRICS",
     "WALK_PROTOCOLS",
     "Instrument",
     "StopReason",
     "Tier",
+    "WalkMetric",
     "WalkProtocol",
     "instrument",
     "protocol",

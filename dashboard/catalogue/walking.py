@@ -1,4 +1,5 @@
-"""Walking-test protocols and stop reasons (clinical-reference §7.8, §7.9, §9.2), one entry each."""
+"""Walking-test protocols, their tolerance metrics and stop reasons (clinical-reference §7.8, §7.9,
+§9.2), one entry each."""
 
 from __future__ import annotations
 
@@ -6,26 +7,42 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class WalkMetric:
+    """One tolerance metric of a protocol: a series of its own, never mixed with another (§7.8)."""
+
+    change_measure: str  # judge_change measure, also the series key (e.g. "walk_spwt_min")
+    field: str  # the total field: walk_total_m or walk_total_min
+    onset_field: str  # time or distance to first symptom, same unit, charted as a secondary series
+    unit: str  # "m" or "min"
+    label: str  # the measure's label
+    has_mcid: bool  # False: the change is shown without a judgement (label "no_mcid")
+    source: str
+
+
+@dataclass(frozen=True)
 class WalkProtocol:
-    """One `walk_protocol`: names, cap, primary and onset fields, change measure, FHIR code, source."""
+    """One `walk_protocol`: names, cap, tolerance metrics, FHIR code, chart style, source."""
 
     id: str
     name: str  # long name, for the timeline and chart titles
     short_name: str  # narrow table columns
     form_label: str  # the visit form's choice
     cap_min: float | None  # longest the protocol runs (None: no cap)
-    primary_field: str  # primary tolerance metric (§7.8 [U]): trends, outcomes, RF_WALKING_DECLINE
-    onset_field: str  # time or distance to first symptom, same unit as the primary field
-    unit: str  # unit of both fields: "m" or "min"
-    change_measure: str  # judge_change measure of the primary metric
-    change_label: str  # that measure's label
-    has_mcid: bool  # False: the change is shown without a judgement (label "no_mcid")
+    # Tolerance metrics, preferred first: a visit's primary metric is the first one it recorded
+    # (§7.8 [U]: the SPWT's distance when measured, otherwise its time); trends, outcomes and
+    # RF_WALKING_DECLINE compare only records of the same metric.
+    metrics: tuple[WalkMetric, ...]
     fhir_system: str  # "loinc" or "local" (the Stride CodeSystem)
     fhir_code: str
     fhir_display: str
     chart_colour: str  # Okabe-Ito colour name; each protocol also has its own marker shape
     chart_marker: str
     source: str
+
+    @property
+    def primary(self) -> WalkMetric:
+        """The preferred metric (the one a fully recorded test is compared on)."""
+        return self.metrics[0]
 
 
 WALK_PROTOCOLS: dict[str, WalkProtocol] = {
@@ -37,12 +54,26 @@ WALK_PROTOCOLS: dict[str, WalkProtocol] = {
             short_name="SPWT",
             form_label="Self-paced walking test (SPWT, ≤ 30 min)",
             cap_min=30.0,
-            primary_field="walk_total_m",
-            onset_field="walk_onset_m",
-            unit="m",
-            change_measure="walk_spwt_m",
-            change_label="SPWT total distance",
-            has_mcid=True,
+            metrics=(
+                WalkMetric(
+                    change_measure="walk_spwt_m",
+                    field="walk_total_m",
+                    onset_field="walk_onset_m",
+                    unit="m",
+                    label="SPWT total distance",
+                    has_mcid=True,
+                    source="MCID 30% of distance, Ammendolia 2018 [C]",
+                ),
+                WalkMetric(
+                    change_measure="walk_spwt_min",
+                    field="walk_total_min",
+                    onset_field="walk_onset_min",
+                    unit="min",
+                    label="SPWT total time",
+                    has_mcid=False,
+                    source="§7.8 [U]: a timed, unmeasured test; no confirmed MCID for its time",
+                ),
+            ),
             fhir_system="local",
             fhir_code="walk-spwt",
             fhir_display="Self-paced walking test (level ground, up to 30 min)",
@@ -56,12 +87,17 @@ WALK_PROTOCOLS: dict[str, WalkProtocol] = {
             short_name="Treadmill 1.2 mph",
             form_label="Treadmill 1.2 mph, level (≤ 15 min)",
             cap_min=15.0,
-            primary_field="walk_total_min",
-            onset_field="walk_onset_min",
-            unit="min",
-            change_measure="walk_treadmill_min",
-            change_label="Treadmill total time",
-            has_mcid=False,
+            metrics=(
+                WalkMetric(
+                    change_measure="walk_treadmill_min",
+                    field="walk_total_min",
+                    onset_field="walk_onset_min",
+                    unit="min",
+                    label="Treadmill total time",
+                    has_mcid=False,
+                    source="Deen 1995 [C]; no confirmed MCID",
+                ),
+            ),
             fhir_system="local",
             fhir_code="walk-treadmill-1-2mph",
             fhir_display="Treadmill walking test, level, 1.2 mph (up to 15 min)",
@@ -75,12 +111,17 @@ WALK_PROTOCOLS: dict[str, WalkProtocol] = {
             short_name="6MWT",
             form_label="6-minute walk test",
             cap_min=6.0,
-            primary_field="walk_total_m",
-            onset_field="walk_onset_m",
-            unit="m",
-            change_measure="walk_6mwt_m",
-            change_label="6MWT distance",
-            has_mcid=True,
+            metrics=(
+                WalkMetric(
+                    change_measure="walk_6mwt_m",
+                    field="walk_total_m",
+                    onset_field="walk_onset_m",
+                    unit="m",
+                    label="6MWT distance",
+                    has_mcid=True,
+                    source="MCID 26-35 m after LSS surgery, McIlroy 2025 [C]",
+                ),
+            ),
             fhir_system="loinc",
             fhir_code="64098-7",
             fhir_display="Six minute walk distance",
@@ -94,12 +135,17 @@ WALK_PROTOCOLS: dict[str, WalkProtocol] = {
             short_name="Reported",
             form_label="Patient's own estimate",
             cap_min=None,
-            primary_field="walk_total_min",
-            onset_field="walk_onset_min",
-            unit="min",
-            change_measure="walk_reported_min",
-            change_label="Reported walking time",
-            has_mcid=False,
+            metrics=(
+                WalkMetric(
+                    change_measure="walk_reported_min",
+                    field="walk_total_min",
+                    onset_field="walk_onset_min",
+                    unit="min",
+                    label="Reported walking time",
+                    has_mcid=False,
+                    source="Conway, Tomkins & Haig [C]; no confirmed MCID",
+                ),
+            ),
             fhir_system="local",
             fhir_code="walk-reported",
             fhir_display="Patient-reported walking tolerance",
@@ -108,6 +154,15 @@ WALK_PROTOCOLS: dict[str, WalkProtocol] = {
             source="Conway, Tomkins & Haig [C]; no confirmed MCID",
         ),
     )
+}
+
+
+WALK_METRICS: dict[str, WalkMetric] = {
+    metric.change_measure: metric for entry in WALK_PROTOCOLS.values() for metric in entry.metrics
+}
+# The protocol each metric belongs to.
+METRIC_PROTOCOL: dict[str, str] = {
+    metric.change_measure: entry.id for entry in WALK_PROTOCOLS.values() for metric in entry.metrics
 }
 
 

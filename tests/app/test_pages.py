@@ -149,6 +149,24 @@ def test_a_patient_without_visits_gets_a_link_to_record_one(clinic: SqlStore) ->
     assert not at.get("plotly_chart")
 
 
+def test_a_timed_spwt_is_charted_and_in_the_change_table(clinic: SqlStore) -> None:
+    clinician = demo_user(clinic)
+    patient = services.register_patient(clinic, clinician, {**PATIENT_DEFAULTS, "patient_ref": "T-TIMED"})
+    today = dt.date.today()
+    # Clinicians often time the SPWT rather than measure it: symptoms at 4 min, total 9 min.
+    for days_ago, onset, total in ((28, 4.0, 9.0), (7, 6.0, 14.0)):
+        values = visit_values(today - dt.timedelta(days=days_ago), walk_protocol="spwt")
+        services.record_visit(
+            clinic, clinician, patient.saved_id, {**values, "walk_onset_min": onset, "walk_total_min": total}
+        )
+    at = open_page(logged_in(clinic), "pages/progress.py", patient.saved_id)
+    assert "No walking test recorded yet" not in texts(at, "info")
+    assert any("total time" in json.dumps(chart.proto.spec) for chart in at.get("plotly_chart"))
+    table = table_with(at, "Measure")
+    row = table[table["Measure"].str.contains("SPWT")].iloc[0]
+    assert "total time (min)" in row["Measure"] and "no confirmed MCID" in " ".join(map(str, row.to_list()))
+
+
 def test_the_readonly_role_sees_no_rescreen_or_export_buttons(clinic: SqlStore) -> None:
     pid = patient_with(clinic, min_visits=2)
     at = open_page(logged_in(clinic, "demo.readonly"), "pages/progress.py", pid)

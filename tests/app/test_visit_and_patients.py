@@ -413,3 +413,24 @@ def test_a_next_review_before_the_visit_is_refused_and_nothing_is_saved(clinic: 
     at.button(key="v_save").click().run()
     assert "Next review date must be on or after the visit date." in texts(at, "error")
     assert len(visits_of(clinic, pid)) == 1
+
+
+def test_a_timed_spwt_is_saved_and_the_form_says_what_is_lost_without_the_distance(clinic: SqlStore) -> None:
+    pid = _patient_with_one_visit(clinic, "T-TIMEDFORM")
+    at = open_visit_page(log_in(), pid)
+    at.selectbox(key="v_walk_protocol").set_value("spwt").run()
+    at.number_input(key="v_walk_onset_min").set_value(4.0).run()
+    at.number_input(key="v_walk_total_min").set_value(9.0).run()
+    assert "Total distance (m) not recorded" in texts(at, "info")
+    at.number_input(key="v_walk_total_m").set_value(640.0).run()
+    assert "Total distance (m) not recorded" not in texts(at, "info")
+    at.number_input(key="v_walk_total_m").set_value(None).run()
+    at.button(key="v_save").click().run()
+    assert not at.exception, at.exception
+    saved = visits_of(clinic, pid)[-1]
+    assert (saved.walk_protocol, saved.walk_onset_min, saved.walk_total_min, saved.walk_total_m) == (
+        "spwt",
+        4.0,
+        9.0,
+        None,
+    )

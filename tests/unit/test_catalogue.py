@@ -11,47 +11,69 @@ from typing import get_args
 import pytest
 
 from dashboard import charts, fhir_codes, licences, models, page_text, presenters, visit_form, walking
-from dashboard.catalogue import INSTRUMENTS, STOP_REASONS, TIERS, WALK_PROTOCOLS
+from dashboard.catalogue import (
+    INSTRUMENTS,
+    METRIC_PROTOCOL,
+    STOP_REASONS,
+    TIERS,
+    WALK_METRICS,
+    WALK_PROTOCOLS,
+)
 from dashboard.outcomes import MEASURES, thresholds_for
 from dashboard.red_flags import Urgency
 
 # --- walking protocols (clinical-reference §7.8, §7.9, §9.2) -----------------------------------
 
-# id -> (cap in min, primary field, unit, change measure, has an MCID, FHIR code)
-PROTOCOL_CASES: dict[str, tuple[float | None, str, str, str, bool, str]] = {
-    "spwt": (30.0, "walk_total_m", "m", "walk_spwt_m", True, "walk-spwt"),
-    "treadmill_1_2mph": (15.0, "walk_total_min", "min", "walk_treadmill_min", False, "walk-treadmill-1-2mph"),
-    "6mwt": (6.0, "walk_total_m", "m", "walk_6mwt_m", True, "64098-7"),
-    "reported": (None, "walk_total_min", "min", "walk_reported_min", False, "walk-reported"),
+# id -> (cap in min, preferred change measure, FHIR code)
+PROTOCOL_CASES: dict[str, tuple[float | None, str, str]] = {
+    "spwt": (30.0, "walk_spwt_m", "walk-spwt"),
+    "treadmill_1_2mph": (15.0, "walk_treadmill_min", "walk-treadmill-1-2mph"),
+    "6mwt": (6.0, "walk_6mwt_m", "64098-7"),
+    "reported": (None, "walk_reported_min", "walk-reported"),
+}
+# change measure -> (protocol, total field, unit, has an MCID): revised §7.8, the SPWT timed only
+# is a series of its own, without a judgement.
+METRIC_CASES: dict[str, tuple[str, str, str, bool]] = {
+    "walk_spwt_m": ("spwt", "walk_total_m", "m", True),
+    "walk_spwt_min": ("spwt", "walk_total_min", "min", False),
+    "walk_treadmill_min": ("treadmill_1_2mph", "walk_total_min", "min", False),
+    "walk_6mwt_m": ("6mwt", "walk_total_m", "m", True),
+    "walk_reported_min": ("reported", "walk_total_min", "min", False),
 }
 
 
-def test_every_walking_protocol_of_the_catalogue_has_a_case_and_is_a_visit_value() -> None:
+def test_every_walking_protocol_and_metric_of_the_catalogue_has_a_case_and_is_a_visit_value() -> None:
     assert set(PROTOCOL_CASES) == set(WALK_PROTOCOLS) == set(get_args(models.WalkProtocol))
+    assert set(METRIC_CASES) == set(WALK_METRICS)
     assert set(STOP_REASONS) == set(get_args(models.WalkStopReason))
 
 
 @pytest.mark.parametrize("protocol_id", list(PROTOCOL_CASES))
 def test_a_walking_protocol_is_read_from_its_catalogue_entry_everywhere(protocol_id: str) -> None:
-    cap, primary, unit, measure, has_mcid, code = PROTOCOL_CASES[protocol_id]
+    cap, measure, code = PROTOCOL_CASES[protocol_id]
     entry = WALK_PROTOCOLS[protocol_id]
-    assert (entry.cap_min, entry.primary_field, entry.unit, entry.change_measure) == (
-        cap,
-        primary,
-        unit,
-        measure,
-    )
-    assert entry.onset_field in models.Visit.model_fields and primary in models.Visit.model_fields
-    assert entry.onset_field.endswith(f"_{unit}") and primary.endswith(f"_{unit}")
+    assert (entry.cap_min, entry.primary.change_measure) == (cap, measure)
     assert models.WALK_CAP_MIN.get(protocol_id) == cap
-    assert walking.PRIMARY_METRIC[protocol_id] == primary and walking.change_measure(protocol_id) == measure
-    assert MEASURES[measure].unit == unit and MEASURES[measure].direction == "higher_is_better"
-    assert any(row.kind == "MCID" for row in thresholds_for(measure)) is has_mcid is entry.has_mcid
+    assert walking.PRIMARY_METRIC[protocol_id] == entry.primary.field
+    assert walking.change_measure(protocol_id) == measure
     assert fhir_codes.WALK_PROTOCOL_CODES[protocol_id].code == code
     assert charts.PROTOCOL_STYLE[protocol_id] == (charts.OKABE_ITO[entry.chart_colour], entry.chart_marker)
     assert visit_form.CHOICES["walk_protocol"][protocol_id] == entry.form_label
     assert page_text.PROTOCOL_SHORT[protocol_id] == entry.short_name
     assert entry.source
+
+
+@pytest.mark.parametrize("measure", list(METRIC_CASES))
+def test_a_walking_metric_is_a_judge_change_measure_of_its_own(measure: str) -> None:
+    protocol_id, field, unit, has_mcid = METRIC_CASES[measure]
+    metric = WALK_METRICS[measure]
+    assert METRIC_PROTOCOL[measure] == protocol_id and metric in WALK_PROTOCOLS[protocol_id].metrics
+    assert (metric.field, metric.unit, metric.has_mcid) == (field, unit, has_mcid)
+    assert metric.onset_field in models.Visit.model_fields and field in models.Visit.model_fields
+    assert metric.onset_field.endswith(f"_{unit}") and field.endswith(f"_{unit}")
+    assert MEASURES[measure].unit == unit and MEASURES[measure].direction == "higher_is_better"
+    assert any(row.kind == "MCID" for row in thresholds_for(measure)) is has_mcid
+    assert metric.source
 
 
 def test_only_a_walk_stopped_for_an_unrelated_reason_does_not_count() -> None:

@@ -240,6 +240,28 @@ def test_walking_chart_of_one_protocol_is_a_single_panel() -> None:
     assert (band.y0, band.y1) == (324, 376)
 
 
+def test_walking_chart_draws_a_timed_spwt_in_minutes_without_a_band() -> None:
+    visits = [
+        make_visit(0, walk_protocol="spwt", walk_onset_min=4, walk_total_min=9),
+        make_visit(14, walk_protocol="spwt", walk_onset_min=5, walk_total_min=12),
+    ]
+    fig = built(walking_chart(visit_frame(visits), ()))
+    names = [trace.name for trace in fig.data]
+    assert names == ["SPWT: total time (min)", "SPWT: time to first symptom (min)"]
+    assert y_titles(fig) == ["SPWT: Time (min)"] and not shapes_named(fig, "mcid_band:")
+    assert any("No confirmed MCID" in text for text in texts(fig))
+
+
+def test_walking_chart_never_mixes_a_measured_and_a_timed_spwt_in_one_panel() -> None:
+    visits = [
+        make_visit(0, walk_protocol="spwt", walk_total_m=300),
+        make_visit(7, walk_protocol="spwt", walk_total_min=9),
+    ]
+    fig = built(walking_chart(visit_frame(visits), ()))
+    assert y_titles(fig) == ["SPWT: Distance (m)", "SPWT: Time (min)"]
+    assert fig.data[0].yaxis != fig.data[1].yaxis
+
+
 def test_odi_chart_shades_and_labels_every_band(frame: Any) -> None:
     fig = built(odi_chart(frame, ()))
     bands = shapes_named(fig, "odi_band:")

@@ -385,6 +385,8 @@ CHANGE_CASES = [
     ("zcq_pf", 2.0, 2.25, "no_important_change"),
     ("walk_treadmill_min", 5, 10, NO_MCID_LABEL),
     ("walk_reported_min", 20, 5, NO_MCID_LABEL),
+    # An SPWT that was timed, not measured: no confirmed MCID for its time (revised §7.8).
+    ("walk_spwt_min", 9, 18, NO_MCID_LABEL),
 ]
 
 

@@ -598,6 +598,28 @@ RULE_TABLE = [
         {"day": 7, **TREADMILL, "walk_total_min": 4.9},
     ),
     row(
+        "a_51_percent_fall_in_a_timed_spwt_needs_review",
+        "RF_WALKING_DECLINE",
+        True,
+        {**SPWT, "walk_onset_min": 4, "walk_total_min": 10},
+        {"day": 7, **SPWT, "walk_onset_min": 2, "walk_total_min": 4.9},
+    ),
+    row(
+        "a_timed_spwt_is_never_compared_with_a_measured_one",
+        "RF_WALKING_DECLINE",
+        False,
+        {**SPWT, "walk_total_m": 1000},
+        {"day": 7, **SPWT, "walk_total_min": 3},
+    ),
+    row(
+        "a_measured_spwt_skips_a_timed_one_between",
+        "RF_WALKING_DECLINE",
+        True,
+        {**SPWT, "walk_total_m": 1000},
+        {"day": 7, **SPWT, "walk_total_min": 30},
+        {"day": 14, **SPWT, "walk_total_m": 400},
+    ),
+    row(
         "a_fall_across_protocols_is_never_compared",
         "RF_WALKING_DECLINE",
         False,
@@ -894,9 +916,14 @@ def test_a_risk_factor_without_a_temperature_is_noted() -> None:
 
 
 def test_a_walking_test_without_its_primary_result_is_noted() -> None:
-    result = screen(make_patient(), [make_visit(**SPWT, walk_total_min=12)])
-    assert any("spwt" in note for note in result.notes)
+    result = screen(make_patient(), [make_visit(walk_protocol="6mwt", walk_onset_m=80)])
+    assert any("6mwt" in note for note in result.notes)
     assert result.flags == []
+
+
+def test_a_timed_spwt_is_a_walking_record_and_needs_no_note() -> None:
+    result = screen(make_patient(), [make_visit(walk_protocol="spwt", walk_onset_min=4, walk_total_min=9)])
+    assert not any("walking test" in note for note in result.notes)
 
 
 # --- Reason texts -----------------------------------------------------------------------------------

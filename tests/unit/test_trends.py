@@ -134,7 +134,7 @@ def test_walking_baseline_is_the_first_record_of_the_same_protocol() -> None:
             make_visit(14, walk_protocol="spwt", walk_total_m=450),
         ]
     )
-    series = baseline_latest(frame, "walk_primary", "spwt")
+    series = baseline_latest(frame, "walk_primary", "walk_spwt_m")
     assert series is not None and (series.first_value, series.latest_value) == (300.0, 450.0)
 
 
@@ -266,6 +266,30 @@ def test_walking_has_one_row_per_protocol_compared_only_within_it() -> None:
     assert (treadmill.first_value, treadmill.latest_value, treadmill.change_since_first) == (5.0, 9.0, 4.0)
     assert treadmill.judgement == "no_mcid" and "no confirmed MCID" in treadmill.judgement_text
     assert "(m)" in spwt.label and "(min)" in treadmill.label
+
+
+def test_a_timed_spwt_is_a_series_of_its_own_shown_without_a_judgement() -> None:
+    # Revised §7.8: symptoms at 4 min, total 9 min, and no distance measured.
+    visits = [
+        make_visit(0, walk_protocol="spwt", walk_onset_min=4, walk_total_min=9),
+        make_visit(14, walk_protocol="spwt", walk_onset_min=6, walk_total_min=15),
+    ]
+    row = row_for(change_table(visits), "walk_spwt_min")
+    assert (row.first_value, row.latest_value, row.unit, row.protocol) == (9.0, 15.0, "min", "spwt")
+    assert row.judgement == "no_mcid" and "(min)" in row.label and "total time" in row.label
+
+
+def test_an_spwt_timed_at_one_visit_and_measured_at_another_gives_two_rows_never_one() -> None:
+    visits = [
+        make_visit(0, walk_protocol="spwt", walk_total_m=300),
+        make_visit(7, walk_protocol="spwt", walk_total_min=9),
+        make_visit(14, walk_protocol="spwt", walk_total_m=400),
+    ]
+    rows = change_table(visits)
+    distance, time = row_for(rows, "walk_spwt_m"), row_for(rows, "walk_spwt_min")
+    assert (distance.first_value, distance.latest_value) == (300.0, 400.0)
+    assert distance.judgement == "important_improvement"
+    assert (time.first_value, time.latest_value, time.judgement) == (9.0, 9.0, None)
 
 
 def test_a_walking_test_stopped_for_an_unrelated_reason_is_not_compared() -> None:
@@ -415,6 +439,15 @@ def test_an_important_nrs_improvement_is_improving() -> None:
 
 def test_better_walking_counts_as_improving_even_without_less_pain() -> None:
     assert not one_row(walks=(300, 400))["not_improving"]
+
+
+def test_a_timed_spwt_reaches_the_caseload_unjudged() -> None:
+    visits = [
+        make_visit(0, walk_protocol="spwt", walk_total_min=9),
+        make_visit(14, walk_protocol="spwt", walk_total_min=15),
+    ]
+    row = caseload_table([caseload_row("p", "REF", "A", None, visits)], TODAY).iloc[0]
+    assert row["walking_trend"] == WALKING_TREND_TEXT["unjudged"] and row["latest_walk_primary"] == 15
 
 
 def test_walking_without_an_mcid_is_no_evidence_either_way() -> None:

@@ -14,6 +14,7 @@ from dashboard.visit_form import (
     error_message,
     form_state_from_visit,
     values_from_form_state,
+    walking_metric_hint,
 )
 from tests.factories import make_visit
 
@@ -113,3 +114,23 @@ def test_no_message_shows_an_internal_field_name():
     assert error_message("symptom_onset", "must not be before birth_date", PATIENT_LABELS) == (
         "Symptom onset (this episode) must not be before Date of birth"
     )
+
+
+@pytest.mark.parametrize(
+    ("state", "words"),
+    [
+        ({"walk_protocol": "spwt", "walk_total_m": 400.0}, None),
+        ({"walk_protocol": "spwt", "walk_total_min": 9.0}, "without a clinical judgement"),
+        ({"walk_protocol": "6mwt", "walk_total_min": 6.0}, "will not be charted or compared"),
+        ({"walk_protocol": "treadmill_1_2mph", "walk_total_min": 9.0}, None),
+        ({"walk_protocol": None, "walk_total_min": 9.0}, None),
+    ],
+)
+def test_the_form_says_what_is_lost_when_the_main_walking_measure_is_missing(
+    state: dict[str, object], words: str | None
+) -> None:
+    hint = walking_metric_hint({f"v_{k}": v for k, v in state.items()}, "v_")
+    if words is None:
+        assert hint is None
+    else:
+        assert hint is not None and words in hint and hint.startswith("Total distance (m) not recorded")

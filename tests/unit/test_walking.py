@@ -68,7 +68,9 @@ def make_reported(day: int = 0, total_min: float | None = 15.0) -> Visit:
         (make_treadmill(total_min=9.5, walk_total_m=300.0), 9.5),
         (make_visit(walk_protocol="6mwt", walk_total_m=310.0, walk_total_min=6.0), 310.0),
         (make_reported(total_min=20.0), 20.0),
-        (make_spwt(total_m=None, walk_total_min=12.0), None),
+        # Revised §7.8: an SPWT that was timed, not measured, is compared on its time.
+        (make_spwt(total_m=None, walk_total_min=12.0), 12.0),
+        (make_visit(walk_protocol="6mwt", walk_total_min=6.0), None),
         (make_visit(), None),
     ],
 )
