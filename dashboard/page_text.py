@@ -190,16 +190,35 @@ def sort_caseload(df: pd.DataFrame, choice: str) -> pd.DataFrame:
     )
 
 
-def caseload_view(df: pd.DataFrame) -> pd.DataFrame:
-    """The caseload table as shown and downloaded: words and icons, no internal ids or ranks."""
+def _plain(text: str) -> str:
+    """Words without their leading icon ("⏰ Overdue" -> "Overdue"), for a spreadsheet."""
+    head, _, rest = text.partition(" ")
+    return rest if rest and not any(ch.isalnum() for ch in head) else ("" if text == "–" else text)
+
+
+def _signed_points(change: float) -> str:
+    """A change in points with its sign ("+2", "-3", "0"), or "–" when there is none yet."""
+    return "–" if pd.isna(change) else "0" if round(change) == 0 else f"{change:+.0f}"
+
+
+def caseload_view(df: pd.DataFrame, *, icons: bool = True) -> pd.DataFrame:
+    """The caseload table as shown (words and icons) or, with icons=False, as downloaded (words only,
+    numbers as numbers): no internal ids or ranks; a change from one value is "–" on screen, empty
+    in the file."""
+    words = (lambda text: text) if icons else _plain
     out = pd.DataFrame(index=df.index)
-    out["flag"] = df["open_tier"].fillna("NONE").map(lambda tier: TIER_SHORT.get(tier, tier))
+    out["flag"] = df["open_tier"].fillna("NONE").map(lambda tier: words(TIER_SHORT.get(str(tier), str(tier))))
     out["name"] = df["name"]
     out["patient_ref"] = df["patient_ref"]
     out["clinician"] = df["clinician"].fillna("")
     out["latest_nrs"] = df["latest_nrs"]
-    out["nrs_change"] = df["nrs_change"]
-    out["walking_trend"] = df["walking_trend"]
+    if icons:
+        out["nrs_change"] = df["nrs_change"].map(
+            lambda c: "–" if pd.isna(c) else f"{c:+.0f}".replace("+0", "0")
+        )
+    else:
+        out["nrs_change"] = df["nrs_change"]
+    out["walking_trend"] = df["walking_trend"].map(words)
     out["walk_protocol"] = df["walk_protocol"].map(
         lambda p: PROTOCOL_SHORT.get(p, p) if isinstance(p, str) else ""
     )
@@ -207,18 +226,19 @@ def caseload_view(df: pd.DataFrame) -> pd.DataFrame:
     out["last_visit_date"] = df["last_visit_date"].dt.date
     out["days_since_last_visit"] = df["days_since_last_visit"]
     out["next_review_date"] = df["next_review_date"].dt.date
-    out["review"] = df["overdue_for_review"].map({True: "⏰ Overdue", False: ""})
-    out["progress"] = df["not_improving"].map({True: "▽ Not improving", False: ""})
+    out["review"] = df["overdue_for_review"].map({True: words("⏰ Overdue"), False: ""})
+    out["progress"] = df["not_improving"].map({True: words("▽ Not improving"), False: ""})
     return out
 
 
-def caseload_csv(view: pd.DataFrame) -> bytes:
-    """The shown caseload as CSV (UTF-8 with BOM so spreadsheet programs read accents).
+def caseload_csv(table: pd.DataFrame) -> bytes:
+    """The caseload rows (a `caseload_table`, filtered and sorted) as CSV, words without icons (UTF-8
+    with BOM so spreadsheet programs read accents).
 
     Text cells go through `csv_cell`, so a name like `=HYPERLINK(...)` stays text in a spreadsheet;
     numbers and dates are written as they are.
     """
-    out = view.rename(columns=CASELOAD_DISPLAY).copy()
+    out = caseload_view(table, icons=False).rename(columns=CASELOAD_DISPLAY)
     for column in out.columns:
         if not pd.api.types.is_numeric_dtype(out[column]):
             out[column] = out[column].map(lambda v: csv_cell(v) if isinstance(v, str) else v)

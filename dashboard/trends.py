@@ -420,6 +420,7 @@ WALKING_TREND_TEXT: dict[str, str] = {
     "worse": "▼ worse",
     "same": "– same",
     "unjudged": "· no MCID",
+    "single": "–",  # one walking test so far: nothing to compare yet
     "none": "no test",
 }
 # The caseload's walking word for each judge_change label of the walking comparison (§7.1, §7.8).
@@ -464,8 +465,9 @@ def caseload_table(rows: Iterable[Mapping[str, Any]], today: dt.date) -> pd.Data
     """Caseload with display columns, computed vectorised in one pass over all patients.
 
     Rows carry the domain summary (`dashboard.summaries`): the judgements are never re-made here.
-    Adds nrs_change (latest − first NRS, points; negative is less pain), walking_trend (the walking
-    comparison's judge_change label in words, or "no test"), days_since_last_visit,
+    Adds nrs_change (latest − first NRS, points; negative is less pain; NaN with one value),
+    walking_trend (the walking comparison's judge_change label in words, "–" with one test, or
+    "no test"), days_since_last_visit,
     overdue_for_review (next_review_date before today) and tier_rank; sorted by open tier, overdue,
     not improving.
     """
@@ -487,9 +489,12 @@ def caseload_table(rows: Iterable[Mapping[str, Any]], today: dt.date) -> pd.Data
         df[column] = df[column].astype("object").where(df[column].notna(), None)
     today_ts = pd.Timestamp(today)
 
-    df["nrs_change"] = df["latest_nrs"] - df["first_nrs"]
+    # A change needs two values: one pain score so far is "–", never "+0".
+    df["nrs_change"] = (df["latest_nrs"] - df["first_nrs"]).where(df["nrs_count"] > 1)
     trend = df["walk_change"].map(WALKING_TREND_OF_LABEL)
-    df["walking_trend"] = trend.where(trend.notna(), WALKING_TREND_TEXT["none"]).astype("object")
+    untested = WALKING_TREND_TEXT["none"]
+    trend = trend.where(trend.notna() | df["walk_count"].fillna(0).lt(1), WALKING_TREND_TEXT["single"])
+    df["walking_trend"] = trend.where(trend.notna(), untested).astype("object")
     df["days_since_last_visit"] = (today_ts - df["last_visit_date"]).dt.days.astype("Int64")
     df["overdue_for_review"] = (df["next_review_date"] < today_ts).fillna(False).astype(bool)
     df["not_improving"] = df["not_improving"].fillna(False).astype(bool)

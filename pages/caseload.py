@@ -83,8 +83,9 @@ event = st.dataframe(
         "latest_nrs": st.column_config.NumberColumn(
             "Pain now (NRS)", format="%.0f", help="0–10, latest visit"
         ),
-        "nrs_change": st.column_config.NumberColumn(
-            "Pain change", format="%+.0f", help="Latest minus first NRS, in points: negative means less pain"
+        "nrs_change": st.column_config.TextColumn(
+            "Pain change",
+            help="Latest minus first NRS, in points: negative means less pain; – with one value so far",
         ),
         "walking_trend": st.column_config.TextColumn(
             "Walking", help="Latest against first result of the same protocol: better or worse by 30% or more"
@@ -111,7 +112,7 @@ if selected and selected[0] < len(patient_ids):
 
 def caseload_csv_audited() -> bytes:
     services.record_export(store, user, "caseload_csv")  # recorded at the click, when the file is made
-    return page_text.caseload_csv(view)
+    return page_text.caseload_csv(filtered)
 
 
 st.download_button(

@@ -219,7 +219,7 @@ def test_the_caseload_shows_a_better_walk_on_one_protocol_while_pain_stays_the_s
     row = table[table["patient_ref"] == "T-WALK"].iloc[0]
     assert row["walking_trend"] == trends.WALKING_TREND_TEXT["better"]
     assert row["walk_protocol"] == page_text.PROTOCOL_SHORT["6mwt"]
-    assert row["nrs_change"] == 0
+    assert row["nrs_change"] == "0"
 
 
 def test_an_empty_clinic_gets_a_friendly_caseload(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -106,7 +106,7 @@ def _caseload_csv_rows(name: str, ref: str, clinician: str) -> list[dict[str, st
         make_visit(visit_date=dt.date(2025, 3, 3), pain_nrs=5),
     ]
     table = caseload_table([caseload_row("p1", ref, name, clinician, visits)], dt.date(2025, 3, 10))
-    data = page_text.caseload_csv(page_text.caseload_view(table))
+    data = page_text.caseload_csv(table)
     return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
 
 
@@ -125,6 +125,28 @@ def test_the_caseload_csv_leaves_numbers_and_plain_text_alone() -> None:
     assert row["Pain change (points)"] == "-2.0"
     assert row["Pain now (NRS)"] == "5.0"
     assert row["Last visit"] == "2025-03-03"
+
+
+def test_the_caseload_csv_holds_words_not_icons_and_a_one_visit_change_is_empty() -> None:
+    one = [make_visit(visit_date=dt.date(2025, 2, 3), pain_nrs=7, walk_protocol="spwt", walk_total_m=300)]
+    flat = [make_visit(visit_date=dt.date(2025, 1, 3), pain_nrs=7), make_visit(pain_nrs=7)]
+    rows = [
+        caseload_row("p1", "R-1", "One Visit", None, one, open_tier="EMERGENCY"),
+        caseload_row("p2", "R-2", "Flat Pain", None, flat, next_review_date=dt.date(2025, 3, 1)),
+    ]
+    table = caseload_table(rows, dt.date(2025, 3, 10))
+    data = page_text.caseload_csv(table).decode("utf-8-sig")
+    assert not [ch for ch in data if ord(ch) > 0x2000], data  # no icon, arrow or emoji anywhere
+    first, second = sorted(csv.DictReader(io.StringIO(data)), key=lambda row: row["Ref"])
+    assert (first["Open flag"], first["Pain change (points)"], first["Walking"]) == ("Emergency", "", "")
+    assert (second["Review"], second["Progress"], second["Walking"]) == (
+        "Overdue",
+        "Not improving",
+        "no test",
+    )
+    shown = page_text.caseload_view(table).set_index("patient_ref")
+    assert shown.loc["R-1", "nrs_change"] == "–" and shown.loc["R-2", "nrs_change"] == "0"
+    assert shown.loc["R-1", "walking_trend"] == "–" and shown.loc["R-2", "review"].endswith("Overdue")
 
 
 def test_the_plan_preview_escapes_names_dose_and_note_and_keeps_the_notes_line_breaks() -> None:

@@ -410,7 +410,7 @@ def test_caseload_adds_nrs_change_and_days_since_the_last_visit() -> None:
         ((300, 200), "spwt", "worse"),
         ((300, 330), "spwt", "same"),
         ((), "spwt", "none"),
-        ((300,), "spwt", "none"),
+        ((300,), "spwt", "single"),  # one test so far: "–", never "no test"
         ((400, 430), "6mwt", "better"),  # 26 m MCID, not 30% (§7.9)
         ((4, 12), "treadmill_1_2mph", "unjudged"),  # no confirmed MCID (§7.8)
     ],
@@ -456,7 +456,7 @@ def test_walking_without_an_mcid_is_no_evidence_either_way() -> None:
 
 def test_a_one_visit_patient_is_never_not_improving() -> None:
     row = one_row(nrs=(7,))
-    assert not row["not_improving"] and row["nrs_change"] == 0
+    assert not row["not_improving"] and pd.isna(row["nrs_change"])  # shown as "–", never "+0"
 
 
 def test_a_patient_without_a_walking_test_is_judged_on_pain_alone() -> None:
