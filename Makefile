@@ -46,7 +46,7 @@ lock:
 ## Run the app on http://127.0.0.1:8501 (fills an empty default database with the demo clinic first).
 run: venv
 	@mkdir -p var
-	$(VPY) -m data.demo --database-url $(STRIDE_DATABASE_URL) --if-empty
+	$(VPY) -m data.demo --database-url $(STRIDE_DATABASE_URL) --if-empty --today
 	STRIDE_DATABASE_URL=$(STRIDE_DATABASE_URL) $(VPY) -m streamlit run server.py \
 		--server.port 8501 --server.address 127.0.0.1 --browser.gatherUsageStats false
 

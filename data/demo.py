@@ -16,16 +16,21 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from dashboard import auth
+from dashboard import auth, governance
 from dashboard.models import Patient, Visit
-from dashboard.red_flags import screen, to_screening
+from dashboard.red_flags import rule_set_version, screen, to_screening
 from dashboard.visit_form import ALL_NEGATIVE
 from data import tables as t
 from data.store import SqlStore, new_id, open_store, search_key, utcnow, visit_columns
 
-DEMO_VERSION = "1"  # bump when the generator changes (benchmarks rebuild cached clinics on it)
+DEMO_VERSION = "2"  # bump when the generator changes (benchmarks rebuild cached clinics on it)
 # A fixed "today" keeps the clinic identical whenever it is generated.
 DEMO_TODAY = dt.date(2026, 11, 2)
+DEMO_ADMIN = "demo.admin"
+DEMO_APPROVAL_NOTE = (
+    "Demo clinic (fictional): the default rule set approved so its banners read as an approved "
+    "clinic's would. A real clinic reviews the rule table and the hazard log before approving."
+)
 
 GIVEN = [
     "Amara",
@@ -105,13 +110,20 @@ def _clean_screen() -> dict[str, Any]:
     return dict(ALL_NEGATIVE)
 
 
-def _patient(rng: random.Random, index: int, clinician_ids: list[str]) -> Patient:
+def _review_in_days(rng: random.Random) -> int:
+    """Days from today to the next review: about one patient in ten is overdue (by 1 to 6 days), the
+    rest are due within the next eight weeks, as in a caseload that is kept up to date [U]."""
+    offset = rng.randint(-20, 40)
+    return offset if offset < -14 else offset + 14
+
+
+def _patient(rng: random.Random, index: int, clinician_ids: list[str], today: dt.date) -> Patient:
     if index % 9 == 4:
         given, family = OTHER_SCRIPTS[(index // 9) % len(OTHER_SCRIPTS)]
     else:
         given, family = rng.choice(GIVEN), rng.choice(FAMILY)
     age = rng.randint(32, 84)
-    birth = DEMO_TODAY - dt.timedelta(days=age * 365 + rng.randint(0, 364))
+    birth = today - dt.timedelta(days=age * 365 + rng.randint(0, 364))
     return Patient(
         id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         patient_ref=f"DEMO-{index + 1:05d}",
@@ -119,9 +131,9 @@ def _patient(rng: random.Random, index: int, clinician_ids: list[str]) -> Patien
         family_name=family,
         birth_date=birth,
         sex=rng.choice(["F", "M", "F", "M", "X"]),
-        symptom_onset=DEMO_TODAY - dt.timedelta(days=rng.randint(120, 400)),
+        symptom_onset=today - dt.timedelta(days=rng.randint(120, 400)),
         clinician_id=clinician_ids[index % len(clinician_ids)],
-        next_review_date=DEMO_TODAY + dt.timedelta(days=rng.randint(-20, 40)),
+        next_review_date=today + dt.timedelta(days=_review_in_days(rng)),
         history_of_cancer=rng.random() < 0.05,
         osteoporosis=rng.random() < 0.08,
         prolonged_corticosteroids=rng.random() < 0.03,
@@ -131,20 +143,18 @@ def _patient(rng: random.Random, index: int, clinician_ids: list[str]) -> Patien
     )
 
 
-def _visits(rng: random.Random, patient: Patient, index: int, n_visits: int) -> list[Visit]:
+def _visits(rng: random.Random, patient: Patient, index: int, n_visits: int, today: dt.date) -> list[Visit]:
     trajectory = TRAJECTORIES[index % len(TRAJECTORIES)]
     protocol = "spwt" if index % 4 else "treadmill_1_2mph"
     neurogenic = index % 3 != 0
-    start = max(
-        patient.symptom_onset + dt.timedelta(days=7), DEMO_TODAY - dt.timedelta(days=7 * 2 * n_visits)
-    )
+    start = max(patient.symptom_onset + dt.timedelta(days=7), today - dt.timedelta(days=7 * 2 * n_visits))
     nrs, odi_level, walk = rng.randint(5, 8), rng.randint(2, 4), rng.uniform(3.0, 9.0)
     step = {"improving": -1, "plateau": 0, "worsening": 1}[trajectory]
     activity = rng.choice(["Walking to the shops", "Standing to cook", "Gardening", "Walking the dog"])
     visits = []
     for n in range(n_visits):
         visit_date = start + dt.timedelta(days=14 * n + rng.randint(0, 2))
-        if visit_date > DEMO_TODAY:
+        if visit_date > today:
             break
         drift = step * n
         pain = max(0, min(10, nrs + round(drift * 0.6) + rng.choice([-1, 0, 0, 1])))
@@ -236,8 +246,15 @@ def generate(
     seed: int = 20261102,
     visits_per_patient: int = 6,
     progress: Callable[[float], None] | None = None,
+    today: dt.date = DEMO_TODAY,
+    approve_rules: bool = True,
 ) -> dict[str, int]:
-    """Fill an empty database with a fictional clinic and mark it as a demo; refuses any non-empty one."""
+    """Fill an empty database with a fictional clinic and mark it as a demo; refuses any non-empty one.
+
+    Every date is placed relative to `today` (the fixed DEMO_TODAY by default, so tests see the same
+    clinic; `make run` passes the real date so visits are recent and reviews realistically due). The
+    demo admin approves the default rule set, as a clinic would before use (approve_rules=False skips).
+    """
     rng = random.Random(seed)
     with store.read() as tx:
         if tx.count_patients() or tx.users():
@@ -264,9 +281,9 @@ def generate(
     author = clinician_ids[0]
     patient_rows, visit_rows, screening_rows, escalation_rows = [], [], [], []
     for index in range(patients):
-        patient = _patient(rng, index, clinician_ids)
+        patient = _patient(rng, index, clinician_ids, today)
         n_visits = max(1, visits_per_patient + rng.randint(-2, 2)) if index % 11 else 1
-        visits = _visits(rng, patient, index, n_visits)
+        visits = _visits(rng, patient, index, n_visits, today)
         stamp = now
         patient_rows.append(
             {
@@ -354,6 +371,11 @@ def generate(
             action="demo.generate",
             after={"patients": len(patient_rows), "visits": len(visit_rows)},
         )
+    if approve_rules:
+        with store.read() as tx:
+            admin = tx.get_user_by_username(DEMO_ADMIN)
+        if admin is not None:
+            governance.approve_rule_set(store, admin, rule_set_version(), DEMO_APPROVAL_NOTE)
     if progress:
         progress(1.0)
     return {"patients": len(patient_rows), "visits": len(visit_rows), "escalations": len(escalation_rows)}
@@ -367,6 +389,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--visits", type=int, default=6, help="about this many visits per patient")
     parser.add_argument("--seed", type=int, default=20261102)
     parser.add_argument("--if-empty", action="store_true", help="do nothing (exit 0) when it holds data")
+    parser.add_argument(
+        "--today", action="store_true", help="date the clinic from today (default: the fixed demo date)"
+    )
     args = parser.parse_args(argv)
     store = open_store(args.database_url)
     try:
@@ -382,7 +407,13 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
         started = time.perf_counter()
-        counts = generate(store, patients=args.patients, seed=args.seed, visits_per_patient=args.visits)
+        counts = generate(
+            store,
+            patients=args.patients,
+            seed=args.seed,
+            visits_per_patient=args.visits,
+            today=dt.date.today() if args.today else DEMO_TODAY,
+        )
         print(
             f"Fictional demo clinic written: {counts['patients']} patients, {counts['visits']} visits, "
             f"{counts['escalations']} open escalations in {time.perf_counter() - started:.1f} s."

@@ -16,6 +16,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard import page_text, services, trends
+from data.demo import generate
 from data.store import SqlStore, open_store
 from tests.app.conftest import as_shown
 from tests.conftest import ROOT
@@ -506,9 +507,26 @@ def test_without_a_walking_result_the_plan_asks_for_a_starting_walk_length(clini
     assert programme["Minutes a walk"].iloc[0] == "4"
 
 
-def test_an_admin_approves_the_rule_set_and_the_visit_banner_notice_goes(clinic: SqlStore) -> None:
+def test_the_demo_clinic_comes_with_its_rule_set_approved_by_the_demo_admin(clinic: SqlStore) -> None:
     from dashboard import governance, red_flags
 
+    approval = governance.rule_set_approval(clinic, red_flags.rule_set_version())
+    assert approval is not None and approval.by_name == "Demo Admin" and "fictional" in approval.note
+    pid = patient_with(clinic)
+    at = open_page(logged_in(clinic), "pages/visit.py", pid)
+    assert "has not been approved" not in texts(at, "caption")
+
+
+def test_an_admin_approves_the_rule_set_and_the_visit_banner_notice_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard import governance, red_flags
+
+    url = f"sqlite:///{tmp_path}/unapproved.sqlite3"
+    monkeypatch.setenv("STRIDE_DATABASE_URL", url)
+    st.cache_resource.clear()
+    clinic = open_store(url)
+    generate(clinic, patients=3, seed=3, approve_rules=False)
     at = open_page(logged_in(clinic, "demo.admin"), "pages/admin.py")
     assert "Not yet approved" in texts(at, "warning")
     at.text_input(key="approve_note").input("Reviewed the rule table and hazard log")

@@ -1235,3 +1235,14 @@ def test_a_readonly_user_cannot_close_an_event(store: Any, team: Team) -> None:
 
     with pytest.raises(PermissionDeniedError):
         services.close_escalation_group(store, team.readonly, group.versions, action="sent_to_ed", detail="")
+
+
+def test_a_demo_dated_from_today_has_recent_visits_and_about_one_patient_in_ten_overdue(store: Any) -> None:
+    today = dt.date.today() - dt.timedelta(days=1)  # visits are never in the future
+    demo.generate(store, patients=65, seed=20261102, today=today)
+    with store.read() as tx:
+        patients = tx.search_patients("", limit=10_000)
+        last_visits = [max(v.visit_date for v in tx.visits(p.id or "")) for p in patients]
+    overdue = [p for p in patients if p.next_review_date is not None and p.next_review_date < today]
+    assert 0 < len(overdue) <= 65 * 0.2, len(overdue)  # the old demo had 43 of 65 overdue
+    assert all(today - dt.timedelta(days=21) <= last <= today for last in last_visits)
