@@ -672,6 +672,7 @@ class EscalationGroup:
 
     patient: Patient
     escalations: tuple[Escalation, ...]  # most urgent first, then oldest
+    clinician: str = ""  # the display name of the patient's clinician ("" when none is assigned)
 
     @property
     def lead(self) -> Escalation:
@@ -694,7 +695,12 @@ def open_escalation_groups(store: Store, actor: User) -> list[EscalationGroup]:
     grouped: dict[tuple[str, str], list[tuple[Escalation, Patient]]] = {}
     for esc, patient in open_escalations(store, actor):  # already most urgent, then oldest, first
         grouped.setdefault(_event_key(esc), []).append((esc, patient))
-    return [EscalationGroup(rows[0][1], tuple(e for e, _ in rows)) for rows in grouped.values()]
+    with store.read() as tx:
+        names = {u.id: u.display_name for u in tx.users()}
+    return [
+        EscalationGroup(rows[0][1], tuple(e for e, _ in rows), names.get(rows[0][1].clinician_id or "", ""))
+        for rows in grouped.values()
+    ]
 
 
 def close_escalation_group(

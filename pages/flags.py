@@ -2,7 +2,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import auth, page_text, services
+from dashboard import auth, flag_queue, page_text, services
 from dashboard.config import Settings
 from dashboard.models import CLOSE_ACTIONS, CLOSE_ACTIONS_NEEDING_TEXT
 from dashboard.ports import InvalidInputError, Store, StrideError, User
@@ -48,11 +48,25 @@ if not can_close:
     st.caption("Your role can view escalations but not close them.")
 
 now = dt.datetime.now(dt.UTC)
+c1, c2, c3 = st.columns([2, 1, 1])
+tiers = c1.multiselect(
+    "Tier",
+    [tier for tier in TIER_WORDS if tier != "NONE"],
+    default=[tier for tier in TIER_WORDS if tier != "NONE"],
+    format_func=lambda tier: f"{TIER_ICON[tier]} {TIER_WORDS[tier]}",
+    key="flags_tiers",
+)
+clinician = c2.selectbox("Clinician", flag_queue.clinician_choices(groups), key="flags_clinician")
+age = c3.selectbox("Open for", list(flag_queue.FLAG_AGES), key="flags_age")
+shown = flag_queue.filter_events(groups, now=now, tiers=tiers, clinician=clinician, age=age)
+st.caption(f"Showing {len(shown)} of {len(groups)} events.")
+if not shown:
+    st.info("No open event matches these filters. Clear a filter to see more.")
 needs_text = ", ".join(
     CLOSE_ACTIONS[a].split(" (")[0].lower() for a in CLOSE_ACTIONS if a in CLOSE_ACTIONS_NEEDING_TEXT
 )
 # One card per event: the escalations one screening raised, most urgent rule first, one closing action.
-for group in groups:
+for group in shown:
     lead, patient = group.lead, group.patient
     rules = [md_escape(e.rule_id) for e in group.escalations]
     with st.container(border=True, key=f"flag_{lead.id}"):
@@ -63,7 +77,8 @@ for group in groups:
             )
             name, ref = md_escape(patient.display_name), md_escape(patient.patient_ref)
             label = "rule" if len(rules) == 1 else f"{len(rules)} rules from one screening"
-            st.markdown(f"**{name}** ({ref}) · {label}: {', '.join(rules)}")
+            who = f" · {md_escape(group.clinician)}" if group.clinician else ""
+            st.markdown(f"**{name}** ({ref}){who} · {label}: {', '.join(rules)}")
             for esc in group.escalations:
                 # Stored texts are escaped too: an escalation may come from an import.
                 prefix = f"{TIER_ICON[esc.tier]} **{md_escape(esc.rule_id)}** ({TIER_WORDS[esc.tier]})  \n"

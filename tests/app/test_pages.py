@@ -260,6 +260,21 @@ def test_the_flag_queue_shows_each_open_event_with_a_close_form(clinic: SqlStore
     assert f"{len(queue)} open" in texts(at, "markdown")
 
 
+def test_the_flag_queue_filters_by_tier_clinician_and_time_open(clinic: SqlStore) -> None:
+    groups = services.open_escalation_groups(clinic, demo_user(clinic))
+    at = open_page(logged_in(clinic), "pages/flags.py")
+    assert f"Showing {len(groups)} of {len(groups)} events." in texts(at, "caption")
+    tier = groups[-1].lead.tier
+    at.multiselect(key="flags_tiers").set_value([tier]).run()
+    kept = [g for g in groups if g.lead.tier == tier]
+    assert f"Showing {len(kept)} of {len(groups)} events." in texts(at, "caption")
+    shown = {s.key for s in at.selectbox if s.key.startswith("close_action_")}
+    assert shown == {f"close_action_{g.lead.id}" for g in kept}
+    at.selectbox(key="flags_age").set_value("Open over 30 days").run()  # the demo's flags are new
+    assert "No open event matches these filters" in texts(at, "info")
+    assert not [s for s in at.selectbox if s.key.startswith("close_action_")]
+
+
 def _cancer_patient_with_new_weakness(store: SqlStore) -> str:
     user = demo_user(store)
     patient = services.register_patient(
