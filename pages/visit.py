@@ -265,29 +265,28 @@ st.caption(
 enabled = governance.enabled_instruments(store)
 if off := [name for key, name in governance.LICENSED_INSTRUMENTS.items() if key not in enabled]:
     st.caption("Off until an admin records the clinic's licence: " + "; ".join(off) + ".")
+# One click per item (a segmented control the keyboard can drive), not a dropdown's two (issue 19);
+# a first visit opens the questionnaires, a follow-up keeps them folded.
 if "odi" in enabled:
-    with st.expander("Oswestry Disability Index (ODI v2.1a): section scores 0–5", expanded=False):
-        cols = st.columns(5)
+    with st.expander("Oswestry Disability Index (ODI v2.1a): section scores 0–5", expanded=not previous):
         for i, label in enumerate(ODI_SECTIONS):
-            cols[i % 5].selectbox(
-                f"{i + 1}. {label}",
-                [None, 0, 1, 2, 3, 4, 5],
-                key=f"{K}odi_{i}",
-                format_func=lambda v: "blank" if v is None else str(v),
-                placeholder="blank",
-            )
+            # A row of two per pair of items, so a narrow screen stacks them in order (1, 2, 3...).
+            if i % 2 == 0:
+                cols = st.columns(2)
+            cols[i % 2].segmented_control(f"{i + 1}. {label}", [0, 1, 2, 3, 4, 5], key=f"{K}odi_{i}")
+        st.caption("Click a chosen score again to leave the section blank.")
 if "startback" in enabled:
-    with st.expander("STarT Back (9 items)"):
-        cols = st.columns(3)
+    with st.expander("STarT Back (9 items)", expanded=not previous):
         for i, label in enumerate(STARTBACK_LABELS, start=1):
-            field = "startback_q9" if i == 9 else "startback_agree"
-            options = CHOICES[field]
-            cols[(i - 1) % 3].selectbox(
+            if i % 2 == 1 and i < 9:
+                cols = st.columns(2)
+            options = CHOICES["startback_q9" if i == 9 else "startback_agree"]
+            # The five-point item 9 takes the full width, so no answer is cut off at 1024 px.
+            (st if i == 9 else cols[(i - 1) % 2]).segmented_control(
                 f"{i}. {label}",
-                list(options),
+                [value for value in options if value is not None],
                 format_func=options.__getitem__,
                 key=f"{K}sb_q{i}",
-                placeholder="blank",
             )
 if "rmdq" in enabled:
     with st.expander("Roland-Morris (RMDQ-24): items that apply today"):

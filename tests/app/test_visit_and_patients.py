@@ -434,3 +434,28 @@ def test_a_timed_spwt_is_saved_and_the_form_says_what_is_lost_without_the_distan
         9.0,
         None,
     )
+
+
+def test_odi_and_start_back_take_one_click_per_item_and_are_open_at_a_first_visit(clinic: SqlStore) -> None:
+    from dashboard import services
+    from tests.factories import PATIENT_DEFAULTS
+
+    with clinic.read() as tx:
+        user = tx.get_user_by_username("demo.clinician")
+    patient = services.register_patient(clinic, user, PATIENT_DEFAULTS | {"patient_ref": "T-ONECLICK"})
+    at = open_visit_page(log_in(), patient.id or "")
+    assert [e.proto.expanded for e in at.expander if "Oswestry" in e.label or "STarT" in e.label] == [True, True]
+    odi = [at.button_group(key=f"v_odi_{i}") for i in range(10)]
+    assert not [s for s in at.selectbox if s.key.startswith(("v_odi_", "v_sb_q"))]  # no dropdowns left
+    for i, control in enumerate(odi):
+        control.set_value(i % 6)
+    for i in range(1, 9):
+        at.button_group(key=f"v_sb_q{i}").set_value("agree" if i % 2 else "disagree")
+    at.button_group(key="v_sb_q9").set_value("very_much")
+    at.number_input(key="v_pain_nrs").set_value(6)
+    at.button(key="v_save").click().run()
+    assert not at.exception, at.exception
+    assert "Visit saved." in texts(at, "success"), texts(at, "error")
+    saved = visits_of(clinic, patient.id or "")[-1]
+    assert saved.odi_sections == [i % 6 for i in range(10)]
+    assert saved.startback is not None and saved.startback["q9"] == "very_much"

@@ -2,7 +2,8 @@
 
 One interaction is a click, a choice in a list, typing one value, or a navigation (opening the
 address or a page). The counts per step go to test-artifacts/journey-counts.json and are printed
-as a Markdown table for the README. The routine follow-up visit must take at most 20.
+as a Markdown table for the README. A routine follow-up visit must take at most 12 and a first
+(baseline) visit with every questionnaire of the demo's baseline set at most 60 (issue 19).
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from tests.conftest import ROOT, missing_requirement
 
 PATIENT_REF = "DEMO-00003"
 COUNTS_FILE = ROOT / "test-artifacts" / "journey-counts.json"
-MAX_VISIT_INTERACTIONS = 20
+MAX_VISIT_INTERACTIONS = 12
+MAX_BASELINE_INTERACTIONS = 60
+BASELINE_COUNTS_FILE = ROOT / "test-artifacts" / "journey-baseline-counts.json"
 SCREENING_GROUPS = 6  # Cauda equina, neurology, infection, malignancy, fracture, vascular
 
 
@@ -228,3 +231,71 @@ def test_the_next_visit_form_after_a_save_starts_unconfirmed(page, app):
     )
     fresh.wait_for()
     expect(fresh).not_to_be_checked()  # the next visit's carried-forward items are confirmed afresh
+
+
+def test_a_first_visit_with_odi_start_back_and_psfs_takes_at_most_60_interactions(page, app_server_factory):
+    from dashboard import services
+    from tests.factories import PATIENT_DEFAULTS
+
+    server = app_server_factory()
+    store = open_store(server.database_url)
+    try:
+        with store.read() as tx:
+            clinician = tx.get_user_by_username("demo.clinician")
+        services.register_patient(store, clinician, PATIENT_DEFAULTS | {"patient_ref": "BASE-00001"})
+    finally:
+        store.close()
+    log_in(page, server.url)
+    open_patient(page, "BASE-00001")
+    journey = Journey(page)
+    with journey.step("First visit, all baseline questionnaires"):
+        journey.click(page.get_by_role("link", name="Record a visit"))
+        page.get_by_role("heading", name=re.compile("First visit")).wait_for()
+        journey.type_value(page.get_by_label("Current pain, NPRS (0–10)"), "6")
+        journey.type_value(page.get_by_label("Worst pain in 24 h (0–10)"), "8")
+        journey.select("Walking test protocol", "Self-paced walking test (SPWT, ≤ 30 min)")
+        journey.type_value(page.get_by_label("Time to first symptom (min)"), "4")
+        journey.type_value(page.get_by_label("Total time (min)"), "9")
+        journey.type_value(page.get_by_label("Total distance (m)"), "520")
+        journey.select("Why the test stopped", "symptoms")
+        for label, option in (
+            ("Leg pain on walking", "yes"),
+            ("What eases it", "sitting or bending forward"),
+            ("Where it is felt", "buttock or thigh"),
+            ("Easier leaning on a trolley", "yes"),
+            ("Brought on by standing alone", "yes"),
+            ("Pedal pulses", "normal"),
+        ):
+            journey.select(label, option)
+        negatives = page.get_by_role("button", name="Asked: all negative")
+        expect(negatives).to_have_count(SCREENING_GROUPS)
+        for index in range(SCREENING_GROUPS):
+            journey.click(negatives.nth(index))
+        # One click per ODI section and STarT Back item: the questionnaires are open at a first visit.
+        odi = [2, 1, 3, 2, 2, 3, 1, None, 2, 2]  # section 8 left blank, as patients often do
+        for number, score in enumerate(odi, start=1):
+            if score is not None:
+                group = page.get_by_role("radiogroup", name=re.compile(rf"^{number}\. "))
+                journey.click(group.first.get_by_role("radio", name=str(score), exact=True))
+        startback = ["agree", "disagree", "agree", "disagree", "agree", "agree", "disagree", "disagree"]
+        for number, answer in enumerate(startback, start=1):
+            group = page.get_by_role("radiogroup", name=re.compile(rf"^{number}\. ")).last
+            journey.click(group.get_by_role("radio", name=answer, exact=True))
+        nine = page.get_by_role("radiogroup", name="9. Bothersomeness")
+        journey.click(nine.get_by_role("radio", name="moderately", exact=True))
+        for index, (activity, score) in enumerate((("Walking to the shops", "3"), ("Standing to cook", "4"))):
+            journey.type_value(page.get_by_placeholder(f"Activity {index + 1}", exact=True), activity)
+            journey.type_value(page.get_by_label(f"Score {index + 1}", exact=True), score)
+        journey.click(page.get_by_role("button", name="Save visit"))
+        page.get_by_text("Visit saved.").wait_for()
+        assert_no_exception(page, server)
+        screenshot(page, "journey-baseline-saved")
+    saved = latest_visit(server.database_url, "BASE-00001")
+    assert saved.odi_sections == odi and saved.startback is not None and saved.startback["q9"] == "moderately"
+    assert (saved.walk_total_m, saved.walk_total_min, saved.leg_pain_on_walking) == (520.0, 9.0, True)
+    assert [entry.activity for entry in saved.psfs or []] == ["Walking to the shops", "Standing to cook"]
+    total = journey.counts["First visit, all baseline questionnaires"]
+    BASELINE_COUNTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    BASELINE_COUNTS_FILE.write_text(json.dumps({"steps": journey.counts, "unit": "interactions"}) + "\n")
+    print(f"\nFirst visit with ODI, STarT Back, PSFS, walking test and screening: {total} interactions")
+    assert total <= MAX_BASELINE_INTERACTIONS, journey.counts
