@@ -147,6 +147,19 @@ class _Overlays:
         return fig
 
 
+def _finish(fig: go.Figure, overlays: _Overlays) -> go.Figure:
+    """Apply the overlays; with points on one day only, that date is the axis' one tick (plotly
+    otherwise repeats it across the axis)."""
+    fig = overlays.apply(fig)
+    # The dates of the points drawn (a strip of one STarT Back result among six visits has one).
+    drawn = [x for trace in fig.data if trace.x is not None for x in trace.x]
+    dates = pd.to_datetime(pd.Series(drawn, dtype="object")).dropna().unique()
+    if len(dates) == 1:
+        day = pd.Timestamp(dates[0])
+        fig.update_xaxes(tickvals=[day], ticktext=[f"{day:%d %b %Y}"])
+    return fig
+
+
 def _refs(row: int | None) -> tuple[str, str]:
     """(x axis, y axis) references of a panel: "x", "y" for the first (or only) one, else "x2", "y2"..."""
     return ("x", "y") if row in (None, 1) else (f"x{row}", f"y{row}")
@@ -236,7 +249,8 @@ def _line(
             line={"color": colour, "dash": dash, "width": 2},
             marker={"color": colour, "symbol": symbol, "size": 9},
             customdata=customdata,
-            hovertemplate=f"{name}<br>{hover_value}<br>{_DATE_HOVER}<extra></extra>",
+            text=rows["note_hover"],
+            hovertemplate=f"{name}<br>{hover_value}<br>{_DATE_HOVER}%{{text}}<extra></extra>",
         ),
         **_cell(row),
     )
@@ -385,7 +399,7 @@ def pain_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure |
             _baseline(overlays, column, first.first_value, colour, name, "points", slot=slot)
     fig.update_yaxes(title_text="Pain (NRS 0–10, points)", range=[-0.5, 10.5], dtick=1)
     _events(overlays, events)
-    return overlays.apply(fig)
+    return _finish(fig, overlays)
 
 
 def walking_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure | None:
@@ -447,7 +461,7 @@ def walking_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figur
         axis_words = "Distance (m)" if unit == "m" else "Time (min)"
         fig.update_yaxes(title_text=f"{short}: {axis_words}", rangemode="tozero", **_cell(panel))
     _events(overlays, events)
-    return overlays.apply(fig)
+    return _finish(fig, overlays)
 
 
 def odi_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure | None:
@@ -481,7 +495,7 @@ def odi_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure | 
         _baseline(overlays, "odi_percent", first.first_value, OKABE_ITO["blue"], "ODI", "points", slot=1)
     fig.update_yaxes(title_text=MEASURE_LABELS["odi_percent"], range=[0, 100], dtick=20)
     _events(overlays, events)
-    return overlays.apply(fig)
+    return _finish(fig, overlays)
 
 
 def disability_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure | None:
@@ -521,7 +535,7 @@ def disability_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Fi
                 _baseline(overlays, column, first.first_value, colour, name, "", row=panel, slot=slot)
         fig.update_yaxes(title_text="ZCQ (mean item score; SS 1–5, PF 1–4)", range=[1, 5], **_cell(panel))
     _events(overlays, events)
-    return overlays.apply(fig)
+    return _finish(fig, overlays)
 
 
 def psfs_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure | None:
@@ -551,7 +565,7 @@ def psfs_chart(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure |
         _baseline(overlays, "psfs_mean", first.first_value, colour, "PSFS", "points")
     fig.update_yaxes(title_text=MEASURE_LABELS["psfs_mean"], range=[-0.5, 10.5], dtick=2)
     _events(overlays, events)
-    return overlays.apply(fig)
+    return _finish(fig, overlays)
 
 
 def startback_strip(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Figure | None:
@@ -586,4 +600,4 @@ def startback_strip(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Fig
     )
     fig.update_layout(height=320, showlegend=False, margin={"t": 110, "b": 60})
     _events(overlays, events, upright=True)
-    return overlays.apply(fig)
+    return _finish(fig, overlays)

@@ -118,12 +118,13 @@ def _value_on(value: float | None, on: dt.date | None) -> str:
 
 
 # Judgement sits next to the change it judges, so it stays in view on narrow screens.
+# The judgement comes right after the measure, so it stays in view at 1024 px (issue 19).
 CHANGE_COLUMNS: tuple[str, ...] = (
     "Measure",
+    "Judgement (first → latest)",
     "First",
     "Latest",
     "Change since first",
-    "Judgement (first → latest)",
     "Previous",
     "Change since previous",
     "Criterion / note",

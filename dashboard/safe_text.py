@@ -7,6 +7,7 @@ it with `csv_uncell`, so a round trip is lossless.
 
 from __future__ import annotations
 
+import html
 import re
 
 # Every ASCII punctuation character CommonMark lets a backslash escape, plus the ones Streamlit's
@@ -55,3 +56,12 @@ def csv_cell(value: str) -> str:
 def csv_uncell(value: str) -> str:
     """The original text of a cell written by `csv_cell`."""
     return value[1:] if value.startswith("'") else value
+
+
+def hover_text(text: str, limit: int = 160) -> str:
+    """User text for a plotly hover label: one line, at most `limit` characters (… when cut), with
+    <, > and & as entities so plotly's HTML-like labels never read a tag (a link, a break) from it."""
+    line = _WHITESPACE.sub(" ", _CONTROL.sub(" ", text)).strip()
+    if len(line) > limit:
+        line = line[: limit - 1].rstrip() + "…"
+    return html.escape(line, quote=False)

@@ -25,6 +25,7 @@ from dashboard.outcomes import (
     score_zcq,
     thresholds_for,
 )
+from dashboard.safe_text import hover_text
 from dashboard.summaries import patient_summary
 from dashboard.walking import (
     chronological,
@@ -99,6 +100,7 @@ FRAME_COLUMNS: tuple[str, ...] = (
     "walk_onset_unit",
     "walk_stop_reason",
     "walk_counts",
+    "note_hover",
 )
 _FLOAT_COLUMNS = (
     "pain_nrs",
@@ -158,6 +160,8 @@ def _visit_row(visit: Visit) -> dict[str, Any]:
         "walk_stop_reason": visit.walk_stop_reason,
         # A walking record that counts for comparisons (dashboard.walking, the one rule).
         "walk_counts": counts_for_comparison(visit),
+        # The visit's notes, reachable from every point of the visit on the charts (escaped, one line).
+        "note_hover": f"<br>Note: {hover_text(visit.notes)}" if visit.notes.strip() else "",
     }
 
 

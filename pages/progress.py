@@ -137,11 +137,17 @@ figures = [
     ("psfs", charts.psfs_chart(frame, events), "Patient-Specific Functional Scale over time"),
     ("startback", charts.startback_strip(frame, events), "STarT Back risk group per visit"),
 ]
-shown = [(name, fig, alt) for name, fig, alt in figures if fig is not None]
-columns = st.columns(2)
-for index, (name, fig, alt) in enumerate(shown):
-    with columns[index % 2]:
+# One chart per row: at 1024 px two side by side cut their titles, band labels and legends.
+for name, fig, alt in figures:
+    if fig is not None:
         st.plotly_chart(fig, key=f"progress_chart_{name}", config={"displaylogo": False}, alt=alt)
+noted = [(v.visit_date, v.notes) for v in record.visits if v.notes.strip() and not v.archived]
+if noted:
+    # The notes are on each point's hover too; here they can be read with the keyboard and in full.
+    with st.expander(f"Visit notes ({len(noted)})"):
+        for day, note in reversed(noted):
+            lines = "  \n".join(md_escape(line) for line in note.splitlines())
+            st.markdown(f"**{day:%d %b %Y}**  \n{lines}")
 
 # --- change table --------------------------------------------------------------------------------
 st.subheader("Change: first, previous and latest values")

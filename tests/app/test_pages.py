@@ -168,6 +168,18 @@ def test_a_timed_spwt_is_charted_and_in_the_change_table(clinic: SqlStore) -> No
     assert "total time (min)" in row["Measure"] and "no confirmed MCID" in " ".join(map(str, row.to_list()))
 
 
+def test_the_progress_page_lists_the_visit_notes_escaped_with_their_line_breaks(clinic: SqlStore) -> None:
+    clinician = demo_user(clinic)
+    patient = services.register_patient(clinic, clinician, {**PATIENT_DEFAULTS, "patient_ref": "T-NOTES"})
+    values = visit_values(dt.date.today(), pain_nrs=6, notes="Walked here **bold**\nsecond line")
+    services.record_visit(clinic, clinician, patient.saved_id, values)
+    at = open_page(logged_in(clinic), "pages/progress.py", patient.saved_id)
+    (notes,) = [e for e in at.expander if e.label.startswith("Visit notes")]
+    assert notes.label == "Visit notes (1)"
+    shown = "\n".join(str(m.value) for m in notes.markdown)
+    assert r"Walked here \*\*bold\*\*  " in shown and "second line" in shown
+
+
 def test_the_readonly_role_sees_no_rescreen_or_export_buttons(clinic: SqlStore) -> None:
     pid = patient_with(clinic, min_visits=2)
     at = open_page(logged_in(clinic, "demo.readonly"), "pages/progress.py", pid)

@@ -319,3 +319,33 @@ def test_a_long_event_label_is_shortened_on_the_chart_but_kept_in_full_on_hover(
     fig = built(pain_chart(visit_frame([make_visit(0, pain_nrs=5)]), [(DAY_ONE, "red_flag", label)]))
     annotation = next(a for a in fig.layout.annotations if "Red flag" in (a.text or ""))
     assert annotation.text.endswith("…") and label in annotation.hovertext
+
+
+def test_a_visits_note_is_on_the_hover_of_its_points_escaped_and_on_one_line() -> None:
+    visits = [
+        make_visit(0, pain_nrs=7, notes="Walked to the clinic.\nSaid <a href='x'>this</a> & more"),
+        make_visit(14, pain_nrs=5),
+    ]
+    fig = built(pain_chart(visit_frame(visits), ()))
+    (trace,) = fig.data
+    assert "%{text}" in trace.hovertemplate
+    assert list(trace.text) == [
+        "<br>Note: Walked to the clinic. Said &lt;a href='x'&gt;this&lt;/a&gt; &amp; more",
+        "",
+    ]
+
+
+def test_a_long_note_is_cut_on_the_hover_with_an_ellipsis() -> None:
+    fig = built(pain_chart(visit_frame([make_visit(0, pain_nrs=7, notes="word " * 100)]), ()))
+    note = fig.data[0].text[0]
+    assert note.endswith("…") and len(note) <= len("<br>Note: ") + 160
+
+
+def test_a_single_visit_has_its_date_once_on_the_time_axis() -> None:
+    fig = built(pain_chart(visit_frame([make_visit(0, pain_nrs=7)]), ()))
+    assert list(fig.layout.xaxis.ticktext) == [f"{DAY_ONE:%d %b %Y}"] and len(fig.layout.xaxis.tickvals) == 1
+
+
+def test_two_visits_keep_plotlys_own_date_ticks() -> None:
+    fig = built(pain_chart(visit_frame([make_visit(0, pain_nrs=7), make_visit(14, pain_nrs=6)]), ()))
+    assert fig.layout.xaxis.tickvals is None

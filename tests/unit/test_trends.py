@@ -549,3 +549,11 @@ def test_an_empty_caseload_keeps_its_columns() -> None:
     assert df.empty and {"nrs_change", "walking_trend", "not_improving", "overdue_for_review"} <= set(
         df.columns
     )
+
+
+def test_the_change_table_shows_the_judgement_beside_the_measure_so_it_is_in_view_at_1024_px() -> None:
+    from dashboard import page_text
+
+    frame = page_text.change_table_frame([pain_pair(7, 4)])
+    assert list(frame.columns[:2]) == ["Measure", "Judgement (first → latest)"]
+    assert frame.iloc[0]["Judgement (first → latest)"] == JUDGEMENT_TEXT["important_improvement"]
