@@ -444,7 +444,8 @@ def test_odi_and_start_back_take_one_click_per_item_and_are_open_at_a_first_visi
         user = tx.get_user_by_username("demo.clinician")
     patient = services.register_patient(clinic, user, PATIENT_DEFAULTS | {"patient_ref": "T-ONECLICK"})
     at = open_visit_page(log_in(), patient.id or "")
-    assert [e.proto.expanded for e in at.expander if "Oswestry" in e.label or "STarT" in e.label] == [True, True]
+    questionnaires = [e for e in at.expander if "Oswestry" in e.label or "STarT" in e.label]
+    assert [e.proto.expanded for e in questionnaires] == [True, True]
     odi = [at.button_group(key=f"v_odi_{i}") for i in range(10)]
     assert not [s for s in at.selectbox if s.key.startswith(("v_odi_", "v_sb_q"))]  # no dropdowns left
     for i, control in enumerate(odi):

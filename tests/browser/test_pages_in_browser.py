@@ -27,13 +27,20 @@ def go_to(page, title: str) -> None:
     wait_for_app(page)
 
 
-def open_patient(page, query: str) -> None:
+def open_patient(page, patient_ref: str) -> None:
+    """Find a patient by reference and open them; returns once their page shows them.
+
+    Waiting for the patient's own heading (not only for an idle app) matters on a loaded machine: a
+    rerun that has not started within the settle time would otherwise let the next click (a page in
+    the sidebar) race the Open button's page switch.
+    """
     go_to(page, "Patients")
-    page.get_by_label("Find by name or reference").fill(query)
+    page.get_by_label("Find by name or reference").fill(patient_ref)
     page.get_by_label("Find by name or reference").press("Enter")
     wait_for_app(page)
     page.get_by_role("button", name="Open").first.click()
     wait_for_app(page)
+    page.get_by_role("heading", name=re.compile(re.escape(patient_ref))).first.wait_for()
 
 
 def choose(page, label: str, option: str, within=None) -> None:
