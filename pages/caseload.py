@@ -66,38 +66,62 @@ if filtered.empty:
     st.info("No patient matches these filters. Clear a filter to see more patients.")
     st.stop()
 
+# What a clinician scans first comes first, in widths that fit 1440 px beside the sidebar (issue 19);
+# the walking test, clinician and last-visit date follow for whoever scrolls on.
+ORDER = (
+    "flag",
+    "name",
+    "patient_ref",
+    "latest_nrs",
+    "nrs_change",
+    "walking_trend",
+    "latest_odi_percent",
+    "review",
+    "progress",
+    "next_review_date",
+    "days_since_last_visit",
+    "walk_protocol",
+    "clinician",
+    "last_visit_date",
+)
 event = st.dataframe(
     view,
     hide_index=True,
     on_select="rerun",
     selection_mode="single-row",
     key="caseload_table",
+    column_order=ORDER,
     # Every row without an inner scroll bar up to 20 patients (35 px a row plus the header).
     height=35 * (min(len(view), 20) + 1) + 3,
     column_config={
-        "flag": st.column_config.TextColumn(page_text.CASELOAD_DISPLAY["flag"], width="medium"),
+        "flag": st.column_config.TextColumn(page_text.CASELOAD_DISPLAY["flag"], width=112),
         # A fixed width: one very long name would otherwise push every other column out of view.
-        "name": st.column_config.TextColumn("Name", width="medium"),
-        "patient_ref": st.column_config.TextColumn("Ref"),
+        "name": st.column_config.TextColumn("Name", width=160),
+        "patient_ref": st.column_config.TextColumn("Ref", width=98),
         "clinician": st.column_config.TextColumn("Clinician"),
         "latest_nrs": st.column_config.NumberColumn(
-            "Pain now (NRS)", format="%.0f", help="0–10, latest visit"
+            "Pain", format="%.0f", help="NRS 0–10, latest visit", width=52
         ),
         "nrs_change": st.column_config.TextColumn(
-            "Pain change",
-            help="Latest minus first NRS, in points: negative means less pain; – with one value so far",
+            "Change",
+            help="Pain: latest minus first NRS, in points (negative: less pain); – with one value so far",
+            width=64,
         ),
         "walking_trend": st.column_config.TextColumn(
-            "Walking", help="Latest against first result of the same protocol: better or worse by 30% or more"
+            "Walking",
+            help="Latest against first result of the same protocol and measure, judged against its MCID",
+            width=86,
         ),
         "walk_protocol": st.column_config.TextColumn("Walking test"),
-        "latest_odi_percent": st.column_config.NumberColumn("ODI (%)", format="%.1f"),
+        "latest_odi_percent": st.column_config.NumberColumn("ODI %", format="%.1f", width=62),
         "last_visit_date": st.column_config.DateColumn("Last visit", format="D MMM YYYY"),
-        "days_since_last_visit": st.column_config.NumberColumn("Days since visit", format="%d"),
-        "next_review_date": st.column_config.DateColumn("Next review", format="D MMM YYYY"),
-        "review": st.column_config.TextColumn("Review"),
+        "days_since_last_visit": st.column_config.NumberColumn("Days since", format="%d", width=80),
+        "next_review_date": st.column_config.DateColumn("Next review", format="D MMM YYYY", width=104),
+        "review": st.column_config.TextColumn("Review", width=96),
         "progress": st.column_config.TextColumn(
-            "Progress", help="Two or more values of pain or walking, and no clinically important improvement"
+            "Progress",
+            help="Two or more values of pain, ODI or walking, and no clinically important improvement",
+            width=134,
         ),
     },
 )

@@ -235,6 +235,23 @@ def test_the_caseload_shows_a_better_walk_on_one_protocol_while_pain_stays_the_s
     assert row["nrs_change"] == "0"
 
 
+def test_the_caseload_shows_flag_name_pain_walking_odi_and_review_before_the_rest(clinic: SqlStore) -> None:
+    at = open_page(logged_in(clinic), "pages/caseload.py")
+    order = list(at.dataframe[0].proto.column_order)
+    assert order[:9] == [
+        "flag",
+        "name",
+        "patient_ref",
+        "latest_nrs",
+        "nrs_change",
+        "walking_trend",
+        "latest_odi_percent",
+        "review",
+        "progress",
+    ]
+    assert set(order) == set(at.dataframe[0].value.columns)  # nothing hidden
+
+
 def test_an_empty_clinic_gets_a_friendly_caseload(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{tmp_path}/empty.sqlite3"
     monkeypatch.setenv("STRIDE_DATABASE_URL", url)
