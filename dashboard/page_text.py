@@ -29,7 +29,7 @@ ANY_DATE: tuple[dt.date, dt.date] = (dt.date(1000, 1, 1), dt.date(9999, 12, 31))
 TIER_SHORT: dict[str, str] = {t.id: f"{t.icon} {t.short_words}" if t.rank else "–" for t in TIERS.values()}
 # Short protocol names for narrow table columns.
 PROTOCOL_SHORT: dict[str, str] = {p.id: p.short_name for p in WALK_PROTOCOLS.values()}
-_TIERS_MOST_URGENT_FIRST: tuple[str, ...] = tuple(
+TIERS_MOST_URGENT_FIRST: tuple[str, ...] = tuple(
     t.id for t in sorted(TIERS.values(), key=lambda t: -t.rank) if t.rank
 )
 
@@ -252,7 +252,7 @@ def caseload_csv(table: pd.DataFrame) -> bytes:
 def open_flag_summary(tiers: Iterable[str]) -> str:
     """'3 open: 1 emergency, 2 urgent' (most urgent first)."""
     tiers = list(tiers)
-    counts = [(tier, tiers.count(tier)) for tier in _TIERS_MOST_URGENT_FIRST]
+    counts = [(tier, tiers.count(tier)) for tier in TIERS_MOST_URGENT_FIRST]
     parts = [f"{n} {tier.replace('_', ' ').lower()}" for tier, n in counts if n]
     return f"{len(tiers)} open: " + ", ".join(parts)
 

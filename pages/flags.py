@@ -48,16 +48,18 @@ if not can_close:
     st.caption("Your role can view escalations but not close them.")
 
 now = dt.datetime.now(dt.UTC)
-c1, c2, c3 = st.columns([2, 1, 1])
-tiers = c1.multiselect(
+urgent_first = [tier for tier in page_text.TIERS_MOST_URGENT_FIRST if tier != "NONE"]
+tiers = st.pills(
     "Tier",
-    [tier for tier in TIER_WORDS if tier != "NONE"],
-    default=[tier for tier in TIER_WORDS if tier != "NONE"],
-    format_func=lambda tier: f"{TIER_ICON[tier]} {TIER_WORDS[tier]}",
+    urgent_first,
+    selection_mode="multi",
+    default=urgent_first,
+    format_func=page_text.TIER_SHORT.__getitem__,
     key="flags_tiers",
 )
-clinician = c2.selectbox("Clinician", flag_queue.clinician_choices(groups), key="flags_clinician")
-age = c3.selectbox("Open for", list(flag_queue.FLAG_AGES), key="flags_age")
+c1, c2 = st.columns(2)
+clinician = c1.selectbox("Clinician", flag_queue.clinician_choices(groups), key="flags_clinician")
+age = c2.selectbox("Open for", list(flag_queue.FLAG_AGES), key="flags_age")
 shown = flag_queue.filter_events(groups, now=now, tiers=tiers, clinician=clinician, age=age)
 st.caption(f"Showing {len(shown)} of {len(groups)} events.")
 if not shown:

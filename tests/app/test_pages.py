@@ -294,7 +294,7 @@ def test_the_flag_queue_filters_by_tier_clinician_and_time_open(clinic: SqlStore
     at = open_page(logged_in(clinic), "pages/flags.py")
     assert f"Showing {len(groups)} of {len(groups)} events." in texts(at, "caption")
     tier = groups[-1].lead.tier
-    at.multiselect(key="flags_tiers").set_value([tier]).run()
+    at.button_group(key="flags_tiers").set_value([tier]).run()
     kept = [g for g in groups if g.lead.tier == tier]
     assert f"Showing {len(kept)} of {len(groups)} events." in texts(at, "caption")
     shown = {s.key for s in at.selectbox if s.key.startswith("close_action_")}
