@@ -59,7 +59,6 @@ RISK_STYLE: dict[str, tuple[str, str, str]] = {
 # Light greys for the ODI bands: the band names carry the meaning, not the shade.
 _ODI_SHADES = ("#F7F7F7", "#EDEDED")
 _BAND_OPACITY = 0.18
-_EVENT_TEXT_MAX = 32
 # (baseline label, band label) corners for the first and a second series sharing a panel.
 _LABEL_CORNERS: tuple[tuple[str, str], ...] = (("top left", "bottom right"), ("bottom left", "top right"))
 _DATE_HOVER = "%{x|%d %b %Y}"
@@ -316,7 +315,8 @@ def _baseline(
             )
         return
     low, high, kind = band
-    words = "no important change" if kind == "MCID" else "within measurement error"
+    # The band is a zone around the baseline, not a verdict: the change table gives the judgement.
+    words = "baseline ± MCID" if kind == "MCID" else "baseline ± measurement error (MDC90)"
     _band(
         overlays,
         low,
@@ -324,7 +324,7 @@ def _baseline(
         name=f"mcid_band:{measure}",
         fillcolor=colour,
         opacity=_BAND_OPACITY,
-        label=f"{label}: {words} ({kind} ±{_number((high - low) / 2)} {unit})".replace(" )", ")"),
+        label=f"{label}: {words}, {_number((high - low) / 2)} {unit}".rstrip(),
         position=band_corner,
         font={"color": "#333333", "size": 10},
         row=row,
@@ -332,17 +332,23 @@ def _baseline(
 
 
 def _events(overlays: _Overlays, events: Sequence[Event], *, upright: bool = False) -> None:
-    """Red flags and handouts as labelled vertical lines across every panel (yref paper).
+    """Red flags and handouts as vertical lines across every panel (yref paper), one per day and kind.
 
-    Labels run along the line, or sit upright above the plot (`upright`, for short strips).
+    The label is a short word with a count ("⚑ 3 red flags"); the rule ids and dates are on hover, so
+    several escalations of one day never print overlapping ids (issue 19). Labels run along the line,
+    or sit upright above the plot (`upright`, for short strips).
     """
+    grouped: dict[tuple[pd.Timestamp, str], list[str]] = {}
     for when, kind, label in events:
         if kind not in EVENT_STYLE:
             raise ValueError(f"events: unknown kind {kind!r}; expected one of {', '.join(EVENT_STYLE)}")
+        grouped.setdefault((pd.Timestamp(when), kind), []).append(label)
+    for (x, kind), labels in grouped.items():
         colour, dash, word = EVENT_STYLE[kind]
-        x = pd.Timestamp(when)
-        text = f"{word}: {label}" if label else word
-        short = text if len(text) <= _EVENT_TEXT_MAX else text[: _EVENT_TEXT_MAX - 1] + "…"
+        icon, _, noun = word.partition(" ")
+        short = word if len(labels) == 1 else f"{icon} {len(labels)} {noun.lower()}s"
+        details = ", ".join(label for label in labels if label)
+        hover = f"{short}: {details}" if details else short
         overlays.shapes.append(
             {
                 "type": "line",
@@ -363,7 +369,7 @@ def _events(overlays: _Overlays, events: Sequence[Event], *, upright: bool = Fal
                 "y": 1,
                 "yref": "paper",
                 "text": short,
-                "hovertext": f"{text} ({x:%d %b %Y})",
+                "hovertext": f"{hover} ({x:%d %b %Y})",
                 "textangle": 0 if upright else -90,
                 "xanchor": "center" if upright else "right",
                 "yanchor": "bottom" if upright else "top",

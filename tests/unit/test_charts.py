@@ -176,7 +176,7 @@ def test_labels_sit_in_the_corners_beside_their_line_or_inside_their_band(frame:
     assert (first.x, first.xanchor, first.y, first.yanchor) == (0, "left", 7, "bottom")
     second = by_text["Worst pain, 24 h baseline 9 points"]  # a second series: below its line
     assert (second.x, second.xanchor, second.y, second.yanchor) == (0, "left", 9, "top")
-    band = by_text["Pain now: no important change (MCID ±2 points)"]  # inside the band, bottom right
+    band = by_text["Pain now: baseline ± MCID, 2 points"]  # inside the band, bottom right; a zone, no verdict
     assert (band.x, band.xanchor, band.y, band.yanchor) == (1, "right", 5, "bottom")
     odi = built(odi_chart(frame, ()))
     minimal = next(a for a in odi.layout.annotations if (a.text or "").startswith("minimal"))
@@ -305,8 +305,9 @@ def test_startback_strip_writes_the_risk_group_beside_each_marker(frame: Any) ->
 def test_red_flags_and_handouts_are_drawn_as_labelled_lines_on_the_time_axis(build: Any, frame: Any) -> None:
     fig = built(build(frame, EVENTS))
     assert [shape.line.dash for shape in shapes_named(fig, "event:")] == ["dash", "dot"]
-    labels = [text for text in texts(fig) if "Red flag" in text or "Handout" in text]
-    assert labels == ["⚑ Red flag: RF_CES", "✎ Handout: Plan"]
+    events = [a for a in fig.layout.annotations if (a.name or "").startswith("event:")]
+    assert [a.text for a in events] == ["⚑ Red flag", "✎ Handout"]  # short words; the detail on hover
+    assert "RF_CES" in events[0].hovertext and "Plan" in events[1].hovertext
 
 
 def test_an_unknown_event_kind_is_refused() -> None:
@@ -314,11 +315,13 @@ def test_an_unknown_event_kind_is_refused() -> None:
         pain_chart(visit_frame([make_visit(0, pain_nrs=5)]), [(DAY_ONE, "birthday", "cake")])
 
 
-def test_a_long_event_label_is_shortened_on_the_chart_but_kept_in_full_on_hover() -> None:
-    label = "RF_MALIGNANCY_CANCER_HX contact the MSCC coordinator"
-    fig = built(pain_chart(visit_frame([make_visit(0, pain_nrs=5)]), [(DAY_ONE, "red_flag", label)]))
-    annotation = next(a for a in fig.layout.annotations if "Red flag" in (a.text or ""))
-    assert annotation.text.endswith("…") and label in annotation.hovertext
+def test_escalations_of_one_day_are_one_marker_with_a_count_and_their_rules_on_hover() -> None:
+    rules = ["RF_MSCC", "RF_NEW_NEURO_DEFICIT", "RF_MALIGNANCY_CANCER_HX"]
+    events = [(DAY_ONE, "red_flag", rule) for rule in rules]
+    fig = built(pain_chart(visit_frame([make_visit(0, pain_nrs=5)]), events))
+    (annotation,) = [a for a in fig.layout.annotations if (a.name or "") == "event:red_flag"]
+    assert annotation.text == "⚑ 3 red flags" and all(rule in annotation.hovertext for rule in rules)
+    assert len(shapes_named(fig, "event:red_flag")) == 1
 
 
 def test_a_visits_note_is_on_the_hover_of_its_points_escaped_and_on_one_line() -> None:
