@@ -226,6 +226,8 @@ class Visit(_Record):
     """
 
     patient_id: str | None = None
+    # The episode of care the visit belongs to (clinical-reference §11.1); None before episodes existed.
+    episode_id: str | None = None
     visit_date: dt.date
     pain_nrs: Nrs | None = None
     pain_worst_nrs: Nrs | None = None
@@ -411,3 +413,28 @@ class Escalation(_Record):
     closed_by: str | None = None
     close_action: str | None = None
     close_detail: str = ""
+
+
+# --- episodes of care (clinical-reference §11.1) -----------------------------------------------
+
+EpisodeStatus = Literal["open", "discharged"]
+DischargeReason = Literal["goals_met", "self_discharged", "referred_on", "declined_further_care", "other"]
+DISCHARGE_NOTE_MAX = 2000  # data dictionary, Episode.discharge_note
+
+
+class Episode(_Record):
+    """One episode of care of a patient: onset, treating clinician, and discharge when it ends."""
+
+    patient_id: str
+    referral_date: dt.date | None = None  # None: the first visit's date
+    symptom_onset: dt.date
+    clinician_id: str | None = None
+    status: EpisodeStatus = "open"
+    discharge_date: dt.date | None = None
+    discharge_reason: DischargeReason | None = None
+    discharge_note: MultiLine = Field(default="", max_length=DISCHARGE_NOTE_MAX)
+
+    @property
+    def is_open(self) -> bool:
+        """True while the episode takes new visits (at most one per patient, §11.1)."""
+        return self.status == "open"

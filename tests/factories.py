@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from dashboard.models import Patient, Visit
+from dashboard.models import Episode, Patient, Visit
 
 PATIENT_DEFAULTS: dict[str, Any] = {
     "patient_ref": "T-0001",
@@ -32,3 +32,13 @@ def make_visit(day: int = 0, *, start: dt.date = FIRST_VISIT_DATE, **overrides: 
     once: `make_visit = functools.partial(factories.make_visit, start=DAY_ONE)`.
     """
     return Visit(**{"visit_date": start + dt.timedelta(days=day), **overrides})
+
+
+def make_episode(**overrides: Any) -> Episode:
+    """An open episode of the default patient, its onset that of PATIENT_DEFAULTS; `overrides` replace."""
+    defaults = {
+        "id": "episode-1",
+        "patient_id": "patient-1",
+        "symptom_onset": PATIENT_DEFAULTS["symptom_onset"],
+    }
+    return Episode(**{**defaults, **overrides})
