@@ -28,6 +28,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "approve_rules",
             "manage_settings",
             "erase_patients",
+            # Re-opening a discharged episode undoes a clinical decision: an admin, with a reason (§11.1).
+            "reopen_episodes",
         }
     ),
 }

@@ -107,6 +107,17 @@ def authorize(tx: Tx, actor: User, permission: str) -> User:
     return stored
 
 
+def current_episode_visits(tx: Tx, patient_id: str) -> list[Visit]:
+    """The visits of the patient's current episode of care (the open one, else the latest), oldest
+    first: screening and baselines read only these (clinical-reference §11.1)."""
+    episodes = tx.episodes(patient_id)
+    visits = tx.visits(patient_id)
+    if not episodes:
+        return visits
+    current = next((e for e in episodes if e.is_open), episodes[-1])
+    return [v for v in visits if v.episode_id in (None, current.id)]
+
+
 def require(store: Store, actor: User, permission: str) -> User:
     """`authorize` in a read of its own, for callers without a transaction (exports, governance)."""
     with store.read() as tx:
@@ -190,7 +201,7 @@ def update_patient(
         merged = {**current.model_dump(), **changes, "updated_by": actor.id}
         updated = _validate(Patient, merged)
         _refuse_reserved_ref(updated)
-        visits = tx.visits(patient_id)
+        visits = current_episode_visits(tx, patient_id)
         if visits:
             first = min(v.visit_date for v in visits)
             if updated.symptom_onset > first:
@@ -330,6 +341,12 @@ def record_visit(
         patient = tx.get_patient(patient_id)
         if patient is None or patient.archived:
             raise NotFoundError("Patient not found.")
+        episode = tx.open_episode(patient_id)
+        if episode is None:
+            raise InvalidInputError(
+                {"_": "This patient has been discharged: re-refer them on the Progress page first."}
+            )
+        visit = visit.model_copy(update={"episode_id": episode.id})
         _check_visit_against_patient(visit, patient)
         _check_licences(tx, values)
         if next_review_date is not None and next_review_date != patient.next_review_date:
@@ -343,7 +360,7 @@ def record_visit(
             patient_id=patient_id,
             after=saved.clinical_dict(),
         )
-        visits = tx.visits(patient_id)
+        visits = current_episode_visits(tx, patient_id)
         screening = _screen_after_change(tx, actor, patient, visits, saved, _rules(settings))
     return saved, screening
 
@@ -411,7 +428,7 @@ def correct_visit(
             after=after,
         )
         screening = _screen_after_change(
-            tx, actor, patient, tx.visits(patient.id or ""), saved, _rules(settings)
+            tx, actor, patient, current_episode_visits(tx, patient.id or ""), saved, _rules(settings)
         )
     return saved, screening
 
@@ -455,7 +472,7 @@ def set_visit_archived(
             reason=reason,
         )
         patient = tx.get_patient(current.patient_id)
-        visits = tx.visits(current.patient_id)
+        visits = current_episode_visits(tx, current.patient_id)
         if patient is not None and visits:
             _screen_and_escalate(tx, actor, patient, visits, visits[-1].id, _rules(settings))
     return saved
@@ -595,7 +612,7 @@ def rescreen_patient(
     with store.transaction() as tx:
         authorize(tx, actor, "write_clinical")
         patient = _existing_patient(tx, patient_id)
-        visits = tx.visits(patient_id)
+        visits = current_episode_visits(tx, patient_id)
         if not visits:
             raise InvalidInputError({"_": "Record a visit before screening."})
         screening = _screen_and_escalate(tx, actor, patient, visits, visits[-1].id, _rules(settings))

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from dashboard import auth, governance
-from dashboard.models import Patient, Visit
+from dashboard.models import Episode, Patient, Visit
 from dashboard.red_flags import rule_set_version, screen, to_screening
 from dashboard.visit_form import ALL_NEGATIVE
 from data import tables as t
@@ -280,6 +280,7 @@ def generate(
         )
     author = clinician_ids[0]
     patient_rows, visit_rows, screening_rows, escalation_rows = [], [], [], []
+    episode_rows: list[dict[str, Any]] = []
     for index in range(patients):
         patient = _patient(rng, index, clinician_ids, today)
         n_visits = max(1, visits_per_patient + rng.randint(-2, 2)) if index % 11 else 1
@@ -295,6 +296,25 @@ def generate(
                 "data": patient.clinical_dict(),
             }
         )
+        # One open episode of care per patient (§11.1), holding all their visits.
+        episode = Episode(
+            id=new_id(),
+            patient_id=patient.id or "",
+            referral_date=visits[0].visit_date if visits else None,
+            symptom_onset=patient.symptom_onset,
+            clinician_id=patient.clinician_id,
+        )
+        episode_rows.append(
+            {
+                **_bookkeeping(episode.id or "", author, stamp),
+                "patient_id": patient.id,
+                "status": "open",
+                "symptom_onset": episode.symptom_onset,
+                "discharge_date": None,
+                "data": episode.clinical_dict(),
+            }
+        )
+        visits = [visit.model_copy(update={"episode_id": episode.id}) for visit in visits]
         for n, visit in enumerate(visits):
             when = dt.datetime.combine(visit.visit_date, dt.time(9 + n % 8), tzinfo=dt.UTC)
             visit_rows.append({**_bookkeeping(visit.id or "", author, when), **visit_columns(visit)})
@@ -356,6 +376,7 @@ def generate(
         conn.execute(insert(t.users), user_rows)
         for table, rows in (
             (t.patients, patient_rows),
+            (t.episodes, episode_rows),
             (t.visits, visit_rows),
             (t.screenings, screening_rows),
             (t.escalations, escalation_rows),

@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from dashboard.models import TIER_ORDER, Escalation, Patient, Screening, Visit
+from dashboard.models import TIER_ORDER, Episode, Escalation, Patient, Screening, Visit
 from dashboard.ports import (
     AuditEntry,
     DuplicateError,
@@ -293,7 +293,14 @@ def patient_from_row(row: Any) -> Patient:
 
 def visit_from_row(row: Any) -> Visit:
     """A stored visit row as the domain model (validated again on the way out)."""
-    return Visit.model_validate({**row.data, **bookkeeping_from_row(row), "patient_id": row.patient_id})
+    return Visit.model_validate(
+        {**row.data, **bookkeeping_from_row(row), "patient_id": row.patient_id, "episode_id": row.episode_id}
+    )
+
+
+def episode_from_row(row: Any) -> Episode:
+    """A stored episode row as the domain model (validated again on the way out)."""
+    return Episode.model_validate({**row.data, **bookkeeping_from_row(row), "patient_id": row.patient_id})
 
 
 def screening_from_row(row: Any) -> Screening:
@@ -348,6 +355,7 @@ def visit_columns(visit: Visit) -> dict[str, Any]:
         "odi_percent": odi.percent if odi else None,
         "walk_protocol": visit.walk_protocol,
         "walk_primary": primary_metric(visit),
+        "episode_id": visit.episode_id,
         "data": visit.clinical_dict(),
     }
 
@@ -456,7 +464,17 @@ class SqlTx:
             raise DuplicateError(
                 "patient_ref", "A patient with this reference already exists."
             ) from None  # the database error carries the values
-        return patient.model_copy(update=row)
+        saved: Patient = patient.model_copy(update=row)
+        # Every patient starts with one open episode of care, with their onset (§11.1).
+        self.insert_episode(
+            Episode(
+                patient_id=saved.saved_id,
+                symptom_onset=saved.symptom_onset,
+                clinician_id=saved.clinician_id,
+                recorded_by=saved.recorded_by,
+            )
+        )
+        return saved
 
     def update_patient(self, patient: Patient, expected_version: int) -> Patient:
         try:
@@ -468,6 +486,55 @@ class SqlTx:
             raise DuplicateError(
                 "patient_ref", "A patient with this reference already exists."
             ) from None  # the database error carries the values
+
+    # --- episodes ------------------------------------------------------------------------------
+    def episodes(self, patient_id: str) -> list[Episode]:
+        """The patient's episodes of care, oldest first."""
+        stmt = (
+            select(t.episodes)
+            .where(t.episodes.c.patient_id == patient_id)
+            .order_by(t.episodes.c.recorded_at, t.episodes.c.id)
+        )
+        return [episode_from_row(row) for row in self.conn.execute(stmt)]
+
+    def get_episode(self, episode_id: str) -> Episode | None:
+        row = self.conn.execute(select(t.episodes).where(t.episodes.c.id == episode_id)).first()
+        return episode_from_row(row) if row else None
+
+    def open_episode(self, patient_id: str) -> Episode | None:
+        """The patient's open episode, or None when every episode is discharged."""
+        row = self.conn.execute(
+            select(t.episodes).where(t.episodes.c.patient_id == patient_id, t.episodes.c.status == "open")
+        ).first()
+        return episode_from_row(row) if row else None
+
+    @staticmethod
+    def _episode_values(episode: Episode) -> dict[str, Any]:
+        return {
+            "patient_id": episode.patient_id,
+            "status": episode.status,
+            "symptom_onset": episode.symptom_onset,
+            "discharge_date": episode.discharge_date,
+            "data": episode.clinical_dict(),
+        }
+
+    def insert_episode(self, episode: Episode) -> Episode:
+        row = self._new_row(episode)
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(insert(t.episodes).values(**row, **self._episode_values(episode)))
+        except IntegrityError:
+            raise DuplicateError("episode", "This patient already has an open episode of care.") from None
+        return episode.model_copy(update=row)
+
+    def update_episode(self, episode: Episode, expected_version: int) -> Episode:
+        try:
+            with self.conn.begin_nested():
+                return self._versioned_update(
+                    t.episodes, episode, expected_version, self._episode_values(episode)
+                )
+        except IntegrityError:
+            raise DuplicateError("episode", "This patient already has an open episode of care.") from None
 
     # --- visits --------------------------------------------------------------------------------
     def visits(self, patient_id: str, *, include_archived: bool = False) -> list[Visit]:
@@ -482,6 +549,14 @@ class SqlTx:
         return visit_from_row(row) if row else None
 
     def insert_visit(self, visit: Visit) -> Visit:
+        """Store a new visit; one that names no episode of its patient joins the patient's open episode
+        (else their latest), so every stored visit belongs to an episode (an import, an older caller)."""
+        episode_ids = [e.id for e in self.episodes(visit.patient_id or "")]
+        if visit.episode_id not in episode_ids:
+            current = self.open_episode(visit.patient_id or "")
+            visit = visit.model_copy(
+                update={"episode_id": current.id if current else (episode_ids[-1] if episode_ids else None)}
+            )
         row = self._new_row(visit)
         self.conn.execute(insert(t.visits).values(**row, **visit_columns(visit)))
         self.refresh_summaries([visit.patient_id or ""])
@@ -702,7 +777,7 @@ class SqlTx:
     def erase_patient_data(self, stub: Patient, expected_version: int) -> dict[str, int]:
         """Erasure: delete a patient's clinical rows and overwrite the patient row with `stub`.
 
-        Visits, screenings, escalations, handouts, revisions and the caseload summary go; the
+        Visits, episodes, screenings, escalations, handouts, revisions and the caseload summary go; the
         patient row stays (the audit stub points at its id), hidden from search. Returns the number
         of rows deleted per table.
         """
@@ -722,7 +797,11 @@ class SqlTx:
                 )
             ).rowcount
         }
-        for table in (t.screenings, t.escalations, t.handouts, t.visits, t.patient_summaries):
+        episode_ids = select(t.episodes.c.id).where(t.episodes.c.patient_id == patient_id)
+        removed["revisions"] += self.conn.execute(
+            delete(t.revisions).where(t.revisions.c.entity_id.in_(episode_ids))
+        ).rowcount
+        for table in (t.screenings, t.escalations, t.handouts, t.visits, t.episodes, t.patient_summaries):
             result = self.conn.execute(delete(table).where(table.c.patient_id == patient_id))
             removed[table.name] = result.rowcount
         values = {**self._patient_values(stub), "search_key": ""}

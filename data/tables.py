@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     false,
+    text,
 )
 
 metadata = MetaData(
@@ -105,7 +106,29 @@ visits = Table(
     Column("walk_protocol", String(24), nullable=True),
     Column("walk_primary", Float, nullable=True),
     Column("data", JSON, nullable=False),
+    # The visit's episode of care (migration 0009); also in `data`.
+    Column("episode_id", String(36), nullable=True, index=True),
     Index("ix_visits_patient_date", "patient_id", "visit_date", "recorded_at"),
+)
+
+# Episodes of care (clinical-reference §11.1, migration 0009): at most one open episode per patient,
+# enforced by a partial unique index; the record itself is the JSON payload.
+episodes = Table(
+    "episodes",
+    metadata,
+    *_bookkeeping(),
+    Column("patient_id", String(36), ForeignKey("patients.id"), nullable=False, index=True),
+    Column("status", String(12), nullable=False),
+    Column("symptom_onset", Date, nullable=False),
+    Column("discharge_date", Date, nullable=True),
+    Column("data", JSON, nullable=False),
+    Index(
+        "uq_episodes_open_per_patient",
+        "patient_id",
+        unique=True,
+        sqlite_where=text("status = 'open'"),
+        postgresql_where=text("status = 'open'"),
+    ),
 )
 
 revisions = Table(

@@ -155,13 +155,14 @@ def valid_visits(draw: st.DrawFn) -> dict[str, Any]:
 def test_a_random_valid_visit_round_trips_through_the_store_unchanged(
     world: dict[str, Any], values: dict[str, Any]
 ) -> None:
-    expected = Visit.model_validate({**values, "patient_id": world["patient_id"]})
-
     saved, screening = services.record_visit(world["store"], world["clinician"], world["patient_id"], values)
 
     with world["store"].read() as tx:
         stored = tx.get_visit(saved.id or "")
-    assert stored is not None
+        episode = tx.open_episode(world["patient_id"])
+    assert stored is not None and episode is not None
+    # The visit joins the patient's open episode of care (clinical-reference §11.1).
+    expected = Visit.model_validate({**values, "patient_id": world["patient_id"], "episode_id": episode.id})
     assert clinical(stored) == clinical(saved) == clinical(expected)
     assert stored.clinical_dict().keys() == expected.clinical_dict().keys()
     assert screening.visit_id is not None

@@ -158,11 +158,13 @@ def test_a_visit_round_trips_through_the_store_unchanged(store: Any, team: Team,
         notes="Walks with a stick; «both legs» — 30 m to the café.\nSecond line.",
     )
     license_all_instruments(store, team.admin)
-    expected = Visit.model_validate({**values, "patient_id": patient.id})
 
     saved, _ = services.record_visit(store, team.clinician, patient.id or "", values)
     with store.read() as tx:
         stored = tx.get_visit(saved.id or "")
+        episode = tx.open_episode(patient.id or "")
+    assert episode is not None  # the visit joins the patient's open episode of care (§11.1)
+    expected = Visit.model_validate({**values, "patient_id": patient.id, "episode_id": episode.id})
     reopened = services.open_patient(store, team.clinician, patient.id or "").visits[0]
 
     assert stored is not None

@@ -1,0 +1,168 @@
+"""Episodes of care in the store: discharge, re-referral, re-opening and migration 0009 (issue 20).
+
+Every test gets a fresh database through the shared `store` fixture (SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from dashboard import episode_services, services
+from dashboard.ports import InvalidInputError, PermissionDeniedError
+from tests.integration.support import audit_rows, make_team, patient_values, visit_values
+
+DAY1 = dt.date(2025, 2, 3)
+DAY2 = dt.date(2025, 3, 3)
+TODAY = dt.date(2025, 6, 2)
+
+
+@pytest.fixture
+def scene(store: Any) -> dict[str, Any]:
+    team = make_team(store)
+    patient = services.register_patient(store, team.clinician, patient_values())
+    for day, pain in ((DAY1, 7), (DAY2, 3)):
+        services.record_visit(store, team.clinician, patient.saved_id, visit_values(day, pain_nrs=pain))
+    return {"store": store, "team": team, "patient": patient}
+
+
+def discharge(scene: dict[str, Any], **overrides: Any) -> Any:
+    arguments: dict[str, Any] = {"discharge_date": DAY2, "reason": "goals_met", "today": TODAY}
+    return episode_services.discharge(
+        scene["store"], scene["team"].clinician, scene["patient"].saved_id, **{**arguments, **overrides}
+    )
+
+
+def test_a_new_patient_has_one_open_episode_holding_their_visits(scene: dict[str, Any]) -> None:
+    store, patient = scene["store"], scene["patient"]
+    with store.read() as tx:
+        (episode,) = tx.episodes(patient.saved_id)
+        visits = tx.visits(patient.saved_id)
+    assert episode.is_open and episode.symptom_onset == patient.symptom_onset
+    assert {v.episode_id for v in visits} == {episode.id}
+
+
+def test_a_discharge_is_stored_audited_and_kept_as_a_revision(scene: dict[str, Any]) -> None:
+    episode = discharge(scene, note="Walking 30 min daily")
+    assert (episode.status, episode.discharge_reason, episode.discharge_date) == (
+        "discharged",
+        "goals_met",
+        DAY2,
+    )
+    with scene["store"].read() as tx:
+        assert tx.open_episode(scene["patient"].saved_id) is None
+        (revision,) = tx.revisions("episode", episode.saved_id)
+    assert revision.before == {
+        "status": "open",
+        "discharge_date": None,
+        "discharge_reason": None,
+        "discharge_note": "",
+    }
+    assert any(row.action == "episode.discharge" for row in audit_rows(scene["store"]))
+
+
+def test_a_discharge_before_the_last_visit_is_refused_by_field_and_changes_nothing(
+    scene: dict[str, Any],
+) -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        discharge(scene, discharge_date=DAY1)
+    assert set(refused.value.errors) == {"discharge_date"}
+    with scene["store"].read() as tx:
+        assert tx.open_episode(scene["patient"].saved_id) is not None
+
+
+def test_a_discharged_patient_takes_no_new_visit_until_re_referred(scene: dict[str, Any]) -> None:
+    store, team, patient = scene["store"], scene["team"], scene["patient"]
+    discharge(scene)
+    with pytest.raises(InvalidInputError, match="discharged"):
+        services.record_visit(store, team.clinician, patient.saved_id, visit_values(TODAY, pain_nrs=5))
+    onset = TODAY - dt.timedelta(days=20)
+    new = episode_services.re_refer(store, team.clinician, patient.saved_id, symptom_onset=onset, today=TODAY)
+    saved, screening = services.record_visit(
+        store, team.clinician, patient.saved_id, visit_values(TODAY, pain_nrs=5)
+    )
+    assert saved.episode_id == new.id and screening.visit_id == saved.id
+    with store.read() as tx:
+        assert [e.status for e in tx.episodes(patient.saved_id)] == ["discharged", "open"]
+        assert tx.get_patient(patient.saved_id).symptom_onset == onset  # the current episode's onset
+
+
+def test_a_re_referral_while_an_episode_is_open_is_refused(scene: dict[str, Any]) -> None:
+    store, team, patient = scene["store"], scene["team"], scene["patient"]
+    with pytest.raises(InvalidInputError, match="already has an open episode"):
+        episode_services.re_refer(store, team.clinician, patient.saved_id, symptom_onset=DAY1, today=TODAY)
+
+
+def test_an_open_urgent_escalation_needs_a_recorded_reason_and_stays_open(scene: dict[str, Any]) -> None:
+    store, team, patient = scene["store"], scene["team"], scene["patient"]
+    services.record_visit(
+        store, team.clinician, patient.saved_id, visit_values(DAY2, leg_weakness="new", leg_weakness_mrc=4)
+    )
+    with pytest.raises(InvalidInputError) as refused:
+        discharge(scene)
+    assert set(refused.value.errors) == {"override_reason"}
+    discharge(scene, override_reason="Seen by the spinal team today; they follow up")
+    with store.read() as tx:
+        still_open = tx.escalations(patient_id=patient.saved_id, status="open")
+    assert still_open  # a discharge never closes an escalation (§11.1)
+
+
+def test_only_an_admin_re_opens_a_discharged_episode_with_a_reason(scene: dict[str, Any]) -> None:
+    store, team = scene["store"], scene["team"]
+    episode = discharge(scene)
+    with pytest.raises(PermissionDeniedError):
+        episode_services.reopen(store, team.clinician, episode.saved_id, reason="Discharged by mistake")
+    with pytest.raises(InvalidInputError):
+        episode_services.reopen(store, team.admin, episode.saved_id, reason="  ")
+    reopened = episode_services.reopen(store, team.admin, episode.saved_id, reason="Discharged by mistake")
+    assert reopened.is_open and reopened.discharge_reason is None
+    with store.read() as tx:
+        assert len(tx.revisions("episode", episode.saved_id)) == 2
+
+
+def test_migration_0009_makes_every_patient_one_open_episode_with_their_onset(
+    store: Any, database_url: str
+) -> None:
+    from alembic import command
+    from sqlalchemy import text
+
+    from data import demo
+    from data.migrate import alembic_config
+    from data.store import make_engine, open_store
+
+    demo.generate(store, patients=12, seed=9)
+    with store.read() as tx:
+        before = {p.id: p.symptom_onset for p in tx.search_patients("", limit=100)}
+        visits_before = {p: len(tx.visits(p)) for p in before}
+    store.close()
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:  # a filled database from before episodes existed
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0008")
+            assert "episode_id" not in {c["name"] for c in _columns(conn, "visits")}
+            conn.execute(text("SELECT count(*) FROM patients")).scalar_one()
+    finally:
+        engine.dispose()
+    migrated = open_store(database_url)  # opening the store upgrades it to head
+    try:
+        with migrated.read() as tx:
+            for patient_id, onset in before.items():
+                (episode,) = tx.episodes(patient_id)
+                visits = tx.visits(patient_id)
+                assert episode.is_open and episode.symptom_onset == onset
+                assert len(visits) == visits_before[patient_id]
+                assert {v.episode_id for v in visits} <= {episode.id}
+                if visits:
+                    assert episode.referral_date == min(v.visit_date for v in visits)
+    finally:
+        migrated.close()
+
+
+def _columns(conn: Any, table: str) -> list[dict[str, Any]]:
+    from sqlalchemy import inspect
+
+    return list(inspect(conn).get_columns(table))
