@@ -16,6 +16,7 @@ from dashboard.outcomes import judge_change, score_odi, score_rmdq, score_startb
 from dashboard.walking import chronological, comparable_walks
 
 __all__ = [
+    "DISCHARGE_NEEDS_REASON_TIERS",
     "DISCHARGE_REASONS",
     "OUTCOME_MEASURES",
     "CaseMix",

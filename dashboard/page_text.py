@@ -14,11 +14,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 
 from dashboard.catalogue import TIERS, WALK_PROTOCOLS
-from dashboard.models import Escalation
+from dashboard.episodes import DISCHARGE_REASONS, EpisodeOutcome
+from dashboard.models import Episode, Escalation
+from dashboard.outcomes import MEASURES
 from dashboard.plan import ADVICE_SECTIONS, SECTION_HEADINGS, Plan
 from dashboard.ports import AuditEntry, Handout, User
 from dashboard.safe_text import csv_cell, md_escape
-from dashboard.trends import ChangeRow
+from dashboard.trends import JUDGEMENT_TEXT, ChangeRow
 
 NOT_RECORDED = "—"
 # The calendar range of every date input (passed as its min and max). Left unset, Streamlit offers only
@@ -410,3 +412,37 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "user.password_change",
     "demo.generate",
 )
+
+
+# --- episodes of care ------------------------------------------------------------------------------
+
+_OUTCOME_UNITS = {
+    "pain_nrs": "",
+    "odi_percent": " %",
+    "rmdq_total": "",
+    "walk_spwt_m": " m",
+    "walk_6mwt_m": " m",
+}
+
+
+def episode_outcome_lines(outcome: EpisodeOutcome) -> list[str]:
+    """One line per complete measure of an episode, e.g. "ODI 42 → 18 %: ▲ Clinically important
+    improvement"; the judgement is judge_change's, in the change table's words."""
+    lines = []
+    for measure, result in outcome.measures.items():
+        if result.complete and result.label is not None:
+            unit = _OUTCOME_UNITS[measure]
+            words = JUDGEMENT_TEXT.get(result.label, result.label)
+            lines.append(
+                f"{MEASURES[measure].label} {number(result.baseline)} → {number(result.final)}{unit}: {words}"
+            )
+    return lines
+
+
+def episode_heading(episode: Episode) -> str:
+    """'Episode from 3 Feb 2025 to 2 Jun 2025 · goals met' (or '· open')."""
+    start = day(episode.referral_date) if episode.referral_date else f"onset {day(episode.symptom_onset)}"
+    if episode.is_open:
+        return f"Episode from {start} · open"
+    reason = DISCHARGE_REASONS.get(episode.discharge_reason or "", "").lower()
+    return f"Episode from {start} to {day(episode.discharge_date)} · {reason}"

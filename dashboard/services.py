@@ -21,6 +21,7 @@ from dashboard.models import (
     CLOSE_ACTIONS_NEEDING_TEXT,
     RISK_FIELDS,
     TIER_ORDER,
+    Episode,
     Escalation,
     Patient,
     Screening,
@@ -270,15 +271,26 @@ class PatientRecord:
     """Everything the pages show about one patient."""
 
     patient: Patient
-    visits: list[Visit]
+    visits: list[Visit]  # of the current episode of care (§11.1)
     screenings: list[Screening]
     escalations: list[Escalation]
     handouts: list[Handout] = field(default_factory=list)
+    episodes: list[Episode] = field(default_factory=list)  # oldest first; the last is the current one
+    all_visits: list[Visit] = field(default_factory=list)  # every episode's
 
     @property
     def latest_screening(self) -> Screening | None:
         """The most recent stored screening (None before the first visit)."""
         return self.screenings[-1] if self.screenings else None
+
+    @property
+    def current_episode(self) -> Episode | None:
+        """The open episode, else the latest (discharged) one; None for a record without episodes."""
+        return next((e for e in self.episodes if e.is_open), self.episodes[-1] if self.episodes else None)
+
+    def visits_of(self, episode: Episode) -> list[Visit]:
+        """The visits of one of the patient's episodes, oldest first."""
+        return [v for v in self.all_visits if v.episode_id == episode.id]
 
 
 def open_patient(store: Store, actor: User, patient_id: str, *, audit: bool = True) -> PatientRecord:
@@ -288,10 +300,12 @@ def open_patient(store: Store, actor: User, patient_id: str, *, audit: bool = Tr
         patient = _existing_patient(tx, patient_id)
         record = PatientRecord(
             patient=patient,
-            visits=tx.visits(patient_id),
+            visits=current_episode_visits(tx, patient_id),
             screenings=tx.screenings(patient_id),
             escalations=tx.escalations(patient_id=patient_id),
             handouts=tx.handouts(patient_id),
+            episodes=tx.episodes(patient_id),
+            all_visits=tx.visits(patient_id),
         )
         if audit:
             tx.insert_audit(

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import auth, charts, page_text, services, trends
+from dashboard import auth, charts, episode_services, page_text, services, trends
 from dashboard.config import Settings
+from dashboard.episodes import DISCHARGE_REASONS, episode_outcome
 from dashboard.fhir import patient_bundle
 from dashboard.ports import InvalidInputError, StrideError, User
 from dashboard.presenters import DECISION_SUPPORT, screening_banner
@@ -100,6 +101,96 @@ if (
             f"Re-screened with the current rules: {screening.urgency.replace('_', ' ').lower()}."
         )
         st.rerun()
+
+# --- episode of care: discharge, re-referral, earlier episodes (§11.1) ----------------------------
+episode = record.current_episode
+can_write = auth.can(user.role, "write_clinical")
+
+
+def episode_errors(exc: InvalidInputError) -> None:
+    for field, message in exc.errors.items():
+        st.error(md_escape(message if field == "_" else f"{EPISODE_LABELS.get(field, field)}: {message}"))
+
+
+NO_OUTCOME = "No measure has a baseline and a later value in this episode."
+EPISODE_LABELS = {
+    "discharge_date": "Discharge date",
+    "discharge_reason": "Reason",
+    "discharge_note": "Note",
+    "override_reason": "Why discharge with the escalation open",
+    "symptom_onset": "Onset of the new episode",
+    "referral_date": "Referral date",
+}
+if episode is not None:
+    st.caption(md_escape(page_text.episode_heading(episode)))
+    if episode.is_open and can_write and record.visits:
+        with st.expander("Discharge this episode"), st.form("discharge_form", border=False):
+            when = st.date_input("Discharge date", today, *page_text.ANY_DATE, key="discharge_date")
+            why = st.selectbox(
+                "Reason",
+                list(DISCHARGE_REASONS),
+                index=None,
+                format_func=DISCHARGE_REASONS.__getitem__,
+                placeholder="Choose the reason",
+                key="discharge_reason",
+            )
+            note = st.text_area("Note (optional; required for 'Other')", key="discharge_note")
+            serious = [
+                e for e in record.escalations if e.status == "open" and e.tier in ("EMERGENCY", "URGENT")
+            ]
+            override = ""
+            if serious:
+                st.warning("An urgent or emergency escalation is still open. It stays open after discharge.")
+                override = st.text_input(EPISODE_LABELS["override_reason"], key="discharge_override")
+            if st.form_submit_button("Discharge"):
+                try:
+                    episode_services.discharge(
+                        store,
+                        user,
+                        patient_id,
+                        discharge_date=when,
+                        reason=why,
+                        note=note,
+                        override_reason=override,
+                    )
+                except InvalidInputError as exc:
+                    episode_errors(exc)
+                except StrideError as exc:
+                    st.error(md_escape(str(exc)))
+                else:
+                    st.session_state["progress_flash"] = "Discharged. The episode's outcome is below."
+                    st.rerun()
+    elif not episode.is_open and can_write:
+        st.info("This episode is discharged: it takes no new visits. A re-referral opens a new episode.")
+        with st.expander("Re-referral: open a new episode"), st.form("rerefer_form", border=False):
+            onset = st.date_input(
+                EPISODE_LABELS["symptom_onset"], None, *page_text.ANY_DATE, key="rerefer_onset"
+            )
+            referred = st.date_input(
+                EPISODE_LABELS["referral_date"], today, *page_text.ANY_DATE, key="rerefer_on"
+            )
+            if st.form_submit_button("Open a new episode"):
+                try:
+                    episode_services.re_refer(
+                        store, user, patient_id, symptom_onset=onset, referral_date=referred
+                    )
+                except InvalidInputError as exc:
+                    episode_errors(exc)
+                except StrideError as exc:
+                    st.error(md_escape(str(exc)))
+                else:
+                    st.session_state["progress_flash"] = "New episode opened: the next visit is its baseline."
+                    st.rerun()
+for earlier in [e for e in record.episodes if e is not episode]:
+    with st.expander(page_text.episode_heading(earlier)):
+        outcome = episode_outcome(patient, earlier, record.visits_of(earlier))
+        for line in page_text.episode_outcome_lines(outcome) or [NO_OUTCOME]:
+            st.markdown(f"- {md_escape(line)}")
+if episode is not None and not episode.is_open:
+    st.markdown("**Outcome of this episode**")
+    outcome = episode_outcome(patient, episode, record.visits)
+    for line in page_text.episode_outcome_lines(outcome) or [NO_OUTCOME]:
+        st.markdown(f"- {md_escape(line)}")
 
 # --- empty and sparse states ---------------------------------------------------------------------
 if not record.visits:
