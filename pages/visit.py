@@ -55,6 +55,16 @@ except StrideError as exc:
     st.stop()
 patient, visits = record.patient, record.visits
 correcting = next((v for v in visits if v.id == st.session_state.get("correct_visit_id")), None)
+episode = record.current_episode
+if episode is not None and not episode.is_open and correcting is None:
+    # A discharged episode takes no new visits (§11.1); correcting one of its visits still works.
+    st.title(md_escape(f"Visit · {patient.display_name}"))
+    st.info(
+        f"{md_escape(patient.display_name)} was discharged on {page_text.day(episode.discharge_date)}. "
+        "A new referral opens a new episode: re-refer them on the Progress page, then record the visit."
+    )
+    st.page_link("pages/progress.py", label="Open Progress to re-refer", icon="📈")
+    st.stop()
 previous = visits[-1] if visits and correcting is None else None
 
 # (Re)initialise the form when the patient or the visit being corrected changes.
@@ -455,6 +465,8 @@ if st.button("Save correction" if correcting else "Save visit", type="primary", 
         st.rerun()
 if errors:
     st.error("Nothing was saved. Correct the fields marked ⛔ above.")
+    if "_" in errors:  # a refusal that belongs to no one field
+        st.error(md_escape(errors["_"]), icon="⛔")
 
 if correcting:
     history = services.visit_history(store, user, correcting.saved_id)

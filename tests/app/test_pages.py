@@ -659,3 +659,46 @@ def test_emergency_pins_link_to_the_patient_by_opaque_id_newest_first_at_the_top
     # The pins come first in the sidebar, above the demo notice and the user's name.
     first = at.sidebar.children[0]
     assert first.get("page_link") and first.get("page_link")[0].proto.icon == "🚨"
+
+
+# --- episodes of care ------------------------------------------------------------------------------
+
+
+def test_a_clinician_discharges_from_the_progress_page_and_sees_the_outcome(clinic: SqlStore) -> None:
+    clinician = demo_user(clinic)
+    patient = services.register_patient(clinic, clinician, {**PATIENT_DEFAULTS, "patient_ref": "T-DISCH"})
+    today = dt.date.today()
+    for days_ago, pain in ((42, 8), (7, 3)):
+        values = visit_values(today - dt.timedelta(days=days_ago), pain_nrs=pain)
+        services.record_visit(clinic, clinician, patient.saved_id, values)
+    at = open_page(logged_in(clinic), "pages/progress.py", patient.saved_id)
+    assert "· open" in texts(at, "caption")
+    at.button(key="FormSubmitter:discharge_form-Discharge").click().run()  # no reason chosen yet
+    assert "Reason: Choose the reason for discharge." in texts(at, "error")
+    at.selectbox(key="discharge_reason").select("goals_met")
+    at.button(key="FormSubmitter:discharge_form-Discharge").click().run()
+    assert not at.exception, at.exception
+    assert "Discharged." in texts(at, "success")
+    shown = texts(at, "markdown")
+    assert "Pain now (NRS) 8 → 3: ▲ Clinically important improvement" in shown
+    assert "This episode is discharged" in texts(at, "info")
+    with clinic.read() as tx:
+        (episode,) = tx.episodes(patient.saved_id)
+    assert (episode.status, episode.discharge_reason) == ("discharged", "goals_met")
+
+
+def test_a_discharged_patients_visit_page_says_to_re_refer_and_saves_nothing(clinic: SqlStore) -> None:
+    from dashboard import episode_services
+
+    clinician = demo_user(clinic)
+    patient = services.register_patient(clinic, clinician, {**PATIENT_DEFAULTS, "patient_ref": "T-REREF"})
+    day = dt.date.today() - dt.timedelta(days=3)
+    services.record_visit(clinic, clinician, patient.saved_id, visit_values(day, pain_nrs=5))
+    episode_services.discharge(
+        clinic, clinician, patient.saved_id, discharge_date=day, reason="self_discharged"
+    )
+    at = open_page(logged_in(clinic), "pages/visit.py", patient.saved_id)
+    assert "re-refer them on the Progress page" in texts(at, "info")
+    assert not [b for b in at.button if b.key == "v_save"]  # no form to fill in vain
+    with clinic.read() as tx:
+        assert len(tx.visits(patient.saved_id)) == 1
