@@ -125,7 +125,9 @@ if episode is not None:
     st.caption(md_escape(page_text.episode_heading(episode)))
     if episode.is_open and can_write and record.visits:
         with st.expander("Discharge this episode"), st.form("discharge_form", border=False):
-            when = st.date_input("Discharge date", today, *page_text.ANY_DATE, key="discharge_date")
+            when = st.date_input(
+                "Discharge date", today, *page_text.ANY_DATE, key="discharge_date", format="YYYY-MM-DD"
+            )
             why = st.selectbox(
                 "Reason",
                 list(DISCHARGE_REASONS),
@@ -164,10 +166,18 @@ if episode is not None:
         st.info("This episode is discharged: it takes no new visits. A re-referral opens a new episode.")
         with st.expander("Re-referral: open a new episode"), st.form("rerefer_form", border=False):
             onset = st.date_input(
-                EPISODE_LABELS["symptom_onset"], None, *page_text.ANY_DATE, key="rerefer_onset"
+                EPISODE_LABELS["symptom_onset"],
+                None,
+                *page_text.ANY_DATE,
+                key="rerefer_onset",
+                format="YYYY-MM-DD",
             )
             referred = st.date_input(
-                EPISODE_LABELS["referral_date"], today, *page_text.ANY_DATE, key="rerefer_on"
+                EPISODE_LABELS["referral_date"],
+                today,
+                *page_text.ANY_DATE,
+                key="rerefer_on",
+                format="YYYY-MM-DD",
             )
             if st.form_submit_button("Open a new episode"):
                 try:

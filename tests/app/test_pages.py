@@ -682,6 +682,7 @@ def test_a_clinician_discharges_from_the_progress_page_and_sees_the_outcome(clin
     shown = texts(at, "markdown")
     assert "Pain now (NRS) 8 → 3: ▲ Clinically important improvement" in shown
     assert "This episode is discharged" in texts(at, "info")
+    assert at.get("plotly_chart")  # the discharged episode's charts stay readable
     with clinic.read() as tx:
         (episode,) = tx.episodes(patient.saved_id)
     assert (episode.status, episode.discharge_reason) == ("discharged", "goals_met")
