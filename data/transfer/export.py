@@ -28,6 +28,7 @@ from data.migrate import head_revision
 from data.store import (
     SqlStore,
     bookkeeping_from_row,
+    episode_from_row,
     escalation_from_row,
     patient_from_row,
     screening_from_row,
@@ -267,6 +268,11 @@ def export_clinic(
             key=lambda e: (ts_key(e.recorded_at), e.id),
         )
         out.add("escalations.json", json_bytes([model_json(e) for e in escalations]), len(escalations))
+        episodes = sorted(
+            (episode_from_row(r) for r in conn.execute(select(t.episodes))),
+            key=lambda e: (order.get(e.patient_id, -1), ts_key(e.recorded_at), e.id),
+        )
+        out.add("episodes.json", json_bytes([model_json(e) for e in episodes]), len(episodes))
         report(0.5)
 
         handout_columns = [c for c in t.handouts.c if c.name != "pdf"]
@@ -358,6 +364,13 @@ def export_patient(
             ),
             key=lambda e: (ts_key(e.recorded_at), e.id),
         )
+        episodes = sorted(
+            (
+                episode_from_row(r)
+                for r in conn.execute(select(t.episodes).where(t.episodes.c.patient_id == patient_id))
+            ),
+            key=lambda e: (ts_key(e.recorded_at), e.id),
+        )
         handouts = sorted(
             conn.execute(select(t.handouts).where(t.handouts.c.patient_id == patient_id)),
             key=lambda r: (utc(r.recorded_at), r.id),
@@ -371,6 +384,7 @@ def export_patient(
             "revisions": [revision_json(r) for r in revisions],
             "screenings": [model_json(s) for s in screenings],
             "escalations": [model_json(e) for e in escalations],
+            "episodes": [model_json(e) for e in episodes],
             "handouts": [handout_json(h) for h in handouts],
         }
         out.add("patient.json", json_bytes(record), 1)

@@ -154,6 +154,10 @@ DATA_FILES: tuple[str, ...] = (
     "audit.json",
 )
 
+# Files an archive may hold: episodes.json came with episodes of care (migration 0009); an older archive
+# without it imports with one open episode per patient, as the migration made them.
+OPTIONAL_DATA_FILES: tuple[str, ...] = ("episodes.json",)
+
 # JSON record files: the keys each object holds (kind "json" = object or null, "any" = the model checks it).
 BOOKKEEPING_KEYS = [
     Column("id", "str", True, False, 36),
@@ -186,7 +190,9 @@ HANDOUT_KEYS = [
     Column("pdf", "str", True, False),
 ]
 # Lengths of the screening and escalation columns the database limits.
-MODEL_MAX_LEN = {"rule_id": 48, "tier": 16, "status": 8, "urgency": 16, "rule_set_version": 32}
+# Column widths of the queryable columns; `status` is an escalation's (8) or an episode's (12): each
+# model's own Literal admits only its values, so the wider bound lets nothing longer through.
+MODEL_MAX_LEN = {"rule_id": 48, "tier": 16, "status": 12, "urgency": 16, "rule_set_version": 32}
 
 
 @dataclass(frozen=True)

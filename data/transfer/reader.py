@@ -34,6 +34,7 @@ from data.transfer.layout import (
     HANDOUT_PDF,
     MANIFEST_NAME,
     MAX_ERRORS,
+    OPTIONAL_DATA_FILES,
     READABLE_FORMAT_VERSIONS,
     SIGNATURE_NAME,
     Manifest,
@@ -123,6 +124,8 @@ class Parsed:
     revisions: list[dict[str, Any]] = field(default_factory=list)
     screenings: list[dict[str, Any]] = field(default_factory=list)
     escalations: list[dict[str, Any]] = field(default_factory=list)
+    episodes: list[dict[str, Any]] = field(default_factory=list)
+    has_episodes: bool = False  # the archive holds episodes.json (made after migration 0009)
     handouts: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
     passwords_missing: int = 0
@@ -164,7 +167,7 @@ class Reader:
         try:
             self.members = read_members(
                 self.zip_path,
-                allowed=(*DATA_FILES, MANIFEST_NAME, SIGNATURE_NAME),
+                allowed=(*DATA_FILES, *OPTIONAL_DATA_FILES, MANIFEST_NAME, SIGNATURE_NAME),
                 pdf_pattern=HANDOUT_PDF,
                 limits=self.limits,
             )
@@ -262,7 +265,8 @@ class Reader:
             if fname not in self.members:
                 self.error(fname, None, None, "missing from the archive")
         for fname in sorted(self.members):
-            if fname not in (*DATA_FILES, MANIFEST_NAME, SIGNATURE_NAME) and not HANDOUT_PDF.fullmatch(fname):
+            known = (*DATA_FILES, *OPTIONAL_DATA_FILES, MANIFEST_NAME, SIGNATURE_NAME)
+            if fname not in known and not HANDOUT_PDF.fullmatch(fname):
                 self.error(fname, None, None, "unexpected file in the archive")
 
     def check_count(self, fname: str, count: int) -> None:

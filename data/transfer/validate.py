@@ -8,6 +8,7 @@ visits present); the instruments' child tables are checked against the catalogue
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dashboard import auth
-from dashboard.models import BOOKKEEPING_FIELDS, Escalation, Patient, Screening, Visit
+from dashboard.models import BOOKKEEPING_FIELDS, Episode, Escalation, Patient, Screening, Visit
 from dashboard.safe_text import csv_uncell
 from data.store import search_key, visit_columns
 from data.transfer.audit import read_audit
@@ -318,6 +319,16 @@ class Validator(Reader):
         self.read_records(
             "escalations.json", Escalation, escalation_columns, self.out.escalations, patient_ids, visit_ids
         )
+        self.out.has_episodes = "episodes.json" in self.members
+        if self.out.has_episodes:
+            episode_columns = ("patient_id", "status", "symptom_onset", "discharge_date")
+            self.read_records(
+                "episodes.json", Episode, episode_columns, self.out.episodes, patient_ids, visit_ids
+            )
+            for row in self.out.episodes:  # the Date columns take dates, not the payload's ISO text
+                row["symptom_onset"] = dt.date.fromisoformat(row["symptom_onset"])
+                if row["discharge_date"] is not None:
+                    row["discharge_date"] = dt.date.fromisoformat(row["discharge_date"])
         self.read_handouts(patient_ids)
         self.read_audit()
         self.progress(0.5)

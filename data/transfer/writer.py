@@ -8,15 +8,18 @@ the caller's question (the admin page checks the permission; the command line ru
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import auth
+from dashboard.models import Episode
 from dashboard.ports import User, iter_chunks
 from data import clinic_key
 from data import tables as t
@@ -59,6 +62,7 @@ def _write(conn: Connection, parsed: Parsed, progress: Callable[[float], None]) 
     steps = (
         (t.users, parsed.users),
         (t.patients, parsed.patients),
+        (t.episodes, parsed.episodes),
         (t.visits, parsed.visits),
         (t.screenings, parsed.screenings),
         (t.escalations, parsed.escalations),
@@ -71,6 +75,63 @@ def _write(conn: Connection, parsed: Parsed, progress: Callable[[float], None]) 
             conn.execute(insert(table), list(chunk))
         progress(0.5 + 0.45 * (n + 1) / len(steps))
     continue_audit_sequence(conn, parsed.audit)  # rows went in with their own seq
+    give_every_visit_an_episode(conn, create_missing=not parsed.has_episodes)
+
+
+def give_every_visit_an_episode(conn: Connection, *, create_missing: bool) -> None:
+    """An archive from before episodes: every patient gets one open episode with their onset
+    (`create_missing`), and a visit naming no episode of its patient joins the patient's open (else
+    latest) episode, as migration 0009 did for a stored clinic. A newer archive's episodes are kept as
+    they are (an erased patient has none)."""
+    with_episode = select(t.episodes.c.patient_id)
+    now = dt.datetime.now(dt.UTC)
+    rows = []
+    missing = select(t.patients.c.id, t.patients.c.recorded_by, t.patients.c.data).where(
+        t.patients.c.id.not_in(with_episode)
+    )
+    for patient_id, recorded_by, data in conn.execute(missing) if create_missing else ():
+        episode = Episode(patient_id=patient_id, symptom_onset=data["symptom_onset"])
+        rows.append(
+            {
+                "id": str(uuid.uuid4()),
+                "version": 1,
+                "recorded_at": now,
+                "updated_at": now,
+                "recorded_by": recorded_by,
+                "updated_by": recorded_by,
+                "archived": False,
+                "patient_id": patient_id,
+                "status": "open",
+                "symptom_onset": episode.symptom_onset,
+                "discharge_date": None,
+                "data": episode.clinical_dict(),
+            }
+        )
+    for chunk in iter_chunks(rows, 500):
+        conn.execute(insert(t.episodes), list(chunk))
+    current: dict[str, str] = {}
+    for episode_id, patient_id, status in conn.execute(
+        select(t.episodes.c.id, t.episodes.c.patient_id, t.episodes.c.status).order_by(
+            t.episodes.c.recorded_at
+        )
+    ):
+        if patient_id not in current or status == "open":
+            current[patient_id] = episode_id
+    episodes_of: dict[str, set[str]] = {}
+    for episode_id, patient_id in conn.execute(select(t.episodes.c.id, t.episodes.c.patient_id)):
+        episodes_of.setdefault(patient_id, set()).add(episode_id)
+    stored = select(t.visits.c.id, t.visits.c.patient_id, t.visits.c.episode_id, t.visits.c.data)
+    for visit_id, patient_id, episode_id, data in conn.execute(stored).all():
+        if episode_id in episodes_of.get(patient_id, set()):
+            continue
+        chosen = current.get(patient_id)
+        if chosen is None:
+            continue  # a patient without episodes in a newer archive keeps their visits as they are
+        conn.execute(
+            update(t.visits)
+            .where(t.visits.c.id == visit_id)
+            .values(episode_id=chosen, data={**data, "episode_id": chosen})
+        )
 
 
 def _signature_refusal(report: ImportReport, parsed: Parsed) -> str:

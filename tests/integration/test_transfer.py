@@ -530,3 +530,52 @@ def test_every_field_of_the_data_dictionary_has_a_place_in_the_export() -> None:
     assert [c.name for c in PATIENT_COLUMNS] == list(Patient.model_fields)
     visit_places = {c.name for c in VISIT_COLUMNS} | set(CHILD_FIELD.values())
     assert visit_places == set(Visit.model_fields)  # a new nested field needs its child table
+
+
+def test_a_discharge_survives_export_and_import(
+    clinic: dict[str, Any], store: Any, target: Any, tmp_path: Path
+) -> None:
+    from dashboard import episode_services
+
+    clinician = _user(store, "demo.clinician")
+    patient = clinic["other"]
+    with store.read() as tx:
+        last = max(v.visit_date for v in tx.visits(patient.id))
+    episode_services.discharge(
+        store, clinician, patient.id, discharge_date=last, reason="referred_on", note="Pain clinic"
+    )
+    export = tmp_path / "clinic.zip"
+    export_clinic(store, export)
+    assert json.loads(_members(export)["episodes.json"])
+    report = import_clinic(target, export)
+    assert report.imported and report.errors == [], report.errors
+    with target.read() as tx:
+        (episode,) = tx.episodes(patient.id)
+        visits = tx.visits(patient.id)
+    assert (episode.status, episode.discharge_reason, episode.discharge_note) == (
+        "discharged",
+        "referred_on",
+        "Pain clinic",
+    )
+    assert {v.episode_id for v in visits} == {episode.id}
+
+
+def test_an_archive_from_before_episodes_imports_with_one_open_episode_per_patient(
+    clinic: dict[str, Any], store: Any, target: Any, tmp_path: Path
+) -> None:
+    export = tmp_path / "clinic.zip"
+    export_clinic(store, export)
+    members = _members(export)
+    del members["episodes.json"]
+    manifest = json.loads(members["manifest.json"])
+    del manifest["files"]["episodes.json"]
+    members["manifest.json"] = json.dumps(manifest).encode()
+    old = _write_zip(tmp_path / "old.zip", members)
+    report = import_clinic(target, old)
+    assert report.imported and report.errors == [], report.errors
+    with target.read() as tx:
+        for found in tx.search_patients("", limit=100):
+            (episode,) = tx.episodes(found.id or "")
+            assert episode.is_open and episode.symptom_onset == found.symptom_onset
+            assert {v.episode_id for v in tx.visits(found.id or "", include_archived=True)} <= {episode.id}
+        assert tx.open_episode(clinic["patient"].id) is not None  # a visit can be recorded at once

@@ -87,11 +87,11 @@ def upgrade() -> None:
         sa.column("data", sa.JSON()),
     )
     first_of = sa.select(visits.c.patient_id, sa.func.min(visits.c.visit_date)).group_by(visits.c.patient_id)
-    first_visit = dict(conn.execute(first_of).tuples().all())
+    first_visit = dict(conn.execute(first_of).all())
     now = dt.datetime.now(dt.UTC)
     episode_of: dict[str, str] = {}
     rows = []
-    for patient_id, clinician_id, recorded_by, data in conn.execute(sa.select(patients)).tuples():
+    for patient_id, clinician_id, recorded_by, data in conn.execute(sa.select(patients)):
         onset = _payload(data)["symptom_onset"]
         episode_id = str(uuid.uuid4())
         episode_of[patient_id] = episode_id
@@ -125,7 +125,7 @@ def upgrade() -> None:
     for start in range(0, len(rows), 1000):
         conn.execute(sa.insert(episodes), rows[start : start + 1000])
     # Each visit's payload names its episode too (dashboard.models.Visit.episode_id).
-    stored = conn.execute(sa.select(visits.c.id, visits.c.patient_id, visits.c.data)).tuples().all()
+    stored = conn.execute(sa.select(visits.c.id, visits.c.patient_id, visits.c.data)).all()
     for visit_id, patient_id, data in stored:
         episode_id = episode_of[patient_id]
         conn.execute(
@@ -138,7 +138,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     conn = op.get_bind()
     visits = sa.table("visits", sa.column("id"), sa.column("data", sa.JSON()))
-    for visit_id, data in conn.execute(sa.select(visits.c.id, visits.c.data)).tuples().all():
+    for visit_id, data in conn.execute(sa.select(visits.c.id, visits.c.data)).all():
         payload = _payload(data)
         payload.pop("episode_id", None)
         conn.execute(sa.update(visits).where(visits.c.id == visit_id).values(data=payload))
