@@ -12,7 +12,7 @@ from typing import Any
 
 from dashboard import fhir_codes as codes
 from dashboard.config import Settings
-from dashboard.models import SCREENING_FIELDS, Escalation, Patient, Screening, Visit
+from dashboard.models import SCREENING_FIELDS, Episode, Escalation, Patient, Screening, Visit
 from dashboard.outcomes import score_odi, score_psfs, score_rmdq, score_startback, score_zcq
 
 Json = dict[str, Any]
@@ -46,12 +46,18 @@ def patient_bundle(
     include_names: bool = False,
     codesystem_url: str | None = None,
     timestamp: dt.datetime | None = None,
+    episode: Episode | None = None,
 ) -> Json:
-    """The patient's episode as a FHIR R4 `collection` Bundle; identical input gives identical JSON."""
+    """The patient's episode as a FHIR R4 `collection` Bundle; identical input gives identical JSON.
+
+    With an `episode`, an EpisodeOfCare (status, period) is added and every Encounter points to it.
+    """
     builder = _BundleBuilder(patient, codesystem_url or Settings().fhir_codesystem_url)
     kept = _sorted_visits(patient, visits)
     builder.add_patient(include_names)
     builder.add_condition()
+    if episode is not None:
+        builder.add_episode_of_care(episode, kept[0][1].visit_date if kept else None)
     for key, visit in kept:
         builder.add_visit(key, visit)
     builder.add_risk_assessment(kept)
@@ -137,6 +143,7 @@ class _BundleBuilder:
         self.encounters: dict[str, tuple[str, Visit]] = {}  # visit id -> (encounter fullUrl, visit)
         self.findings: dict[str, list[str]] = {}  # encounter fullUrl -> red-flag finding fullUrls
         self.startback: dict[str, list[str]] = {}  # visit key -> [QR fullUrl, total Observation fullUrl]
+        self.episode_url: str | None = None  # the EpisodeOfCare every Encounter points to, when given
 
     def _url(self, resource_type: str, key: str) -> str:
         return f"urn:uuid:{uuid.uuid5(self.namespace, f'{resource_type}/{key}')}"
@@ -181,6 +188,23 @@ class _BundleBuilder:
             },
         )
 
+    def add_episode_of_care(self, episode: Episode, first_visit: dt.date | None) -> None:
+        """EpisodeOfCare: active while open, finished at discharge, its period from the referral
+        (else the first visit) to the discharge date (clinical-reference §11.1)."""
+        start = episode.referral_date or first_visit
+        period: Json = {"start": _date(start)} if start else {}
+        if episode.discharge_date is not None:
+            period["end"] = _date(episode.discharge_date)
+        resource: Json = {
+            "resourceType": "EpisodeOfCare",
+            "status": "active" if episode.is_open else "finished",
+            "patient": _ref(self.patient_url),
+        }
+        if period:
+            resource["period"] = period
+        key = f"episode/{episode.id}" if episode.id else f"episode-of/{self.patient_key}"
+        self.episode_url = self._add(self._url("EpisodeOfCare", key), resource)
+
     # --- one visit ---------------------------------------------------------------------------
 
     def add_visit(self, key: str, visit: Visit) -> None:
@@ -192,6 +216,7 @@ class _BundleBuilder:
                 "status": "finished",
                 "class": codes.ENCOUNTER_AMBULATORY.coding(),
                 "subject": _ref(self.patient_url),
+                **({"episodeOfCare": [_ref(self.episode_url)]} if self.episode_url else {}),
                 "period": {"start": _date(visit.visit_date), "end": _date(visit.visit_date)},
             },
         )

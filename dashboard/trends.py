@@ -418,6 +418,7 @@ CASELOAD_INPUT_COLUMNS: tuple[str, ...] = (
     "visit_count",
     "nrs_count",
     "walk_count",
+    "episode_status",
 )
 WALKING_TREND_TEXT: dict[str, str] = {
     "better": "▲ better",
@@ -446,6 +447,7 @@ def caseload_row(
     *,
     open_tier: str | None = None,
     next_review_date: dt.date | None = None,
+    episode_status: str = "open",
 ) -> dict[str, Any]:
     """One patient's row as `caseload_table` expects it: patient details plus the domain summary
     (`dashboard.summaries.patient_summary`), the same values the store persists."""
@@ -462,6 +464,7 @@ def caseload_row(
         "open_tier": open_tier,
         "next_review_date": next_review_date,
         "visit_count": summary.n_visits,
+        "episode_status": episode_status,
     }
 
 
@@ -504,6 +507,7 @@ def caseload_table(rows: Iterable[Mapping[str, Any]], today: dt.date) -> pd.Data
     df["not_improving"] = df["not_improving"].fillna(False).astype(bool)
     df["tier_rank"] = df["open_tier"].map(TIER_ORDER).fillna(0).astype(int)
     df["has_open_flag"] = df["tier_rank"].gt(0)
+    df["episode_status"] = df["episode_status"].fillna("open").astype("object")
     df = df.sort_values(
         ["tier_rank", "overdue_for_review", "not_improving", "last_visit_date"],
         ascending=[False, False, False, True],
@@ -518,9 +522,13 @@ def filter_caseload(
     open_flags_only: bool = False,
     not_improving_only: bool = False,
     overdue_only: bool = False,
+    episode_status: str | None = None,
 ) -> pd.DataFrame:
-    """Rows of a caseload_table matching every chosen filter (all filters off: every row)."""
+    """Rows of a caseload_table matching every chosen filter (all filters off: every row);
+    `episode_status` "open" or "discharged" keeps those patients only (§11.1)."""
     mask = pd.Series(True, index=df.index)
+    if episode_status is not None:
+        mask &= df["episode_status"] == episode_status
     if clinician is not None:
         mask &= df["clinician"] == clinician
     if open_flags_only:

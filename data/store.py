@@ -1181,7 +1181,10 @@ class SqlTx:
 
     def caseload_rows(self) -> list[dict[str, Any]]:
         """One row per active patient: details joined to the stored summaries (one indexed read)."""
-        p, ps = t.patients, t.patient_summaries
+        p, ps, ep = t.patients, t.patient_summaries, t.episodes
+        # Discharged: the patient has episodes and none is open (one indexed lookup each, §11.1).
+        has_open = select(ep.c.id).where(ep.c.patient_id == p.c.id, ep.c.status == "open").exists()
+        has_any = select(ep.c.id).where(ep.c.patient_id == p.c.id).exists()
         stmt = (
             select(
                 p.c.id,
@@ -1194,6 +1197,8 @@ class SqlTx:
                 p.c.next_review_date,
                 ps.c.patient_id.label("summary_of"),
                 *(ps.c[name] for name in STORED_FIELDS if name != "patient_id"),
+                has_open.label("has_open_episode"),
+                has_any.label("has_episode"),
             )
             .select_from(p.outerjoin(ps, ps.c.patient_id == p.c.id))
             .where(p.c.archived.is_(False))
@@ -1203,7 +1208,7 @@ class SqlTx:
             if row.summary_of is None:  # no summary yet: the domain's summary of no visits
                 summary = patient_summary(row.id, ()).stored()
             else:
-                summary = dict(zip(STORED_FIELDS, row[6:], strict=True))
+                summary = dict(zip(STORED_FIELDS, row[6 : 6 + len(STORED_FIELDS)], strict=True))
             n_visits = summary["n_visits"] or 0
             out.append(
                 {
@@ -1216,6 +1221,9 @@ class SqlTx:
                     "n_visits": n_visits,
                     "visit_count": n_visits,
                     "open_tier": summary["open_tier"] or "NONE",
+                    "episode_status": "discharged"
+                    if row.has_episode and not row.has_open_episode
+                    else "open",
                 }
             )
         return out

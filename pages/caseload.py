@@ -36,9 +36,12 @@ table = trends.caseload_table(rows, dt.date.today())
 ALL = "All clinicians"
 clinicians = sorted({name for name in table["clinician"].dropna() if name})
 # Two rows, so no label is cut short in a narrow window (768 px with the sidebar closed).
-c1, c2 = st.columns(2)
+# Discharged patients leave the working caseload; they stay one choice away (§11.1).
+EPISODES = {"Open episodes": "open", "Discharged": "discharged", "All patients": None}
+c1, c2, c3 = st.columns(3)
 clinician = c1.selectbox("Clinician", [ALL, *clinicians], key="caseload_clinician")
 sort_choice = c2.selectbox("Sort by", list(page_text.CASELOAD_SORTS), key="caseload_sort")
+episodes = c3.selectbox("Episode of care", list(EPISODES), key="caseload_episodes")
 c1, c2, c3 = st.columns(3)
 open_only = c1.checkbox("Open flags only", key="caseload_open_flags")
 not_improving = c2.checkbox("Not improving", key="caseload_not_improving")
@@ -50,6 +53,7 @@ filtered = trends.filter_caseload(
     open_flags_only=open_only,
     not_improving_only=not_improving,
     overdue_only=overdue,
+    episode_status=EPISODES[episodes],
 )
 filtered = page_text.sort_caseload(filtered, sort_choice)
 view = page_text.caseload_view(filtered)

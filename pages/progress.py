@@ -286,6 +286,7 @@ if auth.can(user.role, "export_patient"):
             bundle_record.escalations,
             include_names=False,
             codesystem_url=settings.fhir_codesystem_url,
+            episode=bundle_record.current_episode,
         )
         return json.dumps(bundle, indent=2, ensure_ascii=False)
 

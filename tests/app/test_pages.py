@@ -703,3 +703,17 @@ def test_a_discharged_patients_visit_page_says_to_re_refer_and_saves_nothing(cli
     assert not [b for b in at.button if b.key == "v_save"]  # no form to fill in vain
     with clinic.read() as tx:
         assert len(tx.visits(patient.saved_id)) == 1
+
+
+def test_a_discharged_patient_leaves_the_working_caseload_and_stays_one_choice_away(clinic: SqlStore) -> None:
+    from dashboard import episode_services
+
+    clinician = demo_user(clinic)
+    patient = services.register_patient(clinic, clinician, {**PATIENT_DEFAULTS, "patient_ref": "T-GONE"})
+    day = dt.date.today() - dt.timedelta(days=2)
+    services.record_visit(clinic, clinician, patient.saved_id, visit_values(day, pain_nrs=2))
+    episode_services.discharge(clinic, clinician, patient.saved_id, discharge_date=day, reason="goals_met")
+    at = open_page(logged_in(clinic), "pages/caseload.py")
+    assert "T-GONE" not in at.dataframe[0].value["patient_ref"].to_list()
+    at.selectbox(key="caseload_episodes").select("Discharged").run()
+    assert at.dataframe[0].value["patient_ref"].to_list() == ["T-GONE"]

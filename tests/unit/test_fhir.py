@@ -23,7 +23,7 @@ from dashboard.config import Settings
 from dashboard.fhir import fhir_base, local_codesystem, patient_bundle
 from dashboard.models import SCREENING_FIELDS, Escalation, FlagRecord, PsfsActivity, Screening, Visit
 from dashboard.red_flags import RULES
-from tests.factories import make_patient, make_visit
+from tests.factories import make_episode, make_patient, make_visit
 
 LOCAL = Settings().fhir_codesystem_url
 BASE = "https://stride.example.org/fhir"
@@ -198,6 +198,14 @@ def export(*visits: Visit, **kwargs: Any) -> dict[str, Any]:
 
 # --- the bundle ----------------------------------------------------------------------------------
 
+DISCHARGED_EPISODE = make_episode(
+    patient_id="patient-1",
+    referral_date=dt.date(2025, 3, 1),
+    status="discharged",
+    discharge_date=dt.date(2025, 4, 30),
+    discharge_reason="goals_met",
+)
+
 SCENARIOS: dict[str, Any] = {
     "no visits": lambda: patient_bundle(a_patient(), []),
     "one empty visit": lambda: patient_bundle(a_patient(), [a_visit()]),
@@ -225,6 +233,9 @@ SCENARIOS: dict[str, Any] = {
     ),
     "another code system": lambda: patient_bundle(
         a_patient(), [a_full_visit()], codesystem_url="https://physio.example.net/fhir/CodeSystem/stride"
+    ),
+    "a discharged episode of care": lambda: patient_bundle(
+        a_patient(), [a_full_visit(3), a_full_visit(17)], episode=DISCHARGED_EPISODE
     ),
 }
 
@@ -743,3 +754,24 @@ def test_any_visit_history_exports_a_valid_and_repeatable_bundle(
     assert json.dumps(bundle) == json.dumps(patient_bundle(a_patient(), visits, include_names=names))
     assert len(resources(bundle, "Encounter")) == len(visits)
     assert ("Zoë" in json.dumps(bundle, ensure_ascii=False)) is names
+
+
+def test_an_episode_of_care_holds_every_encounter_and_its_period_ends_at_discharge() -> None:
+    bundle = validated(
+        patient_bundle(a_patient(), [a_full_visit(3), a_full_visit(17)], episode=DISCHARGED_EPISODE)
+    )
+    (episode,) = [e for e in bundle["entry"] if e["resource"]["resourceType"] == "EpisodeOfCare"]
+    resource = episode["resource"]
+    assert resource["status"] == "finished"
+    assert resource["period"] == {"start": "2025-03-01", "end": "2025-04-30"}
+    encounters = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Encounter"]
+    assert len(encounters) == 2
+    assert all(enc["episodeOfCare"] == [{"reference": episode["fullUrl"]}] for enc in encounters)
+    open_bundle = validated(
+        patient_bundle(a_patient(), [a_full_visit(3)], episode=make_episode(patient_id="patient-1"))
+    )
+    assert [
+        e["resource"]["status"]
+        for e in open_bundle["entry"]
+        if e["resource"]["resourceType"] == "EpisodeOfCare"
+    ] == ["active"]
