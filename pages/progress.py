@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import auth, charts, episode_services, page_text, services, trends
 from dashboard.config import Settings
-from dashboard.episodes import DISCHARGE_REASONS, episode_outcome
+from dashboard.episodes import DISCHARGE_NEEDS_REASON_TIERS, DISCHARGE_REASONS, episode_outcome
 from dashboard.fhir import patient_bundle
 from dashboard.ports import InvalidInputError, StrideError, User
 from dashboard.presenters import DECISION_SUPPORT, screening_banner
@@ -137,9 +137,8 @@ if episode is not None:
                 key="discharge_reason",
             )
             note = st.text_area("Note (optional; required for 'Other')", key="discharge_note")
-            serious = [
-                e for e in record.escalations if e.status == "open" and e.tier in ("EMERGENCY", "URGENT")
-            ]
+            needs = DISCHARGE_NEEDS_REASON_TIERS
+            serious = [e for e in record.escalations if e.status == "open" and e.tier in needs]
             override = ""
             if serious:
                 st.warning("An urgent or emergency escalation is still open. It stays open after discharge.")
