@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import auth, services
@@ -91,7 +93,13 @@ def test_after_an_admin_reset_a_new_password_is_chosen_before_any_page(clinic: S
     )
 
 
-def test_the_login_page_says_when_to_try_again_after_repeated_failures(clinic: SqlStore) -> None:
+def test_the_login_page_says_when_to_try_again_after_repeated_failures(
+    clinic: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The clock stands still: on a loaded machine eight attempts can take longer than the growing
+    # delays (1, 2, 4 s), and the last one would then be checked instead of refused.
+    frozen = dt.datetime.now(dt.UTC)
+    monkeypatch.setattr(services, "_utcnow", lambda: frozen)
     at = AppTest.from_file(APP, default_timeout=30).run()
     for _ in range(8):
         at.text_input(key="login_username").input("demo.admin")
