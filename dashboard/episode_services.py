@@ -19,6 +19,7 @@ from dashboard.services import (
     _require_reason,
     _validate,
     authorize,
+    current_episode_visits,
 )
 from dashboard.walking import chronological
 
@@ -73,7 +74,7 @@ def discharge(
         current = tx.open_episode(patient_id)
         if current is None:
             raise InvalidInputError({"_": "This patient has no open episode of care to discharge."})
-        visits = [v for v in tx.visits(patient_id) if v.episode_id == current.id]
+        visits = current_episode_visits(tx, patient_id)
         open_tiers = [e.tier for e in tx.escalations(patient_id=patient_id, status="open")]
         errors = discharge_problems(
             current,

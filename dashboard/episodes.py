@@ -24,6 +24,7 @@ __all__ = [
     "EpisodeOutcome",
     "MeasureOutcome",
     "age_band",
+    "current_episode",
     "discharge_problems",
     "duration_band",
     "episode_outcome",
@@ -39,6 +40,11 @@ DISCHARGE_REASONS: dict[str, str] = {
 }
 # Tiers whose open escalation makes a discharge need a recorded reason (§11.1).
 DISCHARGE_NEEDS_REASON_TIERS: frozenset[str] = frozenset({"EMERGENCY", "URGENT"})
+
+
+def current_episode(episodes: Sequence[Episode]) -> Episode | None:
+    """The patient's current episode: the open one, else the latest (episodes oldest first, §11.1)."""
+    return next((e for e in episodes if e.is_open), episodes[-1] if episodes else None)
 
 
 # --- the outcome of one episode ---------------------------------------------------------------

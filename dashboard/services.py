@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from dashboard import auth
 from dashboard.config import RuleSettings, Settings
+from dashboard.episodes import current_episode
 from dashboard.licences import LICENSED_INSTRUMENTS, enabled_from_meta, unlicensed_values
 from dashboard.models import (
     CLOSE_ACTIONS,
@@ -111,12 +112,9 @@ def authorize(tx: Tx, actor: User, permission: str) -> User:
 def current_episode_visits(tx: Tx, patient_id: str) -> list[Visit]:
     """The visits of the patient's current episode of care (the open one, else the latest), oldest
     first: screening and baselines read only these (clinical-reference §11.1)."""
-    episodes = tx.episodes(patient_id)
+    current = current_episode(tx.episodes(patient_id))
     visits = tx.visits(patient_id)
-    if not episodes:
-        return visits
-    current = next((e for e in episodes if e.is_open), episodes[-1])
-    return [v for v in visits if v.episode_id in (None, current.id)]
+    return visits if current is None else [v for v in visits if v.episode_id in (None, current.id)]
 
 
 def require(store: Store, actor: User, permission: str) -> User:
@@ -286,7 +284,7 @@ class PatientRecord:
     @property
     def current_episode(self) -> Episode | None:
         """The open episode, else the latest (discharged) one; None for a record without episodes."""
-        return next((e for e in self.episodes if e.is_open), self.episodes[-1] if self.episodes else None)
+        return current_episode(self.episodes)
 
     def visits_of(self, episode: Episode) -> list[Visit]:
         """The visits of one of the patient's episodes, oldest first."""

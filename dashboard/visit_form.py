@@ -337,5 +337,5 @@ def walking_metric_hint(state: Mapping[str, Any], prefix: str) -> str | None:
     lost = "" if recorded.has_mcid else ", and its change is shown without a clinical judgement"
     return (
         f"{missing} not recorded: this test is compared only with tests recorded the same way "
-        f"({recorded.label.lower()}){lost}. Record the distance if it was measured."
+        f"({recorded.label}){lost}. Record the distance if it was measured."
     )

@@ -36,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from dashboard.episodes import current_episode
 from dashboard.models import TIER_ORDER, Episode, Escalation, Patient, Screening, Visit
 from dashboard.ports import (
     AuditEntry,
@@ -551,12 +552,10 @@ class SqlTx:
     def insert_visit(self, visit: Visit) -> Visit:
         """Store a new visit; one that names no episode of its patient joins the patient's open episode
         (else their latest), so every stored visit belongs to an episode (an import, an older caller)."""
-        episode_ids = [e.id for e in self.episodes(visit.patient_id or "")]
-        if visit.episode_id not in episode_ids:
-            current = self.open_episode(visit.patient_id or "")
-            visit = visit.model_copy(
-                update={"episode_id": current.id if current else (episode_ids[-1] if episode_ids else None)}
-            )
+        episodes = self.episodes(visit.patient_id or "")
+        if visit.episode_id not in {e.id for e in episodes}:
+            current = current_episode(episodes)
+            visit = visit.model_copy(update={"episode_id": current.id if current else None})
         row = self._new_row(visit)
         self.conn.execute(insert(t.visits).values(**row, **visit_columns(visit)))
         self.refresh_summaries([visit.patient_id or ""])

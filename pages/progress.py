@@ -2,6 +2,7 @@ import datetime as dt
 import json
 import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -10,6 +11,7 @@ from dashboard import auth, charts, episode_services, page_text, services, trend
 from dashboard.config import Settings
 from dashboard.episodes import DISCHARGE_NEEDS_REASON_TIERS, DISCHARGE_REASONS, episode_outcome
 from dashboard.fhir import patient_bundle
+from dashboard.models import Episode, Visit
 from dashboard.ports import InvalidInputError, StrideError, User
 from dashboard.presenters import DECISION_SUPPORT, screening_banner
 from dashboard.safe_text import md_escape
@@ -107,9 +109,24 @@ episode = record.current_episode
 can_write = auth.can(user.role, "write_clinical")
 
 
-def episode_errors(exc: InvalidInputError) -> None:
-    for field, message in exc.errors.items():
-        st.error(md_escape(message if field == "_" else f"{EPISODE_LABELS.get(field, field)}: {message}"))
+def episode_action(act: Callable[[], object], flash: str) -> None:
+    """Run a discharge or re-referral; field messages by label on refusal, else rerun with `flash`."""
+    try:
+        act()
+    except InvalidInputError as exc:
+        for field, message in exc.errors.items():
+            st.error(md_escape(message if field == "_" else f"{EPISODE_LABELS.get(field, field)}: {message}"))
+    except StrideError as exc:
+        st.error(md_escape(str(exc)))
+    else:
+        st.session_state["progress_flash"] = flash
+        st.rerun()
+
+
+def outcome_list(of: Episode, visits: list[Visit]) -> None:
+    """The episode's outcome, one line per measure judged by judge_change."""
+    for line in page_text.episode_outcome_lines(episode_outcome(patient, of, visits)) or [NO_OUTCOME]:
+        st.markdown(f"- {md_escape(line)}")
 
 
 NO_OUTCOME = "No measure has a baseline and a later value in this episode."
@@ -144,8 +161,8 @@ if episode is not None:
                 st.warning("An urgent or emergency escalation is still open. It stays open after discharge.")
                 override = st.text_input(EPISODE_LABELS["override_reason"], key="discharge_override")
             if st.form_submit_button("Discharge"):
-                try:
-                    episode_services.discharge(
+                episode_action(
+                    lambda: episode_services.discharge(
                         store,
                         user,
                         patient_id,
@@ -153,14 +170,9 @@ if episode is not None:
                         reason=why,
                         note=note,
                         override_reason=override,
-                    )
-                except InvalidInputError as exc:
-                    episode_errors(exc)
-                except StrideError as exc:
-                    st.error(md_escape(str(exc)))
-                else:
-                    st.session_state["progress_flash"] = "Discharged. The episode's outcome is below."
-                    st.rerun()
+                    ),
+                    "Discharged. The episode's outcome is below.",
+                )
     elif not episode.is_open and can_write:
         st.info("This episode is discharged: it takes no new visits. A re-referral opens a new episode.")
         with st.expander("Re-referral: open a new episode"), st.form("rerefer_form", border=False):
@@ -179,27 +191,18 @@ if episode is not None:
                 format="YYYY-MM-DD",
             )
             if st.form_submit_button("Open a new episode"):
-                try:
-                    episode_services.re_refer(
+                episode_action(
+                    lambda: episode_services.re_refer(
                         store, user, patient_id, symptom_onset=onset, referral_date=referred
-                    )
-                except InvalidInputError as exc:
-                    episode_errors(exc)
-                except StrideError as exc:
-                    st.error(md_escape(str(exc)))
-                else:
-                    st.session_state["progress_flash"] = "New episode opened: the next visit is its baseline."
-                    st.rerun()
+                    ),
+                    "New episode opened: the next visit is its baseline.",
+                )
 for earlier in [e for e in record.episodes if e is not episode]:
     with st.expander(page_text.episode_heading(earlier)):
-        outcome = episode_outcome(patient, earlier, record.visits_of(earlier))
-        for line in page_text.episode_outcome_lines(outcome) or [NO_OUTCOME]:
-            st.markdown(f"- {md_escape(line)}")
+        outcome_list(earlier, record.visits_of(earlier))
 if episode is not None and not episode.is_open:
     st.markdown("**Outcome of this episode**")
-    outcome = episode_outcome(patient, episode, record.visits)
-    for line in page_text.episode_outcome_lines(outcome) or [NO_OUTCOME]:
-        st.markdown(f"- {md_escape(line)}")
+    outcome_list(episode, record.visits)
 
 # --- empty and sparse states ---------------------------------------------------------------------
 if not record.visits:
