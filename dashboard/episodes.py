@@ -28,6 +28,7 @@ __all__ = [
     "discharge_problems",
     "duration_band",
     "episode_outcome",
+    "measure_value",
 ]
 
 # The discharge reasons as the form offers them (§11.1); `other` needs a note.
@@ -72,6 +73,11 @@ _VALUE_OF: dict[str, Callable[[Visit], float | None]] = {
     "odi_percent": _odi,
     "rmdq_total": _rmdq,
 }
+
+
+def measure_value(measure: str, visit: Visit) -> float | None:
+    """Pain now (0–10), ODI (%) or RMDQ total (0–24) at one visit; None when not recorded."""
+    return _VALUE_OF[measure](visit)
 
 
 @dataclass(frozen=True)

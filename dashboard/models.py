@@ -413,6 +413,8 @@ class Escalation(_Record):
     closed_by: str | None = None
     close_action: str | None = None
     close_detail: str = ""
+    # The referral letter given when it was closed as an urgent referral (its evidence, §13).
+    close_letter_id: str | None = None
 
 
 # --- episodes of care (clinical-reference §11.1) -----------------------------------------------

@@ -439,6 +439,11 @@ def episode_outcome_lines(outcome: EpisodeOutcome) -> list[str]:
     return lines
 
 
+def clinic_moment(day_value: dt.date, time_value: dt.time, tz_name: str) -> dt.datetime:
+    """A date and time read on the clinic's wall clock, as an aware UTC moment."""
+    return dt.datetime.combine(day_value, time_value, tzinfo=_zone(tz_name)).astimezone(dt.UTC)
+
+
 def episode_heading(episode: Episode) -> str:
     """'Episode from 3 Feb 2025 to 2 Jun 2025 · goals met' (or '· open')."""
     start = day(episode.referral_date) if episode.referral_date else f"onset {day(episode.symptom_onset)}"

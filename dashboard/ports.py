@@ -170,6 +170,23 @@ class Handout:
 
 
 @dataclass(frozen=True)
+class Letter:
+    """A letter as given (clinical-reference §13): the exact PDF bytes, its hash and the content printed."""
+
+    id: str
+    patient_id: str
+    episode_id: str | None
+    kind: str  # "referral" or "discharge_summary" (dashboard.letters.LETTER_KINDS)
+    recipient: str  # dashboard.letters.RECIPIENTS
+    recorded_at: dt.datetime
+    recorded_by: str | None
+    sha256: str
+    pdf: bytes
+    content: dict[str, Any]
+    escalation_ids: tuple[str, ...] = ()  # a referral letter's closed escalations (their evidence)
+
+
+@dataclass(frozen=True)
 class PinnedEmergency:
     """An open EMERGENCY escalation as pinned in the sidebar."""
 
@@ -287,6 +304,19 @@ class Tx(Protocol):
         library_version: str,
     ) -> Handout: ...
     def handouts(self, patient_id: str) -> list[Handout]: ...
+    def insert_letter(
+        self,
+        *,
+        patient_id: str,
+        episode_id: str | None,
+        kind: str,
+        recipient: str,
+        recorded_by: str | None,
+        pdf: bytes,
+        content: dict[str, Any],
+        escalation_ids: Sequence[str] = (),
+    ) -> Letter: ...
+    def letters(self, patient_id: str) -> list[Letter]: ...
 
     def caseload_rows(self) -> list[dict[str, Any]]: ...
     def open_flag_summary(self, *, emergency_limit: int = 20) -> FlagSummary: ...

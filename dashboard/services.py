@@ -35,6 +35,7 @@ from dashboard.ports import (
     FlagSummary,
     Handout,
     InvalidInputError,
+    Letter,
     LoginThrottledError,
     NotFoundError,
     PermissionDeniedError,
@@ -273,6 +274,7 @@ class PatientRecord:
     screenings: list[Screening]
     escalations: list[Escalation]
     handouts: list[Handout] = field(default_factory=list)
+    letters: list[Letter] = field(default_factory=list)  # every episode's, oldest first
     episodes: list[Episode] = field(default_factory=list)  # oldest first; the last is the current one
     all_visits: list[Visit] = field(default_factory=list)  # every episode's
 
@@ -302,6 +304,7 @@ def open_patient(store: Store, actor: User, patient_id: str, *, audit: bool = Tr
             screenings=tx.screenings(patient_id),
             escalations=tx.escalations(patient_id=patient_id),
             handouts=tx.handouts(patient_id),
+            letters=tx.letters(patient_id),
             episodes=tx.episodes(patient_id),
             all_visits=tx.visits(patient_id),
         )
@@ -652,7 +655,14 @@ def _close_problems(action: str, detail: str) -> str:
 
 
 def _close_one(
-    tx: Tx, actor: User, current: Escalation, *, action: str, detail: str, expected_version: int
+    tx: Tx,
+    actor: User,
+    current: Escalation,
+    *,
+    action: str,
+    detail: str,
+    expected_version: int,
+    letter_id: str | None = None,
 ) -> Escalation:
     if current.status == "closed":
         raise InvalidInputError({"_": "This escalation is already closed."})
@@ -664,6 +674,7 @@ def _close_one(
                 "closed_by": actor.id,
                 "close_action": action,
                 "close_detail": detail,
+                "close_letter_id": letter_id,
                 "updated_by": actor.id,
             }
         ),
@@ -677,7 +688,7 @@ def _close_one(
         patient_id=current.patient_id,
         reason=detail,
         before={"status": "open"},
-        after={"status": "closed", "close_action": action},
+        after={"status": "closed", "close_action": action, **({"letter_id": letter_id} if letter_id else {})},
     )
     return closed
 

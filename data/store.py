@@ -13,7 +13,7 @@ import logging
 import os
 import unicodedata
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +43,7 @@ from dashboard.ports import (
     DuplicateError,
     FlagSummary,
     Handout,
+    Letter,
     PinnedEmergency,
     Revision,
     StaleRecordError,
@@ -312,6 +313,23 @@ def screening_from_row(row: Any) -> Screening:
 def escalation_from_row(row: Any) -> Escalation:
     """A stored escalation row as the domain model (validated again on the way out)."""
     return Escalation.model_validate({**row.data, **bookkeeping_from_row(row)})
+
+
+def letter_from_row(row: Any) -> Letter:
+    """A stored letter row (its PDF exactly as given)."""
+    return Letter(
+        row.id,
+        row.patient_id,
+        row.episode_id,
+        row.kind,
+        row.recipient,
+        _as_utc(row.recorded_at) or utcnow(),
+        row.recorded_by,
+        row.sha256,
+        bytes(row.pdf),
+        dict(row.data.get("content", {})),
+        tuple(row.data.get("escalation_ids", ())),
+    )
 
 
 def _user(row: Any) -> User:
@@ -776,9 +794,9 @@ class SqlTx:
     def erase_patient_data(self, stub: Patient, expected_version: int) -> dict[str, int]:
         """Erasure: delete a patient's clinical rows and overwrite the patient row with `stub`.
 
-        Visits, episodes, screenings, escalations, handouts, revisions and the caseload summary go; the
-        patient row stays (the audit stub points at its id), hidden from search. Returns the number
-        of rows deleted per table.
+        Visits, episodes, screenings, escalations, handouts, letters, revisions and the caseload summary
+        go; the patient row stays (the audit stub points at its id), hidden from search. Returns the
+        number of rows deleted per table.
         """
         patient_id = stub.id or ""
         if self.conn.dialect.name == "sqlite":
@@ -800,7 +818,15 @@ class SqlTx:
         removed["revisions"] += self.conn.execute(
             delete(t.revisions).where(t.revisions.c.entity_id.in_(episode_ids))
         ).rowcount
-        for table in (t.screenings, t.escalations, t.handouts, t.visits, t.episodes, t.patient_summaries):
+        for table in (
+            t.screenings,
+            t.escalations,
+            t.handouts,
+            t.letters,
+            t.visits,
+            t.episodes,
+            t.patient_summaries,
+        ):
             result = self.conn.execute(delete(table).where(table.c.patient_id == patient_id))
             removed[table.name] = result.rowcount
         values = {**self._patient_values(stub), "search_key": ""}
@@ -1084,6 +1110,57 @@ class SqlTx:
             )
             for row in self.conn.execute(stmt)
         ]
+
+    # --- letters -------------------------------------------------------------------------------
+    def insert_letter(
+        self,
+        *,
+        patient_id: str,
+        episode_id: str | None,
+        kind: str,
+        recipient: str,
+        recorded_by: str | None,
+        pdf: bytes,
+        content: dict[str, Any],
+        escalation_ids: Sequence[str] = (),
+    ) -> Letter:
+        now = utcnow()
+        letter = Letter(
+            new_id(),
+            patient_id,
+            episode_id,
+            kind,
+            recipient,
+            now,
+            recorded_by,
+            hashlib.sha256(pdf).hexdigest(),
+            pdf,
+            content,
+            tuple(escalation_ids),
+        )
+        self.conn.execute(
+            insert(t.letters).values(
+                id=letter.id,
+                version=1,
+                recorded_at=now,
+                updated_at=now,
+                recorded_by=recorded_by,
+                updated_by=recorded_by,
+                archived=False,
+                patient_id=patient_id,
+                episode_id=episode_id,
+                kind=kind,
+                recipient=recipient,
+                sha256=letter.sha256,
+                pdf=pdf,
+                data={"content": content, "escalation_ids": list(escalation_ids)},
+            )
+        )
+        return letter
+
+    def letters(self, patient_id: str) -> list[Letter]:
+        stmt = select(t.letters).where(t.letters.c.patient_id == patient_id).order_by(t.letters.c.recorded_at)
+        return [letter_from_row(row) for row in self.conn.execute(stmt)]
 
     def open_flag_summary(self, *, emergency_limit: int = 20) -> FlagSummary:
         """Counts of open escalations per tier and the EMERGENCY ones, newest first, in two small queries."""

@@ -184,6 +184,21 @@ handouts = Table(
     Column("library_version", String(32), nullable=False),
 )
 
+# A letter as given (clinical-reference §13): the exact PDF, its SHA-256 and the content it printed.
+# A referral letter names the escalations it closed (their `close_letter_id` points back).
+letters = Table(
+    "letters",
+    metadata,
+    *_bookkeeping(),
+    Column("patient_id", String(36), ForeignKey("patients.id"), nullable=False, index=True),
+    Column("episode_id", String(36), nullable=True),
+    Column("kind", String(24), nullable=False),
+    Column("recipient", String(32), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("pdf", LargeBinary, nullable=False),
+    Column("data", JSON, nullable=False),
+)
+
 # A browser's login session (dashboard/web_sessions.py). Only SHA-256 digests of the one-time login
 # ticket and of the cookie token are stored, never the values themselves.
 web_sessions = Table(

@@ -1,13 +1,16 @@
 import datetime as dt
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
-from dashboard import auth, flag_queue, page_text, services
+from dashboard import auth, flag_queue, letter_services, letters, page_text, services
 from dashboard.config import Settings
+from dashboard.letters import CES_RULES, RECIPIENTS
 from dashboard.models import CLOSE_ACTIONS, CLOSE_ACTIONS_NEEDING_TEXT
 from dashboard.ports import InvalidInputError, Store, StrideError, User
 from dashboard.presenters import DECISION_SUPPORT, TIER_ICON, TIER_LEVEL, TIER_WORDS
 from dashboard.safe_text import md_escape
+from reports import letters as letter_pdf
 
 CLOSE_DETAIL_MAX = 1000
 
@@ -30,6 +33,40 @@ st.caption(
 flash = st.session_state.pop("flags_flash", None)
 if flash:
     st.success(flash)
+# The referral letter just written, offered once more for download (the stored bytes, audited).
+if given := st.session_state.get("flags_letter"):
+    letter_patient, letter_id = given
+    try:
+        letter = next(
+            x
+            for x in services.open_patient(store, user, letter_patient, audit=False).letters
+            if x.id == letter_id
+        )
+    except (StrideError, StopIteration):
+        st.session_state.pop("flags_letter", None)
+    else:
+
+        def letter_bytes(pdf: bytes = letter.pdf) -> bytes:
+            services.record_export(store, user, "letter_copy", patient_id=letter_patient)
+            return pdf
+
+        st.download_button(
+            "Download the referral letter (PDF)",
+            data=letter_bytes,
+            file_name=letters.letter_file_name(letter, settings.timezone),
+            mime="application/pdf",
+            icon="✉️",
+            type="primary",
+            on_click="ignore",
+            key="flags_letter_download",
+        )
+
+
+def show_errors(exc: InvalidInputError, slots: dict[str, DeltaGenerator], general: DeltaGenerator) -> None:
+    """Each field's message beside its field; any other under the form."""
+    for field, message in exc.errors.items():
+        slots.get(field, general).error(md_escape(message))
+
 
 try:
     groups = services.open_escalation_groups(store, user)
@@ -136,9 +173,7 @@ for group in shown:
                     store, user, group.versions, action=action or "", detail=detail
                 )
             except InvalidInputError as exc:
-                slots = {"close_action": action_error, "close_detail": detail_error}
-                for field, message in exc.errors.items():
-                    slots.get(field, general_error).error(md_escape(message))
+                show_errors(exc, {"close_action": action_error, "close_detail": detail_error}, general_error)
             except StrideError as exc:
                 general_error.error(md_escape(str(exc)))
             else:
@@ -146,4 +181,78 @@ for group in shown:
                     f"Closed {', '.join(rules)} for {md_escape(patient.display_name)}: "
                     f"{md_escape(CLOSE_ACTIONS[action or ''])}."
                 )
+                st.rerun()
+
+        # Closing as an urgent referral with its letter as the evidence (clinical-reference §13).
+        label = "Close with a referral letter" + (
+            " (suspected CES: emergency pathway)"
+            if any(e.rule_id in CES_RULES for e in group.escalations)
+            else ""
+        )
+        now_local = page_text.local_datetime(now, settings.timezone)
+        st.session_state.setdefault(f"refer_on_{lead.id}", now_local.date())
+        st.session_state.setdefault(f"refer_at_{lead.id}", now_local.time().replace(second=0, microsecond=0))
+        with st.expander(label), st.form(f"refer_{lead.id}", border=False):
+            recipient = st.radio(
+                "Letter to",
+                list(RECIPIENTS),
+                index=None,
+                format_func=RECIPIENTS.__getitem__,
+                horizontal=True,
+                key=f"refer_to_{lead.id}",
+            )
+            recipient_error = st.empty()
+            told = st.text_area(
+                "What the patient was told",
+                key=f"refer_told_{lead.id}",
+                help="The safety-netting advice you gave, printed in the letter as you write it.",
+            )
+            told_error = st.empty()
+            c1, c2 = st.columns(2)
+            # The defaults (now) are set once in session state above, so a rerun never moves them.
+            first, last = page_text.ANY_DATE
+            told_on = c1.date_input(
+                "Told on", min_value=first, max_value=last, key=f"refer_on_{lead.id}", format="YYYY-MM-DD"
+            )
+            told_time = c2.time_input("At", key=f"refer_at_{lead.id}", step=60)
+            when_error = st.empty()
+            reference = st.text_input("Reference (optional)", key=f"refer_ref_{lead.id}")
+            reference_error = st.empty()
+            sent = st.form_submit_button("Close and write the letter", key=f"refer_submit_{lead.id}")
+            letter_error = st.empty()
+        if sent:
+            told_at = (
+                page_text.clinic_moment(told_on, told_time, settings.timezone)
+                if told_on and told_time
+                else None
+            )
+            try:
+                letter, _ = letter_services.refer_with_letter(
+                    store,
+                    user,
+                    patient.saved_id,
+                    group.versions,
+                    recipient=recipient,
+                    told=told,
+                    told_at=told_at,
+                    settings=settings,
+                    render=letter_pdf.render,
+                    reference=reference,
+                )
+            except InvalidInputError as exc:
+                slots = {
+                    "recipient": recipient_error,
+                    "told": told_error,
+                    "told_at": when_error,
+                    "reference": reference_error,
+                }
+                show_errors(exc, slots, letter_error)
+            except StrideError as exc:
+                letter_error.error(md_escape(str(exc)))
+            else:
+                st.session_state["flags_flash"] = (
+                    f"Closed {', '.join(rules)} for {md_escape(patient.display_name)} as a referral to "
+                    f"{md_escape(RECIPIENTS[letter.recipient].lower())}, with the letter as its evidence."
+                )
+                st.session_state["flags_letter"] = (patient.saved_id, letter.id)
                 st.rerun()

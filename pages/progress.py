@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import auth, charts, episode_services, page_text, services, trends
+from dashboard import auth, charts, episode_services, letter_services, letters, page_text, services, trends
 from dashboard.config import Settings
 from dashboard.episodes import DISCHARGE_NEEDS_REASON_TIERS, DISCHARGE_REASONS, episode_outcome
 from dashboard.fhir import patient_bundle
@@ -17,6 +17,7 @@ from dashboard.presenters import DECISION_SUPPORT, screening_banner
 from dashboard.safe_text import md_escape
 from data import transfer
 from data.store import SqlStore
+from reports import letters as letter_pdf
 
 # A deep link as the very first request after a restart can run this script before the router
 # (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
@@ -129,6 +130,37 @@ def outcome_list(of: Episode, visits: list[Visit]) -> None:
         st.markdown(f"- {md_escape(line)}")
 
 
+def letter_list(of: Episode) -> None:
+    """The episode's letters, each downloadable exactly as given (audited); a discharged episode's
+    summary can be written."""
+    for letter in [x for x in record.letters if x.episode_id == of.id]:
+        c1, c2 = st.columns([3, 1], vertical_alignment="center")
+        c1.markdown(f"✉️ {md_escape(letters.letter_line(letter, settings.timezone))}")
+        if auth.can(user.role, "export_patient"):
+
+            def stored_pdf(pdf: bytes = letter.pdf) -> bytes:
+                services.record_export(store, user, "letter_copy", patient_id=patient_id)
+                return pdf
+
+            c2.download_button(
+                "PDF",
+                icon="⬇️",
+                data=stored_pdf,
+                file_name=letters.letter_file_name(letter, settings.timezone),
+                mime="application/pdf",
+                key=f"letter_{letter.id}",
+                on_click="ignore",
+                help="The stored letter, exactly as it was given.",
+            )
+    if not of.is_open and can_write and st.button("Write the discharge summary", key=f"summary_{of.id}"):
+        episode_action(
+            lambda: letter_services.write_discharge_summary(
+                store, user, patient_id, of.saved_id, settings=settings, render=letter_pdf.render
+            ),
+            "Discharge summary written: download it from the episode's letters.",
+        )
+
+
 NO_OUTCOME = "No measure has a baseline and a later value in this episode."
 EPISODE_LABELS = {
     "discharge_date": "Discharge date",
@@ -200,9 +232,12 @@ if episode is not None:
 for earlier in [e for e in record.episodes if e is not episode]:
     with st.expander(page_text.episode_heading(earlier)):
         outcome_list(earlier, record.visits_of(earlier))
+        letter_list(earlier)
 if episode is not None and not episode.is_open:
     st.markdown("**Outcome of this episode**")
     outcome_list(episode, record.visits)
+if episode is not None:
+    letter_list(episode)
 
 # --- empty and sparse states ---------------------------------------------------------------------
 if not record.visits:

@@ -112,6 +112,7 @@ def counts(store: Any, patient_id: str | None = None) -> dict[str, int]:
             out["screenings"] = len(tx.screenings(patient_id))
             out["escalations"] = len(tx.escalations(patient_id=patient_id))
             out["handouts"] = len(tx.handouts(patient_id))
+            out["letters"] = len(tx.letters(patient_id))
     return out
 
 
