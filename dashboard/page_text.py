@@ -405,6 +405,8 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "escalation.open",
     "escalation.close",
     "handout.give",
+    "letter.give",
+    "export.letter_copy",
     "export.fhir",
     "export.handout_copy",
     "user.create",
