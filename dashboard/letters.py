@@ -225,7 +225,7 @@ def _screening_section(latest: Visit | None) -> LetterSection:
 def referral_letter(
     patient: Patient,
     escalations: Sequence[Escalation],
-    visits: Iterable[Visit],
+    visits: Sequence[Visit],
     *,
     episode: Episode | None,
     recipient: str,

@@ -56,7 +56,15 @@ def raise_ces(scene: dict[str, Any]) -> services.EscalationGroup:
     return group
 
 
-def refer(scene: dict[str, Any], group: services.EscalationGroup, **overrides: Any) -> Any:
+def refer(
+    scene: dict[str, Any],
+    group: services.EscalationGroup,
+    *,
+    actor: Any = None,
+    patient_id: str | None = None,
+    **overrides: Any,
+) -> Any:
+    """refer_with_letter for the scene's patient by its clinician; any argument may be replaced."""
     arguments: dict[str, Any] = {
         "recipient": "emergency_department",
         "told": TOLD,
@@ -67,8 +75,8 @@ def refer(scene: dict[str, Any], group: services.EscalationGroup, **overrides: A
     }
     return letter_services.refer_with_letter(
         scene["store"],
-        scene["team"].clinician,
-        scene["patient"].saved_id,
+        actor or scene["team"].clinician,
+        patient_id or scene["patient"].saved_id,
         group.versions,
         **{**arguments, **overrides},
     )
@@ -144,18 +152,7 @@ def test_a_letter_for_another_patients_escalation_is_refused_and_writes_nothing(
     other = services.register_patient(store, team.clinician, patient_values(patient_ref="INT-0002"))
     before = counts(store, scene["patient"].saved_id)
     with pytest.raises(InvalidInputError, match="another patient"):
-        letter_services.refer_with_letter(
-            store,
-            team.clinician,
-            other.saved_id,
-            group.versions,
-            recipient="gp",
-            told=TOLD,
-            told_at=TOLD_AT,
-            settings=SETTINGS,
-            render=letter_pdf.render,
-            now=NOW,
-        )
+        refer(scene, group, patient_id=other.saved_id)
     assert counts(store, scene["patient"].saved_id) == before
     with store.read() as tx:
         assert not tx.letters(other.saved_id)
@@ -176,18 +173,7 @@ def test_a_letter_that_fails_to_print_leaves_the_escalation_open(scene: dict[str
 def test_a_closed_event_takes_no_second_letter_and_a_reader_writes_none(scene: dict[str, Any]) -> None:
     group = raise_ces(scene)
     with pytest.raises(PermissionDeniedError):
-        letter_services.refer_with_letter(
-            scene["store"],
-            scene["team"].readonly,
-            scene["patient"].saved_id,
-            group.versions,
-            recipient="gp",
-            told=TOLD,
-            told_at=TOLD_AT,
-            settings=SETTINGS,
-            render=letter_pdf.render,
-            now=NOW,
-        )
+        refer(scene, group, actor=scene["team"].readonly)
     refer(scene, group)
     with pytest.raises(InvalidInputError, match="already closed"):
         refer(scene, group)
