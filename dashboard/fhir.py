@@ -5,6 +5,7 @@ Plain JSON dicts only (no FHIR library at run time); codes come from `dashboard.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
@@ -12,8 +13,10 @@ from typing import Any
 
 from dashboard import fhir_codes as codes
 from dashboard.config import Settings
+from dashboard.letters import LETTER_KINDS
 from dashboard.models import SCREENING_FIELDS, Episode, Escalation, Patient, Screening, Visit
 from dashboard.outcomes import score_odi, score_psfs, score_rmdq, score_startback, score_zcq
+from dashboard.ports import Letter
 
 Json = dict[str, Any]
 
@@ -47,10 +50,12 @@ def patient_bundle(
     codesystem_url: str | None = None,
     timestamp: dt.datetime | None = None,
     episode: Episode | None = None,
+    letters: Iterable[Letter] = (),
 ) -> Json:
     """The patient's episode as a FHIR R4 `collection` Bundle; identical input gives identical JSON.
 
-    With an `episode`, an EpisodeOfCare (status, period) is added and every Encounter points to it.
+    With an `episode`, an EpisodeOfCare (status, period) is added and every Encounter points to it;
+    each letter (referral, discharge summary) is a DocumentReference holding the PDF as given.
     """
     builder = _BundleBuilder(patient, codesystem_url or Settings().fhir_codesystem_url)
     kept = _sorted_visits(patient, visits)
@@ -63,6 +68,7 @@ def patient_bundle(
     builder.add_risk_assessment(kept)
     builder.add_screenings(screenings)
     builder.add_flags(escalations)
+    builder.add_letters(letters)
     bundle: Json = {"resourceType": "Bundle", "type": "collection"}
     stamp = _instant(timestamp) if timestamp else (_midnight(kept[-1][1].visit_date) if kept else None)
     if stamp:
@@ -504,6 +510,32 @@ class _BundleBuilder:
             if escalation.opened_at:
                 resource["period"] = {"start": _instant(escalation.opened_at)}
             self._add(self._url("Flag", key), resource)
+
+    def add_letters(self, letters: Iterable[Letter]) -> None:
+        """A DocumentReference (status current) for each letter: its kind, date, the PDF exactly as
+        given (base64) and its SHA-256 as an identifier (Attachment.hash is SHA-1 in R4)."""
+        for letter in sorted(letters, key=lambda x: (x.recorded_at, x.id)):
+            self._check_owner(letter.patient_id, "letters")
+            resource: Json = {
+                "resourceType": "DocumentReference",
+                "identifier": [{"system": f"{self.base}/letter-sha256", "value": letter.sha256}],
+                "status": "current",
+                "type": {"text": LETTER_KINDS.get(letter.kind, letter.kind)},
+                "subject": _ref(self.patient_url),
+                "date": _instant(letter.recorded_at),
+                "content": [
+                    {
+                        "attachment": {
+                            "contentType": "application/pdf",
+                            "data": base64.b64encode(letter.pdf).decode("ascii"),
+                            "title": LETTER_KINDS.get(letter.kind, letter.kind),
+                        }
+                    }
+                ],
+            }
+            if self.episode_url and letter.episode_id:
+                resource["context"] = {"related": [_ref(self.episode_url)]}
+            self._add(self._url("DocumentReference", f"letter/{letter.id}"), resource)
 
     def _rule(self, rule_id: str) -> codes.LocalCode:
         return codes.RULE_CODES.get(rule_id) or codes.LocalCode(rule_id, rule_id)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ast
+import base64
 import datetime as dt
+import hashlib
 import json
 import random
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ from dashboard import fhir_codes as codes
 from dashboard.config import Settings
 from dashboard.fhir import fhir_base, local_codesystem, patient_bundle
 from dashboard.models import SCREENING_FIELDS, Escalation, FlagRecord, PsfsActivity, Screening, Visit
+from dashboard.ports import Letter
 from dashboard.red_flags import RULES
 from tests.factories import make_episode, make_patient, make_visit
 
@@ -713,7 +717,7 @@ def test_the_export_modules_import_only_the_standard_library_pydantic_and_dashbo
     assert not any(name.startswith("fhir") for name in imported)
     assert all(
         name.split(".")[0]
-        in {"__future__", "dataclasses", "typing", "datetime", "uuid", "collections", "dashboard"}
+        in {"__future__", "base64", "dataclasses", "typing", "datetime", "uuid", "collections", "dashboard"}
         for name in imported
     )
 
@@ -775,3 +779,42 @@ def test_an_episode_of_care_holds_every_encounter_and_its_period_ends_at_dischar
         for e in open_bundle["entry"]
         if e["resource"]["resourceType"] == "EpisodeOfCare"
     ] == ["active"]
+
+
+def a_letter(episode_id: str | None = "episode-1") -> Letter:
+    pdf = b"%PDF-1.7 a letter as given"
+    return Letter(
+        id="letter-1",
+        patient_id="patient-1",
+        episode_id=episode_id,
+        kind="discharge_summary",
+        recipient="gp",
+        recorded_at=dt.datetime(2025, 4, 30, 15, 0, tzinfo=dt.UTC),
+        recorded_by="user-1",
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        pdf=pdf,
+        content={},
+    )
+
+
+def test_a_letter_is_a_document_reference_holding_the_pdf_as_given() -> None:
+    letter = a_letter()
+    bundle = validated(
+        patient_bundle(a_patient(), [a_full_visit(3)], episode=DISCHARGED_EPISODE, letters=[letter])
+    )
+    (document,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "DocumentReference"
+    ]
+    (episode,) = [e for e in bundle["entry"] if e["resource"]["resourceType"] == "EpisodeOfCare"]
+    attachment = document["content"][0]["attachment"]
+    assert base64.b64decode(attachment["data"]) == letter.pdf
+    assert attachment["contentType"] == "application/pdf"
+    assert document["identifier"][0]["value"] == letter.sha256
+    assert document["type"]["text"] == "Discharge summary"
+    assert document["context"]["related"] == [{"reference": episode["fullUrl"]}]
+
+
+def test_another_patients_letter_is_refused_in_a_bundle() -> None:
+    stranger = replace(a_letter(), patient_id="patient-2")
+    with pytest.raises(ValueError, match="letters"):
+        patient_bundle(a_patient(), [], letters=[stranger])
