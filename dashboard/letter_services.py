@@ -23,21 +23,33 @@ from dashboard.letters import (
     referral_letter,
     referral_problems,
 )
-from dashboard.models import TIER_ORDER, Episode, Escalation, control_character_problem
+from dashboard.models import Episode, Escalation, control_character_problem
 from dashboard.page_text import local_datetime
 from dashboard.ports import InvalidInputError, Letter, NotFoundError, Store, Tx, User
 from dashboard.services import (
     _close_one,
-    _event_key,
     _existing_patient,
     _utcnow,
     authorize,
     current_episode_visits,
+    most_urgent_first,
+    one_event,
 )
 
 Render = Callable[[LetterContent], bytes]
 REFERENCE_MAX = 1000  # characters, as the close form's reference
 OTHER_PATIENT = "This escalation belongs to another patient: a letter is written only for the patient's own."
+
+
+def stored_letter(store: Store, actor: User, patient_id: str, letter_id: str) -> Letter:
+    """One of the patient's letters exactly as given (for downloading it again)."""
+    with store.read() as tx:
+        authorize(tx, actor, "read")
+        _existing_patient(tx, patient_id)
+        letter = next((x for x in tx.letters(patient_id) if x.id == letter_id), None)
+    if letter is None:
+        raise NotFoundError("Letter not found.")
+    return letter
 
 
 def _give(tx: Tx, actor: User, letter: Letter) -> Letter:
@@ -85,18 +97,13 @@ def refer_with_letter(
     with store.transaction() as tx:
         sender = authorize(tx, actor, "write_clinical")
         patient = _existing_patient(tx, patient_id)
-        by_id = {e.id: e for e in tx.escalations()}
-        chosen = [by_id.get(escalation_id) for escalation_id in versions]
-        found = [e for e in chosen if e is not None]
-        if len(found) != len(chosen):
-            raise NotFoundError("Escalation not found.")
+        found = one_event(tx, versions)
         if any(e.patient_id != patient_id for e in found):
             raise InvalidInputError({"_": OTHER_PATIENT})
-        if len({_event_key(e) for e in found}) != 1:
-            raise InvalidInputError({"_": "These escalations do not belong to one event."})
         if any(e.status == "closed" for e in found):
+            # Refused before the letter is printed (_close_one would refuse it only after).
             raise InvalidInputError({"_": "This escalation is already closed."})
-        found.sort(key=lambda e: (-TIER_ORDER[e.tier], e.opened_at or now))
+        found.sort(key=lambda e: most_urgent_first(e, now))
         episode = current_episode(tx.episodes(patient_id))
         content = referral_letter(
             patient,

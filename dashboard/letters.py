@@ -18,7 +18,7 @@ from dashboard.config import Settings
 from dashboard.episodes import DISCHARGE_REASONS, EpisodeOutcome, measure_value
 from dashboard.models import CLOSE_ACTIONS, RISK_FIELDS, SCREENING_FIELDS, Episode, Escalation, Patient, Visit
 from dashboard.outcomes import MEASURES, judge_change
-from dashboard.page_text import local_datetime, local_time, number
+from dashboard.page_text import OUTCOME_UNITS, local_datetime, local_time, number
 from dashboard.ports import Letter
 from dashboard.presenters import DECISION_SUPPORT, FIELD_LABELS
 from dashboard.trends import JUDGEMENT_TEXT
@@ -279,7 +279,7 @@ def _outcome_table(outcome: EpisodeOutcome) -> tuple[tuple[str, ...], ...]:
     for measure, result in outcome.measures.items():
         if result.baseline is None:
             continue
-        unit = " %" if measure == "odi_percent" else " m" if measure.startswith("walk_") else ""
+        unit = OUTCOME_UNITS[measure]
         first = f"{number(result.baseline)}{unit} ({day(result.baseline_date)})"
         if not result.complete or result.label is None:
             rows.append((MEASURES[measure].label, first, "no later value", "not judged"))

@@ -418,7 +418,8 @@ AUDIT_ACTIONS: tuple[str, ...] = (
 
 # --- episodes of care ------------------------------------------------------------------------------
 
-_OUTCOME_UNITS = {
+# The unit printed after each §11.2 outcome measure's value (pages and letters).
+OUTCOME_UNITS = {
     "pain_nrs": "",
     "odi_percent": " %",
     "rmdq_total": "",
@@ -433,7 +434,7 @@ def episode_outcome_lines(outcome: EpisodeOutcome) -> list[str]:
     lines = []
     for measure, result in outcome.measures.items():
         if result.complete and result.label is not None:
-            unit = _OUTCOME_UNITS[measure]
+            unit = OUTCOME_UNITS[measure]
             words = JUDGEMENT_TEXT.get(result.label, result.label)
             lines.append(
                 f"{MEASURES[measure].label} {number(result.baseline)} → {number(result.final)}{unit}: {words}"

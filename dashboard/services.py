@@ -743,6 +743,24 @@ def open_escalation_groups(store: Store, actor: User) -> list[EscalationGroup]:
     ]
 
 
+def one_event(tx: Tx, versions: Mapping[str, int]) -> list[Escalation]:
+    """The chosen escalations, in the order given, refused unless they exist and are one event."""
+    by_id = {e.id: e for e in tx.escalations()}
+    chosen = [by_id.get(escalation_id) for escalation_id in versions]
+    if any(e is None for e in chosen):
+        raise NotFoundError("Escalation not found.")
+    found = [e for e in chosen if e is not None]
+    if len({_event_key(e) for e in found}) != 1:
+        # Only escalations raised together are closed together; anything else is closed one by one.
+        raise InvalidInputError({"_": "These escalations do not belong to one event."})
+    return found
+
+
+def most_urgent_first(escalation: Escalation, now: dt.datetime) -> tuple[int, dt.datetime]:
+    """Sort key of escalations: most urgent tier first, then oldest first (unopened ones as `now`)."""
+    return -TIER_ORDER[escalation.tier], escalation.opened_at or now
+
+
 def close_escalation_group(
     store: Store, actor: User, versions: Mapping[str, int], *, action: str, detail: str
 ) -> list[Escalation]:
@@ -752,14 +770,7 @@ def close_escalation_group(
         raise InvalidInputError({"_": "No escalation was chosen."})
     with store.transaction() as tx:
         authorize(tx, actor, "write_clinical")
-        by_id = {e.id: e for e in tx.escalations()}
-        chosen = [by_id.get(escalation_id) for escalation_id in versions]
-        if any(e is None for e in chosen):
-            raise NotFoundError("Escalation not found.")
-        found = [e for e in chosen if e is not None]
-        if len({_event_key(e) for e in found}) != 1:
-            # Only escalations raised together are closed together; anything else is closed one by one.
-            raise InvalidInputError({"_": "These escalations do not belong to one event."})
+        found = one_event(tx, versions)
         return [
             _close_one(tx, actor, e, action=action, detail=detail, expected_version=versions[e.saved_id])
             for e in found
@@ -773,7 +784,8 @@ def open_escalations(store: Store, actor: User) -> list[tuple[Escalation, Patien
         escalations = tx.escalations(status="open")
         patients = {pid: tx.get_patient(pid) for pid in {e.patient_id for e in escalations}}
     rows = [(e, p) for e in escalations if (p := patients.get(e.patient_id)) is not None and not p.archived]
-    rows.sort(key=lambda pair: (-TIER_ORDER[pair[0].tier], pair[0].opened_at or _utcnow()))
+    now = _utcnow()
+    rows.sort(key=lambda pair: most_urgent_first(pair[0], now))
     return rows
 
 

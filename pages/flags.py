@@ -37,12 +37,8 @@ if flash:
 if given := st.session_state.get("flags_letter"):
     letter_patient, letter_id = given
     try:
-        letter = next(
-            x
-            for x in services.open_patient(store, user, letter_patient, audit=False).letters
-            if x.id == letter_id
-        )
-    except (StrideError, StopIteration):
+        letter = letter_services.stored_letter(store, user, letter_patient, letter_id)
+    except StrideError:
         st.session_state.pop("flags_letter", None)
     else:
 

@@ -312,7 +312,6 @@ else:
 if auth.can(user.role, "export_patient"):
     st.subheader("Export")
     bundle_record = record
-    current_id = record.current_episode.id if record.current_episode else None
 
     def fhir_json() -> str:
         # Runs at the click: the export is audited before any data leaves.
@@ -325,7 +324,7 @@ if auth.can(user.role, "export_patient"):
             include_names=False,
             codesystem_url=settings.fhir_codesystem_url,
             episode=bundle_record.current_episode,
-            letters=[x for x in bundle_record.letters if x.episode_id == current_id],
+            letters=[x for x in bundle_record.letters if episode and x.episode_id == episode.id],
         )
         return json.dumps(bundle, indent=2, ensure_ascii=False)
 
