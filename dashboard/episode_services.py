@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from dashboard.episodes import discharge_problems
+from dashboard.episodes import current_episode, discharge_problems
+from dashboard.fhir import CareManager, patient_bundle
 from dashboard.models import Episode, Patient
 from dashboard.ports import InvalidInputError, NotFoundError, Store, Tx, User
 from dashboard.services import (
@@ -22,6 +23,30 @@ from dashboard.services import (
     current_episode_visits,
 )
 from dashboard.walking import chronological
+
+
+def episode_bundle(store: Store, actor: User, patient_id: str, *, codesystem_url: str) -> dict[str, Any]:
+    """The patient's current episode as a FHIR R4 bundle without names (its visits, screenings, red
+    flags, letters and the treating clinician as care manager); the export is audited first."""
+    with store.transaction() as tx:
+        authorize(tx, actor, "export_patient")
+        patient = _existing_patient(tx, patient_id)
+        tx.insert_audit(user_id=actor.id, action="export.fhir", patient_id=patient_id)
+        episode = current_episode(tx.episodes(patient_id))
+        # The episode's clinician, else the patient's (an episode opened before it named one).
+        lead_id = (episode.clinician_id if episode else None) or patient.clinician_id
+        lead = tx.get_user(lead_id) if lead_id else None
+        return patient_bundle(
+            patient,
+            current_episode_visits(tx, patient_id),
+            tx.screenings(patient_id),
+            tx.escalations(patient_id=patient_id),
+            include_names=False,
+            codesystem_url=codesystem_url,
+            episode=episode,
+            letters=[x for x in tx.letters(patient_id) if episode and x.episode_id == episode.id],
+            care_manager=CareManager(lead.id, lead.display_name) if lead else None,
+        )
 
 
 def episodes_of(store: Store, actor: User, patient_id: str) -> list[Episode]:

@@ -28,6 +28,8 @@ __all__ = [
     "discharge_problems",
     "duration_band",
     "episode_outcome",
+    "episode_start",
+    "lookback_visits",
     "measure_value",
 ]
 
@@ -46,6 +48,38 @@ DISCHARGE_NEEDS_REASON_TIERS: frozenset[str] = frozenset({"EMERGENCY", "URGENT"}
 def current_episode(episodes: Sequence[Episode]) -> Episode | None:
     """The patient's current episode: the open one, else the latest (episodes oldest first, §11.1)."""
     return next((e for e in episodes if e.is_open), episodes[-1] if episodes else None)
+
+
+# §11.1: at a re-referral within 12 weeks of the previous discharge, the trend rules also look back to
+# the previous episode's last visit (a decline that began before the discharge is still a decline).
+REREFERRAL_LOOKBACK_DAYS = 84
+
+
+def episode_start(episode: Episode, visits: Iterable[Visit]) -> dt.date | None:
+    """The date an episode began: its referral date, else its first visit's date (None: no visit yet)."""
+    if episode.referral_date is not None:
+        return episode.referral_date
+    return min((v.visit_date for v in visits if v.episode_id == episode.id and not v.archived), default=None)
+
+
+def lookback_visits(episodes: Sequence[Episode], visits: Sequence[Visit]) -> list[Visit]:
+    """The previous episode's last visit when the current episode began within 12 weeks (84 days) of
+    that episode's discharge, for the trend rules of the red-flag screen only; else [] (§11.1)."""
+    current = current_episode(episodes)
+    if current is None:
+        return []
+    discharged = [e for e in episodes if e.id != current.id and e.discharge_date is not None]
+    if not discharged:
+        return []
+    # The latest discharge; on a tie the later episode (episodes come oldest first).
+    previous = max(reversed(discharged), key=lambda e: e.discharge_date or dt.date.min)
+    start = episode_start(current, visits)
+    if start is None or previous.discharge_date is None:
+        return []
+    if not 0 <= (start - previous.discharge_date).days <= REREFERRAL_LOOKBACK_DAYS:
+        return []
+    theirs = chronological(v for v in visits if v.episode_id == previous.id)
+    return theirs[-1:]
 
 
 # --- the outcome of one episode ---------------------------------------------------------------

@@ -9,6 +9,7 @@ import base64
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from dashboard import fhir_codes as codes
@@ -40,6 +41,15 @@ def fhir_base(codesystem_url: str) -> str:
     return head if sep else url.rpartition("/")[0] or url
 
 
+@dataclass(frozen=True)
+class CareManager:
+    """The clinician who leads an episode of care (EpisodeOfCare.careManager): their account id and
+    the name the clinic knows them by; no other account detail leaves in an export."""
+
+    user_id: str
+    display_name: str
+
+
 def patient_bundle(
     patient: Patient,
     visits: Iterable[Visit],
@@ -51,18 +61,20 @@ def patient_bundle(
     timestamp: dt.datetime | None = None,
     episode: Episode | None = None,
     letters: Iterable[Letter] = (),
+    care_manager: CareManager | None = None,
 ) -> Json:
     """The patient's episode as a FHIR R4 `collection` Bundle; identical input gives identical JSON.
 
-    With an `episode`, an EpisodeOfCare (status, period) is added and every Encounter points to it;
-    each letter (referral, discharge summary) is a DocumentReference holding the PDF as given.
+    With an `episode`, an EpisodeOfCare (status, period and, when given, its care manager as a
+    Practitioner) is added and every Encounter points to it; each letter (referral, discharge
+    summary) is a DocumentReference holding the PDF as given.
     """
     builder = _BundleBuilder(patient, codesystem_url or Settings().fhir_codesystem_url)
     kept = _sorted_visits(patient, visits)
     builder.add_patient(include_names)
     builder.add_condition()
     if episode is not None:
-        builder.add_episode_of_care(episode, kept[0][1].visit_date if kept else None)
+        builder.add_episode_of_care(episode, kept[0][1].visit_date if kept else None, care_manager)
     for key, visit in kept:
         builder.add_visit(key, visit)
     builder.add_risk_assessment(kept)
@@ -194,9 +206,12 @@ class _BundleBuilder:
             },
         )
 
-    def add_episode_of_care(self, episode: Episode, first_visit: dt.date | None) -> None:
+    def add_episode_of_care(
+        self, episode: Episode, first_visit: dt.date | None, care_manager: CareManager | None
+    ) -> None:
         """EpisodeOfCare: active while open, finished at discharge, its period from the referral
-        (else the first visit) to the discharge date (clinical-reference §11.1)."""
+        (else the first visit) to the discharge date (clinical-reference §11.1); the treating
+        clinician as careManager, a Practitioner named by their account id and display name."""
         start = episode.referral_date or first_visit
         period: Json = {"start": _date(start)} if start else {}
         if episode.discharge_date is not None:
@@ -208,6 +223,16 @@ class _BundleBuilder:
         }
         if period:
             resource["period"] = period
+        if care_manager is not None:
+            practitioner = self._add(
+                self._url("Practitioner", f"user/{care_manager.user_id}"),
+                {
+                    "resourceType": "Practitioner",
+                    "identifier": [{"system": f"{self.base}/practitioner", "value": care_manager.user_id}],
+                    "name": [{"text": care_manager.display_name}],
+                },
+            )
+            resource["careManager"] = {**_ref(practitioner), "display": care_manager.display_name}
         key = f"episode/{episode.id}" if episode.id else f"episode-of/{self.patient_key}"
         self.episode_url = self._add(self._url("EpisodeOfCare", key), resource)
 

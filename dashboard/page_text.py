@@ -20,7 +20,7 @@ from dashboard.outcomes import MEASURES
 from dashboard.plan import ADVICE_SECTIONS, SECTION_HEADINGS, Plan
 from dashboard.ports import AuditEntry, Handout, User
 from dashboard.safe_text import csv_cell, md_escape
-from dashboard.trends import JUDGEMENT_TEXT, ChangeRow
+from dashboard.trends import JUDGEMENT_TEXT, OPEN_WITHOUT_IMPROVEMENT_WEEKS, ChangeRow
 
 NOT_RECORDED = "—"
 # The calendar range of every date input (passed as its min and max). Left unset, Streamlit offers only
@@ -167,6 +167,19 @@ CASELOAD_SORTS: dict[str, tuple[list[str], list[bool]]] = {
     "Latest ODI (highest first)": (["latest_odi_percent"], [False]),
 }
 
+# The caseload's episode views: label -> filter_caseload arguments. Discharged patients leave the
+# working caseload and stay one choice away (§11.1); the first is the page's default.
+CASELOAD_EPISODE_VIEWS: dict[str, dict[str, Any]] = {
+    "Open episodes": {"episode_status": "open"},
+    f"Open > {OPEN_WITHOUT_IMPROVEMENT_WEEKS} weeks without improvement": {
+        "episode_status": "open",
+        "open_long_without_improvement_only": True,
+    },
+    "Discharged this month": {"episode_status": "discharged", "discharged_this_month_only": True},
+    "Discharged": {"episode_status": "discharged"},
+    "All patients": {},
+}
+
 CASELOAD_DISPLAY: dict[str, str] = {
     "flag": "Open flag",
     "name": "Name",
@@ -182,6 +195,7 @@ CASELOAD_DISPLAY: dict[str, str] = {
     "next_review_date": "Next review",
     "review": "Review",
     "progress": "Progress",
+    "episode": "Episode",
 }
 
 
@@ -231,7 +245,20 @@ def caseload_view(df: pd.DataFrame, *, icons: bool = True) -> pd.DataFrame:
     out["next_review_date"] = df["next_review_date"].dt.date
     out["review"] = df["overdue_for_review"].map({True: words("⏰ Overdue"), False: ""})
     out["progress"] = df["not_improving"].map({True: words("▽ Not improving"), False: ""})
+    out["episode"] = [
+        _episode_words(status, weeks, discharged)
+        for status, weeks, discharged in zip(
+            df["episode_status"], df["episode_weeks"], df["discharge_date"], strict=True
+        )
+    ]
     return out
+
+
+def _episode_words(status: str, weeks: Any, discharged: Any) -> str:
+    """ "Open 14 wk" or "Discharged 3 Nov 2026" for the caseload's episode column."""
+    if status == "discharged":
+        return f"Discharged {discharged:%-d %b %Y}" if not pd.isna(discharged) else "Discharged"
+    return f"Open {int(weeks)} wk" if not pd.isna(weeks) else "Open"
 
 
 def caseload_csv(table: pd.DataFrame) -> bytes:

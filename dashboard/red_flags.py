@@ -233,16 +233,21 @@ def _facts(
     ordered: Sequence[Visit],
     settings: RuleSettings,
     evidence: tuple[ChangeJudgement, ...] | None = None,
+    lookback: Sequence[Visit] = (),
 ) -> Facts:
     """Facts from visits already in screening order (oldest first).
 
     `evidence` is the history's change evidence when the caller already has it: the what-if screens
     of `_not_asked` change only a screening answer, which `_change_evidence` never reads.
+    `lookback` is the previous episode's last visit at a re-referral within 12 weeks
+    (`dashboard.episodes.lookback_visits`): only the trend rules (a drop in MRC grade, worsening pain,
+    walking decline) compare with it; everything else reads the current episode (§11.1).
     """
     first, latest, earlier = ordered[0], ordered[-1], ordered[:-1]
+    trend_history = [*lookback, *ordered]
     care_days = (latest.visit_date - first.visit_date).days
     ces_core = any(_answer(latest, field) in ACTIVE_CHANGE for field in CES_FEATURES)
-    previous_mrc = _previous_mrc(earlier)
+    previous_mrc = _previous_mrc(trend_history[:-1])
     mrc = latest.leg_weakness_mrc
     mrc_drop = mrc is not None and previous_mrc is not None and previous_mrc - mrc >= 1
     temperature = latest.temperature_c
@@ -253,7 +258,7 @@ def _facts(
     if evidence is None:
         evidence = _change_evidence(ordered)
     improved, not_improved = improvement(evidence)
-    pair = latest_same_protocol_pair(ordered)
+    pair = latest_same_protocol_pair(trend_history)
     return Facts(
         settings=settings,
         visit_count=len(ordered),
@@ -294,7 +299,7 @@ def _facts(
         nrs_baseline=nrs_baseline,
         nrs_current=latest.pain_nrs,
         nrs_gain=nrs_gain,
-        worsening_pain=_worsening_pain(ordered),
+        worsening_pain=_worsening_pain(trend_history),
         pain_change_known=earlier_nrs is not None and latest.pain_nrs is not None,
         change_evidence=evidence,
         improved=improved,
@@ -863,8 +868,9 @@ def _tier_for(
     ordered: Sequence[Visit],
     settings: RuleSettings,
     evidence: tuple[ChangeJudgement, ...] | None = None,
+    lookback: Sequence[Visit] = (),
 ) -> Urgency:
-    facts = _facts(patient, ordered, settings, evidence)
+    facts = _facts(patient, ordered, settings, evidence, lookback)
     return max((flag.tier for flag in _fired(facts)), default=Urgency.NONE)
 
 
@@ -874,6 +880,7 @@ def _not_asked(
     settings: RuleSettings,
     urgency: Urgency,
     evidence: tuple[ChangeJudgement, ...] | None = None,
+    lookback: Sequence[Visit] = (),
 ) -> list[str]:
     """Unanswered questions to ask now, most urgent first (§3.1): CES core always, others if they
     could raise the overall tier when answered positively."""
@@ -883,7 +890,7 @@ def _not_asked(
         if getattr(latest, field) is not None:
             continue
         answered = latest.model_copy(update={field: WORST_ANSWER[field]})
-        tier = _tier_for(patient, [*ordered[:-1], answered], settings, evidence)
+        tier = _tier_for(patient, [*ordered[:-1], answered], settings, evidence, lookback)
         is_core = field in CES_CORE_QUESTIONS
         if is_core or tier > urgency:
             # Most urgent first; CES core before other questions of the same tier; then form order.
@@ -924,20 +931,32 @@ def _notes(f: Facts, latest: Visit, ordered: Sequence[Visit]) -> list[str]:
 
 
 def screen(
-    patient: Patient, visits: Iterable[Visit], settings: RuleSettings | None = None
+    patient: Patient,
+    visits: Iterable[Visit],
+    settings: RuleSettings | None = None,
+    *,
+    lookback: Sequence[Visit] = (),
 ) -> ScreeningResult:
-    """Screen the latest non-archived visit against every rule; ValueError when there is no visit."""
+    """Screen the latest non-archived visit of the current episode against every rule; ValueError when
+    there is no visit. `lookback`: the previous episode's last visit, for the trend rules only (§11.1)."""
     settings = settings or RuleSettings()
     ordered = _order(visits)
-    facts = _facts(patient, ordered, settings)
+    lookback = chronological(lookback)
+    facts = _facts(patient, ordered, settings, lookback=lookback)
     flags = _fired(facts)
     urgency = max((flag.tier for flag in flags), default=Urgency.NONE)
+    notes = _notes(facts, ordered[-1], ordered)
+    if lookback:
+        notes.append(
+            f"re-referral within 12 weeks of a discharge: the trend rules also compared this visit with "
+            f"the previous episode's last visit ({lookback[-1].visit_date:%d %b %Y})"
+        )
     return ScreeningResult(
         urgency=urgency,
         flags=flags,
         claudication_pattern=facts.claudication_pattern,
-        not_asked=_not_asked(patient, ordered, settings, urgency, facts.change_evidence),
-        notes=_notes(facts, ordered[-1], ordered),
+        not_asked=_not_asked(patient, ordered, settings, urgency, facts.change_evidence, lookback),
+        notes=notes,
         rule_set_version=rule_set_version(settings),
     )
 

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from dashboard import auth
 from dashboard.config import RuleSettings, Settings
-from dashboard.episodes import current_episode
+from dashboard.episodes import current_episode, lookback_visits
 from dashboard.licences import LICENSED_INSTRUMENTS, enabled_from_meta, unlicensed_values
 from dashboard.models import (
     CLOSE_ACTIONS,
@@ -551,7 +551,9 @@ def _screen_after_change(
 def _screen_and_escalate(
     tx: Tx, actor: User, patient: Patient, visits: list[Visit], visit_id: str | None, rules: RuleSettings
 ) -> Screening:
-    result = screen(patient, visits, rules)
+    # The previous episode's last visit at a re-referral within 12 weeks, for the trend rules (§11.1).
+    lookback = lookback_visits(tx.episodes(patient.id or ""), tx.visits(patient.id or ""))
+    result = screen(patient, visits, rules, lookback=lookback)
     screening = tx.insert_screening(
         to_screening(result, patient.id or "", visit_id).model_copy(
             update={"recorded_by": actor.id, "updated_by": actor.id}

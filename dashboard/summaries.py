@@ -18,8 +18,9 @@ from dashboard.outcomes import ChangeJudgement, improvement, judge_change, score
 from dashboard.walking import chronological, comparable_walks
 
 # Bump when a summary changes meaning: stored summaries are then recomputed (migration 0006 and the
-# store's check on opening). "1": the SQL aggregate; "2": computed here (one judge, one walk rule).
-SUMMARY_VERSION = "2"
+# store's check on opening). "1": the SQL aggregate; "2": computed here (one judge, one walk rule);
+# "3": the current episode's visits only (§11.1).
+SUMMARY_VERSION = "3"
 
 
 @dataclass(frozen=True)

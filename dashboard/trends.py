@@ -419,7 +419,15 @@ CASELOAD_INPUT_COLUMNS: tuple[str, ...] = (
     "nrs_count",
     "walk_count",
     "episode_status",
+    "episode_start",
+    "discharge_date",
 )
+# Project convention [U] (issue 20): an episode open this long with no clinically important
+# improvement in pain, ODI or walking is due a review of the plan; the same 12 weeks as the trend
+# rules' look-back at a re-referral (clinical-reference §11.1).
+OPEN_WITHOUT_IMPROVEMENT_WEEKS = 12
+# The judge_change label of a clinically important improvement (§7.1): the only one that counts here.
+_IMPROVED = "important_improvement"
 WALKING_TREND_TEXT: dict[str, str] = {
     "better": "▲ better",
     "worse": "▼ worse",
@@ -448,6 +456,8 @@ def caseload_row(
     open_tier: str | None = None,
     next_review_date: dt.date | None = None,
     episode_status: str = "open",
+    episode_start: dt.date | None = None,
+    discharge_date: dt.date | None = None,
 ) -> dict[str, Any]:
     """One patient's row as `caseload_table` expects it: patient details plus the domain summary
     (`dashboard.summaries.patient_summary`), the same values the store persists."""
@@ -465,6 +475,8 @@ def caseload_row(
         "next_review_date": next_review_date,
         "visit_count": summary.n_visits,
         "episode_status": episode_status,
+        "episode_start": episode_start,
+        "discharge_date": discharge_date,
     }
 
 
@@ -475,7 +487,10 @@ def caseload_table(rows: Iterable[Mapping[str, Any]], today: dt.date) -> pd.Data
     Adds nrs_change (latest − first NRS, points; negative is less pain; NaN with one value),
     walking_trend (the walking comparison's judge_change label in words, "–" with one test, or
     "no test"), days_since_last_visit,
-    overdue_for_review (next_review_date before today) and tier_rank; sorted by open tier, overdue,
+    overdue_for_review (next_review_date before today), tier_rank, episode_weeks (whole weeks the
+    open episode has run), open_long_without_improvement (open 12 weeks or more with no clinically
+    important improvement in pain, ODI or walking, by the stored judge_change labels) and
+    discharged_this_month (discharged in today's calendar month); sorted by open tier, overdue,
     not improving.
     """
     df = pd.DataFrame(list(rows), columns=list(CASELOAD_INPUT_COLUMNS))
@@ -490,7 +505,7 @@ def caseload_table(rows: Iterable[Mapping[str, Any]], today: dt.date) -> pd.Data
         "walk_count",
     ):
         df[column] = pd.to_numeric(df[column], errors="coerce").astype("float64")
-    for column in ("last_visit_date", "next_review_date"):
+    for column in ("last_visit_date", "next_review_date", "episode_start", "discharge_date"):
         df[column] = pd.to_datetime(df[column], errors="coerce")
     for column in ("pain_change", "odi_change", "walk_change"):
         df[column] = df[column].astype("object").where(df[column].notna(), None)
@@ -508,6 +523,15 @@ def caseload_table(rows: Iterable[Mapping[str, Any]], today: dt.date) -> pd.Data
     df["tier_rank"] = df["open_tier"].map(TIER_ORDER).fillna(0).astype(int)
     df["has_open_flag"] = df["tier_rank"].gt(0)
     df["episode_status"] = df["episode_status"].fillna("open").astype("object")
+    is_open = df["episode_status"].eq("open")
+    df["episode_weeks"] = ((today_ts - df["episode_start"]).dt.days // 7).where(is_open).astype("Int64")
+    improved = df[["pain_change", "odi_change", "walk_change"]].eq(_IMPROVED).any(axis=1)
+    long_open = df["episode_weeks"].ge(OPEN_WITHOUT_IMPROVEMENT_WEEKS).fillna(False).astype(bool)
+    df["open_long_without_improvement"] = is_open & long_open & ~improved
+    this_month = today_ts.to_period("M")
+    df["discharged_this_month"] = (
+        df["episode_status"].eq("discharged") & df["discharge_date"].dt.to_period("M").eq(this_month)
+    ).astype(bool)
     df = df.sort_values(
         ["tier_rank", "overdue_for_review", "not_improving", "last_visit_date"],
         ascending=[False, False, False, True],
@@ -523,12 +547,18 @@ def filter_caseload(
     not_improving_only: bool = False,
     overdue_only: bool = False,
     episode_status: str | None = None,
+    open_long_without_improvement_only: bool = False,
+    discharged_this_month_only: bool = False,
 ) -> pd.DataFrame:
     """Rows of a caseload_table matching every chosen filter (all filters off: every row);
     `episode_status` "open" or "discharged" keeps those patients only (§11.1)."""
     mask = pd.Series(True, index=df.index)
     if episode_status is not None:
         mask &= df["episode_status"] == episode_status
+    if open_long_without_improvement_only:
+        mask &= df["open_long_without_improvement"]
+    if discharged_this_month_only:
+        mask &= df["discharged_this_month"]
     if clinician is not None:
         mask &= df["clinician"] == clinician
     if open_flags_only:

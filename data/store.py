@@ -119,6 +119,15 @@ def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+def _as_date(value: dt.date | str | None) -> dt.date | None:
+    """A date read back from SQL: a date, or the ISO text SQLite's JSON and aggregates give."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
 def _canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
@@ -544,16 +553,19 @@ class SqlTx:
                 self.conn.execute(insert(t.episodes).values(**row, **self._episode_values(episode)))
         except IntegrityError:
             raise DuplicateError("episode", "This patient already has an open episode of care.") from None
+        self.refresh_summaries([episode.patient_id])  # a new episode is a new baseline for the caseload
         return episode.model_copy(update=row)
 
     def update_episode(self, episode: Episode, expected_version: int) -> Episode:
         try:
             with self.conn.begin_nested():
-                return self._versioned_update(
+                saved = self._versioned_update(
                     t.episodes, episode, expected_version, self._episode_values(episode)
                 )
         except IntegrityError:
             raise DuplicateError("episode", "This patient already has an open episode of care.") from None
+        self.refresh_summaries([episode.patient_id])  # a re-opened episode may be current again
+        return saved
 
     # --- visits --------------------------------------------------------------------------------
     def visits(self, patient_id: str, *, include_archived: bool = False) -> list[Visit]:
@@ -1209,6 +1221,7 @@ class SqlTx:
         else:
             ids = list(self.conn.execute(select(t.patients.c.id)).scalars())
         visits: dict[str, list[Visit]] = {}
+        open_episodes: set[str] = set()
         # Only the payload keys a summary reads, extracted by the database: no whole payload is decoded.
         walk_keys = [
             key for key in SUMMARY_VISIT_FIELDS if key.startswith("walk_") and key != "walk_protocol"
@@ -1221,7 +1234,22 @@ class SqlTx:
         stmt = select(
             v.c.patient_id, v.c.visit_date, v.c.recorded_at, v.c.pain_nrs, v.c.walk_protocol, *payload
         ).where(live)
+        # The current episode's visits only (the open one, else the latest), as screening reads them
+        # (dashboard.services.current_episode_visits, §11.1): a re-referral starts a new baseline.
+        ep = t.episodes
+        episode_stmt = select(ep.c.patient_id, ep.c.id, ep.c.status).order_by(ep.c.recorded_at, ep.c.id)
+        if patient_ids is not None:
+            episode_stmt = episode_stmt.where(ep.c.patient_id.in_(patient_ids))
+        current: dict[str, str] = {}
+        for pid, episode_id, status in self.conn.execute(episode_stmt):
+            if current.get(pid) not in open_episodes:
+                current[pid] = episode_id
+            if status == "open":
+                open_episodes.add(episode_id)
+        stmt = stmt.add_columns(v.c.episode_id)
         for row in self.conn.execute(stmt):
+            if row.episode_id is not None and row.episode_id != current.get(row.patient_id, row.episode_id):
+                continue
             values = row._mapping
             visits.setdefault(row.patient_id, []).append(
                 summary_visit(row.visit_date, row.recorded_at, values)
@@ -1261,6 +1289,20 @@ class SqlTx:
         # Discharged: the patient has episodes and none is open (one indexed lookup each, §11.1).
         has_open = select(ep.c.id).where(ep.c.patient_id == p.c.id, ep.c.status == "open").exists()
         has_any = select(ep.c.id).where(ep.c.patient_id == p.c.id).exists()
+        # When the open episode began (its referral date, else its first visit) and the latest discharge:
+        # the caseload's "open > 12 weeks" and "discharged this month" (dashboard.trends).
+        is_open = (ep.c.patient_id == p.c.id) & (ep.c.status == "open")
+        open_referral = select(ep.c.data["referral_date"].as_string()).where(is_open).scalar_subquery()
+        v = t.visits
+        open_first_visit = (
+            select(func.min(v.c.visit_date))
+            .select_from(v.join(ep, ep.c.id == v.c.episode_id))
+            .where(is_open, v.c.archived.is_(False))
+            .scalar_subquery()
+        )
+        last_discharge = (
+            select(func.max(ep.c.discharge_date)).where(ep.c.patient_id == p.c.id).scalar_subquery()
+        )
         stmt = (
             select(
                 p.c.id,
@@ -1275,6 +1317,9 @@ class SqlTx:
                 *(ps.c[name] for name in STORED_FIELDS if name != "patient_id"),
                 has_open.label("has_open_episode"),
                 has_any.label("has_episode"),
+                open_referral.label("open_referral_date"),
+                open_first_visit.label("open_first_visit"),
+                last_discharge.label("last_discharge_date"),
             )
             .select_from(p.outerjoin(ps, ps.c.patient_id == p.c.id))
             .where(p.c.archived.is_(False))
@@ -1286,6 +1331,7 @@ class SqlTx:
             else:
                 summary = dict(zip(STORED_FIELDS, row[6 : 6 + len(STORED_FIELDS)], strict=True))
             n_visits = summary["n_visits"] or 0
+            discharged = bool(row.has_episode and not row.has_open_episode)
             out.append(
                 {
                     **summary,
@@ -1297,9 +1343,11 @@ class SqlTx:
                     "n_visits": n_visits,
                     "visit_count": n_visits,
                     "open_tier": summary["open_tier"] or "NONE",
-                    "episode_status": "discharged"
-                    if row.has_episode and not row.has_open_episode
-                    else "open",
+                    "episode_status": "discharged" if discharged else "open",
+                    "episode_start": None
+                    if discharged
+                    else (_as_date(row.open_referral_date) or _as_date(row.open_first_visit)),
+                    "discharge_date": _as_date(row.last_discharge_date) if discharged else None,
                 }
             )
         return out

@@ -36,12 +36,15 @@ table = trends.caseload_table(rows, dt.date.today())
 ALL = "All clinicians"
 clinicians = sorted({name for name in table["clinician"].dropna() if name})
 # Two rows, so no label is cut short in a narrow window (768 px with the sidebar closed).
-# Discharged patients leave the working caseload; they stay one choice away (§11.1).
-EPISODES = {"Open episodes": "open", "Discharged": "discharged", "All patients": None}
 c1, c2, c3 = st.columns(3)
 clinician = c1.selectbox("Clinician", [ALL, *clinicians], key="caseload_clinician")
 sort_choice = c2.selectbox("Sort by", list(page_text.CASELOAD_SORTS), key="caseload_sort")
-episodes = c3.selectbox("Episode of care", list(EPISODES), key="caseload_episodes")
+episodes = c3.selectbox(
+    "Episode of care",
+    list(page_text.CASELOAD_EPISODE_VIEWS),
+    key="caseload_episodes",
+    help="Without improvement: no clinically important improvement in pain, ODI or walking so far.",
+)
 c1, c2, c3 = st.columns(3)
 open_only = c1.checkbox("Open flags only", key="caseload_open_flags")
 not_improving = c2.checkbox("Not improving", key="caseload_not_improving")
@@ -53,7 +56,7 @@ filtered = trends.filter_caseload(
     open_flags_only=open_only,
     not_improving_only=not_improving,
     overdue_only=overdue,
-    episode_status=EPISODES[episodes],
+    **page_text.CASELOAD_EPISODE_VIEWS[episodes],
 )
 filtered = page_text.sort_caseload(filtered, sort_choice)
 view = page_text.caseload_view(filtered)
@@ -82,6 +85,7 @@ ORDER = (
     "latest_odi_percent",
     "review",
     "progress",
+    "episode",
     "next_review_date",
     "days_since_last_visit",
     "walk_protocol",
@@ -126,6 +130,9 @@ event = st.dataframe(
             "Progress",
             help="Two or more values of pain, ODI or walking, and no clinically important improvement",
             width=134,
+        ),
+        "episode": st.column_config.TextColumn(
+            "Episode", help="Weeks since the open episode began, or the date of discharge", width=132
         ),
     },
 )

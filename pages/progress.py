@@ -10,7 +10,6 @@ import streamlit as st
 from dashboard import auth, charts, episode_services, letter_services, letters, page_text, services, trends
 from dashboard.config import Settings
 from dashboard.episodes import DISCHARGE_NEEDS_REASON_TIERS, DISCHARGE_REASONS, episode_outcome
-from dashboard.fhir import patient_bundle
 from dashboard.models import Episode, Visit
 from dashboard.ports import InvalidInputError, StrideError, User
 from dashboard.presenters import DECISION_SUPPORT, screening_banner
@@ -311,20 +310,11 @@ else:
 # --- export --------------------------------------------------------------------------------------
 if auth.can(user.role, "export_patient"):
     st.subheader("Export")
-    bundle_record = record
 
     def fhir_json() -> str:
         # Runs at the click: the export is audited before any data leaves.
-        services.record_export(store, user, "fhir", patient_id=bundle_record.patient.id)
-        bundle = patient_bundle(
-            bundle_record.patient,
-            bundle_record.visits,
-            bundle_record.screenings,
-            bundle_record.escalations,
-            include_names=False,
-            codesystem_url=settings.fhir_codesystem_url,
-            episode=bundle_record.current_episode,
-            letters=[x for x in bundle_record.letters if episode and x.episode_id == episode.id],
+        bundle = episode_services.episode_bundle(
+            store, user, patient_id, codesystem_url=settings.fhir_codesystem_url
         )
         return json.dumps(bundle, indent=2, ensure_ascii=False)
 

@@ -13,7 +13,8 @@ The zip (format version 2) holds UTF-8 CSV and JSON named with the data-dictiona
 patients.csv and visits.csv (scalar fields; an empty cell is None), one child table per nested visit
 field (the instruments' tables as the catalogue lays them out: odi_sections.csv, rmdq_items.csv,
 zcq_items.csv, startback.csv, psfs.csv; then posture_findings.csv, footwear_findings.csv),
-revisions.json, screenings.json, escalations.json, handouts.json with the PDFs as handouts/<id>.pdf,
+revisions.json, screenings.json, escalations.json, episodes.json, handouts.json with the PDFs as
+handouts/<id>.pdf, letters.json with the PDFs as letters/<id>.pdf (both PDFs exactly as given),
 audit.json, users.csv (password hashes only when asked for), meta.json, manifest.json (row counts,
 schema and format versions, created_at, the signing key's fingerprint and the SHA-256 of every other
 file) and manifest.sig. Bookkeeping fields are kept, rows are sorted and formatted deterministically:

@@ -101,6 +101,22 @@ def handout_json(row: Any) -> dict[str, Any]:
     }
 
 
+def letter_json(row: Any) -> dict[str, Any]:
+    """One letter row (without its PDF) as an object of letters.json: the content as printed, the
+    escalations it closed (a referral letter is their evidence) and the SHA-256 of the PDF as given."""
+    return {
+        **bookkeeping_json(bookkeeping_from_row(row)),
+        "patient_id": row.patient_id,
+        "episode_id": row.episode_id,
+        "kind": row.kind,
+        "recipient": row.recipient,
+        "sha256": row.sha256,
+        "content": row.data.get("content", {}),
+        "escalation_ids": list(row.data.get("escalation_ids", ())),
+        "pdf": f"letters/{row.id}.pdf",
+    }
+
+
 def _child_rows(table: ChildTable, vid: str, value: Any) -> Iterator[list[str]]:
     """The rows of one nested visit field in its child table (None or empty: no rows)."""
     if table.instrument is None:  # a findings set, sorted
@@ -275,14 +291,19 @@ def export_clinic(
         out.add("episodes.json", json_bytes([model_json(e) for e in episodes]), len(episodes))
         report(0.5)
 
-        handout_columns = [c for c in t.handouts.c if c.name != "pdf"]
-        handouts = sorted(conn.execute(select(*handout_columns)), key=lambda r: (utc(r.recorded_at), r.id))
-        out.add("handouts.json", json_bytes([handout_json(h) for h in handouts]), len(handouts))
-        for n, handout in enumerate(handouts):
-            pdf = conn.execute(select(t.handouts.c.pdf).where(t.handouts.c.id == handout.id)).scalar_one()
-            out.add(f"handouts/{handout.id}.pdf", bytes(pdf), None)
-            if n % 50 == 0:
-                report(0.5 + 0.3 * n / len(handouts))
+        # The PDFs are fetched one at a time: a clinic's handouts and letters do not fit in memory at once.
+        for table, name, as_json, start, share in (
+            (t.handouts, "handouts", handout_json, 0.5, 0.2),
+            (t.letters, "letters", letter_json, 0.7, 0.1),
+        ):
+            without_pdf = [c for c in table.c if c.name != "pdf"]
+            records = sorted(conn.execute(select(*without_pdf)), key=lambda r: (utc(r.recorded_at), r.id))
+            out.add(f"{name}.json", json_bytes([as_json(r) for r in records]), len(records))
+            for n, row in enumerate(records):
+                pdf = conn.execute(select(table.c.pdf).where(table.c.id == row.id)).scalar_one()
+                out.add(f"{name}/{row.id}.pdf", bytes(pdf), None)
+                if n % 50 == 0:
+                    report(start + share * n / len(records))
         report(0.8)
 
         audit_rows = [audit_json(r) for r in conn.execute(select(t.audit).order_by(t.audit.c.seq))]
@@ -328,11 +349,11 @@ def export_clinic_bytes(
 def export_patient(
     store: SqlStore, patient_id: str, out_path: str | os.PathLike[str], *, actor: User | None = None
 ) -> Path:
-    """Subject-access export: one patient's whole record as patient.json plus their handout PDFs.
+    """Subject-access export: one patient's whole record as patient.json plus their handout and letter PDFs.
 
     patient.json holds the patient, every visit (archived ones too, nested fields as lists and
-    mappings), every revision, screening and escalation, and the list of handouts given; the
-    export is audited ("export.patient").
+    mappings), every revision, screening, escalation and episode, and the lists of handouts and
+    letters given (each PDF as given, with its SHA-256); the export is audited ("export.patient").
     """
     with snapshot(store) as conn, atomic_zip(out_path) as out:
         row = conn.execute(select(t.patients).where(t.patients.c.id == patient_id)).first()
@@ -375,6 +396,10 @@ def export_patient(
             conn.execute(select(t.handouts).where(t.handouts.c.patient_id == patient_id)),
             key=lambda r: (utc(r.recorded_at), r.id),
         )
+        letters = sorted(
+            conn.execute(select(t.letters).where(t.letters.c.patient_id == patient_id)),
+            key=lambda r: (utc(r.recorded_at), r.id),
+        )
         record = {
             "format": SUBJECT_ACCESS_FORMAT,
             "format_version": SUBJECT_ACCESS_VERSION,
@@ -386,10 +411,13 @@ def export_patient(
             "escalations": [model_json(e) for e in escalations],
             "episodes": [model_json(e) for e in episodes],
             "handouts": [handout_json(h) for h in handouts],
+            "letters": [letter_json(letter) for letter in letters],
         }
         out.add("patient.json", json_bytes(record), 1)
         for handout in handouts:
             out.add(f"handouts/{handout.id}.pdf", bytes(handout.pdf), None)
+        for letter in letters:
+            out.add(f"letters/{letter.id}.pdf", bytes(letter.pdf), None)
     audit_export(
         store, actor, "export.patient", entity="patient", entity_id=patient_id, patient_id=patient_id
     )

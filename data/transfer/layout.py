@@ -30,6 +30,9 @@ MANIFEST_NAME = "manifest.json"
 # The clinic key's HMAC of manifest.json (which holds every other file's SHA-256).
 SIGNATURE_NAME = "manifest.sig"
 HANDOUT_PDF = re.compile(r"handouts/([0-9A-Za-z-]{1,36})\.pdf")
+LETTER_PDF = re.compile(r"letters/([0-9A-Za-z-]{1,36})\.pdf")
+# Any PDF member of an export: a handout or a letter, each named by its row's id.
+PDF_MEMBER = re.compile(r"(?:handouts|letters)/([0-9A-Za-z-]{1,36})\.pdf")
 # Stored for accounts imported without their password hash: argon2 rejects it, so nobody can log in
 # with it; an admin sets a new password.
 UNUSABLE_PASSWORD = "!imported-without-password"
@@ -155,8 +158,9 @@ DATA_FILES: tuple[str, ...] = (
 )
 
 # Files an archive may hold: episodes.json came with episodes of care (migration 0009); an older archive
-# without it imports with one open episode per patient, as the migration made them.
-OPTIONAL_DATA_FILES: tuple[str, ...] = ("episodes.json",)
+# without it imports with one open episode per patient, as the migration made them. letters.json (with
+# the PDFs as letters/<id>.pdf) came with letters (migration 0010); an older archive has none.
+OPTIONAL_DATA_FILES: tuple[str, ...] = ("episodes.json", "letters.json")
 
 # JSON record files: the keys each object holds (kind "json" = object or null, "any" = the model checks it).
 BOOKKEEPING_KEYS = [
@@ -187,6 +191,18 @@ HANDOUT_KEYS = [
     Column("rule_set_version", "str", True, False, 32),
     Column("library_version", "str", True, False, 32),
     Column("plan", "json", True, False),
+    Column("pdf", "str", True, False),
+]
+# A letter as given (clinical-reference §13): kind and recipient are checked against dashboard.letters.
+LETTER_KEYS = [
+    *BOOKKEEPING_KEYS,
+    Column("patient_id", "str", True, False, 36),
+    Column("episode_id", "str", True, True, 36),
+    Column("kind", "str", True, False, 24),
+    Column("recipient", "str", True, False, 32),
+    Column("sha256", "str", True, False, 64),
+    Column("content", "json", True, False),
+    Column("escalation_ids", "ids", True, False),
     Column("pdf", "str", True, False),
 ]
 # Lengths of the screening and escalation columns the database limits.

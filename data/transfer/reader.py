@@ -31,10 +31,10 @@ from data.transfer.layout import (
     DATA_FILES,
     FORMAT_NAME,
     FORMAT_VERSION,
-    HANDOUT_PDF,
     MANIFEST_NAME,
     MAX_ERRORS,
     OPTIONAL_DATA_FILES,
+    PDF_MEMBER,
     READABLE_FORMAT_VERSIONS,
     SIGNATURE_NAME,
     Manifest,
@@ -127,6 +127,7 @@ class Parsed:
     episodes: list[dict[str, Any]] = field(default_factory=list)
     has_episodes: bool = False  # the archive holds episodes.json (made after migration 0009)
     handouts: list[dict[str, Any]] = field(default_factory=list)
+    letters: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
     passwords_missing: int = 0
     manifest_sha256: str = ""
@@ -168,7 +169,7 @@ class Reader:
             self.members = read_members(
                 self.zip_path,
                 allowed=(*DATA_FILES, *OPTIONAL_DATA_FILES, MANIFEST_NAME, SIGNATURE_NAME),
-                pdf_pattern=HANDOUT_PDF,
+                pdf_pattern=PDF_MEMBER,
                 limits=self.limits,
             )
         except FileNotFoundError:
@@ -266,7 +267,7 @@ class Reader:
                 self.error(fname, None, None, "missing from the archive")
         for fname in sorted(self.members):
             known = (*DATA_FILES, *OPTIONAL_DATA_FILES, MANIFEST_NAME, SIGNATURE_NAME)
-            if fname not in known and not HANDOUT_PDF.fullmatch(fname):
+            if fname not in known and not PDF_MEMBER.fullmatch(fname):
                 self.error(fname, None, None, "unexpected file in the archive")
 
     def check_count(self, fname: str, count: int) -> None:
@@ -433,6 +434,10 @@ class Reader:
         if kind == "json":
             if not isinstance(value, dict):
                 raise CellError("must be a JSON object or null")
+            return value
+        if kind == "ids":  # a list of record ids (a letter's escalations)
+            if not isinstance(value, list) or not all(isinstance(v, str) and 0 < len(v) <= 36 for v in value):
+                raise CellError("must be a list of ids")
             return value
         if kind in ("str", "timestamp", "date"):
             if not isinstance(value, str):

@@ -11,21 +11,25 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import re
 from typing import Any
 
 from pydantic import ValidationError
 
 from dashboard import auth
+from dashboard.letters import LETTER_KINDS, RECIPIENTS
 from dashboard.models import BOOKKEEPING_FIELDS, Episode, Escalation, Patient, Screening, Visit
 from dashboard.safe_text import csv_uncell
 from data.store import search_key, visit_columns
 from data.transfer.audit import read_audit
-from data.transfer.codec import item_order
+from data.transfer.codec import Column, item_order
 from data.transfer.layout import (
     BOOKKEEPING_KEYS,
     CHILD_TABLES,
     HANDOUT_KEYS,
     HANDOUT_PDF,
+    LETTER_KEYS,
+    LETTER_PDF,
     MODEL_MAX_LEN,
     PASSWORD_COLUMN,
     PATIENT_COLUMNS,
@@ -265,34 +269,67 @@ class Validator(Reader):
         dups = self.duplicates("revisions.json", [(n, v["id"]) for n, v in rows], "id")
         self.out.revisions = [v for _n, v in rows if v["id"] not in dups]
 
-    def read_handouts(self, patient_ids: set[str]) -> None:
+    def read_pdf_records(
+        self, fname: str, keys: list[Column], pattern: re.Pattern[str], patient_ids: set[str]
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """The rows of a file of records that each carry a PDF (handouts, letters): keys checked, the
+        patient present, the PDF in the archive under <folder>/<id>.pdf with the SHA-256 the row names
+        (the PDF bytes replace its name); a PDF that no row names is an error too."""
+        folder = fname.removesuffix(".json")
         rows = []
-        for n, item in enumerate(self.json_list("handouts.json"), start=1):
-            checked = self.json_record("handouts.json", n, item, HANDOUT_KEYS)
+        for n, item in enumerate(self.json_list(fname), start=1):
+            checked = self.json_record(fname, n, item, keys)
             if checked is None:
                 continue
             if checked["patient_id"] not in patient_ids:
-                self.error("handouts.json", n, "patient_id", "no patient with this id in patients.csv")
+                self.error(fname, n, "patient_id", "no patient with this id in patients.csv")
                 continue
-            member = f"handouts/{checked['id']}.pdf"
+            member = f"{folder}/{checked['id']}.pdf"
             if checked["pdf"] != member:
-                self.error("handouts.json", n, "pdf", "must name handouts/<id>.pdf")
+                self.error(fname, n, "pdf", f"must name {folder}/<id>.pdf")
                 continue
             pdf = self.members.get(member)
             if pdf is None:
-                self.error("handouts.json", n, "pdf", "the PDF is missing from the archive")
+                self.error(fname, n, "pdf", "the PDF is missing from the archive")
                 continue
             if hashlib.sha256(pdf).hexdigest() != checked["sha256"]:
-                self.error("handouts.json", n, "sha256", "does not match the PDF")
+                self.error(fname, n, "sha256", "does not match the PDF")
                 continue
             checked["pdf"] = pdf
             rows.append((n, checked))
-        dups = self.duplicates("handouts.json", [(n, v["id"]) for n, v in rows], "id")
-        self.out.handouts = [v for _n, v in rows if v["id"] not in dups]
-        referenced = {f"handouts/{v['id']}.pdf" for _n, v in rows}
+        dups = self.duplicates(fname, [(n, v["id"]) for n, v in rows], "id")
+        referenced = {f"{folder}/{v['id']}.pdf" for _n, v in rows}
         for member in sorted(self.members):
-            if HANDOUT_PDF.fullmatch(member) and member not in referenced:
-                self.error(member, None, None, "no entry in handouts.json refers to this PDF")
+            if pattern.fullmatch(member) and member not in referenced:
+                self.error(member, None, None, f"no entry in {fname} refers to this PDF")
+        return [(n, v) for n, v in rows if v["id"] not in dups]
+
+    def read_handouts(self, patient_ids: set[str]) -> None:
+        rows = self.read_pdf_records("handouts.json", HANDOUT_KEYS, HANDOUT_PDF, patient_ids)
+        self.out.handouts = [v for _n, v in rows]
+
+    def read_letters(self, patient_ids: set[str]) -> None:
+        """letters.json: each letter's kind and recipient from dashboard.letters, its episode and the
+        escalations it closed belonging to the same patient (a letter is the evidence of a closure)."""
+        episode_patient = {e["id"]: e["patient_id"] for e in self.out.episodes}
+        escalation_patient = {e["id"]: e["patient_id"] for e in self.out.escalations}
+        for n, row in self.read_pdf_records("letters.json", LETTER_KEYS, LETTER_PDF, patient_ids):
+            problems = []
+            if row["kind"] not in LETTER_KINDS:
+                problems.append(("kind", f"must be one of {', '.join(LETTER_KINDS)}"))
+            if row["recipient"] not in RECIPIENTS:
+                problems.append(("recipient", f"must be one of {', '.join(RECIPIENTS)}"))
+            episode_id = row["episode_id"]
+            if episode_id is not None and episode_patient.get(episode_id) != row["patient_id"]:
+                problems.append(("episode_id", "no episode of this patient with this id in episodes.json"))
+            if any(escalation_patient.get(e) != row["patient_id"] for e in row["escalation_ids"]):
+                problems.append(("escalation_ids", "names an escalation that is not this patient's"))
+            for name, message in problems:
+                self.error("letters.json", n, name, message)
+            if problems:
+                continue
+            content, escalation_ids = row.pop("content"), row.pop("escalation_ids")
+            self.out.letters.append({**row, "data": {"content": content, "escalation_ids": escalation_ids}})
 
     def read_audit(self) -> None:
         read_audit(self)  # data/transfer/audit.py: the chain check lives with the rest of the audit code
@@ -330,6 +367,7 @@ class Validator(Reader):
                 if row["discharge_date"] is not None:
                     row["discharge_date"] = dt.date.fromisoformat(row["discharge_date"])
         self.read_handouts(patient_ids)
+        self.read_letters(patient_ids)
         self.read_audit()
         self.progress(0.5)
         return self.out

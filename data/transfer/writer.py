@@ -43,7 +43,8 @@ def _target_refusal(conn: Connection) -> str | None:
         "accounts": count(t.users, t.users.c.username.not_in(list(auth.DEMO_USERS))),
         "audit entries": count(t.audit),
         "records": sum(
-            count(table) for table in (t.visits, t.revisions, t.screenings, t.escalations, t.handouts)
+            count(table)
+            for table in (t.visits, t.revisions, t.screenings, t.escalations, t.handouts, t.letters)
         ),
     }
     if any(held.values()):
@@ -67,6 +68,7 @@ def _write(conn: Connection, parsed: Parsed, progress: Callable[[float], None]) 
         (t.screenings, parsed.screenings),
         (t.escalations, parsed.escalations),
         (t.handouts, parsed.handouts),
+        (t.letters, parsed.letters),
         (t.revisions, parsed.revisions),
         (t.audit, parsed.audit),
     )
@@ -217,6 +219,7 @@ def import_clinic(
         "screenings.json": len(parsed.screenings),
         "escalations.json": len(parsed.escalations),
         "handouts.json": len(parsed.handouts),
+        "letters.json": len(parsed.letters),
         "revisions.json": len(parsed.revisions),
         "users.csv": len(parsed.users),
         "audit.json": len(parsed.audit),

@@ -717,3 +717,32 @@ def test_a_discharged_patient_leaves_the_working_caseload_and_stays_one_choice_a
     assert "T-GONE" not in at.dataframe[0].value["patient_ref"].to_list()
     at.selectbox(key="caseload_episodes").select("Discharged").run()
     assert at.dataframe[0].value["patient_ref"].to_list() == ["T-GONE"]
+
+
+def test_the_caseload_shows_long_open_episodes_without_improvement_and_this_months_discharges(
+    clinic: SqlStore,
+) -> None:
+    from dashboard import episode_services
+
+    clinician = demo_user(clinic)
+    today = dt.date.today()
+    refs = {}
+    for ref, pains in (("T-STUCK", (6, 6)), ("T-BETTER", (7, 2)), ("T-DONE", (5, 2))):
+        patient = services.register_patient(clinic, clinician, {**PATIENT_DEFAULTS, "patient_ref": ref})
+        for days_ago, pain in zip((100, 1), pains, strict=True):
+            day = today - dt.timedelta(days=days_ago)
+            services.record_visit(clinic, clinician, patient.saved_id, visit_values(day, pain_nrs=pain))
+        refs[ref] = patient.saved_id
+    episode_services.discharge(
+        clinic, clinician, refs["T-DONE"], discharge_date=today, reason="goals_met", today=today
+    )
+    at = open_page(logged_in(clinic), "pages/caseload.py")
+    at.selectbox(key="caseload_episodes").select("Open > 12 weeks without improvement").run()
+    shown = at.dataframe[0].value
+    assert "T-STUCK" in shown["patient_ref"].to_list()
+    assert not {"T-BETTER", "T-DONE"} & set(shown["patient_ref"])
+    assert shown.set_index("patient_ref").loc["T-STUCK", "episode"] == "Open 14 wk"
+    at.selectbox(key="caseload_episodes").select("Discharged this month").run()
+    shown = at.dataframe[0].value
+    assert shown["patient_ref"].to_list() == ["T-DONE"]
+    assert shown["episode"].to_list() == [f"Discharged {today:%-d %b %Y}"]

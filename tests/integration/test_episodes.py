@@ -166,3 +166,60 @@ def _columns(conn: Any, table: str) -> list[dict[str, Any]]:
     from sqlalchemy import inspect
 
     return list(inspect(conn).get_columns(table))
+
+
+@pytest.mark.parametrize(("weeks_later", "raised"), [(4, True), (13, False)])
+def test_a_walking_decline_is_raised_across_a_discharge_only_within_twelve_weeks(
+    scene: dict[str, Any], weeks_later: int, raised: bool
+) -> None:
+    store, team, patient = scene["store"], scene["team"], scene["patient"]
+    walk = {"walk_protocol": "spwt", "walk_total_m": 400.0}
+    services.record_visit(store, team.clinician, patient.saved_id, visit_values(DAY2, **walk))
+    discharge(scene)
+    back = DAY2 + dt.timedelta(weeks=weeks_later)
+    episode_services.re_refer(store, team.clinician, patient.saved_id, symptom_onset=back, today=back)
+    _saved, screening = services.record_visit(
+        store, team.clinician, patient.saved_id, visit_values(back, walk_protocol="spwt", walk_total_m=100.0)
+    )
+    assert ("RF_WALKING_DECLINE" in {f.rule_id for f in screening.flags}) is raised
+    with store.read() as tx:
+        escalated = {e.rule_id for e in tx.escalations(patient_id=patient.saved_id, status="open")}
+    assert ("RF_WALKING_DECLINE" in escalated) is raised
+
+
+def test_the_caseload_reads_the_current_episode_and_dates_it(scene: dict[str, Any]) -> None:
+    store, team, patient = scene["store"], scene["team"], scene["patient"]
+    discharge(scene)
+    (row,) = services.caseload(store, team.clinician)
+    assert (row["episode_status"], row["discharge_date"], row["episode_start"]) == ("discharged", DAY2, None)
+    assert (row["first_nrs"], row["latest_nrs"]) == (7, 3)  # the discharged episode is the current one
+
+    back = DAY2 + dt.timedelta(weeks=30)
+    episode_services.re_refer(store, team.clinician, patient.saved_id, symptom_onset=back, today=back)
+    (row,) = services.caseload(store, team.clinician)
+    assert (row["episode_status"], row["n_visits"], row["first_nrs"]) == ("open", 0, None)  # a new baseline
+    services.record_visit(store, team.clinician, patient.saved_id, visit_values(back, pain_nrs=8))
+    (row,) = services.caseload(store, team.clinician)
+    assert (row["episode_start"], row["discharge_date"]) == (back, None)
+    assert (row["first_nrs"], row["latest_nrs"], row["pain_change"]) == (8, 8, None)
+
+
+def test_the_fhir_export_names_the_treating_clinician_and_is_audited(scene: dict[str, Any]) -> None:
+    from dashboard.fhir import fhir_base
+
+    store, team, patient = scene["store"], scene["team"], scene["patient"]
+    with store.read() as tx:
+        lead = tx.get_user(tx.get_patient(patient.saved_id).clinician_id or "")
+    assert lead is not None
+    url = "https://clinic.example/fhir/CodeSystem/stride"
+    bundle = episode_services.episode_bundle(store, team.clinician, patient.saved_id, codesystem_url=url)
+    (episode,) = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "EpisodeOfCare"]
+    assert episode["careManager"]["display"] == lead.display_name
+    (practitioner,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Practitioner"
+    ]
+    assert practitioner["identifier"] == [{"system": f"{fhir_base(url)}/practitioner", "value": lead.id}]
+    assert [r.action for r in audit_rows(store)].count("export.fhir") == 1
+    with pytest.raises(PermissionDeniedError):
+        episode_services.episode_bundle(store, team.readonly, patient.saved_id, codesystem_url=url)
+    assert [r.action for r in audit_rows(store)].count("export.fhir") == 1

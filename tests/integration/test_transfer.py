@@ -20,11 +20,13 @@ from typing import Any
 
 import pytest
 
-from dashboard import services
+from dashboard import letter_services, services
+from dashboard.config import Settings
 from dashboard.ports import PermissionDeniedError, User
 from data import clinic_key, demo
 from data.store import open_store
 from data.transfer import RowError, export_clinic, export_patient, import_clinic, main
+from reports import letters as letter_pdf
 from tests.conftest import fresh_database
 from tests.integration.support import CLEAN_SCREEN, PASSWORD, counts
 
@@ -109,6 +111,19 @@ def clinic(store: Any) -> dict[str, Any]:
     services.close_escalation(
         store, clinician, flag.id, action="urgent_referral", detail="", expected_version=flag.version
     )
+    # A red-flag event closed with a referral letter: the letter is that closure's evidence.
+    group = services.open_escalation_groups(store, clinician)[0]
+    letter, _closed = letter_services.refer_with_letter(
+        store,
+        clinician,
+        group.patient.saved_id,
+        group.versions,
+        recipient="gp",
+        told="See your GP this week; if new numbness appears, go to the emergency department.",
+        told_at=dt.datetime.now(dt.UTC),
+        settings=Settings(),
+        render=letter_pdf.render,
+    )
     handout = services.record_handout(
         store,
         clinician,
@@ -118,7 +133,7 @@ def clinic(store: Any) -> dict[str, Any]:
         rule_set_version="test-rules",
         library_version="test-library",
     )
-    return {"patient": patient, "other": patients[1], "handout": handout, "admin": admin}
+    return {"patient": patient, "other": patients[1], "handout": handout, "letter": letter, "admin": admin}
 
 
 def _members(path: Path) -> dict[str, bytes]:
@@ -218,6 +233,46 @@ def _drop_manifest(members: dict[str, bytes]) -> None:
     del members["manifest.json"]
 
 
+def _without(members: dict[str, bytes], *names: str) -> dict[str, bytes]:
+    """An archive as an older Stride wrote it: no <name>.json, no <name>/ PDFs, none in the manifest."""
+    gone = {m for m in members for name in names if m == f"{name}.json" or m.startswith(f"{name}/")}
+    manifest = json.loads(members["manifest.json"])
+    manifest["files"] = {n: f for n, f in manifest["files"].items() if n not in gone}
+    kept = {n: data for n, data in members.items() if n not in gone}
+    return {**kept, "manifest.json": json.dumps(manifest).encode()}
+
+
+def _edit_letter(key: str, value: Any) -> Callable[[dict[str, bytes]], None]:
+    """Set one field of the first letter in letters.json."""
+
+    def edit(members: dict[str, bytes]) -> None:
+        letters = json.loads(members["letters.json"])
+        letters[0][key] = value
+        members["letters.json"] = json.dumps(letters).encode()
+
+    return edit
+
+
+def _letter_of_another_patients_escalation(members: dict[str, bytes]) -> None:
+    letter = json.loads(members["letters.json"])[0]
+    other = next(
+        e["id"] for e in json.loads(members["escalations.json"]) if e["patient_id"] != letter["patient_id"]
+    )
+    _edit_letter("escalation_ids", [other])(members)
+
+
+def _letter_pdf_changed(members: dict[str, bytes]) -> None:
+    (name,) = [m for m in members if m.startswith("letters/")]
+    members[name] = members[name] + b"% appended after the letter was given\n"
+
+
+def _stray_letter_pdf(members: dict[str, bytes]) -> None:
+    members[f"letters/{uuid.UUID(int=7)}.pdf"] = FAKE_PDF
+    manifest = json.loads(members["manifest.json"])
+    manifest["files"][f"letters/{uuid.UUID(int=7)}.pdf"] = {"sha256": "", "bytes": 0, "rows": None}
+    members["manifest.json"] = json.dumps(manifest).encode()
+
+
 # (case, edit of the archive's members or None for a malformed zip, keep the manifest stale,
 #  expected errors as (file, row, field, words in the message); file None = the zip's own name)
 BAD_FILES = [
@@ -279,6 +334,39 @@ BAD_FILES = [
     ),
     pytest.param(_drop_manifest, False, [("manifest.json", None, None, "missing")], id="missing-manifest"),
     pytest.param(_tamper_audit, False, [("audit.json", 2, "hash", "broken at seq")], id="broken-audit-chain"),
+    pytest.param(
+        _letter_pdf_changed, False, [("letters.json", 1, "sha256", "does not match")], id="letter-pdf-changed"
+    ),
+    pytest.param(
+        _edit_letter("recipient", "postman"),
+        False,
+        [("letters.json", 1, "recipient", "must be one of gp")],
+        id="letter-unknown-recipient",
+    ),
+    pytest.param(
+        _edit_letter("episode_id", str(uuid.UUID(int=3))),
+        False,
+        [("letters.json", 1, "episode_id", "no episode of this patient")],
+        id="letter-without-its-episode",
+    ),
+    pytest.param(
+        _letter_of_another_patients_escalation,
+        False,
+        [("letters.json", 1, "escalation_ids", "not this patient's")],
+        id="letter-of-another-patients-flag",
+    ),
+    pytest.param(
+        _edit_letter("escalation_ids", "all of them"),
+        False,
+        [("letters.json", 1, "escalation_ids", "list of ids")],
+        id="letter-escalations-not-a-list",
+    ),
+    pytest.param(
+        _stray_letter_pdf,
+        False,
+        [(f"letters/{uuid.UUID(int=7)}.pdf", None, None, "no entry in letters.json")],
+        id="letter-pdf-without-entry",
+    ),
 ]
 
 
@@ -304,6 +392,7 @@ def test_round_trip_gives_identical_files_and_keeps_the_audit_chain(
     manifest = export_clinic(store, first)
     assert manifest.rows("patients.csv") == 15
     assert manifest.rows("handouts.json") == 1
+    assert manifest.rows("letters.json") == 1
 
     report = import_clinic(target, first)
     assert report.errors == [] and report.refused is None and report.imported, report.errors
@@ -317,6 +406,7 @@ def test_round_trip_gives_identical_files_and_keeps_the_audit_chain(
     a, b = _members(first), _members(second)
     assert sorted(a) == sorted(b)
     assert f"handouts/{clinic['handout'].id}.pdf" in a
+    assert a[f"letters/{clinic['letter'].id}.pdf"] == clinic["letter"].pdf
     different = sorted(name for name in a if a[name] != b[name])
     assert different == ["audit.json", "manifest.json", "manifest.sig"]
 
@@ -344,6 +434,13 @@ def test_round_trip_gives_identical_files_and_keeps_the_audit_chain(
     assert len(corrected) == 1 and corrected[0].pain_nrs == 3
     assert corrected[0].posture_findings == {"forward_lean", "anterior_pelvic_tilt"}
     assert handouts[0].pdf == FAKE_PDF
+    letter = clinic["letter"]
+    with target.read() as tx:
+        (imported,) = tx.letters(letter.patient_id)
+        evidence = [e for e in tx.escalations(patient_id=letter.patient_id) if e.id in letter.escalation_ids]
+    assert imported == letter  # the PDF exactly as given, its hash, content and closed escalations
+    assert hashlib.sha256(imported.pdf).hexdigest() == letter.sha256
+    assert evidence and {e.close_letter_id for e in evidence} == {letter.id}
     reader = _user(target, "demo.clinician")
     services.record_visit(target, reader, clinic["other"].id, {**CLEAN_SCREEN, "visit_date": dt.date.today()})
     assert target.verify_audit()[0]
@@ -479,6 +576,18 @@ def test_subject_access_export_holds_only_that_patient(
     assert [e.patient_id for e in entries] == [patient.id]
 
 
+def test_subject_access_export_holds_the_letters_exactly_as_given(
+    clinic: dict[str, Any], store: Any, tmp_path: Path
+) -> None:
+    letter = clinic["letter"]
+    members = _members(export_patient(store, letter.patient_id, tmp_path / "sar.zip"))
+    assert members[f"letters/{letter.id}.pdf"] == letter.pdf
+    (listed,) = json.loads(members["patient.json"])["letters"]
+    assert (listed["sha256"], listed["kind"], listed["recipient"]) == (letter.sha256, "referral", "gp")
+    assert listed["escalation_ids"] == list(letter.escalation_ids)
+    assert listed["content"]["title"] == letter.content["title"]
+
+
 def test_export_and_import_from_the_command_line(
     clinic: dict[str, Any],
     database_url: str,
@@ -565,12 +674,7 @@ def test_an_archive_from_before_episodes_imports_with_one_open_episode_per_patie
 ) -> None:
     export = tmp_path / "clinic.zip"
     export_clinic(store, export)
-    members = _members(export)
-    del members["episodes.json"]
-    manifest = json.loads(members["manifest.json"])
-    del manifest["files"]["episodes.json"]
-    members["manifest.json"] = json.dumps(manifest).encode()
-    old = _write_zip(tmp_path / "old.zip", members)
+    old = _write_zip(tmp_path / "old.zip", _without(_members(export), "episodes", "letters"))
     report = import_clinic(target, old)
     assert report.imported and report.errors == [], report.errors
     with target.read() as tx:
@@ -579,3 +683,18 @@ def test_an_archive_from_before_episodes_imports_with_one_open_episode_per_patie
             assert episode.is_open and episode.symptom_onset == found.symptom_onset
             assert {v.episode_id for v in tx.visits(found.id or "", include_archived=True)} <= {episode.id}
         assert tx.open_episode(clinic["patient"].id) is not None  # a visit can be recorded at once
+
+
+def test_an_archive_from_before_letters_imports_with_its_escalations_and_no_letters(
+    clinic: dict[str, Any], store: Any, target: Any, tmp_path: Path
+) -> None:
+    export = tmp_path / "clinic.zip"
+    export_clinic(store, export)
+    old = _write_zip(tmp_path / "old.zip", _without(_members(export), "letters"))
+    report = import_clinic(target, old)
+    assert report.imported and report.errors == [], report.errors
+    letter = clinic["letter"]
+    with target.read() as tx:
+        assert tx.letters(letter.patient_id) == []
+        closed = [e for e in tx.escalations(patient_id=letter.patient_id) if e.id in letter.escalation_ids]
+    assert closed and all(e.status == "closed" for e in closed)

@@ -201,3 +201,51 @@ def test_a_discharge_is_refused_by_field_when_it_breaks_a_rule(
 
 def test_every_discharge_reason_is_offered_once() -> None:
     assert set(DISCHARGE_REASONS) == set(typing.get_args(DischargeReason))
+
+
+# --- the look-back of the trend rules at a re-referral (§11.1) ----------------------------------
+
+OLD = factories.make_episode(
+    id="old",
+    status="discharged",
+    discharge_date=DAY_ONE + dt.timedelta(days=30),
+    discharge_reason="goals_met",
+)
+
+
+def new_episode(**overrides: Any) -> Any:
+    return factories.make_episode(id="new", **overrides)
+
+
+# (days from the old discharge to the new episode's first visit, referral date in days or None,
+#  whether the trend rules look back)
+LOOKBACK_CASES: list[Any] = [
+    pytest.param(10, None, True, id="re_referred_ten_days_after_discharge"),
+    pytest.param(84, None, True, id="exactly_twelve_weeks_still_looks_back"),
+    pytest.param(85, None, False, id="twelve_weeks_and_a_day_does_not"),
+    pytest.param(120, 60, True, id="the_referral_date_counts_when_recorded"),
+    pytest.param(40, 90, False, id="a_referral_date_past_twelve_weeks_does_not"),
+]
+
+
+@pytest.mark.parametrize(("days", "referral_days", "looks_back"), LOOKBACK_CASES)
+def test_a_re_referral_within_twelve_weeks_looks_back_to_the_last_visit_of_the_previous_episode(
+    days: int, referral_days: int | None, looks_back: bool
+) -> None:
+    discharge_day = 30
+    referral = None if referral_days is None else DAY_ONE + dt.timedelta(days=discharge_day + referral_days)
+    visits = [
+        make_visit(0, pain_nrs=6, episode_id="old"),
+        make_visit(28, pain_nrs=3, episode_id="old"),
+        make_visit(29, pain_nrs=2, episode_id="old", archived=True),
+        make_visit(discharge_day + days, pain_nrs=7, episode_id="new"),
+    ]
+    found = episodes.lookback_visits([OLD, new_episode(referral_date=referral)], visits)
+    assert [v.pain_nrs for v in found] == ([3] if looks_back else [])
+
+
+def test_there_is_no_look_back_without_a_previous_discharge_or_a_visit_to_date_the_new_episode() -> None:
+    visits = [make_visit(0, pain_nrs=6, episode_id="old")]
+    assert episodes.lookback_visits([new_episode()], visits) == []
+    assert episodes.lookback_visits([OLD, new_episode()], visits) == []  # the new episode has no visit yet
+    assert episodes.lookback_visits([], visits) == []

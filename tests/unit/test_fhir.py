@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from dashboard import fhir_codes as codes
 from dashboard.config import Settings
-from dashboard.fhir import fhir_base, local_codesystem, patient_bundle
+from dashboard.fhir import CareManager, fhir_base, local_codesystem, patient_bundle
 from dashboard.models import SCREENING_FIELDS, Escalation, FlagRecord, PsfsActivity, Screening, Visit
 from dashboard.ports import Letter
 from dashboard.red_flags import RULES
@@ -779,6 +779,24 @@ def test_an_episode_of_care_holds_every_encounter_and_its_period_ends_at_dischar
         for e in open_bundle["entry"]
         if e["resource"]["resourceType"] == "EpisodeOfCare"
     ] == ["active"]
+
+
+def test_the_episodes_care_manager_is_the_treating_clinician_as_a_practitioner() -> None:
+    lead = CareManager("user-7", "Sam Physio")
+    bundle = validated(
+        patient_bundle(a_patient(), [a_full_visit(3)], episode=DISCHARGED_EPISODE, care_manager=lead)
+    )
+    (practitioner,) = resources(bundle, "Practitioner")
+    assert practitioner["name"] == [{"text": "Sam Physio"}]
+    assert practitioner["identifier"][0]["value"] == "user-7"
+    (episode,) = resources(bundle, "EpisodeOfCare")
+    url = next(e["fullUrl"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Practitioner")
+    assert episode["careManager"] == {"reference": url, "display": "Sam Physio"}
+    without = patient_bundle(a_patient(), [a_full_visit(3)], episode=DISCHARGED_EPISODE)
+    assert (
+        resources(without, "Practitioner") == []
+        and "careManager" not in resources(without, "EpisodeOfCare")[0]
+    )
 
 
 def a_letter(episode_id: str | None = "episode-1") -> Letter:

@@ -1208,3 +1208,23 @@ def test_not_asked_holds_exactly_the_questions_whose_positive_answer_would_raise
             continue
         raised = screen(patient, answered(visits, field, POSITIVE[field])).urgency > result.urgency
         assert (field in result.not_asked) == raised, field
+
+
+def test_a_walking_decline_across_a_recent_discharge_is_seen_through_the_look_back() -> None:
+    earlier = factories.make_visit(0, walk_protocol="spwt", walk_total_m=400.0, episode_id="old")
+    latest = factories.make_visit(40, walk_protocol="spwt", walk_total_m=100.0, episode_id="new")
+    patient = factories.make_patient()
+    without = screen(patient, [latest])
+    with_lookback = screen(patient, [latest], lookback=[earlier])
+    assert "RF_WALKING_DECLINE" not in {f.rule_id for f in without.flags}
+    assert "RF_WALKING_DECLINE" in {f.rule_id for f in with_lookback.flags}
+    assert any("previous episode's last visit" in note for note in with_lookback.notes)
+
+
+def test_the_look_back_never_becomes_the_current_episodes_baseline() -> None:
+    earlier = factories.make_visit(0, pain_nrs=9, episode_id="old")
+    latest = factories.make_visit(40, pain_nrs=8, episode_id="new")
+    facts = derive_facts(factories.make_patient(), [latest])
+    result = screen(factories.make_patient(), [latest], lookback=[earlier])
+    assert facts.nrs_baseline == 8 and facts.visit_count == 1
+    assert "RF_PERSISTENT_NO_IMPROVEMENT" not in {f.rule_id for f in result.flags}

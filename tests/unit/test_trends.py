@@ -557,3 +557,70 @@ def test_the_change_table_shows_the_judgement_beside_the_measure_so_it_is_in_vie
     frame = page_text.change_table_frame([pain_pair(7, 4)])
     assert list(frame.columns[:2]) == ["Measure", "Judgement (first → latest)"]
     assert frame.iloc[0]["Judgement (first → latest)"] == JUDGEMENT_TEXT["important_improvement"]
+
+
+def _episode_row(patient_id: str, pains: list[int], **episode: Any) -> dict[str, Any]:
+    """A caseload row whose pain was scored `pains`, four weeks apart, with the given episode fields."""
+    visits = [make_visit(28 * n, pain_nrs=pain) for n, pain in enumerate(pains)]
+    return caseload_row(patient_id, patient_id.upper(), patient_id, "dr_a", visits, **episode)
+
+
+# (the row's episode, its pain scores) -> (open long without improvement, discharged this month)
+EPISODE_VIEW_CASES: list[Any] = [
+    pytest.param(
+        {"episode_start": TODAY - dt.timedelta(weeks=13)}, [6, 6], (True, False), id="open_13_weeks_same"
+    ),
+    pytest.param(
+        {"episode_start": TODAY - dt.timedelta(weeks=13)}, [6], (True, False), id="open_13_weeks_one_score"
+    ),
+    pytest.param(
+        {"episode_start": TODAY - dt.timedelta(weeks=13)}, [7, 3], (False, False), id="open_13_weeks_improved"
+    ),
+    pytest.param(
+        {"episode_start": TODAY - dt.timedelta(weeks=11)}, [6, 6], (False, False), id="open_11_weeks"
+    ),
+    pytest.param(
+        {"episode_start": TODAY - dt.timedelta(weeks=12)}, [6, 6], (True, False), id="open_exactly_12"
+    ),
+    pytest.param(
+        {"episode_status": "discharged", "discharge_date": TODAY.replace(day=1)},
+        [6, 6],
+        (False, True),
+        id="discharged_on_the_first_of_this_month",
+    ),
+    pytest.param(
+        {"episode_status": "discharged", "discharge_date": TODAY.replace(day=1) - dt.timedelta(days=1)},
+        [6, 6],
+        (False, False),
+        id="discharged_last_month",
+    ),
+    pytest.param(
+        {"episode_status": "discharged", "discharge_date": TODAY.replace(year=TODAY.year - 1)},
+        [6, 6],
+        (False, False),
+        id="discharged_this_month_last_year",
+    ),
+]
+
+
+@pytest.mark.parametrize(("episode", "pains", "expected"), EPISODE_VIEW_CASES)
+def test_the_caseload_marks_long_open_episodes_without_improvement_and_this_months_discharges(
+    episode: dict[str, Any], pains: list[int], expected: tuple[bool, bool]
+) -> None:
+    row = caseload_table([_episode_row("a", pains, **episode)], TODAY).iloc[0]
+    assert (bool(row["open_long_without_improvement"]), bool(row["discharged_this_month"])) == expected
+    df = caseload_table([_episode_row("a", pains, **episode)], TODAY)
+    assert len(filter_caseload(df, open_long_without_improvement_only=True)) == int(expected[0])
+    assert len(filter_caseload(df, discharged_this_month_only=True)) == int(expected[1])
+
+
+def test_the_episode_column_says_how_long_it_has_been_open_or_when_it_ended() -> None:
+    from dashboard.page_text import caseload_view
+
+    rows = [
+        _episode_row("a", [6], episode_start=TODAY - dt.timedelta(days=100)),
+        _episode_row("b", [6], episode_status="discharged", discharge_date=dt.date(2025, 5, 9)),
+        _episode_row("c", []),
+    ]
+    view = caseload_view(caseload_table(rows, TODAY))
+    assert sorted(view["episode"]) == ["Discharged 9 May 2025", "Open", "Open 14 wk"]
