@@ -155,7 +155,7 @@ def change_table_frame(rows: Sequence[ChangeRow]) -> pd.DataFrame:
 
 # Sort choices: label -> (columns, ascending). The first is the caseload table's own order.
 CASELOAD_SORTS: dict[str, tuple[list[str], list[bool]]] = {
-    "Most urgent first": (
+    "Most urgent": (
         ["tier_rank", "overdue_for_review", "not_improving", "last_visit_date"],
         [False, False, False, True],
     ),
@@ -171,7 +171,7 @@ CASELOAD_SORTS: dict[str, tuple[list[str], list[bool]]] = {
 # working caseload and stay one choice away (§11.1); the first is the page's default.
 CASELOAD_EPISODE_VIEWS: dict[str, dict[str, Any]] = {
     "Open episodes": {"episode_status": "open"},
-    f"Open > {OPEN_WITHOUT_IMPROVEMENT_WEEKS} weeks without improvement": {
+    f"Open > {OPEN_WITHOUT_IMPROVEMENT_WEEKS} wk, no improvement": {
         "episode_status": "open",
         "open_long_without_improvement_only": True,
     },

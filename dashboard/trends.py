@@ -488,7 +488,7 @@ def caseload_table(rows: Iterable[Mapping[str, Any]], today: dt.date) -> pd.Data
     walking_trend (the walking comparison's judge_change label in words, "–" with one test, or
     "no test"), days_since_last_visit,
     overdue_for_review (next_review_date before today), tier_rank, episode_weeks (whole weeks the
-    open episode has run), open_long_without_improvement (open 12 weeks or more with no clinically
+    open episode has run), open_long_without_improvement (open more than 12 weeks with no clinically
     important improvement in pain, ODI or walking, by the stored judge_change labels) and
     discharged_this_month (discharged in today's calendar month); sorted by open tier, overdue,
     not improving.
@@ -526,7 +526,8 @@ def caseload_table(rows: Iterable[Mapping[str, Any]], today: dt.date) -> pd.Data
     is_open = df["episode_status"].eq("open")
     df["episode_weeks"] = ((today_ts - df["episode_start"]).dt.days // 7).where(is_open).astype("Int64")
     improved = df[["pain_change", "odi_change", "walk_change"]].eq(_IMPROVED).any(axis=1)
-    long_open = df["episode_weeks"].ge(OPEN_WITHOUT_IMPROVEMENT_WEEKS).fillna(False).astype(bool)
+    days_open = (today_ts - df["episode_start"]).dt.days
+    long_open = days_open.gt(7 * OPEN_WITHOUT_IMPROVEMENT_WEEKS).fillna(False).astype(bool)
     df["open_long_without_improvement"] = is_open & long_open & ~improved
     this_month = today_ts.to_period("M")
     df["discharged_this_month"] = (

@@ -36,14 +36,15 @@ table = trends.caseload_table(rows, dt.date.today())
 ALL = "All clinicians"
 clinicians = sorted({name for name in table["clinician"].dropna() if name})
 # Two rows, so no label is cut short in a narrow window (768 px with the sidebar closed).
-c1, c2, c3 = st.columns(3)
+# The episode view gets the widest column: its longest choice must show whole at 1024 px.
+c1, c2, c3 = st.columns([0.9, 0.9, 1.5])
 clinician = c1.selectbox("Clinician", [ALL, *clinicians], key="caseload_clinician")
 sort_choice = c2.selectbox("Sort by", list(page_text.CASELOAD_SORTS), key="caseload_sort")
 episodes = c3.selectbox(
     "Episode of care",
     list(page_text.CASELOAD_EPISODE_VIEWS),
     key="caseload_episodes",
-    help="Without improvement: no clinically important improvement in pain, ODI or walking so far.",
+    help="No improvement: no clinically important improvement in pain, ODI or walking recorded so far.",
 )
 c1, c2, c3 = st.columns(3)
 open_only = c1.checkbox("Open flags only", key="caseload_open_flags")

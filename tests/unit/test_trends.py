@@ -580,7 +580,16 @@ EPISODE_VIEW_CASES: list[Any] = [
         {"episode_start": TODAY - dt.timedelta(weeks=11)}, [6, 6], (False, False), id="open_11_weeks"
     ),
     pytest.param(
-        {"episode_start": TODAY - dt.timedelta(weeks=12)}, [6, 6], (True, False), id="open_exactly_12"
+        {"episode_start": TODAY - dt.timedelta(weeks=12)},
+        [6, 6],
+        (False, False),
+        id="exactly_12_weeks_is_not_more",
+    ),
+    pytest.param(
+        {"episode_start": TODAY - dt.timedelta(weeks=12, days=1)},
+        [6, 6],
+        (True, False),
+        id="twelve_weeks_and_a_day",
     ),
     pytest.param(
         {"episode_status": "discharged", "discharge_date": TODAY.replace(day=1)},
