@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import services, web_sessions
+from dashboard import auth, services, web_sessions
 from dashboard.config import Settings, load_settings
 from dashboard.models import TIER_ORDER
 from dashboard.plan import Library
@@ -183,6 +183,8 @@ pages = {
         st.Page("pages/account.py", title="My account", icon="👤"),
     ],
 }
+if auth.can(user.role, "view_outcomes"):
+    pages["Clinic"].insert(2, st.Page("pages/outcomes.py", title="Outcomes", icon="🎯"))
 if user.role == "admin":
     pages["Clinic"].append(st.Page("pages/admin.py", title="Admin", icon="🛠️"))
 navigation = st.navigation(pages)

@@ -30,6 +30,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "erase_patients",
             # Re-opening a discharged episode undoes a clinical decision: an admin, with a reason (§11.1).
             "reopen_episodes",
+            # The clinic's outcomes compare clinicians (§11.3): the clinic lead's view, an admin's.
+            "view_outcomes",
         }
     ),
 }

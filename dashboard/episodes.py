@@ -16,6 +16,9 @@ from dashboard.outcomes import judge_change, score_odi, score_rmdq, score_startb
 from dashboard.walking import chronological, comparable_walks
 
 __all__ = [
+    "AGE_BANDS",
+    "DURATION_BANDS",
+    "STARTBACK_GROUPS",
     "DISCHARGE_NEEDS_REASON_TIERS",
     "DISCHARGE_REASONS",
     "OUTCOME_MEASURES",
@@ -179,6 +182,12 @@ def _dated_values(measure: str, ordered: Sequence[Visit]) -> list[tuple[dt.date,
         return [(visit.visit_date, value) for visit, value in zip(series.records, series.values, strict=True)]
     value_of = _VALUE_OF[measure]
     return [(visit.visit_date, value) for visit in ordered if (value := value_of(visit)) is not None]
+
+
+# The case-mix bands of §11.3, in the order the Outcomes page offers them.
+DURATION_BANDS: tuple[str, ...] = ("< 6 weeks", "6–12 weeks", "> 12 weeks")
+AGE_BANDS: tuple[str, ...] = ("< 50", "50–64", "65–79", "≥ 80")
+STARTBACK_GROUPS: tuple[str, ...] = ("low", "medium", "high")
 
 
 def duration_band(days: int) -> str:

@@ -436,6 +436,7 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "export.letter_copy",
     "export.fhir",
     "export.handout_copy",
+    "export.outcomes_csv",
     "user.create",
     "user.update",
     "user.password_change",

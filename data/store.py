@@ -567,6 +567,60 @@ class SqlTx:
         self.refresh_summaries([episode.patient_id])  # a re-opened episode may be current again
         return saved
 
+    def episodes_for_outcomes(
+        self, start: dt.date, end: dt.date
+    ) -> list[tuple[Patient, Episode, list[Visit]]]:
+        """Episodes of active patients discharged from start to end (inclusive), each with its patient
+        and its non-archived visits: what clinic outcomes are computed from (§11.3). Three reads."""
+        ep, p, v = t.episodes, t.patients, t.visits
+        rows = self.conn.execute(
+            select(ep)
+            .join(p, p.c.id == ep.c.patient_id)
+            .where(
+                ep.c.status == "discharged",
+                ep.c.discharge_date >= start,
+                ep.c.discharge_date <= end,
+                p.c.archived.is_(False),
+            )
+            .order_by(ep.c.discharge_date, ep.c.id)
+        ).all()
+        episodes = [episode_from_row(row) for row in rows]
+        patient_ids = sorted({e.patient_id for e in episodes})
+        patients: dict[str, Patient] = {}
+        visits: dict[str, list[Visit]] = {}
+        for chunk in (patient_ids[i : i + 500] for i in range(0, len(patient_ids), 500)):
+            for row in self.conn.execute(select(p).where(p.c.id.in_(chunk))):
+                patients[row.id] = patient_from_row(row)
+            for row in self.conn.execute(
+                select(v).where(v.c.patient_id.in_(chunk), v.c.archived.is_(False)).order_by(v.c.visit_date)
+            ):
+                if row.episode_id is not None:
+                    visits.setdefault(row.episode_id, []).append(visit_from_row(row))
+        return [(patients[e.patient_id], e, visits.get(e.saved_id, [])) for e in episodes]
+
+    def open_episode_count(self) -> int:
+        """Open episodes of active patients (the clinic's episodes in progress)."""
+        ep, p = t.episodes, t.patients
+        stmt = (
+            select(func.count())
+            .select_from(ep.join(p, p.c.id == ep.c.patient_id))
+            .where(ep.c.status == "open", p.c.archived.is_(False))
+        )
+        return int(self.conn.execute(stmt).scalar() or 0)
+
+    def escalations_opened(self, start: dt.date, end: dt.date) -> list[Escalation]:
+        """Escalations of active patients recorded from start to end (inclusive, UTC days)."""
+        e, p = t.escalations, t.patients
+        after = dt.datetime.combine(start, dt.time.min, tzinfo=dt.UTC)
+        before = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+        stmt = (
+            select(e)
+            .join(p, p.c.id == e.c.patient_id)
+            .where(e.c.recorded_at >= after, e.c.recorded_at < before, p.c.archived.is_(False))
+            .order_by(e.c.recorded_at, e.c.id)
+        )
+        return [escalation_from_row(row) for row in self.conn.execute(stmt)]
+
     # --- visits --------------------------------------------------------------------------------
     def visits(self, patient_id: str, *, include_archived: bool = False) -> list[Visit]:
         stmt = select(t.visits).where(t.visits.c.patient_id == patient_id)

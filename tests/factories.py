@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from dashboard.episodes import EpisodeOutcome
 from dashboard.models import Episode, Patient, Visit
 
 PATIENT_DEFAULTS: dict[str, Any] = {
@@ -42,3 +43,27 @@ def make_episode(**overrides: Any) -> Episode:
         "symptom_onset": PATIENT_DEFAULTS["symptom_onset"],
     }
     return Episode(**{**defaults, **overrides})
+
+
+def make_episode_outcome(
+    *,
+    case_mix: dict[str, str | None] | None = None,
+    **measures: tuple[float | None, float | None, str | None],
+) -> EpisodeOutcome:
+    """An episode's outcome with the given measures as (baseline, final, judge_change label); every
+    other reported measure empty, as episode_outcome would give it."""
+    from dashboard.episodes import OUTCOME_MEASURES, CaseMix, MeasureOutcome
+
+    unknown = set(measures) - set(OUTCOME_MEASURES)
+    assert not unknown, f"not reported measures: {unknown}"
+    mix = {
+        "startback_risk": None,
+        "odi_band": None,
+        "duration_band": None,
+        "age_band": None,
+        **(case_mix or {}),
+    }
+    return EpisodeOutcome(
+        measures={m: MeasureOutcome(*measures.get(m, (None, None, None))) for m in OUTCOME_MEASURES},
+        case_mix=CaseMix(**mix),
+    )

@@ -18,6 +18,9 @@ class Tier:
     fhir_code: str  # local Stride CodeSystem
     fhir_display: str
     source: str
+    # Red-flag timeliness (clinical-reference §11.3): days from opening to closure that count as on
+    # time; 0 = on the day it opened; None = no target (a rule may set a shorter one, RULE_CLOSE_WITHIN).
+    close_within_days: int | None = None
 
 
 TIERS: dict[str, Tier] = {
@@ -44,6 +47,7 @@ TIERS: dict[str, Tier] = {
             "urgency-routine-review",
             "Routine review at or before the next visit",
             "NICE CG147 [C]; project conventions [U]",
+            close_within_days=42,  # §11.3: routine review within 6 weeks
         ),
         Tier(
             "URGENT",
@@ -55,6 +59,7 @@ TIERS: dict[str, Tier] = {
             "urgency-urgent",
             "Urgent: within days, no later than 2 weeks",
             "NICE NG234 (2023, which replaced CG75) [S]; UK community red-flag pathway 2023 [S]",
+            close_within_days=14,  # §11.3: urgent, no later than 2 weeks
         ),
         Tier(
             "EMERGENCY",
@@ -66,6 +71,7 @@ TIERS: dict[str, Tier] = {
             "urgency-emergency",
             "Emergency: act within this appointment",
             "GIRFT 2023; NICE NG234 (2023, which replaced CG75); NICE NG156 [C]",
+            close_within_days=0,  # §11.3: on the day it opened
         ),
     )
 }

@@ -1,0 +1,187 @@
+"""What the Outcomes page shows (clinical-reference §11.3): the period choices, the tables as
+DataFrames and the funnel and trend charts as plotly figures. Numbers come from
+`dashboard.outcome_services.clinic_report`; nothing here judges an outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+from dashboard.catalogue.tiers import TIERS
+from dashboard.clinic_outcomes import (
+    CASE_MIX_DIMENSIONS,
+    FUNNEL_STATUSES,
+    RULE_CLOSE_WITHIN,
+    ClinicOutcomes,
+)
+from dashboard.episodes import DISCHARGE_REASONS, OUTCOME_MEASURES
+from dashboard.outcome_services import OutcomesReport
+from dashboard.outcomes import MEASURES
+
+__all__ = [
+    "CASE_MIX_NOTE",
+    "MEASURE_NAMES",
+    "PERIOD_KINDS",
+    "case_mix_frames",
+    "clinician_name",
+    "discharge_reason_frame",
+    "funnel_frame",
+    "measure_frame",
+    "period_choices",
+    "rule_target_note",
+    "timeliness_frame",
+]
+
+MEASURE_NAMES: dict[str, str] = {
+    "pain_nrs": "Pain (NRS)",
+    "odi_percent": "Disability (ODI)",
+    "rmdq_total": "Disability (RMDQ)",
+    "walk_spwt_m": "Walking (SPWT distance)",
+    "walk_6mwt_m": "Walking (6-minute walk)",
+}
+assert set(MEASURE_NAMES) == set(OUTCOME_MEASURES) and all(m in MEASURES for m in MEASURE_NAMES)
+CASE_MIX_NOTE = (
+    "Differences between clinicians can reflect case mix (who they see), not only care. Nobody is "
+    "ranked: a point outside the funnel's limits is a prompt to look at the cases, not a verdict."
+)
+PERIOD_KINDS: tuple[str, ...] = ("Month", "Quarter", "Year", "Custom")
+
+
+def period_choices(kind: str, today: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
+    """Labelled periods of one kind, the current one first: the last 12 months, 8 quarters or 5
+    years (each ending today at the latest); empty for "Custom"."""
+    out: dict[str, tuple[dt.date, dt.date]] = {}
+    if kind == "Month":
+        first = today.replace(day=1)
+        for _ in range(12):
+            last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+            out[f"{first:%B %Y}"] = (first, min(last, today))
+            first = (first - dt.timedelta(days=1)).replace(day=1)
+    elif kind == "Quarter":
+        quarter = (today.month - 1) // 3
+        year = today.year
+        for _ in range(8):
+            first = dt.date(year, 3 * quarter + 1, 1)
+            last = (dt.date(year + (quarter == 3), (3 * quarter + 3) % 12 + 1, 1)) - dt.timedelta(days=1)
+            out[f"Q{quarter + 1} {year} ({first:%b}–{last:%b})"] = (first, min(last, today))
+            quarter, year = (quarter - 1, year) if quarter else (3, year - 1)
+    elif kind == "Year":
+        for year in range(today.year, today.year - 5, -1):
+            out[str(year)] = (dt.date(year, 1, 1), min(dt.date(year, 12, 31), today))
+    return out
+
+
+def clinician_name(report: OutcomesReport, clinician_id: str | None) -> str:
+    """A clinician's display name, or words for an episode that names nobody."""
+    return report.clinicians.get(clinician_id or "", "") or "No clinician recorded"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f}%"
+
+
+def _interval(ci: tuple[float, float] | None) -> str:
+    return "–" if ci is None else f"{ci[0]:.0f}–{ci[1]:.0f}%"
+
+
+def measure_frame(outcomes: ClinicOutcomes) -> pd.DataFrame:
+    """One row per reported measure: denominators, completeness and % improved with its interval."""
+    rows = []
+    for measure in OUTCOME_MEASURES:
+        r = outcomes.by_measure[measure]
+        rows.append(
+            {
+                "Measure": MEASURE_NAMES[measure],
+                "Discharged": r.n_discharged,
+                "With a baseline": r.n_baseline,
+                "Complete": r.n_complete,
+                "Completeness": _pct(r.completeness_pct),
+                "Improved": r.n_improved,
+                "% improved": _pct(r.pct_improved),
+                "95% interval": _interval(r.ci95),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def funnel_frame(report: OutcomesReport, measure: str) -> pd.DataFrame:
+    """The funnel's points as a table: clinician, complete episodes, % improved and the status in words."""
+    return pd.DataFrame(
+        [
+            {
+                "Clinician": clinician_name(report, p.clinician_id),
+                "Complete episodes": p.n,
+                "Improved": p.n_improved,
+                "% improved": _pct(p.pct),
+                "Against the clinic's rate": FUNNEL_STATUSES[p.status],
+            }
+            for p in report.outcomes.funnel[measure]
+        ],
+        columns=["Clinician", "Complete episodes", "Improved", "% improved", "Against the clinic's rate"],
+    )
+
+
+def case_mix_frames(outcomes: ClinicOutcomes) -> dict[str, pd.DataFrame]:
+    """One small table per case-mix dimension (episodes and their share of the discharged)."""
+    frames = {}
+    total = outcomes.n_discharged
+    for dimension, title in CASE_MIX_DIMENSIONS.items():
+        counts = outcomes.case_mix.get(dimension, {})
+        frames[title] = pd.DataFrame(
+            [
+                {"Group": str(band), "Episodes": n, "Share": _pct(100 * n / total if total else None)}
+                for band, n in sorted(counts.items(), key=lambda kv: (kv[0] == "not recorded", str(kv[0])))
+            ],
+            columns=["Group", "Episodes", "Share"],
+        )
+    return frames
+
+
+def discharge_reason_frame(outcomes: ClinicOutcomes) -> pd.DataFrame:
+    """Discharge reasons of the period's episodes, in the form's order."""
+    return pd.DataFrame(
+        [
+            {"Reason": DISCHARGE_REASONS[reason].removesuffix(" (say why in the note)"), "Episodes": n}
+            for reason, n in outcomes.discharge_reasons.items()
+        ],
+        columns=["Reason", "Episodes"],
+    )
+
+
+def _target_words(tier: str) -> str:
+    """The tier's target from the catalogue (§11.3)."""
+    days = TIERS[tier].close_within_days
+    return "the same day" if days == 0 else f"{days} days"
+
+
+def rule_target_note() -> str:
+    """The rules whose target is shorter than their tier's, for a caption under the table."""
+    parts = [
+        f"{rule_id} within {int(w.total_seconds() // 3600)} h" for rule_id, w in RULE_CLOSE_WITHIN.items()
+    ]
+    return "Shorter targets: " + "; ".join(parts) + "." if parts else ""
+
+
+def timeliness_frame(report: OutcomesReport) -> pd.DataFrame:
+    """Red-flag events opened in the period, per tier: within target, late, still open, median time."""
+    rows: list[dict[str, Any]] = []
+    for tier, t in report.timeliness.items():
+        hours = t.median_hours_to_close
+        rows.append(
+            {
+                "Tier": f"{TIERS[tier].icon} {TIERS[tier].short_words}",
+                "Target": _target_words(tier),
+                "Events": t.n_events,
+                "Within target": t.n_within,
+                "Late": t.n_late,
+                "Open, not yet due": t.n_pending,
+                "% within target": _pct(t.pct_within),
+                "Median time to close": "–"
+                if hours is None
+                else (f"{hours:.0f} h" if hours < 48 else f"{hours / 24:.0f} days"),
+            }
+        )
+    return pd.DataFrame(rows)
