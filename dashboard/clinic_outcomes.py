@@ -79,15 +79,16 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
 class FunnelLimits:
     """The funnel's control limits at one n, in % (0–100), clipped to 0–100."""
 
-    n: int
+    n: float
     low95: float
     high95: float
     low998: float
     high998: float
 
 
-def funnel_limits(p0_pct: float, n: int) -> FunnelLimits:
-    """Limits p0 ± z·√(p0(1−p0)/n) at n complete episodes for z 95 % and 99.8 % (§11.3), in %."""
+def funnel_limits(p0_pct: float, n: float) -> FunnelLimits:
+    """Limits p0 ± z·√(p0(1−p0)/n) at n complete episodes for z 95 % and 99.8 % (§11.3), in %; a
+    fractional n draws the funnel's smooth curve between whole numbers."""
     p0 = p0_pct / 100
     se = math.sqrt(p0 * (1 - p0) / n) if n > 0 else 0.0
 

@@ -35,7 +35,7 @@ def funnel_figure(report: OutcomesReport, measure: str) -> go.Figure | None:
         return None
     top = max(max(p.n for p in points) * 1.15, 10)
     ns = [1 + (top - 1) * i / 120 for i in range(121)]
-    limits = [funnel_limits(pooled, max(1, round(n))) for n in ns]
+    limits = [funnel_limits(pooled, n) for n in ns]
     fig = go.Figure(
         layout={
             "title": {"text": f"{MEASURE_NAMES[measure]}: % improved by clinician", "x": 0.02},

@@ -25,6 +25,7 @@ __all__ = [
     "clinic_report",
     "clinician_choices",
     "episode_rows_csv",
+    "record_report_export",
     "period_problems",
 ]
 
@@ -168,6 +169,21 @@ def clinic_report(
 CSV_MEASURE_COLUMNS = tuple(
     f"{measure}_{part}" for measure in OUTCOME_MEASURES for part in ("baseline", "final", "judgement")
 )
+
+
+def record_report_export(store: Store, actor: User, report: OutcomesReport, what: str) -> None:
+    """Audit a download of the period's report ("pdf") before it is made; rights re-checked."""
+    with store.transaction() as tx:
+        authorize(tx, actor, "view_outcomes")
+        tx.insert_audit(
+            user_id=actor.id,
+            action=f"export.outcomes_{what}",
+            after={
+                "period_start": report.outcomes.period_start.isoformat(),
+                "period_end": report.outcomes.period_end.isoformat(),
+                "episodes": len(report.rows),
+            },
+        )
 
 
 def episode_rows_csv(

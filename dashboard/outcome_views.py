@@ -165,14 +165,14 @@ def rule_target_note() -> str:
     return "Shorter targets: " + "; ".join(parts) + "." if parts else ""
 
 
-def timeliness_frame(report: OutcomesReport) -> pd.DataFrame:
+def timeliness_frame(report: OutcomesReport, *, icons: bool = True) -> pd.DataFrame:
     """Red-flag events opened in the period, per tier: within target, late, still open, median time."""
     rows: list[dict[str, Any]] = []
     for tier, t in report.timeliness.items():
         hours = t.median_hours_to_close
         rows.append(
             {
-                "Tier": f"{TIERS[tier].icon} {TIERS[tier].short_words}",
+                "Tier": f"{TIERS[tier].icon} {TIERS[tier].short_words}" if icons else TIERS[tier].short_words,
                 "Target": _target_words(tier),
                 "Events": t.n_events,
                 "Within target": t.n_within,

@@ -437,6 +437,7 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "export.fhir",
     "export.handout_copy",
     "export.outcomes_csv",
+    "export.outcomes_pdf",
     "user.create",
     "user.update",
     "user.password_change",

@@ -4,10 +4,12 @@ import streamlit as st
 
 from dashboard import outcome_charts, outcome_services, outcome_views
 from dashboard.clinic_outcomes import FUNNEL_STATUSES
+from dashboard.config import Settings
 from dashboard.episodes import AGE_BANDS, DURATION_BANDS, OUTCOME_MEASURES, STARTBACK_GROUPS
 from dashboard.ports import InvalidInputError, Store, StrideError, User
 from dashboard.presenters import DECISION_SUPPORT
 from dashboard.safe_text import md_escape
+from reports import outcomes as outcomes_pdf
 
 # A deep link as the very first request after a restart can run this script before the router
 # (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
@@ -16,6 +18,7 @@ if "store" not in st.session_state:
 
 store: Store = st.session_state["store"]
 user: User = st.session_state["user"]
+settings: Settings = st.session_state["settings"]
 today = dt.date.today()
 
 st.title("Outcomes")
@@ -151,7 +154,23 @@ def episode_csv() -> bytes:
     return outcome_services.episode_rows_csv(store, user, report, include_patient_refs=with_refs)
 
 
-st.download_button(
+def report_pdf() -> bytes:
+    outcome_services.record_report_export(store, user, report, "pdf")  # audited at the click
+    return outcomes_pdf.render(report, clinic_name=settings.clinic_name)
+
+
+d1, d2 = st.columns(2)
+d1.download_button(
+    "Download this report (PDF)",
+    data=report_pdf,
+    file_name=f"stride-outcomes-{outcomes.period_start:%Y-%m-%d}-{outcomes.period_end:%Y-%m-%d}.pdf",
+    mime="application/pdf",
+    on_click="ignore",
+    icon="📄",
+    type="primary",
+    key="outcomes_pdf",
+)
+d2.download_button(
     "Download the episode rows (CSV)",
     data=episode_csv,
     file_name=f"stride-outcomes-{outcomes.period_start:%Y-%m-%d}-{outcomes.period_end:%Y-%m-%d}.csv",

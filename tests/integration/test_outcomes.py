@@ -15,6 +15,8 @@ import pytest
 
 from dashboard import episode_services, outcome_services, services
 from dashboard.ports import InvalidInputError, PermissionDeniedError
+from reports import outcomes as outcomes_pdf
+from tests.conftest import pdf_text
 from tests.integration.support import audit_rows, make_team, patient_values, visit_values
 
 DAY1 = dt.date(2026, 1, 5)
@@ -120,3 +122,18 @@ def test_the_csv_has_no_names_refs_only_when_asked_and_is_audited(clinic: dict[s
     entries = [r for r in audit_rows(store) if r.action == "export.outcomes_csv"]
     assert [e.after["patient_refs"] for e in entries] == [False, True]
     assert all(e.patient_id is None for e in entries)
+
+
+def test_the_report_pdf_states_the_period_the_results_and_each_clinician_without_patients(
+    clinic: dict[str, Any],
+) -> None:
+    store, admin = clinic["store"], clinic["team"].admin
+    report = outcome_services.clinic_report(store, admin, **PERIOD)
+    outcome_services.record_report_export(store, admin, report, "pdf")
+    text = " ".join(pdf_text(outcomes_pdf.render(report, clinic_name="Fictional Physio")).split())
+    assert "episodes discharged 1 January 2026 to 31 March 2026" in text
+    assert "3 episodes discharged in the period" in text
+    assert "Pain (NRS) 3 3 3 100% 2 67% 21–94%" in text
+    assert "Carla Clinician" in text and "Bob Colleague" in text and "within the expected range" in text
+    assert "OUT-" not in text and "Zoë" not in text and "HYPERLINK" not in text
+    assert [r.action for r in audit_rows(store)].count("export.outcomes_pdf") == 1
