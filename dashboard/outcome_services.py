@@ -158,10 +158,10 @@ def clinic_report(
             monthly[measure].append(
                 MonthPoint(first.replace(day=1), result.n_complete, result.pct_improved, result.ci95)
             )
-    if filters.clinician_id is not None:  # timeliness follows the clinician filter, by patient's episode
-        patients_of = {r.episode.patient_id for r in rows}
-        escalations = [e for e in escalations if e.patient_id in patients_of]
-    timeliness = flag_timeliness(escalations, period_start=period_start, period_end=period_end, today=now)
+    # Timeliness follows the clinician filter (the patient's clinician); case-mix bands describe
+    # discharged episodes, not red-flag events, so they leave it alone.
+    flags = [e for e, clinician in escalations if filters.clinician_id in (None, clinician)]
+    timeliness = flag_timeliness(flags, period_start=period_start, period_end=period_end, today=now)
     clinicians = {cid or "": names.get(cid or "", "") for cid in {r.episode.clinician_id for r in rows}}
     return OutcomesReport(outcomes, timeliness, monthly, clinicians, rows)
 

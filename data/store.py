@@ -608,18 +608,19 @@ class SqlTx:
         )
         return int(self.conn.execute(stmt).scalar() or 0)
 
-    def escalations_opened(self, start: dt.date, end: dt.date) -> list[Escalation]:
-        """Escalations of active patients recorded from start to end (inclusive, UTC days)."""
+    def escalations_opened(self, start: dt.date, end: dt.date) -> list[tuple[Escalation, str | None]]:
+        """Escalations of active patients recorded from start to end (inclusive, UTC days), each with
+        its patient's clinician id (the Outcomes page's clinician filter)."""
         e, p = t.escalations, t.patients
         after = dt.datetime.combine(start, dt.time.min, tzinfo=dt.UTC)
         before = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
         stmt = (
-            select(e)
+            select(e, p.c.clinician_id.label("patient_clinician_id"))
             .join(p, p.c.id == e.c.patient_id)
             .where(e.c.recorded_at >= after, e.c.recorded_at < before, p.c.archived.is_(False))
             .order_by(e.c.recorded_at, e.c.id)
         )
-        return [escalation_from_row(row) for row in self.conn.execute(stmt)]
+        return [(escalation_from_row(row), row.patient_clinician_id) for row in self.conn.execute(stmt)]
 
     # --- visits --------------------------------------------------------------------------------
     def visits(self, patient_id: str, *, include_archived: bool = False) -> list[Visit]:

@@ -137,3 +137,28 @@ def test_the_report_pdf_states_the_period_the_results_and_each_clinician_without
     assert "Carla Clinician" in text and "Bob Colleague" in text and "within the expected range" in text
     assert "OUT-" not in text and "Zoë" not in text and "HYPERLINK" not in text
     assert [r.action for r in audit_rows(store)].count("export.outcomes_pdf") == 1
+
+
+def test_red_flag_timeliness_counts_the_events_raised_in_the_period_per_clinician(store: Any) -> None:
+    team = make_team(store)
+    today = dt.date.today()
+    ces = services.register_patient(store, team.clinician, patient_values(patient_ref="RF-1"))
+    services.record_visit(store, team.clinician, ces.saved_id, visit_values(today, saddle_anaesthesia="new"))
+    weak = services.register_patient(store, team.colleague, patient_values(patient_ref="RF-2"))
+    services.record_visit(
+        store, team.colleague, weak.saved_id, visit_values(today, leg_weakness="new", leg_weakness_mrc=4)
+    )
+    (group,) = [
+        g
+        for g in services.open_escalation_groups(store, team.clinician)
+        if g.patient.saved_id == ces.saved_id
+    ]
+    services.close_escalation_group(store, team.clinician, group.versions, action="sent_to_ed", detail="")
+    period = {"period_start": today - dt.timedelta(days=7), "period_end": today}
+
+    everyone = outcome_services.clinic_report(store, team.admin, **period).timeliness
+    assert (everyone["EMERGENCY"].n_events, everyone["EMERGENCY"].n_within) == (1, 1)
+    assert (everyone["URGENT"].n_events, everyone["URGENT"].n_pending) == (1, 1)
+    colleague = outcome_services.OutcomeFilters(clinician_id=team.colleague.id)
+    theirs = outcome_services.clinic_report(store, team.admin, filters=colleague, **period).timeliness
+    assert (theirs["EMERGENCY"].n_events, theirs["URGENT"].n_events) == (0, 1)
