@@ -74,3 +74,14 @@ def test_only_an_admin_is_offered_the_outcomes_page(clinic: SqlStore) -> None:
         else:  # not in the navigation at all; the service refuses too (tests/integration/test_outcomes.py)
             with pytest.raises(ValueError, match="Could not find a navigation page"):
                 at.switch_page("pages/outcomes.py")
+
+
+def test_a_case_mix_filter_with_no_matching_episode_says_so(clinic: SqlStore) -> None:
+    discharged_patients(clinic, [(7, 2), (8, 3)])
+    at = outcomes_page(clinic)
+    assert next(f.value for f in at.dataframe if "Measure" in f.value.columns) is not None
+    at.selectbox(key="outcomes_age").select("≥ 80").run()  # the patients here are in their thirties
+    assert "No episode was discharged in this period with these filters" in texts(at, "info")
+    at.selectbox(key="outcomes_age").select("< 50").run()
+    measures = next(f.value for f in at.dataframe if "Measure" in f.value.columns)
+    assert measures.set_index("Measure").loc["Pain (NRS)", "Complete"] == 2
