@@ -39,6 +39,10 @@ DEMO_USERS: dict[str, tuple[str, str]] = {
     "demo.clinician": ("clinician", "Demo Clinician"),
     "demo.admin": ("admin", "Demo Admin"),
     "demo.readonly": ("readonly", "Demo Read-only"),
+    # Three more fictional physiotherapists, so the demo clinic's outcomes compare several clinicians.
+    "demo.avery": ("clinician", "Demo Physio Avery"),
+    "demo.blake": ("clinician", "Demo Physio Blake"),
+    "demo.casey": ("clinician", "Demo Physio Casey"),
 }
 DEMO_PASSWORD = "stride-demo"
 MIN_PASSWORD_LENGTH = 10

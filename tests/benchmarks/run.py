@@ -367,10 +367,11 @@ def _quiet_streamlit() -> None:
 
 
 def typical_patients(store: Any, visits: int = VISITS_PER_PATIENT) -> list[str]:
-    """Active patients with `visits` visits (or the closest count), by reference: deterministic."""
+    """Active patients in treatment with `visits` visits (or the closest count), by reference:
+    deterministic. Discharged ones take no new visit, so the visit measures cannot use them."""
     with store.read() as tx:
         rows = sorted(tx.caseload_rows(), key=lambda r: r["patient_ref"])
-    rows = [r for r in rows if r["n_visits"]]
+    rows = [r for r in rows if r["n_visits"] and r["episode_status"] == "open"]
     best = min(abs((r["n_visits"] or 0) - visits) for r in rows)
     return [r["patient_id"] for r in rows if abs((r["n_visits"] or 0) - visits) == best]
 
@@ -498,7 +499,8 @@ def measure_pages(clinic: Clinic, store: Any, user: Any, patient_id: str, reps: 
     """Server-side run of the caseload, progress, visit and patients pages, with their floors."""
     results: list[Result] = []
     with store.read() as tx:
-        active = len(tx.caseload_rows())
+        # The page opens on the working caseload: the patients whose episode is open.
+        active = sum(row["episode_status"] == "open" for row in tx.caseload_rows())
 
     def caseload_floor() -> object:
         with store.read() as tx:

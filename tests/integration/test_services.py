@@ -1244,7 +1244,10 @@ def test_a_demo_dated_from_today_has_recent_visits_and_about_one_patient_in_ten_
     demo.generate(store, patients=65, seed=20261102, today=today)
     with store.read() as tx:
         patients = tx.search_patients("", limit=10_000)
-        last_visits = [max(v.visit_date for v in tx.visits(p.id or "")) for p in patients]
+        in_treatment = [p for p in patients if tx.open_episode(p.id or "") is not None]
+        last_visits = [max(v.visit_date for v in tx.visits(p.id or "")) for p in in_treatment]
+    discharged = [p for p in patients if p not in in_treatment]
     overdue = [p for p in patients if p.next_review_date is not None and p.next_review_date < today]
-    assert 0 < len(overdue) <= 65 * 0.2, len(overdue)  # the old demo had 43 of 65 overdue
+    assert 0 < len(overdue) <= len(in_treatment) * 0.2, len(overdue)  # the old demo had 43 of 65 overdue
     assert all(today - dt.timedelta(days=21) <= last <= today for last in last_visits)
+    assert discharged and all(p.next_review_date is None for p in discharged)  # nobody reviews them
