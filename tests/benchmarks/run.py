@@ -597,7 +597,10 @@ def measure_outcomes(clinic: Clinic, store: Any, reps: Reps) -> Result:
         admin = tx.get_user_by_username("demo.admin")
     if admin is None:
         raise RuntimeError("demo.admin is missing: not a demo clinic")
-    today = dt.date.today()
+    from data.demo import DEMO_TODAY
+
+    # The bench clinics are dated from the demo's fixed date: its last 12 months hold the discharges.
+    today = DEMO_TODAY
     first = today - dt.timedelta(days=364)
     result = Result(
         MEASURES["outcomes"],
