@@ -33,7 +33,7 @@ def funnel_figure(report: OutcomesReport, measure: str) -> go.Figure | None:
     pooled = report.outcomes.by_measure[measure].pct_improved
     if not points or pooled is None:
         return None
-    top = max(max(p.n for p in points) * 1.15, 10)
+    top = max(max(p.n for p in points) * 1.3, 10)  # room for the names right of the points
     ns = [1 + (top - 1) * i / 120 for i in range(121)]
     limits = [funnel_limits(pooled, n) for n in ns]
     fig = go.Figure(
@@ -43,7 +43,7 @@ def funnel_figure(report: OutcomesReport, measure: str) -> go.Figure | None:
             "height": 420,
             "margin": {"l": 70, "r": 30, "t": 60, "b": 110},
             "xaxis": {"title": {"text": "Complete episodes (n)"}, "rangemode": "tozero"},
-            "yaxis": {"title": {"text": "% with a clinically important improvement"}, "range": [0, 104]},
+            "yaxis": {"title": {"text": "% with a clinically important improvement"}, "range": [-3, 106]},
             "legend": {"orientation": "h", "yref": "container", "y": 0.01, "x": 0},
             "hovermode": "closest",
         }
@@ -87,7 +87,9 @@ def funnel_figure(report: OutcomesReport, measure: str) -> go.Figure | None:
                 mode="markers+text",
                 name=FUNNEL_STATUSES[status].capitalize(),
                 text=names,
-                textposition="top center",
+                # Beside the point, not above it: two clinicians with the same n stay readable, and
+                # a point at 100 % keeps its name inside the plot.
+                textposition="middle right",
                 marker={
                     "color": colour,
                     "symbol": symbol,

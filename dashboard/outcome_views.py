@@ -17,9 +17,15 @@ from dashboard.clinic_outcomes import (
     RULE_CLOSE_WITHIN,
     ClinicOutcomes,
 )
-from dashboard.episodes import DISCHARGE_REASONS, OUTCOME_MEASURES
+from dashboard.episodes import (
+    AGE_BANDS,
+    DISCHARGE_REASONS,
+    DURATION_BANDS,
+    OUTCOME_MEASURES,
+    STARTBACK_GROUPS,
+)
 from dashboard.outcome_services import OutcomesReport
-from dashboard.outcomes import MEASURES
+from dashboard.outcomes import MEASURES, ODI_BANDS, ODI_TOP_BAND
 
 __all__ = [
     "CASE_MIX_NOTE",
@@ -124,6 +130,21 @@ def funnel_frame(report: OutcomesReport, measure: str) -> pd.DataFrame:
     )
 
 
+# Each case-mix dimension's bands in their natural order (youngest first, shortest first, ...).
+_BAND_ORDER: dict[str, tuple[str, ...]] = {
+    "startback_risk": STARTBACK_GROUPS,
+    "odi_band": (*(label for _limit, label in ODI_BANDS), ODI_TOP_BAND),
+    "duration_band": DURATION_BANDS,
+    "age_band": AGE_BANDS,
+}
+
+
+def _band_order(dimension: str, band: str) -> tuple[int, str]:
+    """A band's place in its dimension; anything else ("not recorded") after the known bands."""
+    order = _BAND_ORDER.get(dimension, ())
+    return (order.index(band), "") if band in order else (len(order), band)
+
+
 def case_mix_frames(outcomes: ClinicOutcomes) -> dict[str, pd.DataFrame]:
     """One small table per case-mix dimension (episodes and their share of the discharged)."""
     frames = {}
@@ -133,7 +154,7 @@ def case_mix_frames(outcomes: ClinicOutcomes) -> dict[str, pd.DataFrame]:
         frames[title] = pd.DataFrame(
             [
                 {"Group": str(band), "Episodes": n, "Share": _pct(100 * n / total if total else None)}
-                for band, n in sorted(counts.items(), key=lambda kv: (kv[0] == "not recorded", str(kv[0])))
+                for band, n in sorted(counts.items(), key=lambda kv: _band_order(dimension, str(kv[0])))
             ],
             columns=["Group", "Episodes", "Share"],
         )

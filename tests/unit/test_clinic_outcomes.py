@@ -299,3 +299,22 @@ def test_timeliness_reports_the_share_within_target_of_those_decided_and_the_med
     assert urgent.median_hours_to_close == 96.0
     empty = flag_timeliness([], period_start=START, period_end=END, today=NOW)["URGENT"]
     assert (empty.n_events, empty.pct_within, empty.median_hours_to_close) == (0, None, None)
+
+
+def test_case_mix_tables_list_the_bands_in_their_natural_order() -> None:
+    from dashboard.outcome_views import case_mix_frames
+
+    ages = ["≥ 80", "< 50", "65–79", None, "50–64"]
+    rows = [
+        (
+            factories.make_episode(
+                id=f"e{n}", status="discharged", discharge_date=END, discharge_reason="goals_met"
+            ),
+            factories.make_episode_outcome(case_mix={"age_band": age}),
+        )
+        for n, age in enumerate(ages)
+    ]
+    frames = case_mix_frames(clinic_outcomes(rows, period_start=START, period_end=END))
+    table = frames["Age band at the first visit"]
+    assert table["Group"].to_list() == ["< 50", "50–64", "65–79", "≥ 80", "not recorded"]
+    assert table["Share"].to_list() == ["20%"] * 5
