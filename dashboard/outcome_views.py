@@ -39,6 +39,7 @@ __all__ = [
     "period_choices",
     "rule_target_note",
     "timeliness_frame",
+    "trend_frame",
 ]
 
 MEASURE_NAMES: dict[str, str] = {
@@ -143,6 +144,22 @@ def _band_order(dimension: str, band: str) -> tuple[int, str]:
     """A band's place in its dimension; anything else ("not recorded") after the known bands."""
     order = _BAND_ORDER.get(dimension, ())
     return (order.index(band), "") if band in order else (len(order), band)
+
+
+def trend_frame(report: OutcomesReport, measure: str) -> pd.DataFrame:
+    """The monthly trend of one measure as a table (the chart's numbers, for print and screen readers)."""
+    return pd.DataFrame(
+        [
+            {
+                "Month of discharge": f"{p.month:%B %Y}",
+                "Complete episodes": p.n_complete,
+                "% improved": _pct(p.pct_improved),
+                "95% interval": _interval(p.ci95),
+            }
+            for p in report.monthly[measure]
+        ],
+        columns=["Month of discharge", "Complete episodes", "% improved", "95% interval"],
+    )
 
 
 def case_mix_frames(outcomes: ClinicOutcomes) -> dict[str, pd.DataFrame]:

@@ -25,6 +25,7 @@ from dashboard.outcome_views import (
     measure_frame,
     rule_target_note,
     timeliness_frame,
+    trend_frame,
 )
 from reports.handout import (
     ACCENT,
@@ -221,6 +222,10 @@ def render(report: OutcomesReport, *, clinic_name: str, creation_date: dt.dateti
     )
     for measure in OUTCOME_MEASURES:
         pdf.funnel(report, measure)
+    for measure in OUTCOME_MEASURES:
+        if outcomes.by_measure[measure].n_complete:
+            pdf.heading(f"{MEASURE_NAMES[measure]}: trend by month of discharge", 40)
+            pdf.frame(trend_frame(report, measure), (3, 2, 2, 2))
     pdf.heading("Case mix of the discharged episodes", 50)
     for title, frame in case_mix_frames(outcomes).items():
         pdf.text_block(title, BODY_PT, bold=True)

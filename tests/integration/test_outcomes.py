@@ -135,6 +135,7 @@ def test_the_report_pdf_states_the_period_the_results_and_each_clinician_without
     assert "3 episodes discharged in the period" in text
     assert "Pain (NRS) 3 3 3 100% 2 67% 21–94%" in text
     assert "Carla Clinician" in text and "Bob Colleague" in text and "within the expected range" in text
+    assert "Pain (NRS): trend by month of discharge" in text and "March 2026 2 50% 9–91%" in text
     assert "OUT-" not in text and "Zoë" not in text and "HYPERLINK" not in text
     assert [r.action for r in audit_rows(store)].count("export.outcomes_pdf") == 1
 
