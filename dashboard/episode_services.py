@@ -13,7 +13,7 @@ from dashboard.episodes import current_episode, discharge_problems
 from dashboard.fhir import CareManager, patient_bundle
 from dashboard.models import Episode, Patient
 from dashboard.ports import InvalidInputError, NotFoundError, Store, Tx, User
-from dashboard.services import (
+from dashboard.service_base import (
     _changed,
     _existing_patient,
     _keep_revision,

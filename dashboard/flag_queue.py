@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 
-from dashboard.services import EscalationGroup
+from dashboard.escalation_services import EscalationGroup
 
 # Label -> minimum time open, in days (None: any). Labels are what the page offers.
 FLAG_AGES: dict[str, float | None] = {

@@ -15,7 +15,7 @@ from typing import Any
 from dashboard.licences import LICENSED_INSTRUMENTS, enabled_from_meta
 from dashboard.models import Patient
 from dashboard.ports import InvalidInputError, NotFoundError, Store, User
-from dashboard.services import ERASED_REF_PREFIX, is_erased, require
+from dashboard.service_base import ERASED_REF_PREFIX, is_erased, require
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 
 from dashboard.config import Settings
 from dashboard.episodes import current_episode, episode_outcome
+from dashboard.escalation_services import _close_one, most_urgent_first, one_event
 from dashboard.letters import (
     CLOSE_ACTION_OF_RECIPIENT,
     RECIPIENTS,
@@ -26,15 +27,7 @@ from dashboard.letters import (
 from dashboard.models import Episode, Escalation, control_character_problem
 from dashboard.page_text import local_datetime
 from dashboard.ports import InvalidInputError, Letter, NotFoundError, Store, Tx, User
-from dashboard.services import (
-    _close_one,
-    _existing_patient,
-    _utcnow,
-    authorize,
-    current_episode_visits,
-    most_urgent_first,
-    one_event,
-)
+from dashboard.service_base import _existing_patient, _utcnow, authorize, current_episode_visits
 
 Render = Callable[[LetterContent], bytes]
 REFERENCE_MAX = 1000  # characters, as the close form's reference

@@ -15,7 +15,7 @@ from dashboard.clinic_outcomes import ClinicOutcomes, TierTimeliness, clinic_out
 from dashboard.episodes import DISCHARGE_REASONS, OUTCOME_MEASURES, Episode, EpisodeOutcome, episode_outcome
 from dashboard.ports import InvalidInputError, Store, User
 from dashboard.safe_text import csv_cell
-from dashboard.services import authorize
+from dashboard.service_base import authorize
 
 __all__ = [
     "EpisodeRow",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import auth, services
+from dashboard import account_services, auth, services
 from data.store import SqlStore
 from tests.app.conftest import as_shown
 from tests.conftest import ROOT
@@ -99,7 +99,7 @@ def test_the_login_page_says_when_to_try_again_after_repeated_failures(
     # The clock stands still: on a loaded machine eight attempts can take longer than the growing
     # delays (1, 2, 4 s), and the last one would then be checked instead of refused.
     frozen = dt.datetime.now(dt.UTC)
-    monkeypatch.setattr(services, "_utcnow", lambda: frozen)
+    monkeypatch.setattr(account_services, "_utcnow", lambda: frozen)  # the login throttle's clock
     at = AppTest.from_file(APP, default_timeout=30).run()
     for _ in range(8):
         at.text_input(key="login_username").input("demo.admin")
