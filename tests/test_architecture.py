@@ -5,7 +5,7 @@
 | dashboard | streamlit, sqlalchemy, fpdf, data, reports, pages      |
 |           | (plotly only in the chart modules dashboard/charts.py and dashboard/outcome_charts.py, |
 |           | argon2 only in dashboard/auth.py) |
-| data      | streamlit, reports, pages, dashboard.services          |
+| data      | streamlit, reports, pages, the service layer (dashboard.services, service_base, *_services) |
 |           | (data/users.py, the operator's account command line, aside) |
 | reports   | streamlit, sqlalchemy, data, pages                     |
 | pages/*, app.py | one another (a page never imports a page)        |
@@ -179,12 +179,26 @@ SERVICE_CALLERS_IN_DATA = frozenset({"data/users.py"})
 
 @pytest.mark.parametrize("rel", [rel for rel in _files("data") if rel not in SERVICE_CALLERS_IN_DATA])
 def test_the_data_layer_never_imports_the_service_layer(rel: str) -> None:
-    bad = sorted(
-        name
-        for name in imported_modules(rel)
-        if name == "dashboard.services" or name.startswith("dashboard.services.")
+    bad = sorted(name for name in imported_modules(rel) if is_service_module(name))
+    assert not bad, f"{rel} imports {', '.join(bad)}: data must not import the service layer"
+
+
+def is_service_module(name: str) -> bool:
+    """dashboard.services, its base and every module of the layer (patient_services, ...)."""
+    module = name.removeprefix("dashboard.").split(".")[0]
+    return name.startswith("dashboard.") and (
+        module in ("services", "service_base") or module.endswith("_services")
     )
-    assert not bad, f"{rel} imports {', '.join(bad)}: data must not import dashboard.services"
+
+
+def test_every_service_module_counts_as_the_service_layer() -> None:
+    layer = {
+        rel.removesuffix(".py").replace("/", ".")
+        for rel in _files("dashboard")
+        if "services" in rel or "service_" in rel
+    }
+    assert layer and all(is_service_module(name) for name in layer), layer
+    assert not is_service_module("dashboard.models") and not is_service_module("dashboard.web_sessions")
 
 
 def test_the_service_layer_rule_sees_every_way_of_importing_it() -> None:
