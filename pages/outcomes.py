@@ -2,7 +2,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import outcome_charts, outcome_services, outcome_views
+from dashboard import outcome_charts, outcome_services, outcome_views, services
 from dashboard.clinic_outcomes import FUNNEL_STATUSES
 from dashboard.config import Settings
 from dashboard.episodes import AGE_BANDS, DURATION_BANDS, OUTCOME_MEASURES, STARTBACK_GROUPS
@@ -59,8 +59,25 @@ filters = outcome_services.OutcomeFilters(
     duration_band=None if duration == ALL else duration,
 )
 
+
+# A year of a large clinic takes seconds to read and judge; every widget on the page reruns the
+# script, so the report is kept for a few minutes per account, period and filters. The account's
+# rights are still checked on every run (services.require), before anything cached is shown.
+@st.cache_data(ttl=300, max_entries=16, show_spinner="Reading the discharged episodes…")
+def cached_report(
+    _store: Store,
+    _user: User,
+    user_id: str,
+    first: dt.date | None,
+    last: dt.date | None,
+    chosen: outcome_services.OutcomeFilters,
+) -> outcome_services.OutcomesReport:
+    return outcome_services.clinic_report(_store, _user, period_start=first, period_end=last, filters=chosen)
+
+
 try:
-    report = outcome_services.clinic_report(store, user, period_start=start, period_end=end, filters=filters)
+    services.require(store, user, "view_outcomes")
+    report = cached_report(store, user, user.id, start, end, filters)
 except InvalidInputError as exc:
     for message in exc.errors.values():
         st.error(message)
@@ -142,6 +159,9 @@ else:
 
 # --- downloads -----------------------------------------------------------------------------------
 st.markdown("#### Download")
+if st.button("Read the latest data", key="outcomes_refresh", help="The report is kept for up to 5 minutes."):
+    cached_report.clear()
+    st.rerun()
 with_refs = st.checkbox(
     "Include patient references",
     key="outcomes_refs",

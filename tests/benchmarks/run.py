@@ -612,6 +612,10 @@ def measure_outcomes(clinic: Clinic, store: Any, reps: Reps) -> Result:
     try:
 
         def open_year() -> Any:
+            import streamlit as st
+
+            # The page keeps its report for 5 minutes: measure the reading, not the cache.
+            st.cache_data.clear()
             state = runner.at.session_state
             state["outcomes_kind"], state["outcomes_start"], state["outcomes_end"] = "Custom", first, today
             return runner.open("pages/outcomes.py")
