@@ -19,8 +19,8 @@ from dashboard.walking import chronological, comparable_walks
 
 # Bump when a summary changes meaning: stored summaries are then recomputed (migration 0006 and the
 # store's check on opening). "1": the SQL aggregate; "2": computed here (one judge, one walk rule);
-# "3": the current episode's visits only (§11.1).
-SUMMARY_VERSION = "3"
+# "3": the current episode's visits only (§11.1); "4": with the episode's first visit date.
+SUMMARY_VERSION = "4"
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ class PatientSummary:
     walk_change: str | None
     not_improving: bool
     open_tier: str = "NONE"
+    # The current episode's first visit: when an episode without a referral date began (caseload).
+    first_visit_date: dt.date | None = None
     next_review_date: dt.date | None = None
 
     def overdue(self, today: dt.date) -> bool:
@@ -104,6 +106,7 @@ def patient_summary(
     return PatientSummary(
         patient_id=patient_id,
         last_visit_date=ordered[-1].visit_date if ordered else None,
+        first_visit_date=ordered[0].visit_date if ordered else None,
         n_visits=len(ordered),
         nrs_count=len(nrs),
         walk_count=len(walk_values),

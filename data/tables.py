@@ -267,4 +267,6 @@ patient_summaries = Table(
     Column("odi_change", String(32), nullable=True),
     Column("walk_change", String(32), nullable=True),
     Column("not_improving", Boolean, nullable=False, default=False, server_default=false()),
+    # From migration 0011: the current episode's first visit (when an episode began, for the caseload).
+    Column("first_visit_date", Date, nullable=True),
 )

@@ -18,7 +18,8 @@ from dashboard import services, trends
 from dashboard.models import TIER_ORDER
 from dashboard.outcomes import judge_change
 from dashboard.red_flags import derive_facts
-from dashboard.summaries import STORED_FIELDS, patient_summary
+from dashboard.summaries import STORED_FIELDS, SUMMARY_VERSION, patient_summary
+from data.store import open_store
 from tests.integration.support import license_all_instruments, make_team, patient_values, visit_values
 
 DAY1 = dt.date(2025, 2, 3)
@@ -201,11 +202,30 @@ def test_migration_0006_recomputes_the_summaries_of_an_existing_database(
             command.downgrade(cfg, "0006-1")
             conn.execute(text("UPDATE patient_summaries SET latest_walk_primary = 100"))
             conn.execute(text("INSERT INTO meta (key, value) VALUES ('summary_version', '1')"))
-        upgrade(engine)
+        with engine.begin() as conn:  # up to 0010: 0006 recomputed the summaries (version 2)
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0010")
+        from_0006 = [name for name in STORED_FIELDS if name != "first_visit_date"]
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT value FROM meta WHERE key = 'summary_version'")).scalar() == "2"
+            columns = [tables.patient_summaries.c[name] for name in from_0006]
+            row = conn.execute(select(*columns)).mappings().one()
+        upgrade(engine)  # 0011 adds the first visit date and leaves the recompute to the store
         with engine.connect() as conn:
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
-            assert conn.execute(text("SELECT value FROM meta WHERE key = 'summary_version'")).scalar() == "2"
-            row = conn.execute(select(tables.patient_summaries)).mappings().one()
+            assert conn.execute(text("SELECT value FROM meta WHERE key = 'summary_version'")).scalar() is None
     finally:
         engine.dispose()
-    assert {name: row[name] for name in STORED_FIELDS} == expected
+    assert {name: row[name] for name in from_0006} == {name: expected[name] for name in from_0006}
+    reopened = open_store(database_url)
+    try:
+        with reopened.read() as tx:
+            assert tx.get_meta("summary_version") == SUMMARY_VERSION
+        assert _summary_of_stored_visits(reopened, patient) == expected
+        with reopened.read_engine.connect() as conn:
+            stored = conn.execute(select(tables.patient_summaries)).mappings().one()
+        assert {name: stored[name] for name in STORED_FIELDS} == expected
+        assert stored["first_visit_date"] == DAY1
+    finally:
+        reopened.close()
