@@ -32,6 +32,7 @@ __all__ = [
     "duration_band",
     "episode_outcome",
     "episode_start",
+    "lookback_episode",
     "lookback_visits",
     "measure_value",
 ]
@@ -65,24 +66,31 @@ def episode_start(episode: Episode, visits: Iterable[Visit]) -> dt.date | None:
     return min((v.visit_date for v in visits if v.episode_id == episode.id and not v.archived), default=None)
 
 
-def lookback_visits(episodes: Sequence[Episode], visits: Sequence[Visit]) -> list[Visit]:
-    """The previous episode's last visit when the current episode began within 12 weeks (84 days) of
-    that episode's discharge, for the trend rules of the red-flag screen only; else [] (§11.1)."""
+def lookback_episode(episodes: Sequence[Episode], visits: Iterable[Visit]) -> Episode | None:
+    """The previous episode the trend rules look back to: the latest discharged one, when the current
+    episode began within 12 weeks (84 days) of its discharge (§11.1); None otherwise. `visits` need
+    only hold the current episode's (they date its start when it has no referral date)."""
     current = current_episode(episodes)
     if current is None:
-        return []
+        return None
     discharged = [e for e in episodes if e.id != current.id and e.discharge_date is not None]
     if not discharged:
-        return []
+        return None
     # The latest discharge; on a tie the later episode (episodes come oldest first).
     previous = max(reversed(discharged), key=lambda e: e.discharge_date or dt.date.min)
     start = episode_start(current, visits)
     if start is None or previous.discharge_date is None:
+        return None
+    return previous if 0 <= (start - previous.discharge_date).days <= REREFERRAL_LOOKBACK_DAYS else None
+
+
+def lookback_visits(episodes: Sequence[Episode], visits: Sequence[Visit]) -> list[Visit]:
+    """The previous episode's last visit when the current episode is a re-referral within 12 weeks
+    of its discharge, for the trend rules of the red-flag screen only; else [] (§11.1)."""
+    previous = lookback_episode(episodes, visits)
+    if previous is None:
         return []
-    if not 0 <= (start - previous.discharge_date).days <= REREFERRAL_LOOKBACK_DAYS:
-        return []
-    theirs = chronological(v for v in visits if v.episode_id == previous.id)
-    return theirs[-1:]
+    return chronological(v for v in visits if v.episode_id == previous.id)[-1:]
 
 
 # --- the outcome of one episode ---------------------------------------------------------------

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dashboard.config import RuleSettings, Settings
-from dashboard.episodes import lookback_visits
+from dashboard.episodes import lookback_episode, lookback_visits
 from dashboard.models import (
     CLOSE_ACTIONS,
     CLOSE_ACTIONS_NEEDING_TEXT,
@@ -45,8 +45,11 @@ def _screen_after_change(
 def _screen_and_escalate(
     tx: Tx, actor: User, patient: Patient, visits: list[Visit], visit_id: str | None, rules: RuleSettings
 ) -> Screening:
-    # The previous episode's last visit at a re-referral within 12 weeks, for the trend rules (§11.1).
-    lookback = lookback_visits(tx.episodes(patient.id or ""), tx.visits(patient.id or ""))
+    # The previous episode's last visit at a re-referral within 12 weeks, for the trend rules (§11.1);
+    # only then are the earlier episode's visits read (otherwise one cheap query of the episodes).
+    episodes = tx.episodes(patient.id or "")
+    recent = lookback_episode(episodes, visits) is not None
+    lookback = lookback_visits(episodes, tx.visits(patient.id or "")) if recent else []
     result = screen(patient, visits, rules, lookback=lookback)
     screening = tx.insert_screening(
         to_screening(result, patient.id or "", visit_id).model_copy(
