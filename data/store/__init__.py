@@ -7,26 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import json
 import logging
-import os
-import unicodedata
-import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
     bindparam,
-    create_engine,
     delete,
-    event,
     func,
     insert,
     null,
@@ -34,7 +27,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from dashboard.episodes import current_episode
 from dashboard.models import TIER_ORDER, Episode, Escalation, Patient, Screening, Visit
@@ -47,7 +40,6 @@ from dashboard.ports import (
     PinnedEmergency,
     Revision,
     StaleRecordError,
-    StoreBusy,
     Throttle,
     User,
     WebSession,
@@ -59,333 +51,54 @@ from dashboard.summaries import (
     patient_summary,
     summary_visit,
 )
-from dashboard.walking import primary_metric
 from data import tables as t
 from data.audit_head import AuditHead, AuditHeadError, audit_head_path, head_lock, read_head, write_head
-from data.clinic_key import load_clinic_key, sign
+from data.clinic_key import load_clinic_key
+from data.store.chain import (
+    AUDIT_HASHED,
+    ERASURE_ACTION,
+    GENESIS_HASH,
+    AuditChainCheck,
+    AuditVerdict,
+    audit_hash,
+    audit_seal,
+    check_audit_chain,
+    payload_sha256,
+    reseal_audit_chain,
+)
+from data.store.engine import (
+    BUSY_TIMEOUT_ENV,
+    DEFAULT_BUSY_TIMEOUT_S,
+    _busy_as_store_busy,
+    _create_private_file,
+    busy_timeout_from_env,
+    is_busy_error,
+    make_engine,
+)
+from data.store.rows import (
+    _as_date,
+    _as_utc,
+    _user,
+    _web_session,
+    bookkeeping_from_row,
+    episode_from_row,
+    escalation_from_row,
+    letter_from_row,
+    new_id,
+    patient_from_row,
+    screening_from_row,
+    search_key,
+    utcnow,
+    visit_columns,
+    visit_from_row,
+)
 
 log = logging.getLogger(__name__)
 
-GENESIS_HASH = "0" * 64
 # SUMMARY_VERSION (dashboard.summaries): when it changes, the store recomputes the summaries on open.
 # One advisory-lock key for the audit chain on PostgreSQL: appends are serialised so the chain stays linear.
 AUDIT_LOCK_KEY = 7_310_001
 SUMMARY_LOCK_KEY = 7_310_002
-
-
-def utcnow() -> dt.datetime:
-    """The current time in UTC (timezone-aware)."""
-    return dt.datetime.now(dt.UTC)
-
-
-def new_id() -> str:
-    """A new opaque record id (UUID4); never derived from patient data."""
-    return str(uuid.uuid4())
-
-
-# Letters that NFKD does not decompose (a stroke or ligature, not a combining mark).
-_UNDECOMPOSED = str.maketrans(
-    {
-        "Ł": "L",
-        "ł": "l",
-        "Ø": "O",
-        "ø": "o",
-        "Đ": "D",
-        "đ": "d",
-        "Ħ": "H",
-        "ħ": "h",
-        "ß": "ss",
-        "Æ": "AE",
-        "æ": "ae",
-        "Œ": "OE",
-        "œ": "oe",
-        "Þ": "Th",
-        "þ": "th",
-        "ı": "i",
-    }
-)
-
-
-def search_key(*parts: str) -> str:
-    """Lower-case, accent-free text for forgiving search (José matches jose, Łukasz matches lukasz)."""
-    joined = " ".join(parts).translate(_UNDECOMPOSED)
-    decomposed = unicodedata.normalize("NFKD", joined)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-
-
-def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-def _as_date(value: dt.date | str | None) -> dt.date | None:
-    """A date read back from SQL: a date, or the ISO text SQLite's JSON and aggregates give."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
-
-
-def _canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def payload_sha256(reason: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
-    """SHA-256 of an audit row's free text and values: the part an erasure may remove.
-
-    The chain hashes this digest rather than the payload itself, so a redacted row (payload gone,
-    digest kept) still links to its neighbours.
-    """
-    canonical = _canonical_json({"reason": reason, "before": before, "after": after})
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-# What the chain authenticates of each row, besides `at` and the previous row's hash; the payload
-# (reason, before, after) enters through its digest. Keep in step with migration 0005 (which
-# re-sealed the rows written before it).
-AUDIT_HASHED = ("seq", "user_id", "action", "entity", "entity_id", "patient_id", "payload_sha256")
-# The audit action whose entry authorises the redaction of a patient's earlier entries.
-ERASURE_ACTION = "patient.erase"
-
-
-def _at_text(value: dt.datetime) -> str:
-    at = _as_utc(value)
-    assert at is not None
-    return at.replace(tzinfo=None).isoformat(timespec="microseconds")
-
-
-def audit_hash(key: bytes, prev_hash: str, row: Mapping[str, Any]) -> str:
-    """HMAC-SHA256 (clinic key) linking one audit row to the previous one: only the key can re-link."""
-    canonical = {"at": _at_text(row["at"]), **{k: row.get(k) for k in AUDIT_HASHED}}
-    return sign(key, f"stride-audit-row:v1\n{prev_hash}\n{_canonical_json(canonical)}".encode())
-
-
-def audit_seal(key: bytes, row: Mapping[str, Any]) -> str:
-    """HMAC-SHA256 of a row's hash with its redaction state: rewritten, by the key holder, on erasure only."""
-    state = {
-        "hash": row.get("hash"),
-        "redacted": bool(row.get("redacted")),
-        "redacted_by": row.get("redacted_by"),
-    }
-    return sign(key, f"stride-audit-seal:v1\n{_canonical_json(state)}".encode())
-
-
-class AuditChainCheck(NamedTuple):
-    """The chain inside the database: (intact, rows checked, first broken seq or None)."""
-
-    intact: bool
-    rows: int
-    broken: int | None
-
-
-@dataclass(frozen=True)
-class AuditVerdict:
-    """The chain checked against the head kept outside the database (data.audit_head)."""
-
-    intact: bool
-    rows: int
-    broken: int | None  # the first seq found wrong or missing
-    problem: str | None = None  # "broken", "truncated", "no head", "head not authentic"
-    message: str = ""
-    head_seq: int | None = None
-    tail_seq: int | None = None
-
-    def as_tuple(self) -> tuple[bool, int, int | None]:
-        """(intact, rows, first broken seq): the short form the pages and older callers use."""
-        return self.intact, self.rows, self.broken
-
-
-def _payload_ok(row: Mapping[str, Any]) -> bool:
-    """A live row carries its payload's digest; a redacted one lost its payload in exactly one shape."""
-    if row.get("redacted"):
-        return (
-            row.get("reason") == ""
-            and row.get("before") is None
-            and row.get("after") is None
-            and row.get("patient_id") is not None
-            and bool(row.get("payload_sha256"))
-            and isinstance(row.get("redacted_by"), int)
-            and row["redacted_by"] > row["seq"]
-        )
-    return row.get("redacted_by") is None and row.get("payload_sha256") == payload_sha256(
-        row.get("reason") or "", row.get("before"), row.get("after")
-    )
-
-
-def check_audit_chain(
-    rows: Iterable[Mapping[str, Any]], key: bytes, *, tails: dict[int, str] | None = None
-) -> AuditChainCheck:
-    """Recompute a chain of audit rows in seq order under the clinic key.
-
-    Every row must follow the previous one (prev_hash), carry the key's HMAC of its columns and of
-    its redaction state, and either its payload's digest or the erasure shape; a redacted row must
-    point (redacted_by) to a later "patient.erase" entry about the same patient, and every entry
-    about a patient before that patient's erasure must be redacted. `tails`, when given, receives
-    seq -> hash of every row checked (the verifier compares the head with it).
-    """
-    prev_hash = GENESIS_HASH
-    count = 0
-    live_before: dict[str, int] = {}  # patient id -> seq of the first unredacted entry so far
-    pending: dict[int, tuple[int, str | None]] = {}  # erasure seq pointed at -> (first redacted seq, patient)
-    for row in rows:
-        count += 1
-        seq = row["seq"]
-        first_wrong = min((first for first, _pid in pending.values()), default=None)
-        if first_wrong is not None and seq > min(pending):  # a pointer skipped past its target
-            return AuditChainCheck(False, count, first_wrong)
-        ok = (
-            _payload_ok(row)
-            and row.get("prev_hash") == prev_hash
-            and hmac.compare_digest(str(row.get("hash")), audit_hash(key, prev_hash, row))
-            and hmac.compare_digest(str(row.get("seal")), audit_seal(key, row))
-        )
-        if not ok:
-            return AuditChainCheck(False, count, seq)
-        pid = row.get("patient_id")
-        if seq in pending:
-            first, wanted = pending.pop(seq)
-            if row.get("action") != ERASURE_ACTION or row.get("redacted") or pid != wanted:
-                return AuditChainCheck(False, count, first)
-        if row.get("action") == ERASURE_ACTION and not row.get("redacted") and pid in live_before:
-            return AuditChainCheck(False, count, live_before[pid])  # an entry the erasure left in
-        if row.get("redacted"):
-            target = row["redacted_by"]
-            first, wanted = pending.get(target, (seq, pid))
-            if wanted != pid:
-                return AuditChainCheck(False, count, seq)
-            pending[target] = (first, pid)
-        elif pid is not None:
-            live_before.setdefault(pid, seq)
-        if tails is not None:
-            tails[seq] = row["hash"]
-        prev_hash = row["hash"]
-    if pending:  # a redacted row points past the end of the chain
-        return AuditChainCheck(False, count, min(first for first, _pid in pending.values()))
-    return AuditChainCheck(True, count, None)
-
-
-def reseal_audit_chain(rows: Iterable[Mapping[str, Any]], key: bytes) -> list[dict[str, Any]]:
-    """The rows (in seq order) chained and sealed anew under `key`: for another clinic's history.
-
-    Another clinic's chain is sealed with a key this clinic does not hold, so it cannot be verified
-    here; its rows are re-linked under this clinic's key so that later tampering still shows. Payload
-    digests and redactions are kept as they came.
-    """
-    prev_hash = GENESIS_HASH
-    out = []
-    for row in rows:
-        sealed = {**row, "prev_hash": prev_hash}
-        sealed["hash"] = audit_hash(key, prev_hash, sealed)
-        sealed["seal"] = audit_seal(key, sealed)
-        prev_hash = sealed["hash"]
-        out.append(sealed)
-    return out
-
-
-def bookkeeping_from_row(row: Any) -> dict[str, Any]:
-    """The bookkeeping fields of a stored row, timestamps in UTC."""
-    return {
-        "id": row.id,
-        "version": row.version,
-        "recorded_at": _as_utc(row.recorded_at),
-        "updated_at": _as_utc(row.updated_at),
-        "recorded_by": row.recorded_by,
-        "updated_by": row.updated_by,
-        "archived": bool(row.archived),
-    }
-
-
-def patient_from_row(row: Any) -> Patient:
-    """A stored patient row as the domain model (validated again on the way out)."""
-    return Patient.model_validate({**row.data, **bookkeeping_from_row(row)})
-
-
-def visit_from_row(row: Any) -> Visit:
-    """A stored visit row as the domain model (validated again on the way out)."""
-    return Visit.model_validate(
-        {**row.data, **bookkeeping_from_row(row), "patient_id": row.patient_id, "episode_id": row.episode_id}
-    )
-
-
-def episode_from_row(row: Any) -> Episode:
-    """A stored episode row as the domain model (validated again on the way out)."""
-    return Episode.model_validate({**row.data, **bookkeeping_from_row(row), "patient_id": row.patient_id})
-
-
-def screening_from_row(row: Any) -> Screening:
-    """A stored screening row as the domain model (validated again on the way out)."""
-    return Screening.model_validate({**row.data, **bookkeeping_from_row(row)})
-
-
-def escalation_from_row(row: Any) -> Escalation:
-    """A stored escalation row as the domain model (validated again on the way out)."""
-    return Escalation.model_validate({**row.data, **bookkeeping_from_row(row)})
-
-
-def letter_from_row(row: Any) -> Letter:
-    """A stored letter row (its PDF exactly as given)."""
-    return Letter(
-        row.id,
-        row.patient_id,
-        row.episode_id,
-        row.kind,
-        row.recipient,
-        _as_utc(row.recorded_at) or utcnow(),
-        row.recorded_by,
-        row.sha256,
-        bytes(row.pdf),
-        dict(row.data.get("content", {})),
-        tuple(row.data.get("escalation_ids", ())),
-    )
-
-
-def _user(row: Any) -> User:
-    return User(
-        id=row.id,
-        username=row.username,
-        display_name=row.display_name,
-        role=row.role,
-        active=row.active,
-        failed_logins=row.failed_logins,
-        locked_until=_as_utc(row.locked_until),
-        version=row.version,
-        session_epoch=row.session_epoch,
-        must_change_password=row.must_change_password,
-    )
-
-
-def _web_session(row: Any) -> WebSession:
-    return WebSession(
-        id=row.id,
-        user_id=row.user_id,
-        created_at=_as_utc(row.created_at) or row.created_at,
-        last_seen_at=_as_utc(row.last_seen_at) or row.last_seen_at,
-        token_sha256=row.token_sha256,
-        ticket_expires_at=_as_utc(row.ticket_expires_at),
-        ticket_used_at=_as_utc(row.ticket_used_at),
-        revoked_at=_as_utc(row.revoked_at),
-        revoke_reason=row.revoke_reason or "",
-        session_epoch=row.session_epoch,
-    )
-
-
-def visit_columns(visit: Visit) -> dict[str, Any]:
-    """The queryable columns of a visit row (the rest lives in its JSON payload)."""
-    from dashboard.outcomes import score_odi
-
-    odi = score_odi(visit.odi_sections) if visit.odi_sections is not None else None
-    return {
-        "patient_id": visit.patient_id,
-        "visit_date": visit.visit_date,
-        "pain_nrs": visit.pain_nrs,
-        "odi_percent": odi.percent if odi else None,
-        "walk_protocol": visit.walk_protocol,
-        "walk_primary": primary_metric(visit),
-        "episode_id": visit.episode_id,
-        "data": visit.clinical_dict(),
-    }
 
 
 class SqlTx:
@@ -1578,97 +1291,6 @@ class SqlStore:
             self.read_engine.dispose()
 
 
-# How long a SQLite connection waits for another writer's lock before the action fails with StoreBusy
-# (seconds; STRIDE_DB_BUSY_TIMEOUT_S). Writes take milliseconds, so a longer wait means a bulk job (an
-# import, a restore) or a stuck process: the clinician gets a readable "busy" message in seconds
-# instead of a generic error after half a minute.
-DEFAULT_BUSY_TIMEOUT_S = 10.0
-BUSY_TIMEOUT_ENV = "STRIDE_DB_BUSY_TIMEOUT_S"
-# PostgreSQL's lock_not_available: a lock_timeout (if an administrator sets one) or NOWAIT ran out.
-_PG_LOCK_NOT_AVAILABLE = "55P03"
-
-
-def busy_timeout_from_env(environ: Mapping[str, str] | None = None) -> float:
-    """The lock wait in seconds from STRIDE_DB_BUSY_TIMEOUT_S (default 10); ValueError unless >= 0."""
-    raw = (os.environ if environ is None else environ).get(BUSY_TIMEOUT_ENV, "").strip()
-    if not raw:
-        return DEFAULT_BUSY_TIMEOUT_S
-    value = float(raw)
-    if not value >= 0:  # also refuses NaN
-        raise ValueError(f"{BUSY_TIMEOUT_ENV} must be a number of seconds, 0 or more")
-    return value
-
-
-def is_busy_error(exc: BaseException) -> bool:
-    """True when a database error means "another writer holds the lock" (SQLite busy, PostgreSQL 55P03)."""
-    if not isinstance(exc, OperationalError):
-        return False
-    orig = exc.orig
-    if "database is locked" in str(orig).lower() or "database table is locked" in str(orig).lower():
-        return True
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "diag", None), "sqlstate", None)
-    return sqlstate == _PG_LOCK_NOT_AVAILABLE
-
-
-@contextmanager
-def _busy_as_store_busy() -> Iterator[None]:
-    # The driver's "database is locked" carries no patient data, but the page would show it as a
-    # generic failure: name it, so pages show a readable message and nothing half-done is kept.
-    try:
-        yield
-    except OperationalError as exc:
-        if is_busy_error(exc):
-            raise StoreBusy() from exc
-        raise
-
-
-def make_engine(url: str, *, immediate: bool = True, busy_timeout_s: float | None = None) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys, a lock wait and (for writers) BEGIN IMMEDIATE."""
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True)
-    wait_s = busy_timeout_from_env() if busy_timeout_s is None else busy_timeout_s
-    engine = create_engine(
-        url, connect_args={"timeout": wait_s, "check_same_thread": False}, hide_parameters=True
-    )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite would defer it).
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute(f"PRAGMA busy_timeout={int(wait_s * 1000)}")
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        # Writers take the lock at BEGIN so the audit chain and version checks never interleave.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
-
-
-def _create_private_file(path_text: str) -> None:
-    """Create a new SQLite file owner-only (0600) before SQLite does; its -wal and -shm files copy the mode.
-
-    An existing file keeps its mode (an operator may have chosen group access on purpose).
-    """
-    import os
-    from pathlib import Path
-
-    if not path_text or path_text == ":memory:" or path_text.startswith("file:"):
-        return
-    path = Path(path_text)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    os.close(fd)  # SQLite takes an empty file as a new database
-
-
 def open_store(url: str, *, migrate: bool = True, busy_timeout_s: float | None = None) -> SqlStore:
     """Open the clinic's database at `url`, running migrations under a lock first.
 
@@ -1698,3 +1320,38 @@ def open_store(url: str, *, migrate: bool = True, busy_timeout_s: float | None =
             if tx.get_meta("summary_version") != SUMMARY_VERSION:
                 tx.refresh_summaries()
     return store
+
+
+__all__ = [
+    "AUDIT_HASHED",
+    "AUDIT_LOCK_KEY",
+    "AuditChainCheck",
+    "AuditVerdict",
+    "BUSY_TIMEOUT_ENV",
+    "DEFAULT_BUSY_TIMEOUT_S",
+    "ERASURE_ACTION",
+    "GENESIS_HASH",
+    "SUMMARY_LOCK_KEY",
+    "SqlStore",
+    "SqlTx",
+    "audit_hash",
+    "audit_seal",
+    "bookkeeping_from_row",
+    "busy_timeout_from_env",
+    "check_audit_chain",
+    "episode_from_row",
+    "escalation_from_row",
+    "is_busy_error",
+    "letter_from_row",
+    "make_engine",
+    "new_id",
+    "open_store",
+    "patient_from_row",
+    "payload_sha256",
+    "reseal_audit_chain",
+    "screening_from_row",
+    "search_key",
+    "utcnow",
+    "visit_columns",
+    "visit_from_row",
+]
