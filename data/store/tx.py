@@ -1,0 +1,13 @@
+"""SqlTx, one transaction on the store: the groups of transaction methods (data.store.tx_*) combined."""
+
+from __future__ import annotations
+
+from data.store.tx_accounts import _Accounts
+from data.store.tx_audit import _Audit
+from data.store.tx_caseload import _Caseload
+from data.store.tx_patients import _PatientsAndVisits
+from data.store.tx_records import _Records
+
+
+class SqlTx(_PatientsAndVisits, _Records, _Audit, _Accounts, _Caseload):
+    """One transaction on the store (implements dashboard.ports.Tx)."""

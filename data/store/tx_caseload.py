@@ -1,0 +1,171 @@
+"""Transaction methods for the caseload: the stored patient summaries (computed by
+dashboard.summaries) and the caseload rows read from them (the _Caseload part of SqlTx)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, insert, select
+
+from dashboard.models import TIER_ORDER, Visit
+from dashboard.summaries import (
+    STORED_FIELDS,
+    SUMMARY_VERSION,
+    SUMMARY_VISIT_FIELDS,
+    patient_summary,
+    summary_visit,
+)
+from data import tables as t
+from data.store.rows import _as_date
+from data.store.tx_base import _TxBase
+
+
+class _Caseload(_TxBase):
+    """The caseload summaries and rows."""
+
+    # --- caseload ------------------------------------------------------------------------------
+    def _summaries(self, patient_ids: list[str] | None) -> list[dict[str, Any]]:
+        """The domain's summary of each patient (all patients, or the given ones), as stored rows.
+
+        Two reads (visits, open escalations); the judgements are dashboard.summaries', never SQL's.
+        """
+        v, e = t.visits, t.escalations
+        live: ColumnElement[bool] = v.c.archived.is_(False)
+        open_live: ColumnElement[bool] = (e.c.status == "open") & e.c.archived.is_(False)
+        if patient_ids is not None:
+            live = live & v.c.patient_id.in_(patient_ids)
+            open_live = open_live & e.c.patient_id.in_(patient_ids)
+            ids = list(dict.fromkeys(patient_ids))
+        else:
+            ids = list(self.conn.execute(select(t.patients.c.id)).scalars())
+        visits: dict[str, list[Visit]] = {}
+        open_episodes: set[str] = set()
+        # Only the payload keys a summary reads, extracted by the database: no whole payload is decoded.
+        walk_keys = [
+            key for key in SUMMARY_VISIT_FIELDS if key.startswith("walk_") and key != "walk_protocol"
+        ]
+        payload = [
+            v.c.data["odi_sections"].label("odi_sections"),
+            *(v.c.data[key].as_float().label(key) for key in walk_keys if key != "walk_stop_reason"),
+            v.c.data["walk_stop_reason"].as_string().label("walk_stop_reason"),
+        ]
+        stmt = select(
+            v.c.patient_id, v.c.visit_date, v.c.recorded_at, v.c.pain_nrs, v.c.walk_protocol, *payload
+        ).where(live)
+        # The current episode's visits only (the open one, else the latest), as screening reads them
+        # (dashboard.services.current_episode_visits, §11.1): a re-referral starts a new baseline.
+        ep = t.episodes
+        episode_stmt = select(ep.c.patient_id, ep.c.id, ep.c.status).order_by(ep.c.recorded_at, ep.c.id)
+        if patient_ids is not None:
+            episode_stmt = episode_stmt.where(ep.c.patient_id.in_(patient_ids))
+        current: dict[str, str] = {}
+        for pid, episode_id, status in self.conn.execute(episode_stmt):
+            if current.get(pid) not in open_episodes:
+                current[pid] = episode_id
+            if status == "open":
+                open_episodes.add(episode_id)
+        stmt = stmt.add_columns(v.c.episode_id)
+        for row in self.conn.execute(stmt):
+            if row.episode_id is not None and row.episode_id != current.get(row.patient_id, row.episode_id):
+                continue
+            values = row._mapping
+            visits.setdefault(row.patient_id, []).append(
+                summary_visit(row.visit_date, row.recorded_at, values)
+            )
+        tiers: dict[str, str] = {}
+        for pid, tier in self.conn.execute(select(e.c.patient_id, e.c.tier).where(open_live)):
+            if TIER_ORDER.get(tier, 0) > TIER_ORDER[tiers.get(pid, "NONE")]:
+                tiers[pid] = tier
+        known = (
+            set(ids)
+            if patient_ids is None
+            else set(self.conn.execute(select(t.patients.c.id).where(t.patients.c.id.in_(ids))).scalars())
+        )
+        return [
+            patient_summary(pid, visits.get(pid, ()), open_tier=tiers.get(pid, "NONE")).stored()
+            for pid in ids
+            if pid in known
+        ]
+
+    def refresh_summaries(self, patient_ids: list[str] | None = None) -> None:
+        """Recompute the caseload summaries of some patients (None: every patient) in this transaction."""
+        rows = self._summaries(patient_ids)
+        if patient_ids is None:
+            self.conn.execute(delete(t.patient_summaries))
+        else:
+            self.conn.execute(
+                delete(t.patient_summaries).where(t.patient_summaries.c.patient_id.in_(patient_ids))
+            )
+        for chunk in (rows[i : i + 2000] for i in range(0, len(rows), 2000)):
+            self.conn.execute(insert(t.patient_summaries), chunk)
+        if patient_ids is None:
+            self.set_meta("summary_version", SUMMARY_VERSION)
+
+    def caseload_rows(self) -> list[dict[str, Any]]:
+        """One row per active patient: details joined to the stored summaries (one indexed read)."""
+        p, ps, ep = t.patients, t.patient_summaries, t.episodes
+        # Discharged: the patient has episodes and none is open (one indexed lookup each, §11.1).
+        has_open = select(ep.c.id).where(ep.c.patient_id == p.c.id, ep.c.status == "open").exists()
+        has_any = select(ep.c.id).where(ep.c.patient_id == p.c.id).exists()
+        # When the open episode began (its referral date, else its first visit) and the latest discharge:
+        # the caseload's "open > 12 weeks" and "discharged this month" (dashboard.trends).
+        is_open = (ep.c.patient_id == p.c.id) & (ep.c.status == "open")
+        open_referral = select(ep.c.data["referral_date"].as_string()).where(is_open).scalar_subquery()
+        v = t.visits
+        open_first_visit = (
+            select(func.min(v.c.visit_date))
+            .select_from(v.join(ep, ep.c.id == v.c.episode_id))
+            .where(is_open, v.c.archived.is_(False))
+            .scalar_subquery()
+        )
+        last_discharge = (
+            select(func.max(ep.c.discharge_date)).where(ep.c.patient_id == p.c.id).scalar_subquery()
+        )
+        stmt = (
+            select(
+                p.c.id,
+                p.c.patient_ref,
+                # The two name fields, not the whole payload: no patient JSON is decoded in Python
+                # (JSON_EXTRACT on SQLite, ->> on PostgreSQL).
+                p.c.data["given_name"].as_string().label("given_name"),
+                p.c.data["family_name"].as_string().label("family_name"),
+                p.c.clinician_id,
+                p.c.next_review_date,
+                ps.c.patient_id.label("summary_of"),
+                *(ps.c[name] for name in STORED_FIELDS if name != "patient_id"),
+                has_open.label("has_open_episode"),
+                has_any.label("has_episode"),
+                open_referral.label("open_referral_date"),
+                open_first_visit.label("open_first_visit"),
+                last_discharge.label("last_discharge_date"),
+            )
+            .select_from(p.outerjoin(ps, ps.c.patient_id == p.c.id))
+            .where(p.c.archived.is_(False))
+        )
+        out = []
+        for row in self.conn.execute(stmt):
+            if row.summary_of is None:  # no summary yet: the domain's summary of no visits
+                summary = patient_summary(row.id, ()).stored()
+            else:
+                summary = dict(zip(STORED_FIELDS, row[6 : 6 + len(STORED_FIELDS)], strict=True))
+            n_visits = summary["n_visits"] or 0
+            discharged = bool(row.has_episode and not row.has_open_episode)
+            out.append(
+                {
+                    **summary,
+                    "patient_id": row.id,
+                    "patient_ref": row.patient_ref,
+                    "name": f"{row.given_name} {row.family_name}",
+                    "clinician_id": row.clinician_id,
+                    "next_review_date": row.next_review_date,
+                    "n_visits": n_visits,
+                    "visit_count": n_visits,
+                    "open_tier": summary["open_tier"] or "NONE",
+                    "episode_status": "discharged" if discharged else "open",
+                    "episode_start": None
+                    if discharged
+                    else (_as_date(row.open_referral_date) or _as_date(row.open_first_visit)),
+                    "discharge_date": _as_date(row.last_discharge_date) if discharged else None,
+                }
+            )
+        return out
