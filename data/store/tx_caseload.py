@@ -104,20 +104,12 @@ class _Caseload(_TxBase):
     def caseload_rows(self) -> list[dict[str, Any]]:
         """One row per active patient: details joined to the stored summaries (one indexed read)."""
         p, ps, ep = t.patients, t.patient_summaries, t.episodes
-        # Discharged: the patient has episodes and none is open (one indexed lookup each, §11.1).
-        has_open = select(ep.c.id).where(ep.c.patient_id == p.c.id, ep.c.status == "open").exists()
-        has_any = select(ep.c.id).where(ep.c.patient_id == p.c.id).exists()
-        # When the open episode began (its referral date, else its first visit) and the latest discharge:
-        # the caseload's "open > 12 weeks" and "discharged this month" (dashboard.trends).
+        # Discharged: a discharged episode and none open (one indexed lookup each, §11.1). When the
+        # open episode began is its referral date, else its first visit (the stored summary's, which
+        # is of the current episode): the caseload's "open > 12 weeks" and "discharged this month".
         is_open = (ep.c.patient_id == p.c.id) & (ep.c.status == "open")
+        has_open = select(ep.c.id).where(is_open).exists()
         open_referral = select(ep.c.data["referral_date"].as_string()).where(is_open).scalar_subquery()
-        v = t.visits
-        open_first_visit = (
-            select(func.min(v.c.visit_date))
-            .select_from(v.join(ep, ep.c.id == v.c.episode_id))
-            .where(is_open, v.c.archived.is_(False))
-            .scalar_subquery()
-        )
         last_discharge = (
             select(func.max(ep.c.discharge_date)).where(ep.c.patient_id == p.c.id).scalar_subquery()
         )
@@ -134,9 +126,7 @@ class _Caseload(_TxBase):
                 ps.c.patient_id.label("summary_of"),
                 *(ps.c[name] for name in STORED_FIELDS if name != "patient_id"),
                 has_open.label("has_open_episode"),
-                has_any.label("has_episode"),
                 open_referral.label("open_referral_date"),
-                open_first_visit.label("open_first_visit"),
                 last_discharge.label("last_discharge_date"),
             )
             .select_from(p.outerjoin(ps, ps.c.patient_id == p.c.id))
@@ -149,7 +139,7 @@ class _Caseload(_TxBase):
             else:
                 summary = dict(zip(STORED_FIELDS, row[6 : 6 + len(STORED_FIELDS)], strict=True))
             n_visits = summary["n_visits"] or 0
-            discharged = bool(row.has_episode and not row.has_open_episode)
+            discharged = not row.has_open_episode and row.last_discharge_date is not None
             out.append(
                 {
                     **summary,
@@ -164,7 +154,7 @@ class _Caseload(_TxBase):
                     "episode_status": "discharged" if discharged else "open",
                     "episode_start": None
                     if discharged
-                    else (_as_date(row.open_referral_date) or _as_date(row.open_first_visit)),
+                    else (_as_date(row.open_referral_date) or _as_date(summary["first_visit_date"])),
                     "discharge_date": _as_date(row.last_discharge_date) if discharged else None,
                 }
             )
