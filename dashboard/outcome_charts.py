@@ -5,6 +5,8 @@ colour alone: each funnel status has its own marker shape, and the statuses are 
 
 from __future__ import annotations
 
+from typing import Any
+
 import plotly.graph_objects as go
 
 from dashboard.charts import OKABE_ITO
@@ -26,6 +28,19 @@ _STATUS_STYLE: dict[str, tuple[str, str]] = {
 assert set(_STATUS_STYLE) == set(FUNNEL_STATUSES)
 
 
+def _figure(title: str, *, height: int, bottom: int, **layout: Any) -> go.Figure:
+    """An empty figure in the page's style: a title at the left, a white background, room below."""
+    return go.Figure(
+        layout={
+            "title": {"text": title, "x": 0.02},
+            "template": "plotly_white",
+            "height": height,
+            "margin": {"l": 70, "r": 30, "t": 60, "b": bottom},
+            **layout,
+        }
+    )
+
+
 def funnel_figure(report: OutcomesReport, measure: str) -> go.Figure | None:
     """Funnel plot of one measure (Spiegelhalter 2005): x = complete episodes, y = % improved, the
     clinic's rate and its 95% and 99.8% limits; None when no clinician has a complete episode."""
@@ -36,17 +51,14 @@ def funnel_figure(report: OutcomesReport, measure: str) -> go.Figure | None:
     top = max(max(p.n for p in points) * 1.3, 10)  # room for the names right of the points
     ns = [1 + (top - 1) * i / 120 for i in range(121)]
     limits = [funnel_limits(pooled, n) for n in ns]
-    fig = go.Figure(
-        layout={
-            "title": {"text": f"{MEASURE_NAMES[measure]}: % improved by clinician", "x": 0.02},
-            "template": "plotly_white",
-            "height": 420,
-            "margin": {"l": 70, "r": 30, "t": 60, "b": 110},
-            "xaxis": {"title": {"text": "Complete episodes (n)"}, "rangemode": "tozero"},
-            "yaxis": {"title": {"text": "% with a clinically important improvement"}, "range": [-3, 106]},
-            "legend": {"orientation": "h", "yref": "container", "y": 0.01, "x": 0},
-            "hovermode": "closest",
-        }
+    fig = _figure(
+        f"{MEASURE_NAMES[measure]}: % improved by clinician",
+        height=420,
+        bottom=110,
+        xaxis={"title": {"text": "Complete episodes (n)"}, "rangemode": "tozero"},
+        yaxis={"title": {"text": "% with a clinically important improvement"}, "range": [-3, 106]},
+        legend={"orientation": "h", "yref": "container", "y": 0.01, "x": 0},
+        hovermode="closest",
     )
     grey = "#5A5A5A"
     fig.add_trace(
@@ -108,16 +120,13 @@ def trend_figure(points: list[MonthPoint], measure: str) -> go.Figure | None:
     shown = [p for p in points if p.pct_improved is not None and p.ci95 is not None]
     if not shown:
         return None
-    fig = go.Figure(
-        layout={
-            "title": {"text": f"{MEASURE_NAMES[measure]}: % improved by month of discharge", "x": 0.02},
-            "template": "plotly_white",
-            "height": 340,
-            "margin": {"l": 70, "r": 30, "t": 60, "b": 60},
-            "xaxis": {"title": {"text": "Month of discharge"}, "tickformat": "%b %Y", "type": "date"},
-            "yaxis": {"title": {"text": "% improved"}, "range": [0, 104]},
-            "showlegend": False,
-        }
+    fig = _figure(
+        f"{MEASURE_NAMES[measure]}: % improved by month of discharge",
+        height=340,
+        bottom=60,
+        xaxis={"title": {"text": "Month of discharge"}, "tickformat": "%b %Y", "type": "date"},
+        yaxis={"title": {"text": "% improved"}, "range": [0, 104]},
+        showlegend=False,
     )
     fig.add_trace(
         go.Scatter(

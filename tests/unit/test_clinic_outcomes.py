@@ -318,3 +318,24 @@ def test_case_mix_tables_list_the_bands_in_their_natural_order() -> None:
     table = frames["Age band at the first visit"]
     assert table["Group"].to_list() == ["< 50", "50–64", "65–79", "≥ 80", "not recorded"]
     assert table["Share"].to_list() == ["20%"] * 5
+
+
+def test_the_funnel_figure_names_every_clinician_and_draws_both_limits() -> None:
+    from dashboard.outcome_charts import funnel_figure, trend_figure
+    from dashboard.outcome_services import MonthPoint, OutcomesReport
+
+    rows = [row("big", pain_nrs=IMPROVED if n < 120 else SAME) for n in range(200)]
+    rows += [row("x", pain_nrs=IMPROVED if n < 3 else SAME) for n in range(20)]
+    outcomes = clinic_outcomes(rows, period_start=START, period_end=END)
+    report = OutcomesReport(outcomes, {}, {}, {"big": "Dr <b>Big</b>", "x": "Dr X"}, [])
+    fig = funnel_figure(report, "pain_nrs")
+    assert fig is not None
+    names = [trace.name for trace in fig.data]
+    assert "95% limits" in names and "99.8% limits" in names
+    points = {trace.name: list(trace.text) for trace in fig.data if trace.mode == "markers+text"}
+    assert points == {
+        "Within the expected range": ["Dr &lt;b&gt;Big&lt;/b&gt;"],
+        "Below the 99.8% limit": ["Dr X"],
+    }
+    assert funnel_figure(report, "rmdq_total") is None  # nobody complete: no chart
+    assert trend_figure([MonthPoint(START, 0, None, None)], "pain_nrs") is None
