@@ -22,6 +22,12 @@ settings: Settings = st.session_state["settings"]
 today = dt.date.today()
 
 st.title("Outcomes")
+try:  # rights from the stored account, on every run (a role changed since login ends here)
+    services.require(store, user, "view_outcomes")
+    clinicians = outcome_services.clinician_choices(store, user)
+except StrideError as exc:
+    st.error(str(exc))
+    st.stop()
 st.caption(
     "Results at discharge for the clinic lead: the share of discharged episodes with a clinically "
     "important improvement, how complete the data is, each clinician against the clinic's rate, and "
@@ -44,7 +50,6 @@ else:
 ALL = "Everyone"
 with st.expander("Filters", expanded=False):
     f1, f2 = st.columns(2)
-    clinicians = outcome_services.clinician_choices(store, user)
     clinician = f1.selectbox("Clinician", [ALL, *clinicians], key="outcomes_clinician")
     startback = f2.selectbox(
         "STarT Back group at baseline", [ALL, *STARTBACK_GROUPS], key="outcomes_startback"
@@ -62,7 +67,7 @@ filters = outcome_services.OutcomeFilters(
 
 # A year of a large clinic takes seconds to read and judge; every widget on the page reruns the
 # script, so the report is kept for a few minutes per account, period and filters. The account's
-# rights are still checked on every run (services.require), before anything cached is shown.
+# rights are still checked on every run (services.require above), before anything cached is shown.
 @st.cache_data(ttl=300, max_entries=16, show_spinner="Reading the discharged episodes…")
 def cached_report(
     _store: Store,
@@ -76,7 +81,6 @@ def cached_report(
 
 
 try:
-    services.require(store, user, "view_outcomes")
     report = cached_report(store, user, user.id, start, end, filters)
 except InvalidInputError as exc:
     for message in exc.errors.values():

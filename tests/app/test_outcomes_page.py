@@ -85,3 +85,21 @@ def test_a_case_mix_filter_with_no_matching_episode_says_so(clinic: SqlStore) ->
     at.selectbox(key="outcomes_age").select("< 50").run()
     measures = next(f.value for f in at.dataframe if "Measure" in f.value.columns)
     assert measures.set_index("Measure").loc["Pain (NRS)", "Complete"] == 2
+
+
+def test_an_admin_whose_role_is_taken_away_sees_no_outcomes_at_the_next_rerun(clinic: SqlStore) -> None:
+    discharged_patients(clinic, [(7, 2)])
+    at = outcomes_page(clinic)
+    admin = demo_user(clinic, "demo.admin")
+    other = services.create_user(
+        clinic,
+        admin,
+        username="second.admin",
+        display_name="Second Admin",
+        role="admin",
+        password="a long pass phrase 9",
+    )
+    services.admin_update_user(clinic, other, admin.id, role="clinician")
+    at.run()
+    assert not at.exception
+    assert not [f for f in at.dataframe if "Measure" in f.value.columns]
