@@ -869,6 +869,20 @@ def measure_fhir(clinic: Clinic, store: Any, user: Any, patient_id: str, reps: R
     return result
 
 
+@contextlib.contextmanager
+def _clinic_key_installed(key: bytes) -> Iterator[None]:
+    """STRIDE_CLINIC_KEY set to `key` for the stores opened inside (the previous value restored)."""
+    previous = os.environ.get("STRIDE_CLINIC_KEY")
+    os.environ["STRIDE_CLINIC_KEY"] = key.hex()
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("STRIDE_CLINIC_KEY", None)
+        else:
+            os.environ["STRIDE_CLINIC_KEY"] = previous
+
+
 def _fresh_database(clinic: Clinic, workdir: Path, label: str) -> tuple[str, Callable[[], None]]:
     """A new, empty database of the clinic's backend (and how to drop it)."""
     if clinic.admin_url is None:
@@ -908,8 +922,11 @@ def measure_transfer(clinic: Clinic, reps: Reps) -> list[Result]:
         bench_key = os.urandom(32)
         source = open_store(clinic.url)
         try:
-            tables = [t.meta, t.users, t.patients, t.visits, t.revisions, t.screenings, t.escalations]
-            tables += [t.handouts, t.audit]
+            tables = [t.meta, t.users, t.patients, t.episodes, t.visits, t.revisions, t.screenings]
+            tables += [t.escalations, t.handouts, t.letters, t.audit]
+            # The audit chain is sealed with the source's clinic key: a restore of the same clinic has
+            # that key installed, so every target is opened with it.
+            source_key = source.clinic_key
 
             def read_all() -> dict[Any, list[dict[str, Any]]]:
                 with source.read_engine.connect() as conn:
@@ -935,7 +952,8 @@ def measure_transfer(clinic: Clinic, reps: Reps) -> list[Result]:
             spent = 0.0
             while len(wall) < few.reps and (len(wall) < few.min_reps or spent < few.budget_s):
                 url, drop = _fresh_database(clinic, workdir, "import")
-                target = open_store(url)  # migrations run here, outside the timing
+                with _clinic_key_installed(source_key):
+                    target = open_store(url)  # migrations run here, outside the timing
                 try:
                     c0, t0 = time.process_time(), time.perf_counter()
                     action(target)
@@ -951,7 +969,8 @@ def measure_transfer(clinic: Clinic, reps: Reps) -> list[Result]:
         def do_import(target: Any) -> None:
             report = import_clinic(target, zip_path, key=bench_key)
             if not report.imported:
-                raise RuntimeError(f"import refused or failed: {report.refused}")
+                first = "; ".join(str(e) for e in report.errors[:3])
+                raise RuntimeError(f"import refused or failed: {report.refused or first}")
 
         def floor_import(target: Any) -> None:
             with target.transaction() as tx:
