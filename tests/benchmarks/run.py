@@ -297,6 +297,13 @@ def sqlite_clinic(size: int, seed: int, workdir: Path, cache_dir: Path = CACHE_D
     main, scratch = work / "clinic.sqlite3", work / "scratch.sqlite3"
     shutil.copyfile(cached, main)
     shutil.copyfile(cached, scratch)
+    # The copies' audit chain is sealed with the key the clinic was built with: it goes with them
+    # (without it the copy cannot verify its own audit trail, and an export of it does not import).
+    from data.clinic_key import clinic_key_path
+
+    key_file = clinic_key_path(f"sqlite:///{cached}", environ={})
+    if key_file.exists():
+        shutil.copyfile(key_file, clinic_key_path(f"sqlite:///{main}", environ={}))
     try:
         yield Clinic("sqlite", size, f"sqlite:///{main}", f"sqlite:///{scratch}", build_s)
     finally:
