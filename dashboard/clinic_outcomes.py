@@ -157,11 +157,6 @@ class ClinicOutcomes:
     discharge_reasons: Mapping[str, int]  # DISCHARGE_REASONS key -> episodes
     n_complete_any: int = 0  # discharged episodes with at least one complete measure
 
-    def funnel_limits(self, measure: str, n: int) -> FunnelLimits | None:
-        """The funnel's limits for a measure at n, around the clinic's pooled proportion (None: no data)."""
-        pooled = self.by_measure[measure].pct_improved
-        return None if pooled is None else funnel_limits(pooled, n)
-
 
 def _measure(outcomes: Sequence[EpisodeOutcome], measure: str) -> MeasureResult:
     with_baseline = [o.measures[measure] for o in outcomes if o.measures[measure].baseline is not None]

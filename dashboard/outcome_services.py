@@ -171,8 +171,10 @@ CSV_MEASURE_COLUMNS = tuple(
 )
 
 
-def record_report_export(store: Store, actor: User, report: OutcomesReport, what: str) -> None:
-    """Audit a download of the period's report ("pdf") before it is made; rights re-checked."""
+def record_report_export(
+    store: Store, actor: User, report: OutcomesReport, what: str, **detail: object
+) -> None:
+    """Audit a download of the period's report ("pdf", "csv") before it is made; rights re-checked."""
     with store.transaction() as tx:
         authorize(tx, actor, "view_outcomes")
         tx.insert_audit(
@@ -182,6 +184,7 @@ def record_report_export(store: Store, actor: User, report: OutcomesReport, what
                 "period_start": report.outcomes.period_start.isoformat(),
                 "period_end": report.outcomes.period_end.isoformat(),
                 "episodes": len(report.rows),
+                **detail,
             },
         )
 
@@ -191,18 +194,7 @@ def episode_rows_csv(
 ) -> bytes:
     """The report's episode rows as CSV (UTF-8 with BOM): no names; patient references only when
     asked; every text cell neutralised for spreadsheets; audited as "export.outcomes_csv"."""
-    with store.transaction() as tx:
-        authorize(tx, actor, "view_outcomes")
-        tx.insert_audit(
-            user_id=actor.id,
-            action="export.outcomes_csv",
-            after={
-                "period_start": report.outcomes.period_start.isoformat(),
-                "period_end": report.outcomes.period_end.isoformat(),
-                "episodes": len(report.rows),
-                "patient_refs": include_patient_refs,
-            },
-        )
+    record_report_export(store, actor, report, "csv", patient_refs=include_patient_refs)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     header: Sequence[str] = (
