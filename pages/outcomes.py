@@ -2,7 +2,7 @@ import datetime as dt
 
 import streamlit as st
 
-from dashboard import outcome_charts, outcome_services, outcome_views, services
+from dashboard import outcome_charts, outcome_services, outcome_views, page_text, services
 from dashboard.clinic_outcomes import FUNNEL_STATUSES
 from dashboard.config import Settings
 from dashboard.episodes import AGE_BANDS, DURATION_BANDS, OUTCOME_MEASURES, STARTBACK_GROUPS
@@ -40,8 +40,20 @@ start: dt.date | None
 end: dt.date | None
 if kind == "Custom":
     c1, c2 = st.columns(2)
-    start = c1.date_input("First day", today.replace(day=1), key="outcomes_start", format="YYYY-MM-DD")
-    end = c2.date_input("Last day", today, key="outcomes_end", format="YYYY-MM-DD")
+    # Any date reaches the server, which refuses a reversed or over-long period by field (a widget's
+    # own limits would drop the typed date in the browser without a word).
+    first_allowed, last_allowed = page_text.ANY_DATE
+    start = c1.date_input(
+        "First day",
+        today.replace(day=1),
+        first_allowed,
+        last_allowed,
+        key="outcomes_start",
+        format="YYYY-MM-DD",
+    )
+    end = c2.date_input(
+        "Last day", today, first_allowed, last_allowed, key="outcomes_end", format="YYYY-MM-DD"
+    )
 else:
     choices = outcome_views.period_choices(kind or "Quarter", today)
     chosen = st.selectbox(kind or "Quarter", list(choices), key=f"outcomes_{(kind or 'Quarter').lower()}")

@@ -103,3 +103,12 @@ def test_an_admin_whose_role_is_taken_away_sees_no_outcomes_at_the_next_rerun(cl
     at.run()
     assert not at.exception
     assert not [f for f in at.dataframe if "Measure" in f.value.columns]
+
+
+def test_a_custom_period_of_more_than_ten_years_reaches_the_server_and_is_refused_in_words(
+    clinic: SqlStore,
+) -> None:
+    at = outcomes_page(clinic)
+    at.date_input(key="outcomes_start").set_value(dt.date(2001, 1, 1)).run()
+    assert "Choose a period of at most ten years." in texts(at, "error")
+    assert not at.exception

@@ -71,3 +71,14 @@ def test_a_period_that_ends_before_it_starts_is_refused_in_words(page, app):
     expect(page.get_by_text("The period ends before it starts")).to_be_visible()
     expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(0)
     assert_no_exception(page, app)
+
+
+def test_a_first_day_eleven_years_back_reaches_the_server_and_is_refused_in_words(page, app):
+    today = dt.date.today()
+    log_in(page, app.url, "demo.admin")
+    go_to(page, "Outcomes")
+    page.get_by_role("radio", name="Custom", exact=True).click()
+    wait_for_app(page)
+    set_date(page, "First day", today.replace(year=today.year - 11))
+    expect(page.get_by_text("Choose a period of at most ten years.")).to_be_visible()
+    assert_no_exception(page, app)
