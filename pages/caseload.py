@@ -3,18 +3,16 @@ import datetime as dt
 import streamlit as st
 
 from dashboard import page_text, services, trends
-from dashboard.config import Settings
-from dashboard.ports import Store, StrideError, User
+from dashboard.page_context import page_context
+from dashboard.ports import StrideError
 from dashboard.presenters import DECISION_SUPPORT
 
 # A deep link as the very first request after a restart can run this script before the router
 # (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
-if "store" not in st.session_state:
+if (ctx := page_context(st.session_state, st.query_params)) is None:
     st.switch_page("app.py")
-
-store: Store = st.session_state["store"]
-user: User = st.session_state["user"]
-settings: Settings = st.session_state["settings"]
+    st.stop()
+store, user = ctx.store, ctx.user
 
 st.title("Caseload")
 st.caption("Every active patient at a glance: latest values, change since the first visit, open red flags.")

@@ -1,0 +1,79 @@
+"""Session-state and widget keys, named once.
+
+A key that two scripts share (the router and a page, or two pages) is a constant here, so a
+typo cannot split one value into two. Each page's own widget keys live in the class named after
+the page; a page builds the rest of its keys from its class's ``PREFIX``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Set by the router (app.py) on every run.
+STORE: Final = "store"
+SETTINGS: Final = "settings"
+USER: Final = "user"
+IS_DEMO: Final = "is_demo"
+LIBRARY_LOADER: Final = "library_loader"
+LAST_SEEN: Final = "last_seen"
+
+# The chosen patient: in the session and in the address (``?patient=<opaque id>``).
+PATIENT_ID: Final = "patient_id"
+PATIENT_QUERY: Final = "patient"
+
+# Progress asks the visit page to correct one visit.
+CORRECT_VISIT_ID: Final = "correct_visit_id"
+
+
+class Patients:
+    """Keys of the Patients page."""
+
+    PREFIX: Final = "pt_"
+
+
+class Visit:
+    """Keys of the Visit page: every widget of the form lives under this prefix in session state."""
+
+    PREFIX: Final = "v_"
+
+
+class Progress:
+    """Keys of the Progress page."""
+
+    PREFIX: Final = "pr_"
+
+
+class Plan:
+    """Keys of the Plan & handout page."""
+
+    PREFIX: Final = "pl_"
+
+
+class Caseload:
+    """Keys of the Caseload page."""
+
+    PREFIX: Final = "cl_"
+
+
+class Flags:
+    """Keys of the Red flags page."""
+
+    PREFIX: Final = "fl_"
+
+
+class Outcomes:
+    """Keys of the Outcomes page."""
+
+    PREFIX: Final = "oc_"
+
+
+class Account:
+    """Keys of the My account and Log in pages."""
+
+    PREFIX: Final = "ac_"
+
+
+class Admin:
+    """Keys of the Admin page."""
+
+    PREFIX: Final = "ad_"
