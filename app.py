@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import auth, services, web_sessions
+from dashboard import page_keys as keys
 from dashboard.config import Settings, load_settings
 from dashboard.models import TIER_ORDER
 from dashboard.plan import Library
@@ -61,26 +62,26 @@ except Exception as exc:  # any driver or migration error: show a readable page,
     st.navigation([st.Page(database_error_page, title="Stride", default=True)], position="hidden").run()
     st.stop()
 
-st.session_state["store"] = store
-st.session_state["settings"] = settings
-st.session_state["library_loader"] = get_library
+st.session_state[keys.STORE] = store
+st.session_state[keys.SETTINGS] = settings
+st.session_state[keys.LIBRARY_LOADER] = get_library
 is_demo = store.is_demo
-st.session_state["is_demo"] = is_demo
+st.session_state[keys.IS_DEMO] = is_demo
 
 now = dt.datetime.now(dt.UTC)
 # The browser's login cookie: restores the user after a refresh or in a new tab, ends a revoked login.
 cookie = st.context.cookies.get(web_sessions.COOKIE_NAME)
 claim_url = web_sessions.sync(st.session_state, cookie, store, settings, now=now)
-user = st.session_state.get("user")
+user = st.session_state.get(keys.USER)
 timeout = dt.timedelta(minutes=settings.session_timeout_min)
-if user is not None and now - st.session_state.get("last_seen", now) > timeout:
+if user is not None and now - st.session_state.get(keys.LAST_SEEN, now) > timeout:
     try:
         services.logout(store, user, reason="inactivity timeout")
         web_sessions.end(st.session_state, store, web_sessions.REASON_TIMEOUT)  # also clears the state
     except StoreBusy as exc:  # show nothing of the session; the next run retries the audited logout
         st.error(str(exc))
         st.stop()
-    st.session_state["expired"] = True
+    st.session_state[keys.EXPIRED] = True
     user = None
     st.rerun()
 
@@ -97,9 +98,9 @@ if user is not None:
         services.logout(store, user, reason="account changed")
         # The browser's cookie session ends too, or the next rerun would restore the login from it.
         web_sessions.end(st.session_state, store, web_sessions.REASON_ACCOUNT_CHANGED)  # clears the state
-        st.session_state["account_ended"] = True
+        st.session_state[keys.ACCOUNT_ENDED] = True
         st.rerun()
-    user = st.session_state["user"] = current
+    user = st.session_state[keys.USER] = current
 
 PAGE_PATHS = ("patients", "visit", "progress", "plan", "caseload", "flags", "account", "admin")
 
@@ -121,7 +122,7 @@ if user is None or user.must_change_password:
         st.error(str(exc))
     st.stop()
 
-st.session_state["last_seen"] = now
+st.session_state[keys.LAST_SEEN] = now
 if claim_url:  # just logged in: the browser fetches its session cookie (server.py) and comes back
     st.markdown(
         f'<meta http-equiv="refresh" content="0;url={html.escape(claim_url)}">', unsafe_allow_html=True
@@ -132,7 +133,7 @@ if claim_url:  # just logged in: the browser fetches its session cookie (server.
 @st.fragment(run_every=min(30.0, max(1.0, timeout.total_seconds() / 3)))
 def _idle_watch() -> None:
     # Runs on a timer even on an idle tab; a full rerun then shows the login page.
-    last_seen = st.session_state.get("last_seen", now)
+    last_seen = st.session_state.get(keys.LAST_SEEN, now)
     if dt.datetime.now(dt.UTC) - last_seen > timeout:
         st.rerun(scope="app")
 

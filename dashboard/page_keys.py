@@ -16,6 +16,9 @@ USER: Final = "user"
 IS_DEMO: Final = "is_demo"
 LIBRARY_LOADER: Final = "library_loader"
 LAST_SEEN: Final = "last_seen"
+# The router tells the login page why the last session ended.
+EXPIRED: Final = "expired"
+ACCOUNT_ENDED: Final = "account_ended"
 
 # The chosen patient: in the session and in the address (``?patient=<opaque id>``).
 PATIENT_ID: Final = "patient_id"
