@@ -1,0 +1,369 @@
+"""The patient's own voice: invite links, check-in answers and the walking diary (clinical-reference §12).
+
+Plain domain code: an invite's token and its states, the identity check, the check-in's questions
+in our own plain words with their mapping onto Visit fields (§12.1), field-level validation of what
+a browser sends, and the diary's traffic light with the 24-hour rule (§12.3). Storage, pages and the
+red-flag rule that reads the diary live elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+InviteKind = Literal["checkin", "diary", "plan"]
+InviteState = Literal["open", "used", "revoked", "expired", "locked"]
+Answer = Literal["yes", "no", "not_sure"]
+Light = Literal["green", "amber", "red"]
+
+# --- tokens --------------------------------------------------------------------------------------
+# 32 random bytes = 256 bits (the issue asks for at least 128); URL-safe base64 without padding.
+TOKEN_BYTES: Final = 32
+TOKEN_LENGTH: Final = 43  # len(secrets.token_urlsafe(32))
+_TOKEN_ALPHABET: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+FINGERPRINT_LENGTH: Final = 10  # hex characters of the token's hash: enough to tell invites apart in a log
+
+
+def new_token() -> str:
+    """A fresh invite token (256 random bits); shown once to the clinician, never stored."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def well_formed_token(token: str | None) -> bool:
+    """True when ``token`` has the shape of one of ours; a forged or truncated one fails before any lookup."""
+    return token is not None and len(token) == TOKEN_LENGTH and set(token) <= _TOKEN_ALPHABET
+
+
+def token_hash(token: str) -> str:
+    """The SHA-256 (hex) of a token: the only form in which the store keeps it."""
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def fingerprint(hash_hex: str) -> str:
+    """A short, non-secret name for an invite in the audit trail and logs (never the token)."""
+    return hash_hex[:FINGERPRINT_LENGTH]
+
+
+# --- invites -------------------------------------------------------------------------------------
+# Defaults from the data dictionary (patient-reported answers); clinics may change them in settings.
+DEFAULT_LIFETIME: Final[Mapping[InviteKind, dt.timedelta]] = {
+    "checkin": dt.timedelta(hours=72),  # single use, before one appointment
+    "diary": dt.timedelta(weeks=6),  # many entries between visits
+    "plan": dt.timedelta(weeks=6),  # the web version of a handout
+}
+SINGLE_USE: Final = frozenset({"checkin"})
+IDENTITY_ATTEMPTS_MAX: Final = 5  # wrong dates of birth before the invite locks (issue #21)
+
+
+@dataclass(frozen=True)
+class Invite:
+    """A link a clinician gave a patient; only the hash of its token is kept."""
+
+    id: str
+    patient_id: str
+    episode_id: str | None
+    kind: InviteKind
+    token_hash: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    created_by: str
+    used_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+    failed_identity_attempts: int = 0
+
+    @property
+    def fingerprint(self) -> str:
+        """The invite's short name in the audit trail."""
+        return fingerprint(self.token_hash)
+
+
+def invite_state(invite: Invite, now: dt.datetime) -> InviteState:
+    """Whether the link still opens a form; revoked, locked and used outrank expiry."""
+    if invite.revoked_at is not None:
+        return "revoked"
+    if invite.failed_identity_attempts >= IDENTITY_ATTEMPTS_MAX:
+        return "locked"
+    if invite.kind in SINGLE_USE and invite.used_at is not None:
+        return "used"
+    if now >= invite.expires_at:
+        return "expired"
+    return "open"
+
+
+def identity_matches(answer: dt.date | None, date_of_birth: dt.date | None) -> bool:
+    """The identity check: the date of birth the patient typed equals the one on record."""
+    return answer is not None and date_of_birth is not None and answer == date_of_birth
+
+
+# --- check-in questions (§12.1), in our own plain words ------------------------------------------
+@dataclass(frozen=True)
+class SymptomQuestion:
+    """One red-flag symptom question and the Visit fields a yes or a no sets (not sure sets none)."""
+
+    id: str
+    words: str
+    fields: tuple[str, ...]
+    yes: str | bool  # the value a "yes" gives each field
+    no: str | bool
+    ces: bool  # a cauda equina feature: "not sure" shows same-day advice at once (§12.2)
+
+
+def _change_question(id: str, words: str, *fields: str, ces: bool) -> SymptomQuestion:
+    # Change4 fields: yes → "new", no → "none" (§12.1).
+    return SymptomQuestion(id, words, fields, "new", "none", ces)
+
+
+def _yes_no_question(id: str, words: str, *fields: str) -> SymptomQuestion:
+    return SymptomQuestion(id, words, fields, True, False, False)
+
+
+# Every question asks about the last two weeks: something new, or getting worse (§12.1).
+SYMPTOM_QUESTION_LEAD: Final = (
+    "In the last two weeks, have you had any of these that are new or getting worse?"
+)
+SYMPTOM_QUESTIONS: Final[tuple[SymptomQuestion, ...]] = (
+    _change_question(
+        "saddle",
+        "Numbness or tingling between your legs or around your bottom (where you sit on a bike saddle)",
+        "saddle_anaesthesia",
+        ces=True,
+    ),
+    _change_question(
+        "bladder", "Trouble starting to pass urine, or leaking urine", "bladder_dysfunction", ces=True
+    ),
+    _change_question(
+        "bowel",
+        "Not being able to control your bowels, or not feeling when you need to go",
+        "bowel_dysfunction",
+        ces=True,
+    ),
+    _change_question(
+        "sexual", "Less feeling in your genitals, or new problems with sex", "sexual_dysfunction", ces=True
+    ),
+    _change_question(
+        "both_legs",
+        "Pain, pins and needles or numbness going down both legs",
+        "bilateral_radicular_pain",
+        ces=True,
+    ),
+    SymptomQuestion(
+        "weakness",
+        "A leg or foot getting weaker (for example tripping, or your foot slapping down)",
+        ("leg_weakness",),
+        "progressive",
+        "none",
+        False,
+    ),
+    _yes_no_question("fever", "A fever (feeling hot and shivery, or a high temperature)", "fever"),
+    _yes_no_question("unwell", "Feeling generally unwell", "systemically_unwell"),
+    _yes_no_question("weight", "Losing weight without trying", "unexplained_weight_loss"),
+    _yes_no_question("night", "Pain at night that does not ease when you change position", "night_pain"),
+)
+QUESTION_BY_ID: Final = {q.id: q for q in SYMPTOM_QUESTIONS}
+ANSWER_WORDS: Final[Mapping[Answer, str]] = {"yes": "Yes", "no": "No", "not_sure": "Not sure"}
+STOP_REASON_WORDS: Final[Mapping[str, str]] = {
+    "symptoms": "Back or leg pain, or numbness",
+    "fatigue": "Feeling tired or out of breath",
+    "other": "Something else",
+}
+
+# --- limits of what a patient may send ------------------------------------------------------------
+PAIN_RANGE: Final = (0, 10)  # NRS 0–10 (§7.1)
+WALK_MIN_MAX: Final = 300.0  # minutes; the data dictionary's 0–300 for diary walks
+ANSWER_TEXT_MAX: Final = 40  # the longest well-formed value of any single field (a date, a number)
+
+
+@dataclass(frozen=True)
+class CheckinAnswers:
+    """A check-in as submitted: measurements, PSFS ratings by activity, and symptom answers."""
+
+    pain_nrs: int | None
+    pain_worst_nrs: int | None
+    walk_onset_min: float | None
+    walk_total_min: float | None
+    walk_stop_reason: str | None
+    psfs_ratings: tuple[tuple[str, int | None], ...]
+    symptoms: Mapping[str, Answer]
+
+    def visit_values(self) -> dict[str, object]:
+        """The Visit fields these answers pre-fill or sit beside (§12.1); "not sure" gives no value."""
+        values: dict[str, object] = {"pain_nrs": self.pain_nrs, "pain_worst_nrs": self.pain_worst_nrs}
+        if self.walk_total_min is not None or self.walk_onset_min is not None:
+            values |= {
+                "walk_protocol": "reported",
+                "walk_onset_min": self.walk_onset_min,
+                "walk_total_min": self.walk_total_min,
+                "walk_stop_reason": self.walk_stop_reason,
+            }
+        for question in SYMPTOM_QUESTIONS:
+            answer = self.symptoms.get(question.id)
+            for name in question.fields:
+                values[name] = {"yes": question.yes, "no": question.no}.get(answer or "")
+        return {name: value for name, value in values.items() if value is not None}
+
+    def ask_now(self) -> tuple[SymptomQuestion, ...]:
+        """Questions to put first in *ask now*: answered yes or not sure (never read as a no)."""
+        return tuple(q for q in SYMPTOM_QUESTIONS if self.symptoms.get(q.id) in ("yes", "not_sure"))
+
+
+@dataclass
+class Problems:
+    """Field-level messages, in plain words, keyed by the form's field name."""
+
+    by_field: dict[str, str] = field(default_factory=dict)
+
+    def add(self, name: str, message: str) -> None:
+        """Keep the first message for a field (the most basic problem)."""
+        self.by_field.setdefault(name, message)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_field)
+
+
+def _text(raw: Mapping[str, object], name: str, problems: Problems) -> str | None:
+    value = raw.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = str(value).strip()
+    if len(text) > ANSWER_TEXT_MAX:
+        problems.add(name, "This answer is too long. Please type a short number.")
+        return None
+    return text
+
+
+def _pain(raw: Mapping[str, object], name: str, problems: Problems) -> int | None:
+    text = _text(raw, name, problems)
+    if text is None:
+        return None
+    low, high = PAIN_RANGE
+    if not text.isdigit() or not low <= int(text) <= high:
+        problems.add(name, f"Choose a whole number from {low} to {high}.")
+        return None
+    return int(text)
+
+
+def _minutes(raw: Mapping[str, object], name: str, problems: Problems) -> float | None:
+    text = _text(raw, name, problems)
+    if text is None:
+        return None
+    try:
+        minutes = float(text.replace(",", "."))
+    except ValueError:
+        problems.add(name, "Type the number of minutes, for example 15.")
+        return None
+    if not math.isfinite(minutes) or not 0 <= minutes <= WALK_MIN_MAX:
+        problems.add(name, f"Type a number of minutes from 0 to {WALK_MIN_MAX:g}.")
+        return None
+    return minutes
+
+
+def parse_checkin(raw: Mapping[str, object], psfs_activities: Sequence[str]) -> CheckinAnswers | Problems:
+    """Check what a patient's browser sent; every bad field gets its own message and nothing is kept."""
+    problems = Problems()
+    pain = _pain(raw, "pain_nrs", problems)
+    worst = _pain(raw, "pain_worst_nrs", problems)
+    onset = _minutes(raw, "walk_onset_min", problems)
+    total = _minutes(raw, "walk_total_min", problems)
+    if onset is not None and total is not None and onset > total:
+        problems.add("walk_onset_min", "This cannot be longer than the whole walk.")
+    stop = _text(raw, "walk_stop_reason", problems)
+    if stop is not None and stop not in STOP_REASON_WORDS:
+        problems.add("walk_stop_reason", "Choose one of the reasons shown.")
+    ratings = tuple((name, _pain(raw, f"psfs_{i}", problems)) for i, name in enumerate(psfs_activities))
+    symptoms: dict[str, Answer] = {}
+    for question in SYMPTOM_QUESTIONS:
+        answer = _text(raw, f"symptom_{question.id}", problems)
+        if answer is None:
+            continue
+        if answer not in ANSWER_WORDS:
+            problems.add(f"symptom_{question.id}", "Choose yes, no or not sure.")
+            continue
+        symptoms[question.id] = answer  # type: ignore[assignment]  # checked against ANSWER_WORDS
+    if problems:
+        return problems
+    return CheckinAnswers(
+        pain, worst, onset, total, stop if total is not None or onset is not None else None, ratings, symptoms
+    )
+
+
+# --- the walking diary (§12.3) -------------------------------------------------------------------
+@dataclass(frozen=True)
+class DiaryThresholds:
+    """Pain during the walk (NRS 0–10) that turns a day amber or red; clinic settings (§12.3)."""
+
+    # Defaults green ≤ 3, amber 4–5, red ≥ 6 [U]: sources vary (0–3/4–5/6+, 0–3/4–7/8+, <3/4–6/7+).
+    green_max: int = 3
+    amber_max: int = 5
+
+
+@dataclass(frozen=True)
+class DiaryEntry:
+    """One day's walk: minutes walked and until symptoms (None: none); pain before, during, next morning."""
+
+    walk_date: dt.date
+    walked_min: float
+    symptom_onset_min: float | None
+    pain_before_nrs: int
+    pain_during_nrs: int
+    pain_next_morning_nrs: int | None = None  # added the next day to the same entry
+    id: str | None = None
+
+
+def traffic_light(entry: DiaryEntry, thresholds: DiaryThresholds = DiaryThresholds()) -> Light:
+    """Green, amber or red by pain during the walk (NRS); worse next morning than before: red (24-h rule)."""
+    if entry.pain_next_morning_nrs is not None and entry.pain_next_morning_nrs > entry.pain_before_nrs:
+        return "red"
+    if entry.pain_during_nrs <= thresholds.green_max:
+        return "green"
+    if entry.pain_during_nrs <= thresholds.amber_max:
+        return "amber"
+    return "red"
+
+
+LIGHT_WORDS: Final[Mapping[Light, str]] = {
+    "green": "Green: fine, keep going",
+    "amber": "Amber: take care, stay at this level",
+    "red": "Red: too much, ease back",
+}
+
+
+def not_settling(entries: Sequence[DiaryEntry], thresholds: DiaryThresholds = DiaryThresholds()) -> bool:
+    """Two red entries in a row, the latest two by date: ease back to the last green week (§12.3)."""
+    latest = sorted(entries, key=lambda e: e.walk_date)[-2:]
+    return len(latest) == 2 and all(traffic_light(e, thresholds) == "red" for e in latest)
+
+
+def last_comfortable_minutes(
+    entries: Sequence[DiaryEntry], thresholds: DiaryThresholds = DiaryThresholds()
+) -> float | None:
+    """Minutes walked on the most recent green day: the level to go back to after red days."""
+    greens = [
+        e for e in sorted(entries, key=lambda e: e.walk_date) if traffic_light(e, thresholds) == "green"
+    ]
+    return greens[-1].walked_min if greens else None
+
+
+def parse_diary_entry(raw: Mapping[str, object], walk_date: dt.date, today: dt.date) -> DiaryEntry | Problems:
+    """Check one diary entry from the patient's browser; the date may not be in the future."""
+    problems = Problems()
+    if walk_date > today:
+        problems.add("walk_date", "This date is in the future. Choose today or an earlier day.")
+    walked = _minutes(raw, "walked_min", problems)
+    if walked is None and "walked_min" not in problems.by_field:
+        problems.add("walked_min", "Type how many minutes you walked.")
+    onset = _minutes(raw, "symptom_onset_min", problems)
+    if walked is not None and onset is not None and onset > walked:
+        problems.add("symptom_onset_min", "This cannot be longer than the whole walk.")
+    before = _pain(raw, "pain_before_nrs", problems)
+    during = _pain(raw, "pain_during_nrs", problems)
+    for name, value in (("pain_before_nrs", before), ("pain_during_nrs", during)):
+        if value is None and name not in problems.by_field:
+            problems.add(name, "Choose a number from 0 to 10.")
+    if problems or walked is None or before is None or during is None:
+        return problems
+    return DiaryEntry(walk_date, walked, onset, before, during)

@@ -1,0 +1,232 @@
+"""Invite tokens, the check-in's answers and the walking diary's traffic light (clinical-reference §12)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pytest
+
+from dashboard import patient_reported as pr
+from dashboard.models import Visit
+from dashboard.patient_reported import DiaryEntry, DiaryThresholds, Invite, Problems
+
+NOW = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)
+DAY = dt.date(2026, 12, 1)
+
+
+def make_invite(**overrides: object) -> Invite:
+    values: dict[str, object] = {
+        "id": "i1",
+        "patient_id": "p1",
+        "episode_id": "e1",
+        "kind": "checkin",
+        "token_hash": pr.token_hash(pr.new_token()),
+        "created_at": NOW,
+        "expires_at": NOW + pr.DEFAULT_LIFETIME["checkin"],
+        "created_by": "u1",
+    } | overrides
+    return Invite(**values)  # type: ignore[arg-type]
+
+
+def diary(
+    day: int, during: int, *, before: int = 2, morning: int | None = None, walked: float = 20
+) -> DiaryEntry:
+    return DiaryEntry(DAY + dt.timedelta(days=day), walked, None, before, during, morning)
+
+
+# --- tokens ---------------------------------------------------------------------------------------
+def test_a_token_carries_at_least_128_random_bits_and_is_well_formed() -> None:
+    token = pr.new_token()
+    assert len(token) == pr.TOKEN_LENGTH and pr.TOKEN_BYTES * 8 >= 128
+    assert pr.well_formed_token(token)
+    assert len({pr.new_token() for _ in range(200)}) == 200
+
+
+@pytest.mark.parametrize(
+    "forged", [None, "", "short", pr.new_token()[:-1], pr.new_token() + "A", "!" * pr.TOKEN_LENGTH, "é" * 43]
+)
+def test_a_forged_or_truncated_token_is_refused_before_any_lookup(forged: str | None) -> None:
+    assert not pr.well_formed_token(forged)
+
+
+def test_only_the_sha256_of_a_token_is_kept_and_the_fingerprint_is_a_prefix_of_it() -> None:
+    token = pr.new_token()
+    assert pr.token_hash(token) == hashlib.sha256(token.encode()).hexdigest()
+    assert token not in pr.token_hash(token)
+    assert pr.fingerprint(pr.token_hash(token)) == pr.token_hash(token)[: pr.FINGERPRINT_LENGTH]
+
+
+# --- invite states --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("overrides", "now", "state"),
+    [
+        ({}, NOW, "open"),
+        ({}, NOW + dt.timedelta(hours=72), "expired"),
+        ({}, NOW + dt.timedelta(hours=71, minutes=59), "open"),
+        ({"used_at": NOW}, NOW, "used"),
+        ({"kind": "diary", "expires_at": NOW + dt.timedelta(weeks=6), "used_at": NOW}, NOW, "open"),
+        ({"revoked_at": NOW}, NOW, "revoked"),
+        ({"failed_identity_attempts": pr.IDENTITY_ATTEMPTS_MAX - 1}, NOW, "open"),
+        ({"failed_identity_attempts": pr.IDENTITY_ATTEMPTS_MAX}, NOW, "locked"),
+        ({"revoked_at": NOW, "used_at": NOW}, NOW + dt.timedelta(days=9), "revoked"),
+    ],
+)
+def test_an_invite_opens_a_form_only_while_open(
+    overrides: dict[str, object], now: dt.datetime, state: str
+) -> None:
+    assert pr.invite_state(make_invite(**overrides), now) == state
+
+
+def test_a_checkin_lasts_72_hours_and_a_diary_six_weeks_by_default() -> None:
+    assert pr.DEFAULT_LIFETIME["checkin"] == dt.timedelta(hours=72)
+    assert pr.DEFAULT_LIFETIME["diary"] == dt.timedelta(days=42)
+
+
+def test_the_identity_check_needs_the_exact_date_of_birth() -> None:
+    born = dt.date(1961, 3, 9)
+    assert pr.identity_matches(born, born)
+    assert not pr.identity_matches(dt.date(1961, 9, 3), born)
+    assert not pr.identity_matches(None, born) and not pr.identity_matches(born, None)
+
+
+# --- check-in answers -----------------------------------------------------------------------------
+def test_a_yes_to_saddle_numbness_maps_to_new_and_not_sure_maps_to_nothing_but_is_asked_now() -> None:
+    answers = pr.parse_checkin(
+        {"symptom_saddle": "yes", "symptom_bladder": "not_sure", "symptom_fever": "no"}, ()
+    )
+    assert not isinstance(answers, Problems)
+    values = answers.visit_values()
+    assert values["saddle_anaesthesia"] == "new" and values["fever"] is False
+    assert "bladder_dysfunction" not in values
+    assert [q.id for q in answers.ask_now()] == ["saddle", "bladder"]
+
+
+def test_every_symptom_question_maps_onto_real_visit_fields() -> None:
+    yes = pr.parse_checkin({f"symptom_{q.id}": "yes" for q in pr.SYMPTOM_QUESTIONS}, ())
+    no = pr.parse_checkin({f"symptom_{q.id}": "no" for q in pr.SYMPTOM_QUESTIONS}, ())
+    assert not isinstance(yes, Problems) and not isinstance(no, Problems)
+    for answers in (yes, no):
+        Visit(visit_date=DAY, **answers.visit_values())  # type: ignore[arg-type]  # validates every value
+    assert yes.visit_values()["leg_weakness"] == "progressive"
+
+
+def test_walking_answers_become_a_reported_walk() -> None:
+    answers = pr.parse_checkin(
+        {"walk_onset_min": "5", "walk_total_min": "12,5", "walk_stop_reason": "symptoms"}, ()
+    )
+    assert not isinstance(answers, Problems)
+    assert answers.visit_values() == {
+        "walk_protocol": "reported",
+        "walk_onset_min": 5.0,
+        "walk_total_min": 12.5,
+        "walk_stop_reason": "symptoms",
+    }
+    Visit(visit_date=DAY, **answers.visit_values())  # type: ignore[arg-type]
+
+
+def test_psfs_ratings_follow_the_clinicians_activities() -> None:
+    answers = pr.parse_checkin({"psfs_0": "4", "psfs_1": ""}, ("Walking the dog", "Gardening"))
+    assert not isinstance(answers, Problems)
+    assert answers.psfs_ratings == (("Walking the dog", 4), ("Gardening", None))
+
+
+@pytest.mark.parametrize(
+    ("raw", "bad_field"),
+    [
+        ({"pain_nrs": "11"}, "pain_nrs"),
+        ({"pain_nrs": "-1"}, "pain_nrs"),
+        ({"pain_nrs": "seven"}, "pain_nrs"),
+        ({"pain_worst_nrs": "4.5"}, "pain_worst_nrs"),
+        ({"walk_total_min": "ten"}, "walk_total_min"),
+        ({"walk_total_min": "301"}, "walk_total_min"),
+        ({"walk_total_min": "nan"}, "walk_total_min"),
+        ({"walk_onset_min": "20", "walk_total_min": "10"}, "walk_onset_min"),
+        ({"walk_stop_reason": "time_cap"}, "walk_stop_reason"),
+        ({"symptom_saddle": "maybe"}, "symptom_saddle"),
+        ({"psfs_0": "12"}, "psfs_0"),
+        ({"pain_nrs": "7" * 100_000}, "pain_nrs"),
+    ],
+)
+def test_bad_checkin_answers_get_a_field_message_and_nothing_is_kept(
+    raw: dict[str, object], bad_field: str
+) -> None:
+    result = pr.parse_checkin({"pain_nrs": "3", **raw}, ("Walking the dog",))
+    assert isinstance(result, Problems)
+    assert bad_field in result.by_field
+
+
+# --- diary traffic light --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("during", "morning", "light"),
+    [
+        (0, None, "green"),
+        (3, None, "green"),  # green ≤ 3
+        (4, None, "amber"),  # amber 4–5
+        (5, None, "amber"),
+        (6, None, "red"),  # red ≥ 6
+        (10, None, "red"),
+        (2, 2, "green"),  # next morning back to the before-walk pain: settled
+        (2, 3, "red"),  # the 24-hour rule: still worse the next morning than before the walk
+        (5, 1, "amber"),
+    ],
+)
+def test_the_traffic_light_follows_pain_during_the_walk_and_the_24_hour_rule(
+    during: int, morning: int | None, light: str
+) -> None:
+    assert pr.traffic_light(diary(0, during, before=2, morning=morning)) == light
+
+
+def test_the_clinic_may_set_its_own_thresholds() -> None:
+    wider = DiaryThresholds(green_max=3, amber_max=7)
+    assert pr.traffic_light(diary(0, 7), wider) == "amber"
+    assert pr.traffic_light(diary(0, 8), wider) == "red"
+
+
+def test_two_red_entries_in_a_row_mean_not_settling_and_one_does_not() -> None:
+    assert pr.not_settling([diary(0, 2), diary(1, 7), diary(2, 6)])
+    assert not pr.not_settling([diary(0, 7), diary(1, 2), diary(2, 6)])
+    assert not pr.not_settling([diary(0, 7)])
+    assert not pr.not_settling([])
+    # order by walk date, not by the order the entries were typed in
+    assert pr.not_settling([diary(2, 6), diary(0, 2), diary(1, 7)])
+
+
+def test_after_red_days_the_patient_goes_back_to_the_last_green_level() -> None:
+    entries = [diary(0, 2, walked=15), diary(1, 3, walked=20), diary(2, 7, walked=30), diary(3, 6, walked=30)]
+    assert pr.last_comfortable_minutes(entries) == 20
+    assert pr.last_comfortable_minutes([diary(0, 8)]) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "walk_date", "bad_field"),
+    [
+        ({"pain_before_nrs": "2", "pain_during_nrs": "3"}, DAY, "walked_min"),
+        ({"walked_min": "20", "pain_during_nrs": "3"}, DAY, "pain_before_nrs"),
+        (
+            {"walked_min": "20", "pain_before_nrs": "2", "pain_during_nrs": "3"},
+            DAY + dt.timedelta(days=9),
+            "walk_date",
+        ),
+        (
+            {"walked_min": "20", "symptom_onset_min": "25", "pain_before_nrs": "2", "pain_during_nrs": "3"},
+            DAY,
+            "symptom_onset_min",
+        ),
+        ({"walked_min": "400", "pain_before_nrs": "2", "pain_during_nrs": "3"}, DAY, "walked_min"),
+    ],
+)
+def test_a_bad_diary_entry_gets_a_field_message(
+    raw: dict[str, object], walk_date: dt.date, bad_field: str
+) -> None:
+    result = pr.parse_diary_entry(raw, walk_date, today=DAY + dt.timedelta(days=1))
+    assert isinstance(result, Problems) and bad_field in result.by_field
+
+
+def test_a_good_diary_entry_is_kept_with_no_next_morning_pain_yet() -> None:
+    entry = pr.parse_diary_entry(
+        {"walked_min": "20", "symptom_onset_min": "", "pain_before_nrs": "2", "pain_during_nrs": "4"},
+        DAY,
+        today=DAY,
+    )
+    assert entry == DiaryEntry(DAY, 20.0, None, 2, 4, None)
