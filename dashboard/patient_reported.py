@@ -210,6 +210,54 @@ class CheckinAnswers:
         """Questions to put first in *ask now*: answered yes or not sure (never read as a no)."""
         return tuple(q for q in SYMPTOM_QUESTIONS if self.symptoms.get(q.id) in ("yes", "not_sure"))
 
+    def report_answers(self) -> dict[str, object]:
+        """The stored form (data dictionary, PatientReport.answers): Visit field names, "not_sure" kept."""
+        answers = self.visit_values()
+        for question in SYMPTOM_QUESTIONS:
+            if self.symptoms.get(question.id) == "not_sure":
+                answers |= dict.fromkeys(question.fields, NOT_SURE)
+        rated = [{"activity": name, "score": score} for name, score in self.psfs_ratings if score is not None]
+        if rated:
+            answers["psfs"] = rated
+        return answers
+
+
+NOT_SURE: Final = "not_sure"
+# What a patient's answers may pre-fill on the clinician's form (marked patient-reported, §12.1);
+# screening answers are only ever shown beside their questions.
+MEASUREMENT_FIELDS: Final = (
+    "pain_nrs",
+    "pain_worst_nrs",
+    "walk_protocol",
+    "walk_onset_min",
+    "walk_total_min",
+    "walk_stop_reason",
+    "psfs",
+)
+SCREENING_ANSWER_FIELDS: Final = tuple(name for q in SYMPTOM_QUESTIONS for name in q.fields)
+
+
+@dataclass(frozen=True)
+class PatientReport:
+    """A submitted check-in, never edited; the visit that reviewed it is linked, not merged into it."""
+
+    id: str
+    invite_id: str
+    patient_id: str
+    episode_id: str | None
+    submitted_at: dt.datetime
+    answers: Mapping[str, object]
+    urgency: str  # the provisional, patient-reported screening's tier at submission (NONE when none)
+    reviewed_visit_id: str | None = None
+
+    def measurements(self) -> dict[str, object]:
+        """The values the visit form may pre-fill, marked "patient-reported on <date>"."""
+        return {name: self.answers[name] for name in MEASUREMENT_FIELDS if name in self.answers}
+
+    def screening_answers(self) -> dict[str, object]:
+        """Screening answers by Visit field ("new", "none", True, False or "not_sure"), shown beside each."""
+        return {name: self.answers[name] for name in SCREENING_ANSWER_FIELDS if name in self.answers}
+
 
 @dataclass
 class Problems:
@@ -312,6 +360,11 @@ class DiaryEntry:
     pain_during_nrs: int
     pain_next_morning_nrs: int | None = None  # added the next day to the same entry
     id: str | None = None
+    invite_id: str | None = None
+    patient_id: str | None = None
+    episode_id: str | None = None
+    recorded_at: dt.datetime | None = None
+    version: int = 1
 
 
 def traffic_light(entry: DiaryEntry, thresholds: DiaryThresholds = DiaryThresholds()) -> Light:

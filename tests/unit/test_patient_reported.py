@@ -230,3 +230,27 @@ def test_a_good_diary_entry_is_kept_with_no_next_morning_pain_yet() -> None:
         today=DAY,
     )
     assert entry == DiaryEntry(DAY, 20.0, None, 2, 4, None)
+
+
+def test_a_stored_report_keeps_not_sure_and_splits_measurements_from_screening_answers() -> None:
+    answers = pr.parse_checkin(
+        {
+            "pain_nrs": "6",
+            "walk_total_min": "10",
+            "psfs_0": "3",
+            "symptom_bowel": "not_sure",
+            "symptom_night": "yes",
+        },
+        ("Walking to the shop",),
+    )
+    assert not isinstance(answers, Problems)
+    stored = answers.report_answers()
+    assert stored["bowel_dysfunction"] == pr.NOT_SURE and stored["night_pain"] is True
+    report = pr.PatientReport("r1", "i1", "p1", "e1", NOW, stored, urgency="NONE")
+    assert report.measurements() == {
+        "pain_nrs": 6,
+        "walk_protocol": "reported",
+        "walk_total_min": 10.0,
+        "psfs": [{"activity": "Walking to the shop", "score": 3}],
+    }
+    assert report.screening_answers() == {"bowel_dysfunction": "not_sure", "night_pain": True}
