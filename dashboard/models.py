@@ -20,6 +20,7 @@ LegWeakness = Literal["none", "new", "stable", "progressive"]
 Trauma = Literal["none", "minor", "major"]
 WalkProtocol = Literal["spwt", "treadmill_1_2mph", "6mwt", "reported"]
 WalkStopReason = Literal["symptoms", "fatigue", "time_cap", "other"]
+ReportSource = Literal["clinician", "patient"]  # who gave the answers a screening or escalation rests on
 Relief = Literal["sitting_or_flexion", "standing_still", "none"]
 SymptomLocation = Literal["buttock_thigh", "calf", "mixed", "none"]
 PedalPulses = Literal["normal", "reduced_or_absent", "not_assessed"]
@@ -395,6 +396,9 @@ class Screening(_Record):
     notes: list[str] = Field(default_factory=list)
     claudication_pattern: str = "none"
     rule_set_version: str
+    # "patient": a provisional screening of a patient's own check-in answers (clinical-reference §12.2),
+    # never the clinician's; the visit that reviews the answers screens again.
+    source: ReportSource = "clinician"
 
 
 class Escalation(_Record):
@@ -415,6 +419,8 @@ class Escalation(_Record):
     close_detail: str = ""
     # The referral letter given when it was closed as an urgent referral (its evidence, §13).
     close_letter_id: str | None = None
+    # "patient": opened by a patient-reported screening (marked so on every clinician's screen, §12.2).
+    source: ReportSource = "clinician"
 
 
 # --- episodes of care (clinical-reference §11.1) -----------------------------------------------

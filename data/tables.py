@@ -199,6 +199,56 @@ letters = Table(
     Column("data", JSON, nullable=False),
 )
 
+# The patient's own voice (clinical-reference §12; issue 21). An invite keeps only the SHA-256 of its
+# token; a check-in report is never edited (the visit that reviewed it is linked); a diary entry gains
+# its next-morning pain the day after (a versioned update, the old value in the audit entry).
+invites = Table(
+    "invites",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("patient_id", String(36), ForeignKey("patients.id"), nullable=False, index=True),
+    Column("episode_id", String(36), nullable=True),
+    Column("kind", String(16), nullable=False),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(36), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("failed_identity_attempts", Integer, nullable=False, server_default="0"),
+)
+
+patient_reports = Table(
+    "patient_reports",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("invite_id", String(36), ForeignKey("invites.id"), nullable=False, unique=True),
+    Column("patient_id", String(36), ForeignKey("patients.id"), nullable=False, index=True),
+    Column("episode_id", String(36), nullable=True),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("answers", JSON, nullable=False),
+    Column("urgency", String(16), nullable=False),
+    Column("reviewed_visit_id", String(36), nullable=True),
+)
+
+diary_entries = Table(
+    "diary_entries",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("version", Integer, nullable=False, default=1),
+    Column("invite_id", String(36), ForeignKey("invites.id"), nullable=False),
+    Column("patient_id", String(36), ForeignKey("patients.id"), nullable=False, index=True),
+    Column("episode_id", String(36), nullable=True),
+    Column("walk_date", Date, nullable=False),
+    Column("walked_min", Float, nullable=False),
+    Column("symptom_onset_min", Float, nullable=True),
+    Column("pain_before_nrs", Integer, nullable=False),
+    Column("pain_during_nrs", Integer, nullable=False),
+    Column("pain_next_morning_nrs", Integer, nullable=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 # A browser's login session (dashboard/web_sessions.py). Only SHA-256 digests of the one-time login
 # ticket and of the cookie token are stored, never the values themselves.
 web_sessions = Table(
