@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from dashboard.config import RuleSettings
 from dashboard.models import SCREENING_FIELDS, FlagRecord, Patient, Screening, Visit
-from dashboard.outcomes import ChangeJudgement
 from dashboard.red_flags.facts import Facts, _change_evidence, _facts, _order
 from dashboard.red_flags.rules import RULES, Urgency
 from dashboard.red_flags.thresholds import CES_CORE_QUESTIONS, WORST_ANSWER
@@ -80,34 +79,26 @@ def _fired(facts: Facts) -> list[Flag]:
     return sorted(flags, key=lambda flag: -flag.tier.rank)
 
 
-def _tier_for(
-    patient: Patient,
-    ordered: Sequence[Visit],
-    settings: RuleSettings,
-    evidence: tuple[ChangeJudgement, ...] | None = None,
-    lookback: Sequence[Visit] = (),
-) -> Urgency:
-    facts = _facts(patient, ordered, settings, evidence, lookback)
-    return max((flag.tier for flag in _fired(facts)), default=Urgency.NONE)
+def _most_urgent(flags: Iterable[Flag]) -> Urgency:
+    return max((flag.tier for flag in flags), default=Urgency.NONE)
 
 
 def _not_asked(
-    patient: Patient,
-    ordered: Sequence[Visit],
-    settings: RuleSettings,
-    urgency: Urgency,
-    evidence: tuple[ChangeJudgement, ...] | None = None,
-    lookback: Sequence[Visit] = (),
+    patient: Patient, ordered: Sequence[Visit], facts: Facts, urgency: Urgency, lookback: Sequence[Visit]
 ) -> list[str]:
     """Unanswered questions to ask now, most urgent first (§3.1): CES core always, others if they
-    could raise the overall tier when answered positively."""
+    could raise the overall tier when answered positively.
+
+    Each what-if screen changes one screening answer only, so it reuses the screened visit's settings
+    and change evidence (`facts`)."""
     latest = ordered[-1]
     reached: list[tuple[int, bool, int, str]] = []
     for index, field in enumerate(SCREENING_FIELDS):
         if getattr(latest, field) is not None:
             continue
         answered = latest.model_copy(update={field: WORST_ANSWER[field]})
-        tier = _tier_for(patient, [*ordered[:-1], answered], settings, evidence, lookback)
+        what_if = _facts(patient, [*ordered[:-1], answered], facts.settings, facts.change_evidence, lookback)
+        tier = _most_urgent(_fired(what_if))
         is_core = field in CES_CORE_QUESTIONS
         if is_core or tier > urgency:
             # Most urgent first; CES core before other questions of the same tier; then form order.
@@ -161,7 +152,7 @@ def screen(
     lookback = chronological(lookback)
     facts = _facts(patient, ordered, settings, lookback=lookback)
     flags = _fired(facts)
-    urgency = max((flag.tier for flag in flags), default=Urgency.NONE)
+    urgency = _most_urgent(flags)
     notes = _notes(facts, ordered[-1], ordered)
     if lookback:
         notes.append(
@@ -172,7 +163,7 @@ def screen(
         urgency=urgency,
         flags=flags,
         claudication_pattern=facts.claudication_pattern,
-        not_asked=_not_asked(patient, ordered, settings, urgency, facts.change_evidence, lookback),
+        not_asked=_not_asked(patient, ordered, facts, urgency, lookback),
         notes=notes,
         rule_set_version=rule_set_version(settings),
     )
