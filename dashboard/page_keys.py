@@ -28,6 +28,16 @@ PATIENT_QUERY: Final = "patient"
 CORRECT_VISIT_ID: Final = "correct_visit_id"
 
 
+class Checkin:
+    """Keys of the patient's own page (no account): check-in and walking diary."""
+
+    PREFIX: Final = "ci_"
+    VERIFIED: Final = "ci_verified_invite"  # the invite whose identity check this session passed
+    PROBLEMS: Final = "ci_problems"  # field-level messages of the last refused submit
+    DONE: Final = "ci_done"  # the invite this session has sent its check-in for, and the tier
+    EARLY: Final = "ci_early_recorded"  # an emergency answer already recorded before submitting
+
+
 class Patients:
     """Keys of the Patients page."""
 
