@@ -63,6 +63,7 @@ __all__ = [
     "escalation_warnings",
     "never_recommend_hits",
     "open_urgent_escalations",
+    "placeholder_values",
     "placeholders_in",
 ]
 
@@ -278,6 +279,11 @@ def _goals(visits: Sequence[Visit]) -> list[str]:
     return []
 
 
+def placeholder_values(settings: Settings) -> dict[str, str]:
+    """The deployment's emergency number and services, for the {placeholders} of library text."""
+    return {name: getattr(settings, name) for name in PLACEHOLDERS}
+
+
 def _minutes(value: float) -> str:
     return f"{value:g}"
 
@@ -393,7 +399,7 @@ def build_plan(
         if unknown:
             summary.append(f"No {kind} advice in this library for: {', '.join(unknown)}.")
 
-    values = {name: getattr(settings, name) for name in PLACEHOLDERS}
+    values = placeholder_values(settings)
     sections: dict[AdviceSection, list[PlanItem]] = {
         section: [
             printed
