@@ -410,15 +410,8 @@ def build_plan(
         for section in ADVICE_SECTIONS
     }
     exercises = [
-        PlanExercise(
-            id=exercise.id,
-            name=exercise.name,
-            purpose=exercise.purpose,
-            steps=list(exercise.steps),
-            dose=exercise.dose,
-            flexion_friendly=exercise.flexion_friendly,
-            pictogram=exercise.pictogram,
-        )
+        # The card as printed keeps the library's fields of the same names (the dose may be edited).
+        PlanExercise.model_validate(exercise.model_dump(include=set(PlanExercise.model_fields)))
         for exercise in library.exercises
         if tokens & set(exercise.selected_by)
         # In a neurogenic pattern bending forward eases symptoms: flexion-friendly exercises only
