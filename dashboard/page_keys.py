@@ -57,9 +57,22 @@ class Progress:
 
 
 class Plan:
-    """Keys of the Plan & handout page."""
+    """Keys of the Plan & handout page: a new patient's review drops every key under the prefix."""
 
-    PREFIX: Final = "pl_"
+    PREFIX: Final = "plan_"
+    AUDITED: Final = "plan_audited"  # the patient whose opening this session has audited
+    HANDOUT_COUNT: Final = "plan_handout_count"  # handouts listed on the previous run
+    START_BOUT: Final = "plan_start_bout"
+    INCLUDE: Final = "plan_inc_"  # + item or exercise id
+    DOSE: Final = "plan_dose_"  # + exercise id
+    PROGRAMME: Final = "plan_programme"
+    NOTE: Final = "plan_note"
+    LARGE_PRINT: Final = "plan_large_print"
+    LANGUAGE: Final = "plan_language"
+    BILINGUAL: Final = "plan_bilingual"
+    DOWNLOAD: Final = "plan_download"
+    PREVIEW: Final = "plan_preview"
+    GIVEN: Final = "plan_given_"  # + stored handout id
 
 
 class Caseload:

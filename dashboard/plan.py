@@ -1,19 +1,33 @@
-"""The patient's plan: advice-library models, the findings -> Plan selection, and the never-recommend
-check (clinical-reference §6 and §8). The library itself is YAML, loaded by `data.library`.
+"""The patient's plan: the findings -> Plan selection from the advice library, and what the plan
+page says about open escalations (clinical-reference §6 and §8).
+
+The library's models live in `dashboard.advice_library` and the never-recommend check in
+`dashboard.never_recommend`; both are re-exported here, where callers have always found them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-import string
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Annotated, Literal, NamedTuple
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from dashboard.advice_library import (
+    ADVICE_SECTIONS,
+    ALWAYS,
+    PICTOGRAM_KEYS,
+    PLACEHOLDERS,
+    AdviceItem,
+    AdviceSection,
+    EvidenceTag,
+    Exercise,
+    Library,
+    placeholders_in,
+)
 from dashboard.config import Settings
 from dashboard.models import TIER_ORDER, Escalation, Patient, Visit
+from dashboard.never_recommend import NEVER_RECOMMEND, NeverTerm, never_recommend_hits
 from dashboard.outcomes import score_startback
 from dashboard.red_flags import RULES
 from dashboard.walking import (
@@ -26,17 +40,33 @@ from dashboard.walking import (
     walking_symptom_changes,
 )
 
-EvidenceTag = Literal["C", "S", "U"]
-AdviceSection = Literal["core", "walking", "posture", "footwear", "flare_up", "safety_net"]
-# Sections of advice text, in the order the handout prints them (exercises come after walking).
-ADVICE_SECTIONS: tuple[AdviceSection, ...] = (
-    "core",
-    "walking",
-    "posture",
-    "footwear",
-    "flare_up",
-    "safety_net",
-)
+# Names callers import from here; they live in the library and never-recommend modules.
+__all__ = [
+    "ADVICE_SECTIONS",
+    "NEVER_RECOMMEND",
+    "PICTOGRAM_KEYS",
+    "PLACEHOLDERS",
+    "SAFETY_FIRST_TIERS",
+    "SECTION_HEADINGS",
+    "AdviceItem",
+    "AdviceSection",
+    "EscalationWarning",
+    "EvidenceTag",
+    "Exercise",
+    "Library",
+    "NeverTerm",
+    "Plan",
+    "PlanExercise",
+    "PlanItem",
+    "ProgrammeWeek",
+    "build_plan",
+    "escalation_warnings",
+    "never_recommend_hits",
+    "open_urgent_escalations",
+    "placeholder_values",
+    "placeholders_in",
+]
+
 # Patient-facing headings, in print order; the handout and its tests use these.
 SECTION_HEADINGS: dict[str, str] = {
     "goals": "Your goals",
@@ -49,19 +79,6 @@ SECTION_HEADINGS: dict[str, str] = {
     "personal_note": "A note from your physio",
     "safety_net": "When to get help",
 }
-# Vector pictograms the handout can draw for an exercise card.
-PICTOGRAM_KEYS: tuple[str, ...] = (
-    "pelvic_tilt",
-    "knee_to_chest",
-    "bridge",
-    "bird_dog",
-    "plank",
-    "open_book",
-    "cycling",
-)
-# Placeholders allowed in library text, filled from Settings (emergency services are per deployment).
-PLACEHOLDERS: tuple[str, ...] = ("emergency_number", "urgent_advice", "emergency_department")
-
 # Walking-tolerance bands that select walking advice [U: project convention, editable]:
 # a first walk shorter than 5 min is "short"; a first week already at the goal is "goal_met".
 SHORT_START_BOUT_MIN = 5.0
@@ -69,183 +86,6 @@ SHORT_START_BOUT_MIN = 5.0
 # Open escalations at these tiers put the safety net first and leave reassurance out (issue 19):
 # "rarely serious" must never sit beside an open emergency.
 SAFETY_FIRST_TIERS: tuple[str, ...] = ("EMERGENCY", "URGENT")
-
-CLAUDICATION_PATTERNS: tuple[str, ...] = ("neurogenic", "vascular", "indeterminate", "none")
-STARTBACK_RISKS: tuple[str, ...] = ("low", "medium", "high")
-WALKING_TOLERANCE_BANDS: tuple[str, ...] = ("unknown", "short", "building", "goal_met")
-# `selected_by` tokens: "always", or kind:value. posture/footwear values are finding ids checked
-# against the library itself.
-_TOKEN_VALUES: dict[str, tuple[str, ...] | None] = {
-    "posture": None,
-    "footwear": None,
-    "claudication": CLAUDICATION_PATTERNS,
-    "startback": STARTBACK_RISKS,
-    "history": ("cancer",),
-    "walking_tolerance": WALKING_TOLERANCE_BANDS,
-    # The most urgent open escalation of the patient, when it is URGENT or EMERGENCY.
-    "escalation": ("urgent", "emergency"),
-}
-ALWAYS = "always"
-
-ItemId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
-
-
-def _check_token(token: str) -> str:
-    if token == ALWAYS:
-        return token
-    kind, sep, value = token.partition(":")
-    if not sep or kind not in _TOKEN_VALUES:
-        raise ValueError(
-            f"unknown selector {token!r}; expected 'always' or one of {', '.join(_TOKEN_VALUES)}"
-        )
-    allowed = _TOKEN_VALUES[kind]
-    if allowed is None:
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", value):
-            raise ValueError(f"selector {token!r} needs a finding id after '{kind}:'")
-    elif value not in allowed:
-        raise ValueError(f"selector {token!r}: '{kind}' takes one of {', '.join(allowed)}")
-    return token
-
-
-def placeholders_in(text: str) -> list[str]:
-    """The {name} placeholders used in a library text (ValueError on a stray brace)."""
-    return [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
-
-
-class _LibraryModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-
-class AdviceItem(_LibraryModel):
-    """One piece of advice: a title, a paragraph and/or bullet lines, why it is chosen, and its source."""
-
-    id: ItemId
-    title: Text
-    # Reassuring sentences printed before `text`, left out while an URGENT or EMERGENCY escalation
-    # is open; `title_if_flagged` then replaces a title that reassures.
-    reassurance: str = Field(default="", max_length=2000)
-    title_if_flagged: str = Field(default="", max_length=300)
-    text: str = Field(default="", max_length=2000)
-    bullets: tuple[Text, ...] = ()
-    selected_by: tuple[str, ...] = Field(min_length=1)
-    source: Text
-    evidence_tag: EvidenceTag
-    # Short clinical label for a finding choice on the visit page (posture and footwear items).
-    finding_label: str | None = None
-
-    @field_validator("selected_by")
-    @classmethod
-    def _tokens(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(_check_token(token) for token in value)
-
-    @model_validator(mode="after")
-    def _has_words(self) -> AdviceItem:
-        if not self.text and not self.bullets and not self.reassurance:
-            raise ValueError("give a text, bullets or both")
-        return self
-
-    def patient_texts(self) -> list[str]:
-        """Every patient-facing string of the item: titles, reassurance, text and bullets."""
-        optional = (self.title_if_flagged, self.reassurance, self.text)
-        return [self.title, *(text for text in optional if text), *self.bullets]
-
-
-class Exercise(_LibraryModel):
-    """One exercise card: what it is for, how to do it, a default dose and its pictogram."""
-
-    id: ItemId
-    name: Text
-    purpose: Text
-    steps: tuple[Text, ...] = Field(min_length=1, max_length=6)
-    dose: Text
-    flexion_friendly: bool
-    pictogram: str
-    selected_by: tuple[str, ...] = Field(min_length=1)
-    source: Text
-    evidence_tag: EvidenceTag
-
-    @field_validator("selected_by")
-    @classmethod
-    def _tokens(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(_check_token(token) for token in value)
-
-    @field_validator("pictogram")
-    @classmethod
-    def _known_pictogram(cls, value: str) -> str:
-        if value not in PICTOGRAM_KEYS:
-            raise ValueError(f"unknown pictogram; expected one of {', '.join(PICTOGRAM_KEYS)}")
-        return value
-
-    def patient_texts(self) -> list[str]:
-        """Every patient-facing string of the card."""
-        return [self.name, self.purpose, *self.steps, self.dose]
-
-
-class Library(_LibraryModel):
-    """The whole advice library, validated: unique ids, known selectors and placeholders."""
-
-    version: str = Field(pattern=r"^[0-9a-f]{12}$")
-    core: tuple[AdviceItem, ...] = Field(min_length=1)
-    walking: tuple[AdviceItem, ...] = Field(min_length=1)
-    posture: tuple[AdviceItem, ...] = Field(min_length=1)
-    footwear: tuple[AdviceItem, ...] = Field(min_length=1)
-    flare_up: tuple[AdviceItem, ...] = Field(min_length=1)
-    safety_net: tuple[AdviceItem, ...] = Field(min_length=1)
-    exercises: tuple[Exercise, ...] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Library:
-        seen: set[str] = set()
-        for entry in self.entries():
-            if entry.id in seen:
-                raise ValueError(f"id {entry.id!r} is used twice")
-            seen.add(entry.id)
-        for kind in ("posture", "footwear"):
-            own_ids = {item.id for item in getattr(self, kind)}
-            for entry in self.entries():
-                for token in entry.selected_by:
-                    if token.startswith(f"{kind}:") and token.partition(":")[2] not in own_ids:
-                        raise ValueError(f"{entry.id}: selector {token!r} names no {kind} item")
-        for entry in self.entries():
-            texts = entry.patient_texts()
-            for text in texts:
-                unknown = set(placeholders_in(text)) - set(PLACEHOLDERS)
-                if unknown:
-                    raise ValueError(f"{entry.id}: unknown placeholder {sorted(unknown)[0]!r}")
-        if not any(ALWAYS in item.selected_by for item in self.safety_net):
-            raise ValueError("safety_net: at least one item must be selected 'always'")
-        return self
-
-    def entries(self) -> Iterator[AdviceItem | Exercise]:
-        """Every advice item and exercise, section by section."""
-        for section in ADVICE_SECTIONS:
-            yield from getattr(self, section)
-        yield from self.exercises
-
-    def items(self, section: AdviceSection) -> tuple[AdviceItem, ...]:
-        """The advice items of one section, in library order."""
-        items: tuple[AdviceItem, ...] = getattr(self, section)
-        return items
-
-    def _finding_ids(self, kind: str) -> list[str]:
-        prefix = f"{kind}:"
-        found = {token[len(prefix) :] for item in self.entries() for token in item.selected_by}
-        return [item.id for item in getattr(self, kind) if item.id in found]
-
-    def posture_ids(self) -> list[str]:
-        """Posture finding ids a visit may record (each selects advice), in library order."""
-        return self._finding_ids("posture")
-
-    def footwear_ids(self) -> list[str]:
-        """Footwear finding ids a visit may record (each selects advice), in library order."""
-        return self._finding_ids("footwear")
-
-    def finding_labels(self, kind: Literal["posture", "footwear"]) -> dict[str, str]:
-        """Finding id -> short clinical label for the visit page (the title when no label is given)."""
-        by_id = {item.id: item for item in self.items(kind)}
-        ids = self.posture_ids() if kind == "posture" else self.footwear_ids()
-        return {fid: by_id[fid].finding_label or by_id[fid].title for fid in ids}
 
 
 # --- The plan ------------------------------------------------------------------------------------
@@ -394,13 +234,15 @@ def _plan_item(item: AdviceItem, values: dict[str, str], safety_first: bool) -> 
     )
 
 
+def _most_urgent_first(esc: Escalation) -> tuple[int, dt.datetime]:
+    # Most urgent tier first, then the oldest; an escalation without an opening time goes last.
+    return -TIER_ORDER[esc.tier], esc.opened_at or dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
 def open_urgent_escalations(escalations: Iterable[Escalation]) -> list[Escalation]:
     """Open URGENT or EMERGENCY escalations, most urgent and oldest first."""
     chosen = [esc for esc in escalations if esc.status == "open" and esc.tier in SAFETY_FIRST_TIERS]
-    return sorted(
-        chosen,
-        key=lambda esc: (-TIER_ORDER[esc.tier], esc.opened_at or dt.datetime.max.replace(tzinfo=dt.UTC)),
-    )
+    return sorted(chosen, key=_most_urgent_first)
 
 
 class EscalationWarning(NamedTuple):
@@ -420,10 +262,7 @@ def escalation_warnings(
 ) -> list[EscalationWarning]:
     """Every open escalation as a plan-page warning, most urgent and oldest first (plain text)."""
     rules = (settings or Settings()).rules
-    opened = [esc for esc in escalations if esc.status == "open"]
-    opened.sort(
-        key=lambda esc: (-TIER_ORDER[esc.tier], esc.opened_at or dt.datetime.max.replace(tzinfo=dt.UTC))
-    )
+    opened = sorted((esc for esc in escalations if esc.status == "open"), key=_most_urgent_first)
     warnings = []
     for esc in opened:
         rule = _RULE_WORDS.get(esc.rule_id)
@@ -438,6 +277,11 @@ def _goals(visits: Sequence[Visit]) -> list[str]:
         if visit.psfs:
             return [entry.activity for entry in visit.psfs]
     return []
+
+
+def placeholder_values(settings: Settings) -> dict[str, str]:
+    """The deployment's emergency number and services, for the {placeholders} of library text."""
+    return {name: getattr(settings, name) for name in PLACEHOLDERS}
 
 
 def _minutes(value: float) -> str:
@@ -555,7 +399,7 @@ def build_plan(
         if unknown:
             summary.append(f"No {kind} advice in this library for: {', '.join(unknown)}.")
 
-    values = {name: getattr(settings, name) for name in PLACEHOLDERS}
+    values = placeholder_values(settings)
     sections: dict[AdviceSection, list[PlanItem]] = {
         section: [
             printed
@@ -566,15 +410,8 @@ def build_plan(
         for section in ADVICE_SECTIONS
     }
     exercises = [
-        PlanExercise(
-            id=exercise.id,
-            name=exercise.name,
-            purpose=exercise.purpose,
-            steps=list(exercise.steps),
-            dose=exercise.dose,
-            flexion_friendly=exercise.flexion_friendly,
-            pictogram=exercise.pictogram,
-        )
+        # The card as printed keeps the library's fields of the same names (the dose may be edited).
+        PlanExercise.model_validate(exercise.model_dump(include=set(PlanExercise.model_fields)))
         for exercise in library.exercises
         if tokens & set(exercise.selected_by)
         # In a neurogenic pattern bending forward eases symptoms: flexion-friendly exercises only
@@ -602,65 +439,3 @@ def build_plan(
         startback_risk=risk,
         library_version=library.version,
     )
-
-
-# --- Never recommend (clinical-reference §8.7) ---------------------------------------------------
-
-
-class NeverTerm(NamedTuple):
-    """A term the plan must never recommend, the pattern that finds it, and why."""
-
-    label: str
-    pattern: str
-    reason: str
-
-
-_NG59 = "NICE NG59 do-not-offer list [S]"
-NEVER_RECOMMEND: tuple[NeverTerm, ...] = (
-    NeverTerm("belt or corset", r"\b(corsets?|(back|support|lumbar) belts?|back braces?)\b", _NG59),
-    NeverTerm("orthotics or insoles", r"\b(orthotics?|orthoses|insoles?|arch supports?)\b", _NG59),
-    NeverTerm("rocker-sole shoes", r"\brocker\b", _NG59),
-    NeverTerm("traction", r"\btraction\b", _NG59),
-    NeverTerm("acupuncture", r"\b(acupuncture|dry needling)\b", _NG59),
-    NeverTerm("ultrasound", r"\bultrasound\b", _NG59),
-    # Upper case only: "tens" and "pens" are ordinary words.
-    NeverTerm("TENS or PENS", r"(?-i:\b(TENS|PENS)\b)|\bnerve stimulation\b", _NG59),
-    NeverTerm("paracetamol", r"\b(paracetamol|acetaminophen)\b", _NG59),
-    NeverTerm(
-        "drug advice",
-        r"\b(ibuprofen|naproxen|diclofenac|nsaids?|codeine|opioids?|tramadol|morphine|gabapentin|"
-        r"pregabalin|amitriptyline|duloxetine|pain ?killers?|medication|medicines?|tablets?|pills?|drugs?)\b",
-        "Drug advice belongs with the prescriber (clinical-reference §8.6, §8.7)",
-    ),
-    NeverTerm(
-        "imaging",
-        r"\b(x-?rays?|(?-i:MRI)|ct scans?|scans?|imaging)\b",
-        "No routine imaging (NICE NG59 1.1.4 [C])",
-    ),
-    NeverTerm(
-        "bed rest",
-        r"\b(bed ?rest|(rest|stay|lie|lying|resting|staying) in bed)\b",
-        "Avoid bed rest (NG59 [C])",
-    ),
-    NeverTerm(
-        "walking stick",
-        r"\b(walking (sticks?|canes?)|canes?)\b",
-        "A stick did not improve walking tolerance (Comer 2010 [C])",
-    ),
-    NeverTerm(
-        "one correct posture",
-        r"\b(bad|poor|wrong|incorrect|correct|proper|perfect|good|right) (posture|way to (sit|stand))\b",
-        "No posture is the one right one (Slater 2019 [C])",
-    ),
-    NeverTerm(
-        "posture or footwear causes pain",
-        r"\b(posture|footwear|shoes?|heels?)\b[^.]{0,40}\b(causes?|caused|causing|to blame)\b",
-        "Never say posture or footwear causes the pain (clinical-reference §8)",
-    ),
-)
-_NEVER_PATTERNS = tuple((term.label, re.compile(term.pattern, re.IGNORECASE)) for term in NEVER_RECOMMEND)
-
-
-def never_recommend_hits(text: str) -> list[str]:
-    """Labels of the never-recommend terms found in a text, in NEVER_RECOMMEND order."""
-    return [label for label, pattern in _NEVER_PATTERNS if pattern.search(text)]

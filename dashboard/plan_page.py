@@ -1,0 +1,239 @@
+"""What the Plan & handout page decides, without streamlit: a fresh review per patient, the plan for
+the chosen starting walk, the clinician's edits as a validated Plan, the escalation notices, and the
+handout given at the click (rendered, stored and audited) or copied from the record (audited).
+
+The page reads its widgets, calls these and renders the results; the handout's language is
+`dashboard.handout_language`'s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from dashboard import page_keys, services
+from dashboard.config import Settings
+from dashboard.downloads import PDF, Download
+from dashboard.handout_language import HandoutChoice
+from dashboard.models import field_errors
+from dashboard.plan import (
+    SAFETY_FIRST_TIERS,
+    AdviceSection,
+    EscalationWarning,
+    Library,
+    Plan,
+    PlanExercise,
+    PlanItem,
+    build_plan,
+    never_recommend_hits,
+)
+from dashboard.ports import Handout, Store, StrideError, User
+from dashboard.safe_text import md_escape
+from dashboard.visit_form import error_message
+
+K = page_keys.Plan
+# A first walk the widget accepts (minutes); checked by the page, not the widget (issue 19).
+START_BOUT_MIN, START_BOUT_MAX = 0.5, 180.0
+PLAN_LABELS = {"personal_note": "A personal note for the patient", "exercises": "Exercise dose"}
+# Streamlit keeps a checkbox label to one line: a longer title is repeated in full below it.
+LONG_TITLE = 50
+# How long the page waits for a handout recorded at the click to be listed (seconds).
+RECORDING_WAIT_S, RECORDING_POLL_S = 8.0, 0.25
+
+NO_LIBRARY = (
+    "The advice library could not be loaded, so no plan can be built. Ask an administrator to check it."
+)
+NO_START_BOUT = (
+    "There is no walking test or reported walking time to start the walking programme from. "
+    "Enter the length of the first walks."
+)
+REVIEW_HINT = (
+    "Untick what does not fit this patient; edit exercise doses. The safety-net box is always printed."
+)
+
+HANDOUT = Download(
+    "Download the handout (PDF)",
+    PDF,
+    icon="📄",
+    help="The PDF, the plan and their hash are stored with this patient's record when you download.",
+    primary=True,
+)
+STORED_HANDOUT = Download("PDF", PDF, help="The stored PDF, exactly as it was given.")
+
+Render = Callable[..., bytes]
+
+
+def library_caption(version: str) -> str:
+    """The line under "Why these items were chosen": which library, and that it is decision support."""
+    return f"Advice library version {version}. Decision support: review every item before printing."
+
+
+def fresh_review(session: MutableMapping[Any, Any], patient_id: str) -> None:
+    """Start a new patient's review: drop the previous patient's ticks, doses and note."""
+    for key in [k for k in session if str(k).startswith(K.PREFIX)]:
+        del session[key]
+    session[K.AUDITED] = patient_id
+
+
+def is_first_open(session: Mapping[Any, Any], patient_id: str) -> bool:
+    """True on this session's first view of the patient's plan (the opening is audited once)."""
+    return session.get(K.AUDITED) != patient_id
+
+
+def escalation_notice(warning: EscalationWarning) -> tuple[Literal["error", "warning", "info"], str]:
+    """How loud one open escalation is on the plan page, and its words (Markdown, escaped)."""
+    kind: Literal["error", "warning", "info"] = (
+        "error" if warning.tier == "EMERGENCY" else "warning" if warning.tier == "URGENT" else "info"
+    )
+    text = (
+        f"**Open {warning.tier} escalation** ({md_escape(warning.rule_id)}): "
+        f"{md_escape(warning.rule_words)}. Reason: {md_escape(warning.reason)}."
+    )
+    if warning.tier in SAFETY_FIRST_TIERS:
+        text += (
+            " The handout leads with the safety net and leaves the reassurance out. "
+            "Act on the escalation first (Flags page)."
+        )
+    return kind, text
+
+
+def plan_for(
+    record: services.PatientRecord,
+    library: Library,
+    settings: Settings,
+    clinician_name: str,
+    start_bout_min: float | None = None,
+) -> Plan:
+    """The patient's plan from their visits and open escalations (ValueError when it cannot be built)."""
+    return build_plan(
+        record.patient,
+        record.visits,
+        library,
+        settings=settings,
+        clinician_name=clinician_name,
+        start_bout_min=start_bout_min,
+        escalations=record.escalations,
+    )
+
+
+def checked_start_bout(minutes: float | None) -> tuple[float | None, str | None]:
+    """The starting walk length typed (minutes), or None with the message when it is out of range."""
+    if minutes is not None and not START_BOUT_MIN <= minutes <= START_BOUT_MAX:
+        return None, (
+            f"Starting walk length (minutes) must be between {START_BOUT_MIN:g} and {START_BOUT_MAX:g}."
+        )
+    return (float(minutes) if minutes else None), None
+
+
+def item_caption(item: PlanItem, *, always: bool) -> str:
+    """The words under an item's checkbox: a long title in full, "always printed", the text, the bullets."""
+    lead = f"**{md_escape(item.title)}**. " if len(item.title) > LONG_TITLE else ""
+    lead += "Always printed (clinical-reference §6). " if always else ""
+    return "\n".join([lead + item.text, *(f"- {line}" for line in item.bullets)])
+
+
+def programme_height(weeks: int) -> int:
+    """Pixels that show every week of the programme table without an inner scroll bar."""
+    return 35 * (weeks + 1) + 3
+
+
+def edited_plan(
+    plan: Plan,
+    sections: Mapping[AdviceSection, Sequence[PlanItem]],
+    exercises: Sequence[PlanExercise],
+    note: str,
+) -> tuple[Plan | None, list[str]]:
+    """The plan as the clinician left it (items kept, doses, note), or None with a message per field."""
+    try:
+        edited = Plan.model_validate(
+            {
+                **plan.model_dump(),
+                "sections": {key: [item.model_dump() for item in kept] for key, kept in sections.items()},
+                "exercises": [exercise.model_dump() for exercise in exercises],
+                "personal_note": note.strip(),
+            }
+        )
+    except ValidationError as exc:
+        errors = field_errors(exc)
+        return None, [error_message(field, message, PLAN_LABELS) for field, message in errors.items()]
+    return edited, []
+
+
+def note_warning(note: str) -> str | None:
+    """The warning for a personal note that names something the plan must never recommend (§8.7)."""
+    if not (hits := never_recommend_hits(note)):
+        return None
+    return (
+        "The note mentions something the plan should never recommend: "
+        + ", ".join(hits)
+        + ". Reword it unless you are advising against it."
+    )
+
+
+def handout_file_name(plan_date: dt.date) -> str:
+    """The handout's file name, dated with the plan (clinic date)."""
+    return f"stride-plan-{plan_date:%Y-%m-%d}.pdf"
+
+
+def given_file_name(row: Mapping[str, str]) -> str:
+    """A stored handout's file name: the day it was given and the start of its hash."""
+    return f"stride-plan-{row['date']}-{row['sha256'][:8]}.pdf"
+
+
+def give_handout(
+    store: Store,
+    user: User,
+    patient_id: str,
+    choice: HandoutChoice,
+    render: Render,
+    *,
+    large_print: bool,
+    rule_set_version: str,
+    library_version: str,
+) -> bytes:
+    """The handout PDF, rendered at the click and stored with its plan JSON and provenance (audited)."""
+    pdf = render(choice.plan, **choice.render_options(large_print=large_print))
+    services.record_handout(
+        store,
+        user,
+        patient_id,
+        pdf=pdf,
+        plan={**choice.plan.model_dump(mode="json"), "handout_language": choice.provenance()},
+        rule_set_version=rule_set_version,
+        library_version=library_version,
+    )
+    return pdf
+
+
+def stored_copy(store: Store, user: User, patient_id: str, pdf: bytes) -> bytes:
+    """A stored handout's bytes exactly as given; the copy is audited like any export."""
+    services.record_export(store, user, "handout_copy", patient_id=patient_id)
+    return pdf
+
+
+def wait_for_new_handout(
+    load: Callable[[], list[Handout]],
+    handouts: list[Handout],
+    shown_before: int,
+    *,
+    seconds: float = RECORDING_WAIT_S,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Handout]:
+    """The patient's handouts once more than `shown_before` are stored, or after `seconds` as they are.
+
+    The PDF is rendered and recorded on another thread while the page reruns after the click, so the
+    page waits briefly for it rather than list the handouts without the one just given.
+    """
+    deadline = clock() + seconds
+    while len(handouts) <= shown_before and clock() < deadline:
+        sleep(RECORDING_POLL_S)
+        try:
+            handouts = load()
+        except StrideError:
+            break
+    return handouts
