@@ -1,8 +1,9 @@
 """A file a page offers for download: its label, type and help text, described once.
 
 Pages pass ``spec.button(key, file_name)`` to ``st.download_button`` together with the data (a
-callable, so an audited export runs only when the user clicks). Every download skips the rerun a
-click would otherwise cause (``on_click="ignore"``): the page stays as it was, typed values too.
+callable, so an audited export runs only when the user clicks). A download skips the rerun a click
+would otherwise cause (``on_click="ignore"``), so the page stays as it was, typed values too; only a
+download whose click changes what the page lists (a handout just given) asks for the rerun.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Download:
     icon: str = "⬇️"
     help: str | None = None
     primary: bool = False
+    rerun: bool = False  # the click changes what the page shows (the handout just given is listed)
 
     def button(self, key: str, file_name: str) -> dict[str, Any]:
         """Keyword arguments for ``st.download_button`` (all but ``data``)."""
@@ -34,7 +36,7 @@ class Download:
             "file_name": file_name,
             "mime": self.mime,
             "key": key,
-            "on_click": "ignore",
+            "on_click": "rerun" if self.rerun else "ignore",
             "icon": self.icon,
             "help": self.help,
             "type": "primary" if self.primary else "secondary",

@@ -61,6 +61,7 @@ HANDOUT = Download(
     icon="📄",
     help="The PDF, the plan and their hash are stored with this patient's record when you download.",
     primary=True,
+    rerun=True,  # the rerun lists the handout just given
 )
 STORED_HANDOUT = Download("PDF", PDF, help="The stored PDF, exactly as it was given.")
 

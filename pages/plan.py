@@ -178,9 +178,8 @@ with preview:
             rule_set_version=red_flags.rule_set_version(settings.rules),
             library_version=library.version,
         )
-        # The one download that reruns the page: the rerun lists the handout just given.
         button = plan_page.HANDOUT.button(K.DOWNLOAD, plan_page.handout_file_name(edited.plan_date))
-        downloaded = st.download_button(data=give, **{**button, "on_click": "rerun"})
+        downloaded = st.download_button(data=give, **button)
     else:
         st.caption("Your role can view the plan but not give handouts.")
     if plan.needs_start_bout and not edited.walking_programme:

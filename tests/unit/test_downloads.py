@@ -17,3 +17,7 @@ def test_a_download_never_reruns_the_page_and_keeps_its_key_and_name() -> None:
 
 def test_a_primary_download_is_the_primary_button() -> None:
     assert Download("Report", CSV, primary=True).button("k", "r.csv")["type"] == "primary"
+
+
+def test_only_a_download_that_changes_the_page_reruns_it() -> None:
+    assert Download("Handout", CSV, rerun=True).button("k", "h.pdf")["on_click"] == "rerun"
