@@ -6,15 +6,37 @@ check made before the service is called and where a refusal's messages go are de
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from dashboard import auth, web_sessions
 from dashboard.form_errors import errors_by_field
 from dashboard.page_keys import Account as keys
 from dashboard.ports import StrideError, User
 from dashboard.safe_text import md_escape
+
+
+@dataclass(frozen=True)
+class PasswordField:
+    """One password box of a form; `name` is the field the password services name in their errors."""
+
+    name: str
+    label: str
+    key: str
+    autocomplete: str
+    help: str | None = None
+
+    def box(self) -> dict[str, Any]:
+        """Keyword arguments for ``st.text_input``: a masked box the browser may fill from its store."""
+        return {
+            "label": self.label,
+            "type": "password",
+            "key": self.key,
+            "autocomplete": self.autocomplete,
+            "help": self.help,
+        }
+
 
 ROLE_WORDS: Final = {
     "clinician": "Clinician: records visits, closes red flags, gives handouts, exports a patient's record.",
@@ -33,17 +55,6 @@ CHANGED: Final = "Your password was changed."
 EXPIRED_NOTE: Final = "Your session ended after a period of inactivity. Please log in again."
 ACCOUNT_ENDED_NOTE: Final = "Your session ended because your account was changed. Please log in again."
 RESET_NOTE: Final = "Your password was reset by an administrator. Choose your own before you continue."
-
-
-@dataclass(frozen=True)
-class PasswordField:
-    """One password box of a form; `name` is the field the password services name in their errors."""
-
-    name: str
-    label: str
-    key: str
-    autocomplete: str
-    help: str | None = None
 
 
 # My account: the current password, then the new one twice.
@@ -67,6 +78,19 @@ def check_before_saving(values: Mapping[str, str]) -> dict[str, str]:
     if values.get("new", "") != values.get("repeat", ""):
         return {"repeat": NOT_THE_SAME}
     return {}
+
+
+def save_password(
+    values: Mapping[str, str], fields: tuple[PasswordField, ...], save: Callable[[Mapping[str, str]], User]
+) -> tuple[User | None, dict[str, str]]:
+    """The account `save` returns after the page's own checks passed, or None and field → message."""
+    errors = check_before_saving(values)
+    if errors:
+        return None, errors
+    try:
+        return save(values), {}
+    except StrideError as exc:
+        return None, refusal_errors(exc, fields)
 
 
 def refusal_errors(exc: StrideError, fields: tuple[PasswordField, ...]) -> dict[str, str]:

@@ -1,5 +1,7 @@
 """My account: who is signed in, in which role, and changing one's own password."""
 
+from collections.abc import Mapping
+
 import streamlit as st
 
 from dashboard import account_views as view
@@ -8,7 +10,7 @@ from dashboard.form_errors import GENERAL
 from dashboard.page_context import page_context
 from dashboard.page_keys import USER
 from dashboard.page_keys import Account as keys
-from dashboard.ports import StrideError
+from dashboard.ports import User
 from dashboard.safe_text import md_escape
 
 # A deep link as the very first request after a restart can run this script before the router
@@ -31,27 +33,26 @@ values: dict[str, str] = {}
 slots = {}
 with form_column, st.form(keys.CHANGE_FORM, clear_on_submit=True):
     for field in view.CHANGE_OWN:
-        values[field.name] = st.text_input(
-            field.label, type="password", key=field.key, autocomplete=field.autocomplete, help=field.help
-        )
+        values[field.name] = st.text_input(**field.box())
         slots[field.name] = st.empty()
     submitted = st.form_submit_button("Change password", type="primary", key=keys.SUBMIT)
     slots[GENERAL] = st.empty()
 
+
+def change_password(typed: Mapping[str, str]) -> User:
+    """Change it, and keep this browser signed in under the account's new session epoch."""
+    # The new session epoch ends the account's other sessions; this one carries on with it.
+    changed = st.session_state[USER] = services.change_password(
+        store, user, current=typed["current"], new=typed["new"]
+    )
+    web_sessions.renew(st.session_state, store, changed, "/account")
+    return changed
+
+
 if submitted:
-    errors = view.check_before_saving(values)
-    if not errors:
-        try:
-            # The new session epoch ends the account's other sessions; this one carries on with it.
-            changed = st.session_state[USER] = services.change_password(
-                store, user, current=values["current"], new=values["new"]
-            )
-            # This browser keeps its login under the new session epoch; every other session ends.
-            web_sessions.renew(st.session_state, store, changed, "/account")
-        except StrideError as exc:
-            errors = view.refusal_errors(exc, view.CHANGE_OWN)
-        else:
-            st.session_state[keys.FLASH] = view.CHANGED
-            st.rerun()
+    changed, errors = view.save_password(values, view.CHANGE_OWN, change_password)
+    if changed is not None:
+        st.session_state[keys.FLASH] = view.CHANGED
+        st.rerun()
     for field_name, message in errors.items():
         slots[field_name].error(md_escape(message))

@@ -51,28 +51,26 @@ if st.session_state.pop(keys.ACCOUNT_ENDED, False):
 pending = st.session_state.get(shared.USER)
 if pending is not None and pending.must_change_password:
     # After an admin's reset: a new password before any page opens (the router shows only this page).
+    reset_account: User = pending
     st.subheader("Choose a new password")
     st.write(view.RESET_NOTE)
     values: dict[str, str] = {}
     slots = {}
     with st.form(keys.REQUIRED_FORM, clear_on_submit=True):
         for field in view.CHOOSE_REQUIRED:
-            values[field.name] = st.text_input(
-                field.label, type="password", key=field.key, autocomplete=field.autocomplete, help=field.help
-            )
+            values[field.name] = st.text_input(**field.box())
             slots[field.name] = st.empty()
         chosen = st.form_submit_button("Save and continue", type="primary", key=keys.REQUIRED_SUBMIT)
         slots[GENERAL] = st.empty()
     if chosen:
-        errors = view.check_before_saving(values)
-        if not errors:
-            try:
-                updated = services.choose_required_password(store, pending, new=values["new"])
-            except StrideError as exc:
-                errors = view.refusal_errors(exc, view.CHOOSE_REQUIRED)
-            else:
-                # The new password bumped the account's session epoch: this browser gets a new session.
-                sign_in(updated, web_sessions.renew)
+        updated, errors = view.save_password(
+            values,
+            view.CHOOSE_REQUIRED,
+            lambda typed: services.choose_required_password(store, reset_account, new=typed["new"]),
+        )
+        if updated is not None:
+            # The new password bumped the account's session epoch: this browser gets a new session.
+            sign_in(updated, web_sessions.renew)
         for field_name, message in errors.items():
             slots[field_name].error(md_escape(message))
     if st.button("Log out", key=keys.REQUIRED_LOGOUT):

@@ -1,5 +1,7 @@
 """The My account and Log in pages' checks and wording, without their widgets."""
 
+from collections.abc import Mapping
+
 from dashboard import account_views as view
 from dashboard import web_sessions
 from dashboard.form_errors import GENERAL
@@ -55,3 +57,42 @@ def test_only_a_logout_with_a_cookie_left_sends_the_browser_to_delete_it() -> No
 def test_the_demo_note_names_every_demo_account() -> None:
     note = view.demo_accounts_note()
     assert "`demo.admin` (admin)" in note and "Fictional demo clinic" in note
+
+
+def test_a_password_is_saved_only_after_the_page_checks_pass() -> None:
+    saved: list[str] = []
+    account = User(id="u1", username="ada", display_name="Ada", role="clinician")
+
+    def save(typed: Mapping[str, str]) -> User:
+        saved.append(typed["new"])
+        return account
+
+    assert view.save_password({"new": "a", "repeat": "b"}, view.CHOOSE_REQUIRED, save) == (
+        None,
+        {"repeat": view.NOT_THE_SAME},
+    )
+    assert saved == []
+    assert view.save_password({"new": "a", "repeat": "a"}, view.CHOOSE_REQUIRED, save) == (account, {})
+    assert saved == ["a"]
+
+
+def test_a_refused_password_comes_back_as_messages_for_the_form() -> None:
+    def refuse(typed: Mapping[str, str]) -> User:
+        raise InvalidInputError({"current": "The current password is not right."})
+
+    values = {"current": "x", "new": "n", "repeat": "n"}
+    assert view.save_password(values, view.CHANGE_OWN, refuse) == (
+        None,
+        {"current": "The current password is not right."},
+    )
+
+
+def test_every_password_box_is_masked_and_keeps_its_key() -> None:
+    box = view.CHANGE_OWN[0].box()
+    assert box == {
+        "label": "Current password",
+        "type": "password",
+        "key": "account_current",
+        "autocomplete": "current-password",
+        "help": None,
+    }
