@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from dashboard import page_text
+from dashboard import auth, page_text
 from dashboard.account_views import PasswordField
 from dashboard.config import RuleSettings
 from dashboard.downloads import ZIP, Download
@@ -31,6 +31,7 @@ NOT_AN_ADMIN: Final = (
     "This page is for administrators: your role may not manage accounts or read the audit trail."
 )
 OWN_ACCOUNT: Final = "This is your own account: you cannot deactivate it or change its role here."
+INITIAL_PASSWORD_HELP: Final = f"At least {auth.MIN_PASSWORD_LENGTH} characters, not containing the username."
 RESET_NOT_THE_SAME: Final = "The two passwords are not the same."
 # An admin's reset of someone else's password: the new one twice, no advice (the service explains).
 RESET_FIELDS: Final = (
@@ -38,10 +39,6 @@ RESET_FIELDS: Final = (
     PasswordField("repeat", "Repeat the new password", keys.RESET_REPEAT, "new-password"),
 )
 NOT_CONFIRMED: Final = {"confirm": "Tick the box to confirm the erasure."}
-
-# The fields of the two forms whose errors the page shows under each box ("_": under the form).
-CREATE_FIELDS: Final = ("username", "display_name", "role", "password", "_")
-ERASE_FIELDS: Final = ("request_reference", "reason", "confirm", "_")
 
 
 # --- users ---------------------------------------------------------------------------------------
@@ -337,6 +334,8 @@ ERASURE_NOTE: Final = (
     "and what, without the details. This cannot be undone, and backups or exports made earlier still "
     "hold the data."
 )
+REQUEST_REF_HELP: Final = "The ticket or letter number of the request; no names (it is kept after erasure)."
+REASON_HELP: Final = "The basis for the erasure; no patient details (it is kept in the audit trail)."
 NO_SUCH_REFERENCE: Final = "No patient has this reference (erased records are not listed)."
 
 

@@ -67,7 +67,7 @@ def erase_patient(patient_id: str) -> None:
     # Form callback: runs before the page, so it may clear the fields after a successful erasure.
     state = st.session_state
     if not state.get(keys.ERASE_CONFIRM):
-        state[keys.ERASE_ERRORS] = view.NOT_CONFIRMED
+        state[keys.ERASE_ERRORS] = dict(view.NOT_CONFIRMED)
         return
     try:
         removed = governance.erase_patient(store, user, patient_id, **view.erasure_request(state))
@@ -124,7 +124,7 @@ with users_tab:
                 type="password",
                 key=keys.NEW_PASSWORD,
                 autocomplete="new-password",
-                help=f"At least {auth.MIN_PASSWORD_LENGTH} characters, not containing the username.",
+                help=view.INITIAL_PASSWORD_HELP,
             )
             show_errors(errors, "password", GENERAL)
             st.form_submit_button("Create account", on_click=create_account, key=keys.CREATE_SUBMIT)
@@ -398,17 +398,9 @@ with data_tab:
             st.markdown(view.erasure_candidate(candidate.display_name, candidate.birth_date))
             erase_errors = st.session_state.pop(keys.ERASE_ERRORS, {})
             with st.form(keys.ERASE_FORM):
-                st.text_input(
-                    "Request reference",
-                    key=keys.ERASE_REQUEST_REF,
-                    help="The ticket or letter number of the request; no names (it is kept after erasure).",
-                )
+                st.text_input("Request reference", key=keys.ERASE_REQUEST_REF, help=view.REQUEST_REF_HELP)
                 show_errors(erase_errors, "request_reference")
-                st.text_input(
-                    "Reason",
-                    key=keys.ERASE_REASON,
-                    help="The basis for the erasure; no patient details (it is kept in the audit trail).",
-                )
+                st.text_input("Reason", key=keys.ERASE_REASON, help=view.REASON_HELP)
                 show_errors(erase_errors, "reason")
                 st.checkbox(view.erasure_confirmation(candidate.display_name), key=keys.ERASE_CONFIRM)
                 show_errors(erase_errors, "confirm", GENERAL)
