@@ -1,77 +1,58 @@
+"""My account: who is signed in, in which role, and changing one's own password."""
+
+from collections.abc import Mapping
+
 import streamlit as st
 
-from dashboard import auth, services, web_sessions
-from dashboard.ports import InvalidInputError, Store, StrideError, User
+from dashboard import account_views as view
+from dashboard import services, web_sessions
+from dashboard.form_errors import GENERAL
+from dashboard.page_context import page_context
+from dashboard.page_keys import USER
+from dashboard.page_keys import Account as keys
+from dashboard.ports import User
 from dashboard.safe_text import md_escape
 
 # A deep link as the very first request after a restart can run this script before the router
 # (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
-if "store" not in st.session_state:
+if (ctx := page_context(st.session_state, st.query_params)) is None:
     st.switch_page("app.py")
-
-store: Store = st.session_state["store"]
-user: User = st.session_state["user"]
-
-ROLE_WORDS = {
-    "clinician": "Clinician: records visits, closes red flags, gives handouts, exports a patient's record.",
-    "admin": "Administrator: everything a clinician does, plus accounts, the audit trail and clinic exports.",
-    "readonly": "Read-only: views records, trends and red flags; cannot change anything.",
-}
+    st.stop()
+store, user = ctx.store, ctx.user
 
 st.title("My account")
-# No code span for the username: a backtick in it would end the span and let Markdown through.
-st.markdown(
-    f"**{md_escape(user.display_name)}** · username {md_escape(user.username)} · "
-    f"role **{md_escape(user.role)}**"
-)
-st.caption(ROLE_WORDS.get(user.role, ""))
+st.markdown(view.account_heading(user))
+st.caption(view.ROLE_WORDS.get(user.role, ""))
 
-flash = st.session_state.pop("account_flash", None)
-if flash:
+if flash := st.session_state.pop(keys.FLASH, None):
     st.success(flash)
 
 st.subheader("Change your password")
 form_column, _ = st.columns([1, 1])
-with form_column, st.form("account_password", clear_on_submit=True):
-    current = st.text_input(
-        "Current password", type="password", key="account_current", autocomplete="current-password"
+values: dict[str, str] = {}
+slots = {}
+with form_column, st.form(keys.CHANGE_FORM, clear_on_submit=True):
+    for field in view.CHANGE_OWN:
+        values[field.name] = st.text_input(**field.box())
+        slots[field.name] = st.empty()
+    submitted = st.form_submit_button("Change password", type="primary", key=keys.SUBMIT)
+    slots[GENERAL] = st.empty()
+
+
+def change_password(typed: Mapping[str, str]) -> User:
+    """Change it, and keep this browser signed in under the account's new session epoch."""
+    # The new session epoch ends the account's other sessions; this one carries on with it.
+    changed = st.session_state[USER] = services.change_password(
+        store, user, current=typed["current"], new=typed["new"]
     )
-    current_error = st.empty()
-    new = st.text_input(
-        "New password",
-        type="password",
-        key="account_new",
-        autocomplete="new-password",
-        help=f"At least {auth.MIN_PASSWORD_LENGTH} characters, not containing your username, "
-        "and not a common password.",
-    )
-    new_error = st.empty()
-    repeat = st.text_input(
-        "Repeat the new password", type="password", key="account_repeat", autocomplete="new-password"
-    )
-    repeat_error = st.empty()
-    submitted = st.form_submit_button("Change password", type="primary", key="account_submit")
-    general_error = st.empty()
+    web_sessions.renew(st.session_state, store, changed, "/account")
+    return changed
+
 
 if submitted:
-    if not current:
-        current_error.error("Enter your current password.")
-    elif new != repeat:
-        repeat_error.error("The two new passwords are not the same.")
-    else:
-        try:
-            # The new session epoch ends the account's other sessions; this one carries on with it.
-            changed = st.session_state["user"] = services.change_password(
-                store, user, current=current, new=new
-            )
-            # This browser keeps its login under the new session epoch; every other session ends.
-            web_sessions.renew(st.session_state, store, changed, "/account")
-        except InvalidInputError as exc:
-            slots = {"current": current_error, "new": new_error}
-            for field, message in exc.errors.items():
-                slots.get(field, general_error).error(md_escape(message))
-        except StrideError as exc:
-            general_error.error(md_escape(str(exc)))
-        else:
-            st.session_state["account_flash"] = "Your password was changed."
-            st.rerun()
+    changed, errors = view.save_password(values, view.CHANGE_OWN, change_password)
+    if changed is not None:
+        st.session_state[keys.FLASH] = view.CHANGED
+        st.rerun()
+    for field_name, message in errors.items():
+        slots[field_name].error(md_escape(message))
