@@ -97,9 +97,6 @@ class Account:
     """Keys of the My account and Log in pages."""
 
     PREFIX: Final = "ac_"
-    # Set by the router before it shows the login page: why the last session ended.
-    EXPIRED: Final = "expired"
-    ACCOUNT_ENDED: Final = "account_ended"
     # My account: change your own password.
     FLASH: Final = "account_flash"
     CHANGE_FORM: Final = "account_password"

@@ -43,9 +43,9 @@ redirect = view.logout_redirect(
 )
 if redirect:
     st.markdown(redirect, unsafe_allow_html=True)
-if st.session_state.pop(keys.EXPIRED, False):
+if st.session_state.pop(shared.EXPIRED, False):
     st.info(view.EXPIRED_NOTE)
-if st.session_state.pop(keys.ACCOUNT_ENDED, False):
+if st.session_state.pop(shared.ACCOUNT_ENDED, False):
     st.info(view.ACCOUNT_ENDED_NOTE)
 
 pending = st.session_state.get(shared.USER)
