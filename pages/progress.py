@@ -1,7 +1,7 @@
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import partial
-from typing import TypeVar, cast
+from typing import Any, cast
 
 import streamlit as st
 
@@ -26,7 +26,6 @@ if (ctx := page_context(st.session_state, st.query_params)) is None:
     st.stop()
 store, user, settings, patient_id = ctx.store, ctx.user, ctx.settings, ctx.patient_id
 can_write = auth.can(user.role, "write_clinical")
-T = TypeVar("T")
 
 st.title("Progress")
 if not patient_id:
@@ -53,11 +52,9 @@ if flash := st.session_state.pop(Keys.FLASH, None):
     st.success(flash)
 
 
-def run(
-    act: Callable[[], T], flash: str | Callable[[T], str], labels: Mapping[str, str] | None = None
-) -> None:
-    """Run a use case: its refusal as errors, else rerun with the flash."""
-    done, refusal = views.attempt(act, flash, labels)
+def run(act: Callable[[], Any], flash: str | Callable[[Any], str]) -> None:
+    """Run a use case: its refusal as errors (a field named by its label), else rerun with the flash."""
+    done, refusal = views.attempt(act, flash, views.EPISODE_LABELS)
     for line in refusal:
         st.error(md_escape(line))
     if done is not None:
@@ -108,13 +105,8 @@ def letter_list(of: Episode) -> None:
         and can_write
         and st.button("Write the discharge summary", key=f"{Keys.SUMMARY}{of.id}")
     ):
-        write = letter_services.write_discharge_summary
-        render = letter_pdf.render
-        run(
-            lambda: write(store, user, patient_id, of.saved_id, settings=settings, render=render),
-            views.SUMMARY_WRITTEN,
-            labels,
-        )
+        write = partial(letter_services.write_discharge_summary, store, user, patient_id, of.saved_id)
+        run(lambda: write(settings=settings, render=letter_pdf.render), views.SUMMARY_WRITTEN)
 
 
 labels = views.EPISODE_LABELS
@@ -141,11 +133,7 @@ if episode is not None:
                 override = st.text_input(labels["override_reason"], key=Keys.DISCHARGE_OVERRIDE)
             if st.form_submit_button("Discharge"):
                 discharge = partial(episode_services.discharge, store, user, patient_id, discharge_date=when)
-                run(
-                    lambda: discharge(reason=why, note=note, override_reason=override),
-                    views.DISCHARGED,
-                    labels,
-                )
+                run(lambda: discharge(reason=why, note=note, override_reason=override), views.DISCHARGED)
     elif not episode.is_open and can_write:
         st.info("This episode is discharged: it takes no new visits. A re-referral opens a new episode.")
         with st.expander("Re-referral: open a new episode"), st.form(Keys.REREFER_FORM, border=False):
@@ -153,7 +141,7 @@ if episode is not None:
             referred = day_input("referral_date", today, Keys.REREFER_ON)
             if st.form_submit_button("Open a new episode"):
                 re_refer = partial(episode_services.re_refer, store, user, patient_id)
-                run(lambda: re_refer(symptom_onset=onset, referral_date=referred), views.RE_REFERRED, labels)
+                run(lambda: re_refer(symptom_onset=onset, referral_date=referred), views.RE_REFERRED)
 for earlier in [e for e in record.episodes if e is not episode]:
     with st.expander(page_text.episode_heading(earlier)):
         outcome_list(earlier, record.visits_of(earlier))

@@ -12,6 +12,7 @@ from dashboard.page_keys import Visit as Keys
 from dashboard.ports import InvalidInputError, StrideError
 from dashboard.presenters import DECISION_SUPPORT, screening_banner
 from dashboard.safe_text import md_escape
+from dashboard.summaries import WALK_TEST_FIELDS
 from dashboard.visit_form import (
     CHOICES,
     ODI_SECTIONS,
@@ -174,7 +175,7 @@ for col, field, step in (
 choice("Why the test stopped", "walk_stop_reason")
 if hint := walking_metric_hint(st.session_state.to_dict(), K):
     st.info(hint, icon=":material/straighten:")
-err("walk_protocol", "walk_onset_min", "walk_onset_m", "walk_total_min", "walk_total_m", "walk_stop_reason")
+err(*WALK_TEST_FIELDS)
 
 st.subheader("3 · Walking symptoms")
 columns = [*st.columns(3), *st.columns(3)]
