@@ -48,12 +48,43 @@ class Visit:
     """Keys of the Visit page: every widget of the form lives under this prefix in session state."""
 
     PREFIX: Final = "v_"
+    FORM_ID: Final = "v_form_id"  # which form the widgets hold: "<patient id>:<visit id or 'new'>"
+    KEPT: Final = "v_kept"  # a plain copy of the form's values (Streamlit drops undrawn widgets)
+    ERRORS: Final = "v_errors"
+    CARRIED_FROM: Final = "v_carried_from"
+    CARRIED_ITEMS: Final = "v_carried_items"
+    BASE_VERSION: Final = "v_base_version"
+    CONFIRM_CARRIED: Final = "v_confirm_carried"
+    REASON: Final = "v_reason"
+    NEXT_REVIEW_DATE: Final = "v_next_review_date"
+    SAVE: Final = "v_save"
+    # The screening of the visit just saved, shown after the rerun; an EMERGENCY waits for its dialog.
+    SAVED_SCREENING: Final = "visit_saved_screening"
+    RESULT_TO_ACK: Final = "visit_result_to_ack"
+    RESULT_ACK: Final = "visit_result_ack"
 
 
 class Progress:
     """Keys of the Progress page."""
 
     PREFIX: Final = "pr_"
+    AUDITED: Final = "progress_audited"  # the patient whose opening this session already audited
+    FLASH: Final = "progress_flash"
+    RESCREEN: Final = "progress_rescreen"
+    DISCHARGE_FORM: Final = "discharge_form"
+    DISCHARGE_DATE: Final = "discharge_date"
+    DISCHARGE_REASON: Final = "discharge_reason"
+    DISCHARGE_NOTE: Final = "discharge_note"
+    DISCHARGE_OVERRIDE: Final = "discharge_override"
+    REREFER_FORM: Final = "rerefer_form"
+    REREFER_ONSET: Final = "rerefer_onset"
+    REREFER_ON: Final = "rerefer_on"
+    LETTER: Final = "letter_"  # + the letter's id
+    SUMMARY: Final = "summary_"  # + the episode's id
+    CHART: Final = "progress_chart_"  # + the chart's name
+    CHANGE_TABLE: Final = "progress_change_table"
+    FHIR: Final = "progress_fhir"
+    SUBJECT_ACCESS: Final = "progress_sar"
 
 
 class Plan:

@@ -126,10 +126,8 @@ def patient_summary(
     )
 
 
-# The Visit fields a summary reads (besides visit_date and recorded_at).
-SUMMARY_VISIT_FIELDS: tuple[str, ...] = (
-    "pain_nrs",
-    "odi_sections",
+# The Visit fields one walking test is recorded in: its protocol, measures and why it stopped.
+WALK_TEST_FIELDS: tuple[str, ...] = (
     "walk_protocol",
     "walk_onset_min",
     "walk_onset_m",
@@ -137,6 +135,8 @@ SUMMARY_VISIT_FIELDS: tuple[str, ...] = (
     "walk_total_m",
     "walk_stop_reason",
 )
+# The Visit fields a summary reads (besides visit_date and recorded_at).
+SUMMARY_VISIT_FIELDS: tuple[str, ...] = ("pain_nrs", "odi_sections", *WALK_TEST_FIELDS)
 
 
 # A blank visit to copy from: model_copy does not re-validate or rebuild defaults, which makes it

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from dashboard.catalogue import INSTRUMENTS, STOP_REASONS, WALK_PROTOCOLS
-from dashboard.models import Visit
+from dashboard.models import Patient, Visit
+from dashboard.page_keys import Visit as Keys
 from dashboard.presenters import FIELD_LABELS
 from dashboard.red_flags import ACTIVE_CHANGE, CES_FEATURES
+from dashboard.summaries import WALK_TEST_FIELDS
 from dashboard.walking import WALKING_SYMPTOM_FIELDS, walking_symptoms_assessed
 
 NOT_ASKED = "not asked"
@@ -203,12 +205,7 @@ COPY_FORWARD: tuple[str, ...] = (
 SCALAR_FIELDS: tuple[str, ...] = (
     "pain_nrs",
     "pain_worst_nrs",
-    "walk_protocol",
-    "walk_onset_min",
-    "walk_onset_m",
-    "walk_total_min",
-    "walk_total_m",
-    "walk_stop_reason",
+    *WALK_TEST_FIELDS,
     "leg_pain_on_walking",
     "relief",
     "symptom_location",
@@ -282,6 +279,60 @@ def form_state_from_visit(visit: Visit | None, prefix: str, *, copy_forward_only
     for i, item in enumerate(visit.psfs or []):
         state[f"{prefix}psfs_score_{i}"] = item.score
     return state
+
+
+def form_key(patient: Patient, correcting: Visit | None) -> str:
+    """Which form the widgets hold: one per patient and visit being corrected ("new" for a new visit)."""
+    return f"{patient.id}:{correcting.id if correcting else 'new'}"
+
+
+def new_form_state(patient: Patient, correcting: Visit | None, previous: Visit | None) -> dict[str, Any]:
+    """Every session value a freshly opened form starts from: its widgets (empty, copied forward from
+    `previous`, or the visit being corrected) and what the form remembers about itself."""
+    state = form_state_from_visit(correcting or previous, Keys.PREFIX, copy_forward_only=correcting is None)
+    # Only a form that carried something forward asks for it to be confirmed (issue 19).
+    carried = carried_forward_items(previous) if correcting is None else []
+    state.update(
+        {
+            Keys.FORM_ID: form_key(patient, correcting),
+            Keys.NEXT_REVIEW_DATE: patient.next_review_date,
+            Keys.CONFIRM_CARRIED: False,  # a new form is never confirmed in advance
+            Keys.CARRIED_ITEMS: carried,
+            Keys.CARRIED_FROM: previous.visit_date.isoformat() if previous and carried else None,
+            # The version a correction is based on: a newer save by someone else must be detected.
+            Keys.BASE_VERSION: correcting.version if correcting else None,
+        }
+    )
+    return state
+
+
+# The form's values kept outside the widgets (see open_form).
+KEPT_KEYS: tuple[str, ...] = (
+    *form_state_from_visit(None, Keys.PREFIX, copy_forward_only=True),
+    Keys.CONFIRM_CARRIED,
+    Keys.REASON,
+    Keys.NEXT_REVIEW_DATE,
+)
+
+
+def open_form(
+    state: MutableMapping[Any, Any], patient: Patient, correcting: Visit | None, previous: Visit | None
+) -> None:
+    """Get the session's form ready for this run: started afresh when the patient or the visit being
+    corrected changed, and with every value Streamlit dropped put back.
+
+    Streamlit drops the state of every widget a run does not draw, so a trip to another page would reset
+    the form to widget defaults (no protocol, pain 0) while it still looks filled in; a plain copy of
+    its values (not a widget's) survives the trip.
+    """
+    if state.get(Keys.FORM_ID) != form_key(patient, correcting):
+        for key in [k for k in state if str(k).startswith(Keys.PREFIX)]:
+            del state[key]
+        state.update(new_form_state(patient, correcting, previous))
+    for key, value in state.get(Keys.KEPT, {}).items():
+        if key not in state:
+            state[key] = value
+    state[Keys.KEPT] = {key: state[key] for key in KEPT_KEYS if key in state}
 
 
 def values_from_form_state(state: Mapping[str, Any], prefix: str) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The visit form asks every screening question and maps widget values to visits and back faithfully."""
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -13,10 +14,12 @@ from dashboard.visit_form import (
     SCREENING_GROUPS,
     error_message,
     form_state_from_visit,
+    new_form_state,
+    open_form,
     values_from_form_state,
     walking_metric_hint,
 )
-from tests.factories import make_visit
+from tests.factories import make_patient, make_visit
 
 
 def test_every_screening_question_belongs_to_exactly_one_group():
@@ -134,3 +137,39 @@ def test_the_form_says_what_is_lost_when_the_main_walking_measure_is_missing(
         assert hint is None
     else:
         assert hint is not None and words in hint and hint.startswith("Total distance (m) not recorded")
+
+
+def test_a_new_follow_up_form_copies_forward_and_asks_to_confirm_what_it_carried() -> None:
+    patient = make_patient(id="p-1", next_review_date=dt.date(2025, 4, 1))
+    previous = make_visit(id="v-1", walk_protocol="spwt", pain_nrs=6)
+    state = new_form_state(patient, None, previous)
+    assert state["v_form_id"] == "p-1:new"
+    assert (state["v_walk_protocol"], state["v_pain_nrs"]) == ("spwt", None)
+    assert state["v_carried_items"] == ["walking protocol"]
+    assert state["v_carried_from"] == previous.visit_date.isoformat()
+    assert (state["v_confirm_carried"], state["v_base_version"]) == (False, None)
+    assert state["v_next_review_date"] == dt.date(2025, 4, 1)
+
+
+def test_a_correction_form_holds_the_visit_and_the_version_it_corrects() -> None:
+    visit = make_visit(id="v-1", pain_nrs=6, version=3)
+    state = new_form_state(make_patient(id="p-1"), visit, None)
+    assert (state["v_form_id"], state["v_pain_nrs"], state["v_base_version"]) == ("p-1:v-1", 6, 3)
+    assert (state["v_carried_items"], state["v_carried_from"]) == ([], None)
+
+
+def test_opening_another_patients_form_clears_the_old_one() -> None:
+    session: dict[str, Any] = {"v_pain_nrs": 9, "v_form_id": "p-0:new", "patient_id": "p-0"}
+    open_form(session, make_patient(id="p-1"), None, None)
+    assert (session["v_form_id"], session["v_pain_nrs"], session["patient_id"]) == ("p-1:new", None, "p-0")
+
+
+def test_values_streamlit_dropped_on_a_trip_to_another_page_are_put_back() -> None:
+    patient = make_patient(id="p-1")
+    session: dict[str, Any] = {}
+    open_form(session, patient, None, None)
+    session["v_pain_nrs"] = 4
+    open_form(session, patient, None, None)  # the run that keeps a copy
+    del session["v_pain_nrs"]  # a run of another page did not draw the widget
+    open_form(session, patient, None, None)
+    assert session["v_pain_nrs"] == 4

@@ -1,0 +1,140 @@
+"""What the Progress page shows and offers beside its widgets: the flash texts after an action, a
+refusal in sentences, the episode's outcome and notes in words, and the audited downloads (FHIR bundle,
+subject-access record, stored letters). Values in, values out; the page only draws them.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Final, TypeVar
+
+from dashboard import episode_services, page_text, services
+from dashboard.config import Settings
+from dashboard.downloads import FHIR_JSON, PDF, ZIP, Download
+from dashboard.episodes import DISCHARGE_NEEDS_REASON_TIERS, episode_outcome
+from dashboard.models import Episode, Escalation, Patient, Screening, Visit
+from dashboard.ports import InvalidInputError, Store, StrideError, User
+from dashboard.safe_text import md_escape
+
+T = TypeVar("T")
+
+DISCHARGED: Final = "Discharged. The episode's outcome is below."
+RE_REFERRED: Final = "New episode opened: the next visit is its baseline."
+SUMMARY_WRITTEN: Final = "Discharge summary written: download it from the episode's letters."
+NO_OUTCOME: Final = "No measure has a baseline and a later value in this episode."
+RESCREEN_HELP: Final = (
+    "Run the current red-flag rules again on this patient's visits (e.g. after the rules changed)."
+)
+ONE_VISIT: Final = (
+    "Only one visit so far: the charts show it as a single point. Change over time needs at least two visits."
+)
+NO_WALKING_TEST: Final = (
+    "No walking test recorded yet. Record a walking test at the next visit to chart walking tolerance."
+)
+TRENDS_CAPTION: Final = (
+    "Dotted line: the first value (baseline). Shaded band: change smaller than the minimal clinically "
+    "important difference. Vertical lines: ⚑ red flag opened, ✎ handout given."
+)
+CHANGE_CAPTION: Final = (
+    "Judgements compare the latest value with the first one. Walking results are compared only within "
+    "one protocol."
+)
+# The episode forms' labels, also naming a refused field in its message.
+EPISODE_LABELS: Final[dict[str, str]] = {
+    "discharge_date": "Discharge date",
+    "discharge_reason": "Reason",
+    "discharge_note": "Note",
+    "override_reason": "Why discharge with the escalation open",
+    "symptom_onset": "Onset of the new episode",
+    "referral_date": "Referral date",
+}
+
+FHIR_BUNDLE = Download(
+    "Download FHIR R4 bundle (JSON)",
+    FHIR_JSON,
+    help="A FHIR R4 collection bundle of this episode, without names. The export is audited.",
+)
+SUBJECT_ACCESS = Download(
+    "Download the patient's whole record (subject-access request)",
+    ZIP,
+    help="JSON of every visit, revision, screening and escalation, plus the handouts. Contains names.",
+)
+LETTER_COPY = Download("PDF", PDF, help="The stored letter, exactly as it was given.")
+
+
+def attempt(
+    act: Callable[[], T], flash: str | Callable[[T], str], labels: Mapping[str, str] | None = None
+) -> tuple[str | None, list[str]]:
+    """Run a use case: the flash to show after it (`flash` itself, or made from its result) and no
+    refusal, or None and the refusal as sentences (unescaped).
+
+    With `labels`, a field's message is prefixed by the field's label ("Reason: choose ..."); without,
+    each message stands alone.
+    """
+    try:
+        result = act()
+    except InvalidInputError as exc:
+        if labels is None:
+            return None, list(exc.errors.values())
+        return None, [m if f == "_" else f"{labels.get(f, f)}: {m}" for f, m in exc.errors.items()]
+    except StrideError as exc:
+        return None, [str(exc)]
+    return (flash if isinstance(flash, str) else flash(result)), []
+
+
+def rescreen_flash(screening: Screening) -> str:
+    """The confirmation after a re-screen, naming the urgency it found in words."""
+    return f"Re-screened with the current rules: {screening.urgency.replace('_', ' ').lower()}."
+
+
+def visits_caption(patient: Patient, n_visits: int) -> str:
+    """'Symptoms since 6 Jan 2025 · 3 visits' under the patient's name."""
+    visits = f"{n_visits} visit{'s' if n_visits != 1 else ''}"
+    return f"Symptoms since {page_text.day(patient.symptom_onset)} · {visits}"
+
+
+def discharge_needs_override(escalations: Iterable[Escalation]) -> bool:
+    """Whether an urgent or emergency escalation is still open: a discharge then needs a reason (§11.1)."""
+    return any(e.status == "open" and e.tier in DISCHARGE_NEEDS_REASON_TIERS for e in escalations)
+
+
+def outcome_lines(patient: Patient, episode: Episode, visits: list[Visit]) -> list[str]:
+    """The episode's outcome, one line per measure judged by judge_change (a sentence when none is)."""
+    return page_text.episode_outcome_lines(episode_outcome(patient, episode, visits)) or [NO_OUTCOME]
+
+
+def visit_notes(visits: Sequence[Visit]) -> list[str]:
+    """Each visit's note, newest first, as Markdown: the date in bold, the note escaped, its line breaks
+    kept."""
+    noted = [(v.visit_date, v.notes) for v in visits if v.notes.strip() and not v.archived]
+    return [
+        f"**{day:%d %b %Y}**  \n" + "  \n".join(md_escape(line) for line in note.splitlines())
+        for day, note in reversed(noted)
+    ]
+
+
+def fhir_bundle_json(store: Store, user: User, patient_id: str, settings: Settings) -> str:
+    """The current episode as a FHIR R4 bundle in JSON; audited before any data leaves (run at the click)."""
+    bundle = episode_services.episode_bundle(
+        store, user, patient_id, codesystem_url=settings.fhir_codesystem_url
+    )
+    return json.dumps(bundle, indent=2, ensure_ascii=False)
+
+
+def subject_access_zip(store: Store, user: User, export: Callable[[Path], object]) -> bytes:
+    """The whole record (with names) and the handouts as a zip, for a subject-access request; `export`
+    writes it to the path given (and audits it) once the user's right to export is checked."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "record.zip"
+        services.require(store, user, "export_patient")
+        export(path)
+        return path.read_bytes()
+
+
+def letter_copy(store: Store, user: User, patient_id: str, pdf: bytes) -> bytes:
+    """A stored letter's PDF exactly as it was given; the copy is audited."""
+    services.record_export(store, user, "letter_copy", patient_id=patient_id)
+    return pdf
