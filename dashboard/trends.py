@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from dashboard.catalogue import METRIC_PROTOCOL, WALK_METRICS, WALK_PROTOCOLS
+from dashboard.catalogue import METRIC_PROTOCOL, WALK_FIELDS, WALK_METRICS, WALK_PROTOCOLS
 from dashboard.models import TIER_ORDER, Visit
 from dashboard.outcomes import (
     MEASURES,
@@ -39,12 +39,7 @@ from dashboard.walking import (
 
 PROTOCOL_NAMES: dict[str, str] = {p.id: p.name for p in WALK_PROTOCOLS.values()}
 # What each walking field measures, for axis titles and table labels.
-WALK_FIELD_WORDS: dict[str, str] = {
-    "walk_total_m": "total distance",
-    "walk_total_min": "total time",
-    "walk_onset_m": "distance to first symptom",
-    "walk_onset_min": "time to first symptom",
-}
+WALK_FIELD_WORDS: dict[str, str] = {field.id: field.words for field in WALK_FIELDS.values()}
 
 # Measure key -> label with its scale and unit (change table rows, axis titles).
 MEASURE_LABELS: dict[str, str] = {
@@ -116,8 +111,9 @@ _FLOAT_COLUMNS = (
 
 
 def field_unit(field: str) -> str:
-    """Unit of a walking field from its name: metres ("m") or minutes ("min")."""
-    return "min" if field.endswith("_min") else "m" if field.endswith("_m") else ""
+    """Unit of a walking field from the catalogue: metres ("m") or minutes ("min"); "" for any other."""
+    entry = WALK_FIELDS.get(field)
+    return entry.unit if entry else ""
 
 
 def walk_metric_label(measure: str, *, onset: bool = False) -> str:
