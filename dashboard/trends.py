@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -178,7 +178,8 @@ def visit_frame(visits: Iterable[Visit]) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-class BaselineLatest(NamedTuple):
+@dataclass(frozen=True)
+class BaselineLatest:
     """First (baseline), previous and latest values of one series, with their visit dates."""
 
     first_value: float
@@ -254,20 +255,15 @@ def mcid_band(measure: str, baseline: float) -> tuple[float, float, str] | None:
 # --- Change table -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ChangeRow:
-    """One measure's first, previous and latest values, change, and its plain-language judgement."""
+@dataclass(frozen=True, kw_only=True)
+class ChangeRow(BaselineLatest):
+    """One measure's first, previous and latest values (its series), change, and its plain-language
+    judgement."""
 
     measure: str  # judge_change measure name (e.g. "pain_nrs", "walk_spwt_m")
     label: str  # with scale and unit, e.g. "Pain now (NRS 0–10, points)"
     unit: str
     protocol: str | None
-    first_value: float
-    first_date: dt.date
-    previous_value: float | None
-    previous_date: dt.date | None
-    latest_value: float
-    latest_date: dt.date
     change_since_first: float | None  # latest − first, in `unit`
     change_since_previous: float | None  # latest − previous, in `unit`
     judgement: str | None  # judge_change label, None with one value or nothing comparable
@@ -313,16 +309,11 @@ def _row(
     else:
         text, criterion = (ONE_VALUE_TEXT if series.n_values < 2 else PSFS_NOT_COMPARABLE_TEXT), ""
     return ChangeRow(
+        **asdict(series),
         measure=measure,
         label=label,
         unit=info.unit,
         protocol=protocol,
-        first_value=series.first_value,
-        first_date=series.first_date,
-        previous_value=series.previous_value,
-        previous_date=series.previous_date,
-        latest_value=series.latest_value,
-        latest_date=series.latest_date,
         change_since_first=since_first[1] - since_first[0] if since_first else None,
         change_since_previous=since_previous[1] - since_previous[0] if since_previous else None,
         judgement=judgement.label if judgement else None,
@@ -550,18 +541,16 @@ def filter_caseload(
     """Rows of a caseload_table matching every chosen filter (all filters off: every row);
     `episode_status` "open" or "discharged" keeps those patients only (§11.1)."""
     mask = pd.Series(True, index=df.index)
-    if episode_status is not None:
-        mask &= df["episode_status"] == episode_status
-    if open_long_without_improvement_only:
-        mask &= df["open_long_without_improvement"]
-    if discharged_this_month_only:
-        mask &= df["discharged_this_month"]
-    if clinician is not None:
-        mask &= df["clinician"] == clinician
-    if open_flags_only:
-        mask &= df["has_open_flag"]
-    if not_improving_only:
-        mask &= df["not_improving"]
-    if overdue_only:
-        mask &= df["overdue_for_review"]
+    for column, value in (("episode_status", episode_status), ("clinician", clinician)):
+        if value is not None:
+            mask &= df[column] == value
+    for column, wanted in (
+        ("open_long_without_improvement", open_long_without_improvement_only),
+        ("discharged_this_month", discharged_this_month_only),
+        ("has_open_flag", open_flags_only),
+        ("not_improving", not_improving_only),
+        ("overdue_for_review", overdue_only),
+    ):
+        if wanted:
+            mask &= df[column]
     return df.loc[mask]
