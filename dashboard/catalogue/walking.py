@@ -40,6 +40,10 @@ class WalkProtocol:
     # The walking field a FHIR Observation of this protocol carries as its own value, when its code
     # means that measurement itself (LOINC 64098-7 is the 6MWT distance); None: components only.
     fhir_value_field: str | None = None
+    # What the walking programme's first bout reads from this protocol (§8.2 [U]): "onset", a timed
+    # test's time to first symptom; "estimate", the patient's own minutes, used when no timed test
+    # exists; None: not read (the 6MWT measures distance).
+    programme_reads: str | None = None
     chart_colour: str  # Okabe-Ito colour name; each protocol also has its own marker shape
     chart_marker: str
     source: str
@@ -88,6 +92,7 @@ WALK_PROTOCOLS: dict[str, WalkProtocol] = by_id(
             ),
         ),
         fhir_code="walk-spwt",
+        programme_reads="onset",
         fhir_display="Self-paced walking test (level ground, up to 30 min)",
         chart_colour="blue",
         chart_marker="circle",
@@ -109,6 +114,7 @@ WALK_PROTOCOLS: dict[str, WalkProtocol] = by_id(
             ),
         ),
         fhir_code="walk-treadmill-1-2mph",
+        programme_reads="onset",
         fhir_display="Treadmill walking test, level, 1.2 mph (up to 15 min)",
         chart_colour="orange",
         chart_marker="square",
@@ -153,6 +159,7 @@ WALK_PROTOCOLS: dict[str, WalkProtocol] = by_id(
             ),
         ),
         fhir_code="walk-reported",
+        programme_reads="estimate",
         fhir_display="Patient-reported walking tolerance",
         chart_colour="reddish_purple",
         chart_marker="triangle-up",

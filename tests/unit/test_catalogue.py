@@ -143,6 +143,12 @@ def test_a_walking_field_is_read_from_its_catalogue_entry_everywhere(field: str)
     assert trends.WALK_FIELD_WORDS[field] == entry.words and entry.source
 
 
+def test_the_walking_programme_starts_from_the_timed_tests_else_the_patients_estimate() -> None:
+    assert walking.TIMED_TEST_PROTOCOLS == ("spwt", "treadmill_1_2mph")
+    assert walking.ESTIMATE_PROTOCOLS == ("reported",)
+    assert WALK_PROTOCOLS["6mwt"].programme_reads is None
+
+
 def test_only_the_6mwt_is_a_loinc_code_that_carries_its_distance_as_the_observation_value() -> None:
     carried = {p.id: p.fhir_value_field for p in WALK_PROTOCOLS.values() if p.fhir_value_field}
     assert carried == {"6mwt": "walk_total_m"}
