@@ -51,16 +51,9 @@ MEASURE_LABELS: dict[str, str] = {
     "zcq_ss": "ZCQ symptom severity (mean 1–5)",
     "zcq_pf": "ZCQ physical function (mean 1–4)",
 }
-# Measures of the change table, in display order (walking rows follow, one per protocol metric).
-TABLE_MEASURES: tuple[str, ...] = (
-    "pain_nrs",
-    "pain_worst_nrs",
-    "odi_percent",
-    "rmdq_total",
-    "psfs_mean",
-    "zcq_ss",
-    "zcq_pf",
-)
+# Measures of the change table, in the labels' display order (walking rows follow, one per protocol
+# metric).
+TABLE_MEASURES: tuple[str, ...] = tuple(MEASURE_LABELS)
 
 # Plain words for each judge_change label, with a words-not-colour icon.
 JUDGEMENT_TEXT: dict[str, str] = {

@@ -75,6 +75,7 @@ WALK_PROTOCOLS: dict[str, WalkProtocol] = by_id(
         short_name="SPWT",
         form_label="Self-paced walking test (SPWT, ≤ 30 min)",
         cap_min=30.0,
+        programme_reads="onset",
         metrics=(
             _metric(
                 "walk_spwt_m",
@@ -92,7 +93,6 @@ WALK_PROTOCOLS: dict[str, WalkProtocol] = by_id(
             ),
         ),
         fhir_code="walk-spwt",
-        programme_reads="onset",
         fhir_display="Self-paced walking test (level ground, up to 30 min)",
         chart_colour="blue",
         chart_marker="circle",
@@ -104,6 +104,7 @@ WALK_PROTOCOLS: dict[str, WalkProtocol] = by_id(
         short_name="Treadmill 1.2 mph",
         form_label="Treadmill 1.2 mph, level (≤ 15 min)",
         cap_min=15.0,
+        programme_reads="onset",
         metrics=(
             _metric(
                 "walk_treadmill_min",
@@ -114,7 +115,6 @@ WALK_PROTOCOLS: dict[str, WalkProtocol] = by_id(
             ),
         ),
         fhir_code="walk-treadmill-1-2mph",
-        programme_reads="onset",
         fhir_display="Treadmill walking test, level, 1.2 mph (up to 15 min)",
         chart_colour="orange",
         chart_marker="square",
@@ -149,6 +149,7 @@ WALK_PROTOCOLS: dict[str, WalkProtocol] = by_id(
         short_name="Reported",
         form_label="Patient's own estimate",
         cap_min=None,
+        programme_reads="estimate",
         metrics=(
             _metric(
                 "walk_reported_min",
@@ -159,7 +160,6 @@ WALK_PROTOCOLS: dict[str, WalkProtocol] = by_id(
             ),
         ),
         fhir_code="walk-reported",
-        programme_reads="estimate",
         fhir_display="Patient-reported walking tolerance",
         chart_colour="reddish_purple",
         chart_marker="triangle-up",
