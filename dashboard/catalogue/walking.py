@@ -1,5 +1,5 @@
-"""Walking-test protocols, their tolerance metrics and stop reasons (clinical-reference §7.8, §7.9,
-§9.2), one entry each."""
+"""Walking-test protocols, their tolerance metrics, stop reasons and the visit's walking fields
+(clinical-reference §7.8, §7.9, §9.2), one entry each."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ class WalkProtocol:
         return self.metrics[0]
 
 
-_REF_78 = "clinical-reference §7.8"
+_WALKING_REFERENCE = "clinical-reference §7.8"
 # The visit fields a metric of each unit is recorded in: (total, time or distance to first symptom).
 _UNIT_FIELDS: dict[str, tuple[str, str]] = {
     "m": ("walk_total_m", "walk_onset_m"),
@@ -135,6 +135,8 @@ WALK_PROTOCOLS: dict[str, WalkProtocol] = by_id(
                 source="MCID 26-35 m after LSS surgery, McIlroy 2025 [C]",
             ),
         ),
+        # LOINC 64098-7 [C for the code; display U: published IGs differ, verify against LOINC]. Never
+        # 55430-3 (pedometer distance) for the 6MWT.
         fhir_system="loinc",
         fhir_code="64098-7",
         fhir_value_field="walk_total_m",
@@ -183,7 +185,7 @@ class StopReason:
     id: str
     form_label: str
     counts_for_comparison: bool
-    source: str = _REF_78
+    source: str = _WALKING_REFERENCE
 
 
 STOP_REASONS: dict[str, StopReason] = by_id(
@@ -202,7 +204,7 @@ class WalkField:
     id: str  # the Visit field
     unit: str  # "m" or "min"
     words: str  # what it measures, for axis titles and table labels
-    source: str = "shared/data-dictionary.md; " + _REF_78
+    source: str = "shared/data-dictionary.md; " + _WALKING_REFERENCE
 
 
 # In the order the FHIR walking Observation lists its components.
