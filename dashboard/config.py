@@ -5,16 +5,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = ROOT / "var" / "stride.sqlite3"
 
 
-def _env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
+def _from(variable: str, default: Any) -> Any:
+    """A setting's default and the STRIDE_* environment variable that overrides it (load_settings)."""
+    return field(default=default, metadata={"env": variable})
 
 
 @dataclass(frozen=True)
@@ -39,27 +38,31 @@ class RuleSettings:
 class Settings:
     """Every setting of a Stride deployment; see README, Configuration."""
 
-    database_url: str = field(default_factory=lambda: f"sqlite:///{DEFAULT_SQLITE_PATH}")
-    clinic_name: str = "Stride Demo Physiotherapy (fictional)"
-    clinic_address: str = "1 Example Street, Sampletown"
+    database_url: str = field(
+        default_factory=lambda: f"sqlite:///{DEFAULT_SQLITE_PATH}", metadata={"env": "STRIDE_DATABASE_URL"}
+    )
+    clinic_name: str = _from("STRIDE_CLINIC_NAME", "Stride Demo Physiotherapy (fictional)")
+    clinic_address: str = _from("STRIDE_CLINIC_ADDRESS", "1 Example Street, Sampletown")
     # Printed on the handout; the default is in Ofcom's drama range (fictional, never answered).
-    clinic_phone: str = "01632 960 000"
-    emergency_number: str = "999"
-    urgent_advice: str = "NHS 111 or your GP"
-    emergency_department: str = "A&E (the emergency department)"
-    timezone: str = "Europe/London"
-    session_timeout_min: float = 15.0
+    clinic_phone: str = _from("STRIDE_CLINIC_PHONE", "01632 960 000")
+    emergency_number: str = _from("STRIDE_EMERGENCY_NUMBER", "999")
+    urgent_advice: str = _from("STRIDE_URGENT_ADVICE", "NHS 111 or your GP")
+    emergency_department: str = _from("STRIDE_EMERGENCY_DEPARTMENT", "A&E (the emergency department)")
+    timezone: str = _from("STRIDE_TIMEZONE", "Europe/London")
+    session_timeout_min: float = _from("STRIDE_SESSION_TIMEOUT_MIN", 15.0)
     # Login throttling (README, Security): failures on one account before its short delays start, the
     # longest delay one client (address) can earn, failures from one client before its delays start, and
     # the cap on an account's delay (kept short: it also delays the account's owner on a new address).
-    lockout_attempts: int = 5
-    lockout_min: int = 15
-    throttle_client_attempts: int = 10
-    throttle_account_max_s: int = 30
+    lockout_attempts: int = _from("STRIDE_LOCKOUT_ATTEMPTS", 5)
+    lockout_min: int = _from("STRIDE_LOCKOUT_MIN", 15)
+    throttle_client_attempts: int = _from("STRIDE_THROTTLE_CLIENT_ATTEMPTS", 10)
+    throttle_account_max_s: int = _from("STRIDE_THROTTLE_ACCOUNT_MAX_S", 30)
     # Behind a reverse proxy Streamlit sees only the proxy: then take the client's address from the last
     # X-Forwarded-For entry, which the proxy must set itself (never enable without such a proxy).
-    trust_forwarded_for: bool = False
-    fhir_codesystem_url: str = "https://stride.example.org/fhir/CodeSystem/lbp-measures"
+    trust_forwarded_for: bool = _from("STRIDE_TRUST_FORWARDED_FOR", False)
+    fhir_codesystem_url: str = _from(
+        "STRIDE_FHIR_CODESYSTEM_URL", "https://stride.example.org/fhir/CodeSystem/lbp-measures"
+    )
     rules: RuleSettings = field(default_factory=RuleSettings)
 
     @property
@@ -68,23 +71,8 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
 
-_ENV = {
-    "database_url": "STRIDE_DATABASE_URL",
-    "clinic_name": "STRIDE_CLINIC_NAME",
-    "clinic_address": "STRIDE_CLINIC_ADDRESS",
-    "clinic_phone": "STRIDE_CLINIC_PHONE",
-    "emergency_number": "STRIDE_EMERGENCY_NUMBER",
-    "urgent_advice": "STRIDE_URGENT_ADVICE",
-    "emergency_department": "STRIDE_EMERGENCY_DEPARTMENT",
-    "timezone": "STRIDE_TIMEZONE",
-    "session_timeout_min": "STRIDE_SESSION_TIMEOUT_MIN",
-    "lockout_attempts": "STRIDE_LOCKOUT_ATTEMPTS",
-    "lockout_min": "STRIDE_LOCKOUT_MIN",
-    "throttle_client_attempts": "STRIDE_THROTTLE_CLIENT_ATTEMPTS",
-    "throttle_account_max_s": "STRIDE_THROTTLE_ACCOUNT_MAX_S",
-    "trust_forwarded_for": "STRIDE_TRUST_FORWARDED_FOR",
-    "fhir_codesystem_url": "STRIDE_FHIR_CODESYSTEM_URL",
-}
+# Setting name -> its environment variable, in the order Settings declares them.
+_ENV: dict[str, str] = {f.name: f.metadata["env"] for f in fields(Settings) if "env" in f.metadata}
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from dashboard.catalogue import WALK_METRICS
 from dashboard.models import DISCHARGE_NOTE_MAX, Episode, Patient, Visit
 from dashboard.outcomes import judge_change, score_odi, score_rmdq, score_startback
 from dashboard.walking import chronological, comparable_walks
@@ -97,7 +98,6 @@ def lookback_visits(episodes: Sequence[Episode], visits: Sequence[Visit]) -> lis
 
 # The five reported measures (§11.2), in the order letters and the outcomes page show them.
 OUTCOME_MEASURES: tuple[str, ...] = ("pain_nrs", "odi_percent", "rmdq_total", "walk_spwt_m", "walk_6mwt_m")
-_WALKING_MEASURES = frozenset({"walk_spwt_m", "walk_6mwt_m"})
 
 
 def _odi(visit: Visit) -> float | None:
@@ -182,7 +182,7 @@ def _outcome(measure: str, dated: Sequence[tuple[dt.date, float]]) -> MeasureOut
 
 
 def _dated_values(measure: str, ordered: Sequence[Visit]) -> list[tuple[dt.date, float]]:
-    if measure in _WALKING_MEASURES:
+    if measure in WALK_METRICS:
         # One protocol and one metric; a walk stopped for an unrelated reason never counts (§3.3, §7.8).
         series = comparable_walks(ordered, measure)
         if series is None:

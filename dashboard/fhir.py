@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dashboard import fhir_codes as codes
+from dashboard.catalogue import WALK_PROTOCOLS
 from dashboard.config import Settings
 from dashboard.letters import LETTER_KINDS
 from dashboard.models import SCREENING_FIELDS, Episode, Escalation, Patient, Screening, Visit
@@ -20,6 +21,8 @@ from dashboard.outcomes import score_odi, score_psfs, score_rmdq, score_startbac
 from dashboard.ports import Letter
 
 Json = dict[str, Any]
+# A score Observation derived from a questionnaire: its code and value (None: not scorable).
+Score = tuple[codes.Code | codes.LocalCode, Json | None]
 
 GENDERS: dict[str, str] = {"F": "female", "M": "male", "X": "other"}  # [U] clinical-reference §9.1
 # Screening fields answered with an enum (coded answer); every other screening field is a bool.
@@ -260,8 +263,12 @@ class _BundleBuilder:
         if visit.pain_worst_nrs is not None:
             worst: Json = {"valueInteger": visit.pain_worst_nrs}
             self._observation(ctx, "pain-worst", codes.CATEGORY_SURVEY, codes.PAIN_WORST_24H, worst)
-        self._odi(ctx)
-        self._rmdq(ctx)
+        self._item_by_item(
+            ctx, codes.QUESTIONNAIRE_ODI, visit.odi_sections, "valueInteger", _odi_score(visit)
+        )
+        self._item_by_item(
+            ctx, codes.QUESTIONNAIRE_RMDQ, visit.rmdq_items, "valueBoolean", _rmdq_score(visit)
+        )
         self._startback(ctx)
         self._psfs(ctx)
         self._zcq(ctx)
@@ -312,31 +319,21 @@ class _BundleBuilder:
             },
         )
 
-    def _odi(self, ctx: _VisitContext) -> None:
-        sections = ctx.visit.odi_sections
-        if sections is None:
-            return
-        items = [_answer(f"odi-{n}", {"valueInteger": s}) for n, s in enumerate(sections, 1) if s is not None]
+    def _item_by_item(
+        self, ctx: _VisitContext, slug: str, answers: Sequence[object] | None, value_type: str, score: Score
+    ) -> None:
+        """An instrument answered item by item in order (ODI sections, RMDQ items): its
+        QuestionnaireResponse (linkIds "<slug>-<position>") and the score Observation derived from it;
+        nothing when no item was answered, no Observation when the answers are not scorable."""
+        items = [
+            _answer(f"{slug}-{n}", {value_type: a}) for n, a in enumerate(answers or [], 1) if a is not None
+        ]
         if not items:
             return
-        response = self._questionnaire_response(ctx, codes.QUESTIONNAIRE_ODI, items)
-        score = score_odi(sections)
-        if score.scorable and score.percent is not None:
-            value = {"valueQuantity": codes.UNIT_PERCENT.quantity(score.percent)}
-            self._observation(ctx, "odi", codes.CATEGORY_SURVEY, codes.LOINC_ODI_SCORE, value, [response])
-
-    def _rmdq(self, ctx: _VisitContext) -> None:
-        answers = ctx.visit.rmdq_items
-        if answers is None:
-            return
-        items = [_answer(f"rmdq-{n}", {"valueBoolean": a}) for n, a in enumerate(answers, 1) if a is not None]
-        if not items:
-            return
-        response = self._questionnaire_response(ctx, codes.QUESTIONNAIRE_RMDQ, items)
-        score = score_rmdq(answers)
-        if score.scorable and score.total is not None:
-            value = {"valueInteger": score.total}
-            self._observation(ctx, "rmdq", codes.CATEGORY_SURVEY, codes.RMDQ_TOTAL, value, [response])
+        response = self._questionnaire_response(ctx, slug, items)
+        code, value = score
+        if value is not None:
+            self._observation(ctx, slug, codes.CATEGORY_SURVEY, code, value, [response])
 
     def _startback(self, ctx: _VisitContext) -> None:
         answers = ctx.visit.startback
@@ -437,9 +434,12 @@ class _BundleBuilder:
                 }
             )
         value: Json = {}
-        # 64098-7 means the 6MWT distance itself, so that Observation carries it as its value.
-        if visit.walk_protocol == "6mwt" and visit.walk_total_m is not None:
-            value["valueQuantity"] = codes.UNIT_METRES.quantity(visit.walk_total_m)
+        # A protocol whose code means one measurement itself (LOINC 64098-7, the 6MWT distance)
+        # carries that measurement as the Observation's value.
+        value_field = WALK_PROTOCOLS[visit.walk_protocol].fhir_value_field
+        if value_field is not None and (measured := getattr(visit, value_field)) is not None:
+            _, unit = codes.WALK_MEASUREMENTS[value_field]
+            value["valueQuantity"] = unit.quantity(measured)
         value["component"] = components
         self._observation(ctx, "walking", codes.CATEGORY_EXAM, protocol, value)
 
@@ -577,6 +577,19 @@ class _VisitContext:
         self.key = key
         self.visit = visit
         self.encounter = encounter
+
+
+def _odi_score(visit: Visit) -> Score:
+    """The ODI score Observation: its code and value, percent disability (0-100 %; None: not scorable)."""
+    percent = score_odi(visit.odi_sections).percent if visit.odi_sections is not None else None
+    value = None if percent is None else {"valueQuantity": codes.UNIT_PERCENT.quantity(percent)}
+    return codes.LOINC_ODI_SCORE, value
+
+
+def _rmdq_score(visit: Visit) -> Score:
+    """The RMDQ score Observation: its code and value, the total 0-24 (None: not scorable)."""
+    total = score_rmdq(visit.rmdq_items).total if visit.rmdq_items is not None else None
+    return codes.RMDQ_TOTAL, None if total is None else {"valueInteger": total}
 
 
 def _answer(link_id: str, value: Json) -> Json:

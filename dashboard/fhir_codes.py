@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dashboard.catalogue import INSTRUMENTS, TIERS, WALK_PROTOCOLS
+from dashboard.catalogue import INSTRUMENTS, TIERS, WALK_FIELDS, WALK_PROTOCOLS, WalkProtocol
 
 # --- Code system URIs (FHIR R4 canonical identifiers, clinical-reference §9 [C]) ---------------
 
@@ -68,9 +68,7 @@ LOINC_NPRS = Code(LOINC, "72514-3", "Pain severity - 0-10 verbal numeric rating 
 LOINC_ODI_PANEL = Code(LOINC, "97908-8", "Oswestry Disability Index")
 # ODI score [S: as above].
 LOINC_ODI_SCORE = Code(LOINC, "97909-6", "Oswestry disability index score ODI")
-# 6MWT distance [C for the code]. Display [U: published IGs differ; verify against LOINC].
-# Never use 55430-3 (pedometer distance) for the 6MWT.
-LOINC_SIX_MINUTE_WALK = Code(LOINC, "64098-7", "Six minute walk distance")
+# The 6MWT distance, LOINC 64098-7, is the 6MWT's catalogue entry (WALK_PROTOCOL_CODES below).
 # temperature_c [S].
 LOINC_BODY_TEMPERATURE = Code(LOINC, "8310-5", "Body temperature")
 
@@ -119,33 +117,28 @@ LEG_WEAKNESS_MRC = LocalCode("leg-weakness-mrc", "Weakest key lower-limb muscle,
 # --- Local: walking tests (clinical-reference §7.8) --------------------------------------------
 
 
-def _walk_code(protocol_id: str) -> Code | LocalCode:
-    entry = WALK_PROTOCOLS[protocol_id]
+def _walk_code(entry: WalkProtocol) -> Code | LocalCode:
     if entry.fhir_system == "loinc":
         return Code(LOINC, entry.fhir_code, entry.fhir_display)
     return LocalCode(entry.fhir_code, entry.fhir_display)
 
 
-WALK_SPWT = LocalCode(WALK_PROTOCOLS["spwt"].fhir_code, WALK_PROTOCOLS["spwt"].fhir_display)
-WALK_TREADMILL_1_2MPH = LocalCode(
-    WALK_PROTOCOLS["treadmill_1_2mph"].fhir_code, WALK_PROTOCOLS["treadmill_1_2mph"].fhir_display
-)
-WALK_REPORTED = LocalCode(WALK_PROTOCOLS["reported"].fhir_code, WALK_PROTOCOLS["reported"].fhir_display)
 # Observation.code and the protocol component's value for each walk_protocol (from the catalogue).
-WALK_PROTOCOL_CODES: dict[str, Code | LocalCode] = {p: _walk_code(p) for p in WALK_PROTOCOLS}
+WALK_PROTOCOL_CODES: dict[str, Code | LocalCode] = {p.id: _walk_code(p) for p in WALK_PROTOCOLS.values()}
 
 WALK_PROTOCOL = LocalCode("walk-protocol", "Walking test protocol")
-WALK_ONSET_TIME = LocalCode("walk-onset-time", "Walking time to first symptom")
-WALK_ONSET_DISTANCE = LocalCode("walk-onset-distance", "Walking distance to first symptom")
-WALK_TOTAL_TIME = LocalCode("walk-total-time", "Total walking time")
-WALK_TOTAL_DISTANCE = LocalCode("walk-total-distance", "Total walking distance")
 WALK_STOP_REASON = LocalCode("walk-stop-reason", "Reason the walking test stopped")
-# Component code and UCUM unit of each numeric walking field.
+# The UCUM unit of each catalogue unit of a walking field.
+UCUM_UNITS: dict[str, Unit] = {"m": UNIT_METRES, "min": UNIT_MINUTES}
+_WALK_FIELD_CODES: dict[str, LocalCode] = {
+    "walk_onset_min": LocalCode("walk-onset-time", "Walking time to first symptom"),
+    "walk_onset_m": LocalCode("walk-onset-distance", "Walking distance to first symptom"),
+    "walk_total_min": LocalCode("walk-total-time", "Total walking time"),
+    "walk_total_m": LocalCode("walk-total-distance", "Total walking distance"),
+}
+# Component code and UCUM unit of each numeric walking field, in the catalogue's order.
 WALK_MEASUREMENTS: dict[str, tuple[LocalCode, Unit]] = {
-    "walk_onset_min": (WALK_ONSET_TIME, UNIT_MINUTES),
-    "walk_onset_m": (WALK_ONSET_DISTANCE, UNIT_METRES),
-    "walk_total_min": (WALK_TOTAL_TIME, UNIT_MINUTES),
-    "walk_total_m": (WALK_TOTAL_DISTANCE, UNIT_METRES),
+    field.id: (_WALK_FIELD_CODES[field.id], UCUM_UNITS[field.unit]) for field in WALK_FIELDS.values()
 }
 WALK_STOP_REASONS: dict[str, LocalCode] = {
     "symptoms": LocalCode("walk-stop-symptoms", "Stopped because of symptoms"),
@@ -267,14 +260,10 @@ def local_codes() -> list[LocalCode]:
         ZCQ_PHYSICAL_FUNCTION,
         ZCQ_SATISFACTION,
         LEG_WEAKNESS_MRC,
-        WALK_SPWT,
-        WALK_TREADMILL_1_2MPH,
-        WALK_REPORTED,
+        # The walking protocols' local codes (the 6MWT's is LOINC), then the walking components.
+        *(code for code in WALK_PROTOCOL_CODES.values() if isinstance(code, LocalCode)),
         WALK_PROTOCOL,
-        WALK_ONSET_TIME,
-        WALK_ONSET_DISTANCE,
-        WALK_TOTAL_TIME,
-        WALK_TOTAL_DISTANCE,
+        *(code for code, _ in WALK_MEASUREMENTS.values()),
         WALK_STOP_REASON,
         REDFLAG_SCREENING,
     ]

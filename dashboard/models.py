@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Collection, Mapping
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -41,6 +42,24 @@ ZCQ_ALLOWED: dict[str, frozenset[int]] = {
     for code, allowed in INSTRUMENTS["zcq"].allowed.items()
 }
 STARTBACK_ITEMS: tuple[str, ...] = INSTRUMENTS["startback"].item_codes
+# Each STarT Back item's answers, in the form's order: q9 is bothersomeness, q1-q8 agree/disagree.
+_STARTBACK_ANSWERS: dict[str, tuple[str, ...]] = {
+    code: get_args(Bothersome) if code == "q9" else get_args(AgreeDisagree) for code in STARTBACK_ITEMS
+}
+
+
+def _check_items(
+    answers: Mapping[str, object], allowed: Mapping[str, Collection[object]], expected: str, outside: str
+) -> None:
+    """Raise the form's message for the first unknown item code (`expected` names the known ones) or
+    answer outside its item's allowed set (`outside` may name {key} and {allowed})."""
+    for key, answer in answers.items():
+        if key not in allowed:
+            raise ValueError(f"unknown item {key}; expected {expected}")
+        # A bool is an int to Python, but never an answer code.
+        if isinstance(answer, bool) or answer not in allowed[key]:
+            raise ValueError(outside.format(key=key, allowed=", ".join(map(str, allowed[key]))))
+
 
 # Control characters (C0, DEL, C1): PostgreSQL refuses NUL in text, and the others are invisible or
 # break the layout on a page. Tab is allowed everywhere (browsers keep a pasted tab in a one-line
@@ -284,26 +303,13 @@ class Visit(_Record):
     @field_validator("zcq_items")
     @classmethod
     def _zcq_codes(cls, value: dict[str, int] | None) -> dict[str, int] | None:
-        if value is None:
-            return None
-        for key, code in value.items():
-            if key not in ZCQ_ALLOWED:
-                raise ValueError(f"unknown item {key}; expected q1 to q18")
-            if isinstance(code, bool) or not isinstance(code, int) or code not in ZCQ_ALLOWED[key]:
-                raise ValueError(f"item {key} is outside its coded range")
+        _check_items(value or {}, ZCQ_ALLOWED, "q1 to q18", "item {key} is outside its coded range")
         return value
 
     @field_validator("startback")
     @classmethod
     def _startback_answers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        if value is None:
-            return None
-        for key, answer in value.items():
-            if key not in STARTBACK_ITEMS:
-                raise ValueError(f"unknown item {key}; expected q1 to q9")
-            allowed = get_args(Bothersome) if key == "q9" else get_args(AgreeDisagree)
-            if answer not in allowed:
-                raise ValueError(f"item {key} must be one of {', '.join(allowed)}")
+        _check_items(value or {}, _STARTBACK_ANSWERS, "q1 to q9", "item {key} must be one of {allowed}")
         return value
 
     @model_validator(mode="after")

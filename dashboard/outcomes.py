@@ -27,13 +27,11 @@ ODI_BANDS: tuple[tuple[float, str], ...] = (
     (80.0, "crippled"),
 )
 ODI_TOP_BAND = "bed_bound"
-# Gentler display labels; the stored enum never changes [U].
+# Display labels: the band names, with gentler words for the two harshest; the stored enum never
+# changes [U].
+_GENTLER_BAND_WORDS = {"crippled": "very severe", "bed_bound": "extreme"}
 ODI_BAND_LABELS: dict[str, str] = {
-    "minimal": "minimal",
-    "moderate": "moderate",
-    "severe": "severe",
-    "crippled": "very severe",
-    "bed_bound": "extreme",
+    band: _GENTLER_BAND_WORDS.get(band, band) for band in (*(name for _, name in ODI_BANDS), ODI_TOP_BAND)
 }
 
 OdiEntry = int | None | Sequence[int]

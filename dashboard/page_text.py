@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
-from dashboard.catalogue import TIERS, WALK_PROTOCOLS
-from dashboard.episodes import DISCHARGE_REASONS, EpisodeOutcome
+from dashboard.catalogue import TIERS, WALK_METRICS, WALK_PROTOCOLS
+from dashboard.episodes import DISCHARGE_REASONS, OUTCOME_MEASURES, EpisodeOutcome
 from dashboard.models import Episode, Escalation
 from dashboard.outcomes import MEASURES
 from dashboard.plan import ADVICE_SECTIONS, SECTION_HEADINGS, Plan
@@ -452,8 +452,8 @@ OUTCOME_UNITS = {
     "pain_nrs": "",
     "odi_percent": " %",
     "rmdq_total": "",
-    "walk_spwt_m": " m",
-    "walk_6mwt_m": " m",
+    # The walking measures' units come from their catalogue metrics.
+    **{measure: f" {WALK_METRICS[measure].unit}" for measure in OUTCOME_MEASURES if measure in WALK_METRICS},
 }
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import pandas as pd
 
-from dashboard.catalogue import METRIC_PROTOCOL, WALK_METRICS, WALK_PROTOCOLS
+from dashboard.catalogue import METRIC_PROTOCOL, WALK_FIELDS, WALK_METRICS, WALK_PROTOCOLS
 from dashboard.models import TIER_ORDER, Visit
 from dashboard.outcomes import (
     MEASURES,
@@ -39,12 +39,7 @@ from dashboard.walking import (
 
 PROTOCOL_NAMES: dict[str, str] = {p.id: p.name for p in WALK_PROTOCOLS.values()}
 # What each walking field measures, for axis titles and table labels.
-WALK_FIELD_WORDS: dict[str, str] = {
-    "walk_total_m": "total distance",
-    "walk_total_min": "total time",
-    "walk_onset_m": "distance to first symptom",
-    "walk_onset_min": "time to first symptom",
-}
+WALK_FIELD_WORDS: dict[str, str] = {field.id: field.words for field in WALK_FIELDS.values()}
 
 # Measure key -> label with its scale and unit (change table rows, axis titles).
 MEASURE_LABELS: dict[str, str] = {
@@ -56,16 +51,9 @@ MEASURE_LABELS: dict[str, str] = {
     "zcq_ss": "ZCQ symptom severity (mean 1–5)",
     "zcq_pf": "ZCQ physical function (mean 1–4)",
 }
-# Measures of the change table, in display order (walking rows follow, one per protocol metric).
-TABLE_MEASURES: tuple[str, ...] = (
-    "pain_nrs",
-    "pain_worst_nrs",
-    "odi_percent",
-    "rmdq_total",
-    "psfs_mean",
-    "zcq_ss",
-    "zcq_pf",
-)
+# Measures of the change table, in the labels' display order (walking rows follow, one per protocol
+# metric).
+TABLE_MEASURES: tuple[str, ...] = tuple(MEASURE_LABELS)
 
 # Plain words for each judge_change label, with a words-not-colour icon.
 JUDGEMENT_TEXT: dict[str, str] = {
@@ -116,8 +104,9 @@ _FLOAT_COLUMNS = (
 
 
 def field_unit(field: str) -> str:
-    """Unit of a walking field from its name: metres ("m") or minutes ("min")."""
-    return "min" if field.endswith("_min") else "m" if field.endswith("_m") else ""
+    """Unit of a walking field from the catalogue: metres ("m") or minutes ("min"); "" for any other."""
+    entry = WALK_FIELDS.get(field)
+    return entry.unit if entry else ""
 
 
 def walk_metric_label(measure: str, *, onset: bool = False) -> str:
@@ -182,7 +171,8 @@ def visit_frame(visits: Iterable[Visit]) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-class BaselineLatest(NamedTuple):
+@dataclass(frozen=True)
+class BaselineLatest:
     """First (baseline), previous and latest values of one series, with their visit dates."""
 
     first_value: float
@@ -258,20 +248,15 @@ def mcid_band(measure: str, baseline: float) -> tuple[float, float, str] | None:
 # --- Change table -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ChangeRow:
-    """One measure's first, previous and latest values, change, and its plain-language judgement."""
+@dataclass(frozen=True, kw_only=True)
+class ChangeRow(BaselineLatest):
+    """One measure's first, previous and latest values (its series), change, and its plain-language
+    judgement."""
 
     measure: str  # judge_change measure name (e.g. "pain_nrs", "walk_spwt_m")
     label: str  # with scale and unit, e.g. "Pain now (NRS 0–10, points)"
     unit: str
     protocol: str | None
-    first_value: float
-    first_date: dt.date
-    previous_value: float | None
-    previous_date: dt.date | None
-    latest_value: float
-    latest_date: dt.date
     change_since_first: float | None  # latest − first, in `unit`
     change_since_previous: float | None  # latest − previous, in `unit`
     judgement: str | None  # judge_change label, None with one value or nothing comparable
@@ -317,16 +302,11 @@ def _row(
     else:
         text, criterion = (ONE_VALUE_TEXT if series.n_values < 2 else PSFS_NOT_COMPARABLE_TEXT), ""
     return ChangeRow(
+        **asdict(series),
         measure=measure,
         label=label,
         unit=info.unit,
         protocol=protocol,
-        first_value=series.first_value,
-        first_date=series.first_date,
-        previous_value=series.previous_value,
-        previous_date=series.previous_date,
-        latest_value=series.latest_value,
-        latest_date=series.latest_date,
         change_since_first=since_first[1] - since_first[0] if since_first else None,
         change_since_previous=since_previous[1] - since_previous[0] if since_previous else None,
         judgement=judgement.label if judgement else None,
@@ -554,18 +534,16 @@ def filter_caseload(
     """Rows of a caseload_table matching every chosen filter (all filters off: every row);
     `episode_status` "open" or "discharged" keeps those patients only (§11.1)."""
     mask = pd.Series(True, index=df.index)
-    if episode_status is not None:
-        mask &= df["episode_status"] == episode_status
-    if open_long_without_improvement_only:
-        mask &= df["open_long_without_improvement"]
-    if discharged_this_month_only:
-        mask &= df["discharged_this_month"]
-    if clinician is not None:
-        mask &= df["clinician"] == clinician
-    if open_flags_only:
-        mask &= df["has_open_flag"]
-    if not_improving_only:
-        mask &= df["not_improving"]
-    if overdue_only:
-        mask &= df["overdue_for_review"]
+    for column, value in (("episode_status", episode_status), ("clinician", clinician)):
+        if value is not None:
+            mask &= df[column] == value
+    for column, wanted in (
+        ("open_long_without_improvement", open_long_without_improvement_only),
+        ("discharged_this_month", discharged_this_month_only),
+        ("has_open_flag", open_flags_only),
+        ("not_improving", not_improving_only),
+        ("overdue_for_review", overdue_only),
+    ):
+        if wanted:
+            mask &= df[column]
     return df.loc[mask]

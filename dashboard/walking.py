@@ -15,19 +15,22 @@ from dashboard.catalogue import STOP_REASONS, WALK_METRICS, WALK_PROTOCOLS, Walk
 from dashboard.models import Visit
 
 # Views of the catalogue (dashboard/catalogue/walking.py), kept under their established names.
+_PROTOCOLS = tuple(WALK_PROTOCOLS.values())
 # Preferred (fully measured) tolerance metric per protocol: its total field (§7.8 [U]).
-PRIMARY_METRIC: dict[str, str] = {p.id: p.primary.field for p in WALK_PROTOCOLS.values()}
+PRIMARY_METRIC: dict[str, str] = {p.id: p.primary.field for p in _PROTOCOLS}
 # Time or distance to the first symptom of that metric, charted as a secondary series (§7.8 [U]).
-ONSET_METRIC: dict[str, str] = {p.id: p.primary.onset_field for p in WALK_PROTOCOLS.values()}
+ONSET_METRIC: dict[str, str] = {p.id: p.primary.onset_field for p in _PROTOCOLS}
 # The judge_change measure of each protocol's preferred metric (dashboard.outcomes.MEASURES).
-CHANGE_MEASURE: dict[str, str] = {p.id: p.primary.change_measure for p in WALK_PROTOCOLS.values()}
+CHANGE_MEASURE: dict[str, str] = {p.id: p.primary.change_measure for p in _PROTOCOLS}
 # A test stopped for an unrelated reason does not count for comparisons (§3.3 RF_WALKING_DECLINE).
 NOT_COUNTING_STOP_REASONS: frozenset[str] = frozenset(
     r.id for r in STOP_REASONS.values() if not r.counts_for_comparison
 )
 UNRELATED_STOP_REASON = "other"
-# Protocols whose time to first symptom sets the starting bout; `reported` is the fallback (§8.2 [U]).
-TIMED_TEST_PROTOCOLS: tuple[str, ...] = ("spwt", "treadmill_1_2mph")
+# Protocols whose time to first symptom sets the starting bout, and those whose minutes are the
+# patient's own estimate, the fallback (§8.2 [U]; the catalogue's `programme_reads`).
+TIMED_TEST_PROTOCOLS: tuple[str, ...] = tuple(p.id for p in _PROTOCOLS if p.programme_reads == "onset")
+ESTIMATE_PROTOCOLS: tuple[str, ...] = tuple(p.id for p in _PROTOCOLS if p.programme_reads == "estimate")
 
 ClaudicationPattern = Literal["none", "vascular", "neurogenic", "indeterminate"]
 
@@ -240,8 +243,8 @@ DEFAULT_PROGRAMME_WEEKS = 12
 
 
 def symptom_free_walk_min(visits: Iterable[Visit]) -> float | None:
-    """Latest walking time before the first symptom (min), from an SPWT or treadmill test, else the
-    latest `reported` minutes; None when neither exists (§8.2 [U]).
+    """Latest walking time before the first symptom (min), from a timed test (SPWT, treadmill), else
+    the latest minutes the patient estimated (`reported`); None when neither exists (§8.2 [U]).
 
     A test stopped at its time cap with no symptom onset counts its total time [U].
     """
@@ -254,7 +257,7 @@ def symptom_free_walk_min(visits: Iterable[Visit]) -> float | None:
         if visit.walk_stop_reason == "time_cap" and visit.walk_total_min is not None:
             return visit.walk_total_min
     for visit in reversed(ordered):
-        if visit.walk_protocol == "reported" and visit.walk_total_min is not None:
+        if visit.walk_protocol in ESTIMATE_PROTOCOLS and visit.walk_total_min is not None:
             return visit.walk_total_min
     return None
 

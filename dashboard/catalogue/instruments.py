@@ -6,7 +6,10 @@ wording, response text and layout are never shipped (§7.10).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from dashboard.catalogue.table import by_id, lookup
 
 
 @dataclass(frozen=True)
@@ -27,9 +30,9 @@ class Instrument:
     id: str
     name: str
     visit_field: str
-    item_count: int
-    item_codes: tuple[str, ...]  # FHIR linkId suffixes / export item keys, in order
-    allowed: dict[str, frozenset[object]]  # item code -> allowed answers (codes or words)
+    # Item code -> allowed answers (codes or words), in item order; the codes are the FHIR linkId
+    # suffixes and export item keys.
+    allowed: dict[str, frozenset[object]]
     labels: tuple[str, ...]  # neutral labels, one per item, written by us
     licence_key: str | None  # None: always on (NPRS, PSFS)
     export: ChildTable | None  # None: a scalar field of the visit row (NPRS)
@@ -37,138 +40,130 @@ class Instrument:
     questionnaire_slug: str | None  # FHIR Questionnaire canonical slug; linkIds "<slug>-<n>"
     source: str
 
+    @property
+    def item_codes(self) -> tuple[str, ...]:
+        """The item codes, in order."""
+        return tuple(self.allowed)
 
-_ZCQ_SS = frozenset(range(1, 6))
-_ZCQ_BALANCE = frozenset({1, 3, 5})
-_ZCQ_1_4 = frozenset(range(1, 5))
+    @property
+    def item_count(self) -> int:
+        """How many items the instrument has (PSFS: up to 5 activities, §7.5)."""
+        return len(self.allowed)
+
+
+def _numbered(
+    count: int, answers: Iterable[object], prefix: str = "", start: int = 1
+) -> dict[str, frozenset[object]]:
+    """Items `prefix` + start … start + count - 1, each allowing the same answers."""
+    allowed = frozenset(answers)
+    return {f"{prefix}{i}": allowed for i in range(start, start + count)}
+
+
+# ZCQ q7 (balance) is scored 1, 3 or 5 (§7.7).
+_ZCQ_BALANCE: frozenset[object] = frozenset({1, 3, 5})
 STARTBACK_AGREE = ("agree", "disagree")
 STARTBACK_BOTHERSOME = ("not_at_all", "slightly", "moderately", "very_much", "extremely")
 
-INSTRUMENTS: dict[str, Instrument] = {
-    entry.id: entry
-    for entry in (
-        Instrument(
-            id="nprs",
-            name="Numeric Pain Rating Scale (NPRS)",
-            visit_field="pain_nrs",
-            item_count=1,
-            item_codes=("pain_nrs",),
-            allowed={"pain_nrs": frozenset(range(0, 11))},
-            labels=("Pain now",),
-            licence_key=None,
-            export=None,
-            derived_measures=("pain_nrs", "pain_worst_nrs"),
-            questionnaire_slug=None,
-            source="Ostelo 2008 (MCID) [C]; LOINC 72514-3 [C]",
+INSTRUMENTS: dict[str, Instrument] = by_id(
+    Instrument(
+        id="nprs",
+        name="Numeric Pain Rating Scale (NPRS)",
+        visit_field="pain_nrs",
+        allowed={"pain_nrs": frozenset(range(0, 11))},
+        labels=("Pain now",),
+        licence_key=None,
+        export=None,
+        derived_measures=("pain_nrs", "pain_worst_nrs"),
+        questionnaire_slug=None,
+        source="Ostelo 2008 (MCID) [C]; LOINC 72514-3 [C]",
+    ),
+    Instrument(
+        id="odi",
+        name="Oswestry Disability Index (ODI v2.1a)",
+        visit_field="odi_sections",
+        allowed=_numbered(10, range(0, 6)),
+        labels=(
+            "Pain intensity",
+            "Personal care",
+            "Lifting",
+            "Walking",
+            "Sitting",
+            "Standing",
+            "Sleeping",
+            "Sex life",
+            "Social life",
+            "Travelling",
         ),
-        Instrument(
-            id="odi",
-            name="Oswestry Disability Index (ODI v2.1a)",
-            visit_field="odi_sections",
-            item_count=10,
-            item_codes=tuple(str(i) for i in range(1, 11)),
-            allowed={str(i): frozenset(range(0, 6)) for i in range(1, 11)},
-            labels=(
-                "Pain intensity",
-                "Personal care",
-                "Lifting",
-                "Walking",
-                "Sitting",
-                "Standing",
-                "Sleeping",
-                "Sex life",
-                "Social life",
-                "Travelling",
-            ),
-            licence_key="odi",
-            export=ChildTable("odi_sections.csv", "section", "int", "score", "int"),
-            derived_measures=("odi_percent",),
-            questionnaire_slug="odi",
-            source="Fairbank & Pynsent 2000 [C]; AO Foundation ODI v2.1a algorithm [C]; Mapi licence [S]",
+        licence_key="odi",
+        export=ChildTable("odi_sections.csv", "section", "int", "score", "int"),
+        derived_measures=("odi_percent",),
+        questionnaire_slug="odi",
+        source="Fairbank & Pynsent 2000 [C]; AO Foundation ODI v2.1a algorithm [C]; Mapi licence [S]",
+    ),
+    Instrument(
+        id="rmdq",
+        name="Roland-Morris Disability Questionnaire (RMDQ-24)",
+        visit_field="rmdq_items",
+        allowed=_numbered(24, (True, False)),
+        labels=tuple(f"Item {i}" for i in range(1, 25)),
+        licence_key="rmdq",
+        export=ChildTable("rmdq_items.csv", "item", "int", "applies", "bool"),
+        derived_measures=("rmdq_total",),
+        questionnaire_slug="rmdq",
+        source="Roland & Morris 1983 [C]; Roland & Fairbank 2000 [C]",
+    ),
+    Instrument(
+        id="zcq",
+        name="Zurich Claudication Questionnaire (ZCQ)",
+        visit_field="zcq_items",
+        allowed={**_numbered(6, range(1, 6), "q"), "q7": _ZCQ_BALANCE, **_numbered(11, range(1, 5), "q", 8)},
+        labels=(*("SS",) * 6, "SS (balance)", *("PF",) * 5, *("SAT",) * 6),
+        licence_key="zcq",
+        export=ChildTable("zcq_items.csv", "item", "str", "score", "int"),
+        derived_measures=("zcq_ss", "zcq_pf", "zcq_sat"),
+        questionnaire_slug="zcq",
+        source="Stucki et al. 1996 [C]; AO Foundation ZCQ algorithm [C]",
+    ),
+    Instrument(
+        id="startback",
+        name="Keele STarT Back Screening Tool",
+        visit_field="startback",
+        allowed={**_numbered(8, STARTBACK_AGREE, "q"), "q9": frozenset(STARTBACK_BOTHERSOME)},
+        labels=(
+            "Leg pain",
+            "Shoulder or neck pain",
+            "Walking",
+            "Dressing",
+            "Fear of activity",
+            "Worry",
+            "Catastrophising",
+            "Mood",
+            "Bothersomeness",
         ),
-        Instrument(
-            id="rmdq",
-            name="Roland-Morris Disability Questionnaire (RMDQ-24)",
-            visit_field="rmdq_items",
-            item_count=24,
-            item_codes=tuple(str(i) for i in range(1, 25)),
-            allowed={str(i): frozenset({True, False}) for i in range(1, 25)},
-            labels=tuple(f"Item {i}" for i in range(1, 25)),
-            licence_key="rmdq",
-            export=ChildTable("rmdq_items.csv", "item", "int", "applies", "bool"),
-            derived_measures=("rmdq_total",),
-            questionnaire_slug="rmdq",
-            source="Roland & Morris 1983 [C]; Roland & Fairbank 2000 [C]",
-        ),
-        Instrument(
-            id="zcq",
-            name="Zurich Claudication Questionnaire (ZCQ)",
-            visit_field="zcq_items",
-            item_count=18,
-            item_codes=tuple(f"q{i}" for i in range(1, 19)),
-            allowed={
-                **{f"q{i}": _ZCQ_SS for i in range(1, 7)},
-                "q7": _ZCQ_BALANCE,
-                **{f"q{i}": _ZCQ_1_4 for i in range(8, 19)},
-            },
-            labels=(*("SS",) * 6, "SS (balance)", *("PF",) * 5, *("SAT",) * 6),
-            licence_key="zcq",
-            export=ChildTable("zcq_items.csv", "item", "str", "score", "int"),
-            derived_measures=("zcq_ss", "zcq_pf", "zcq_sat"),
-            questionnaire_slug="zcq",
-            source="Stucki et al. 1996 [C]; AO Foundation ZCQ algorithm [C]",
-        ),
-        Instrument(
-            id="startback",
-            name="Keele STarT Back Screening Tool",
-            visit_field="startback",
-            item_count=9,
-            item_codes=tuple(f"q{i}" for i in range(1, 10)),
-            allowed={
-                **{f"q{i}": frozenset(STARTBACK_AGREE) for i in range(1, 9)},
-                "q9": frozenset(STARTBACK_BOTHERSOME),
-            },
-            labels=(
-                "Leg pain",
-                "Shoulder or neck pain",
-                "Walking",
-                "Dressing",
-                "Fear of activity",
-                "Worry",
-                "Catastrophising",
-                "Mood",
-                "Bothersomeness",
-            ),
-            licence_key="startback",
-            export=ChildTable("startback.csv", "item", "str", "answer", "str"),
-            derived_measures=("startback_total", "startback_psychosocial", "startback_risk"),
-            questionnaire_slug="startback",
-            source="Hill et al. 2008; Keele scoring guidance [C]",
-        ),
-        Instrument(
-            id="psfs",
-            name="Patient-Specific Functional Scale (PSFS)",
-            visit_field="psfs",
-            item_count=5,  # up to 5 activities (§7.5)
-            item_codes=tuple(str(i) for i in range(1, 6)),
-            allowed={str(i): frozenset(range(0, 11)) for i in range(1, 6)},
-            labels=tuple(f"Activity {i}" for i in range(1, 6)),
-            licence_key=None,
-            export=ChildTable("psfs.csv", "position", "int", "score", "int"),
-            derived_measures=("psfs_mean",),
-            questionnaire_slug="psfs",
-            source="Stratford, Gill, Westaway & Binkley 1995 [C]",
-        ),
-    )
-}
+        licence_key="startback",
+        export=ChildTable("startback.csv", "item", "str", "answer", "str"),
+        derived_measures=("startback_total", "startback_psychosocial", "startback_risk"),
+        questionnaire_slug="startback",
+        source="Hill et al. 2008; Keele scoring guidance [C]",
+    ),
+    Instrument(
+        id="psfs",
+        name="Patient-Specific Functional Scale (PSFS)",
+        visit_field="psfs",
+        allowed=_numbered(5, range(0, 11)),
+        labels=tuple(f"Activity {i}" for i in range(1, 6)),
+        licence_key=None,
+        export=ChildTable("psfs.csv", "position", "int", "score", "int"),
+        derived_measures=("psfs_mean",),
+        questionnaire_slug="psfs",
+        source="Stratford, Gill, Westaway & Binkley 1995 [C]",
+    ),
+)
 
 
 def instrument(instrument_id: str) -> Instrument:
     """The catalogue entry of an instrument; ValueError when unknown."""
-    try:
-        return INSTRUMENTS[instrument_id]
-    except KeyError:
-        raise ValueError(f"instrument: unknown; expected one of {', '.join(INSTRUMENTS)}") from None
+    return lookup(INSTRUMENTS, instrument_id, "instrument")
 
 
 def licensed() -> dict[str, Instrument]:

@@ -10,15 +10,28 @@ from typing import get_args
 
 import pytest
 
-from dashboard import charts, fhir_codes, licences, models, page_text, presenters, visit_form, walking
+from dashboard import (
+    catalogue,
+    charts,
+    fhir_codes,
+    licences,
+    models,
+    page_text,
+    presenters,
+    trends,
+    visit_form,
+    walking,
+)
 from dashboard.catalogue import (
     INSTRUMENTS,
     METRIC_PROTOCOL,
     STOP_REASONS,
     TIERS,
+    WALK_FIELDS,
     WALK_METRICS,
     WALK_PROTOCOLS,
 )
+from dashboard.catalogue.table import by_id, lookup
 from dashboard.outcomes import MEASURES, thresholds_for
 from dashboard.red_flags import Urgency
 
@@ -76,8 +89,71 @@ def test_a_walking_metric_is_a_judge_change_measure_of_its_own(measure: str) -> 
     assert metric.source
 
 
+# stop reason -> (counts for comparison, FHIR code)
+STOP_REASON_CASES: dict[str, tuple[bool, str]] = {
+    "symptoms": (True, "walk-stop-symptoms"),
+    "fatigue": (True, "walk-stop-fatigue"),
+    "time_cap": (True, "walk-stop-time-cap"),
+    "other": (False, "walk-stop-other"),
+}
+
+
+def test_every_stop_reason_of_the_catalogue_has_a_case() -> None:
+    assert set(STOP_REASON_CASES) == set(STOP_REASONS) == set(fhir_codes.WALK_STOP_REASONS)
+
+
+@pytest.mark.parametrize("reason", list(STOP_REASON_CASES))
+def test_a_stop_reason_is_read_from_its_catalogue_entry_everywhere(reason: str) -> None:
+    counts, code = STOP_REASON_CASES[reason]
+    entry = STOP_REASONS[reason]
+    assert (
+        entry.counts_for_comparison is counts and (reason in walking.NOT_COUNTING_STOP_REASONS) is not counts
+    )
+    assert visit_form.CHOICES["walk_stop_reason"][reason] == entry.form_label
+    assert fhir_codes.WALK_STOP_REASONS[reason].code == code
+    assert entry.source
+
+
 def test_only_a_walk_stopped_for_an_unrelated_reason_does_not_count() -> None:
     assert walking.NOT_COUNTING_STOP_REASONS == {"other"} == {walking.UNRELATED_STOP_REASON}
+
+
+# walking field -> (unit, FHIR component code)
+FIELD_CASES: dict[str, tuple[str, str]] = {
+    "walk_onset_min": ("min", "walk-onset-time"),
+    "walk_onset_m": ("m", "walk-onset-distance"),
+    "walk_total_min": ("min", "walk-total-time"),
+    "walk_total_m": ("m", "walk-total-distance"),
+}
+
+
+def test_every_walking_field_of_the_catalogue_has_a_case_and_every_metric_field_is_one() -> None:
+    assert set(FIELD_CASES) == set(WALK_FIELDS) == set(fhir_codes.WALK_MEASUREMENTS)
+    assert {f for m in WALK_METRICS.values() for f in (m.field, m.onset_field)} == set(WALK_FIELDS)
+
+
+@pytest.mark.parametrize("field", list(FIELD_CASES))
+def test_a_walking_field_is_read_from_its_catalogue_entry_everywhere(field: str) -> None:
+    unit, code = FIELD_CASES[field]
+    entry = WALK_FIELDS[field]
+    assert entry.unit == unit == trends.field_unit(field) and field in models.Visit.model_fields
+    assert all(m.unit == unit for m in WALK_METRICS.values() if field in (m.field, m.onset_field))
+    component, ucum = fhir_codes.WALK_MEASUREMENTS[field]
+    assert (component.code, ucum) == (code, fhir_codes.UCUM_UNITS[unit])
+    assert trends.WALK_FIELD_WORDS[field] == entry.words and entry.source
+
+
+def test_the_walking_programme_starts_from_the_timed_tests_else_the_patients_estimate() -> None:
+    assert walking.TIMED_TEST_PROTOCOLS == ("spwt", "treadmill_1_2mph")
+    assert walking.ESTIMATE_PROTOCOLS == ("reported",)
+    assert WALK_PROTOCOLS["6mwt"].programme_reads is None
+
+
+def test_only_the_6mwt_is_a_loinc_code_that_carries_its_distance_as_the_observation_value() -> None:
+    carried = {p.id: p.fhir_value_field for p in WALK_PROTOCOLS.values() if p.fhir_value_field}
+    assert carried == {"6mwt": "walk_total_m"}
+    assert {p.id for p in WALK_PROTOCOLS.values() if p.fhir_system == "loinc"} == {"6mwt"}
+    assert isinstance(fhir_codes.WALK_PROTOCOL_CODES["6mwt"], fhir_codes.Code)
 
 
 # --- urgency tiers (clinical-reference §2) -----------------------------------------------------
@@ -145,6 +221,13 @@ def test_an_instrument_declares_its_items_labels_licence_and_export_once(instrum
     assert entry.derived_measures and entry.source
 
 
+def test_an_instruments_item_codes_and_count_are_those_of_its_allowed_answers() -> None:
+    assert INSTRUMENTS["zcq"].item_codes == tuple(f"q{i}" for i in range(1, 19))
+    assert INSTRUMENTS["zcq"].allowed["q7"] == {1, 3, 5} and INSTRUMENTS["zcq"].allowed["q8"] == {1, 2, 3, 4}
+    assert INSTRUMENTS["odi"].item_codes == tuple(str(i) for i in range(1, 11))
+    assert INSTRUMENTS["psfs"].item_count == 5
+
+
 def test_the_visit_model_and_form_read_the_instrument_entries() -> None:
     assert INSTRUMENTS["zcq"].allowed == models.ZCQ_ALLOWED
     assert INSTRUMENTS["startback"].item_codes == models.STARTBACK_ITEMS
@@ -152,3 +235,23 @@ def test_the_visit_model_and_form_read_the_instrument_entries() -> None:
     assert INSTRUMENTS["zcq"].labels == visit_form.ZCQ_LABELS
     assert set(get_args(models.Bothersome)) == INSTRUMENTS["startback"].allowed["q9"]
     assert set(get_args(models.AgreeDisagree)) == INSTRUMENTS["startback"].allowed["q1"]
+
+
+# --- how a catalogue table is built and read ---------------------------------------------------
+
+
+def test_a_catalogue_table_keys_its_entries_by_id_in_declared_order() -> None:
+    table = by_id(STOP_REASONS["time_cap"], STOP_REASONS["symptoms"])
+    assert list(table) == ["time_cap", "symptoms"] and table["symptoms"] is STOP_REASONS["symptoms"]
+
+
+def test_looking_up_an_unknown_id_names_the_field_and_the_known_ids() -> None:
+    assert lookup(TIERS, "URGENT", "tier") is TIERS["URGENT"]
+    with pytest.raises(
+        ValueError, match="tier: unknown; expected one of NONE, ROUTINE_REVIEW, URGENT, EMERGENCY"
+    ):
+        lookup(TIERS, "SOON", "tier")
+    with pytest.raises(ValueError, match="^walk_protocol: unknown"):
+        catalogue.protocol("stairs")
+    with pytest.raises(ValueError, match="^instrument: unknown"):
+        catalogue.instrument("sf36")

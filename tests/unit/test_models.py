@@ -1,0 +1,51 @@
+"""The visit model refuses questionnaire answers outside their items, in the form's words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from dashboard.models import field_errors
+from tests.factories import make_visit
+
+
+def message_for(field: str, answers: Any) -> str:
+    with pytest.raises(ValidationError) as caught:
+        make_visit(**{field: answers})
+    return field_errors(caught.value)[field]
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ({"q19": 1}, "unknown item q19; expected q1 to q18"),
+        ({"q7": 2}, "item q7 is outside its coded range"),  # balance is scored 1, 3 or 5
+        ({"q8": 5}, "item q8 is outside its coded range"),
+    ],
+)
+def test_a_zcq_answer_outside_its_item_is_refused_naming_the_item(answers: Any, message: str) -> None:
+    assert message_for("zcq_items", answers) == message
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ({"q10": "agree"}, "unknown item q10; expected q1 to q9"),
+        ({"q1": "very_much"}, "item q1 must be one of agree, disagree"),
+        ({"q9": "agree"}, "item q9 must be one of not_at_all, slightly, moderately, very_much, extremely"),
+    ],
+)
+def test_a_startback_answer_outside_its_item_is_refused_with_the_answers_it_allows(
+    answers: Any, message: str
+) -> None:
+    assert message_for("startback", answers) == message
+
+
+def test_answers_within_their_items_are_kept() -> None:
+    visit = make_visit(zcq_items={"q1": 2, "q7": 5, "q18": 4}, startback={"q1": "agree", "q9": "slightly"})
+    assert visit.zcq_items == {"q1": 2, "q7": 5, "q18": 4} and visit.startback == {
+        "q1": "agree",
+        "q9": "slightly",
+    }
