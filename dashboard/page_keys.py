@@ -32,13 +32,27 @@ class Patients:
     SHOW_ARCHIVED: Final = "show_archived"
     OPEN: Final = "open_{}"  # a found patient's Open button, by patient id
     ADD_FORM: Final = "add_patient"
-    NEW: Final = "new"  # the add form's fields are "new_ref", "new_given", ...
+    NEW: Final = "new"  # the add form's fields: "new_ref", "new_given", ...
     EDIT_FORM: Final = "edit_patient"
-    EDIT: Final = "edit"  # the edit form's fields are "edit_ref", "edit_given", ...
+    EDIT: Final = "edit"  # the edit form's fields: "edit_ref", "edit_given", ...
+    SHORT_NAMES: Final = {
+        "patient_ref": "ref",
+        "given_name": "given",
+        "family_name": "family",
+        "birth_date": "birth",
+        "symptom_onset": "onset",
+        "next_review_date": "review",
+    }
+
     EDIT_REASON: Final = "edit_reason"
     CORRECT: Final = "correct_{}"  # a listed visit's Correct button, by visit id
     ARCHIVE_REASON: Final = "archive_reason"
     ARCHIVE_TOGGLE: Final = "archive_toggle"
+
+    @staticmethod
+    def field(form: str, name: str) -> str:
+        """A form field's key, "<form>_<short name>" ("new_ref"); other fields keep their own name."""
+        return f"{form}_{Patients.SHORT_NAMES.get(name, name)}"
 
 
 class Visit:
