@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
 from dashboard import flag_views
-from dashboard.models import Escalation
+from dashboard.models import Escalation, Tier
 from dashboard.ports import InvalidInputError
 from dashboard.services import EscalationGroup
 from tests.factories import make_patient
@@ -15,7 +16,8 @@ from tests.factories import make_patient
 NOW = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC)
 
 
-def escalation(rule_id: str, tier: str = "URGENT", **fields: object) -> Escalation:
+def escalation(rule_id: str, tier: Tier = "URGENT", **fields: Any) -> Escalation:
+    """An open escalation of one rule, opened two days before NOW."""
     return Escalation(
         patient_id="p", rule_id=rule_id, tier=tier, opened_at=NOW - dt.timedelta(days=2), **fields
     )
