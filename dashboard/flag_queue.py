@@ -10,6 +10,10 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 
 from dashboard.escalation_services import EscalationGroup
+from dashboard.page_text import TIERS_MOST_URGENT_FIRST
+
+# The tier filter's options (every tier that raises an escalation), most urgent first.
+TIER_CHOICES: tuple[str, ...] = TIERS_MOST_URGENT_FIRST
 
 # Label -> minimum time open, in days (None: any). Labels are what the page offers.
 FLAG_AGES: dict[str, float | None] = {

@@ -1,6 +1,7 @@
-"""What the Outcomes page shows (clinical-reference §11.3): the period choices, the tables as
-DataFrames and the funnel and trend charts as plotly figures. Numbers come from
-`dashboard.outcome_services.clinic_report`; nothing here judges an outcome.
+"""What the Outcomes page shows (clinical-reference §11.3): the period and filter choices, the
+tables as DataFrames, the captions under them and the two downloads. Numbers come from
+`dashboard.outcome_services.clinic_report` (the charts from `dashboard.outcome_charts`); nothing
+here judges an outcome.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dashboard.clinic_outcomes import (
     RULE_CLOSE_WITHIN,
     ClinicOutcomes,
 )
+from dashboard.downloads import CSV, PDF, Download
 from dashboard.episodes import (
     AGE_BANDS,
     DISCHARGE_REASONS,
@@ -24,20 +26,34 @@ from dashboard.episodes import (
     OUTCOME_MEASURES,
     STARTBACK_GROUPS,
 )
-from dashboard.outcome_services import OutcomesReport
+from dashboard.outcome_services import OutcomeFilters, OutcomesReport
 from dashboard.outcomes import MEASURES, ODI_BANDS, ODI_TOP_BAND
+from dashboard.presenters import DECISION_SUPPORT
 
 __all__ = [
     "CASE_MIX_NOTE",
+    "CSV_DOWNLOAD",
+    "DEFAULT_PERIOD_KIND",
+    "EVERYONE",
+    "MEASURE_CAPTION",
     "MEASURE_NAMES",
+    "PDF_DOWNLOAD",
     "PERIOD_KINDS",
+    "any_red_flag_raised",
     "case_mix_frames",
     "clinician_name",
+    "custom_period_defaults",
     "discharge_reason_frame",
+    "download_file_name",
+    "filters_chosen",
+    "funnel_caption",
     "funnel_frame",
     "measure_frame",
+    "measures_with_data",
     "period_choices",
+    "period_heading",
     "rule_target_note",
+    "timeliness_caption",
     "timeliness_frame",
     "trend_frame",
 ]
@@ -55,6 +71,14 @@ CASE_MIX_NOTE = (
     "ranked: a point outside the funnel's limits is a prompt to look at the cases, not a verdict."
 )
 PERIOD_KINDS: tuple[str, ...] = ("Month", "Quarter", "Year", "Custom")
+DEFAULT_PERIOD_KIND = "Quarter"
+EVERYONE = "Everyone"  # each filter's first choice: nobody left out
+PDF_DOWNLOAD = Download("Download this report (PDF)", PDF, icon="📄", primary=True)
+CSV_DOWNLOAD = Download("Download the episode rows (CSV)", CSV)
+MEASURE_CAPTION = (
+    "Complete: a baseline and a later final value of that measure. % improved is of the complete "
+    f"episodes, with a Wilson 95% interval; completeness is complete ÷ with a baseline. {DECISION_SUPPORT}"
+)
 
 
 def period_choices(kind: str, today: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
@@ -79,6 +103,65 @@ def period_choices(kind: str, today: dt.date) -> dict[str, tuple[dt.date, dt.dat
         for year in range(today.year, today.year - 5, -1):
             out[str(year)] = (dt.date(year, 1, 1), min(dt.date(year, 12, 31), today))
     return out
+
+
+def custom_period_defaults(today: dt.date) -> tuple[dt.date, dt.date]:
+    """A custom period's first and last day before the lead types any: this month so far."""
+    return today.replace(day=1), today
+
+
+def filters_chosen(
+    clinicians: dict[str, str], clinician: str, startback: str, age: str, duration: str
+) -> OutcomeFilters:
+    """The filters as the service takes them from the page's choices (EVERYONE: that filter is off);
+    ``clinicians`` maps each display name offered to the account id."""
+
+    def chosen(choice: str) -> str | None:
+        return None if choice == EVERYONE else choice
+
+    return OutcomeFilters(
+        clinician_id=None if clinician == EVERYONE else clinicians[clinician],
+        startback_risk=chosen(startback),
+        age_band=chosen(age),
+        duration_band=chosen(duration),
+    )
+
+
+def period_heading(outcomes: ClinicOutcomes) -> str:
+    """'1 Oct 2026 to 4 Dec 2026': the period the report covers."""
+    return f"{outcomes.period_start:%-d %b %Y} to {outcomes.period_end:%-d %b %Y}"
+
+
+def download_file_name(outcomes: ClinicOutcomes, extension: str) -> str:
+    """'stride-outcomes-2026-10-01-2026-12-31.pdf': the period, no patient data."""
+    return f"stride-outcomes-{outcomes.period_start:%Y-%m-%d}-{outcomes.period_end:%Y-%m-%d}.{extension}"
+
+
+def measures_with_data(outcomes: ClinicOutcomes) -> list[str]:
+    """The reported measures with at least one complete episode (baseline and a later value)."""
+    return [m for m in OUTCOME_MEASURES if outcomes.by_measure[m].n_complete]
+
+
+def any_red_flag_raised(report: OutcomesReport) -> bool:
+    """Whether any red-flag event was raised in the report's period (else there is no timeliness)."""
+    return any(t.n_events for t in report.timeliness.values())
+
+
+def funnel_caption() -> str:
+    """Under the funnel plot: its limits, their source and the statuses in words."""
+    return (
+        "Limits at 95% (dashed) and 99.8% (dotted) around the clinic's rate, for each number of complete "
+        f"episodes (Spiegelhalter 2005). Statuses: {', '.join(FUNNEL_STATUSES.values())}. "
+        "Clinicians with no complete episode are not plotted."
+    )
+
+
+def timeliness_caption() -> str:
+    """Under the red-flag timeliness table: what counts once and as late, and the shorter targets."""
+    return (
+        "Events raised in the period; the rules one screening raised together count once, at the most "
+        f"urgent rule's target. Still open past the target counts as late. {rule_target_note()}"
+    )
 
 
 def clinician_name(report: OutcomesReport, clinician_id: str | None) -> str:

@@ -1,0 +1,91 @@
+"""What the Patients page offers and says: the form's choices (sex, handout language, risk history)
+and the lines about a found patient, their visits and the history of changes to their record.
+
+Every text a clinician or an import typed is escaped for markdown here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, Final
+
+from dashboard.languages import LANGUAGES
+from dashboard.models import RISK_FIELDS, Patient, Visit
+from dashboard.ports import Revision
+from dashboard.safe_text import md_escape
+from dashboard.trends import PROTOCOL_NAMES
+from dashboard.visit_form import PATIENT_LABELS, error_message
+
+RISK_LABELS: Final[dict[str, str]] = {
+    "history_of_cancer": "History of cancer (current or previous)",
+    "osteoporosis": "Osteoporosis",
+    "prolonged_corticosteroids": "Oral corticosteroids for 3 months or more",
+    "immunosuppressed": "Immunosuppressed",
+    "iv_drug_use": "Intravenous drug use",
+    "smoker": "Smoker",
+}
+assert set(RISK_LABELS) == set(RISK_FIELDS)
+SEX: Final[dict[str, str]] = {"F": "Female", "M": "Male", "X": "Other / not stated"}
+
+
+def sex_index(current: Mapping[str, Any]) -> int | None:
+    """The sex choice shown first: the record's, or none (the clinician chooses) for a new patient."""
+    return list(SEX).index(current["sex"]) if current.get("sex") else None
+
+
+def language_choices(current: Mapping[str, Any]) -> tuple[list[str], int]:
+    """The handout language tags offered and the place of the record's (English for a new patient); a
+    tag stored by an import stays selectable."""
+    tags = list(LANGUAGES)
+    language = current.get("language") or "en"
+    if language not in tags:
+        tags.append(language)
+    return tags, tags.index(language)
+
+
+def field_errors(errors: Mapping[str, str]) -> list[str]:
+    """The service's field messages, each named by the form's label, escaped for markdown."""
+    return [md_escape(error_message(field, message, PATIENT_LABELS)) for field, message in errors.items()]
+
+
+def found_line(patient: Patient) -> str:
+    """'**Name** · REF' for a search result, marked when archived."""
+    archived = " · archived" if patient.archived else ""
+    return f"**{md_escape(patient.display_name)}** · {md_escape(patient.patient_ref)}{archived}"
+
+
+def heading(patient: Patient) -> str:
+    """The open patient's heading: name and clinic reference."""
+    return md_escape(f"{patient.display_name} · {patient.patient_ref}")
+
+
+def summary_caption(patient: Patient, today: dt.date) -> str:
+    """'Age 64 · Female · symptom onset 2025-01-06', marked when archived."""
+    onset = f"symptom onset {patient.symptom_onset:%Y-%m-%d}"
+    archived = " · **archived**" if patient.archived else ""
+    return f"Age {patient.age_years(today)} · {SEX[patient.sex]} · {onset}{archived}"
+
+
+def risk_history(patient: Patient) -> str:
+    """The risk factors recorded for the red-flag rules, in the form's order, or 'none recorded'."""
+    risk = [RISK_LABELS[name] for name in RISK_FIELDS if getattr(patient, name)]
+    return "**Risk history:** " + (", ".join(risk) if risk else "none recorded")
+
+
+def visit_cells(visit: Visit) -> tuple[str, str, str]:
+    """A listed visit's date (with its version once corrected), pain and walking test."""
+    when = f"**{visit.visit_date:%Y-%m-%d}**" + (f" · v{visit.version}" if visit.version > 1 else "")
+    pain = f"Pain {visit.pain_nrs if visit.pain_nrs is not None else '–'}/10"
+    protocol = PROTOCOL_NAMES.get(visit.walk_protocol or "", visit.walk_protocol or "no test")
+    return when, pain, f"Walking: {protocol}"
+
+
+def archive_label(patient: Patient) -> str:
+    """The archive button's words for this record."""
+    return "Restore patient" if patient.archived else "Archive patient"
+
+
+def revision_line(rev: Revision) -> str:
+    """'**v2** · 2026-12-04 09:14 UTC · reason: …' for one change to the record."""
+    return f"**v{rev.version}** · {rev.changed_at:%Y-%m-%d %H:%M} UTC · reason: {md_escape(rev.reason)}"

@@ -1,0 +1,67 @@
+"""What the Patients page offers in its form and says about a patient, their visits and changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dashboard import patient_views
+from dashboard.ports import Revision
+from tests.factories import make_patient, make_visit
+
+
+def test_a_new_patient_has_no_sex_chosen_and_english_handouts() -> None:
+    assert patient_views.sex_index({}) is None
+    tags, index = patient_views.language_choices({})
+    assert tags[index] == "en"
+
+
+def test_an_edited_patient_starts_from_their_recorded_sex_and_language() -> None:
+    assert patient_views.sex_index({"sex": "M"}) == list(patient_views.SEX).index("M")
+    tags, index = patient_views.language_choices({"language": "es"})
+    assert tags[index] == "es"
+
+
+def test_a_language_tag_stored_by_an_import_stays_selectable() -> None:
+    tags, index = patient_views.language_choices({"language": "xx-Test"})
+    assert tags[-1] == "xx-Test" and index == len(tags) - 1
+
+
+def test_field_messages_are_named_by_the_forms_labels_and_escaped() -> None:
+    (message,) = patient_views.field_errors({"birth_date": "Must not be in the *future*."})
+    assert message.startswith("Date of birth") and "\\*future\\*" in message
+
+
+def test_a_search_result_shows_name_reference_and_whether_archived() -> None:
+    patient = make_patient(given_name="Ana", family_name="Silva", patient_ref="T-1")
+    assert patient_views.found_line(patient) == "**Ana Silva** · T\\-1"
+    assert patient_views.found_line(patient.model_copy(update={"archived": True})).endswith(" · archived")
+
+
+def test_the_summary_gives_age_sex_onset_and_the_recorded_risk_history() -> None:
+    patient = make_patient(osteoporosis=True, smoker=True)
+    assert patient_views.summary_caption(patient, dt.date(2026, 12, 4)) == (
+        "Age 66 · Female · symptom onset 2025-01-06"
+    )
+    assert patient_views.risk_history(patient) == "**Risk history:** Osteoporosis, Smoker"
+    assert patient_views.risk_history(make_patient()) == "**Risk history:** none recorded"
+
+
+def test_a_corrected_visit_shows_its_version_pain_and_walking_test() -> None:
+    first = make_visit(pain_nrs=6, walk_protocol="spwt", walk_total_m=300)
+    assert patient_views.visit_cells(first) == (
+        "**2025-02-03**",
+        "Pain 6/10",
+        "Walking: Self-paced walking test (SPWT)",
+    )
+    corrected = make_visit(version=2)
+    assert patient_views.visit_cells(corrected) == ("**2025-02-03** · v2", "Pain –/10", "Walking: no test")
+
+
+def test_an_archived_patient_is_restored_and_an_active_one_archived() -> None:
+    assert patient_views.archive_label(make_patient()) == "Archive patient"
+    assert patient_views.archive_label(make_patient(archived=True)) == "Restore patient"
+
+
+def test_a_change_to_the_record_shows_its_version_time_and_escaped_reason() -> None:
+    rev = Revision("patient", "p1", 2, dt.datetime(2026, 12, 4, 9, 14), "u1", "typo_fix", None, None)
+    assert patient_views.revision_line(rev) == "**v2** · 2026-12-04 09:14 UTC · reason: typo\\_fix"
