@@ -43,8 +43,16 @@ def test_a_token_carries_at_least_128_random_bits_and_is_well_formed() -> None:
     assert len({pr.new_token() for _ in range(200)}) == 200
 
 
+# A fixed sample of a well-formed token: test ids must be the same in every worker.
+SAMPLE = "k3Jx-Yq0_ZbN7wT2sUvRm8HcLpDe4Af6Gi9Oh1Qn5Ws"
+
+
+def test_the_sample_token_is_well_formed() -> None:
+    assert pr.well_formed_token(SAMPLE)
+
+
 @pytest.mark.parametrize(
-    "forged", [None, "", "short", pr.new_token()[:-1], pr.new_token() + "A", "!" * pr.TOKEN_LENGTH, "é" * 43]
+    "forged", [None, "", "short", SAMPLE[:-1], SAMPLE + "A", "!" * pr.TOKEN_LENGTH, "é" * 43]
 )
 def test_a_forged_or_truncated_token_is_refused_before_any_lookup(forged: str | None) -> None:
     assert not pr.well_formed_token(forged)
