@@ -6,24 +6,15 @@ letterhead. The same content and creation date always give the same bytes.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
-
-from fpdf import FPDF
-from fpdf.fonts import FontFace
 
 from dashboard.letters import LETTER_KINDS, RECIPIENTS, ChartSeries, LetterContent, LetterSection
-from reports.handout import (
+from reports.house_style import (
     ACCENT,
-    CARD_FILL,
-    FONT_FAMILY,
-    INK,
     MUTED,
     RULE,
     SAFETY_BORDER,
     SAFETY_FILL,
-    _add_fallback_fonts,
-    _add_fonts,
-    _creation_date,
+    ClinicDocument,
     format_date,
 )
 
@@ -38,27 +29,13 @@ CHART_H_MM = 42.0
 SERIES_STYLE: tuple[tuple[tuple[int, int, int], str], ...] = ((ACCENT, "circle"), (SAFETY_BORDER, "square"))
 
 
-class _Letter(FPDF):
-    """FPDF with the letter's letterhead, footer and section helpers."""
+class _Letter(ClinicDocument):
+    """The clinic's A4 document with the letter's letterhead, footer and section helpers."""
 
     def __init__(self, content: LetterContent) -> None:
-        super().__init__(orientation="portrait", unit="mm", format="A4")
+        texts = " ".join(content.texts())
+        super().__init__(side_mm=MARGIN_MM, top_mm=16, bottom_mm=24, body_pt=BODY_PT, texts=texts)
         self.content = content
-        self.set_margins(MARGIN_MM, 16, MARGIN_MM)
-        self.set_auto_page_break(True, margin=24)
-        _add_fonts(self)
-        _add_fallback_fonts(self, " ".join(content.texts()))
-        self.alias_nb_pages()
-
-    def use(self, size_pt: float, bold: bool = False, color: tuple[int, int, int] = INK) -> None:
-        """Select the letter's font at a size and colour."""
-        self.set_font(FONT_FAMILY, "B" if bold else "", size_pt)
-        self.set_text_color(*color)
-
-    def text_block(self, text: str, size_pt: float = BODY_PT, **style: Any) -> None:
-        """A wrapped paragraph across the text width."""
-        self.use(size_pt, **style)
-        self.multi_cell(self.epw, size_pt * 25.4 / 72 * 1.35, text, align="L", new_x="LMARGIN", new_y="NEXT")
 
     def footer(self) -> None:
         """Sender, clinic and decision support, and the page number, on every page."""
@@ -123,20 +100,8 @@ class _Letter(FPDF):
 
     def table_block(self, rows: tuple[tuple[str, ...], ...]) -> None:
         """A small ruled table, its first row the headings (repeated on a new page)."""
-        self.use(BODY_PT - 0.5)
-        self.set_draw_color(*RULE)
-        self.set_fill_color(255, 255, 255)
         widths = (2, 1) if len(rows[0]) == 2 else (3, 3, 3, 4)
-        with self.table(
-            col_widths=widths,
-            headings_style=FontFace(emphasis="BOLD", color=INK, fill_color=CARD_FILL),
-            line_height=LINE_MM,
-            text_align="LEFT",
-            first_row_as_headings=True,
-            padding=1,
-        ) as table:
-            for row in rows:
-                table.row(row)
+        self.ruled_table(rows, size_pt=BODY_PT - 0.5, col_widths=widths, line_mm=LINE_MM, padding_mm=1)
         self.ln(1)
 
     def chart(self, series: tuple[ChartSeries, ...]) -> None:
@@ -196,12 +161,13 @@ class _Letter(FPDF):
 def render(content: LetterContent, *, creation_date: dt.datetime | None = None) -> bytes:
     """The letter as A4 PDF bytes (same content and creation date, same bytes)."""
     pdf = _Letter(content)
-    pdf.set_title(f"{content.title} - {content.patient_ref} - {format_date(content.letter_date)}")
-    pdf.set_lang("en-GB")
-    pdf.set_author(content.sender or content.clinic_name)
-    pdf.set_subject(LETTER_KINDS[content.kind])
-    pdf.set_creator("Stride")
-    pdf.set_creation_date(_creation_date(creation_date))
+    pdf.describe(
+        title=f"{content.title} - {content.patient_ref} - {format_date(content.letter_date)}",
+        language="en-GB",
+        author=content.sender or content.clinic_name,
+        subject=LETTER_KINDS[content.kind],
+        created=creation_date,
+    )
     pdf.add_page()
     pdf.letterhead()
     for section in content.sections:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from fpdf import FPDF
-from fpdf.fonts import FontFace
 
 from dashboard.clinic_outcomes import FUNNEL_STATUSES, funnel_limits
 from dashboard.episodes import OUTCOME_MEASURES
@@ -27,19 +25,7 @@ from dashboard.outcome_views import (
     timeliness_frame,
     trend_frame,
 )
-from reports.handout import (
-    ACCENT,
-    CARD_FILL,
-    FONT_FAMILY,
-    INK,
-    MUTED,
-    RULE,
-    SAFETY_BORDER,
-    _add_fallback_fonts,
-    _add_fonts,
-    _creation_date,
-    format_date,
-)
+from reports.house_style import ACCENT, INK, MUTED, RULE, SAFETY_BORDER, ClinicDocument, format_date
 
 MARGIN_MM = 15.0
 BODY_PT = 9.5
@@ -59,27 +45,12 @@ assert set(STATUS_MARKS) == set(FUNNEL_STATUSES)
 _MARK_SYMBOL = {"circle": "●", "triangle_up": "▲", "square": "■", "triangle_down": "▼", "cross": "✕"}
 
 
-class _Report(FPDF):
-    """FPDF with the report's header, footer, tables and funnel plots."""
+class _Report(ClinicDocument):
+    """The clinic's A4 document with the report's footer, headings, tables and funnel plots."""
 
     def __init__(self, clinic_name: str, period: str, texts: str) -> None:
-        super().__init__(orientation="portrait", unit="mm", format="A4")
+        super().__init__(side_mm=MARGIN_MM, top_mm=14, bottom_mm=20, body_pt=BODY_PT, texts=texts)
         self.clinic_name, self.period = clinic_name, period
-        self.set_margins(MARGIN_MM, 14, MARGIN_MM)
-        self.set_auto_page_break(True, margin=20)
-        _add_fonts(self)
-        _add_fallback_fonts(self, texts)
-        self.alias_nb_pages()
-
-    def use(self, size_pt: float, bold: bool = False, color: tuple[int, int, int] = INK) -> None:
-        self.set_font(FONT_FAMILY, "B" if bold else "", size_pt)
-        self.set_text_color(*color)
-
-    def text_block(
-        self, text: str, size_pt: float = BODY_PT, *, bold: bool = False, color: tuple[int, int, int] = INK
-    ) -> None:
-        self.use(size_pt, bold, color)
-        self.multi_cell(self.epw, size_pt * 25.4 / 72 * 1.35, text, align="L", new_x="LMARGIN", new_y="NEXT")
 
     def footer(self) -> None:
         self.set_y(-15)
@@ -106,19 +77,9 @@ class _Report(FPDF):
         if frame.empty:
             self.text_block("None in this period.", color=MUTED)
             return
-        self.use(BODY_PT - 1)
-        self.set_draw_color(*RULE)
-        self.set_fill_color(255, 255, 255)  # a funnel's marks leave their colour behind
-        with self.table(
-            col_widths=widths,
-            headings_style=FontFace(emphasis="BOLD", color=INK, fill_color=CARD_FILL),
-            line_height=LINE_MM - 0.6,
-            text_align="LEFT",
-            padding=0.8,
-        ) as table:
-            table.row([str(c) for c in frame.columns])
-            for values in frame.itertuples(index=False):
-                table.row([str(v) for v in values])
+        headings = [str(c) for c in frame.columns]
+        rows = [headings, *([str(v) for v in values] for values in frame.itertuples(index=False))]
+        self.ruled_table(rows, size_pt=BODY_PT - 1, col_widths=widths, line_mm=LINE_MM - 0.6, padding_mm=0.8)
         self.ln(1.5)
 
     def mark(self, shape: str, x: float, y: float, r: float = 1.3) -> None:
@@ -198,11 +159,9 @@ def render(report: OutcomesReport, *, clinic_name: str, creation_date: dt.dateti
     period = f"{format_date(outcomes.period_start)} to {format_date(outcomes.period_end)}"
     names = " ".join(report.clinicians.values())
     pdf = _Report(clinic_name, period, f"{clinic_name} {names}")
-    pdf.set_title(f"Clinic outcomes {period}")
-    pdf.set_lang("en-GB")
-    pdf.set_author(clinic_name)
-    pdf.set_creator("Stride")
-    pdf.set_creation_date(_creation_date(creation_date))
+    pdf.describe(
+        title=f"Clinic outcomes {period}", language="en-GB", author=clinic_name, created=creation_date
+    )
     pdf.add_page()
     pdf.text_block(clinic_name, 13, bold=True, color=ACCENT)
     pdf.text_block(f"Clinic outcomes: episodes discharged {period}", 15, bold=True)
