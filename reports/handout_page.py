@@ -16,7 +16,17 @@ from fpdf.fonts import TTFFont
 
 from dashboard.plan import Plan, PlanExercise, PlanItem
 from reports.drawings import Drawing
-from reports.house_style import ACCENT, INK, MONTHS, MUTED, PT_TO_MM, RULE, SAFETY_BORDER, ClinicDocument
+from reports.house_style import (
+    ACCENT,
+    INK,
+    MONTHS,
+    MUTED,
+    PT_TO_MM,
+    RULE,
+    SAFETY_BORDER,
+    ClinicDocument,
+    Layout,
+)
 from reports.i18n import furniture
 from reports.typefaces import FONT_FAMILY, RTL_FAMILY, RTL_FONT_FILES, has_rtl, script_for
 
@@ -69,15 +79,11 @@ class HandoutPage(ClinicDocument):
         language: str = "en",
         review_note: bool = False,
     ) -> None:
-        super().__init__(
-            side_mm=MARGIN_MM,
-            top_mm=TOP_MARGIN_MM,
-            bottom_mm=style.bottom_margin_mm,
-            body_pt=style.body_pt,
-            texts=" ".join(
-                (plan.patient_display_name, plan.clinician_name, plan.clinic_name, plan.personal_note)
-            ),
+        layout = Layout(
+            MARGIN_MM, TOP_MARGIN_MM, style.bottom_margin_mm, style.body_pt, style.small_pt, style.heading_pt
         )
+        texts = (plan.patient_display_name, plan.clinician_name, plan.clinic_name, plan.personal_note)
+        super().__init__(layout, " ".join(texts))
         self.plan = plan
         self.style = style
         self.language = language

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from fpdf import FPDF
 from fpdf.fonts import FontFace
@@ -43,18 +44,39 @@ def creation_datetime(value: dt.datetime | None) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+def line_mm(size_pt: float) -> float:
+    """Line height (mm) of a wrapped paragraph at a type size (pt): 1.35 lines."""
+    return size_pt * 25.4 / 72 * 1.35
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A document's margins (mm; the side margins alike, the bottom one the footer's room) and its
+    body, small and heading type sizes (pt)."""
+
+    side_mm: float
+    top_mm: float
+    bottom_mm: float
+    body_pt: float
+    small_pt: float
+    heading_pt: float
+
+    @property
+    def line_mm(self) -> float:
+        """Line height (mm) of body text."""
+        return line_mm(self.body_pt)
+
+
 class ClinicDocument(FPDF):
     """An A4 portrait page in mm with the bundled faces (and fallback faces for letters of `texts`
-    DejaVu lacks), automatic page breaks above `bottom_mm` and the page count for the footer."""
+    DejaVu lacks), the layout's margins, automatic page breaks and the page count for the footer."""
 
-    def __init__(
-        self, *, side_mm: float, top_mm: float, bottom_mm: float, body_pt: float, texts: str
-    ) -> None:
+    def __init__(self, layout: Layout, texts: str) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
-        self.body_pt = body_pt
+        self.layout = layout
         self.family = FONT_FAMILY
-        self.set_margins(side_mm, top_mm, side_mm)
-        self.set_auto_page_break(True, margin=bottom_mm)
+        self.set_margins(layout.side_mm, layout.top_mm, layout.side_mm)
+        self.set_auto_page_break(True, margin=layout.bottom_mm)
         add_fonts(self)
         self.fallback_names = add_fallback_fonts(self, texts)
         self.alias_nb_pages()
@@ -68,9 +90,9 @@ class ClinicDocument(FPDF):
         self, text: str, size_pt: float | None = None, *, bold: bool = False, color: Colour = INK
     ) -> None:
         """A wrapped paragraph across the text width (size in pt; None: the body size)."""
-        size = self.body_pt if size_pt is None else size_pt
+        size = self.layout.body_pt if size_pt is None else size_pt
         self.use(size, bold, color)
-        self.multi_cell(self.epw, size * 25.4 / 72 * 1.35, text, align="L", new_x="LMARGIN", new_y="NEXT")
+        self.multi_cell(self.epw, line_mm(size), text, align="L", new_x="LMARGIN", new_y="NEXT")
 
     def ruled_table(
         self,

@@ -15,15 +15,12 @@ from reports.house_style import (
     SAFETY_BORDER,
     SAFETY_FILL,
     ClinicDocument,
+    Layout,
     format_date,
 )
 
-MARGIN_MM = 20.0
-BODY_PT = 10.5
-SMALL_PT = 8.5
-HEADING_PT = 11.5
+LAYOUT = Layout(side_mm=20.0, top_mm=16, bottom_mm=24, body_pt=10.5, small_pt=8.5, heading_pt=11.5)
 TITLE_PT = 15.0
-LINE_MM = BODY_PT * 25.4 / 72 * 1.35
 CHART_H_MM = 42.0
 # Markers differ by shape as well as colour, so the chart reads in grey print (never colour alone).
 SERIES_STYLE: tuple[tuple[tuple[int, int, int], str], ...] = ((ACCENT, "circle"), (SAFETY_BORDER, "square"))
@@ -34,7 +31,7 @@ class _Letter(ClinicDocument):
 
     def __init__(self, content: LetterContent) -> None:
         texts = " ".join(content.texts())
-        super().__init__(side_mm=MARGIN_MM, top_mm=16, bottom_mm=24, body_pt=BODY_PT, texts=texts)
+        super().__init__(LAYOUT, texts)
         self.content = content
 
     def footer(self) -> None:
@@ -44,7 +41,7 @@ class _Letter(ClinicDocument):
         self.set_draw_color(*RULE)
         self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
         self.ln(1.5)
-        self.use(SMALL_PT, color=MUTED)
+        self.use(LAYOUT.small_pt, color=MUTED)
         who = f"{LETTER_KINDS[c.kind]} · {c.patient_name} ({c.patient_ref}) · {c.clinic_name}"
         for text in (f"{who} · Page {self.page_no()} of {{nb}}", c.footer):
             self.multi_cell(self.epw, 3.6, text, align="C", new_x="LMARGIN", new_y="NEXT")
@@ -53,8 +50,8 @@ class _Letter(ClinicDocument):
         """Clinic name, address and telephone; the date; addressee and patient; the title."""
         c = self.content
         self.text_block(c.clinic_name, 13, bold=True, color=ACCENT)
-        self.text_block(c.clinic_address, SMALL_PT + 1, color=MUTED)
-        self.text_block(f"Telephone {c.clinic_phone}", SMALL_PT + 1, color=MUTED)
+        self.text_block(c.clinic_address, LAYOUT.small_pt + 1, color=MUTED)
+        self.text_block(f"Telephone {c.clinic_phone}", LAYOUT.small_pt + 1, color=MUTED)
         self.ln(2)
         self.set_draw_color(*ACCENT)
         self.set_line_width(0.5)
@@ -77,19 +74,19 @@ class _Letter(ClinicDocument):
         self.set_draw_color(*SAFETY_BORDER)
         self.set_fill_color(*SAFETY_FILL)
         self.set_line_width(0.8)
-        self.use(BODY_PT + 0.5, bold=True, color=SAFETY_BORDER)
+        self.use(LAYOUT.body_pt + 0.5, bold=True, color=SAFETY_BORDER)
         self.multi_cell(
-            self.epw, LINE_MM + 0.3, text, border=1, fill=True, padding=3, align="L", new_x="LMARGIN"
+            self.epw, LAYOUT.line_mm + 0.3, text, border=1, fill=True, padding=3, align="L", new_x="LMARGIN"
         )
         self.set_line_width(0.2)
         self.ln(3)
 
     def section(self, section: LetterSection) -> None:
         """A heading, its lines and its table; the heading never ends a page alone."""
-        if self.will_page_break(4 * LINE_MM):
+        if self.will_page_break(4 * LAYOUT.line_mm):
             self.add_page()
-        self.use(HEADING_PT, bold=True, color=ACCENT)
-        self.multi_cell(self.epw, HEADING_PT * 0.5, section.heading, new_x="LMARGIN", new_y="NEXT")
+        self.use(LAYOUT.heading_pt, bold=True, color=ACCENT)
+        self.multi_cell(self.epw, LAYOUT.heading_pt * 0.5, section.heading, new_x="LMARGIN", new_y="NEXT")
         self.ln(1)
         for line in section.lines:
             self.text_block(line)
@@ -101,7 +98,9 @@ class _Letter(ClinicDocument):
     def table_block(self, rows: tuple[tuple[str, ...], ...]) -> None:
         """A small ruled table, its first row the headings (repeated on a new page)."""
         widths = (2, 1) if len(rows[0]) == 2 else (3, 3, 3, 4)
-        self.ruled_table(rows, size_pt=BODY_PT - 0.5, col_widths=widths, line_mm=LINE_MM, padding_mm=1)
+        self.ruled_table(
+            rows, size_pt=LAYOUT.body_pt - 0.5, col_widths=widths, line_mm=LAYOUT.line_mm, padding_mm=1
+        )
         self.ln(1)
 
     def chart(self, series: tuple[ChartSeries, ...]) -> None:
@@ -112,7 +111,7 @@ class _Letter(ClinicDocument):
         height = CHART_H_MM + 14
         if self.will_page_break(height):
             self.add_page()
-        self.use(HEADING_PT - 1, bold=True, color=ACCENT)
+        self.use(LAYOUT.heading_pt - 1, bold=True, color=ACCENT)
         self.multi_cell(self.epw, 5, "The main measures at each visit", new_x="LMARGIN", new_y="NEXT")
         x0, y0, w, h = self.l_margin + 12, self.get_y() + 3, self.epw - 24, CHART_H_MM
         days = [d for s in series for d, _ in s.points]
@@ -125,7 +124,7 @@ class _Letter(ClinicDocument):
         self.set_draw_color(*RULE)
         self.set_line_width(0.2)
         self.rect(x0, y0, w, h)
-        self.use(SMALL_PT - 1, color=MUTED)
+        self.use(LAYOUT.small_pt - 1, color=MUTED)
         for side, item in zip(("left", "right"), series, strict=False):
             for fraction in (0.0, 0.5, 1.0):
                 y = y0 + h - h * fraction
@@ -154,7 +153,7 @@ class _Letter(ClinicDocument):
             f"{'left' if n == 0 else 'right'} scale 0–{item.scale_max:g})"
             for n, (item, (_, marker)) in enumerate(zip(series, SERIES_STYLE, strict=False))
         )
-        self.text_block(legend, SMALL_PT, color=MUTED)
+        self.text_block(legend, LAYOUT.small_pt, color=MUTED)
         self.ln(3)
 
 

@@ -25,13 +25,9 @@ from dashboard.outcome_views import (
     timeliness_frame,
     trend_frame,
 )
-from reports.house_style import ACCENT, INK, MUTED, RULE, SAFETY_BORDER, ClinicDocument, format_date
+from reports.house_style import ACCENT, INK, MUTED, RULE, SAFETY_BORDER, ClinicDocument, Layout, format_date
 
-MARGIN_MM = 15.0
-BODY_PT = 9.5
-SMALL_PT = 7.5
-HEADING_PT = 11.5
-LINE_MM = BODY_PT * 25.4 / 72 * 1.35
+LAYOUT = Layout(side_mm=15.0, top_mm=14, bottom_mm=20, body_pt=9.5, small_pt=7.5, heading_pt=11.5)
 FUNNEL_H_MM = 62.0
 # Marker per funnel status: shape first (grey print), colour second; the legend also says it in words.
 STATUS_MARKS: dict[str, tuple[str, tuple[int, int, int]]] = {
@@ -49,12 +45,12 @@ class _Report(ClinicDocument):
     """The clinic's A4 document with the report's footer, headings, tables and funnel plots."""
 
     def __init__(self, clinic_name: str, period: str, texts: str) -> None:
-        super().__init__(side_mm=MARGIN_MM, top_mm=14, bottom_mm=20, body_pt=BODY_PT, texts=texts)
+        super().__init__(LAYOUT, texts)
         self.clinic_name, self.period = clinic_name, period
 
     def footer(self) -> None:
         self.set_y(-15)
-        self.use(SMALL_PT, color=MUTED)
+        self.use(LAYOUT.small_pt, color=MUTED)
         self.multi_cell(
             self.epw,
             3.4,
@@ -68,8 +64,8 @@ class _Report(ClinicDocument):
         if self.will_page_break(room_mm):
             self.add_page()
         self.ln(2)
-        self.use(HEADING_PT, bold=True, color=ACCENT)
-        self.multi_cell(self.epw, HEADING_PT * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+        self.use(LAYOUT.heading_pt, bold=True, color=ACCENT)
+        self.multi_cell(self.epw, LAYOUT.heading_pt * 0.5, text, new_x="LMARGIN", new_y="NEXT")
         self.ln(1)
 
     def frame(self, frame: pd.DataFrame, widths: tuple[float, ...] | None = None) -> None:
@@ -79,7 +75,9 @@ class _Report(ClinicDocument):
             return
         headings = [str(c) for c in frame.columns]
         rows = [headings, *([str(v) for v in values] for values in frame.itertuples(index=False))]
-        self.ruled_table(rows, size_pt=BODY_PT - 1, col_widths=widths, line_mm=LINE_MM - 0.6, padding_mm=0.8)
+        self.ruled_table(
+            rows, size_pt=LAYOUT.body_pt - 1, col_widths=widths, line_mm=LAYOUT.line_mm - 0.6, padding_mm=0.8
+        )
         self.ln(1.5)
 
     def mark(self, shape: str, x: float, y: float, r: float = 1.3) -> None:
@@ -112,7 +110,7 @@ class _Report(ClinicDocument):
         self.set_draw_color(*RULE)
         self.set_line_width(0.2)
         self.rect(x0, y0, w, h)
-        self.use(SMALL_PT, color=MUTED)
+        self.use(LAYOUT.small_pt, color=MUTED)
         for pct in (0, 25, 50, 75, 100):
             _x, y = xy(0, pct)
             self.set_xy(x0 - 11, y - 1.5)
@@ -141,7 +139,7 @@ class _Report(ClinicDocument):
             self.set_line_width(0.4)
             x, y = xy(point.n, point.pct)
             self.mark(shape, x, y)
-            self.use(SMALL_PT - 0.5, color=INK)
+            self.use(LAYOUT.small_pt - 0.5, color=INK)
             self.set_xy(x + 1.8, y - 1.6)
             self.cell(40, 3, clinician_name(report, point.clinician_id)[:40])
         self.set_line_width(0.2)
@@ -149,7 +147,7 @@ class _Report(ClinicDocument):
         legend = f"— clinic rate {pooled:.0f}%   - - 95% limits   ··· 99.8% limits   " + "   ".join(
             f"{_MARK_SYMBOL[STATUS_MARKS[s][0]]} {words}" for s, words in FUNNEL_STATUSES.items()
         )
-        self.text_block(legend, SMALL_PT, color=MUTED)
+        self.text_block(legend, LAYOUT.small_pt, color=MUTED)
         self.frame(funnel_frame(report, measure))
 
 
@@ -176,7 +174,7 @@ def render(report: OutcomesReport, *, clinic_name: str, creation_date: dt.dateti
     pdf.text_block(
         "Complete: a baseline and a later final value. % improved is of the complete episodes, with a "
         "Wilson 95% interval.",
-        SMALL_PT,
+        LAYOUT.small_pt,
         color=MUTED,
     )
     for measure in OUTCOME_MEASURES:
@@ -187,7 +185,7 @@ def render(report: OutcomesReport, *, clinic_name: str, creation_date: dt.dateti
             pdf.frame(trend_frame(report, measure), (3, 2, 2, 2))
     pdf.heading("Case mix of the discharged episodes", 50)
     for title, frame in case_mix_frames(outcomes).items():
-        pdf.text_block(title, BODY_PT, bold=True)
+        pdf.text_block(title, LAYOUT.body_pt, bold=True)
         pdf.frame(frame, (3, 1, 1))
     pdf.heading("Discharge reasons", 40)
     pdf.frame(discharge_reason_frame(outcomes), (4, 1))
@@ -196,7 +194,7 @@ def render(report: OutcomesReport, *, clinic_name: str, creation_date: dt.dateti
     pdf.text_block(
         "Events raised in the period; rules raised together count once, at the most urgent rule's target. "
         f"Still open past the target counts as late. {rule_target_note()}",
-        SMALL_PT,
+        LAYOUT.small_pt,
         color=MUTED,
     )
     return bytes(pdf.output())
