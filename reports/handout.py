@@ -18,8 +18,9 @@ from fpdf.fonts import SubsetMap
 
 from dashboard.plan import SECTION_HEADINGS, Plan, PlanItem
 from reports.handout_advice import DOCUMENT_TITLE, AdvicePage
-from reports.handout_page import PT_TO_MM, TOP_MARGIN_MM, print_settings
+from reports.handout_page import TOP_MARGIN_MM, print_settings
 from reports.handout_programme import ProgrammePage
+from reports.house_style import PT_TO_MM
 from reports.pictograms import PICTOGRAMS
 from reports.typefaces import FONT_FILES, notdef_letters, undrawable_letters
 
