@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 
@@ -220,6 +221,12 @@ def _pairs(library: Library, found: Catalogue, values: dict[str, str]) -> dict[s
     return pairs
 
 
+# The translated fields of an advice item and of an exercise card (a string or a list of strings).
+Printed = TypeVar("Printed", PlanItem, PlanExercise)
+ITEM_FIELDS = ("title", "text", "bullets")
+EXERCISE_FIELDS = ("name", "purpose", "steps", "dose")
+
+
 def translate_plan(plan: Plan, library: Library, language: str, values: dict[str, str]) -> Translation | None:
     """The plan in `language` (None: no catalogue). An English string without a translation stays
     English and is listed in `missing`; the patient's name, dates and numbers are kept as they are."""
@@ -238,29 +245,19 @@ def translate_plan(plan: Plan, library: Library, language: str, values: dict[str
             return text
         return translated
 
-    def item(entry: PlanItem) -> PlanItem:
-        return entry.model_copy(
-            update={
-                "title": tr(entry.title),
-                "text": tr(entry.text),
-                "bullets": [tr(b) for b in entry.bullets],
-            }
-        )
-
-    def exercise(entry: PlanExercise) -> PlanExercise:
-        return entry.model_copy(
-            update={
-                "name": tr(entry.name),
-                "purpose": tr(entry.purpose),
-                "steps": [tr(step) for step in entry.steps],
-                "dose": tr(entry.dose),
-            }
-        )
+    def printed(entry: Printed, fields: tuple[str, ...]) -> Printed:
+        update: dict[str, object] = {}
+        for name in fields:  # in print order, which is the order of `missing`
+            value = getattr(entry, name)
+            update[name] = [tr(line) for line in value] if isinstance(value, list) else tr(value)
+        return entry.model_copy(update=update)
 
     translated = plan.model_copy(
         update={
-            "sections": {key: [item(entry) for entry in items] for key, items in plan.sections.items()},
-            "exercises": [exercise(entry) for entry in plan.exercises],
+            "sections": {
+                key: [printed(entry, ITEM_FIELDS) for entry in items] for key, items in plan.sections.items()
+            },
+            "exercises": [printed(entry, EXERCISE_FIELDS) for entry in plan.exercises],
             "goals": list(plan.goals),  # the patient's own words
         }
     )

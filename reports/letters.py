@@ -6,59 +6,33 @@ letterhead. The same content and creation date always give the same bytes.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
-
-from fpdf import FPDF
-from fpdf.fonts import FontFace
 
 from dashboard.letters import LETTER_KINDS, RECIPIENTS, ChartSeries, LetterContent, LetterSection
-from reports.handout import (
+from reports.house_style import (
     ACCENT,
-    CARD_FILL,
-    FONT_FAMILY,
-    INK,
     MUTED,
     RULE,
     SAFETY_BORDER,
     SAFETY_FILL,
-    _add_fallback_fonts,
-    _add_fonts,
-    _creation_date,
+    ClinicDocument,
+    Layout,
     format_date,
 )
 
-MARGIN_MM = 20.0
-BODY_PT = 10.5
-SMALL_PT = 8.5
-HEADING_PT = 11.5
+LAYOUT = Layout(side_mm=20.0, top_mm=16, bottom_mm=24, body_pt=10.5, small_pt=8.5, heading_pt=11.5)
 TITLE_PT = 15.0
-LINE_MM = BODY_PT * 25.4 / 72 * 1.35
 CHART_H_MM = 42.0
 # Markers differ by shape as well as colour, so the chart reads in grey print (never colour alone).
 SERIES_STYLE: tuple[tuple[tuple[int, int, int], str], ...] = ((ACCENT, "circle"), (SAFETY_BORDER, "square"))
 
 
-class _Letter(FPDF):
-    """FPDF with the letter's letterhead, footer and section helpers."""
+class _Letter(ClinicDocument):
+    """The clinic's A4 document with the letter's letterhead, footer and section helpers."""
 
     def __init__(self, content: LetterContent) -> None:
-        super().__init__(orientation="portrait", unit="mm", format="A4")
+        texts = " ".join(content.texts())
+        super().__init__(LAYOUT, texts)
         self.content = content
-        self.set_margins(MARGIN_MM, 16, MARGIN_MM)
-        self.set_auto_page_break(True, margin=24)
-        _add_fonts(self)
-        _add_fallback_fonts(self, " ".join(content.texts()))
-        self.alias_nb_pages()
-
-    def use(self, size_pt: float, bold: bool = False, color: tuple[int, int, int] = INK) -> None:
-        """Select the letter's font at a size and colour."""
-        self.set_font(FONT_FAMILY, "B" if bold else "", size_pt)
-        self.set_text_color(*color)
-
-    def text_block(self, text: str, size_pt: float = BODY_PT, **style: Any) -> None:
-        """A wrapped paragraph across the text width."""
-        self.use(size_pt, **style)
-        self.multi_cell(self.epw, size_pt * 25.4 / 72 * 1.35, text, align="L", new_x="LMARGIN", new_y="NEXT")
 
     def footer(self) -> None:
         """Sender, clinic and decision support, and the page number, on every page."""
@@ -67,7 +41,7 @@ class _Letter(FPDF):
         self.set_draw_color(*RULE)
         self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
         self.ln(1.5)
-        self.use(SMALL_PT, color=MUTED)
+        self.use(LAYOUT.small_pt, color=MUTED)
         who = f"{LETTER_KINDS[c.kind]} · {c.patient_name} ({c.patient_ref}) · {c.clinic_name}"
         for text in (f"{who} · Page {self.page_no()} of {{nb}}", c.footer):
             self.multi_cell(self.epw, 3.6, text, align="C", new_x="LMARGIN", new_y="NEXT")
@@ -76,8 +50,8 @@ class _Letter(FPDF):
         """Clinic name, address and telephone; the date; addressee and patient; the title."""
         c = self.content
         self.text_block(c.clinic_name, 13, bold=True, color=ACCENT)
-        self.text_block(c.clinic_address, SMALL_PT + 1, color=MUTED)
-        self.text_block(f"Telephone {c.clinic_phone}", SMALL_PT + 1, color=MUTED)
+        self.text_block(c.clinic_address, LAYOUT.small_pt + 1, color=MUTED)
+        self.text_block(f"Telephone {c.clinic_phone}", LAYOUT.small_pt + 1, color=MUTED)
         self.ln(2)
         self.set_draw_color(*ACCENT)
         self.set_line_width(0.5)
@@ -100,19 +74,19 @@ class _Letter(FPDF):
         self.set_draw_color(*SAFETY_BORDER)
         self.set_fill_color(*SAFETY_FILL)
         self.set_line_width(0.8)
-        self.use(BODY_PT + 0.5, bold=True, color=SAFETY_BORDER)
+        self.use(LAYOUT.body_pt + 0.5, bold=True, color=SAFETY_BORDER)
         self.multi_cell(
-            self.epw, LINE_MM + 0.3, text, border=1, fill=True, padding=3, align="L", new_x="LMARGIN"
+            self.epw, LAYOUT.line_mm + 0.3, text, border=1, fill=True, padding=3, align="L", new_x="LMARGIN"
         )
         self.set_line_width(0.2)
         self.ln(3)
 
     def section(self, section: LetterSection) -> None:
         """A heading, its lines and its table; the heading never ends a page alone."""
-        if self.will_page_break(4 * LINE_MM):
+        if self.will_page_break(4 * LAYOUT.line_mm):
             self.add_page()
-        self.use(HEADING_PT, bold=True, color=ACCENT)
-        self.multi_cell(self.epw, HEADING_PT * 0.5, section.heading, new_x="LMARGIN", new_y="NEXT")
+        self.use(LAYOUT.heading_pt, bold=True, color=ACCENT)
+        self.multi_cell(self.epw, LAYOUT.heading_pt * 0.5, section.heading, new_x="LMARGIN", new_y="NEXT")
         self.ln(1)
         for line in section.lines:
             self.text_block(line)
@@ -123,20 +97,10 @@ class _Letter(FPDF):
 
     def table_block(self, rows: tuple[tuple[str, ...], ...]) -> None:
         """A small ruled table, its first row the headings (repeated on a new page)."""
-        self.use(BODY_PT - 0.5)
-        self.set_draw_color(*RULE)
-        self.set_fill_color(255, 255, 255)
         widths = (2, 1) if len(rows[0]) == 2 else (3, 3, 3, 4)
-        with self.table(
-            col_widths=widths,
-            headings_style=FontFace(emphasis="BOLD", color=INK, fill_color=CARD_FILL),
-            line_height=LINE_MM,
-            text_align="LEFT",
-            first_row_as_headings=True,
-            padding=1,
-        ) as table:
-            for row in rows:
-                table.row(row)
+        self.ruled_table(
+            rows, size_pt=LAYOUT.body_pt - 0.5, col_widths=widths, line_mm=LAYOUT.line_mm, padding_mm=1
+        )
         self.ln(1)
 
     def chart(self, series: tuple[ChartSeries, ...]) -> None:
@@ -147,7 +111,7 @@ class _Letter(FPDF):
         height = CHART_H_MM + 14
         if self.will_page_break(height):
             self.add_page()
-        self.use(HEADING_PT - 1, bold=True, color=ACCENT)
+        self.use(LAYOUT.heading_pt - 1, bold=True, color=ACCENT)
         self.multi_cell(self.epw, 5, "The main measures at each visit", new_x="LMARGIN", new_y="NEXT")
         x0, y0, w, h = self.l_margin + 12, self.get_y() + 3, self.epw - 24, CHART_H_MM
         days = [d for s in series for d, _ in s.points]
@@ -160,7 +124,7 @@ class _Letter(FPDF):
         self.set_draw_color(*RULE)
         self.set_line_width(0.2)
         self.rect(x0, y0, w, h)
-        self.use(SMALL_PT - 1, color=MUTED)
+        self.use(LAYOUT.small_pt - 1, color=MUTED)
         for side, item in zip(("left", "right"), series, strict=False):
             for fraction in (0.0, 0.5, 1.0):
                 y = y0 + h - h * fraction
@@ -189,19 +153,20 @@ class _Letter(FPDF):
             f"{'left' if n == 0 else 'right'} scale 0–{item.scale_max:g})"
             for n, (item, (_, marker)) in enumerate(zip(series, SERIES_STYLE, strict=False))
         )
-        self.text_block(legend, SMALL_PT, color=MUTED)
+        self.text_block(legend, LAYOUT.small_pt, color=MUTED)
         self.ln(3)
 
 
 def render(content: LetterContent, *, creation_date: dt.datetime | None = None) -> bytes:
     """The letter as A4 PDF bytes (same content and creation date, same bytes)."""
     pdf = _Letter(content)
-    pdf.set_title(f"{content.title} - {content.patient_ref} - {format_date(content.letter_date)}")
-    pdf.set_lang("en-GB")
-    pdf.set_author(content.sender or content.clinic_name)
-    pdf.set_subject(LETTER_KINDS[content.kind])
-    pdf.set_creator("Stride")
-    pdf.set_creation_date(_creation_date(creation_date))
+    pdf.describe(
+        title=f"{content.title} - {content.patient_ref} - {format_date(content.letter_date)}",
+        language="en-GB",
+        author=content.sender or content.clinic_name,
+        subject=LETTER_KINDS[content.kind],
+        created=creation_date,
+    )
     pdf.add_page()
     pdf.letterhead()
     for section in content.sections:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from fpdf import FPDF
-from fpdf.fonts import FontFace
 
 from dashboard.clinic_outcomes import FUNNEL_STATUSES, funnel_limits
 from dashboard.episodes import OUTCOME_MEASURES
@@ -27,25 +25,9 @@ from dashboard.outcome_views import (
     timeliness_frame,
     trend_frame,
 )
-from reports.handout import (
-    ACCENT,
-    CARD_FILL,
-    FONT_FAMILY,
-    INK,
-    MUTED,
-    RULE,
-    SAFETY_BORDER,
-    _add_fallback_fonts,
-    _add_fonts,
-    _creation_date,
-    format_date,
-)
+from reports.house_style import ACCENT, INK, MUTED, RULE, SAFETY_BORDER, ClinicDocument, Layout, format_date
 
-MARGIN_MM = 15.0
-BODY_PT = 9.5
-SMALL_PT = 7.5
-HEADING_PT = 11.5
-LINE_MM = BODY_PT * 25.4 / 72 * 1.35
+LAYOUT = Layout(side_mm=15.0, top_mm=14, bottom_mm=20, body_pt=9.5, small_pt=7.5, heading_pt=11.5)
 FUNNEL_H_MM = 62.0
 # Marker per funnel status: shape first (grey print), colour second; the legend also says it in words.
 STATUS_MARKS: dict[str, tuple[str, tuple[int, int, int]]] = {
@@ -59,31 +41,16 @@ assert set(STATUS_MARKS) == set(FUNNEL_STATUSES)
 _MARK_SYMBOL = {"circle": "●", "triangle_up": "▲", "square": "■", "triangle_down": "▼", "cross": "✕"}
 
 
-class _Report(FPDF):
-    """FPDF with the report's header, footer, tables and funnel plots."""
+class _Report(ClinicDocument):
+    """The clinic's A4 document with the report's footer, headings, tables and funnel plots."""
 
     def __init__(self, clinic_name: str, period: str, texts: str) -> None:
-        super().__init__(orientation="portrait", unit="mm", format="A4")
+        super().__init__(LAYOUT, texts)
         self.clinic_name, self.period = clinic_name, period
-        self.set_margins(MARGIN_MM, 14, MARGIN_MM)
-        self.set_auto_page_break(True, margin=20)
-        _add_fonts(self)
-        _add_fallback_fonts(self, texts)
-        self.alias_nb_pages()
-
-    def use(self, size_pt: float, bold: bool = False, color: tuple[int, int, int] = INK) -> None:
-        self.set_font(FONT_FAMILY, "B" if bold else "", size_pt)
-        self.set_text_color(*color)
-
-    def text_block(
-        self, text: str, size_pt: float = BODY_PT, *, bold: bool = False, color: tuple[int, int, int] = INK
-    ) -> None:
-        self.use(size_pt, bold, color)
-        self.multi_cell(self.epw, size_pt * 25.4 / 72 * 1.35, text, align="L", new_x="LMARGIN", new_y="NEXT")
 
     def footer(self) -> None:
         self.set_y(-15)
-        self.use(SMALL_PT, color=MUTED)
+        self.use(LAYOUT.small_pt, color=MUTED)
         self.multi_cell(
             self.epw,
             3.4,
@@ -97,8 +64,8 @@ class _Report(FPDF):
         if self.will_page_break(room_mm):
             self.add_page()
         self.ln(2)
-        self.use(HEADING_PT, bold=True, color=ACCENT)
-        self.multi_cell(self.epw, HEADING_PT * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+        self.use(LAYOUT.heading_pt, bold=True, color=ACCENT)
+        self.multi_cell(self.epw, LAYOUT.heading_pt * 0.5, text, new_x="LMARGIN", new_y="NEXT")
         self.ln(1)
 
     def frame(self, frame: pd.DataFrame, widths: tuple[float, ...] | None = None) -> None:
@@ -106,19 +73,11 @@ class _Report(FPDF):
         if frame.empty:
             self.text_block("None in this period.", color=MUTED)
             return
-        self.use(BODY_PT - 1)
-        self.set_draw_color(*RULE)
-        self.set_fill_color(255, 255, 255)  # a funnel's marks leave their colour behind
-        with self.table(
-            col_widths=widths,
-            headings_style=FontFace(emphasis="BOLD", color=INK, fill_color=CARD_FILL),
-            line_height=LINE_MM - 0.6,
-            text_align="LEFT",
-            padding=0.8,
-        ) as table:
-            table.row([str(c) for c in frame.columns])
-            for values in frame.itertuples(index=False):
-                table.row([str(v) for v in values])
+        headings = [str(c) for c in frame.columns]
+        rows = [headings, *([str(v) for v in values] for values in frame.itertuples(index=False))]
+        self.ruled_table(
+            rows, size_pt=LAYOUT.body_pt - 1, col_widths=widths, line_mm=LAYOUT.line_mm - 0.6, padding_mm=0.8
+        )
         self.ln(1.5)
 
     def mark(self, shape: str, x: float, y: float, r: float = 1.3) -> None:
@@ -151,7 +110,7 @@ class _Report(FPDF):
         self.set_draw_color(*RULE)
         self.set_line_width(0.2)
         self.rect(x0, y0, w, h)
-        self.use(SMALL_PT, color=MUTED)
+        self.use(LAYOUT.small_pt, color=MUTED)
         for pct in (0, 25, 50, 75, 100):
             _x, y = xy(0, pct)
             self.set_xy(x0 - 11, y - 1.5)
@@ -180,7 +139,7 @@ class _Report(FPDF):
             self.set_line_width(0.4)
             x, y = xy(point.n, point.pct)
             self.mark(shape, x, y)
-            self.use(SMALL_PT - 0.5, color=INK)
+            self.use(LAYOUT.small_pt - 0.5, color=INK)
             self.set_xy(x + 1.8, y - 1.6)
             self.cell(40, 3, clinician_name(report, point.clinician_id)[:40])
         self.set_line_width(0.2)
@@ -188,7 +147,7 @@ class _Report(FPDF):
         legend = f"— clinic rate {pooled:.0f}%   - - 95% limits   ··· 99.8% limits   " + "   ".join(
             f"{_MARK_SYMBOL[STATUS_MARKS[s][0]]} {words}" for s, words in FUNNEL_STATUSES.items()
         )
-        self.text_block(legend, SMALL_PT, color=MUTED)
+        self.text_block(legend, LAYOUT.small_pt, color=MUTED)
         self.frame(funnel_frame(report, measure))
 
 
@@ -198,11 +157,9 @@ def render(report: OutcomesReport, *, clinic_name: str, creation_date: dt.dateti
     period = f"{format_date(outcomes.period_start)} to {format_date(outcomes.period_end)}"
     names = " ".join(report.clinicians.values())
     pdf = _Report(clinic_name, period, f"{clinic_name} {names}")
-    pdf.set_title(f"Clinic outcomes {period}")
-    pdf.set_lang("en-GB")
-    pdf.set_author(clinic_name)
-    pdf.set_creator("Stride")
-    pdf.set_creation_date(_creation_date(creation_date))
+    pdf.describe(
+        title=f"Clinic outcomes {period}", language="en-GB", author=clinic_name, created=creation_date
+    )
     pdf.add_page()
     pdf.text_block(clinic_name, 13, bold=True, color=ACCENT)
     pdf.text_block(f"Clinic outcomes: episodes discharged {period}", 15, bold=True)
@@ -217,7 +174,7 @@ def render(report: OutcomesReport, *, clinic_name: str, creation_date: dt.dateti
     pdf.text_block(
         "Complete: a baseline and a later final value. % improved is of the complete episodes, with a "
         "Wilson 95% interval.",
-        SMALL_PT,
+        LAYOUT.small_pt,
         color=MUTED,
     )
     for measure in OUTCOME_MEASURES:
@@ -228,7 +185,7 @@ def render(report: OutcomesReport, *, clinic_name: str, creation_date: dt.dateti
             pdf.frame(trend_frame(report, measure), (3, 2, 2, 2))
     pdf.heading("Case mix of the discharged episodes", 50)
     for title, frame in case_mix_frames(outcomes).items():
-        pdf.text_block(title, BODY_PT, bold=True)
+        pdf.text_block(title, LAYOUT.body_pt, bold=True)
         pdf.frame(frame, (3, 1, 1))
     pdf.heading("Discharge reasons", 40)
     pdf.frame(discharge_reason_frame(outcomes), (4, 1))
@@ -237,7 +194,7 @@ def render(report: OutcomesReport, *, clinic_name: str, creation_date: dt.dateti
     pdf.text_block(
         "Events raised in the period; rules raised together count once, at the most urgent rule's target. "
         f"Still open past the target counts as late. {rule_target_note()}",
-        SMALL_PT,
+        LAYOUT.small_pt,
         color=MUTED,
     )
     return bytes(pdf.output())

@@ -19,6 +19,7 @@ import reports.handout as handout
 from dashboard.models import Escalation
 from dashboard.plan import PICTOGRAM_KEYS, SECTION_HEADINGS, Plan, build_plan
 from data.library import load_library
+from reports import typefaces
 from reports.handout import FONT_FILES, PICTOGRAMS, print_settings, render
 from tests.conftest import pdf_text
 from tests.factories import make_patient, make_visit
@@ -198,7 +199,7 @@ def test_a_different_creation_date_gives_different_bytes() -> None:
 def test_reusing_parsed_fonts_changes_nothing_in_the_output(monkeypatch: pytest.MonkeyPatch) -> None:
     plan = full_plan()
     reused = render(plan, large_print=True, creation_date=CREATED)
-    monkeypatch.setattr(handout, "REUSE_PARSED_FONTS", False)
+    monkeypatch.setattr(typefaces, "REUSE_PARSED_FONTS", False)
     assert render(plan, large_print=True, creation_date=CREATED) == reused
 
 

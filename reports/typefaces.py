@@ -1,0 +1,176 @@
+"""The faces the PDFs print with: the bundled DejaVu Sans (parsed once per process), fallback faces for
+letters it lacks, the script faces of the handout's languages (shaped with uharfbuzz, right to left
+where the script is), and the check for letters no face of a document could draw.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+
+from fontTools import ttLib
+from fpdf import FPDF
+from fpdf.fonts import SubsetMap, TTFFont
+
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+FONT_FAMILY = "dejavu"
+FONT_FILES: dict[str, Path] = {"": FONT_DIR / "DejaVuSans.ttf", "B": FONT_DIR / "DejaVuSans-Bold.ttf"}
+# Parse each TTF once per process and hand every new document a fresh copy of the parsed metrics:
+# fpdf2 parses a font on every add_font (~20 ms a face). False falls back to plain add_font.
+REUSE_PARSED_FONTS = True
+
+_font_lock = threading.Lock()
+_font_templates: dict[str, tuple[TTFFont, bytes]] = {}
+
+
+def _font_template(style: str) -> tuple[TTFFont, bytes]:
+    with _font_lock:
+        if style not in _font_templates:
+            scratch = FPDF()
+            scratch.add_font(FONT_FAMILY, style, FONT_FILES[style])
+            template = scratch.fonts[f"{FONT_FAMILY}{style}"]
+            assert isinstance(template, TTFFont)
+            template.ttfont.close()  # every document opens its own copy from the bytes below
+            _font_templates[style] = (template, FONT_FILES[style].read_bytes())
+        return _font_templates[style]
+
+
+def add_fonts(pdf: FPDF) -> None:
+    """Give a document the bundled DejaVu faces (regular and bold), from the parsed templates."""
+    for style, path in FONT_FILES.items():
+        if not REUSE_PARSED_FONTS:
+            pdf.add_font(FONT_FAMILY, style, path)
+            continue
+        template, raw = _font_template(style)
+        font = copy.copy(template)
+        # What one document changes is made fresh: its number, its glyph subset and the font
+        # program (fpdf2 subsets it in place on output), and the descriptor it numbers on output.
+        font.i = len(pdf.fonts) + 1
+        font.ttfont = ttLib.TTFont(BytesIO(raw), recalcTimestamp=False, lazy=True)
+        font.desc = copy.copy(template.desc)
+        font.missing_glyphs = []
+        font.biggest_size_pt = 0
+        font.subset = SubsetMap(font)
+        pdf.fonts[f"{FONT_FAMILY}{style}"] = font
+
+
+# Faces for letters DejaVu lacks (names in CJK or Devanagari, for example), from Debian's
+# fonts-droid-fallback and fonts-freefont-ttf; scripts/ensure-system-packages installs them.
+FALLBACK_FONT_FILES: tuple[Path, ...] = (
+    Path("/usr/share/fonts/truetype/freefont/FreeSans.ttf"),
+    Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
+)
+
+
+def _uncovered(text: str) -> set[str]:
+    """Letters of `text` the bundled DejaVu face cannot draw."""
+    drawable = _font_template("")[0].cmap
+    return {char for char in text if not char.isspace() and ord(char) not in drawable}
+
+
+def add_fallback_fonts(pdf: FPDF, text: str) -> list[str]:
+    """Give a document the fallback faces when `text` has letters DejaVu lacks; their family names."""
+    # Parsed only when needed: the CJK face is large and most handouts never use it.
+    if not _uncovered(text):
+        return []
+    names = []
+    for index, path in enumerate(FALLBACK_FONT_FILES):
+        if path.exists():
+            pdf.add_font(f"fallback{index}", "", path)
+            names.append(f"fallback{index}")
+    if names:
+        pdf.set_fallback_fonts(names, exact_match=False)
+    return names
+
+
+# Names in right-to-left scripts are shaped (uharfbuzz) and laid out with the Unicode bidirectional
+# algorithm, in a Naskh face from Debian's fonts-noto-core (scripts/ensure-system-packages); without
+# it DejaVu's own Arabic letters are shaped instead. Whole right-to-left handouts come later (§14).
+NOTO_DIR = Path("/usr/share/fonts/truetype/noto")
+RTL_FAMILY = "naskh"
+RTL_FONT_FILES: dict[str, Path] = {
+    "": NOTO_DIR / "NotoNaskhArabic-Regular.ttf",
+    "B": NOTO_DIR / "NotoNaskhArabic-Bold.ttf",
+}
+
+
+@dataclass(frozen=True)
+class Script:
+    """The face, shaping and direction a handout language is printed with."""
+
+    family: str
+    files: dict[str, Path]
+    harfbuzz_script: str
+    rtl: bool
+
+
+# Urdu is printed in Noto Naskh Arabic too: Noto Nastaliq Urdu (also in fonts-noto-core) needs far
+# taller lines than this layout gives, and Naskh is widely read by Urdu readers.
+SCRIPTS: dict[str, Script] = {
+    "ar": Script(RTL_FAMILY, RTL_FONT_FILES, "arab", rtl=True),
+    "ur": Script(RTL_FAMILY, RTL_FONT_FILES, "arab", rtl=True),
+    "bn": Script(
+        "bengali",
+        {"": NOTO_DIR / "NotoSansBengali-Regular.ttf", "B": NOTO_DIR / "NotoSansBengali-Bold.ttf"},
+        "beng",
+        rtl=False,
+    ),
+}
+
+
+def script_for(language: str) -> Script | None:
+    """The script face for a language, or None for one DejaVu prints (Latin, e.g. es and pl)."""
+    found = SCRIPTS.get(language.split("-", 1)[0].lower())
+    if found is None or not all(path.exists() for path in found.files.values()):
+        return None
+    return found
+
+
+def has_rtl(text: str) -> bool:
+    """True when the text holds a right-to-left letter (Arabic, Hebrew, Syriac, Thaana...)."""
+    return any(unicodedata.bidirectional(char) in ("R", "AL") for char in text)
+
+
+def undrawable_letters(text: str, language: str = "en") -> set[str]:
+    """Letters of `text` that no available face can draw: not DejaVu, not the language's own script
+    face, not a fallback face (printed as empty boxes)."""
+    uncovered = _uncovered(text)
+    script = script_for(language)
+    if uncovered and script is not None:
+        cmap = ttLib.TTFont(script.files[""], lazy=True).getBestCmap()
+        uncovered = {char for char in uncovered if ord(char) not in cmap}
+    for path in FALLBACK_FONT_FILES:
+        if uncovered and path.exists():
+            cmap = ttLib.TTFont(path, lazy=True).getBestCmap()
+            uncovered = {char for char in uncovered if ord(char) not in cmap}
+    return uncovered
+
+
+def notdef_letters(pdf: FPDF, texts: Sequence[str]) -> frozenset[str]:
+    """Letters of `texts` a rendered document printed as an empty box (.notdef) or left out."""
+    # A letter no face of the document has is drawn as an empty box, or (shaped) left out: both
+    # are counted, from the faces' character maps and from fpdf2's own list of missing glyphs.
+    covered = [font.cmap for font in pdf.fonts.values() if isinstance(font, TTFFont)]
+    letters = {
+        char
+        for text in texts
+        for char in text
+        if not char.isspace()
+        and unicodedata.category(char) != "Cf"
+        and not any(ord(char) in c for c in covered)
+    }
+    for font in pdf.fonts.values():
+        if not isinstance(font, TTFFont):
+            continue
+        for glyph, _ in font.subset.items():
+            # The subset's own .notdef is U+0000; any other letter mapped to glyph 0 is an empty box.
+            if glyph is not None and glyph.glyph_id == 0:
+                codes = glyph.unicode if isinstance(glyph.unicode, tuple) else (glyph.unicode,)
+                letters.update(chr(code) for code in codes if code)
+        letters.update(chr(code) for code in font.missing_glyphs)
+    return frozenset(letters)
