@@ -19,11 +19,17 @@ from dashboard.models import (
     Patient,
     Screening,
     Visit,
-    control_character_problem,
 )
 from dashboard.ports import FlagSummary, InvalidInputError, NotFoundError, Store, Tx, User
 from dashboard.red_flags import screen, to_screening
-from dashboard.service_base import _audit, _existing_patient, _utcnow, authorize, current_episode_visits
+from dashboard.service_base import (
+    _audit,
+    _existing_patient,
+    _free_text,
+    _utcnow,
+    authorize,
+    current_episode_visits,
+)
 
 
 def _rules(settings: Settings | None) -> RuleSettings:
@@ -131,14 +137,10 @@ def rescreen_patient(
 
 def _close_problems(action: str, detail: str) -> str:
     """The close action and its text checked; the stripped text, or InvalidInputError."""
-    detail = (detail or "").strip()
     if action not in CLOSE_ACTIONS:
         raise InvalidInputError({"close_action": "Choose the action taken."})
-    if action in CLOSE_ACTIONS_NEEDING_TEXT and not detail:
-        raise InvalidInputError({"close_detail": "This action needs a reference, a reason or a description."})
-    if problem := control_character_problem(detail, multiline=True):
-        raise InvalidInputError({"close_detail": problem})
-    return detail
+    needs_text = "This action needs a reference, a reason or a description."
+    return _free_text(detail, "close_detail", needs_text if action in CLOSE_ACTIONS_NEEDING_TEXT else None)
 
 
 def _close_one(

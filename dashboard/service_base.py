@@ -98,14 +98,21 @@ def _changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, A
     return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
 
 
+def _free_text(value: str | None, field_name: str, missing: str | None) -> str:
+    """Free text kept with the history, stripped; refused when empty with a `missing` message.
+
+    Line breaks are fine in it, NUL and escapes are not.
+    """
+    text = (value or "").strip()
+    if missing and not text:
+        raise InvalidInputError({field_name: missing})
+    if problem := control_character_problem(text, multiline=True):
+        raise InvalidInputError({field_name: problem})
+    return text
+
+
 def _require_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInputError({"reason": "Give a reason for the change; it is kept with the history."})
-    # Reasons are free text kept with the history: line breaks are fine, NUL and escapes are not.
-    if problem := control_character_problem(reason, multiline=True):
-        raise InvalidInputError({"reason": problem})
-    return reason
+    return _free_text(reason, "reason", "Give a reason for the change; it is kept with the history.")
 
 
 def _keep_revision(
