@@ -12,7 +12,16 @@ from sqlalchemy import func, insert, select
 from dashboard.models import Escalation, Screening
 from dashboard.ports import FlagSummary, Handout, Letter, PinnedEmergency
 from data import tables as t
-from data.store.rows import _as_utc, escalation_from_row, letter_from_row, new_id, screening_from_row, utcnow
+from data.store.rows import (
+    _as_utc,
+    escalation_from_row,
+    fields_from_row,
+    first_version,
+    letter_from_row,
+    new_id,
+    screening_from_row,
+    utcnow,
+)
 from data.store.tx_base import _TxBase
 
 
@@ -98,13 +107,7 @@ class _Records(_TxBase):
         digest = hashlib.sha256(pdf).hexdigest()
         self.conn.execute(
             insert(t.handouts).values(
-                id=handout_id,
-                version=1,
-                recorded_at=now,
-                updated_at=now,
-                recorded_by=recorded_by,
-                updated_by=recorded_by,
-                archived=False,
+                **first_version(handout_id, recorded_by, now),
                 patient_id=patient_id,
                 sha256=digest,
                 pdf=pdf,
@@ -123,15 +126,9 @@ class _Records(_TxBase):
         )
         return [
             Handout(
-                row.id,
-                row.patient_id,
-                _as_utc(row.recorded_at) or utcnow(),
-                row.recorded_by,
-                row.sha256,
-                bytes(row.pdf),
-                row.plan,
-                row.rule_set_version,
-                row.library_version,
+                **fields_from_row(
+                    row, Handout, recorded_at=_as_utc(row.recorded_at) or utcnow(), pdf=bytes(row.pdf)
+                )
             )
             for row in self.conn.execute(stmt)
         ]
@@ -165,13 +162,7 @@ class _Records(_TxBase):
         )
         self.conn.execute(
             insert(t.letters).values(
-                id=letter.id,
-                version=1,
-                recorded_at=now,
-                updated_at=now,
-                recorded_by=recorded_by,
-                updated_by=recorded_by,
-                archived=False,
+                **first_version(letter.id, recorded_by, now),
                 patient_id=patient_id,
                 episode_id=episode_id,
                 kind=kind,
