@@ -87,28 +87,18 @@ def revision_json(row: Any) -> dict[str, Any]:
 
 
 def handout_json(row: Any) -> dict[str, Any]:
-    """One handout row (without its PDF) as an object of handouts.json."""
-    return {
-        **bookkeeping_json(bookkeeping_from_row(row)),
-        "patient_id": row.patient_id,
-        "sha256": row.sha256,
-        "rule_set_version": row.rule_set_version,
-        "library_version": row.library_version,
-        "plan": row.plan,
-        "pdf": f"handouts/{row.id}.pdf",
-    }
+    """One handout row (every column of the handouts table, the PDF named by its member) as an object
+    of handouts.json."""
+    return {**row._asdict(), **bookkeeping_json(bookkeeping_from_row(row)), "pdf": f"handouts/{row.id}.pdf"}
 
 
 def letter_json(row: Any) -> dict[str, Any]:
     """One letter row (without its PDF) as an object of letters.json: the content as printed, the
     escalations it closed (a referral letter is their evidence) and the SHA-256 of the PDF as given."""
+    columns = {name: value for name, value in row._asdict().items() if name != "data"}
     return {
+        **columns,
         **bookkeeping_json(bookkeeping_from_row(row)),
-        "patient_id": row.patient_id,
-        "episode_id": row.episode_id,
-        "kind": row.kind,
-        "recipient": row.recipient,
-        "sha256": row.sha256,
         "content": row.data.get("content", {}),
         "escalation_ids": list(row.data.get("escalation_ids", ())),
         "pdf": f"letters/{row.id}.pdf",
