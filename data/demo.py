@@ -43,8 +43,16 @@ from data.demo_courses import (
     open_course,
     re_referral,
 )
-from data.store import SqlStore, new_id, open_store, utcnow, visit_columns
-from data.store.rows import episode_columns, first_version, patient_columns
+from data.store import (
+    SqlStore,
+    episode_columns,
+    first_version,
+    new_id,
+    open_store,
+    patient_columns,
+    utcnow,
+    visit_columns,
+)
 
 DEMO_VERSION = "3"  # bump when the generator changes (benchmarks rebuild cached clinics on it)
 # A fixed "today" keeps the clinic identical whenever it is generated.

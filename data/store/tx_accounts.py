@@ -22,12 +22,10 @@ class _Accounts(_TxBase):
 
     # --- users ---------------------------------------------------------------------------------
     def get_user(self, user_id: str) -> User | None:
-        row = self.conn.execute(select(t.users).where(t.users.c.id == user_id)).first()
-        return _user(row) if row else None
+        return self._first(t.users, t.users.c.id == user_id, _user)
 
     def get_user_by_username(self, username: str) -> User | None:
-        row = self.conn.execute(select(t.users).where(t.users.c.username == username)).first()
-        return _user(row) if row else None
+        return self._first(t.users, t.users.c.username == username, _user)
 
     def password_hash(self, user_id: str) -> str | None:
         return self.conn.execute(select(t.users.c.password_hash).where(t.users.c.id == user_id)).scalar()
@@ -147,8 +145,7 @@ class _Accounts(_TxBase):
         return found
 
     def _web_session_where(self, condition: ColumnElement[bool]) -> WebSession | None:
-        row = self.conn.execute(select(t.web_sessions).where(condition)).first()
-        return _web_session(row) if row else None
+        return self._first(t.web_sessions, condition, _web_session)
 
     def web_session_by_ticket(self, ticket_sha256: str) -> WebSession | None:
         return self._web_session_where(t.web_sessions.c.ticket_sha256 == ticket_sha256)

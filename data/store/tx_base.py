@@ -4,17 +4,19 @@ clinic key and the audit-chain position, new-row bookkeeping, version-checked up
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.ports import DuplicateError, StaleRecordError, User
 from data import tables as t
 from data.audit_head import AuditHead
 from data.store.rows import _as_utc, first_version, new_id, utcnow
+
+Read = TypeVar("Read")
 
 
 class _TxBase(ABC):
@@ -34,6 +36,13 @@ class _TxBase(ABC):
             "updated_by": record.updated_by or record.recorded_by,
             "archived": record.archived,
         }
+
+    def _first(
+        self, table: Table, condition: ColumnElement[bool], read: Callable[[Any], Read]
+    ) -> Read | None:
+        """The first row of `table` that meets `condition`, read into its record (None: there is none)."""
+        row = self.conn.execute(select(table).where(condition)).first()
+        return read(row) if row else None
 
     @contextmanager
     def _unique(self, field: str, message: str) -> Iterator[None]:

@@ -32,12 +32,10 @@ class _PatientsAndVisits(_TxBase):
 
     # --- patients ------------------------------------------------------------------------------
     def get_patient(self, patient_id: str) -> Patient | None:
-        row = self.conn.execute(select(t.patients).where(t.patients.c.id == patient_id)).first()
-        return patient_from_row(row) if row else None
+        return self._first(t.patients, t.patients.c.id == patient_id, patient_from_row)
 
     def find_patient_by_ref(self, patient_ref: str) -> Patient | None:
-        row = self.conn.execute(select(t.patients).where(t.patients.c.patient_ref == patient_ref)).first()
-        return patient_from_row(row) if row else None
+        return self._first(t.patients, t.patients.c.patient_ref == patient_ref, patient_from_row)
 
     def search_patients(
         self, query: str, *, include_archived: bool = False, limit: int = 50
@@ -84,15 +82,12 @@ class _PatientsAndVisits(_TxBase):
         return [episode_from_row(row) for row in self.conn.execute(stmt)]
 
     def get_episode(self, episode_id: str) -> Episode | None:
-        row = self.conn.execute(select(t.episodes).where(t.episodes.c.id == episode_id)).first()
-        return episode_from_row(row) if row else None
+        return self._first(t.episodes, t.episodes.c.id == episode_id, episode_from_row)
 
     def open_episode(self, patient_id: str) -> Episode | None:
         """The patient's open episode, or None when every episode is discharged."""
-        row = self.conn.execute(
-            select(t.episodes).where(t.episodes.c.patient_id == patient_id, t.episodes.c.status == "open")
-        ).first()
-        return episode_from_row(row) if row else None
+        e = t.episodes.c
+        return self._first(t.episodes, (e.patient_id == patient_id) & (e.status == "open"), episode_from_row)
 
     def insert_episode(self, episode: Episode) -> Episode:
         row = self._new_row(episode)
@@ -171,8 +166,7 @@ class _PatientsAndVisits(_TxBase):
         return [visit_from_row(row) for row in self.conn.execute(stmt)]
 
     def get_visit(self, visit_id: str) -> Visit | None:
-        row = self.conn.execute(select(t.visits).where(t.visits.c.id == visit_id)).first()
-        return visit_from_row(row) if row else None
+        return self._first(t.visits, t.visits.c.id == visit_id, visit_from_row)
 
     def insert_visit(self, visit: Visit) -> Visit:
         """Store a new visit; one that names no episode of its patient joins the patient's open episode
