@@ -23,7 +23,7 @@ from dashboard.ports import (
     Tx,
     User,
 )
-from dashboard.service_base import ACCOUNT_CHANGED, _utcnow, authorize
+from dashboard.service_base import ACCOUNT_CHANGED, _audit, _utcnow, authorize
 
 LOGIN_FAILED = "Username or password not recognised."
 # Failures older than this (with no delay still running) are forgotten.
@@ -112,14 +112,14 @@ def authenticate(
         known = _current(known_row, now, KNOWN_CLIENT_FOR) is not None
         wait = max(_wait_s(by_client, now), 0.0 if known else _wait_s(by_account, now))
         if wait > 0:
-            tx.insert_audit(user_id=user.id if user else None, action="login.throttled")
+            _audit(tx, user, "login.throttled")
         elif user is not None and user.active and auth.verify_password(tx.password_hash(user.id), password):
             logged_in = user
             tx.delete_throttles(keys=[keys["account"]])
             tx.delete_throttles(older_than=now - KNOWN_CLIENT_FOR)  # keeps the table small
             if client:
                 tx.put_throttle(Throttle(key=keys["known"], kind="known", failures=0, last_at=now))
-            tx.insert_audit(user_id=user.id, action="login")
+            _audit(tx, user, "login")
         else:
             if user is None:
                 auth.verify_password(None, password)  # same work as a real check
@@ -144,7 +144,7 @@ def authenticate(
                     float(settings.throttle_account_max_s),
                 )
             )
-            tx.insert_audit(user_id=user.id if user else None, action="login.failed")
+            _audit(tx, user, "login.failed")
     if wait > 0:
         raise LoginThrottledError(wait)
     if logged_in is None:
@@ -164,13 +164,8 @@ def unlock_account(store: Store, actor: User | None, username: str, *, clients: 
         removed = tx.delete_throttles(
             keys=[throttle_keys(username, None)["account"]], kind="client" if clients else None
         )
-        tx.insert_audit(
-            user_id=actor.id if actor else None,
-            action="user.unlock",
-            entity="user",
-            entity_id=user.id if user else None,
-            after={"clients": clients, "rows": removed},
-        )
+        after = {"clients": clients, "rows": removed}
+        _audit(tx, actor, "user.unlock", "user", user.id if user else None, after=after)
     return removed
 
 
@@ -186,7 +181,7 @@ def session_account(store: Store, user: User) -> User | None:
 def logout(store: Store, actor: User, *, reason: str = "") -> None:
     """Record a logout (explicit, by inactivity timeout, or because the account changed)."""
     with store.transaction() as tx:
-        tx.insert_audit(user_id=actor.id, action="logout", reason=reason)
+        _audit(tx, actor, "logout", reason=reason)
 
 
 def _password_errors(field_name: str, username: str, password: str) -> None:
@@ -229,13 +224,7 @@ def create_user(
             User(id="", username=username, display_name=display_name.strip(), role=role),
             auth.hash_password(password),
         )
-        tx.insert_audit(
-            user_id=actor.id if actor else None,
-            action="user.create",
-            entity="user",
-            entity_id=user.id,
-            after={"username": username, "role": role},
-        )
+        _audit(tx, actor, "user.create", "user", user.id, after={"username": username, "role": role})
     return user
 
 
@@ -261,7 +250,7 @@ def change_password(store: Store, actor: User, *, current: str, new: str) -> Use
             replace(user, session_epoch=user.session_epoch + 1, must_change_password=False),
             password_hash=auth.hash_password(new),
         )
-        tx.insert_audit(user_id=actor.id, action="user.password_change", entity="user", entity_id=actor.id)
+        _audit(tx, actor, "user.password_change", "user", actor.id)
     return saved
 
 
@@ -278,13 +267,7 @@ def choose_required_password(store: Store, actor: User, *, new: str) -> User:
             replace(user, session_epoch=user.session_epoch + 1, must_change_password=False),
             password_hash=auth.hash_password(new),
         )
-        tx.insert_audit(
-            user_id=actor.id,
-            action="user.password_change",
-            entity="user",
-            entity_id=actor.id,
-            reason="required after a reset",
-        )
+        _audit(tx, actor, "user.password_change", "user", actor.id, reason="required after a reset")
     return saved
 
 
@@ -297,13 +280,7 @@ def set_must_change_password(store: Store, actor: User | None, user_id: str, req
         if user is None:
             raise NotFoundError("Account not found.")
         saved = tx.update_user(replace(user, must_change_password=required))
-        tx.insert_audit(
-            user_id=actor.id if actor else None,
-            action="user.update",
-            entity="user",
-            entity_id=user_id,
-            after={"must_change_password": required},
-        )
+        _audit(tx, actor, "user.update", "user", user_id, after={"must_change_password": required})
     return saved
 
 
@@ -348,17 +325,12 @@ def admin_update_user(
         if changes or pw_hash:
             changes["session_epoch"] = user.session_epoch + 1
         saved = tx.update_user(replace(user, **changes), password_hash=pw_hash)
-        tx.insert_audit(
-            user_id=actor.id,
-            action="user.update",
-            entity="user",
-            entity_id=user_id,
-            after={
-                **{k: v for k, v in changes.items() if k != "session_epoch"},
-                "password_reset": pw_hash is not None,
-                "sessions_ended": "session_epoch" in changes,
-            },
-        )
+        after = {
+            **{k: v for k, v in changes.items() if k != "session_epoch"},
+            "password_reset": pw_hash is not None,
+            "sessions_ended": "session_epoch" in changes,
+        }
+        _audit(tx, actor, "user.update", "user", user_id, after=after)
     return saved
 
 

@@ -14,9 +14,10 @@ from dashboard.fhir import CareManager, patient_bundle
 from dashboard.models import Episode, Patient
 from dashboard.ports import InvalidInputError, NotFoundError, Store, Tx, User
 from dashboard.service_base import (
-    _changed,
+    _audit,
     _existing_patient,
-    _keep_revision,
+    _keep_change,
+    _record_edit,
     _require_reason,
     _validate,
     authorize,
@@ -31,7 +32,7 @@ def episode_bundle(store: Store, actor: User, patient_id: str, *, codesystem_url
     with store.transaction() as tx:
         authorize(tx, actor, "export_patient")
         patient = _existing_patient(tx, patient_id)
-        tx.insert_audit(user_id=actor.id, action="export.fhir", patient_id=patient_id)
+        _audit(tx, actor, "export.fhir", patient_id=patient_id)
         episode = current_episode(tx.episodes(patient_id))
         # The episode's clinician, else the patient's (an episode opened before it named one).
         lead_id = (episode.clinician_id if episode else None) or patient.clinician_id
@@ -59,20 +60,7 @@ def episodes_of(store: Store, actor: User, patient_id: str) -> list[Episode]:
 
 def _save(tx: Tx, actor: User, current: Episode, updated: Episode, reason: str, action: str) -> Episode:
     saved = tx.update_episode(updated, current.version)
-    before, after = _changed(current.clinical_dict(), saved.clinical_dict())
-    _keep_revision(
-        tx, "episode", saved.saved_id, saved.version, actor, reason, before, after, saved.patient_id
-    )
-    tx.insert_audit(
-        user_id=actor.id,
-        action=action,
-        entity="episode",
-        entity_id=saved.id,
-        patient_id=saved.patient_id,
-        reason=reason,
-        before=before,
-        after=after,
-    )
+    _record_edit(tx, actor, action, current, saved, reason, saved.patient_id)
     return saved
 
 
@@ -178,14 +166,9 @@ def re_refer(
         )
         saved = tx.insert_episode(episode)
         _carry_onset(tx, actor, patient, symptom_onset)
-        tx.insert_audit(
-            user_id=actor.id,
-            action="episode.create",
-            entity="episode",
-            entity_id=saved.id,
-            patient_id=patient_id,
-            reason="Re-referral",
-            after=saved.clinical_dict(),
+        after = saved.clinical_dict()
+        _audit(
+            tx, actor, "episode.create", "episode", saved.id, patient_id, reason="Re-referral", after=after
         )
         return saved
 
@@ -196,10 +179,7 @@ def _carry_onset(tx: Tx, actor: User, patient: Patient, onset: dt.date) -> None:
         return
     updated = _validate(Patient, {**patient.model_dump(), "symptom_onset": onset, "updated_by": actor.id})
     saved = tx.update_patient(updated, patient.version)
-    before, after = _changed(patient.clinical_dict(), saved.clinical_dict())
-    _keep_revision(
-        tx, "patient", saved.saved_id, saved.version, actor, "Re-referral", before, after, saved.id
-    )
+    _keep_change(tx, actor, "patient", patient, saved, "Re-referral", saved.id)
 
 
 def reopen(store: Store, actor: User, episode_id: str, *, reason: str) -> Episode:

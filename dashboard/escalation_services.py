@@ -19,11 +19,17 @@ from dashboard.models import (
     Patient,
     Screening,
     Visit,
-    control_character_problem,
 )
 from dashboard.ports import FlagSummary, InvalidInputError, NotFoundError, Store, Tx, User
 from dashboard.red_flags import screen, to_screening
-from dashboard.service_base import _existing_patient, _utcnow, authorize, current_episode_visits
+from dashboard.service_base import (
+    _audit,
+    _existing_patient,
+    _free_text,
+    _utcnow,
+    authorize,
+    current_episode_visits,
+)
 
 
 def _rules(settings: Settings | None) -> RuleSettings:
@@ -109,14 +115,8 @@ def _update_escalations(tx: Tx, actor: User, patient: Patient, screening: Screen
                 updated_by=actor.id,
             )
         )
-        tx.insert_audit(
-            user_id=actor.id,
-            action="escalation.open",
-            entity="escalation",
-            entity_id=opened.id,
-            patient_id=patient.id,
-            after={"rule_id": flag.rule_id, "tier": flag.tier},
-        )
+        after = {"rule_id": flag.rule_id, "tier": flag.tier}
+        _audit(tx, actor, "escalation.open", "escalation", opened.id, patient.id, after=after)
 
 
 def rescreen_patient(
@@ -130,27 +130,17 @@ def rescreen_patient(
         if not visits:
             raise InvalidInputError({"_": "Record a visit before screening."})
         screening = _screen_and_escalate(tx, actor, patient, visits, visits[-1].id, _rules(settings))
-        tx.insert_audit(
-            user_id=actor.id,
-            action="patient.rescreen",
-            entity="screening",
-            entity_id=screening.id,
-            patient_id=patient_id,
-            after={"urgency": screening.urgency},
-        )
+        after = {"urgency": screening.urgency}
+        _audit(tx, actor, "patient.rescreen", "screening", screening.id, patient_id, after=after)
     return screening
 
 
 def _close_problems(action: str, detail: str) -> str:
     """The close action and its text checked; the stripped text, or InvalidInputError."""
-    detail = (detail or "").strip()
     if action not in CLOSE_ACTIONS:
         raise InvalidInputError({"close_action": "Choose the action taken."})
-    if action in CLOSE_ACTIONS_NEEDING_TEXT and not detail:
-        raise InvalidInputError({"close_detail": "This action needs a reference, a reason or a description."})
-    if problem := control_character_problem(detail, multiline=True):
-        raise InvalidInputError({"close_detail": problem})
-    return detail
+    needs_text = "This action needs a reference, a reason or a description."
+    return _free_text(detail, "close_detail", needs_text if action in CLOSE_ACTIONS_NEEDING_TEXT else None)
 
 
 def _close_one(
@@ -179,15 +169,18 @@ def _close_one(
         ),
         expected_version,
     )
-    tx.insert_audit(
-        user_id=actor.id,
-        action="escalation.close",
-        entity="escalation",
-        entity_id=current.id,
-        patient_id=current.patient_id,
+    after = {"status": "closed", "close_action": action, **({"letter_id": letter_id} if letter_id else {})}
+    before = {"status": "open"}
+    _audit(
+        tx,
+        actor,
+        "escalation.close",
+        "escalation",
+        current.id,
+        current.patient_id,
         reason=detail,
-        before={"status": "open"},
-        after={"status": "closed", "close_action": action, **({"letter_id": letter_id} if letter_id else {})},
+        before=before,
+        after=after,
     )
     return closed
 

@@ -15,7 +15,7 @@ from typing import Any
 from dashboard.licences import LICENSED_INSTRUMENTS, enabled_from_meta
 from dashboard.models import Patient
 from dashboard.ports import InvalidInputError, NotFoundError, Store, User
-from dashboard.service_base import ERASED_REF_PREFIX, is_erased, require
+from dashboard.service_base import ERASED_REF_PREFIX, _audit, is_erased, require
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def _record(store: Store, actor: User, key: str, note: str, action: str, detail:
     }
     with store.transaction() as tx:
         tx.set_meta(key, json.dumps(payload, sort_keys=True))
-        tx.insert_audit(user_id=actor.id, action=action, reason=note, after=detail)
+        _audit(tx, actor, action, reason=note, after=detail)
 
 
 def rule_set_approval(store: Store, version: str) -> Decision | None:
@@ -115,9 +115,7 @@ def withdraw_licence(store: Store, actor: User, instrument: str, reason: str) ->
     require(store, actor, "manage_settings")
     with store.transaction() as tx:
         tx.set_meta(f"licence:{instrument}", "")
-        tx.insert_audit(
-            user_id=actor.id, action="licence.withdraw", reason=reason, after={"instrument": instrument}
-        )
+        _audit(tx, actor, "licence.withdraw", reason=reason, after={"instrument": instrument})
 
 
 def retention_years(store: Store) -> int | None:
@@ -134,7 +132,7 @@ def set_retention_years(store: Store, actor: User, years: int) -> None:
         raise InvalidInputError({"retention_years": "Choose between 1 and 100 years."})
     with store.transaction() as tx:
         tx.set_meta("retention_years", str(years))
-        tx.insert_audit(user_id=actor.id, action="retention.set", after={"years": years})
+        _audit(tx, actor, "retention.set", after={"years": years})
 
 
 def past_retention(store: Store, actor: User, today: dt.date) -> list[dict[str, Any]]:
@@ -243,14 +241,9 @@ def erase_patient(
         removed = tx.erase_patient_data(erased_stub(patient, actor), patient.version)
         removed["audit_redacted"] = tx.count_audit_to_redact(patient_id)
         # The erasure entry comes first: every redacted entry points to it, and verification checks that.
-        erasure_seq = tx.insert_audit(
-            user_id=actor.id,
-            action="patient.erase",
-            entity="patient",
-            entity_id=patient_id,
-            patient_id=patient_id,
-            reason=reason,
-            after={"request_reference": request_reference, **removed},
+        after = {"request_reference": request_reference, **removed}
+        erasure_seq = _audit(
+            tx, actor, "patient.erase", "patient", patient_id, patient_id, reason=reason, after=after
         )
         tx.redact_audit_for_patient(patient_id, erasure_seq)
     return removed

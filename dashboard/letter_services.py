@@ -27,7 +27,7 @@ from dashboard.letters import (
 from dashboard.models import Episode, Escalation, control_character_problem
 from dashboard.page_text import local_datetime
 from dashboard.ports import InvalidInputError, Letter, NotFoundError, Store, Tx, User
-from dashboard.service_base import _existing_patient, _utcnow, authorize, current_episode_visits
+from dashboard.service_base import _audit, _existing_patient, _utcnow, authorize, current_episode_visits
 
 Render = Callable[[LetterContent], bytes]
 REFERENCE_MAX = 1000  # characters, as the close form's reference
@@ -46,14 +46,8 @@ def stored_letter(store: Store, actor: User, patient_id: str, letter_id: str) ->
 
 
 def _give(tx: Tx, actor: User, letter: Letter) -> Letter:
-    tx.insert_audit(
-        user_id=actor.id,
-        action="letter.give",
-        entity="letter",
-        entity_id=letter.id,
-        patient_id=letter.patient_id,
-        after={"kind": letter.kind, "recipient": letter.recipient, "sha256": letter.sha256},
-    )
+    after = {"kind": letter.kind, "recipient": letter.recipient, "sha256": letter.sha256}
+    _audit(tx, actor, "letter.give", "letter", letter.id, letter.patient_id, after=after)
     return letter
 
 

@@ -15,7 +15,7 @@ from dashboard.clinic_outcomes import ClinicOutcomes, TierTimeliness, clinic_out
 from dashboard.episodes import DISCHARGE_REASONS, OUTCOME_MEASURES, Episode, EpisodeOutcome, episode_outcome
 from dashboard.ports import InvalidInputError, Store, User
 from dashboard.safe_text import csv_cell
-from dashboard.service_base import authorize
+from dashboard.service_base import _audit, authorize
 
 __all__ = [
     "EpisodeRow",
@@ -177,16 +177,13 @@ def record_report_export(
     """Audit a download of the period's report ("pdf", "csv") before it is made; rights re-checked."""
     with store.transaction() as tx:
         authorize(tx, actor, "view_outcomes")
-        tx.insert_audit(
-            user_id=actor.id,
-            action=f"export.outcomes_{what}",
-            after={
-                "period_start": report.outcomes.period_start.isoformat(),
-                "period_end": report.outcomes.period_end.isoformat(),
-                "episodes": len(report.rows),
-                **detail,
-            },
-        )
+        after = {
+            "period_start": report.outcomes.period_start.isoformat(),
+            "period_end": report.outcomes.period_end.isoformat(),
+            "episodes": len(report.rows),
+            **detail,
+        }
+        _audit(tx, actor, f"export.outcomes_{what}", after=after)
 
 
 def episode_rows_csv(

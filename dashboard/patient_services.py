@@ -35,9 +35,10 @@ from dashboard.ports import (
 )
 from dashboard.service_base import (
     ERASED_REF_PREFIX,
-    _changed,
+    _audit,
     _existing_patient,
-    _keep_revision,
+    _record_archiving,
+    _record_edit,
     _require_reason,
     _validate,
     authorize,
@@ -88,14 +89,7 @@ def register_patient(store: Store, actor: User, values: dict[str, Any]) -> Patie
         if tx.find_patient_by_ref(patient.patient_ref) is not None:
             raise InvalidInputError({"patient_ref": "A patient with this reference already exists."})
         saved = tx.insert_patient(patient)
-        tx.insert_audit(
-            user_id=actor.id,
-            action="patient.create",
-            entity="patient",
-            entity_id=saved.id,
-            patient_id=saved.id,
-            after=saved.clinical_dict(),
-        )
+        _audit(tx, actor, "patient.create", "patient", saved.id, saved.id, after=saved.clinical_dict())
     return saved
 
 
@@ -143,25 +137,7 @@ def set_patient_archived(
         saved = tx.update_patient(
             current.model_copy(update={"archived": archived, "updated_by": actor.id}), current.version
         )
-        _keep_revision(
-            tx,
-            "patient",
-            patient_id,
-            saved.version,
-            actor,
-            reason,
-            {"archived": current.archived},
-            {"archived": archived},
-            patient_id,
-        )
-        tx.insert_audit(
-            user_id=actor.id,
-            action="patient.archive" if archived else "patient.restore",
-            entity="patient",
-            entity_id=patient_id,
-            patient_id=patient_id,
-            reason=reason,
-        )
+        _record_archiving(tx, actor, "patient", current, saved, reason, patient_id)
     return saved
 
 
@@ -226,13 +202,7 @@ def open_patient(store: Store, actor: User, patient_id: str, *, audit: bool = Tr
             all_visits=tx.visits(patient_id),
         )
         if audit:
-            tx.insert_audit(
-                user_id=actor.id,
-                action="patient.open",
-                entity="patient",
-                entity_id=patient_id,
-                patient_id=patient_id,
-            )
+            _audit(tx, actor, "patient.open", "patient", patient_id, patient_id)
     return record
 
 
@@ -280,14 +250,7 @@ def record_visit(
         if next_review_date is not None and next_review_date != patient.next_review_date:
             patient = _set_next_review(tx, actor, patient, next_review_date)
         saved = tx.insert_visit(visit)
-        tx.insert_audit(
-            user_id=actor.id,
-            action="visit.create",
-            entity="visit",
-            entity_id=saved.id,
-            patient_id=patient_id,
-            after=saved.clinical_dict(),
-        )
+        _audit(tx, actor, "visit.create", "visit", saved.id, patient_id, after=saved.clinical_dict())
         visits = current_episode_visits(tx, patient_id)
         screening = _screen_after_change(tx, actor, patient, visits, saved, _rules(settings))
     return saved, screening
@@ -298,19 +261,7 @@ def _save_patient_change(
 ) -> tuple[Patient, dict[str, Any]]:
     """Store an edited patient with its revision and audit entry; returns it and the changed values."""
     saved = tx.update_patient(updated, expected_version)
-    before, after = _changed(current.clinical_dict(), saved.clinical_dict())
-    _keep_revision(tx, "patient", saved.saved_id, saved.version, actor, reason, before, after, saved.id)
-    tx.insert_audit(
-        user_id=actor.id,
-        action="patient.update",
-        entity="patient",
-        entity_id=saved.id,
-        patient_id=saved.id,
-        reason=reason,
-        before=before,
-        after=after,
-    )
-    return saved, after
+    return saved, _record_edit(tx, actor, "patient.update", current, saved, reason, saved.id)
 
 
 def _set_next_review(tx: Tx, actor: User, patient: Patient, when: dt.date) -> Patient:
@@ -343,18 +294,7 @@ def correct_visit(
         _check_visit_against_patient(updated, patient)
         _check_licences(tx, {k: v for k, v in changes.items() if getattr(current, k, None) != v})
         saved = tx.update_visit(updated, expected_version)
-        before, after = _changed(current.clinical_dict(), saved.clinical_dict())
-        _keep_revision(tx, "visit", visit_id, saved.version, actor, reason, before, after, patient.id)
-        tx.insert_audit(
-            user_id=actor.id,
-            action="visit.correct",
-            entity="visit",
-            entity_id=visit_id,
-            patient_id=patient.id,
-            reason=reason,
-            before=before,
-            after=after,
-        )
+        _record_edit(tx, actor, "visit.correct", current, saved, reason, patient.id)
         screening = _screen_after_change(
             tx, actor, patient, current_episode_visits(tx, patient.id or ""), saved, _rules(settings)
         )
@@ -380,25 +320,7 @@ def set_visit_archived(
         saved = tx.update_visit(
             current.model_copy(update={"archived": archived, "updated_by": actor.id}), current.version
         )
-        _keep_revision(
-            tx,
-            "visit",
-            visit_id,
-            saved.version,
-            actor,
-            reason,
-            {"archived": current.archived},
-            {"archived": archived},
-            current.patient_id,
-        )
-        tx.insert_audit(
-            user_id=actor.id,
-            action="visit.archive" if archived else "visit.restore",
-            entity="visit",
-            entity_id=visit_id,
-            patient_id=current.patient_id,
-            reason=reason,
-        )
+        _record_archiving(tx, actor, "visit", current, saved, reason, current.patient_id)
         patient = tx.get_patient(current.patient_id)
         visits = current_episode_visits(tx, current.patient_id)
         if patient is not None and visits:
@@ -446,14 +368,7 @@ def record_handout(
             rule_set_version=rule_set_version,
             library_version=library_version,
         )
-        tx.insert_audit(
-            user_id=actor.id,
-            action="handout.give",
-            entity="handout",
-            entity_id=handout.id,
-            patient_id=patient_id,
-            after={"sha256": handout.sha256},
-        )
+        _audit(tx, actor, "handout.give", "handout", handout.id, patient_id, after={"sha256": handout.sha256})
     return handout
 
 
@@ -463,7 +378,7 @@ def record_export(store: Store, actor: User, what: str, *, patient_id: str | Non
     permission = "export_patient" if patient_id else "read" if what == "caseload_csv" else "export_clinic"
     with store.transaction() as tx:
         authorize(tx, actor, permission)
-        tx.insert_audit(user_id=actor.id, action=f"export.{what}", patient_id=patient_id)
+        _audit(tx, actor, f"export.{what}", patient_id=patient_id)
 
 
 # --- caseload ------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Shared base of the service modules: the permission check, the erased-patient guard, input
-validation and the revision kept with every edit.
+validation, the audit entry of every use case and the revision kept with every edit.
 
 Every service takes the store and the acting user first, checks the user's role inside its
 transaction (`authorize`) and validates input (`_validate`). Callers import the services from
@@ -9,13 +9,13 @@ transaction (`authorize`) and validates input (`_validate`). Callers import the 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from pydantic import ValidationError
 
 from dashboard import auth
 from dashboard.episodes import current_episode
-from dashboard.models import Patient, Visit, control_character_problem, field_errors
+from dashboard.models import Episode, Patient, Visit, control_character_problem, field_errors
 from dashboard.ports import (
     InvalidInputError,
     NotFoundError,
@@ -98,14 +98,21 @@ def _changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, A
     return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
 
 
+def _free_text(value: str | None, field_name: str, missing: str | None) -> str:
+    """Free text kept with the history, stripped; refused when empty with a `missing` message.
+
+    Line breaks are fine in it, NUL and escapes are not.
+    """
+    text = (value or "").strip()
+    if missing and not text:
+        raise InvalidInputError({field_name: missing})
+    if problem := control_character_problem(text, multiline=True):
+        raise InvalidInputError({field_name: problem})
+    return text
+
+
 def _require_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInputError({"reason": "Give a reason for the change; it is kept with the history."})
-    # Reasons are free text kept with the history: line breaks are fine, NUL and escapes are not.
-    if problem := control_character_problem(reason, multiline=True):
-        raise InvalidInputError({"reason": problem})
-    return reason
+    return _free_text(reason, "reason", "Give a reason for the change; it is kept with the history.")
 
 
 def _keep_revision(
@@ -132,3 +139,61 @@ def _keep_revision(
         ),
         patient_id,
     )
+
+
+class AuditPayload(TypedDict, total=False):
+    """What an audit entry may carry besides who, what and which record: the reason and the values."""
+
+    reason: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+def _audit(
+    tx: Tx,
+    actor: User | None,
+    action: str,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    patient_id: str | None = None,
+    **payload: Unpack[AuditPayload],
+) -> int:
+    """Write a use case's audit entry (`actor` None: the command line) in its transaction; returns its seq."""
+    user_id = actor.id if actor else None
+    return tx.insert_audit(
+        user_id=user_id, action=action, entity=entity, entity_id=entity_id, patient_id=patient_id, **payload
+    )
+
+
+Edited = Patient | Visit | Episode  # the records a clinician edits, each keeping revisions
+
+
+def _keep_change(
+    tx: Tx, actor: User, entity: str, current: Edited, saved: Edited, reason: str, patient_id: str | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Keep the clinical values an edit changed as a revision; returns them (before, after)."""
+    before, after = _changed(current.clinical_dict(), saved.clinical_dict())
+    _keep_revision(tx, entity, saved.saved_id, saved.version, actor, reason, before, after, patient_id)
+    return before, after
+
+
+def _record_edit(
+    tx: Tx, actor: User, action: str, current: Edited, saved: Edited, reason: str, patient_id: str | None
+) -> dict[str, Any]:
+    """Keep an edit as a revision and audit it (`action`, e.g. "visit.correct") with the same values;
+    returns the changed values."""
+    entity = action.partition(".")[0]
+    before, after = _keep_change(tx, actor, entity, current, saved, reason, patient_id)
+    _audit(tx, actor, action, entity, saved.saved_id, patient_id, reason=reason, before=before, after=after)
+    return after
+
+
+def _record_archiving(
+    tx: Tx, actor: User, entity: str, current: Edited, saved: Edited, reason: str, patient_id: str | None
+) -> None:
+    """Keep an archiving (or restoring) of a patient or visit as a revision and audit it with the reason."""
+    archived = saved.archived
+    before, after = {"archived": current.archived}, {"archived": archived}
+    _keep_revision(tx, entity, saved.saved_id, saved.version, actor, reason, before, after, patient_id)
+    action = f"{entity}.archive" if archived else f"{entity}.restore"
+    _audit(tx, actor, action, entity, saved.saved_id, patient_id, reason=reason)

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from dashboard.config import Settings
-from dashboard.ports import Store, User, WebSession
+from dashboard.ports import Store, Tx, User, WebSession
 
 COOKIE_NAME = "stride_session"
 CLAIM_PATH = "/_stride/claim"
@@ -138,19 +138,24 @@ def resume(
             else ""
         )
         if reason:
-            if tx.revoke_web_session(session.id, now, reason):
-                tx.insert_audit(
-                    user_id=session.user_id,
-                    action="session.revoke",
-                    entity="web_session",
-                    entity_id=session.id,
-                    reason=reason,
-                )
+            _revoke(tx, session, now, reason)
             return None
         assert user is not None
         tx.touch_web_session(session.id, now)
         tx.insert_audit(user_id=user.id, action="session.resume", entity="web_session", entity_id=session.id)
     return user, session
+
+
+def _revoke(tx: Tx, session: WebSession, at: dt.datetime, reason: str) -> None:
+    """Revoke a server session and audit it under its account; an ended one changes nothing."""
+    if tx.revoke_web_session(session.id, at, reason):
+        tx.insert_audit(
+            user_id=session.user_id,
+            action="session.revoke",
+            entity="web_session",
+            entity_id=session.id,
+            reason=reason,
+        )
 
 
 def revoke(store: Store, session_id: str | None, reason: str, *, now: dt.datetime | None = None) -> None:
@@ -160,14 +165,8 @@ def revoke(store: Store, session_id: str | None, reason: str, *, now: dt.datetim
     now = now or _utcnow()
     with store.transaction() as tx:
         session = tx.get_web_session(session_id)
-        if session is not None and tx.revoke_web_session(session_id, now, reason):
-            tx.insert_audit(
-                user_id=session.user_id,
-                action="session.revoke",
-                entity="web_session",
-                entity_id=session_id,
-                reason=reason,
-            )
+        if session is not None:
+            _revoke(tx, session, now, reason)
 
 
 def sync(

@@ -193,21 +193,20 @@ def restore_sqlite(
         head = read_head(head_path, key)
     except AuditHeadError as exc:
         raise BackupError(str(exc)) from None
+    message = None
     if tail is not None and head is not None and head.seq > tail.seq:
         message = (
             f"restoring this backup TRUNCATES the audit trail: the backup ends at seq {tail.seq}, "
             f"the clinic's audit head is at seq {head.seq} (the {head.seq - tail.seq} newest sequence "
             "numbers, and the changes they record, are lost)"
         )
-        if not force:
-            raise BackupError(f"{message}; give --force to restore it anyway")
-        if notes is not None:
-            notes.append(message)
     elif checked is not None and head is not None and head.seq and checked[1].get(head.seq) != head.hash:
         message = (
             f"this backup's audit trail differs from the clinic's at seq {head.seq} (the audit head): "
             "it comes from another history of the database"
         )
+    # Either loses audit history: refused unless forced, and then said in the notes.
+    if message is not None:
         if not force:
             raise BackupError(f"{message}; give --force to restore it anyway")
         if notes is not None:

@@ -3,7 +3,8 @@
 Writes run in one transaction each; edits check the record version; the audit trail is hash-chained.
 
 Import from `data.store`; the package by part:
-- rows: stored rows to domain models, visit_columns, utcnow, new_id, search_key
+- rows: stored rows to domain models, records to columns (first_version, patient_columns,
+  episode_columns, visit_columns), utcnow, new_id, search_key
 - chain: the audit chain's formula (hash, seal, check, re-seal), no SQL
 - tx_base, tx_patients, tx_records, tx_audit, tx_accounts, tx_caseload: the transaction methods by
   group, as mixins on one base; tx: SqlTx combining them (implements dashboard.ports.Tx)
@@ -33,10 +34,14 @@ from data.store.engine import (
 )
 from data.store.rows import (
     bookkeeping_from_row,
+    episode_columns,
     episode_from_row,
     escalation_from_row,
+    fields_from_row,
+    first_version,
     letter_from_row,
     new_id,
+    patient_columns,
     patient_from_row,
     screening_from_row,
     search_key,
@@ -65,13 +70,17 @@ __all__ = [
     "bookkeeping_from_row",
     "busy_timeout_from_env",
     "check_audit_chain",
+    "episode_columns",
     "episode_from_row",
     "escalation_from_row",
+    "fields_from_row",
+    "first_version",
     "is_busy_error",
     "letter_from_row",
     "make_engine",
     "new_id",
     "open_store",
+    "patient_columns",
     "patient_from_row",
     "payload_sha256",
     "reseal_audit_chain",

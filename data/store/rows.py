@@ -1,11 +1,13 @@
-"""Row conversion for the store: stored rows to domain models and a visit to its columns, and the
-small helpers every part of the store uses (utcnow, new_id, search_key, UTC and date reading)."""
+"""Row conversion for the store: stored rows to domain models, records to their columns (a first
+version's bookkeeping, a patient's, an episode's and a visit's own), and the small helpers every part
+of the store uses (utcnow, new_id, search_key, UTC and date reading)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import unicodedata
 import uuid
+from dataclasses import fields
 from typing import Any
 
 from dashboard.models import Episode, Escalation, Patient, Screening, Visit
@@ -81,6 +83,47 @@ def bookkeeping_from_row(row: Any) -> dict[str, Any]:
     }
 
 
+def fields_from_row(row: Any, record_type: Any, **read: Any) -> dict[str, Any]:
+    """A stored row's values of a record dataclass's fields, `read` giving those converted on the way out."""
+    return {**{f.name: getattr(row, f.name) for f in fields(record_type)}, **read}
+
+
+def first_version(record_id: str, by: str | None, at: dt.datetime) -> dict[str, Any]:
+    """The bookkeeping columns of a record's first version: recorded and last changed `at` by `by`."""
+    return {
+        "id": record_id,
+        "version": 1,
+        "recorded_at": at,
+        "updated_at": at,
+        "recorded_by": by,
+        "updated_by": by,
+        "archived": False,
+    }
+
+
+def patient_columns(patient: Patient) -> dict[str, Any]:
+    """The columns of a patient row besides bookkeeping (the clinical record lives in its JSON payload)."""
+    return {
+        "patient_ref": patient.patient_ref,
+        "search_key": search_key(patient.given_name, patient.family_name, patient.patient_ref),
+        "clinician_id": patient.clinician_id,
+        "next_review_date": patient.next_review_date,
+        "data": patient.clinical_dict(),
+        "language": patient.language,
+    }
+
+
+def episode_columns(episode: Episode) -> dict[str, Any]:
+    """The columns of an episode-of-care row besides bookkeeping (the rest lives in its JSON payload)."""
+    return {
+        "patient_id": episode.patient_id,
+        "status": episode.status,
+        "symptom_onset": episode.symptom_onset,
+        "discharge_date": episode.discharge_date,
+        "data": episode.clinical_dict(),
+    }
+
+
 def patient_from_row(row: Any) -> Patient:
     """A stored patient row as the domain model (validated again on the way out)."""
     return Patient.model_validate({**row.data, **bookkeeping_from_row(row)})
@@ -126,18 +169,7 @@ def letter_from_row(row: Any) -> Letter:
 
 
 def _user(row: Any) -> User:
-    return User(
-        id=row.id,
-        username=row.username,
-        display_name=row.display_name,
-        role=row.role,
-        active=row.active,
-        failed_logins=row.failed_logins,
-        locked_until=_as_utc(row.locked_until),
-        version=row.version,
-        session_epoch=row.session_epoch,
-        must_change_password=row.must_change_password,
-    )
+    return User(**fields_from_row(row, User, locked_until=_as_utc(row.locked_until)))
 
 
 def _web_session(row: Any) -> WebSession:

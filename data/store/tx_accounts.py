@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from dashboard.ports import DuplicateError, Throttle, User, WebSession
+from dashboard.ports import Throttle, User, WebSession
 from data import tables as t
-from data.store.rows import _as_utc, _user, _web_session, new_id, utcnow
+from data.store.rows import _as_utc, _user, _web_session, first_version, new_id, utcnow
 from data.store.tx_base import _TxBase
 
 
@@ -21,12 +22,10 @@ class _Accounts(_TxBase):
 
     # --- users ---------------------------------------------------------------------------------
     def get_user(self, user_id: str) -> User | None:
-        row = self.conn.execute(select(t.users).where(t.users.c.id == user_id)).first()
-        return _user(row) if row else None
+        return self._first(t.users, t.users.c.id == user_id, _user)
 
     def get_user_by_username(self, username: str) -> User | None:
-        row = self.conn.execute(select(t.users).where(t.users.c.username == username)).first()
-        return _user(row) if row else None
+        return self._first(t.users, t.users.c.username == username, _user)
 
     def password_hash(self, user_id: str) -> str | None:
         return self.conn.execute(select(t.users.c.password_hash).where(t.users.c.id == user_id)).scalar()
@@ -37,39 +36,23 @@ class _Accounts(_TxBase):
     def insert_user(self, user: User, password_hash: str) -> User:
         now = utcnow()
         user_id = user.id or new_id()
-        try:
-            with self.conn.begin_nested():
-                self.conn.execute(
-                    insert(t.users).values(
-                        id=user_id,
-                        version=1,
-                        recorded_at=now,
-                        updated_at=now,
-                        archived=False,
-                        username=user.username,
-                        display_name=user.display_name,
-                        role=user.role,
-                        password_hash=password_hash,
-                        active=user.active,
-                        failed_logins=0,
-                        locked_until=None,
-                        session_epoch=user.session_epoch,
-                        must_change_password=user.must_change_password,
-                    )
+        with self._unique("username", "This username is already taken."):
+            self.conn.execute(
+                insert(t.users).values(
+                    **first_version(user_id, None, now),
+                    username=user.username,
+                    display_name=user.display_name,
+                    role=user.role,
+                    password_hash=password_hash,
+                    active=user.active,
+                    failed_logins=0,
+                    locked_until=None,
+                    session_epoch=user.session_epoch,
+                    must_change_password=user.must_change_password,
                 )
-        except IntegrityError:
-            raise DuplicateError(
-                "username", "This username is already taken."
-            ) from None  # the database error carries the values
-        return User(
-            id=user_id,
-            username=user.username,
-            display_name=user.display_name,
-            role=user.role,
-            active=user.active,
-            session_epoch=user.session_epoch,
-            must_change_password=user.must_change_password,
-        )
+            )
+        # The account as stored: a first version, with none of the legacy lockout counts.
+        return replace(user, id=user_id, failed_logins=0, locked_until=None, version=1)
 
     def update_user(self, user: User, *, password_hash: str | None = None) -> User:
         values: dict[str, Any] = {
@@ -162,8 +145,7 @@ class _Accounts(_TxBase):
         return found
 
     def _web_session_where(self, condition: ColumnElement[bool]) -> WebSession | None:
-        row = self.conn.execute(select(t.web_sessions).where(condition)).first()
-        return _web_session(row) if row else None
+        return self._first(t.web_sessions, condition, _web_session)
 
     def web_session_by_ticket(self, ticket_sha256: str) -> WebSession | None:
         return self._web_session_where(t.web_sessions.c.ticket_sha256 == ticket_sha256)

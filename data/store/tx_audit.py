@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, null, select, text, update
@@ -20,7 +21,7 @@ from data.store.chain import (
     check_audit_chain,
     payload_sha256,
 )
-from data.store.rows import _as_utc, new_id, utcnow
+from data.store.rows import _as_utc, fields_from_row, new_id, utcnow
 from data.store.tx_base import _TxBase
 
 # One advisory-lock key for the audit chain on PostgreSQL: appends are serialised so the chain stays linear.
@@ -38,20 +39,7 @@ class _Audit(_TxBase):
 
     # --- revisions and audit -------------------------------------------------------------------
     def insert_revision(self, revision: Revision, patient_id: str | None) -> None:
-        self.conn.execute(
-            insert(t.revisions).values(
-                id=new_id(),
-                entity=revision.entity,
-                entity_id=revision.entity_id,
-                patient_id=patient_id,
-                version=revision.version,
-                changed_at=revision.changed_at,
-                changed_by=revision.changed_by,
-                reason=revision.reason,
-                before=revision.before,
-                after=revision.after,
-            )
-        )
+        self.conn.execute(insert(t.revisions).values(id=new_id(), patient_id=patient_id, **asdict(revision)))
 
     def revisions(self, entity: str, entity_id: str) -> list[Revision]:
         stmt = (
@@ -60,16 +48,7 @@ class _Audit(_TxBase):
             .order_by(t.revisions.c.version)
         )
         return [
-            Revision(
-                entity=row.entity,
-                entity_id=row.entity_id,
-                version=row.version,
-                changed_at=_as_utc(row.changed_at) or utcnow(),
-                changed_by=row.changed_by,
-                reason=row.reason,
-                before=row.before,
-                after=row.after,
-            )
+            Revision(**fields_from_row(row, Revision, changed_at=_as_utc(row.changed_at) or utcnow()))
             for row in self.conn.execute(stmt)
         ]
 
@@ -203,19 +182,7 @@ class _Audit(_TxBase):
             stmt = stmt.where(t.audit.c.at < until)
         stmt = stmt.order_by(t.audit.c.seq.desc()).limit(limit)
         return [
-            AuditEntry(
-                seq=row.seq,
-                at=_as_utc(row.at) or utcnow(),
-                user_id=row.user_id,
-                action=row.action,
-                entity=row.entity,
-                entity_id=row.entity_id,
-                patient_id=row.patient_id,
-                reason=row.reason,
-                before=row.before,
-                after=row.after,
-                redacted=row.redacted,
-            )
+            AuditEntry(**fields_from_row(row, AuditEntry, at=_as_utc(row.at) or utcnow()))
             for row in self.conn.execute(stmt)
         ]
 

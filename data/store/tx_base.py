@@ -4,14 +4,19 @@ clinic key and the audit-chain position, new-row bookkeeping, version-checked up
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Table, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
-from dashboard.ports import StaleRecordError, User
+from dashboard.ports import DuplicateError, StaleRecordError, User
 from data import tables as t
 from data.audit_head import AuditHead
-from data.store.rows import _as_utc, new_id, utcnow
+from data.store.rows import _as_utc, first_version, new_id, utcnow
+
+Read = TypeVar("Read")
 
 
 class _TxBase(ABC):
@@ -26,16 +31,27 @@ class _TxBase(ABC):
 
     # --- bookkeeping -------------------------------------------------------------------------
     def _new_row(self, record: Any) -> dict[str, Any]:
-        now = utcnow()
         return {
-            "id": record.id or new_id(),
-            "version": 1,
-            "recorded_at": now,
-            "updated_at": now,
-            "recorded_by": record.recorded_by,
+            **first_version(record.id or new_id(), record.recorded_by, utcnow()),
             "updated_by": record.updated_by or record.recorded_by,
             "archived": record.archived,
         }
+
+    def _first(
+        self, table: Table, condition: ColumnElement[bool], read: Callable[[Any], Read]
+    ) -> Read | None:
+        """The first row of `table` that meets `condition`, read into its record (None: there is none)."""
+        row = self.conn.execute(select(table).where(condition)).first()
+        return read(row) if row else None
+
+    @contextmanager
+    def _unique(self, field: str, message: str) -> Iterator[None]:
+        """A savepoint in which a unique-constraint violation becomes DuplicateError(field, message)."""
+        try:
+            with self.conn.begin_nested():
+                yield
+        except IntegrityError:
+            raise DuplicateError(field, message) from None  # the database error carries the values
 
     def _versioned_update(
         self, table: Any, record: Any, expected_version: int, values: dict[str, Any]

@@ -4,18 +4,17 @@ patient's clinical rows (the _PatientsAndVisits part of SqlTx)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.exc import IntegrityError
 
 from dashboard.episodes import current_episode
 from dashboard.models import Episode, Escalation, Patient, Visit
-from dashboard.ports import DuplicateError
 from data import tables as t
 from data.store.rows import (
+    episode_columns,
     episode_from_row,
     escalation_from_row,
+    patient_columns,
     patient_from_row,
     search_key,
     visit_columns,
@@ -23,18 +22,20 @@ from data.store.rows import (
 )
 from data.store.tx_base import _TxBase
 
+# What a unique index refuses: a second patient with one reference, a second open episode of a patient.
+_DUPLICATE_REF = ("patient_ref", "A patient with this reference already exists.")
+_SECOND_OPEN_EPISODE = ("episode", "This patient already has an open episode of care.")
+
 
 class _PatientsAndVisits(_TxBase):
     """Patients, episodes of care and visits; a patient's erasure (its audit side is _Audit's)."""
 
     # --- patients ------------------------------------------------------------------------------
     def get_patient(self, patient_id: str) -> Patient | None:
-        row = self.conn.execute(select(t.patients).where(t.patients.c.id == patient_id)).first()
-        return patient_from_row(row) if row else None
+        return self._first(t.patients, t.patients.c.id == patient_id, patient_from_row)
 
     def find_patient_by_ref(self, patient_ref: str) -> Patient | None:
-        row = self.conn.execute(select(t.patients).where(t.patients.c.patient_ref == patient_ref)).first()
-        return patient_from_row(row) if row else None
+        return self._first(t.patients, t.patients.c.patient_ref == patient_ref, patient_from_row)
 
     def search_patients(
         self, query: str, *, include_archived: bool = False, limit: int = 50
@@ -50,26 +51,10 @@ class _PatientsAndVisits(_TxBase):
     def count_patients(self) -> int:
         return int(self.conn.execute(select(func.count()).select_from(t.patients)).scalar() or 0)
 
-    @staticmethod
-    def _patient_values(patient: Patient) -> dict[str, Any]:
-        return {
-            "patient_ref": patient.patient_ref,
-            "search_key": search_key(patient.given_name, patient.family_name, patient.patient_ref),
-            "clinician_id": patient.clinician_id,
-            "next_review_date": patient.next_review_date,
-            "data": patient.clinical_dict(),
-            "language": patient.language,
-        }
-
     def insert_patient(self, patient: Patient) -> Patient:
         row = self._new_row(patient)
-        try:
-            with self.conn.begin_nested():
-                self.conn.execute(insert(t.patients).values(**row, **self._patient_values(patient)))
-        except IntegrityError:
-            raise DuplicateError(
-                "patient_ref", "A patient with this reference already exists."
-            ) from None  # the database error carries the values
+        with self._unique(*_DUPLICATE_REF):
+            self.conn.execute(insert(t.patients).values(**row, **patient_columns(patient)))
         saved: Patient = patient.model_copy(update=row)
         # Every patient starts with one open episode of care, with their onset (§11.1).
         self.insert_episode(
@@ -83,15 +68,8 @@ class _PatientsAndVisits(_TxBase):
         return saved
 
     def update_patient(self, patient: Patient, expected_version: int) -> Patient:
-        try:
-            with self.conn.begin_nested():
-                return self._versioned_update(
-                    t.patients, patient, expected_version, self._patient_values(patient)
-                )
-        except IntegrityError:
-            raise DuplicateError(
-                "patient_ref", "A patient with this reference already exists."
-            ) from None  # the database error carries the values
+        with self._unique(*_DUPLICATE_REF):
+            return self._versioned_update(t.patients, patient, expected_version, patient_columns(patient))
 
     # --- episodes ------------------------------------------------------------------------------
     def episodes(self, patient_id: str) -> list[Episode]:
@@ -104,44 +82,23 @@ class _PatientsAndVisits(_TxBase):
         return [episode_from_row(row) for row in self.conn.execute(stmt)]
 
     def get_episode(self, episode_id: str) -> Episode | None:
-        row = self.conn.execute(select(t.episodes).where(t.episodes.c.id == episode_id)).first()
-        return episode_from_row(row) if row else None
+        return self._first(t.episodes, t.episodes.c.id == episode_id, episode_from_row)
 
     def open_episode(self, patient_id: str) -> Episode | None:
         """The patient's open episode, or None when every episode is discharged."""
-        row = self.conn.execute(
-            select(t.episodes).where(t.episodes.c.patient_id == patient_id, t.episodes.c.status == "open")
-        ).first()
-        return episode_from_row(row) if row else None
-
-    @staticmethod
-    def _episode_values(episode: Episode) -> dict[str, Any]:
-        return {
-            "patient_id": episode.patient_id,
-            "status": episode.status,
-            "symptom_onset": episode.symptom_onset,
-            "discharge_date": episode.discharge_date,
-            "data": episode.clinical_dict(),
-        }
+        e = t.episodes.c
+        return self._first(t.episodes, (e.patient_id == patient_id) & (e.status == "open"), episode_from_row)
 
     def insert_episode(self, episode: Episode) -> Episode:
         row = self._new_row(episode)
-        try:
-            with self.conn.begin_nested():
-                self.conn.execute(insert(t.episodes).values(**row, **self._episode_values(episode)))
-        except IntegrityError:
-            raise DuplicateError("episode", "This patient already has an open episode of care.") from None
+        with self._unique(*_SECOND_OPEN_EPISODE):
+            self.conn.execute(insert(t.episodes).values(**row, **episode_columns(episode)))
         self.refresh_summaries([episode.patient_id])  # a new episode is a new baseline for the caseload
         return episode.model_copy(update=row)
 
     def update_episode(self, episode: Episode, expected_version: int) -> Episode:
-        try:
-            with self.conn.begin_nested():
-                saved = self._versioned_update(
-                    t.episodes, episode, expected_version, self._episode_values(episode)
-                )
-        except IntegrityError:
-            raise DuplicateError("episode", "This patient already has an open episode of care.") from None
+        with self._unique(*_SECOND_OPEN_EPISODE):
+            saved = self._versioned_update(t.episodes, episode, expected_version, episode_columns(episode))
         self.refresh_summaries([episode.patient_id])  # a re-opened episode may be current again
         return saved
 
@@ -209,8 +166,7 @@ class _PatientsAndVisits(_TxBase):
         return [visit_from_row(row) for row in self.conn.execute(stmt)]
 
     def get_visit(self, visit_id: str) -> Visit | None:
-        row = self.conn.execute(select(t.visits).where(t.visits.c.id == visit_id)).first()
-        return visit_from_row(row) if row else None
+        return self._first(t.visits, t.visits.c.id == visit_id, visit_from_row)
 
     def insert_visit(self, visit: Visit) -> Visit:
         """Store a new visit; one that names no episode of its patient joins the patient's open episode
@@ -268,6 +224,6 @@ class _PatientsAndVisits(_TxBase):
         ):
             result = self.conn.execute(delete(table).where(table.c.patient_id == patient_id))
             removed[table.name] = result.rowcount
-        values = {**self._patient_values(stub), "search_key": ""}
+        values = {**patient_columns(stub), "search_key": ""}
         self._versioned_update(t.patients, stub, expected_version, values)
         return {name: int(n or 0) for name, n in removed.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -12,7 +13,16 @@ from sqlalchemy import func, insert, select
 from dashboard.models import Escalation, Screening
 from dashboard.ports import FlagSummary, Handout, Letter, PinnedEmergency
 from data import tables as t
-from data.store.rows import _as_utc, escalation_from_row, letter_from_row, new_id, screening_from_row, utcnow
+from data.store.rows import (
+    _as_utc,
+    escalation_from_row,
+    fields_from_row,
+    first_version,
+    letter_from_row,
+    new_id,
+    screening_from_row,
+    utcnow,
+)
 from data.store.tx_base import _TxBase
 
 
@@ -94,28 +104,15 @@ class _Records(_TxBase):
         library_version: str,
     ) -> Handout:
         now = utcnow()
-        handout_id = new_id()
         digest = hashlib.sha256(pdf).hexdigest()
+        handout = Handout(
+            new_id(), patient_id, now, recorded_by, digest, pdf, plan, rule_set_version, library_version
+        )
+        # Every field of a handout is a column of its row.
         self.conn.execute(
-            insert(t.handouts).values(
-                id=handout_id,
-                version=1,
-                recorded_at=now,
-                updated_at=now,
-                recorded_by=recorded_by,
-                updated_by=recorded_by,
-                archived=False,
-                patient_id=patient_id,
-                sha256=digest,
-                pdf=pdf,
-                plan=plan,
-                rule_set_version=rule_set_version,
-                library_version=library_version,
-            )
+            insert(t.handouts).values({**asdict(handout), **first_version(handout.id, recorded_by, now)})
         )
-        return Handout(
-            handout_id, patient_id, now, recorded_by, digest, pdf, plan, rule_set_version, library_version
-        )
+        return handout
 
     def handouts(self, patient_id: str) -> list[Handout]:
         stmt = (
@@ -123,15 +120,9 @@ class _Records(_TxBase):
         )
         return [
             Handout(
-                row.id,
-                row.patient_id,
-                _as_utc(row.recorded_at) or utcnow(),
-                row.recorded_by,
-                row.sha256,
-                bytes(row.pdf),
-                row.plan,
-                row.rule_set_version,
-                row.library_version,
+                **fields_from_row(
+                    row, Handout, recorded_at=_as_utc(row.recorded_at) or utcnow(), pdf=bytes(row.pdf)
+                )
             )
             for row in self.conn.execute(stmt)
         ]
@@ -163,24 +154,10 @@ class _Records(_TxBase):
             content,
             tuple(escalation_ids),
         )
-        self.conn.execute(
-            insert(t.letters).values(
-                id=letter.id,
-                version=1,
-                recorded_at=now,
-                updated_at=now,
-                recorded_by=recorded_by,
-                updated_by=recorded_by,
-                archived=False,
-                patient_id=patient_id,
-                episode_id=episode_id,
-                kind=kind,
-                recipient=recipient,
-                sha256=letter.sha256,
-                pdf=pdf,
-                data={"content": content, "escalation_ids": list(escalation_ids)},
-            )
-        )
+        row = {**asdict(letter), **first_version(letter.id, recorded_by, now)}
+        # The content as printed and the escalations the letter closed are the row's payload.
+        row["data"] = {"content": row.pop("content"), "escalation_ids": list(row.pop("escalation_ids"))}
+        self.conn.execute(insert(t.letters).values(row))
         return letter
 
     def letters(self, patient_id: str) -> list[Letter]:

@@ -14,53 +14,21 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, text
 
 from dashboard.ports import User
+from data import tables
 from data.store import AUDIT_LOCK_KEY, SqlStore, check_audit_chain, reseal_audit_chain
-from data.transfer.codec import Column, format_timestamp
+from data.transfer.codec import format_timestamp
+from data.transfer.layout import table_keys
 
 if TYPE_CHECKING:
     from data.store import SqlTx
     from data.transfer.reader import ImportReport, Parsed, Reader
 
-AUDIT_KEYS = [
-    Column("seq", "int", True, False),
-    Column("at", "timestamp", True, False),
-    Column("user_id", "str", True, True, 36),
-    Column("action", "str", True, False, 48),
-    Column("entity", "str", True, True, 24),
-    Column("entity_id", "str", True, True, 36),
-    Column("patient_id", "str", True, True, 36),
-    Column("reason", "str", True, False),
-    Column("before", "json", True, True),
-    Column("after", "json", True, True),
-    Column("prev_hash", "str", True, False, 64),
-    Column("hash", "str", True, False, 64),
-    Column("payload_sha256", "str", True, True, 64),
-    Column("redacted", "bool", True, False),
-    Column("redacted_by", "int", True, True),
-    Column("seal", "str", True, True, 64),
-]
+AUDIT_KEYS = table_keys(tables.audit)
 
 
 def audit_json(row: Any) -> dict[str, Any]:
-    """One audit row as an object of audit.json."""
-    return {
-        "seq": row.seq,
-        "at": format_timestamp(row.at),
-        "user_id": row.user_id,
-        "action": row.action,
-        "entity": row.entity,
-        "entity_id": row.entity_id,
-        "patient_id": row.patient_id,
-        "reason": row.reason,
-        "before": row.before,
-        "after": row.after,
-        "prev_hash": row.prev_hash,
-        "hash": row.hash,
-        "payload_sha256": row.payload_sha256,
-        "redacted": bool(row.redacted),
-        "redacted_by": row.redacted_by,
-        "seal": row.seal,
-    }
+    """One audit row (every column of the audit table) as an object of audit.json."""
+    return {**row._asdict(), "at": format_timestamp(row.at), "redacted": bool(row.redacted)}
 
 
 def audit_export(store: SqlStore, actor: User | None, action: str, **values: Any) -> None:

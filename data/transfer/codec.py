@@ -193,6 +193,14 @@ def csv_bytes(columns: list[str], rows: Iterable[list[str]]) -> tuple[bytes, int
     return buffer.getvalue().encode("utf-8"), count
 
 
+def records_csv(columns: list[Column], records: Iterable[Any]) -> tuple[bytes, int]:
+    """Records (rows or models) as the export's CSV bytes, one cell per column formatted by its kind."""
+    return csv_bytes(
+        [c.name for c in columns],
+        ([format_cell(getattr(r, c.name), c.kind) for c in columns] for r in records),
+    )
+
+
 def json_depth(value: Any) -> int:
     """How deeply lists and objects nest in a parsed JSON value (iterative: no recursion limit)."""
     deepest = 0

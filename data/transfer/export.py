@@ -35,7 +35,16 @@ from data.store import (
     visit_from_row,
 )
 from data.transfer.audit import audit_export, audit_json
-from data.transfer.codec import csv_bytes, format_cell, format_timestamp, item_order, json_bytes, ts_key, utc
+from data.transfer.codec import (
+    csv_bytes,
+    format_cell,
+    format_timestamp,
+    item_order,
+    json_bytes,
+    records_csv,
+    ts_key,
+    utc,
+)
 from data.transfer.layout import (
     CHILD_TABLES,
     MANIFEST_NAME,
@@ -73,44 +82,23 @@ def model_json(record: Any) -> dict[str, Any]:
 
 
 def revision_json(row: Any) -> dict[str, Any]:
-    """One revision row as an object of revisions.json."""
-    return {
-        "id": row.id,
-        "entity": row.entity,
-        "entity_id": row.entity_id,
-        "patient_id": row.patient_id,
-        "version": row.version,
-        "changed_at": format_timestamp(row.changed_at),
-        "changed_by": row.changed_by,
-        "reason": row.reason,
-        "before": row.before,
-        "after": row.after,
-    }
+    """One revision row (every column of the revisions table) as an object of revisions.json."""
+    return {**row._asdict(), "changed_at": format_timestamp(row.changed_at)}
 
 
 def handout_json(row: Any) -> dict[str, Any]:
-    """One handout row (without its PDF) as an object of handouts.json."""
-    return {
-        **bookkeeping_json(bookkeeping_from_row(row)),
-        "patient_id": row.patient_id,
-        "sha256": row.sha256,
-        "rule_set_version": row.rule_set_version,
-        "library_version": row.library_version,
-        "plan": row.plan,
-        "pdf": f"handouts/{row.id}.pdf",
-    }
+    """One handout row (every column of the handouts table, the PDF named by its member) as an object
+    of handouts.json."""
+    return {**row._asdict(), **bookkeeping_json(bookkeeping_from_row(row)), "pdf": f"handouts/{row.id}.pdf"}
 
 
 def letter_json(row: Any) -> dict[str, Any]:
     """One letter row (without its PDF) as an object of letters.json: the content as printed, the
     escalations it closed (a referral letter is their evidence) and the SHA-256 of the PDF as given."""
+    columns = {name: value for name, value in row._asdict().items() if name != "data"}
     return {
+        **columns,
         **bookkeeping_json(bookkeeping_from_row(row)),
-        "patient_id": row.patient_id,
-        "episode_id": row.episode_id,
-        "kind": row.kind,
-        "recipient": row.recipient,
-        "sha256": row.sha256,
         "content": row.data.get("content", {}),
         "escalation_ids": list(row.data.get("escalation_ids", ())),
         "pdf": f"letters/{row.id}.pdf",
@@ -224,25 +212,13 @@ def export_clinic(
 
         user_rows = sorted(conn.execute(select(t.users)), key=lambda r: (r.username, r.id))
         columns = [*USER_COLUMNS, *([PASSWORD_COLUMN] if include_password_hashes else [])]
-        out.add(
-            "users.csv",
-            *csv_bytes(
-                [c.name for c in columns],
-                ([format_cell(getattr(row, c.name), c.kind) for c in columns] for row in user_rows),
-            ),
-        )
+        out.add("users.csv", *records_csv(columns, user_rows))
         report(0.05)
 
         patients = [patient_from_row(row) for row in conn.execute(select(t.patients))]
         patients.sort(key=lambda p: (p.patient_ref, p.id or ""))
         order = {p.id: n for n, p in enumerate(patients)}
-        out.add(
-            "patients.csv",
-            *csv_bytes(
-                [c.name for c in PATIENT_COLUMNS],
-                ([format_cell(getattr(p, c.name), c.kind) for c in PATIENT_COLUMNS] for p in patients),
-            ),
-        )
+        out.add("patients.csv", *records_csv(PATIENT_COLUMNS, patients))
         report(0.15)
 
         visits = [visit_from_row(row) for row in conn.execute(select(t.visits))]
@@ -254,13 +230,7 @@ def export_clinic(
                 v.id,
             )
         )
-        out.add(
-            "visits.csv",
-            *csv_bytes(
-                [c.name for c in VISIT_COLUMNS],
-                ([format_cell(getattr(v, c.name), c.kind) for c in VISIT_COLUMNS] for v in visits),
-            ),
-        )
+        out.add("visits.csv", *records_csv(VISIT_COLUMNS, visits))
         children: dict[str, list[list[str]]] = {name: [] for name in CHILD_TABLES}
         for visit in visits:
             for name, rows in visit_children(visit).items():

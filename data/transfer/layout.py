@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any, get_args
 
 from pydantic import BaseModel
+from sqlalchemy import JSON, Boolean, DateTime, Integer, LargeBinary, String, Table
 
 from dashboard.catalogue import INSTRUMENTS, Instrument
-from dashboard.models import Patient, Visit
+from dashboard.models import BOOKKEEPING_FIELDS, Patient, Visit
+from data import tables
 from data.transfer.codec import Column, field_kind, is_nullable, model_columns
 
 FORMAT_NAME = "stride-clinic-export"
@@ -162,48 +164,43 @@ DATA_FILES: tuple[str, ...] = (
 # the PDFs as letters/<id>.pdf) came with letters (migration 0010); an older archive has none.
 OPTIONAL_DATA_FILES: tuple[str, ...] = ("episodes.json", "letters.json")
 
+# A stored column's kind in a JSON record (kind "json" = object or null); a PDF is named by its member.
+_JSON_KINDS = (
+    (Boolean, "bool"),
+    (Integer, "int"),
+    (DateTime, "timestamp"),
+    (JSON, "json"),
+    (String, "str"),  # Text too: it is a String without a length
+    (LargeBinary, "str"),
+)
+
+
+def table_keys(table: Table, *, leave_out: tuple[str, ...] = ()) -> list[Column]:
+    """The keys of a JSON record file as the store's table has them: every one present, None only where
+    the column takes NULL, text no longer than the column (data.tables is the one description)."""
+    return [
+        Column(
+            c.name,
+            next(kind for sql_type, kind in _JSON_KINDS if isinstance(c.type, sql_type)),
+            True,
+            bool(c.nullable),
+            getattr(c.type, "length", None),
+        )
+        for c in table.columns
+        if c.name not in leave_out
+    ]
+
+
 # JSON record files: the keys each object holds (kind "json" = object or null, "any" = the model checks it).
-BOOKKEEPING_KEYS = [
-    Column("id", "str", True, False, 36),
-    Column("version", "int", True, False),
-    Column("recorded_at", "timestamp", True, False),
-    Column("updated_at", "timestamp", True, False),
-    Column("recorded_by", "str", True, True, 36),
-    Column("updated_by", "str", True, True, 36),
-    Column("archived", "bool", True, False),
-]
-REVISION_KEYS = [
-    Column("id", "str", True, False, 36),
-    Column("entity", "str", True, False, 24),
-    Column("entity_id", "str", True, False, 36),
-    Column("patient_id", "str", True, True, 36),
-    Column("version", "int", True, False),
-    Column("changed_at", "timestamp", True, False),
-    Column("changed_by", "str", True, True, 36),
-    Column("reason", "str", True, False),
-    Column("before", "json", True, True),
-    Column("after", "json", True, True),
-]
-HANDOUT_KEYS = [
-    *BOOKKEEPING_KEYS,
-    Column("patient_id", "str", True, False, 36),
-    Column("sha256", "str", True, False, 64),
-    Column("rule_set_version", "str", True, False, 32),
-    Column("library_version", "str", True, False, 32),
-    Column("plan", "json", True, False),
-    Column("pdf", "str", True, False),
-]
-# A letter as given (clinical-reference §13): kind and recipient are checked against dashboard.letters.
+BOOKKEEPING_KEYS = [c for c in table_keys(tables.handouts) if c.name in BOOKKEEPING_FIELDS]
+REVISION_KEYS = table_keys(tables.revisions)
+HANDOUT_KEYS = table_keys(tables.handouts)
+# A letter as given (clinical-reference §13): kind and recipient are checked against dashboard.letters;
+# the stored payload (`data`) is the letter's content and the escalations it closed.
 LETTER_KEYS = [
-    *BOOKKEEPING_KEYS,
-    Column("patient_id", "str", True, False, 36),
-    Column("episode_id", "str", True, True, 36),
-    Column("kind", "str", True, False, 24),
-    Column("recipient", "str", True, False, 32),
-    Column("sha256", "str", True, False, 64),
+    *table_keys(tables.letters, leave_out=("data",)),
     Column("content", "json", True, False),
     Column("escalation_ids", "ids", True, False),
-    Column("pdf", "str", True, False),
 ]
 # Lengths of the screening and escalation columns the database limits.
 # Column widths of the queryable columns; `status` is an escalation's (8) or an episode's (12): each
