@@ -17,6 +17,7 @@ from dashboard.models import (
     TIER_ORDER,
     Escalation,
     Patient,
+    ReportSource,
     Screening,
     Visit,
 )
@@ -66,8 +67,14 @@ def _screen_and_escalate(
     return screening
 
 
-def _update_escalations(tx: Tx, actor: User, patient: Patient, screening: Screening) -> None:
-    """One open escalation per patient and rule; reopened only on a higher tier or new evidence."""
+def _update_escalations(
+    tx: Tx, actor: User | None, patient: Patient, screening: Screening, *, source: ReportSource = "clinician"
+) -> None:
+    """One open escalation per patient and rule; reopened only on a higher tier or new evidence.
+
+    `actor` None and `source` "patient": a patient's own check-in answers (clinical-reference §12.2).
+    """
+    by = actor.id if actor else None
     existing = tx.escalations(patient_id=patient.id)
     now = _utcnow()
     for flag in screening.flags:
@@ -89,7 +96,7 @@ def _update_escalations(tx: Tx, actor: User, patient: Patient, screening: Screen
                             "action": flag.action,
                             "timeframe": flag.timeframe,
                             "last_screening_id": screening.id,
-                            "updated_by": actor.id,
+                            "updated_by": by,
                         }
                     ),
                     open_one.version,
@@ -111,8 +118,9 @@ def _update_escalations(tx: Tx, actor: User, patient: Patient, screening: Screen
                 timeframe=flag.timeframe,
                 opened_at=now,
                 last_screening_id=screening.id,
-                recorded_by=actor.id,
-                updated_by=actor.id,
+                recorded_by=by,
+                updated_by=by,
+                source=source,
             )
         )
         after = {"rule_id": flag.rule_id, "tier": flag.tier}

@@ -209,7 +209,7 @@ invites = Table(
     Column("patient_id", String(36), ForeignKey("patients.id"), nullable=False, index=True),
     Column("episode_id", String(36), nullable=True),
     Column("kind", String(16), nullable=False),
-    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", String(36), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),

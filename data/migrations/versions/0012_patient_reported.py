@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("patient_id", sa.String(length=36), nullable=False),
         sa.Column("episode_id", sa.String(length=36), nullable=True),
         sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("token_sha256", sa.String(length=64), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=36), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("failed_identity_attempts", sa.Integer(), server_default="0", nullable=False),
         sa.ForeignKeyConstraint(["patient_id"], ["patients.id"], name="fk_invites_patient_id_patients"),
         sa.PrimaryKeyConstraint("id", name="pk_invites"),
-        sa.UniqueConstraint("token_sha256", name="uq_invites_token_sha256"),
+        sa.UniqueConstraint("token_hash", name="uq_invites_token_hash"),
     )
     op.create_index("ix_invites_patient_id", "invites", ["patient_id"])
     op.create_table(
