@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from dashboard.patient_reported import DiaryThresholds
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = ROOT / "var" / "stride.sqlite3"
 
@@ -18,12 +20,13 @@ def _from(variable: str, default: Any) -> Any:
 
 @dataclass(frozen=True)
 class RuleSettings:
-    """Clinic-changeable red-flag settings (clinical-reference §3.3); part of the rule-set hash."""
+    """Clinic-changeable red-flag settings (clinical-reference §3.3, §12.3); part of the rule-set hash."""
 
-    # RF_CES_POSSIBLE is URGENT by default; a clinic may raise it to EMERGENCY [U].
+    # RF_CES_POSSIBLE is URGENT by default; a clinic may raise it to EMERGENCY [U]
+    # (STRIDE_RF_CES_POSSIBLE_EMERGENCY, a yes/no, read by load_settings).
     ces_possible_tier: str = "URGENT"
     # Malignancy age cut-off: > 50 years (Cochrane list, G-care) [U: sources vary 50-60].
-    malignancy_age_over_years: int = 50
+    malignancy_age_over_years: int = _from("STRIDE_RF_MALIGNANCY_AGE_OVER", 50)
     # Fracture age cut-off: > 70 years (Henschke 2009 screening set [S]).
     fracture_age_over_years: int = 70
     # failure_to_improve needs at least 28 days of care [U].
@@ -32,6 +35,19 @@ class RuleSettings:
     persistent_no_improvement_days: int = 42
     # RF_WALKING_DECLINE fires on a fall of more than 50 % [U].
     walking_decline_fraction: float = 0.5
+    # Walking-diary traffic light by pain during the walk (NRS): green ≤ 3, amber 4–5, red ≥ 6
+    # [U: sources vary between 0–3/4–5/6+, 0–3/4–7/8+ and <3/4–6/7+] (§12.3); RF_DIARY_NOT_SETTLING.
+    diary_green_max: int = _from("STRIDE_DIARY_GREEN_MAX", 3)
+    diary_amber_max: int = _from("STRIDE_DIARY_AMBER_MAX", 5)
+
+    def __post_init__(self) -> None:
+        # Impossible diary thresholds stop Stride when the settings are read, never a screening later.
+        _ = self.diary_thresholds
+
+    @property
+    def diary_thresholds(self) -> DiaryThresholds:
+        """The clinic's walking-diary traffic-light thresholds (pain during the walk, NRS 0–10)."""
+        return DiaryThresholds(green_max=self.diary_green_max, amber_max=self.diary_amber_max)
 
 
 @dataclass(frozen=True)
@@ -71,31 +87,43 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
 
+def _env_names(kind: type) -> dict[str, str]:
+    """Field name -> its environment variable, in declaration order, for the fields that have one."""
+    return {f.name: f.metadata["env"] for f in fields(kind) if "env" in f.metadata}
+
+
 # Setting name -> its environment variable, in the order Settings declares them.
-_ENV: dict[str, str] = {f.name: f.metadata["env"] for f in fields(Settings) if "env" in f.metadata}
+_ENV: dict[str, str] = _env_names(Settings)
+
+
+def _from_env(kind: type, env: dict[str, str]) -> dict[str, object]:
+    """The fields of `kind` whose STRIDE_* variable is set, read as the field's type."""
+    values: dict[str, object] = {}
+    types = {f.name: f.type for f in fields(kind)}
+    for name, var in _env_names(kind).items():
+        raw = env.get(var)
+        if raw is None or raw == "":
+            continue
+        kind_of = types[name]
+        if kind_of in (bool, "bool"):
+            values[name] = raw.strip().lower() in {"1", "true", "yes", "on"}
+            continue
+        values[name] = (
+            int(raw) if kind_of in (int, "int") else float(raw) if kind_of in (float, "float") else raw
+        )
+    return values
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read Settings from the environment (STRIDE_* variables); unset ones keep safe defaults."""
     env = dict(os.environ if environ is None else environ)
-    values: dict[str, object] = {}
-    types = {f.name: f.type for f in fields(Settings)}
-    for name, var in _ENV.items():
-        raw = env.get(var)
-        if raw is None or raw == "":
-            continue
-        kind = types[name]
-        if kind in (bool, "bool"):
-            values[name] = raw.strip().lower() in {"1", "true", "yes", "on"}
-            continue
-        values[name] = int(raw) if kind in (int, "int") else float(raw) if kind in (float, "float") else raw
     rules = RuleSettings(
         ces_possible_tier="EMERGENCY"
         if env.get("STRIDE_RF_CES_POSSIBLE_EMERGENCY", "").lower() in {"1", "true", "yes"}
         else "URGENT",
-        malignancy_age_over_years=int(env.get("STRIDE_RF_MALIGNANCY_AGE_OVER", "50")),
+        **_from_env(RuleSettings, env),  # type: ignore[arg-type]
     )
-    return Settings(rules=rules, **values)  # type: ignore[arg-type]
+    return Settings(rules=rules, **_from_env(Settings, env))  # type: ignore[arg-type]
 
 
 def settings_names() -> dict[str, str]:

@@ -214,6 +214,7 @@ RULE_CODES: dict[str, LocalCode] = {
         ("RF_CRITICAL_LIMB_ISCHAEMIA", "Possible critical limb ischaemia"),
         ("RF_PERSISTENT_NO_IMPROVEMENT", "No meaningful improvement after more than 6 weeks of care"),
         ("RF_WALKING_DECLINE", "Walking tolerance fell by more than half"),
+        ("RF_DIARY_NOT_SETTLING", "Walking diary: two red entries in a row"),
     )
 }
 

@@ -342,11 +342,21 @@ def parse_checkin(raw: Mapping[str, object], psfs_activities: Sequence[str]) -> 
 # --- the walking diary (§12.3) -------------------------------------------------------------------
 @dataclass(frozen=True)
 class DiaryThresholds:
-    """Pain during the walk (NRS 0–10) that turns a day amber or red; clinic settings (§12.3)."""
+    """Pain during the walk (NRS 0–10) up to which a day is green, and up to which amber; above: red.
 
-    # Defaults green ≤ 3, amber 4–5, red ≥ 6 [U]: sources vary (0–3/4–5/6+, 0–3/4–7/8+, <3/4–6/7+).
-    green_max: int = 3
-    amber_max: int = 5
+    The clinic's settings, with their defaults: dashboard.config.RuleSettings.diary_thresholds (§12.3).
+    """
+
+    green_max: int
+    amber_max: int
+
+    def __post_init__(self) -> None:
+        low, high = PAIN_RANGE
+        if not low <= self.green_max <= self.amber_max <= high:
+            raise ValueError(
+                f"diary thresholds: need {low} ≤ green max ≤ amber max ≤ {high}, "
+                f"got green max {self.green_max}, amber max {self.amber_max}"
+            )
 
 
 @dataclass(frozen=True)
@@ -367,9 +377,14 @@ class DiaryEntry:
     version: int = 1
 
 
-def traffic_light(entry: DiaryEntry, thresholds: DiaryThresholds = DiaryThresholds()) -> Light:
+def worse_next_morning(entry: DiaryEntry) -> bool:
+    """The 24-hour rule: next-morning pain (NRS) still above the pain before the walk; red whatever else."""
+    return entry.pain_next_morning_nrs is not None and entry.pain_next_morning_nrs > entry.pain_before_nrs
+
+
+def traffic_light(entry: DiaryEntry, thresholds: DiaryThresholds) -> Light:
     """Green, amber or red by pain during the walk (NRS); worse next morning than before: red (24-h rule)."""
-    if entry.pain_next_morning_nrs is not None and entry.pain_next_morning_nrs > entry.pain_before_nrs:
+    if worse_next_morning(entry):
         return "red"
     if entry.pain_during_nrs <= thresholds.green_max:
         return "green"
@@ -385,20 +400,27 @@ LIGHT_WORDS: Final[Mapping[Light, str]] = {
 }
 
 
-def not_settling(entries: Sequence[DiaryEntry], thresholds: DiaryThresholds = DiaryThresholds()) -> bool:
+def by_walk_date(entries: Sequence[DiaryEntry]) -> list[DiaryEntry]:
+    """Diary entries oldest walk first, whatever order they were typed in."""
+    return sorted(entries, key=lambda e: e.walk_date)
+
+
+def not_settling(entries: Sequence[DiaryEntry], thresholds: DiaryThresholds) -> bool:
     """Two red entries in a row, the latest two by date: ease back to the last green week (§12.3)."""
-    latest = sorted(entries, key=lambda e: e.walk_date)[-2:]
+    latest = by_walk_date(entries)[-2:]
     return len(latest) == 2 and all(traffic_light(e, thresholds) == "red" for e in latest)
 
 
-def last_comfortable_minutes(
-    entries: Sequence[DiaryEntry], thresholds: DiaryThresholds = DiaryThresholds()
-) -> float | None:
+def last_green(entries: Sequence[DiaryEntry], thresholds: DiaryThresholds) -> DiaryEntry | None:
+    """The most recent green day: the level to go back to after red days (None: no green day yet)."""
+    greens = [e for e in by_walk_date(entries) if traffic_light(e, thresholds) == "green"]
+    return greens[-1] if greens else None
+
+
+def last_comfortable_minutes(entries: Sequence[DiaryEntry], thresholds: DiaryThresholds) -> float | None:
     """Minutes walked on the most recent green day: the level to go back to after red days."""
-    greens = [
-        e for e in sorted(entries, key=lambda e: e.walk_date) if traffic_light(e, thresholds) == "green"
-    ]
-    return greens[-1].walked_min if greens else None
+    green = last_green(entries, thresholds)
+    return None if green is None else green.walked_min
 
 
 def parse_diary_entry(raw: Mapping[str, object], walk_date: dt.date, today: dt.date) -> DiaryEntry | Problems:

@@ -7,6 +7,7 @@ from typing import Any
 
 from dashboard.episodes import EpisodeOutcome
 from dashboard.models import Episode, Patient, Visit
+from dashboard.patient_reported import DiaryEntry
 
 PATIENT_DEFAULTS: dict[str, Any] = {
     "patient_ref": "T-0001",
@@ -33,6 +34,28 @@ def make_visit(day: int = 0, *, start: dt.date = FIRST_VISIT_DATE, **overrides: 
     once: `make_visit = functools.partial(factories.make_visit, start=DAY_ONE)`.
     """
     return Visit(**{"visit_date": start + dt.timedelta(days=day), **overrides})
+
+
+def make_diary_entry(
+    day: int,
+    during: int,
+    *,
+    start: dt.date = FIRST_VISIT_DATE,
+    before: int = 2,
+    morning: int | None = None,
+    walked: float = 20,
+    **overrides: Any,
+) -> DiaryEntry:
+    """A diary entry `day` days after `start`: pain `during` the walk, `before` it and the next `morning`."""
+    values = {
+        "walk_date": start + dt.timedelta(days=day),
+        "walked_min": walked,
+        "symptom_onset_min": None,
+        "pain_before_nrs": before,
+        "pain_during_nrs": during,
+        "pain_next_morning_nrs": morning,
+    }
+    return DiaryEntry(**{**values, **overrides})
 
 
 def make_episode(**overrides: Any) -> Episode:

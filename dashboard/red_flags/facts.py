@@ -1,7 +1,8 @@
 """Facts: everything the red-flag rules look at, derived once from the patient and visits (§3.1, §3.2).
 
 `_facts`, `_order` and `_change_evidence` are shared with the screening engine of this package; their
-source text goes into the rule-set version (dashboard.red_flags.screening.rule_set_version).
+source text (and `_episode_diary`'s) goes into the rule-set version
+(dashboard.red_flags.screening.rule_set_version).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from dashboard.config import RuleSettings
 from dashboard.models import Patient, Visit
 from dashboard.outcomes import ChangeJudgement, counts_as_evidence, improvement, judge_change, score_odi
+from dashboard.patient_reported import DiaryEntry, by_walk_date, last_green, not_settling
 from dashboard.red_flags.thresholds import (
     ACTIVE_CHANGE,
     CES_FEATURES,
@@ -91,6 +93,10 @@ class Facts:
     walk_latest: float | None
     walk_previous_date: dt.date | None
     walk_unit: str | None  # "m" or "min": the metric both compared walks were recorded on (§7.8)
+    # RF_DIARY_NOT_SETTLING: the current episode's walking diary, read with the clinic's thresholds (§12.3).
+    diary_latest: tuple[DiaryEntry, ...]  # the latest two entries by walk date (fewer when there are fewer)
+    diary_not_settling: bool  # both of them red
+    diary_last_green: DiaryEntry | None  # the most recent green day: the level to ease back to
 
     @property
     def walk_decline(self) -> float | None:
@@ -159,12 +165,20 @@ def _worsening_pain(ordered: Sequence[Visit]) -> str | None:
     return None
 
 
+def _episode_diary(diary: Iterable[DiaryEntry], latest: Visit) -> list[DiaryEntry]:
+    """The latest visit's episode's diary, oldest walk first; an entry of another episode never counts."""
+    return by_walk_date(
+        [e for e in diary if None in (e.episode_id, latest.episode_id) or e.episode_id == latest.episode_id]
+    )
+
+
 def _facts(
     patient: Patient,
     ordered: Sequence[Visit],
     settings: RuleSettings,
     evidence: tuple[ChangeJudgement, ...] | None = None,
     lookback: Sequence[Visit] = (),
+    diary: Sequence[DiaryEntry] = (),
 ) -> Facts:
     """Facts from visits already in screening order (oldest first).
 
@@ -173,6 +187,7 @@ def _facts(
     `lookback` is the previous episode's last visit at a re-referral within 12 weeks
     (`dashboard.episodes.lookback_visits`): only the trend rules (a drop in MRC grade, worsening pain,
     walking decline) compare with it; everything else reads the current episode (§11.1).
+    `diary` is the patient's walking diary (§12.3); only the current episode's entries count.
     """
     first, latest, earlier = ordered[0], ordered[-1], ordered[:-1]
     trend_history = [*lookback, *ordered]
@@ -190,6 +205,8 @@ def _facts(
         evidence = _change_evidence(ordered)
     improved, not_improved = improvement(evidence)
     pair = latest_same_protocol_pair(trend_history)
+    walks = _episode_diary(diary, latest)
+    thresholds = settings.diary_thresholds
     return Facts(
         settings=settings,
         visit_count=len(ordered),
@@ -243,9 +260,18 @@ def _facts(
         walk_latest=primary_metric(pair[1]) if pair else None,
         walk_previous_date=pair[0].visit_date if pair else None,
         walk_unit=metric.unit if pair and (metric := visit_metric(pair[1])) else None,
+        diary_latest=tuple(walks[-2:]),
+        diary_not_settling=not_settling(walks, thresholds),
+        diary_last_green=last_green(walks, thresholds),
     )
 
 
-def derive_facts(patient: Patient, visits: Iterable[Visit], settings: RuleSettings | None = None) -> Facts:
-    """Facts for the latest non-archived visit; visits in any order; ValueError when there are none."""
-    return _facts(patient, _order(visits), settings or RuleSettings())
+def derive_facts(
+    patient: Patient,
+    visits: Iterable[Visit],
+    settings: RuleSettings | None = None,
+    *,
+    diary: Sequence[DiaryEntry] = (),
+) -> Facts:
+    """Facts for the latest non-archived visit; visits and diary in any order; ValueError without a visit."""
+    return _facts(patient, _order(visits), settings or RuleSettings(), diary=diary)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from dashboard.outcomes import MEASURES
+from dashboard.patient_reported import DiaryEntry, worse_next_morning
 from dashboard.red_flags.facts import Facts
 from dashboard.red_flags.thresholds import (
     ACTIVE_CHANGE,
@@ -123,6 +124,35 @@ def _walking_decline_text(f: Facts) -> str:
     return (
         f"{f.walk_protocol} result fell by {decline:.0%}: {f.walk_previous:g} {unit} on "
         f"{f.walk_previous_date} → {f.walk_latest:g} {unit} now"
+    )
+
+
+def _why_red(entry: DiaryEntry, red_from: int) -> str:
+    """What made one diary day red: pain during the walk, the 24-hour rule, or both."""
+    found = []
+    if entry.pain_during_nrs >= red_from:
+        found.append(f"pain {entry.pain_during_nrs}/10 during the walk (red from {red_from})")
+    if worse_next_morning(entry):
+        found.append(
+            f"pain {entry.pain_next_morning_nrs}/10 the next morning, above {entry.pain_before_nrs}/10 "
+            "before the walk (24-hour rule)"
+        )
+    return " and ".join(found)
+
+
+def _diary_reason(f: Facts) -> str:
+    red_from = f.settings.diary_amber_max + 1
+    dates = ", ".join(f"{e.walk_date:%d %b %Y}" for e in f.diary_latest)
+    green = f.diary_last_green
+    last_green = (
+        f"last green day: {green.walked_min:g} min walked on {green.walk_date:%d %b %Y}"
+        if green
+        else "no green day in this episode's diary yet"
+    )
+    return (
+        f"two red walking-diary entries in a row ({dates}): "
+        + _joined(_why_red(e, red_from) for e in f.diary_latest)
+        + f"; {last_green}"
     )
 
 

@@ -17,6 +17,7 @@ from dashboard.red_flags.facts import Facts
 from dashboard.red_flags.findings import (
     _cancer_history_reason,
     _claudication_reason,
+    _diary_reason,
     _evidence_text,
     _fracture_findings,
     _joined,
@@ -368,6 +369,25 @@ RULES: tuple[Rule, ...] = (
         action="Reassess: repeat the walking test, re-examine the neurology and look for the cause",
         timeframe="At or before the next visit",
         source="Project convention [U]. For comparison, the SPWT MCID is a 30% change (Ammendolia 2018) [C]",
+        evidence_tag="[U]",
+    ),
+    # From the patient's walking diary between visits (§12.3); never URGENT or EMERGENCY by itself.
+    Rule(
+        rule_id="RF_DIARY_NOT_SETTLING",
+        tier=R,
+        trigger=(
+            "The latest two walking-diary entries of the episode are both red: pain during the walk above "
+            "{diary_amber_max} (green up to {diary_green_max}), or pain the next morning still above the "
+            "pain before the walk"
+        ),
+        test=lambda f: f.diary_not_settling,
+        reason=_diary_reason,
+        action=(
+            "Review the walking programme: ease back to the last green week and build up more slowly; "
+            "reassess if the symptoms do not settle"
+        ),
+        timeframe="At or before the next visit",
+        source="clinical-reference §12.3; project convention [U]",
         evidence_tag="[U]",
     ),
 )

@@ -1,4 +1,5 @@
-"""The red-flag screening engine: `screen(patient, visits)` runs every rule on the latest visit.
+"""The red-flag screening engine: `screen(patient, visits)` runs every rule on the latest visit
+(and on the walking diary between visits).
 
 Results carry the fired flags (most urgent first), the questions still to ask and the data-quality
 notes; `rule_set_version` fingerprints the rules, the facts derivation and the clinic's settings.
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 
 from dashboard.config import RuleSettings
 from dashboard.models import SCREENING_FIELDS, FlagRecord, Patient, Screening, Visit
-from dashboard.red_flags.facts import Facts, _change_evidence, _facts, _order
+from dashboard.patient_reported import DiaryEntry, not_settling, traffic_light, worse_next_morning
+from dashboard.red_flags.facts import Facts, _change_evidence, _episode_diary, _facts, _order
 from dashboard.red_flags.rules import RULES, Urgency
 from dashboard.red_flags.thresholds import CES_CORE_QUESTIONS, WORST_ANSWER
 from dashboard.walking import chronological, primary_metric
@@ -84,7 +86,12 @@ def _most_urgent(flags: Iterable[Flag]) -> Urgency:
 
 
 def _not_asked(
-    patient: Patient, ordered: Sequence[Visit], facts: Facts, urgency: Urgency, lookback: Sequence[Visit]
+    patient: Patient,
+    ordered: Sequence[Visit],
+    facts: Facts,
+    urgency: Urgency,
+    lookback: Sequence[Visit],
+    diary: Sequence[DiaryEntry],
 ) -> list[str]:
     """Unanswered questions to ask now, most urgent first (§3.1): CES core always, others if they
     could raise the overall tier when answered positively.
@@ -97,7 +104,9 @@ def _not_asked(
         if getattr(latest, field) is not None:
             continue
         answered = latest.model_copy(update={field: WORST_ANSWER[field]})
-        what_if = _facts(patient, [*ordered[:-1], answered], facts.settings, facts.change_evidence, lookback)
+        what_if = _facts(
+            patient, [*ordered[:-1], answered], facts.settings, facts.change_evidence, lookback, diary
+        )
         tier = _most_urgent(_fired(what_if))
         is_core = field in CES_CORE_QUESTIONS
         if is_core or tier > urgency:
@@ -144,13 +153,15 @@ def screen(
     settings: RuleSettings | None = None,
     *,
     lookback: Sequence[Visit] = (),
+    diary: Sequence[DiaryEntry] = (),
 ) -> ScreeningResult:
     """Screen the latest non-archived visit of the current episode against every rule; ValueError when
-    there is no visit. `lookback`: the previous episode's last visit, for the trend rules only (§11.1)."""
+    there is no visit. `lookback`: the previous episode's last visit, for the trend rules only (§11.1);
+    `diary`: the patient's walking-diary entries, of which the current episode's count (§12.3)."""
     settings = settings or RuleSettings()
     ordered = _order(visits)
     lookback = chronological(lookback)
-    facts = _facts(patient, ordered, settings, lookback=lookback)
+    facts = _facts(patient, ordered, settings, lookback=lookback, diary=diary)
     flags = _fired(facts)
     urgency = _most_urgent(flags)
     notes = _notes(facts, ordered[-1], ordered)
@@ -163,7 +174,7 @@ def screen(
         urgency=urgency,
         flags=flags,
         claudication_pattern=facts.claudication_pattern,
-        not_asked=_not_asked(patient, ordered, facts, urgency, lookback),
+        not_asked=_not_asked(patient, ordered, facts, urgency, lookback, diary),
         notes=notes,
         rule_set_version=rule_set_version(settings),
     )
@@ -204,9 +215,21 @@ def _code_text(function: Callable[..., object]) -> str:
         return function.__code__.co_code.hex()
 
 
+# The code that derives what the rules look at, the diary's traffic light with it (§12.3).
+_FACTS_CODE: tuple[Callable[..., object], ...] = (
+    _facts,
+    _change_evidence,
+    _episode_diary,
+    traffic_light,
+    worse_next_morning,
+    not_settling,
+)
+
+
 @functools.lru_cache(maxsize=32)
 def rule_set_version(settings: RuleSettings | None = None) -> str:
-    """Short hash (12 hex digits) of the rule table, the facts derivation and the effective settings."""
+    """Short hash (12 hex digits) of the rule table, the facts derivation (the diary's traffic light
+    with it) and the effective settings."""
     settings = settings or RuleSettings()
     table = [
         {
@@ -224,7 +247,7 @@ def rule_set_version(settings: RuleSettings | None = None) -> str:
     ]
     payload = {
         "rules": table,
-        "facts": _code_text(_facts) + _code_text(_change_evidence),
+        "facts": "".join(_code_text(function) for function in _FACTS_CODE),
         "settings": dataclasses.asdict(settings),
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from dashboard.config import Settings, load_settings, settings_names
+import pytest
+
+from dashboard.config import RuleSettings, Settings, load_settings, settings_names
+from dashboard.patient_reported import DiaryThresholds
 
 
 def test_every_setting_but_the_rule_settings_has_its_own_environment_variable() -> None:
@@ -34,3 +37,21 @@ def test_a_set_variable_is_read_as_its_settings_type() -> None:
         22.5,
     )
     assert settings.trust_forwarded_for is True and settings.rules.ces_possible_tier == "EMERGENCY"
+
+
+def test_the_rule_settings_read_their_own_variables_and_keep_their_defaults() -> None:
+    assert load_settings({}).rules == RuleSettings()
+    rules = load_settings(
+        {"STRIDE_DIARY_GREEN_MAX": "2", "STRIDE_DIARY_AMBER_MAX": "7", "STRIDE_RF_MALIGNANCY_AGE_OVER": "55"}
+    ).rules
+    assert (rules.diary_green_max, rules.diary_amber_max, rules.malignancy_age_over_years) == (2, 7, 55)
+    assert rules.diary_thresholds == DiaryThresholds(green_max=2, amber_max=7)
+
+
+def test_the_diary_thresholds_default_to_green_up_to_3_and_amber_up_to_5() -> None:
+    assert RuleSettings().diary_thresholds == DiaryThresholds(green_max=3, amber_max=5)
+
+
+def test_impossible_diary_thresholds_stop_the_settings_from_loading() -> None:
+    with pytest.raises(ValueError, match="diary thresholds"):
+        load_settings({"STRIDE_DIARY_GREEN_MAX": "6"})

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 
 import pytest
 
 from dashboard import patient_reported as pr
+from dashboard.config import RuleSettings
 from dashboard.models import Visit
 from dashboard.patient_reported import DiaryEntry, DiaryThresholds, Invite, Problems
+from tests import factories
 
 NOW = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)
 DAY = dt.date(2026, 12, 1)
@@ -29,10 +32,9 @@ def make_invite(**overrides: object) -> Invite:
     return Invite(**values)  # type: ignore[arg-type]
 
 
-def diary(
-    day: int, during: int, *, before: int = 2, morning: int | None = None, walked: float = 20
-) -> DiaryEntry:
-    return DiaryEntry(DAY + dt.timedelta(days=day), walked, None, before, during, morning)
+diary = functools.partial(factories.make_diary_entry, start=DAY)
+# The clinic's default traffic-light thresholds: green ≤ 3, amber 4–5, red ≥ 6 (§12.3).
+DEFAULTS = RuleSettings().diary_thresholds
 
 
 # --- tokens ---------------------------------------------------------------------------------------
@@ -182,7 +184,7 @@ def test_bad_checkin_answers_get_a_field_message_and_nothing_is_kept(
 def test_the_traffic_light_follows_pain_during_the_walk_and_the_24_hour_rule(
     during: int, morning: int | None, light: str
 ) -> None:
-    assert pr.traffic_light(diary(0, during, before=2, morning=morning)) == light
+    assert pr.traffic_light(diary(0, during, before=2, morning=morning), DEFAULTS) == light
 
 
 def test_the_clinic_may_set_its_own_thresholds() -> None:
@@ -191,19 +193,26 @@ def test_the_clinic_may_set_its_own_thresholds() -> None:
     assert pr.traffic_light(diary(0, 8), wider) == "red"
 
 
+@pytest.mark.parametrize(("green_max", "amber_max"), [(6, 5), (-1, 5), (3, 11)])
+def test_impossible_thresholds_are_refused(green_max: int, amber_max: int) -> None:
+    with pytest.raises(ValueError, match="diary thresholds"):
+        DiaryThresholds(green_max=green_max, amber_max=amber_max)
+
+
 def test_two_red_entries_in_a_row_mean_not_settling_and_one_does_not() -> None:
-    assert pr.not_settling([diary(0, 2), diary(1, 7), diary(2, 6)])
-    assert not pr.not_settling([diary(0, 7), diary(1, 2), diary(2, 6)])
-    assert not pr.not_settling([diary(0, 7)])
-    assert not pr.not_settling([])
+    assert pr.not_settling([diary(0, 2), diary(1, 7), diary(2, 6)], DEFAULTS)
+    assert not pr.not_settling([diary(0, 7), diary(1, 2), diary(2, 6)], DEFAULTS)
+    assert not pr.not_settling([diary(0, 7)], DEFAULTS)
+    assert not pr.not_settling([], DEFAULTS)
     # order by walk date, not by the order the entries were typed in
-    assert pr.not_settling([diary(2, 6), diary(0, 2), diary(1, 7)])
+    assert pr.not_settling([diary(2, 6), diary(0, 2), diary(1, 7)], DEFAULTS)
 
 
 def test_after_red_days_the_patient_goes_back_to_the_last_green_level() -> None:
     entries = [diary(0, 2, walked=15), diary(1, 3, walked=20), diary(2, 7, walked=30), diary(3, 6, walked=30)]
-    assert pr.last_comfortable_minutes(entries) == 20
-    assert pr.last_comfortable_minutes([diary(0, 8)]) is None
+    assert pr.last_comfortable_minutes(entries, DEFAULTS) == 20
+    assert pr.last_green(entries, DEFAULTS) == entries[1]
+    assert pr.last_comfortable_minutes([diary(0, 8)], DEFAULTS) is None
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from dashboard.config import RuleSettings
 from dashboard.models import SCREENING_FIELDS, Patient, Screening, Visit
+from dashboard.patient_reported import DiaryEntry
 from dashboard.red_flags import (
     DISCLAIMER,
     RULES,
@@ -78,6 +79,7 @@ CATALOGUE_IDS = [
     "RF_CRITICAL_LIMB_ISCHAEMIA",
     "RF_PERSISTENT_NO_IMPROVEMENT",
     "RF_WALKING_DECLINE",
+    "RF_DIARY_NOT_SETTLING",
 ]
 
 
@@ -101,15 +103,28 @@ def make_patient(**overrides: Any) -> Patient:
 
 # A fully answered clean visit `day` days after START; overrides replace the clean answers.
 make_visit = functools.partial(factories.make_visit, start=START, **CLEAN_ANSWERS)
+# A walking-diary entry `day` days after START (pain during the walk, before=2 unless given).
+walk = functools.partial(factories.make_diary_entry, start=START)
 
 
-def fired_ids(patient: Patient, visits: list[Visit], settings: RuleSettings | None = None) -> list[str]:
-    return [flag.rule_id for flag in screen(patient, visits, settings).flags]
+def fired_ids(
+    patient: Patient,
+    visits: list[Visit],
+    settings: RuleSettings | None = None,
+    diary: tuple[DiaryEntry, ...] = (),
+) -> list[str]:
+    return [flag.rule_id for flag in screen(patient, visits, settings, diary=diary).flags]
 
 
 def row(sentence: str, rule_id: str, fires: bool, *visits: dict[str, Any], **patient: Any) -> Any:
     """One table row: a patient, visit specs (each may give `day`), the rule and whether it fires."""
-    return pytest.param(patient, list(visits) or [{}], rule_id, fires, id=sentence)
+    return pytest.param(patient, list(visits) or [{}], rule_id, fires, (), None, id=sentence)
+
+
+def diary_row(sentence: str, fires: bool, *diary: DiaryEntry, settings: RuleSettings | None = None) -> Any:
+    """One RF_DIARY_NOT_SETTLING row: a clean first visit, then the diary (read by the clinic's settings)."""
+    visits = [{"episode_id": "episode-1"}]
+    return pytest.param({}, visits, "RF_DIARY_NOT_SETTLING", fires, diary, settings, id=sentence)
 
 
 SPWT: dict[str, Any] = {"walk_protocol": "spwt"}
@@ -658,14 +673,68 @@ RULE_TABLE = [
         {"day": 14},
     ),
     row("a_first_walking_record_does_not_fire", "RF_WALKING_DECLINE", False, {**SPWT, "walk_total_m": 100}),
+    # RF_DIARY_NOT_SETTLING: the latest two diary entries by walk date both red (§12.3); by default
+    # green ≤ 3, amber 4–5, red ≥ 6 during the walk, and a walk worse the next morning is red.
+    diary_row("two_red_diary_entries_in_a_row_need_review", True, walk(1, 6), walk(2, 6)),
+    diary_row("a_red_then_an_amber_entry_does_not", False, walk(1, 8), walk(2, 4)),
+    diary_row("a_single_red_entry_does_not", False, walk(1, 9)),
+    diary_row("pain_5_during_the_walk_is_still_amber", False, walk(1, 6), walk(2, 5)),
+    diary_row("pain_6_during_the_walk_is_red", True, walk(1, 7), walk(2, 6)),
+    diary_row("no_diary_does_not", False),
+    diary_row("two_reds_before_a_green_entry_do_not", False, walk(1, 7), walk(2, 8), walk(3, 2)),
+    diary_row("the_latest_two_by_walk_date_count_not_typing_order", True, walk(3, 7), walk(1, 2), walk(2, 8)),
+    diary_row(
+        "the_24_hour_rule_makes_a_green_walk_red",
+        True,
+        walk(1, 7),
+        walk(2, 2, before=2, morning=3),
+    ),
+    diary_row(
+        "next_morning_back_to_the_pain_before_the_walk_stays_green",
+        False,
+        walk(1, 7),
+        walk(2, 2, before=2, morning=2),
+    ),
+    diary_row(
+        "a_clinic_with_amber_up_to_7_reads_pain_7_as_amber",
+        False,
+        walk(1, 7),
+        walk(2, 7),
+        settings=RuleSettings(diary_amber_max=7),
+    ),
+    diary_row(
+        "a_clinic_with_amber_up_to_7_reads_pain_8_as_red",
+        True,
+        walk(1, 8),
+        walk(2, 8),
+        settings=RuleSettings(diary_amber_max=7),
+    ),
+    diary_row(
+        "a_stricter_clinic_reads_pain_5_as_red",
+        True,
+        walk(1, 5),
+        walk(2, 5),
+        settings=RuleSettings(diary_green_max=2, diary_amber_max=4),
+    ),
+    diary_row(
+        "entries_of_an_earlier_episode_do_not_count",
+        False,
+        walk(1, 7, episode_id="old-episode"),
+        walk(2, 8, episode_id="old-episode"),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("patient", "visits", "rule_id", "fires"), RULE_TABLE)
+@pytest.mark.parametrize(("patient", "visits", "rule_id", "fires", "diary", "settings"), RULE_TABLE)
 def test_rule_fires_exactly_at_its_boundary(
-    patient: dict[str, Any], visits: list[dict[str, Any]], rule_id: str, fires: bool
+    patient: dict[str, Any],
+    visits: list[dict[str, Any]],
+    rule_id: str,
+    fires: bool,
+    diary: tuple[DiaryEntry, ...],
+    settings: RuleSettings | None,
 ) -> None:
-    ids = fired_ids(make_patient(**patient), [make_visit(**spec) for spec in visits])
+    ids = fired_ids(make_patient(**patient), [make_visit(**spec) for spec in visits], settings, diary)
     assert (rule_id in ids) is fires, ids
 
 
@@ -710,6 +779,7 @@ def test_every_rule_carries_trigger_action_timeframe_source_and_evidence_tag() -
         ("RF_CRITICAL_LIMB_ISCHAEMIA", "URGENT"),
         ("RF_PERSISTENT_NO_IMPROVEMENT", "ROUTINE_REVIEW"),
         ("RF_WALKING_DECLINE", "ROUTINE_REVIEW"),
+        ("RF_DIARY_NOT_SETTLING", "ROUTINE_REVIEW"),
     ],
 )
 def test_each_rule_has_the_catalogue_tier_by_default(rule_id: str, tier: str) -> None:
@@ -1062,6 +1132,8 @@ def test_rule_set_version_is_a_short_stable_hash() -> None:
         {"failure_to_improve_days": 21},
         {"persistent_no_improvement_days": 56},
         {"walking_decline_fraction": 0.4},
+        {"diary_green_max": 2},
+        {"diary_amber_max": 6},
     ],
 )
 def test_rule_set_version_changes_when_a_setting_changes(change: dict[str, Any]) -> None:
