@@ -284,17 +284,29 @@ def _provisional_visit(visits: list[Visit], answers: Mapping[str, object], day: 
     return Visit.model_validate({**values, "visit_date": day, "episode_id": episode_id})
 
 
-def _patient_screening(
-    tx: Tx, patient: Patient, answers: Mapping[str, object], rules: RuleSettings, day: dt.date
-) -> Screening:
-    visits = current_episode_visits(tx, patient.id or "")
-    provisional = _provisional_visit(visits, answers, day)
-    result = screen(patient, [*visits, provisional], rules)
+def _screen_as_patient(tx: Tx, patient: Patient, screened: list[Visit], rules: RuleSettings) -> Screening:
+    """A provisional, patient-reported screening (its escalations marked so), with the diary (§12.2)."""
+    result = screen(patient, screened, rules, diary=tx.diary_entries(patient.id or ""))
     screening = tx.insert_screening(
         to_screening(result, patient.id or "", None).model_copy(update={"source": "patient"})
     )
     _update_escalations(tx, None, patient, screening, source="patient")
     return screening
+
+
+def _screen_checkin(
+    tx: Tx, patient: Patient, answers: Mapping[str, object], rules: RuleSettings, day: dt.date
+) -> Screening:
+    visits = current_episode_visits(tx, patient.id or "")
+    return _screen_as_patient(tx, patient, [*visits, _provisional_visit(visits, answers, day)], rules)
+
+
+def _screen_diary(tx: Tx, patient_id: str, rules: RuleSettings) -> None:
+    # A new diary entry can raise RF_DIARY_NOT_SETTLING (§12.3); with no visit yet there is nothing to screen.
+    patient = tx.get_patient(patient_id)
+    visits = current_episode_visits(tx, patient_id)
+    if patient is not None and visits:
+        _screen_as_patient(tx, patient, visits, rules)
 
 
 def provisional_urgency(
@@ -349,7 +361,7 @@ def submit_checkin(
         if not tx.use_invite(invite.id, now):  # a second submit in another tab lost the race
             return ALREADY_SENT
         answers = parsed.report_answers()
-        screening = _patient_screening(tx, patient, answers, settings.rules, now.date())
+        screening = _screen_checkin(tx, patient, answers, settings.rules, now.date())
         report = tx.insert_patient_report(
             PatientReport("", invite.id, patient.id or "", invite.episode_id, now, answers, screening.urgency)
         )
@@ -375,6 +387,7 @@ def add_diary_entry(
     token: str | None,
     raw: Mapping[str, object],
     walk_date: dt.date,
+    settings: Settings,
     *,
     now: dt.datetime | None = None,
 ) -> DiaryEntry | Problems | str:
@@ -408,12 +421,8 @@ def add_diary_entry(
             invite.patient_id,
             after={"fingerprint": invite.fingerprint, "walk_date": entry.walk_date.isoformat()},
         )
+        _screen_diary(tx, invite.patient_id, settings.rules)
     return entry
-
-
-def diary_thresholds(settings: Settings) -> pr.DiaryThresholds:
-    """The clinic's traffic-light thresholds for diary pain (§12.3)."""
-    return pr.DiaryThresholds()
 
 
 def link_details(
@@ -429,7 +438,7 @@ def link_details(
         diary = (
             tuple(tx.diary_entries(invite.patient_id, invite.episode_id)) if invite.kind == "diary" else ()
         )
-    thresholds = diary_thresholds(settings)
+    thresholds = settings.rules.diary_thresholds
     ease_back = None
     if pr.not_settling(diary, thresholds):
         minutes = pr.last_comfortable_minutes(diary, thresholds)
@@ -465,7 +474,7 @@ def record_early_emergency(
             return None
         patient = tx.get_patient(invite.patient_id)
         assert patient is not None
-        screening = _patient_screening(tx, patient, parsed.report_answers(), settings.rules, now.date())
+        screening = _screen_checkin(tx, patient, parsed.report_answers(), settings.rules, now.date())
         _audit(
             tx,
             None,
@@ -484,6 +493,7 @@ def add_next_morning_pain(
     entry_id: str,
     pain_nrs: object,
     version: int,
+    settings: Settings,
     *,
     now: dt.datetime | None = None,
 ) -> str | None:
@@ -514,4 +524,5 @@ def add_next_morning_pain(
             before={"pain_next_morning_nrs": None},
             after={"fingerprint": invite.fingerprint, "pain_next_morning_nrs": pain_nrs},
         )
+        _screen_diary(tx, invite.patient_id, settings.rules)  # the 24-hour rule can turn it red
     return None

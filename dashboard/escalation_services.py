@@ -57,7 +57,8 @@ def _screen_and_escalate(
     episodes = tx.episodes(patient.id or "")
     recent = lookback_episode(episodes, visits) is not None
     lookback = lookback_visits(episodes, tx.visits(patient.id or "")) if recent else []
-    result = screen(patient, visits, rules, lookback=lookback)
+    # The walking diary between visits is an input too (§12.3); the engine keeps the current episode's.
+    result = screen(patient, visits, rules, lookback=lookback, diary=tx.diary_entries(patient.id or ""))
     screening = tx.insert_screening(
         to_screening(result, patient.id or "", visit_id).model_copy(
             update={"recorded_by": actor.id, "updated_by": actor.id}

@@ -211,14 +211,21 @@ def test_diary_entries_go_through_a_diary_link_and_two_reds_say_ease_back(scene:
             issued.token,
             {"walked_min": "20", "pain_before_nrs": "2", "pain_during_nrs": str(during)},
             today - dt.timedelta(days=days_ago),
+            SETTINGS,
         )
         assert isinstance(entry, pr.DiaryEntry)
     details = cs.link_details(scene["store"], issued.token, SETTINGS)
     assert details is not None and len(details.diary) == 3
     assert details.ease_back is not None and "20 minutes" in details.ease_back
+    with scene["store"].read() as tx:
+        diary_flags = [
+            e for e in tx.escalations(patient_id=scene["patient_id"]) if e.rule_id == "RF_DIARY_NOT_SETTLING"
+        ]
+    assert [(e.tier, e.source) for e in diary_flags] == [("ROUTINE_REVIEW", "patient")]
     # A check-in link cannot write the diary.
     assert (
-        cs.add_diary_entry(scene["store"], invite(scene).token, {"walked_min": "5"}, today) == cs.LINK_CLOSED
+        cs.add_diary_entry(scene["store"], invite(scene).token, {"walked_min": "5"}, today, SETTINGS)
+        == cs.LINK_CLOSED
     )
 
 
@@ -229,14 +236,23 @@ def test_next_morning_pain_is_added_once_to_the_same_entry(scene: dict[str, Any]
         issued.token,
         {"walked_min": "15", "pain_before_nrs": "2", "pain_during_nrs": "3"},
         dt.date.today() - dt.timedelta(days=1),
+        SETTINGS,
     )
     assert isinstance(entry, pr.DiaryEntry) and entry.id
-    assert cs.add_next_morning_pain(scene["store"], issued.token, entry.id, 4, entry.version) is None
-    assert cs.add_next_morning_pain(scene["store"], issued.token, entry.id, 1, entry.version) is not None
+    assert (
+        cs.add_next_morning_pain(scene["store"], issued.token, entry.id, 4, entry.version, SETTINGS) is None
+    )
+    assert (
+        cs.add_next_morning_pain(scene["store"], issued.token, entry.id, 1, entry.version, SETTINGS)
+        is not None
+    )
     details = cs.link_details(scene["store"], issued.token, SETTINGS)
     assert details is not None
     (stored,) = details.diary
-    assert stored.pain_next_morning_nrs == 4 and pr.traffic_light(stored) == "red"  # the 24-hour rule
+    assert (
+        stored.pain_next_morning_nrs == 4
+        and pr.traffic_light(stored, SETTINGS.rules.diary_thresholds) == "red"
+    )  # the 24-hour rule
 
 
 def test_no_token_reaches_the_audit_trail(scene: dict[str, Any]) -> None:
