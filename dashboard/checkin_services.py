@@ -101,7 +101,12 @@ class CheckinSubmitted:
 
 
 def _lifetime(settings: Settings | None, kind: InviteKind) -> dt.timedelta:
-    return pr.DEFAULT_LIFETIME[kind]
+    # The clinic's settings for check-in and diary links; the web plan keeps the default (§12, issue 23).
+    if settings is None or kind == "plan":
+        return pr.DEFAULT_LIFETIME[kind]
+    if kind == "checkin":
+        return dt.timedelta(hours=settings.checkin_link_hours)
+    return dt.timedelta(days=settings.diary_link_days)
 
 
 def create_invite(

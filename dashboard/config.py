@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from dashboard.patient_reported import DiaryThresholds
+from dashboard.patient_reported import DEFAULT_LIFETIME, DiaryThresholds
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = ROOT / "var" / "stride.sqlite3"
@@ -79,6 +80,13 @@ class Settings:
     fhir_codesystem_url: str = _from(
         "STRIDE_FHIR_CODESYSTEM_URL", "https://stride.example.org/fhir/CodeSystem/lbp-measures"
     )
+    # The address patients' links start with (check-in, diary): the clinic's public https address in a
+    # deployment; links carry only the token (issue 21). Lifetimes of a check-in and a diary link.
+    public_url: str = _from("STRIDE_PUBLIC_URL", "http://localhost:8501")
+    checkin_link_hours: int = _from(
+        "STRIDE_CHECKIN_LINK_HOURS", DEFAULT_LIFETIME["checkin"] // dt.timedelta(hours=1)
+    )
+    diary_link_days: int = _from("STRIDE_DIARY_LINK_DAYS", DEFAULT_LIFETIME["diary"].days)
     rules: RuleSettings = field(default_factory=RuleSettings)
 
     @property

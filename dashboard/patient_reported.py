@@ -44,6 +44,14 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
+CHECKIN_PATH: Final = "checkin"  # the patient's page: /checkin?t=<token> (check-in and diary alike)
+
+
+def invite_link(public_url: str, token: str) -> str:
+    """The address a patient opens: the clinic's public address, the patient's page and the token only."""
+    return f"{public_url.rstrip('/')}/{CHECKIN_PATH}?t={token}"
+
+
 def fingerprint(hash_hex: str) -> str:
     """A short, non-secret name for an invite in the audit trail and logs (never the token)."""
     return hash_hex[:FINGERPRINT_LENGTH]

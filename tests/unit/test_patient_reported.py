@@ -271,3 +271,7 @@ def test_a_stored_report_keeps_not_sure_and_splits_measurements_from_screening_a
         "psfs": [{"activity": "Walking to the shop", "score": 3}],
     }
     assert report.screening_answers() == {"bowel_dysfunction": "not_sure", "night_pain": True}
+
+
+def test_a_link_carries_the_token_and_nothing_else_about_the_patient() -> None:
+    assert pr.invite_link("https://clinic.example.org/", SAMPLE) == f"https://clinic.example.org/checkin?t={SAMPLE}"
