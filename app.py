@@ -102,20 +102,28 @@ if user is not None:
         st.rerun()
     user = st.session_state[keys.USER] = current
 
+# The patient's page (check-in and walking diary): reached by a link with a token, never listed.
+CHECKIN_PAGE = st.Page(
+    "pages/checkin.py", title="Check in", icon="🚶", url_path="checkin", visibility="hidden"
+)
 PAGE_PATHS = ("patients", "visit", "progress", "plan", "caseload", "flags", "account", "admin")
 
 if user is None or user.must_change_password:
     # Every page's address shows the login page (no "page not found"), or after an admin's reset the
     # new-password step; after login the same address opens the page that was asked for.
     login_script = str(Path(__file__).with_name("pages") / "login.py")
-    login_pages = [st.Page("pages/login.py", title="Log in", icon="🔑", default=True)] + [
-        st.Page(
-            functools.partial(runpy.run_path, login_script, run_name="__main__"),  # type: ignore[arg-type]  # Page ignores the returned globals
-            title="Log in",
-            url_path=path,
-        )
-        for path in PAGE_PATHS
-    ]
+    login_pages = (
+        [st.Page("pages/login.py", title="Log in", icon="🔑", default=True)]
+        + [
+            st.Page(
+                functools.partial(runpy.run_path, login_script, run_name="__main__"),  # type: ignore[arg-type]  # Page ignores the returned globals
+                title="Log in",
+                url_path=path,
+            )
+            for path in PAGE_PATHS
+        ]
+        + [CHECKIN_PAGE]
+    )  # the patient's own page needs no account
     try:
         st.navigation(login_pages, position="hidden").run()
     except StoreBusy as exc:  # a page that did not catch it itself: still a readable message
@@ -188,6 +196,7 @@ if auth.can(user.role, "view_outcomes"):
     pages["Clinic"].insert(2, st.Page("pages/outcomes.py", title="Outcomes", icon="🎯"))
 if user.role == "admin":
     pages["Clinic"].append(st.Page("pages/admin.py", title="Admin", icon="🛠️"))
+pages["Clinic"].append(CHECKIN_PAGE)  # hidden: a patient's link opened in a clinician's browser still works
 navigation = st.navigation(pages)
 if pins is not None:
     with pins:

@@ -91,3 +91,8 @@ def parse_birth_date(text: str, today: dt.date) -> dt.date | str:
     if born > today or born.year < 1900:
         return "Please check the year."
     return born
+
+
+def diary_line(walk_date: dt.date, walked_min: float, light_words: str) -> str:
+    """One diary entry as the patient's list shows it (markdown; nothing user-typed but numbers)."""
+    return f"**{walk_date:%a %d %b}** · {minutes_words(walked_min)} · {light_words}"

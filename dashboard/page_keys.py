@@ -34,7 +34,8 @@ class Checkin:
     PREFIX: Final = "ci_"
     VERIFIED: Final = "ci_verified_invite"  # the invite whose identity check this session passed
     PROBLEMS: Final = "ci_problems"  # field-level messages of the last refused submit
-    DONE: Final = "ci_done"  # the invite this session has sent its check-in for, and the tier
+    DONE: Final = "ci_done"  # the token hash this session sent its check-in for, and the tier
+    SAVED: Final = "ci_saved"  # a diary walk was just saved (the thanks, once)
     EARLY: Final = "ci_early_recorded"  # an emergency answer already recorded before submitting
 
 

@@ -1,0 +1,187 @@
+import datetime as dt
+
+import streamlit as st
+
+from dashboard import auth
+from dashboard import checkin_services as cs
+from dashboard import checkin_text as text
+from dashboard import page_keys as keys
+from dashboard import patient_reported as pr
+from dashboard.config import Settings
+from dashboard.ports import Store
+from dashboard.safe_text import md_escape
+
+# The patient's own page, reached only with a link (`/checkin?t=<token>`); it needs no account.
+# Phone-first: one narrow column, large choices, plain words; nothing of the record before the
+# identity check but the clinic's name.
+st.set_page_config(
+    page_title="Check in", page_icon="🚶", layout="centered", initial_sidebar_state="collapsed"
+)
+if keys.STORE not in st.session_state:
+    st.switch_page("app.py")
+    st.stop()
+store: Store = st.session_state[keys.STORE]
+settings: Settings = st.session_state[keys.SETTINGS]
+K = keys.Checkin
+token = st.query_params.get("t")
+today = dt.date.today()
+
+# Sent from this tab: the thanks (and, after an emergency answer, the instructions) stay on F5.
+if token and (done := st.session_state.get(K.DONE)) and done[0] == pr.token_hash(token):
+    st.title(md_escape(settings.clinic_name))
+    if cs.is_emergency(done[1]):
+        st.error(text.emergency_now(settings), icon="🚨")
+    st.success(text.THANK_YOU)
+    st.stop()
+
+view = cs.open_link(store, token, settings)
+if view is None:
+    st.title("Stride")
+    st.info(cs.LINK_CLOSED)
+    st.stop()
+invite = view.invite
+st.title(md_escape(view.clinic_name))
+st.subheader(text.DIARY_TITLE if invite.kind == "diary" else text.TITLE)
+
+# --- identity ------------------------------------------------------------------------------------
+if st.session_state.get(K.VERIFIED) != invite.id:
+    with st.form(K.PREFIX + "identity"):
+        birth = st.text_input(
+            "Your date of birth", placeholder="DD/MM/YYYY", help=text.IDENTITY_HELP, max_chars=40
+        )
+        sent = st.form_submit_button("Continue", type="primary", use_container_width=True)
+    if sent:
+        born = text.parse_birth_date(birth, today)
+        if isinstance(born, str):
+            st.error(born)
+        else:
+            # The browser's address slows down one client guessing across links (None when unknown).
+            client = auth.client_address(
+                st.context.ip_address,
+                st.context.headers.get("X-Forwarded-For"),
+                trust_forwarded_for=settings.trust_forwarded_for,
+            )
+            result, _ = cs.check_identity(store, token, born, settings, client=client)
+            if result.outcome == "ok":
+                st.session_state[K.VERIFIED] = invite.id
+                st.rerun()
+            st.error(result.message)
+    st.caption(text.NOT_WATCHED)
+    st.stop()
+
+details = cs.link_details(store, token, settings)
+if details is None:  # expired, revoked or used while the page was open
+    st.info(cs.LINK_CLOSED)
+    st.stop()
+st.info(text.safety_net(settings), icon="🛟")
+problems: dict[str, str] = st.session_state.get(K.PROBLEMS, {})
+
+
+def scale(label: str, name: str, help_text: str = text.PAIN_SCALE) -> None:
+    """A 0–10 choice with its field message (if the last send was refused)."""
+    st.radio(label, list(range(11)), index=None, horizontal=True, key=K.PREFIX + name, help=help_text)
+    if message := problems.get(name):
+        st.error(message)
+
+
+def typed(label: str, name: str, placeholder: str = "") -> None:
+    st.text_input(label, key=K.PREFIX + name, placeholder=placeholder, max_chars=40)
+    if message := problems.get(name):
+        st.error(message)
+
+
+def answers(names: list[str]) -> dict[str, object]:
+    """What the widgets hold, as the browser sent it (strings; empty when not answered)."""
+    values = {name: st.session_state.get(K.PREFIX + name) for name in names}
+    return {name: "" if value is None else str(value) for name, value in values.items()}
+
+
+def send(outcome: object) -> None:
+    """Keep a refused send's field messages for the next run; show a closed link's message."""
+    if isinstance(outcome, pr.Problems):
+        st.session_state[K.PROBLEMS] = outcome.by_field
+        st.rerun()
+    st.session_state.pop(K.PROBLEMS, None)
+    if isinstance(outcome, str):
+        st.info(outcome)
+        st.stop()
+
+
+# --- walking diary ---------------------------------------------------------------------------------
+if invite.kind == "diary":
+    if st.session_state.pop(K.SAVED, None):
+        st.success(text.DIARY_SAVED)
+    if details.ease_back is not None:
+        st.warning(details.ease_back)
+    st.date_input("Day of the walk", today, max_value=today, format="DD/MM/YYYY", key=K.PREFIX + "walk_date")
+    typed("Minutes you walked", "walked_min", "for example 20")
+    typed("Minutes until back or leg symptoms started (leave empty if none)", "symptom_onset_min")
+    scale("Pain before the walk", "pain_before_nrs")
+    scale("Pain during the walk", "pain_during_nrs")
+    if st.button("Save this walk", type="primary", use_container_width=True, key=K.PREFIX + "save"):
+        fields = ["walked_min", "symptom_onset_min", "pain_before_nrs", "pain_during_nrs"]
+        walk_date = st.session_state.get(K.PREFIX + "walk_date") or today
+        send(cs.add_diary_entry(store, token, answers(fields), walk_date, settings))
+        for name in fields:
+            st.session_state.pop(K.PREFIX + name, None)
+        st.session_state[K.SAVED] = True
+        st.rerun()
+    st.markdown("**Your walks**")
+    for entry in reversed(details.diary):
+        light = pr.traffic_light(entry, details.thresholds)
+        st.markdown(text.diary_line(entry.walk_date, entry.walked_min, pr.LIGHT_WORDS[light]))
+        if entry.pain_next_morning_nrs is None and entry.walk_date < today and entry.id:
+            with st.form(K.PREFIX + f"morning_{entry.id}", border=False):
+                morning = st.radio("Pain the next morning", list(range(11)), index=None, horizontal=True)
+                if st.form_submit_button("Add the next-morning pain"):
+                    message = cs.add_next_morning_pain(
+                        store, token, entry.id, morning, entry.version, settings
+                    )
+                    if message is None:
+                        st.rerun()
+                    st.error(message)
+    st.stop()
+
+# --- check-in --------------------------------------------------------------------------------------
+st.caption(text.NOT_WATCHED)
+scale("Your back or leg pain right now", "pain_nrs")
+scale("Your worst pain in the last week", "pain_worst_nrs")
+st.markdown("**Walking**")
+typed("Minutes you can walk before back or leg symptoms start", "walk_onset_min", "for example 10")
+typed("Minutes you can walk in total", "walk_total_min", "for example 20")
+st.radio(
+    "What makes you stop?",
+    list(pr.STOP_REASON_WORDS),
+    index=None,
+    format_func=pr.STOP_REASON_WORDS.__getitem__,
+    key=K.PREFIX + "walk_stop_reason",
+)
+for i, activity in enumerate(details.psfs_activities):
+    scale(f"How well can you do this now: {md_escape(activity)}", f"psfs_{i}", text.PSFS_SCALE)
+st.markdown(f"**{pr.SYMPTOM_QUESTION_LEAD}**")
+for question in pr.SYMPTOM_QUESTIONS:
+    name = f"symptom_{question.id}"
+    answer = st.radio(
+        question.words,
+        list(pr.ANSWER_WORDS),
+        index=None,
+        horizontal=True,
+        format_func=pr.ANSWER_WORDS.__getitem__,
+        key=K.PREFIX + name,
+    )
+    if answer == "not_sure" and question.ces:
+        st.warning(text.same_day(settings), icon="☎️")
+
+raw = answers(cs.CHECKIN_FIELDS + [f"psfs_{i}" for i in range(len(details.psfs_activities))])
+if cs.is_emergency(cs.provisional_urgency(store, token, raw, settings)):
+    # Shown before sending, and recorded now in case the form is left (§12.2).
+    st.error(text.emergency_now(settings), icon="🚨")
+    if st.session_state.get(K.EARLY) != (invite.id, cs.answers_key(raw)):
+        cs.record_early_emergency(store, token, raw, settings)
+        st.session_state[K.EARLY] = (invite.id, cs.answers_key(raw))
+if st.button("Send my answers", type="primary", use_container_width=True, key=K.PREFIX + "send"):
+    outcome = cs.submit_checkin(store, token, raw, settings)
+    send(outcome)
+    assert isinstance(outcome, cs.CheckinSubmitted)
+    st.session_state[K.DONE] = (invite.token_hash, outcome.urgency)
+    st.rerun()
