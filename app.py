@@ -102,7 +102,20 @@ if user is not None:
         st.rerun()
     user = st.session_state[keys.USER] = current
 
-PAGE_PATHS = ("patients", "visit", "progress", "plan", "caseload", "flags", "account", "admin")
+PAGE_PATHS = (
+    "patients",
+    "visit",
+    "progress",
+    "plan",
+    "caseload",
+    "flags",
+    "account",
+    "admin",
+    "admin_audit",
+    "admin_governance",
+    "admin_data",
+    "admin_erasure",
+)
 
 if user is None or user.must_change_password:
     # Every page's address shows the login page (no "page not found"), or after an admin's reset the
@@ -187,7 +200,14 @@ pages = {
 if auth.can(user.role, "view_outcomes"):
     pages["Clinic"].insert(2, st.Page("pages/outcomes.py", title="Outcomes", icon="🎯"))
 if user.role == "admin":
-    pages["Clinic"].append(st.Page("pages/admin.py", title="Admin", icon="🛠️"))
+    # The users page keeps the Admin page's old address, so links and bookmarks to /admin still work.
+    pages["Admin"] = [
+        st.Page("pages/admin_users.py", title="Users", icon="🛠️", url_path="admin"),
+        st.Page("pages/admin_audit.py", title="Audit trail", icon="🔎"),
+        st.Page("pages/admin_governance.py", title="Rules and licences", icon="⚖️"),
+        st.Page("pages/admin_data.py", title="Export and import", icon="📦"),
+        st.Page("pages/admin_erasure.py", title="Erasure", icon="🗑️"),
+    ]
 navigation = st.navigation(pages)
 if pins is not None:
     with pins:
