@@ -208,7 +208,9 @@ if user.role == "admin":
         st.Page("pages/admin_data.py", title="Export and import", icon="📦"),
         st.Page("pages/admin_erasure.py", title="Erasure", icon="🗑️"),
     ]
-navigation = st.navigation(pages)
+# Expanded: with the Admin section an admin has more than twelve pages, which Streamlit would fold away
+# behind "View more".
+navigation = st.navigation(pages, expanded=True)
 if pins is not None:
     with pins:
         st.error("**EMERGENCY: open now**", icon="🚨")
