@@ -106,7 +106,20 @@ if user is not None:
 CHECKIN_PAGE = st.Page(
     "pages/checkin.py", title="Check in", icon="🚶", url_path="checkin", visibility="hidden"
 )
-PAGE_PATHS = ("patients", "visit", "progress", "plan", "caseload", "flags", "account", "admin")
+PAGE_PATHS = (
+    "patients",
+    "visit",
+    "progress",
+    "plan",
+    "caseload",
+    "flags",
+    "account",
+    "admin",
+    "admin_audit",
+    "admin_governance",
+    "admin_data",
+    "admin_erasure",
+)
 
 if user is None or user.must_change_password:
     # Every page's address shows the login page (no "page not found"), or after an admin's reset the
@@ -195,9 +208,18 @@ pages = {
 if auth.can(user.role, "view_outcomes"):
     pages["Clinic"].insert(2, st.Page("pages/outcomes.py", title="Outcomes", icon="🎯"))
 if user.role == "admin":
-    pages["Clinic"].append(st.Page("pages/admin.py", title="Admin", icon="🛠️"))
+    # The users page keeps the Admin page's old address, so links and bookmarks to /admin still work.
+    pages["Admin"] = [
+        st.Page("pages/admin_users.py", title="Users", icon="🛠️", url_path="admin"),
+        st.Page("pages/admin_audit.py", title="Audit trail", icon="🔎"),
+        st.Page("pages/admin_governance.py", title="Rules and licences", icon="⚖️"),
+        st.Page("pages/admin_data.py", title="Export and import", icon="📦"),
+        st.Page("pages/admin_erasure.py", title="Erasure", icon="🗑️"),
+    ]
 pages["Clinic"].append(CHECKIN_PAGE)  # hidden: a patient's link opened in a clinician's browser still works
-navigation = st.navigation(pages)
+# Expanded: with the Admin section an admin has more than twelve pages, which Streamlit would fold away
+# behind "View more".
+navigation = st.navigation(pages, expanded=True)
 if pins is not None:
     with pins:
         st.error("**EMERGENCY: open now**", icon="🚨")

@@ -1,9 +1,10 @@
-"""What the Admin page says, checks and computes, apart from its widgets.
+"""What the Admin pages say, check and compute, apart from their widgets.
 
-Values in, values out: the page reads its widgets, passes their values here, calls the service and
-shows what comes back. The users tab's confirmations, the audit trail's filter window in the
-clinic's time zone, the governance lines, and the clinic export and import around the data layer
-(passed in as functions, since the core does not import it) live here.
+Values in, values out: a page reads its widgets, passes their values here, calls the service and
+shows what comes back. The Admin pages' form callbacks (the service passed in as a function), the
+users page's confirmations, the audit trail's filter window in the clinic's time zone, the governance
+lines, and the clinic export and import around the data layer (passed in as functions, since the core
+does not import it) live here.
 """
 
 from __future__ import annotations
@@ -12,24 +13,23 @@ import dataclasses
 import datetime as dt
 import logging
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 from dashboard import auth, page_text
 from dashboard.account_views import PasswordField
 from dashboard.config import RuleSettings
 from dashboard.downloads import ZIP, Download
+from dashboard.form_errors import errors_by_field
 from dashboard.governance import Decision
 from dashboard.languages import language_label
+from dashboard.page_context import PageContext
 from dashboard.page_keys import Admin as keys
 from dashboard.ports import StrideError, User
 from dashboard.safe_text import md_escape
 
-NOT_AN_ADMIN: Final = (
-    "This page is for administrators: your role may not manage accounts or read the audit trail."
-)
 OWN_ACCOUNT: Final = "This is your own account: you cannot deactivate it or change its role here."
 INITIAL_PASSWORD_HELP: Final = f"At least {auth.MIN_PASSWORD_LENGTH} characters, not containing the username."
 RESET_NOT_THE_SAME: Final = "The two passwords are not the same."
@@ -39,6 +39,26 @@ RESET_FIELDS: Final = (
     PasswordField("repeat", "Repeat the new password", keys.RESET_REPEAT, "new-password"),
 )
 NOT_CONFIRMED: Final = {"confirm": "Tick the box to confirm the erasure."}
+T = TypeVar("T")
+
+
+def for_admins(ctx: PageContext | None) -> PageContext | None:
+    """An Admin page's context: None before the router has run, and for an account that is no admin."""
+    return ctx if ctx is not None and auth.can(ctx.user.role, "manage_users") else None
+
+
+def _outcome(state: MutableMapping[Any, Any], errors_key: str, use_case: Callable[[], T]) -> T | None:
+    """What a form's use case returned; None when it was refused, its messages then under `errors_key`."""
+    try:
+        return use_case()
+    except StrideError as exc:
+        state[errors_key] = errors_by_field(exc)
+        return None
+
+
+def field_errors(errors: Mapping[str, str], *fields: str) -> list[str]:
+    """The messages the service raised for `fields`, in that order and Markdown-escaped, for under a box."""
+    return [md_escape(errors[field]) for field in fields if field in errors]
 
 
 # --- users ---------------------------------------------------------------------------------------
@@ -57,6 +77,19 @@ def new_account(state: Mapping[Any, Any]) -> dict[str, str]:
         "role": state.get(keys.NEW_ROLE) or "",
         "password": state.get(keys.NEW_PASSWORD, ""),
     }
+
+
+def submit_new_account(state: MutableMapping[Any, Any], create: Callable[..., User]) -> None:
+    """The Add-an-account form's callback: `create` the account, then a confirmation or field messages.
+
+    It runs before the page, so it may clear the fields after a successful create; the password never
+    stays in the session, whatever the outcome.
+    """
+    made = _outcome(state, keys.CREATE_ERRORS, lambda: create(**new_account(state)))
+    if made is not None:
+        state[keys.FLASH] = created(made)
+        state[keys.NEW_USERNAME] = state[keys.NEW_DISPLAY_NAME] = ""
+    state[keys.NEW_PASSWORD] = ""
 
 
 def created(user: User) -> str:
@@ -345,6 +378,21 @@ def erasure_request(state: Mapping[Any, Any]) -> dict[str, str]:
         "reason": state.get(keys.ERASE_REASON, ""),
         "request_reference": state.get(keys.ERASE_REQUEST_REF, ""),
     }
+
+
+def submit_erasure(state: MutableMapping[Any, Any], erase: Callable[..., Mapping[str, int]]) -> None:
+    """The erasure form's callback: nothing unless confirmed; `erase` the patient, then say what went.
+
+    It runs before the page, so it may clear the form after a successful erasure.
+    """
+    if not state.get(keys.ERASE_CONFIRM):
+        state[keys.ERASE_ERRORS] = dict(NOT_CONFIRMED)
+        return
+    removed = _outcome(state, keys.ERASE_ERRORS, lambda: erase(**erasure_request(state)))
+    if removed is not None:
+        state[keys.ERASE_FLASH] = erased(removed)
+        state[keys.ERASE_REF] = state[keys.ERASE_REQUEST_REF] = state[keys.ERASE_REASON] = ""
+        state[keys.ERASE_CONFIRM] = False
 
 
 def erasure_candidate(name: str, birth_date: dt.date) -> str:

@@ -442,18 +442,21 @@ def test_a_readonly_user_sees_the_plan_but_cannot_give_a_handout(clinic: SqlStor
 # --- admin ---------------------------------------------------------------------------------------
 
 
-def test_the_admin_page_lists_users_and_verifies_the_audit_chain(clinic: SqlStore) -> None:
-    at = logged_in(clinic, "demo.admin")
-    open_page(at, "pages/admin.py")
+def test_the_users_page_lists_the_accounts(clinic: SqlStore) -> None:
+    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin_users.py")
     users = table_with(at, "Username")
     assert {"demo.clinician", "demo.admin", "demo.readonly"} <= set(users["Username"])
+
+
+def test_the_audit_trail_page_verifies_the_chain(clinic: SqlStore) -> None:
+    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin_audit.py")
     at.button(key="admin_verify_chain").click().run()
     assert not at.exception
     assert "Audit chain intact" in texts(at, "success")
 
 
 def test_an_admin_creates_an_account_and_sees_field_messages_for_bad_input(clinic: SqlStore) -> None:
-    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin.py")
+    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin_users.py")
     at.text_input(key="admin_new_username").input("new.physio")
     at.text_input(key="admin_new_display_name").input("New Physio")
     at.text_input(key="admin_new_password").input("short")
@@ -468,18 +471,23 @@ def test_an_admin_creates_an_account_and_sees_field_messages_for_bad_input(clini
 
 
 def test_the_audit_trail_filters_by_action(clinic: SqlStore) -> None:
-    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin.py")
+    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin_audit.py")
     at.selectbox(key="admin_audit_action").select("demo.generate").run()
     assert not at.exception
     trail = table_with(at, "Action")
     assert list(trail["Action"]) == ["demo.generate"]
 
 
-def test_a_clinician_has_no_admin_page_and_the_page_itself_refuses_one(clinic: SqlStore) -> None:
-    with pytest.raises(ValueError, match="admin.py"):
-        logged_in(clinic).switch_page("pages/admin.py")
+def test_a_clinician_is_offered_no_admin_page(clinic: SqlStore) -> None:
+    at = logged_in(clinic)
+    for name in ("admin_users", "admin_audit", "admin_governance", "admin_data", "admin_erasure"):
+        with pytest.raises(ValueError, match=f"{name}.py"):
+            at.switch_page(f"pages/{name}.py")
+
+
+def test_an_admin_page_itself_refuses_a_session_that_is_no_longer_an_admins(clinic: SqlStore) -> None:
     # Defence in depth: an admin session whose account became a clinician mid-session is refused too.
-    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin.py")
+    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin_users.py")
     at.session_state["user"] = demo_user(clinic)
     at.run()
     assert not at.exception
@@ -571,7 +579,7 @@ def test_an_admin_approves_the_rule_set_and_the_visit_banner_notice_goes(
     st.cache_resource.clear()
     clinic = open_store(url)
     generate(clinic, patients=3, seed=3, approve_rules=False)
-    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin.py")
+    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin_governance.py")
     assert "Not yet approved" in texts(at, "warning")
     at.text_input(key="approve_note").input("Reviewed the rule table and hazard log")
     at.button[[b.label for b in at.button].index("Approve this rule set")].click().run()
@@ -585,7 +593,7 @@ def test_an_admin_approves_the_rule_set_and_the_visit_banner_notice_goes(
 def test_the_clinic_export_is_made_only_at_the_click_never_held_in_the_session(clinic: SqlStore) -> None:
     from data.transfer import export_clinic_bytes
 
-    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin.py")
+    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin_data.py")
     assert not at.exception
     (button,) = [b for b in at.get("download_button") if b.proto.label == "Export and download"]
     assert "export_zip" not in at.session_state  # no copy of the export waits in the session
@@ -598,13 +606,13 @@ def test_the_clinic_export_is_made_only_at_the_click_never_held_in_the_session(c
         assert [e.action for e in tx.audit_entries(action="export.clinic")] == ["export.clinic"]
 
 
-def test_an_admin_erases_a_patient_from_the_data_tab_after_confirming(clinic: SqlStore) -> None:
+def test_an_admin_erases_a_patient_on_the_erasure_page_after_confirming(clinic: SqlStore) -> None:
     from dashboard import governance
 
     with clinic.read() as tx:
         patient = tx.find_patient_by_ref("DEMO-00003")
     assert patient is not None
-    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin.py")
+    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin_erasure.py")
     assert at.text_input(key="erase_ref").value == ""  # nothing is listed until a reference is typed
 
     at.text_input(key="erase_ref").input("DEMO-00003").run()

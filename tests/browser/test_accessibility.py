@@ -38,7 +38,11 @@ PAGES = [  # (artifact name, sidebar title) after the Patients page, in sidebar 
     ("caseload", "Caseload"),
     ("flags", "Red flags"),
     ("account", "My account"),
-    ("admin", "Admin"),
+    ("admin-users", "Users"),
+    ("admin-audit", "Audit trail"),
+    ("admin-governance", "Rules and licences"),
+    ("admin-data", "Export and import"),
+    ("admin-erasure", "Erasure"),
 ]
 DOCS_PAGES = ("patients", "visit", "progress", "plan", "caseload", "flags")
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"

@@ -1,9 +1,9 @@
 """The clinic export's download URL: generated at the click, gone from Streamlit's media store soon after.
 
 Streamlit serves st.download_button data from /media/<hash>.zip to anyone who has the URL, without a
-session. The Data tab makes the export only when the admin clicks (a deferred download), and a few
-short fragment runs afterwards let Streamlit delete it; this test fetches the same URL from a fresh
-browser context (no cookies, no session) until it answers 404.
+session. The Export and import page makes the export only when the admin clicks (a deferred download),
+and a few short fragment runs afterwards let Streamlit delete it; this test fetches the same URL from a
+fresh browser context (no cookies, no session) until it answers 404.
 """
 
 from __future__ import annotations
@@ -22,9 +22,7 @@ GONE_WITHIN_S = 60.0
 def test_a_downloaded_clinic_export_is_not_fetchable_by_its_url_soon_after(browser, page, app_server_factory):
     server = app_server_factory()  # its own server: no other session's runs help the cleanup along
     log_in(page, server.url, "demo.admin")
-    go_to(page, "Admin")
-    page.get_by_role("tab", name="Data").click()
-    wait_for_app(page)
+    go_to(page, "Export and import")
     with page.expect_download() as info:
         page.get_by_role("button", name="Export and download").click()
     download = info.value
@@ -59,4 +57,4 @@ def test_a_downloaded_clinic_export_is_not_fetchable_by_its_url_soon_after(brows
     page.get_by_text("This archive comes from another clinic").click()
     wait_for_app(page)
     page.get_by_text("every imported account needs a new password").wait_for()
-    screenshot(page, "admin-data-tab-from-another-clinic")
+    screenshot(page, "admin-data-from-another-clinic")

@@ -26,7 +26,9 @@ def test_a_patient_page_opened_by_url_without_login_shows_only_the_login_page(pa
     server = app_server_factory()
     database = sqlite3.connect(server.database_url.removeprefix("sqlite:///"))
     patient_id = database.execute("SELECT id FROM patients LIMIT 1").fetchone()[0]
-    for path in ("progress", "visit", "plan", "patients", "caseload", "flags", "admin"):
+    pages = ("progress", "visit", "plan", "patients", "caseload", "flags", "admin")
+    admin_pages = ("admin_audit", "admin_governance", "admin_data", "admin_erasure")
+    for path in pages + admin_pages:
         page.goto(f"{server.url}/{path}?patient={patient_id}")
         wait_for_app(page)
         page.get_by_role("button", name="Log in").wait_for()

@@ -1,4 +1,4 @@
-"""The Admin page's confirmations, audit filter window, governance lines and import/export plumbing."""
+"""The Admin pages' context, form callbacks, confirmations, audit window, governance lines, import/export."""
 
 from __future__ import annotations
 
@@ -7,19 +7,114 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
 from dashboard import admin_views as view
-from dashboard.config import RuleSettings
+from dashboard.config import RuleSettings, Settings
+from dashboard.form_errors import GENERAL
 from dashboard.governance import Decision
+from dashboard.page_context import PageContext
 from dashboard.page_keys import Admin as keys
-from dashboard.ports import PermissionDeniedError, User
+from dashboard.ports import InvalidInputError, PermissionDeniedError, User
 from dashboard.safe_text import md_escape
 
 ADA = User(id="u1", username="ada*", display_name="Ada", role="clinician")
 DECIDED = Decision(by="u9", by_name="Dr *Bea*", at=dt.datetime(2026, 3, 2, 9, 5), note="Checked `all`")
 NOW = dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def context_of(user: User) -> PageContext:
+    return PageContext(
+        store=cast(Any, None),
+        user=user,
+        settings=Settings(),
+        patient_id="",
+        is_demo=True,
+        library_loader=None,
+    )
+
+
+def test_an_admin_page_has_a_context_only_for_an_admin_after_the_router_has_run() -> None:
+    admin = context_of(dataclasses.replace(ADA, role="admin"))
+    assert view.for_admins(admin) is admin
+    assert view.for_admins(context_of(ADA)) is None  # a clinician goes back through the router
+    assert view.for_admins(None) is None  # a deep link before the router
+
+
+def test_the_messages_under_a_box_are_those_of_its_fields_in_order_and_escaped() -> None:
+    errors = {"password": "Too *short*", GENERAL: "Refused", "username": "Taken"}
+    assert view.field_errors(errors, "password", GENERAL) == ["Too \\*short\\*", "Refused"]
+    assert view.field_errors(errors, "role") == []
+
+
+def test_a_new_account_is_confirmed_and_its_fields_cleared() -> None:
+    state: dict[str, Any] = {keys.NEW_USERNAME: "ada*", keys.NEW_DISPLAY_NAME: "Ada", keys.NEW_PASSWORD: "pw"}
+    asked: list[dict[str, str]] = []
+
+    def create(**values: str) -> User:
+        asked.append(values)
+        return ADA
+
+    view.submit_new_account(state, create)
+    assert asked == [{"username": "ada*", "display_name": "Ada", "role": "", "password": "pw"}]
+    assert state[keys.FLASH] == "Account ada\\* (clinician) created."
+    assert state[keys.NEW_USERNAME] == state[keys.NEW_DISPLAY_NAME] == state[keys.NEW_PASSWORD] == ""
+    assert keys.CREATE_ERRORS not in state
+
+
+def test_a_refused_new_account_keeps_its_fields_but_never_the_password() -> None:
+    state: dict[str, Any] = {keys.NEW_USERNAME: "ada", keys.NEW_PASSWORD: "short"}
+
+    def create(**values: str) -> User:
+        raise InvalidInputError({"password": "At least 10 characters."})
+
+    view.submit_new_account(state, create)
+    assert state[keys.CREATE_ERRORS] == {"password": "At least 10 characters."}
+    assert state[keys.NEW_USERNAME] == "ada" and state[keys.NEW_PASSWORD] == ""
+    assert keys.FLASH not in state
+
+
+def test_an_unconfirmed_erasure_erases_nothing() -> None:
+    state: dict[str, Any] = {keys.ERASE_REASON: "Request granted"}
+
+    def erase(**values: str) -> dict[str, int]:
+        raise AssertionError("erased without the confirmation")
+
+    view.submit_erasure(state, erase)
+    assert state[keys.ERASE_ERRORS] == view.NOT_CONFIRMED
+
+
+def test_a_confirmed_erasure_says_what_went_and_clears_the_form() -> None:
+    state: dict[str, Any] = {
+        keys.ERASE_REF: "DEMO-00003",
+        keys.ERASE_REQUEST_REF: "DSR-1",
+        keys.ERASE_REASON: "Request granted",
+        keys.ERASE_CONFIRM: True,
+    }
+    asked: list[dict[str, str]] = []
+
+    def erase(**values: str) -> dict[str, int]:
+        asked.append(values)
+        return {"visits": 2, "audit_redacted": 5}
+
+    view.submit_erasure(state, erase)
+    assert asked == [{"reason": "Request granted", "request_reference": "DSR-1"}]
+    assert state[keys.ERASE_FLASH].startswith("The patient was erased: 2 visit(s)")
+    assert state[keys.ERASE_REF] == state[keys.ERASE_REQUEST_REF] == state[keys.ERASE_REASON] == ""
+    assert state[keys.ERASE_CONFIRM] is False
+
+
+def test_a_refused_erasure_keeps_the_form_and_shows_the_reason() -> None:
+    state: dict[str, Any] = {keys.ERASE_REF: "DEMO-00003", keys.ERASE_CONFIRM: True}
+
+    def erase(**values: str) -> dict[str, int]:
+        raise PermissionDeniedError("Only an admin may erase a patient.")
+
+    view.submit_erasure(state, erase)
+    assert state[keys.ERASE_ERRORS] == {GENERAL: "Only an admin may erase a patient."}
+    assert state[keys.ERASE_REF] == "DEMO-00003" and state[keys.ERASE_CONFIRM] is True
 
 
 def test_an_account_is_named_by_username_name_and_role_and_a_deactivated_one_says_so() -> None:

@@ -1,0 +1,114 @@
+"""Admin · Rules and licences: rule-set approval, translation reviews, instrument licences, retention."""
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+
+import streamlit as st
+
+from dashboard import admin_views as view
+from dashboard import governance, red_flags
+from dashboard.page_context import page_context
+from dashboard.page_keys import Admin as keys
+from dashboard.ports import StrideError
+from dashboard.safe_text import md_escape
+from reports import i18n
+
+# A deep link as the very first request after a restart can run this script before the router
+# (Streamlit's pages/ fallback); send it through app.py, which holds the login gate. An account that is
+# no admin goes there too: the router offers it only its own pages.
+if (ctx := view.for_admins(page_context(st.session_state, st.query_params))) is None:
+    st.switch_page("app.py")
+    st.stop()
+store, user, settings = ctx.store, ctx.user, ctx.settings
+
+st.title("Rules and licences")
+
+
+def note_form(
+    form_key: str, note_label: str, note_key: str, submit: str, record: Callable[[str], None], intro: str = ""
+) -> None:
+    """A form of one note that records a governance decision with it, then redraws the page."""
+    with st.form(form_key):
+        if intro:
+            st.markdown(intro)
+        note = st.text_input(note_label, key=note_key)
+        if st.form_submit_button(submit):
+            try:
+                record(note)
+            except StrideError as exc:
+                st.error(md_escape(str(exc)))
+            else:
+                st.rerun()
+
+
+version = red_flags.rule_set_version(settings.rules)
+st.markdown(f"Red-flag rule set version: **`{version}`**")
+approval = governance.rule_set_approval(store, version)
+if approval is None:
+    st.warning(view.NOT_APPROVED)
+    note_form(
+        keys.APPROVE_FORM,
+        "What you reviewed (kept with the approval)",
+        keys.APPROVE_NOTE,
+        "Approve this rule set",
+        functools.partial(governance.approve_rule_set, store, user, version),
+    )
+else:
+    st.success(view.approval_line(approval))
+st.caption(view.RULES_NOTE)
+st.dataframe(view.rule_settings_rows(settings.rules), hide_index=True, key=keys.RULE_SETTINGS)
+with st.expander("The rule table", expanded=False):
+    st.markdown(red_flags.rules_markdown(settings.rules))
+
+st.markdown("**Handout translations** (clinical-reference §14)")
+st.caption(view.TRANSLATIONS_NOTE)
+for tag in i18n.shipped_languages():
+    found = i18n.catalogue(tag)
+    if found is None:
+        continue
+    review = governance.translation_review(store, tag, found.version)
+    label = view.translation_label(tag, found.version)
+    if review is not None:
+        st.success(view.reviewed_line(label, review))
+        continue
+    note_form(
+        f"{keys.TRANSLATION_FORM}{tag}",
+        "Who reviewed it and how (kept with the record)",
+        f"{keys.TRANSLATION_NOTE}{tag}",
+        "Record the review",
+        functools.partial(governance.record_translation_review, store, user, tag, found.version),
+        intro=view.awaiting_review_line(label),
+    )
+
+st.subheader("Instrument licences")
+st.caption(view.LICENCES_NOTE)
+for key, name in governance.LICENSED_INSTRUMENTS.items():
+    held = governance.licence(store, key)
+    if held is not None:
+        st.markdown(view.licence_line(name, held))
+        continue
+    note_form(
+        f"{keys.LICENCE_FORM}{key}",
+        f"{name}: licence reference or why its use is covered",
+        f"{keys.LICENCE_BASIS}{key}",
+        "Record licence",
+        functools.partial(governance.record_licence, store, user, key),
+    )
+st.subheader("Retention")
+years = governance.retention_years(store)
+new_years = st.number_input(
+    "Retention period (years)",
+    1,
+    100,
+    value=years or view.DEFAULT_RETENTION_YEARS,
+    key=keys.RETENTION_YEARS,
+)
+if st.button("Save retention period", key=keys.RETENTION_SAVE):
+    governance.set_retention_years(store, user, int(new_years))
+    st.rerun()
+if years:
+    due = governance.past_retention(store, user, dt.date.today())
+    st.caption(view.retention_caption(len(due)))
+    if due:
+        st.dataframe(due, hide_index=True, key=keys.RETENTION_DUE)
