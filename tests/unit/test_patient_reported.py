@@ -274,4 +274,7 @@ def test_a_stored_report_keeps_not_sure_and_splits_measurements_from_screening_a
 
 
 def test_a_link_carries_the_token_and_nothing_else_about_the_patient() -> None:
-    assert pr.invite_link("https://clinic.example.org/", SAMPLE) == f"https://clinic.example.org/checkin?t={SAMPLE}"
+    assert (
+        pr.invite_link("https://clinic.example.org/", SAMPLE)
+        == f"https://clinic.example.org/checkin?t={SAMPLE}"
+    )
