@@ -102,9 +102,12 @@ if user is not None:
         st.rerun()
     user = st.session_state[keys.USER] = current
 
-# The patient's page (check-in and walking diary): reached by a link with a token, never listed.
+# The patient's page (check-in and walking diary): reached by a link with a token, never listed. Its
+# file name differs from its address on purpose: the very first request after a restart can bypass the
+# router (Streamlit's pages/ fallback matches an address to a file name), and a patient's link must
+# reach the router, which then opens this page with the token still in the address.
 CHECKIN_PAGE = st.Page(
-    "pages/checkin.py", title="Check in", icon="🚶", url_path="checkin", visibility="hidden"
+    "pages/patient_link.py", title="Check in", icon="🚶", url_path="checkin", visibility="hidden"
 )
 PAGE_PATHS = (
     "patients",

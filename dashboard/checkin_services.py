@@ -338,6 +338,46 @@ def provisional_urgency(
     return screen(patient, [*visits, provisional], settings.rules).urgency
 
 
+def answer_tiers(
+    store: Store,
+    token: str | None,
+    raw: Mapping[str, object],
+    settings: Settings,
+    *,
+    now: dt.datetime | None = None,
+) -> dict[str, str]:
+    """Each symptom question answered yes or not sure -> the tier that answer alone would raise (§12.2).
+
+    The page shows the emergency instructions (EMERGENCY) or same-day advice (URGENT) right under the
+    answer that needs them; the other measurements stay in, the other symptom answers are left out.
+    """
+    now = now or _utcnow()
+    asked = {q.id: raw.get(f"symptom_{q.id}") for q in pr.SYMPTOM_QUESTIONS}
+    answered = [qid for qid, value in asked.items() if value in ("yes", "not_sure")]
+    if not answered:
+        return {}
+    with store.read() as tx:
+        invite = _open_invite(tx, token, now)
+        if invite is None:
+            return {}
+        patient = tx.get_patient(invite.patient_id)
+        assert patient is not None
+        visits = current_episode_visits(tx, patient.id or "")
+    others = {k: v for k, v in raw.items() if not k.startswith("symptom_")}
+    tiers: dict[str, str] = {}
+    for qid in answered:
+        parsed = pr.parse_checkin({**others, f"symptom_{qid}": asked[qid]}, ())
+        if isinstance(parsed, Problems):
+            parsed = pr.parse_checkin(
+                {f"symptom_{qid}": asked[qid]}, ()
+            )  # a typo elsewhere: this answer alone
+        if isinstance(parsed, Problems):
+            continue
+        provisional = _provisional_visit(visits, parsed.report_answers(), now.date())
+        tiers[qid] = screen(patient, [*visits, provisional], settings.rules).urgency.value
+    return tiers
+
+
 def submit_checkin(
     store: Store,
     token: str | None,

@@ -36,6 +36,7 @@ class Checkin:
     PROBLEMS: Final = "ci_problems"  # field-level messages of the last refused submit
     DONE: Final = "ci_done"  # the token hash this session sent its check-in for, and the tier
     SAVED: Final = "ci_saved"  # a diary walk was just saved (the thanks, once)
+    SAVED_COUNT: Final = "ci_saved_count"  # walks saved in this tab: the diary form's keys start anew
     EARLY: Final = "ci_early_recorded"  # an emergency answer already recorded before submitting
 
 

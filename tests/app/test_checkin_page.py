@@ -40,7 +40,8 @@ def a_patient_with_a_link(clinic: SqlStore, kind: str = "checkin") -> tuple[Any,
 def open_link(token: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=30)
     at.query_params["t"] = token
-    at.switch_page("pages/checkin.py").run()
+    # A first run registers the router's pages; the page's address (checkin) is not its file name.
+    at.run().switch_page("pages/patient_link.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -142,11 +143,12 @@ def test_a_diary_link_keeps_walks_and_shows_the_light_in_words(clinic: SqlStore)
     at = verify(open_link(issued.token), patient.birth_date)
     assert text.DIARY_TITLE in shown(at)
     assert as_shown(text.safety_net(load_settings())) in shown(at)
-    at.text_input(key=K.PREFIX + "walked_min").input("25")
-    at.radio(key=K.PREFIX + "pain_before_nrs").set_value(2)
-    at.radio(key=K.PREFIX + "pain_during_nrs").set_value(7)
+    at.text_input(key=K.PREFIX + "d0_walked_min").input("25")
+    at.radio(key=K.PREFIX + "d0_pain_before_nrs").set_value(2)
+    at.radio(key=K.PREFIX + "d0_pain_during_nrs").set_value(7)
     at.button(key=K.PREFIX + "save").click().run()
     assert not at.exception, at.exception
     assert text.DIARY_SAVED in shown(at)
     assert "25 minutes" in shown(at) and pr.LIGHT_WORDS["red"] in shown(at)
-    assert at.text_input(key=K.PREFIX + "walked_min").value == ""  # ready for the next walk
+    assert at.text_input(key=K.PREFIX + "d1_walked_min").value == ""  # an empty form for the next walk
+    assert at.radio(key=K.PREFIX + "d1_pain_during_nrs").value is None

@@ -262,3 +262,18 @@ def test_no_token_reaches_the_audit_trail(scene: dict[str, Any]) -> None:
     with scene["store"].read() as tx:
         trail = "\n".join(repr(r) for r in tx.conn.execute(text("SELECT * FROM audit")))
     assert issued.token not in trail
+
+
+def test_each_worrying_answer_gets_the_advice_of_its_own_tier(scene: dict[str, Any]) -> None:
+    issued = invite(scene)
+    raw = {
+        "symptom_saddle": "yes",
+        "symptom_fever": "yes",
+        "symptom_sexual": "yes",
+        "symptom_night": "no",
+        "pain_nrs": "5",
+    }
+    tiers = cs.answer_tiers(scene["store"], issued.token, raw, SETTINGS)
+    # Isolated sexual change is RF_CES_POSSIBLE: URGENT unless the clinic raises it (§3.3, §12.2).
+    assert tiers == {"saddle": "EMERGENCY", "fever": "URGENT", "sexual": "URGENT"}
+    assert cs.answer_tiers(scene["store"], "x" * pr.TOKEN_LENGTH, raw, SETTINGS) == {}

@@ -17,7 +17,7 @@ from dashboard.safe_text import md_escape
 st.set_page_config(
     page_title="Check in", page_icon="🚶", layout="centered", initial_sidebar_state="collapsed"
 )
-if keys.STORE not in st.session_state:
+if keys.STORE not in st.session_state:  # never reached through the router (see app.py, CHECKIN_PAGE)
     st.switch_page("app.py")
     st.stop()
 store: Store = st.session_state[keys.STORE]
@@ -46,9 +46,8 @@ st.subheader(text.DIARY_TITLE if invite.kind == "diary" else text.TITLE)
 # --- identity ------------------------------------------------------------------------------------
 if st.session_state.get(K.VERIFIED) != invite.id:
     with st.form(K.PREFIX + "identity"):
-        birth = st.text_input(
-            "Your date of birth", placeholder="DD/MM/YYYY", help=text.IDENTITY_HELP, max_chars=40
-        )
+        birth = st.text_input("Your date of birth", placeholder="DD/MM/YYYY", max_chars=40)
+        st.caption(text.IDENTITY_HELP)  # shown, not a tooltip: a phone has no hover
         sent = st.form_submit_button("Continue", type="primary", use_container_width=True)
     if sent:
         born = text.parse_birth_date(birth, today)
@@ -75,24 +74,27 @@ if details is None:  # expired, revoked or used while the page was open
     st.stop()
 st.info(text.safety_net(settings), icon="🛟")
 problems: dict[str, str] = st.session_state.get(K.PROBLEMS, {})
+# The diary's entry widgets get new keys after each saved walk (an empty form for the next one); a
+# refused save keeps the same keys, so nothing typed is lost.
+prefix = K.PREFIX if invite.kind != "diary" else f"{K.PREFIX}d{st.session_state.get(K.SAVED_COUNT, 0)}_"
 
 
-def scale(label: str, name: str, help_text: str = text.PAIN_SCALE) -> None:
+def scale(label: str, name: str) -> None:
     """A 0–10 choice with its field message (if the last send was refused)."""
-    st.radio(label, list(range(11)), index=None, horizontal=True, key=K.PREFIX + name, help=help_text)
+    st.radio(label, list(range(11)), index=None, horizontal=True, key=prefix + name)
     if message := problems.get(name):
         st.error(message)
 
 
 def typed(label: str, name: str, placeholder: str = "") -> None:
-    st.text_input(label, key=K.PREFIX + name, placeholder=placeholder, max_chars=40)
+    st.text_input(label, key=prefix + name, placeholder=placeholder, max_chars=40)
     if message := problems.get(name):
         st.error(message)
 
 
 def answers(names: list[str]) -> dict[str, object]:
     """What the widgets hold, as the browser sent it (strings; empty when not answered)."""
-    values = {name: st.session_state.get(K.PREFIX + name) for name in names}
+    values = {name: st.session_state.get(prefix + name) for name in names}
     return {name: "" if value is None else str(value) for name, value in values.items()}
 
 
@@ -113,17 +115,18 @@ if invite.kind == "diary":
         st.success(text.DIARY_SAVED)
     if details.ease_back is not None:
         st.warning(details.ease_back)
-    st.date_input("Day of the walk", today, max_value=today, format="DD/MM/YYYY", key=K.PREFIX + "walk_date")
+    walk_date = st.date_input(
+        "Day of the walk", today, max_value=today, format="DD/MM/YYYY", key=prefix + "day"
+    )
     typed("Minutes you walked", "walked_min", "for example 20")
     typed("Minutes until back or leg symptoms started (leave empty if none)", "symptom_onset_min")
+    st.caption(text.PAIN_SCALE)
     scale("Pain before the walk", "pain_before_nrs")
     scale("Pain during the walk", "pain_during_nrs")
     if st.button("Save this walk", type="primary", use_container_width=True, key=K.PREFIX + "save"):
         fields = ["walked_min", "symptom_onset_min", "pain_before_nrs", "pain_during_nrs"]
-        walk_date = st.session_state.get(K.PREFIX + "walk_date") or today
-        send(cs.add_diary_entry(store, token, answers(fields), walk_date, settings))
-        for name in fields:
-            st.session_state.pop(K.PREFIX + name, None)
+        send(cs.add_diary_entry(store, token, answers(fields), walk_date or today, settings))
+        st.session_state[K.SAVED_COUNT] = st.session_state.get(K.SAVED_COUNT, 0) + 1
         st.session_state[K.SAVED] = True
         st.rerun()
     st.markdown("**Your walks**")
@@ -143,7 +146,16 @@ if invite.kind == "diary":
     st.stop()
 
 # --- check-in --------------------------------------------------------------------------------------
+# The answers so far (widget values are known before this run draws them): an emergency answer shows
+# its instructions at once, right under the question, and is recorded now in case the form is left (§12.2).
+raw = answers(cs.CHECKIN_FIELDS + [f"psfs_{i}" for i in range(len(details.psfs_activities))])
+emergency = cs.is_emergency(cs.provisional_urgency(store, token, raw, settings))
+tiers = cs.answer_tiers(store, token, raw, settings)
+if emergency and st.session_state.get(K.EARLY) != (invite.id, cs.answers_key(raw)):
+    cs.record_early_emergency(store, token, raw, settings)
+    st.session_state[K.EARLY] = (invite.id, cs.answers_key(raw))
 st.caption(text.NOT_WATCHED)
+st.caption(text.PAIN_SCALE)
 scale("Your back or leg pain right now", "pain_nrs")
 scale("Your worst pain in the last week", "pain_worst_nrs")
 st.markdown("**Walking**")
@@ -156,29 +168,26 @@ st.radio(
     format_func=pr.STOP_REASON_WORDS.__getitem__,
     key=K.PREFIX + "walk_stop_reason",
 )
+if details.psfs_activities:
+    st.caption(text.PSFS_SCALE)
 for i, activity in enumerate(details.psfs_activities):
-    scale(f"How well can you do this now: {md_escape(activity)}", f"psfs_{i}", text.PSFS_SCALE)
+    scale(f"How well can you do this now: {md_escape(activity)}", f"psfs_{i}")
 st.markdown(f"**{pr.SYMPTOM_QUESTION_LEAD}**")
 for question in pr.SYMPTOM_QUESTIONS:
-    name = f"symptom_{question.id}"
     answer = st.radio(
         question.words,
         list(pr.ANSWER_WORDS),
         index=None,
         horizontal=True,
         format_func=pr.ANSWER_WORDS.__getitem__,
-        key=K.PREFIX + name,
+        key=K.PREFIX + f"symptom_{question.id}",
     )
-    if answer == "not_sure" and question.ces:
+    if tiers.get(question.id) == "EMERGENCY":
+        st.error(text.emergency_now(settings), icon="🚨")
+    elif tiers.get(question.id) == "URGENT" or (answer == "not_sure" and question.ces):
         st.warning(text.same_day(settings), icon="☎️")
-
-raw = answers(cs.CHECKIN_FIELDS + [f"psfs_{i}" for i in range(len(details.psfs_activities))])
-if cs.is_emergency(cs.provisional_urgency(store, token, raw, settings)):
-    # Shown before sending, and recorded now in case the form is left (§12.2).
+if emergency:  # once more beside the button, so it is the last thing read before sending
     st.error(text.emergency_now(settings), icon="🚨")
-    if st.session_state.get(K.EARLY) != (invite.id, cs.answers_key(raw)):
-        cs.record_early_emergency(store, token, raw, settings)
-        st.session_state[K.EARLY] = (invite.id, cs.answers_key(raw))
 if st.button("Send my answers", type="primary", use_container_width=True, key=K.PREFIX + "send"):
     outcome = cs.submit_checkin(store, token, raw, settings)
     send(outcome)
