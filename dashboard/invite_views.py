@@ -148,6 +148,11 @@ class LinkRow:
     state: str
     can_revoke: bool  # only an open link can be revoked
 
+    @property
+    def times(self) -> str:
+        """'created 04 Dec 2026, 09:00 · ends 07 Dec 2026, 09:00' in the clinic's time zone."""
+        return f"created {self.created} · ends {self.ends}"
+
 
 def link_rows(invites: Iterable[Invite], now: dt.datetime, tz_name: str) -> list[LinkRow]:
     """The patient's links, newest first: kind, created and end times (clinic's zone), state in words."""

@@ -199,12 +199,11 @@ def patient_links(patient: Patient) -> None:
     if not rows:
         st.caption(invite_views.NO_LINKS)
     for row in rows:
-        cols = st.columns([2, 3, 3, 3, 1])
+        cols = st.columns([2, 4, 2, 2])
         cols[0].markdown(f"**{row.kind}**")
-        cols[1].caption(f"created {row.created}")
-        cols[2].caption(f"ends {row.ends}")
-        cols[3].markdown(row.state)
-        if can_write and row.can_revoke and cols[4].button("Revoke", key=K.REVOKE_LINK.format(row.invite_id)):
+        cols[1].caption(row.times)
+        cols[2].markdown(row.state)
+        if can_write and row.can_revoke and cols[3].button("Revoke", key=K.REVOKE_LINK.format(row.invite_id)):
             try:
                 checkin_services.revoke_invite(store, user, patient.saved_id, row.invite_id)
             except StrideError as exc:

@@ -82,3 +82,4 @@ def test_links_are_listed_newest_first_with_their_state_in_words() -> None:
         "04 Dec 2026, 08:00",
         "15 Jan 2027, 08:00",
     )
+    assert rows[0].times == "created 04 Dec 2026, 08:00 · ends 15 Jan 2027, 08:00"
