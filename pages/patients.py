@@ -209,6 +209,8 @@ def patient_links(patient: Patient) -> None:
             except StrideError as exc:
                 st.error(md_escape(str(exc)))
             else:
+                if shown and shown.invite_id == row.invite_id:  # a revoked link is not handed out
+                    st.session_state.pop(K.NEW_LINK, None)
                 st.rerun()
 
 

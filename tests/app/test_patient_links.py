@@ -96,3 +96,13 @@ def test_revoking_an_open_link_changes_its_state_and_removes_its_button(clinic: 
     states = [str(m.value) for m in at.markdown]
     assert "Revoked" in states and "Open" not in states
     assert "Revoke" not in [b.label for b in at.button]
+
+
+def test_revoking_the_link_just_shown_stops_showing_it(clinic: SqlStore) -> None:
+    at = patients_page(clinic)
+    token = create_checkin_link(at).split("t=", 1)[1]
+    (revoke,) = [b for b in at.button if b.label == "Revoke"]
+    revoke.click().run()
+    assert not at.exception, at.exception
+    assert token not in everything_shown(at) and K.NEW_LINK not in at.session_state
+    assert "Revoked" in [str(m.value) for m in at.markdown]
