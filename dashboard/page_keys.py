@@ -63,6 +63,13 @@ class Patients:
     CORRECT: Final = "correct_{}"  # a listed visit's Correct button, by visit id
     ARCHIVE_REASON: Final = "archive_reason"
     ARCHIVE_TOGGLE: Final = "archive_toggle"
+    # Patient links (issue 21): the link just created, kept in the session only until Done or another
+    # patient (dashboard.invite_views.ShownLink; the store keeps only the token's hash).
+    NEW_LINK: Final = "patient_new_link"
+    CREATE_LINK: Final = "create_link_{}"  # by kind: "create_link_checkin", "create_link_diary"
+    LINK_DONE: Final = "link_done"
+    LINK_SLIP: Final = "link_slip"
+    REVOKE_LINK: Final = "revoke_link_{}"  # a listed open link's Revoke button, by invite id
 
     @staticmethod
     def field(form: str, name: str) -> str:

@@ -5,7 +5,7 @@ from typing import Any
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from dashboard import auth, page_text, patient_views, services
+from dashboard import auth, checkin_services, invite_views, page_text, patient_views, services
 from dashboard import page_keys as keys
 from dashboard.languages import language_label
 from dashboard.models import RISK_FIELDS, Patient
@@ -13,6 +13,7 @@ from dashboard.page_context import page_context, remember_patient
 from dashboard.ports import InvalidInputError, StrideError
 from dashboard.safe_text import md_escape
 from dashboard.visit_form import PATIENT_LABELS
+from reports import invite_slip
 
 K = keys.Patients
 # A deep link as the very first request after a restart can run this script before the router
@@ -22,6 +23,9 @@ if (ctx := page_context(st.session_state, st.query_params)) is None:
     st.stop()
 store, user, settings = ctx.store, ctx.user, ctx.settings
 can_write = auth.can(user.role, "write_clinical")
+# A new patient link is shown once: forgotten as soon as another patient (or none) is chosen.
+if invite_views.link_for(st.session_state.get(K.NEW_LINK), ctx.patient_id) is None:
+    st.session_state.pop(K.NEW_LINK, None)
 
 
 def attempt(action: Callable[[], Patient]) -> Patient | None:
@@ -146,6 +150,71 @@ for visit in reversed(record.visits):
     if can_write and cols[3].button("Correct", key=K.CORRECT.format(visit.id)):
         st.session_state[keys.CORRECT_VISIT_ID] = visit.id
         st.switch_page("pages/visit.py")
+
+
+def patient_links(patient: Patient) -> None:
+    """Create a check-in or diary link, show a new one once (text, QR code, slip), list and revoke."""
+    st.markdown(f"#### {invite_views.SECTION_HEADING}")
+    st.caption(invite_views.SECTION_CAPTION)
+    if can_write:
+        for col, kind in zip(st.columns(len(invite_views.CREATABLE)), invite_views.CREATABLE, strict=True):
+            if col.button(invite_views.CREATE_LABELS[kind], key=K.CREATE_LINK.format(kind)):
+                try:
+                    issued = checkin_services.create_invite(
+                        store, user, patient.saved_id, kind, settings=settings
+                    )
+                except InvalidInputError as exc:
+                    st.error(md_escape(" ".join(exc.errors.values())))
+                except StrideError as exc:
+                    st.error(md_escape(str(exc)))
+                else:
+                    st.session_state[K.NEW_LINK] = invite_views.shown_link(
+                        issued.invite, issued.token, settings.public_url
+                    )
+    if shown := invite_views.link_for(st.session_state.get(K.NEW_LINK), patient.saved_id):
+        with st.container(border=True):
+            st.markdown(f"**{invite_views.shown_heading(shown)}**")
+            st.warning(invite_views.SHOWN_ONCE)
+            st.code(shown.link, language=None, wrap_lines=True)
+            st.caption(invite_views.ends_line(shown.expires_at, settings.timezone))
+            svg = invite_slip.qr_svg(shown.link, title=invite_views.qr_title(shown.kind))
+            st.image(svg, alt=invite_views.qr_title(shown.kind))
+            content = invite_views.slip_content(shown, settings)
+            c1, c2 = st.columns(2)
+            c1.download_button(
+                data=lambda: invite_slip.render_slip(**content),
+                **invite_views.SLIP_DOWNLOAD.button(
+                    K.LINK_SLIP, invite_views.slip_file_name(shown, settings.timezone)
+                ),
+            )
+            if c2.button(invite_views.DONE_LABEL, key=K.LINK_DONE, type="primary"):
+                st.session_state.pop(K.NEW_LINK, None)
+                st.rerun()
+    try:
+        invites = checkin_services.patient_invites(store, user, patient.saved_id)
+    except StrideError as exc:
+        st.error(md_escape(str(exc)))
+        return
+    rows = invite_views.link_rows(invites, dt.datetime.now(dt.UTC), settings.timezone)
+    if not rows:
+        st.caption(invite_views.NO_LINKS)
+    for row in rows:
+        cols = st.columns([2, 4, 2, 2])
+        cols[0].markdown(f"**{row.kind}**")
+        cols[1].caption(row.times)
+        cols[2].markdown(row.state)
+        if can_write and row.can_revoke and cols[3].button("Revoke", key=K.REVOKE_LINK.format(row.invite_id)):
+            try:
+                checkin_services.revoke_invite(store, user, patient.saved_id, row.invite_id)
+            except StrideError as exc:
+                st.error(md_escape(str(exc)))
+            else:
+                if shown and shown.invite_id == row.invite_id:  # a revoked link is not handed out
+                    st.session_state.pop(K.NEW_LINK, None)
+                st.rerun()
+
+
+patient_links(patient)
 
 if can_write:
     with st.expander("✏️ Edit patient details"):

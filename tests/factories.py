@@ -7,7 +7,7 @@ from typing import Any
 
 from dashboard.episodes import EpisodeOutcome
 from dashboard.models import Episode, Patient, Visit
-from dashboard.patient_reported import DiaryEntry
+from dashboard.patient_reported import DEFAULT_LIFETIME, DiaryEntry, Invite, new_token, token_hash
 
 PATIENT_DEFAULTS: dict[str, Any] = {
     "patient_ref": "T-0001",
@@ -90,3 +90,21 @@ def make_episode_outcome(
         measures={m: MeasureOutcome(*measures.get(m, (None, None, None))) for m in OUTCOME_MEASURES},
         case_mix=CaseMix(**mix),
     )
+
+
+def make_invite(
+    created_at: dt.datetime = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC), **overrides: Any
+) -> Invite:
+    """An open check-in link made at `created_at`, ending after the default lifetime of its kind."""
+    kind = overrides.get("kind", "checkin")
+    values = {
+        "id": "i1",
+        "patient_id": "p1",
+        "episode_id": "e1",
+        "kind": kind,
+        "token_hash": token_hash(new_token()),
+        "created_at": created_at,
+        "expires_at": created_at + DEFAULT_LIFETIME[kind],
+        "created_by": "u1",
+    }
+    return Invite(**{**values, **overrides})

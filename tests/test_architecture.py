@@ -35,6 +35,7 @@ FORBIDDEN: dict[str, frozenset[str]] = {
 ONLY_IN: dict[str, tuple[str, ...]] = {
     "plotly": ("dashboard/charts.py", "dashboard/chart_style.py", "dashboard/outcome_charts.py"),
     "argon2": ("dashboard/auth.py",),
+    "segno": ("reports/invite_slip.py",),
 }
 
 
@@ -145,7 +146,7 @@ def test_the_dashboard_core_does_not_import_ui_storage_pdf_or_outer_packages(rel
 
 @pytest.mark.parametrize("rel", _files("dashboard", "data", "reports"))
 @pytest.mark.parametrize("library", sorted(ONLY_IN))
-def test_plotly_and_argon2_are_each_imported_only_where_the_table_says(rel: str, library: str) -> None:
+def test_plotly_argon2_and_segno_are_each_imported_only_where_the_table_says(rel: str, library: str) -> None:
     if rel in ONLY_IN[library]:
         return
     _assert_not_importing(rel, {library}, f"{library} is imported only in {', '.join(ONLY_IN[library])}")
