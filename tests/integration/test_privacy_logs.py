@@ -195,3 +195,41 @@ def _give_handout(store: Any, user: Any, patient_id: str) -> None:
         rule_set_version=rule_set_version(),
         library_version=library.version,
     )
+
+
+def test_a_patient_link_leaves_no_token_or_patient_data_in_logs_or_messages(
+    store: Any, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The patient's side of a link, good and bad answers alike: no token, name or reference in any log."""
+    import datetime as dt
+
+    from dashboard import checkin_services as cs
+    from dashboard.config import load_settings
+
+    caplog.set_level(logging.DEBUG)
+    settings = load_settings()
+    team = make_team(store)
+    named = patient_values(patient_ref=REF, given_name=GIVEN, family_name=FAMILY)
+    pid = services.register_patient(store, team.clinician, named).saved_id
+    services.record_visit(store, team.clinician, pid, visit_values(pain_nrs=5))
+    checkin = cs.create_invite(store, team.clinician, pid, "checkin")
+    diary = cs.create_invite(store, team.clinician, pid, "diary")
+    cs.check_identity(store, checkin.token, dt.date(1999, 1, 1), settings, client="10.1.2.3")
+    cs.check_identity(store, checkin.token, named["birth_date"], settings, client="10.1.2.3")
+    cs.submit_checkin(store, checkin.token, {"pain_nrs": "eleven", "symptom_saddle": "perhaps"}, settings)
+    cs.submit_checkin(store, checkin.token, {"pain_nrs": "6", "symptom_saddle": "yes"}, settings)
+    cs.submit_checkin(store, checkin.token, {"pain_nrs": "6"}, settings)  # already sent
+    cs.add_diary_entry(store, diary.token, {"walked_min": "x" * 5000}, dt.date.today(), settings)
+    cs.add_diary_entry(
+        store,
+        diary.token,
+        {"walked_min": "20", "pain_before_nrs": "2", "pain_during_nrs": "7"},
+        dt.date.today(),
+        settings,
+    )
+
+    out, err = capsys.readouterr()
+    texts = _log_texts(caplog.records) + [caplog.text, out, err]
+    assert _leaks(texts) == []
+    for token in (checkin.token, diary.token):
+        assert not [t for t in texts if token in t]
