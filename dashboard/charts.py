@@ -27,6 +27,7 @@ from dashboard.chart_style import (
     canvas,
     cell,
     has,
+    outlined_marker,
 )
 from dashboard.diary_services import DiaryDay
 from dashboard.outcomes import ODI_BAND_LABELS, ODI_BANDS, ODI_TOP_BAND
@@ -295,8 +296,7 @@ def diary_chart(days: Sequence[DiaryDay], thresholds: DiaryThresholds) -> go.Fig
     if not days:
         return None
     chart = canvas(
-        "Walking diary (patient-reported)<br><sup>Traffic light by pain during the walk: colour, shape and "
-        "words on hover</sup>",
+        "Walking diary (patient-reported)",
         rows=2,
         subplot_titles=["Minutes walked per day", "Pain during the walk (NRS 0–10)"],
     )
@@ -349,12 +349,7 @@ def diary_chart(days: Sequence[DiaryDay], thresholds: DiaryThresholds) -> go.Fig
                 y=[days[i].entry.pain_during_nrs for i in lit],
                 name=f"{diary_views.LIGHT_NAMES[light]} walk",
                 mode="markers",
-                marker={
-                    "color": colour,
-                    "symbol": symbol,
-                    "size": 12,
-                    "line": {"color": "black", "width": 1},
-                },
+                marker=outlined_marker(colour, symbol),
                 customdata=[hovers[i] for i in lit],
                 hovertemplate=f"{DATE_HOVER}<br>%{{customdata}}<extra></extra>",
             ),

@@ -8,6 +8,7 @@ first, each with its traffic light on the clinic's thresholds, and whether the d
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from dashboard import patient_reported as pr
 from dashboard.config import Settings
@@ -17,8 +18,7 @@ from dashboard.ports import Store, User
 from dashboard.service_base import _existing_patient, authorize
 
 
-@dataclass(frozen=True)
-class DiaryDay:
+class DiaryDay(NamedTuple):
     """One diary entry and its traffic light (pain during the walk and the 24-hour rule)."""
 
     entry: DiaryEntry

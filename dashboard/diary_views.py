@@ -17,15 +17,15 @@ from dashboard.patient_reported import PAIN_RANGE, DiaryEntry, DiaryThresholds, 
 PANEL_TITLE: Final = "Walking diary (patient-reported)"
 NOT_SETTLING: Final = "Two red walks in a row: the patient was told to go back to their last comfortable week"
 LIGHT_NAMES: Final[dict[Light, str]] = {"green": "Green", "amber": "Amber", "red": "Red"}
-# The table's columns, in order (also the AppTest's and the browser test's handle on the table).
+# The table's columns, in order; the light in words comes second, so it stays in view on a narrow screen.
 COLUMNS: Final = (
     "Date",
+    "Traffic light",
     "Minutes walked",
     "Symptoms after (min)",
     "Pain before",
     "Pain during",
     "Pain next morning",
-    "Traffic light",
 )
 
 
@@ -57,9 +57,10 @@ def light_bands(thresholds: DiaryThresholds) -> list[LightBand]:
 
 
 def light_words(entry: DiaryEntry, light: Light, thresholds: DiaryThresholds) -> str:
-    """The light and why, in words: 'Red: worse next morning than before the walk (24-hour rule)'."""
+    """The light and why, in words: 'Red: worse next morning (24-hour rule)', 'Green: pain 0–3 during the
+    walk'."""
     if light == "red" and worse_next_morning(entry):
-        return "Red: more pain next morning than before the walk (24-hour rule)"
+        return "Red: worse next morning (24-hour rule)"
     band = next(b for b in light_bands(thresholds) if b.light == light)
     return f"{band.words} during the walk"
 
@@ -73,18 +74,18 @@ def _pain(value: int | None) -> str:
 
 
 def diary_rows(days: Sequence[DiaryDay], thresholds: DiaryThresholds) -> list[dict[str, str]]:
-    """The diary table, newest walk first: date, minutes, symptoms after, the three pains, light in words."""
+    """The diary table, newest walk first: date, light in words, minutes, symptoms after, the three pains."""
     rows = []
     for day in reversed(days):
         e = day.entry
         values = (
             page_text.day(e.walk_date),
+            light_words(e, day.light, thresholds),
             _minutes(e.walked_min, ""),
             _minutes(e.symptom_onset_min, "none"),
             _pain(e.pain_before_nrs),
             _pain(e.pain_during_nrs),
             _pain(e.pain_next_morning_nrs),
-            light_words(e, day.light, thresholds),
         )
         rows.append(dict(zip(COLUMNS, values, strict=True)))
     return rows

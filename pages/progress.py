@@ -5,20 +5,11 @@ from typing import Any, cast
 
 import streamlit as st
 
-from dashboard import (
-    auth,
-    charts,
-    diary_services,
-    diary_views,
-    episode_services,
-    letter_services,
-    letters,
-    page_text,
-    services,
-    trends,
-)
+from dashboard import auth, charts, episode_services, letter_services, letters, page_text, services, trends
+from dashboard import diary_views as diary_words
 from dashboard import progress_views as views
 from dashboard.choice_box import coded_choice
+from dashboard.diary_services import patient_diary
 from dashboard.episodes import DISCHARGE_REASONS
 from dashboard.models import Episode, Visit
 from dashboard.page_context import page_context, remember_patient
@@ -168,17 +159,17 @@ if episode is not None:
 
 # --- the walking diary the patient keeps between visits (§12.3) ----------------------------------
 def diary_panel() -> None:
-    diary = diary_services.patient_diary(store, user, patient_id, settings=settings)
+    diary = patient_diary(store, user, patient_id, settings=settings)
     if not diary.days:
         return
-    st.subheader(diary_views.PANEL_TITLE)
-    st.caption(diary_views.caption(diary.thresholds))
-    if line := diary_views.not_settling_line(diary):
+    st.subheader(diary_words.PANEL_TITLE)
+    st.caption(diary_words.caption(diary.thresholds))
+    if line := diary_words.not_settling_line(diary):
         st.warning(line, icon="🚦")
     fig = charts.diary_chart(diary.days, diary.thresholds)
     alt = "Walking diary: minutes walked per day and pain during the walk, with each walk's traffic light"
     st.plotly_chart(fig, key=Keys.CHART + "diary", config={"displaylogo": False}, alt=alt)
-    st.dataframe(diary_views.diary_rows(diary.days, diary.thresholds), hide_index=True, key=Keys.DIARY_TABLE)
+    st.dataframe(diary_words.diary_rows(diary.days, diary.thresholds), hide_index=True, key=Keys.DIARY_TABLE)
 
 
 # --- empty and sparse states ---------------------------------------------------------------------

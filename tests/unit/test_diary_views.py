@@ -41,9 +41,7 @@ def test_the_light_is_said_in_words_with_its_reason() -> None:
 
 def test_a_walk_red_by_the_24_hour_rule_says_so_rather_than_naming_its_low_pain() -> None:
     entry = make_diary_entry(0, 2, before=2, morning=5)
-    assert diary_views.light_words(entry, "red", CLINIC) == (
-        "Red: more pain next morning than before the walk (24-hour rule)"
-    )
+    assert diary_views.light_words(entry, "red", CLINIC) == "Red: worse next morning (24-hour rule)"
 
 
 def test_the_table_lists_the_newest_walk_first_with_every_column_and_the_light_in_words() -> None:
@@ -53,12 +51,12 @@ def test_the_table_lists_the_newest_walk_first_with_every_column_and_the_light_i
     assert list(rows[0]) == list(diary_views.COLUMNS)
     assert rows[0] == {
         "Date": "04 Feb 2025",
+        "Traffic light": "Red: pain 6–10 during the walk",
         "Minutes walked": "20",
         "Symptoms after (min)": "none",
         "Pain before": "2 / 10",
         "Pain during": "7 / 10",
         "Pain next morning": "not yet",
-        "Traffic light": "Red: pain 6–10 during the walk",
     }
     assert (rows[1]["Symptoms after (min)"], rows[1]["Pain next morning"]) == ("10.5", "1 / 10")
     assert rows[1]["Traffic light"].startswith("Green")
