@@ -106,6 +106,16 @@ def _number(value: float) -> str:
     return f"{round(value, 1):g}"
 
 
+def outlined_marker(colour: str, symbol: str, size: int = 12) -> dict[str, Any]:
+    """A marker with a thin black outline: its shape stays readable over a coloured band or a like colour."""
+    return {
+        "color": colour,
+        "symbol": symbol,
+        "size": size,
+        "line": {"color": OKABE_ITO["black"], "width": 1},
+    }
+
+
 def has(frame: pd.DataFrame, *columns: str) -> bool:
     """True when the visit frame records a value in any of the columns (else the chart is not drawn)."""
     return any(column in frame and frame[column].notna().any() for column in columns)

@@ -3,7 +3,8 @@ them, axis titles with units, baseline and MCID band, and events on the time axi
 and the drawing pieces are in `dashboard.chart_style` (re-exported here).
 
 Every builder takes a `trends.visit_frame` and returns None when the frame holds no value for its
-measure, so the page shows its own "not recorded yet" text instead of an empty chart.
+measure, so the page shows its own "not recorded yet" text instead of an empty chart; the walking
+diary's chart takes the patient's diary days instead (clinical-reference §12.3).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard import diary_views
 from dashboard.catalogue import METRIC_PROTOCOL, WALK_METRICS, WALK_PROTOCOLS
 from dashboard.chart_style import (
     DATE_HOVER,
@@ -25,8 +27,11 @@ from dashboard.chart_style import (
     canvas,
     cell,
     has,
+    outlined_marker,
 )
+from dashboard.diary_services import DiaryDay
 from dashboard.outcomes import ODI_BAND_LABELS, ODI_BANDS, ODI_TOP_BAND
+from dashboard.patient_reported import DiaryThresholds, Light
 from dashboard.trends import (
     MEASURE_LABELS,
     PROTOCOL_NAMES,
@@ -38,12 +43,14 @@ from dashboard.trends import (
 
 __all__ = [
     "EVENT_STYLE",
+    "LIGHT_STYLE",
     "OKABE_ITO",
     "PALETTE",
     "PROTOCOL_STYLE",
     "RISK_STYLE",
     "X_TITLE",
     "Event",
+    "diary_chart",
     "disability_chart",
     "odi_chart",
     "pain_chart",
@@ -61,6 +68,14 @@ RISK_STYLE: dict[str, tuple[str, str, str]] = {
     "medium": (OKABE_ITO["orange"], "diamond", "Medium risk"),
     "high": (OKABE_ITO["vermillion"], "triangle-up", "High risk"),
 }
+# Each traffic light of the walking diary has its colour and its marker shape, and its words on hover:
+# the shape alone tells them apart (the same shapes as the STarT Back groups, low to high).
+LIGHT_STYLE: dict[Light, tuple[str, str]] = {
+    "green": (OKABE_ITO["bluish_green"], "circle"),
+    "amber": (OKABE_ITO["orange"], "diamond"),
+    "red": (OKABE_ITO["vermillion"], "triangle-up"),
+}
+_LIGHT_BAND_OPACITY = 0.12
 # Light greys for the ODI bands: the band names carry the meaning, not the shade.
 _ODI_SHADES = ("#F7F7F7", "#EDEDED")
 
@@ -273,3 +288,75 @@ def startback_strip(frame: pd.DataFrame, events: Sequence[Event] = ()) -> go.Fig
     )
     chart.fig.update_layout(height=320, showlegend=False, margin={"t": 110, "b": 60})
     return chart.finish(events, upright=True)
+
+
+def diary_chart(days: Sequence[DiaryDay], thresholds: DiaryThresholds) -> go.Figure | None:
+    """The patient's walking diary: minutes walked per day (bars) over pain during the walk (NRS 0–10,
+    a line), each walk's traffic light as colour, marker shape and words, on the clinic's light bands."""
+    if not days:
+        return None
+    chart = canvas(
+        "Walking diary (patient-reported)",
+        rows=2,
+        subplot_titles=["Minutes walked per day", "Pain during the walk (NRS 0–10)"],
+    )
+    dates = [d.entry.walk_date for d in days]
+    hovers = [diary_views.hover_text(d, thresholds) for d in days]
+    chart.fig.add_trace(
+        go.Bar(
+            x=dates,
+            y=[d.entry.walked_min for d in days],
+            name="Minutes walked",
+            marker={"color": OKABE_ITO["sky_blue"]},
+            customdata=hovers,
+            hovertemplate=f"{DATE_HOVER}<br>%{{customdata}}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    for band in diary_views.light_bands(thresholds):
+        chart.band(
+            band.low - 0.5,
+            band.high + 0.5,
+            name=f"light_band:{band.light}",
+            fillcolor=LIGHT_STYLE[band.light][0],
+            opacity=_LIGHT_BAND_OPACITY,
+            label=band.words,
+            position="top right",
+            font={"color": "#333333", "size": 10},
+            row=2,
+        )
+    # The line joins every walk; the markers on it, one trace per light, carry the light and its legend.
+    chart.fig.add_trace(
+        go.Scatter(
+            x=dates,
+            y=[d.entry.pain_during_nrs for d in days],
+            name="Pain during the walk",
+            mode="lines",
+            line={"color": OKABE_ITO["black"], "width": 1.5},
+            hoverinfo="skip",
+        ),
+        row=2,
+        col=1,
+    )
+    for light, (colour, symbol) in LIGHT_STYLE.items():
+        lit = [i for i, d in enumerate(days) if d.light == light]
+        if not lit:
+            continue
+        chart.fig.add_trace(
+            go.Scatter(
+                x=[dates[i] for i in lit],
+                y=[days[i].entry.pain_during_nrs for i in lit],
+                name=f"{diary_views.LIGHT_NAMES[light]} walk",
+                mode="markers",
+                marker=outlined_marker(colour, symbol),
+                customdata=[hovers[i] for i in lit],
+                hovertemplate=f"{DATE_HOVER}<br>%{{customdata}}<extra></extra>",
+            ),
+            row=2,
+            col=1,
+        )
+    chart.fig.update_yaxes(title_text="Minutes walked", rangemode="tozero", row=1, col=1)
+    chart.fig.update_yaxes(title_text="Pain (NRS 0–10, points)", range=[-0.5, 10.5], dtick=2, row=2, col=1)
+    chart.fig.update_xaxes(title_text="Walk date", row=2, col=1)
+    return chart.finish()

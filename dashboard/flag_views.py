@@ -1,8 +1,9 @@
 """What the Red flags page says about one event and what its two closing forms hand to the services.
 
-One card per event (the escalations one screening raised): its heading, each rule's reason, action
-and timeframe, when it was opened, and the words after it was closed, either with an action taken or
-as a referral with its letter (clinical-reference §13). Every stored text is escaped for markdown,
+One card per event (the escalations one screening raised): its tier and heading, each rule's reason,
+action and timeframe (marked when the patient's own answers raised it, §12.2), when it was opened,
+and the words after it was closed, either with an action taken or as a referral with its letter
+(clinical-reference §13). Every stored text is escaped for markdown,
 since an escalation may come from an import.
 """
 
@@ -17,7 +18,7 @@ from dashboard.escalation_services import EscalationGroup
 from dashboard.letters import CES_RULES, RECIPIENTS
 from dashboard.models import CLOSE_ACTIONS, CLOSE_ACTIONS_NEEDING_TEXT, Escalation
 from dashboard.ports import InvalidInputError
-from dashboard.presenters import TIER_ICON, TIER_WORDS
+from dashboard.presenters import TIER_ICON, TIER_LEVEL, TIER_WORDS
 from dashboard.safe_text import md_escape
 
 CLOSE_DETAIL_MAX: Final = 1000  # characters of the closing action's reference, reason or description
@@ -26,6 +27,10 @@ CLOSE_DETAIL_HELP: Final = "Required for: {}. Kept in the audit trail.".format(
     ", ".join(
         CLOSE_ACTIONS[a].split(" (")[0].lower() for a in CLOSE_ACTIONS if a in CLOSE_ACTIONS_NEEDING_TEXT
     )
+)
+PATIENT_REPORTED: Final = (
+    "🗣️ **Patient-reported, provisional:** raised by the patient's own answers (check-in or walking "
+    "diary), not at a visit. Ask the questions in person."
 )
 LETTER_DOWNLOAD: Final = Download("Download the referral letter (PDF)", PDF, icon="✉️", primary=True)
 
@@ -44,6 +49,14 @@ def rule_ids(group: EscalationGroup) -> list[str]:
     return [md_escape(e.rule_id) for e in group.escalations]
 
 
+def tier_line(group: EscalationGroup) -> tuple[str, str]:
+    """The card's alert level (st.error, st.warning, ...) and its first line: the event's tier in words,
+    marked 'patient-reported' when the lead escalation came from the patient's own answers."""
+    lead = group.lead
+    words = f"{TIER_ICON[lead.tier]} **{TIER_WORDS[lead.tier]}**"
+    return TIER_LEVEL[lead.tier], f"{words} · *patient-reported*" if lead.source == "patient" else words
+
+
 def event_heading(group: EscalationGroup) -> str:
     """'**Name** (REF) · Clinician · rule: RF_X', or '· 2 rules from one screening: RF_X, RF_Y'."""
     rules = rule_ids(group)
@@ -54,10 +67,13 @@ def event_heading(group: EscalationGroup) -> str:
 
 
 def escalation_text(esc: Escalation, *, one_of_several: bool) -> str:
-    """One rule's reason, action and timeframe; headed by its rule and tier when the event has several."""
+    """One rule's reason, action and timeframe; headed by its rule and tier when the event has several,
+    and marked patient-reported, provisional when the patient's own answers raised it (§12.2)."""
     head = f"{TIER_ICON[esc.tier]} **{md_escape(esc.rule_id)}** ({TIER_WORDS[esc.tier]})  \n"
+    source = f"{PATIENT_REPORTED}  \n" if esc.source == "patient" else ""
     return (
         (head if one_of_several else "")
+        + source
         + f"**Reason:** {md_escape(esc.reason)}  \n"
         + f"**Action:** {md_escape(esc.action)}  \n**Timeframe:** {md_escape(esc.timeframe)}"
     )

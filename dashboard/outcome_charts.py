@@ -9,6 +9,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from dashboard.chart_style import outlined_marker
 from dashboard.charts import OKABE_ITO
 from dashboard.clinic_outcomes import FUNNEL_STATUSES, funnel_limits
 from dashboard.outcome_services import MonthPoint, OutcomesReport
@@ -102,12 +103,7 @@ def funnel_figure(report: OutcomesReport, measure: str) -> go.Figure | None:
                 # Beside the point, not above it: two clinicians with the same n stay readable, and
                 # a point at 100 % keeps its name inside the plot.
                 textposition="middle right",
-                marker={
-                    "color": colour,
-                    "symbol": symbol,
-                    "size": 12,
-                    "line": {"color": "#000000", "width": 1},
-                },
+                marker=outlined_marker(colour, symbol),
                 customdata=[[p.n_improved] for p in chosen],
                 hovertemplate="%{text}<br>%{customdata[0]} of %{x} improved (%{y:.0f}%)<extra></extra>",
             )

@@ -116,6 +116,7 @@ class Progress:
     SUMMARY: Final = "summary_"  # + the episode's id
     CHART: Final = "progress_chart_"  # + the chart's name
     CHANGE_TABLE: Final = "progress_change_table"
+    DIARY_TABLE: Final = "progress_diary_table"
     FHIR: Final = "progress_fhir"
     SUBJECT_ACCESS: Final = "progress_sar"
 

@@ -1,6 +1,7 @@
 """What the Progress page shows and offers beside its widgets: the flash texts after an action, a
-refusal in sentences, the episode's outcome and notes in words, and the audited downloads (FHIR bundle,
-subject-access record, stored letters). Values in, values out; the page only draws them.
+refusal in sentences, the episode's outcome and notes in words, the red-flag banner's headline (marked
+when the screening is the patient's own), and the audited downloads (FHIR bundle, subject-access
+record, stored letters). Values in, values out; the page only draws them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dashboard.downloads import FHIR_JSON, PDF, ZIP, Download
 from dashboard.episodes import DISCHARGE_NEEDS_REASON_TIERS, episode_outcome
 from dashboard.models import Episode, Escalation, Patient, Screening, Visit
 from dashboard.ports import InvalidInputError, Store, StrideError, User
+from dashboard.presenters import Banner
 from dashboard.safe_text import md_escape
 
 T = TypeVar("T")
@@ -41,6 +43,11 @@ TRENDS_CAPTION: Final = (
 CHANGE_CAPTION: Final = (
     "Judgements compare the latest value with the first one. Walking results are compared only within "
     "one protocol."
+)
+PATIENT_REPORTED: Final = "patient-reported, provisional"
+PROVISIONAL_CAPTION: Final = (
+    "This screening ran on the patient's own answers (check-in or walking diary), not at a visit: ask the "
+    "questions in person; the next visit screens again."
 )
 # The episode forms' labels, also naming a refused field in its message.
 EPISODE_LABELS: Final[dict[str, str]] = {
@@ -88,6 +95,13 @@ def attempt(
 def rescreen_flash(screening: Screening) -> str:
     """The confirmation after a re-screen, naming the urgency it found in words."""
     return f"Re-screened with the current rules: {screening.urgency.replace('_', ' ').lower()}."
+
+
+def banner_headline(banner: Banner, screening: Screening) -> str:
+    """The red-flag banner's first line (Markdown): icon and tier in words, and 'patient-reported,
+    provisional' when the patient's own answers raised it (clinical-reference §12.2)."""
+    headline = f"{banner.icon} **{banner.headline}**"
+    return f"{headline} · *{PATIENT_REPORTED}*" if screening.source == "patient" else headline
 
 
 def visits_caption(patient: Patient, n_visits: int) -> str:

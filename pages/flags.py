@@ -9,7 +9,7 @@ from dashboard.letters import RECIPIENTS
 from dashboard.models import CLOSE_ACTIONS
 from dashboard.page_context import page_context
 from dashboard.ports import InvalidInputError, StrideError
-from dashboard.presenters import DECISION_SUPPORT, TIER_ICON, TIER_LEVEL, TIER_WORDS
+from dashboard.presenters import DECISION_SUPPORT
 from dashboard.safe_text import md_escape
 from reports import letters as letter_pdf
 
@@ -94,9 +94,8 @@ for group in shown:
     with st.container(border=True, key=K.CARD.format(lead_id)):
         head, side = st.columns([4, 1], vertical_alignment="top")
         with head:
-            getattr(st, TIER_LEVEL[lead.tier])(
-                f"{TIER_ICON[lead.tier]} **{TIER_WORDS[lead.tier]}**", icon=None
-            )
+            level, tier_words = flag_views.tier_line(group)
+            getattr(st, level)(tier_words, icon=None)
             st.markdown(flag_views.event_heading(group))
             for esc in group.escalations:
                 st.markdown(flag_views.escalation_text(esc, one_of_several=len(group.escalations) > 1))

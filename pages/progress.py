@@ -6,8 +6,10 @@ from typing import Any, cast
 import streamlit as st
 
 from dashboard import auth, charts, episode_services, letter_services, letters, page_text, services, trends
+from dashboard import diary_views as diary_words
 from dashboard import progress_views as views
 from dashboard.choice_box import coded_choice
+from dashboard.diary_services import patient_diary
 from dashboard.episodes import DISCHARGE_REASONS
 from dashboard.models import Episode, Visit
 from dashboard.page_context import page_context, remember_patient
@@ -65,7 +67,9 @@ def run(act: Callable[[], Any], flash: str | Callable[[Any], str]) -> None:
 # --- red-flag banner -----------------------------------------------------------------------------
 if record.latest_screening is not None:
     banner = screening_banner(record.latest_screening)
-    getattr(st, banner.level)(f"{banner.icon} **{banner.headline}**", icon=None)
+    getattr(st, banner.level)(views.banner_headline(banner, record.latest_screening), icon=None)
+    if record.latest_screening.source == "patient":
+        st.caption(views.PROVISIONAL_CAPTION)
     for line in banner.lines:
         st.markdown(f"- {line}")
     if banner.ask_now:
@@ -152,10 +156,27 @@ if episode is not None and not episode.is_open:
 if episode is not None:
     letter_list(episode)
 
+
+# --- the walking diary the patient keeps between visits (§12.3) ----------------------------------
+def diary_panel() -> None:
+    diary = patient_diary(store, user, patient_id, settings=settings)
+    if not diary.days:
+        return
+    st.subheader(diary_words.PANEL_TITLE)
+    st.caption(diary_words.caption(diary.thresholds))
+    if line := diary_words.not_settling_line(diary):
+        st.warning(line, icon="🚦")
+    fig = charts.diary_chart(diary.days, diary.thresholds)
+    alt = "Walking diary: minutes walked per day and pain during the walk, with each walk's traffic light"
+    st.plotly_chart(fig, key=Keys.CHART + "diary", config={"displaylogo": False}, alt=alt)
+    st.dataframe(diary_words.diary_rows(diary.days, diary.thresholds), hide_index=True, key=Keys.DIARY_TABLE)
+
+
 # --- empty and sparse states ---------------------------------------------------------------------
 if not record.visits:
     st.info("No visits are recorded for this patient yet, so there is nothing to chart.")
     st.page_link("pages/visit.py", label="Record the first visit", icon="📝")
+    diary_panel()
     st.stop()
 frame = trends.visit_frame(record.visits)
 events = page_text.chart_events(record.escalations, record.handouts, settings.timezone)
@@ -186,6 +207,8 @@ if notes := views.visit_notes(record.visits):
     with st.expander(f"Visit notes ({len(notes)})"):
         for note_markdown in notes:
             st.markdown(note_markdown)
+
+diary_panel()
 
 # --- change table --------------------------------------------------------------------------------
 st.subheader("Change: first, previous and latest values")

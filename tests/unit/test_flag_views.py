@@ -105,3 +105,18 @@ def test_the_day_and_time_told_become_one_utc_moment_or_none_when_either_is_miss
         "reference": "R1",
     }
     assert flag_views.referral_fields(None, "", None, dt.time(9, 30), "", "UTC")["told_at"] is None
+
+
+def test_an_escalation_from_the_patients_own_answers_is_marked_on_its_card() -> None:
+    reported = escalation("RF_CES", "EMERGENCY", source="patient")
+    group = EscalationGroup(make_patient(patient_ref="T-1"), (reported,))
+    level, line = flag_views.tier_line(group)
+    assert level == "error" and line.endswith("· *patient-reported*")
+    text = flag_views.escalation_text(reported, one_of_several=False)
+    assert text.startswith("🗣️ **Patient-reported, provisional:**") and "**Reason:**" in text
+
+
+def test_a_clinicians_escalation_carries_no_patient_reported_mark() -> None:
+    level, line = flag_views.tier_line(one_rule())
+    assert "patient-reported" not in line
+    assert "Patient-reported" not in flag_views.escalation_text(one_rule().lead, one_of_several=False)

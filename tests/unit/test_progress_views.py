@@ -13,6 +13,7 @@ from dashboard.downloads import FHIR_JSON, PDF, ZIP
 from dashboard.episodes import DISCHARGE_REASONS
 from dashboard.models import Escalation, Screening
 from dashboard.ports import InvalidInputError, StrideError
+from dashboard.presenters import screening_banner
 from dashboard.progress_views import (
     EPISODE_LABELS,
     FHIR_BUNDLE,
@@ -129,3 +130,11 @@ def test_the_subject_access_zip_is_the_exported_file_once_the_right_is_checked(
 
     assert progress_views.subject_access_zip(object(), object(), export) == b"PK zip"  # type: ignore[arg-type]
     assert checked == ["export_patient"]
+
+
+def test_a_screening_of_the_patients_own_answers_is_marked_patient_reported_and_provisional() -> None:
+    clinician = Screening(patient_id="p", urgency="NONE", rule_set_version="v1")
+    patient = clinician.model_copy(update={"source": "patient"})
+    banner = screening_banner(patient)
+    assert progress_views.banner_headline(banner, patient).endswith("· *patient-reported, provisional*")
+    assert progress_views.banner_headline(banner, clinician) == f"{banner.icon} **{banner.headline}**"
