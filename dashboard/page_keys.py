@@ -88,6 +88,8 @@ class Visit:
     CARRIED_ITEMS: Final = "v_carried_items"
     BASE_VERSION: Final = "v_base_version"
     CONFIRM_CARRIED: Final = "v_confirm_carried"
+    REPORT: Final = "v_report"  # the patient's check-in this new visit reviews (None: none)
+    CONFIRM_REPORTED: Final = "v_confirm_reported"
     REASON: Final = "v_reason"
     NEXT_REVIEW_DATE: Final = "v_next_review_date"
     SAVE: Final = "v_save"

@@ -33,6 +33,7 @@ from dashboard.ports import (
     Tx,
     User,
 )
+from dashboard.report_services import link_reviewed_report
 from dashboard.service_base import (
     ERASED_REF_PREFIX,
     _audit,
@@ -223,11 +224,14 @@ def record_visit(
     *,
     settings: Settings | None = None,
     next_review_date: dt.date | None = None,
+    reviewed_report_id: str | None = None,
 ) -> tuple[Visit, Screening]:
     """Save a visit, its red-flag screening, escalations and audit entry in one transaction.
 
     A `next_review_date` (on or after the visit date) is set on the patient in the same transaction,
-    kept as a patient revision; None leaves the patient's next review as it is.
+    kept as a patient revision; None leaves the patient's next review as it is. A
+    `reviewed_report_id` links the patient's check-in this visit reviewed (§12.1) in the same
+    transaction; another patient's or episode's check-in refuses the whole save.
     """
     visit = _validate(
         Visit, {**values, "patient_id": patient_id, "recorded_by": actor.id, "updated_by": actor.id}
@@ -251,6 +255,8 @@ def record_visit(
             patient = _set_next_review(tx, actor, patient, next_review_date)
         saved = tx.insert_visit(visit)
         _audit(tx, actor, "visit.create", "visit", saved.id, patient_id, after=saved.clinical_dict())
+        if reviewed_report_id is not None:
+            link_reviewed_report(tx, actor, patient_id, episode.id, reviewed_report_id, saved.saved_id)
         visits = current_episode_visits(tx, patient_id)
         screening = _screen_after_change(tx, actor, patient, visits, saved, _rules(settings))
     return saved, screening

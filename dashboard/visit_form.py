@@ -1,5 +1,6 @@
 """The visit form's vocabulary: choices, screening groups, neutral item labels, and the mapping between
-form state (a flat dict of widget values) and Visit fields, including the copy-forward rules.
+form state (a flat dict of widget values) and Visit fields, including the copy-forward rules and the
+patient-reported measurements a new visit's form starts from (clinical-reference §12.1).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from dashboard.catalogue import INSTRUMENTS, STOP_REASONS, WALK_PROTOCOLS
 from dashboard.models import Patient, Visit
 from dashboard.page_keys import Visit as Keys
+from dashboard.patient_reported import PatientReport
 from dashboard.presenters import FIELD_LABELS
 from dashboard.red_flags import ACTIVE_CHANGE, CES_FEATURES
 from dashboard.summaries import WALK_TEST_FIELDS
@@ -154,6 +156,7 @@ FORM_LABELS: dict[str, str] = {
     "footwear_findings": "Footwear findings",
     "notes": "Notes",
     "confirm_carried": "Confirm carried-forward items",
+    "confirm_reported": "Patient-reported values",
     "reason": "Reason for the correction",
     **FIELD_LABELS,
 }
@@ -281,22 +284,51 @@ def form_state_from_visit(visit: Visit | None, prefix: str, *, copy_forward_only
     return state
 
 
+def reported_values(report: PatientReport, state: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """The widget values a check-in pre-fills on a new form: its measurements only (pain, the reported
+    walk, PSFS ratings), never a screening answer (§12.1). A rated activity goes on the form's row of
+    the same name, else on the first empty row."""
+    measured = report.measurements()
+    values = {f"{prefix}{name}": value for name, value in measured.items() if name != "psfs"}
+    rows = [(state.get(f"{prefix}psfs_activity_{i}") or "").strip() for i in range(5)]
+    rated: list[dict[str, Any]] = measured.get("psfs") or []  # type: ignore[assignment]
+    for item in rated:
+        activity = str(item["activity"])
+        row = rows.index(activity) if activity in rows else rows.index("") if "" in rows else None
+        if row is None:
+            continue  # five rows are all the form has; the report keeps the rest
+        rows[row] = activity
+        values[f"{prefix}psfs_activity_{row}"] = activity
+        values[f"{prefix}psfs_score_{row}"] = item["score"]
+    return values
+
+
 def form_key(patient: Patient, correcting: Visit | None) -> str:
     """Which form the widgets hold: one per patient and visit being corrected ("new" for a new visit)."""
     return f"{patient.id}:{correcting.id if correcting else 'new'}"
 
 
-def new_form_state(patient: Patient, correcting: Visit | None, previous: Visit | None) -> dict[str, Any]:
+def new_form_state(
+    patient: Patient, correcting: Visit | None, previous: Visit | None, report: PatientReport | None = None
+) -> dict[str, Any]:
     """Every session value a freshly opened form starts from: its widgets (empty, copied forward from
-    `previous`, or the visit being corrected) and what the form remembers about itself."""
+    `previous`, or the visit being corrected; a new visit also pre-filled from the patient's `report`)
+    and what the form remembers about itself."""
     state = form_state_from_visit(correcting or previous, Keys.PREFIX, copy_forward_only=correcting is None)
     # Only a form that carried something forward asks for it to be confirmed (issue 19).
     carried = carried_forward_items(previous) if correcting is None else []
+    report = None if correcting else report  # a correction keeps what its clinician recorded
+    if report is not None:
+        state.update(reported_values(report, state, Keys.PREFIX))
+        if "walk_protocol" in report.measurements():  # the patient's walk replaced the carried protocol
+            carried = [item for item in carried if item != "walking protocol"]
     state.update(
         {
             Keys.FORM_ID: form_key(patient, correcting),
             Keys.NEXT_REVIEW_DATE: patient.next_review_date,
             Keys.CONFIRM_CARRIED: False,  # a new form is never confirmed in advance
+            Keys.REPORT: report,
+            Keys.CONFIRM_REPORTED: False,
             Keys.CARRIED_ITEMS: carried,
             Keys.CARRIED_FROM: previous.visit_date.isoformat() if previous and carried else None,
             # The version a correction is based on: a newer save by someone else must be detected.
@@ -310,16 +342,22 @@ def new_form_state(patient: Patient, correcting: Visit | None, previous: Visit |
 KEPT_KEYS: tuple[str, ...] = (
     *form_state_from_visit(None, Keys.PREFIX, copy_forward_only=True),
     Keys.CONFIRM_CARRIED,
+    Keys.CONFIRM_REPORTED,
     Keys.REASON,
     Keys.NEXT_REVIEW_DATE,
 )
 
 
 def open_form(
-    state: MutableMapping[Any, Any], patient: Patient, correcting: Visit | None, previous: Visit | None
+    state: MutableMapping[Any, Any],
+    patient: Patient,
+    correcting: Visit | None,
+    previous: Visit | None,
+    report: PatientReport | None = None,
 ) -> None:
-    """Get the session's form ready for this run: started afresh when the patient or the visit being
-    corrected changed, and with every value Streamlit dropped put back.
+    """Get the session's form ready for this run: started afresh (pre-filled from the patient's
+    `report` when there is one) when the patient or the visit being corrected changed, and with every
+    value Streamlit dropped put back.
 
     Streamlit drops the state of every widget a run does not draw, so a trip to another page would reset
     the form to widget defaults (no protocol, pain 0) while it still looks filled in; a plain copy of
@@ -328,7 +366,7 @@ def open_form(
     if state.get(Keys.FORM_ID) != form_key(patient, correcting):
         for key in [k for k in state if str(k).startswith(Keys.PREFIX)]:
             del state[key]
-        state.update(new_form_state(patient, correcting, previous))
+        state.update(new_form_state(patient, correcting, previous, report))
     for key, value in state.get(Keys.KEPT, {}).items():
         if key not in state:
             state[key] = value

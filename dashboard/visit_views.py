@@ -1,6 +1,7 @@
 """What the Visit page shows beside its widgets: the title, the live previews of the unsaved form
 (scores, claudication pattern, change since the first visit), the warnings it raises while the form is
-open, and saving it. Values in, values (or the service's result) out; the page only draws them.
+open, the patient's check-in beside the fields it pre-filled or the questions it answered (§12.1), and
+saving it. Values in, values (or the service's result) out; the page only draws them.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from dashboard.config import Settings
 from dashboard.models import WALK_CAP_MIN, Patient, Screening, Visit
 from dashboard.outcomes import ODI_BAND_LABELS, score_odi, score_psfs, score_rmdq, score_startback, score_zcq
 from dashboard.page_keys import Visit as Keys
+from dashboard.patient_reported import NOT_SURE, SYMPTOM_QUESTIONS, PatientReport
 from dashboard.plan import Library
 from dashboard.ports import InvalidInputError, Revision, Store, User
 from dashboard.presenters import FIELD_LABELS, screening_banner
 from dashboard.safe_text import md_escape
 from dashboard.trends import change_table, protocol_note
-from dashboard.visit_form import live_ces_answers
+from dashboard.visit_form import CHOICES, live_ces_answers
 from dashboard.walking import claudication_text
 
 
@@ -47,6 +49,93 @@ def carried_notice(carried_from: str, items: Sequence[str]) -> str:
         + md_escape(", ".join(items))
         + ". Check them with the patient, then tick *Confirm carried-forward items* before saving."
     )
+
+
+# The check-in's measurements in the words of the notice above the form.
+REPORTED_ITEMS: dict[str, str] = {
+    "pain_nrs": "current pain",
+    "pain_worst_nrs": "worst pain",
+    "walk_protocol": "walking",
+    "psfs": "PSFS ratings",
+}
+CONFIRM_REPORTED_LABEL = "I have reviewed the patient-reported values with the patient"
+CONFIRM_REPORTED_MESSAGE = "must be reviewed with the patient: tick the box above the save button first."
+
+
+def reported_to_confirm(state: Mapping[str, Any]) -> PatientReport | None:
+    """The check-in whose measurements pre-filled this new form (to confirm before saving), else None."""
+    report: PatientReport | None = state.get(Keys.REPORT)
+    return report if report is not None and report.measurements() else None
+
+
+def reported_on(report: PatientReport) -> str:
+    """When the patient sent the check-in, as the form marks it: "patient-reported on 03 Dec 2026"."""
+    return f"patient-reported on {_sent_on(report)}"
+
+
+def _sent_on(report: PatientReport) -> str:
+    return page_text.day(report.submitted_at.date())
+
+
+def reported_notice(report: PatientReport) -> str:
+    """The note above a form pre-filled from a check-in: what the patient reported, and what to do."""
+    measured = report.measurements()
+    items = ", ".join(words for field, words in REPORTED_ITEMS.items() if field in measured)
+    beside = "screening answers are shown beside their questions and never fill them in."
+    if not items:
+        return f"The patient's check-in, **{reported_on(report)}**, has no measurements. Its {beside}"
+    return (
+        f"Pre-filled from the patient's check-in, **{reported_on(report)}**: {items}. Confirm or change "
+        f"each with the patient, then tick *{CONFIRM_REPORTED_LABEL}* before saving. The patient's {beside}"
+    )
+
+
+def reported_caption(report: PatientReport | None, field: str) -> str | None:
+    """The mark under a field the check-in pre-filled, with the patient's value; None when it did not."""
+    value = report.measurements().get(field) if report else None
+    if report is None or value is None:
+        return None
+    words = CHOICES[field].get(value, str(value)) if field in CHOICES else page_text.number(value)  # type: ignore[arg-type]
+    return f"Patient-reported on {_sent_on(report)}: {words}"
+
+
+def reported_psfs_caption(report: PatientReport | None, activity: str) -> str | None:
+    """The mark under a PSFS row the patient rated, with their rating; None when they did not."""
+    rated: list[dict[str, Any]] = (report.measurements().get("psfs") or []) if report else []  # type: ignore[assignment]
+    score = next((item["score"] for item in rated if item["activity"] == activity.strip()), None)
+    return None if report is None or score is None else f"Patient-reported on {_sent_on(report)}: {score}"
+
+
+def _patient_answer(report: PatientReport, field: str) -> str | None:
+    answer = report.screening_answers().get(field)
+    question = next((q for q in SYMPTOM_QUESTIONS if field in q.fields), None)
+    if answer is None or question is None:
+        return None
+    return "not sure" if answer == NOT_SURE else "yes" if answer == question.yes else "no"
+
+
+def patient_said(report: PatientReport | None, field: str) -> str | None:
+    """What the patient answered to a screening question, shown beside it (never filled in, §12.1)."""
+    word = _patient_answer(report, field) if report else None
+    if report is None or word is None:
+        return None
+    return f"Patient said {word} on {_sent_on(report)}"
+
+
+def ask_now_first(report: PatientReport | None, ask_now: Sequence[str]) -> list[str]:
+    """The *ask now* list with the questions the patient answered yes or not sure first (§12.1), then
+    the screening's own unanswered questions."""
+    if report is None:
+        return list(ask_now)
+    flagged = {
+        FIELD_LABELS.get(field, field): word
+        for field in report.screening_answers()
+        if (word := _patient_answer(report, field)) in ("yes", "not sure")
+    }
+    return [
+        *(f"{label} (patient: {word})" for label, word in flagged.items()),
+        *(label for label in ask_now if label not in flagged),
+    ]
 
 
 def protocol_cap_caption(protocol: str | None) -> str | None:
@@ -178,9 +267,15 @@ def save_visit(
     state: Mapping[str, Any],
 ) -> tuple[Visit, Screening]:
     """Save the form: a correction of `correcting` (on the version the form was opened with) or a new
-    visit; InvalidInputError naming the fields when refused, as the services raise it."""
+    visit (linked to the patient's check-in it reviewed); InvalidInputError naming the fields when
+    refused, as the services raise it."""
+    errors: dict[str, str] = {}
     if state.get(Keys.CARRIED_FROM) and not correcting and not state.get(Keys.CONFIRM_CARRIED):
-        raise InvalidInputError({"confirm_carried": "confirm the carried-forward items first."})
+        errors["confirm_carried"] = "confirm the carried-forward items first."
+    if not correcting and reported_to_confirm(state) and not state.get(Keys.CONFIRM_REPORTED):
+        errors["confirm_reported"] = CONFIRM_REPORTED_MESSAGE
+    if errors:
+        raise InvalidInputError(errors)
     if correcting:
         return services.correct_visit(
             store,
@@ -193,6 +288,7 @@ def save_visit(
         )
     # Only a review date the clinician changed is saved: the stored one may already be overdue.
     review = state.get(Keys.NEXT_REVIEW_DATE)
+    report: PatientReport | None = state.get(Keys.REPORT)
     return services.record_visit(
         store,
         user,
@@ -200,4 +296,5 @@ def save_visit(
         values,
         settings=settings,
         next_review_date=None if review == patient.next_review_date else review,
+        reviewed_report_id=report.id if report else None,
     )

@@ -5,7 +5,7 @@ from typing import Any
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from dashboard import auth, governance, page_text, services, visit_views
+from dashboard import auth, governance, page_text, report_services, services, visit_views
 from dashboard.page_context import page_context
 from dashboard.page_keys import CORRECT_VISIT_ID
 from dashboard.page_keys import Visit as Keys
@@ -61,7 +61,10 @@ if episode is not None and not episode.is_open and correcting is None:
     st.page_link("pages/progress.py", label="Open Progress to re-refer", icon="📈")
     st.stop()
 previous = visits[-1] if visits and correcting is None else None
-open_form(st.session_state, patient, correcting, previous)
+# A new visit reviews the patient's latest check-in of this episode not yet reviewed (§12.1).
+pending = None if correcting else report_services.pending_report(store, user, patient.saved_id)
+open_form(st.session_state, patient, correcting, previous, pending)
+reported = None if correcting else st.session_state.get(Keys.REPORT)  # the check-in this form shows
 
 errors: dict[str, str] = st.session_state.get(Keys.ERRORS, {})
 carried_from = st.session_state.get(Keys.CARRIED_FROM) if not correcting else None
@@ -84,6 +87,12 @@ def choice(label: str, field: str, container: Any = st, **kwargs: Any) -> Any:
         placeholder=options.get(None, "Choose"),
         **kwargs,
     )
+
+
+def reported_mark(field: str, container: Any = st) -> None:
+    # Under a field the patient's check-in pre-filled: the date and the patient's value.
+    if mark := visit_views.reported_caption(reported, field):
+        container.caption(mark)
 
 
 def set_group_negative(group: str) -> None:
@@ -137,7 +146,7 @@ if shown is not None:
             st.success("Visit saved.")
         prefix = "" if saved_screening is not None else "Latest screening: "
         getattr(st, banner.level)(f"{banner.icon} {prefix}**{banner.headline}**")
-        screening_lines(banner.lines, banner.ask_now)
+        screening_lines(banner.lines, visit_views.ask_now_first(reported, banner.ask_now))
         if governance.rule_set_approval(store, banner.rule_set_version) is None:
             st.caption(
                 f"⚠️ Rule set {md_escape(banner.rule_set_version)} has not been approved by this clinic yet."
@@ -146,6 +155,8 @@ if shown is not None:
 
 if carried_from:
     st.info(visit_views.carried_notice(carried_from, st.session_state.get(Keys.CARRIED_ITEMS, [])))
+if reported is not None:
+    st.info(visit_views.reported_notice(reported), icon=":material/record_voice_over:")
 
 # No widget limits anywhere on this form: a limit drops what was typed in the browser, unseen, and the
 # save went ahead without it. The server checks every value and names the field (issue 19).
@@ -156,11 +167,14 @@ st.subheader("1 · Pain")
 c1, c2 = st.columns(2)
 for col, field in ((c1, "pain_nrs"), (c2, "pain_worst_nrs")):
     col.number_input(field_label(field), value=None, step=1, key=K + field, placeholder="not measured")
+    reported_mark(field, col)
 err("pain_nrs", "pain_worst_nrs")
 
 st.subheader("2 · Walking tolerance")
 protocol = choice("Walking test protocol", "walk_protocol")
-if carried_from and st.session_state.get(K + "walk_protocol"):
+if visit_views.reported_caption(reported, "walk_protocol"):
+    reported_mark("walk_protocol")
+elif carried_from and st.session_state.get(K + "walk_protocol"):
     st.caption(f"Protocol from {carried_from}")
 if cap := visit_views.protocol_cap_caption(protocol):
     st.caption(cap)
@@ -172,7 +186,9 @@ for col, field, step in (
     (c4, "walk_total_m", 10.0),
 ):
     col.number_input(field_label(field), value=None, step=step, key=K + field)
+    reported_mark(field, col)
 choice("Why the test stopped", "walk_stop_reason")
+reported_mark("walk_stop_reason")
 if hint := walking_metric_hint(st.session_state.to_dict(), K):
     st.info(hint, icon=":material/straighten:")
 err(*WALK_TEST_FIELDS)
@@ -204,6 +220,9 @@ for group, spec in SCREENING_GROUPS.items():
         for start in range(0, len(fields), 3):
             for col, field in zip(st.columns(3), fields[start : start + 3], strict=False):
                 choice(field_label(field), field, col)
+                # What the patient said, beside the question; it never answers it (§12.1).
+                if said := visit_views.patient_said(reported, field):
+                    col.caption(f"**{said}**")
         cols: Sequence[DeltaGenerator] = st.columns(3)
         for field in spec.get("measurements", ()):
             if field == "leg_weakness_mrc":
@@ -272,6 +291,9 @@ for i in range(5):
         label_visibility="collapsed",
         placeholder="not rated",
     )
+    activity = st.session_state.get(f"{K}psfs_activity_{i}") or ""
+    if mark := visit_views.reported_psfs_caption(reported, activity):
+        c1.caption(mark)
 err("odi_sections", "startback", "rmdq_items", "zcq_items", "psfs")
 
 st.subheader("6 · Posture and footwear")
@@ -322,6 +344,9 @@ st.divider()
 if carried_from:
     st.checkbox(f"Confirm carried-forward items (from {carried_from})", key=Keys.CONFIRM_CARRIED)
     err("confirm_carried")
+if not correcting and visit_views.reported_to_confirm(st.session_state.to_dict()):
+    st.checkbox(visit_views.CONFIRM_REPORTED_LABEL, key=Keys.CONFIRM_REPORTED)
+    err("confirm_reported")
 if correcting:
     st.text_input("Reason for the correction", key=Keys.REASON)
 ces_live_warning()

@@ -7,7 +7,14 @@ from typing import Any
 
 from dashboard.episodes import EpisodeOutcome
 from dashboard.models import Episode, Patient, Visit
-from dashboard.patient_reported import DEFAULT_LIFETIME, DiaryEntry, Invite, new_token, token_hash
+from dashboard.patient_reported import (
+    DEFAULT_LIFETIME,
+    DiaryEntry,
+    Invite,
+    PatientReport,
+    new_token,
+    token_hash,
+)
 
 PATIENT_DEFAULTS: dict[str, Any] = {
     "patient_ref": "T-0001",
@@ -56,6 +63,36 @@ def make_diary_entry(
         "pain_next_morning_nrs": morning,
     }
     return DiaryEntry(**{**values, **overrides})
+
+
+# A check-in as stored (Visit field names, "not_sure" kept): pain, a reported walk, one PSFS rating,
+# saddle numbness yes, a bladder change not sure and no night pain.
+REPORT_ANSWERS: dict[str, Any] = {
+    "pain_nrs": 6,
+    "pain_worst_nrs": 8,
+    "walk_protocol": "reported",
+    "walk_onset_min": 5.0,
+    "walk_total_min": 12.0,
+    "walk_stop_reason": "symptoms",
+    "psfs": [{"activity": "Walking to the shop", "score": 4}],
+    "saddle_anaesthesia": "new",
+    "bladder_dysfunction": "not_sure",
+    "night_pain": False,
+}
+
+
+def make_patient_report(**overrides: Any) -> PatientReport:
+    """A check-in of the default episode sent on 3 Dec 2025 with REPORT_ANSWERS; `overrides` replace."""
+    defaults: dict[str, Any] = {
+        "id": "report-1",
+        "invite_id": "invite-1",
+        "patient_id": "patient-1",
+        "episode_id": "episode-1",
+        "submitted_at": dt.datetime(2025, 12, 3, 9, 30, tzinfo=dt.UTC),
+        "answers": REPORT_ANSWERS,
+        "urgency": "EMERGENCY",
+    }
+    return PatientReport(**{**defaults, **overrides})
 
 
 def make_episode(**overrides: Any) -> Episode:
