@@ -103,9 +103,8 @@ if user is not None:
     user = st.session_state[keys.USER] = current
 
 # The patient's page (check-in and walking diary): reached by a link with a token, never listed. Its
-# file name differs from its address on purpose: the very first request after a restart can bypass the
-# router (Streamlit's pages/ fallback matches an address to a file name), and a patient's link must
-# reach the router, which then opens this page with the token still in the address.
+# file name differs from its address on purpose, so Streamlit's pages/ fallback (server.py turns it off)
+# could never run it without the router.
 CHECKIN_PAGE = st.Page(
     "pages/patient_link.py", title="Check in", icon="🚶", url_path="checkin", visibility="hidden"
 )
@@ -233,6 +232,7 @@ if pins is not None:
                 label=(
                     f"**{md_escape(pinned.patient_name)}** ({md_escape(pinned.patient_ref)}) · "
                     f"{md_escape(pinned.rule_id)}"
+                    + (" · patient-reported" if pinned.patient_reported else "")
                 ),
                 icon="🚨",
                 query_params={"patient": pinned.patient_id},

@@ -27,12 +27,19 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
+from streamlit.runtime.pages_manager import PagesManager
 
 from dashboard import web_sessions
 from dashboard.config import load_settings
 from data.store import SqlStore, open_store
 
 log = logging.getLogger("stride")
+
+# Every page is registered by the router's st.navigation. Until a first script run has called it,
+# Streamlit treats the pages/ folder as an old-style multipage app: the very first request after a
+# restart to a deep link (a patient's /checkin?t=... above all) would show "Page not found" over the
+# page, or run a page script without the router. The router's behaviour from the first request on.
+PagesManager.uses_pages_directory = False
 
 SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),

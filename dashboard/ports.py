@@ -195,6 +195,7 @@ class PinnedEmergency:
     patient_id: str
     patient_ref: str
     patient_name: str
+    patient_reported: bool = False  # opened by the patient's own check-in answers (§12.2)
 
 
 @dataclass(frozen=True)

@@ -183,9 +183,10 @@ class _Records(_TxBase):
                 row.patient_id,
                 row.patient_ref,
                 f"{row.data['given_name']} {row.data['family_name']}",
+                (row.escalation or {}).get("source") == "patient",
             )
             for row in self.conn.execute(
-                select(e.c.rule_id, e.c.patient_id, p.c.patient_ref, p.c.data)
+                select(e.c.rule_id, e.c.patient_id, p.c.patient_ref, p.c.data, e.c.data.label("escalation"))
                 .select_from(e.join(p, p.c.id == e.c.patient_id))
                 .where(live, e.c.tier == "EMERGENCY")
                 # Newest first: the emergency just raised is the one to act on, and the limit keeps it.

@@ -136,6 +136,7 @@ def test_a_check_in_with_saddle_numbness_shows_the_emergency_first_and_pins_it_f
     log_in(page, app.url)
     pins = page.locator(".st-key-emergency_pins")
     expect(pins.get_by_text(patient.family_name, exact=False).first).to_be_visible()
+    expect(pins.get_by_text("patient-reported", exact=False).first).to_be_visible()
 
 
 def test_the_diary_takes_a_walk_refuses_a_typo_and_shows_the_light_in_words(
@@ -162,3 +163,15 @@ def test_the_diary_takes_a_walk_refuses_a_typo_and_shows_the_light_in_words(
     axe_clean(phone, "diary")
     screenshot(phone, "diary-375")
     assert_no_exception(phone, app)
+
+
+def test_a_link_opened_as_the_first_request_after_a_restart_shows_the_page_without_a_not_found_dialog(
+    phone: Any, app_server_factory: Any
+) -> None:
+    fresh = app_server_factory()  # a server no browser has asked anything yet
+    patient, token = a_link(fresh, "checkin")
+    open_as_patient(phone, fresh, token)
+    expect(phone.get_by_role("textbox", name="Your date of birth")).to_be_editable()
+    expect(phone.get_by_text("Page not found")).to_have_count(0)
+    prove_identity(phone, patient.birth_date)
+    expect(phone.get_by_text(text.TITLE)).to_be_visible()

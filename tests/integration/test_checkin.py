@@ -180,7 +180,7 @@ def test_a_yes_to_saddle_numbness_opens_a_patient_reported_emergency_pinned_for_
     assert screening.visit_id is None
     for clinician in (scene["team"].clinician, scene["team"].colleague):
         pinned = services.flag_summary(scene["store"], clinician).emergencies
-        assert [p.patient_id for p in pinned] == [scene["patient_id"]]
+        assert [(p.patient_id, p.patient_reported) for p in pinned] == [(scene["patient_id"], True)]
 
 
 def test_an_emergency_answer_is_recorded_before_the_form_is_sent_and_not_twice_after(
