@@ -39,6 +39,7 @@ from data.transfer.layout import (
     VISIT_COLUMNS,
     ChildTable,
 )
+from data.transfer.patient_reported import read_patient_reported
 from data.transfer.reader import Parsed, Reader
 
 
@@ -368,6 +369,7 @@ class Validator(Reader):
                     row["discharge_date"] = dt.date.fromisoformat(row["discharge_date"])
         self.read_handouts(patient_ids)
         self.read_letters(patient_ids)
+        read_patient_reported(self, patient_ids)  # data/transfer/patient_reported.py
         self.read_audit()
         self.progress(0.5)
         return self.out

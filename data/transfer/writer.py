@@ -44,7 +44,10 @@ def _target_refusal(conn: Connection) -> str | None:
         "audit entries": count(t.audit),
         "records": sum(
             count(table)
-            for table in (t.visits, t.revisions, t.screenings, t.escalations, t.handouts, t.letters)
+            for table in (
+                *(t.visits, t.revisions, t.screenings, t.escalations, t.handouts, t.letters),
+                *(t.invites, t.patient_reports, t.diary_entries),
+            )
         ),
     }
     if any(held.values()):
@@ -69,6 +72,9 @@ def _write(conn: Connection, parsed: Parsed, progress: Callable[[float], None]) 
         (t.escalations, parsed.escalations),
         (t.handouts, parsed.handouts),
         (t.letters, parsed.letters),
+        (t.invites, parsed.invites),
+        (t.patient_reports, parsed.patient_reports),
+        (t.diary_entries, parsed.diary_entries),
         (t.revisions, parsed.revisions),
         (t.audit, parsed.audit),
     )
@@ -220,6 +226,9 @@ def import_clinic(
         "escalations.json": len(parsed.escalations),
         "handouts.json": len(parsed.handouts),
         "letters.json": len(parsed.letters),
+        "invites.json": len(parsed.invites),
+        "patient_reports.json": len(parsed.patient_reports),
+        "diary_entries.json": len(parsed.diary_entries),
         "revisions.json": len(parsed.revisions),
         "users.csv": len(parsed.users),
         "audit.json": len(parsed.audit),
