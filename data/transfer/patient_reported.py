@@ -26,15 +26,7 @@ Row = tuple[int, dict[str, Any]]
 
 def _records(reader: Reader, fname: str, keys: list[Column], patient_ids: set[str]) -> list[Row]:
     """The objects of one file with their keys checked, their patient present and their ids unique."""
-    rows = []
-    for n, item in enumerate(reader.json_list(fname), start=1):
-        checked = reader.json_record(fname, n, item, keys)
-        if checked is None:
-            continue
-        if checked["patient_id"] not in patient_ids:
-            reader.error(fname, n, "patient_id", "no patient with this id in patients.csv")
-            continue
-        rows.append((n, checked))
+    rows = reader.patient_records(fname, keys, patient_ids)
     dups = reader.duplicates(fname, [(n, v["id"]) for n, v in rows], "id")
     return [(n, v) for n, v in rows if v["id"] not in dups]
 

@@ -433,6 +433,21 @@ class Reader:
                 good = False
         return out if good else None
 
+    def patient_records(
+        self, fname: str, keys: list[Column], patient_ids: set[str]
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """(row, object) of a JSON list file whose keys check out and whose patient is in patients.csv."""
+        rows = []
+        for n, item in enumerate(self.json_list(fname), start=1):
+            checked = self.json_record(fname, n, item, keys)
+            if checked is None:
+                continue
+            if checked["patient_id"] not in patient_ids:
+                self.error(fname, n, "patient_id", "no patient with this id in patients.csv")
+                continue
+            rows.append((n, checked))
+        return rows
+
     @staticmethod
     def json_value(value: Any, column: Column) -> Any:
         kind = column.kind

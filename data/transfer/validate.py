@@ -278,13 +278,7 @@ class Validator(Reader):
         (the PDF bytes replace its name); a PDF that no row names is an error too."""
         folder = fname.removesuffix(".json")
         rows = []
-        for n, item in enumerate(self.json_list(fname), start=1):
-            checked = self.json_record(fname, n, item, keys)
-            if checked is None:
-                continue
-            if checked["patient_id"] not in patient_ids:
-                self.error(fname, n, "patient_id", "no patient with this id in patients.csv")
-                continue
+        for n, checked in self.patient_records(fname, keys, patient_ids):
             member = f"{folder}/{checked['id']}.pdf"
             if checked["pdf"] != member:
                 self.error(fname, n, "pdf", f"must name {folder}/<id>.pdf")

@@ -57,27 +57,21 @@ def _target_refusal(conn: Connection) -> str | None:
     return None
 
 
+# The tables in the order they are written (parents before children); each one's rows are the Parsed
+# field of the same name.
+WRITE_ORDER: tuple[str, ...] = (
+    *("users", "patients", "episodes", "visits", "screenings", "escalations", "handouts", "letters"),
+    *("invites", "patient_reports", "diary_entries", "revisions", "audit"),
+)
+
+
 def _write(conn: Connection, parsed: Parsed, progress: Callable[[float], None]) -> None:
     # Demo accounts of an otherwise empty target make way for the clinic's own (others were refused).
     conn.execute(delete(t.users).where(t.users.c.username.in_(list(auth.DEMO_USERS))))
     conn.execute(delete(t.meta))
     if parsed.meta:
         conn.execute(insert(t.meta), [{"key": k, "value": v} for k, v in sorted(parsed.meta.items())])
-    steps = (
-        (t.users, parsed.users),
-        (t.patients, parsed.patients),
-        (t.episodes, parsed.episodes),
-        (t.visits, parsed.visits),
-        (t.screenings, parsed.screenings),
-        (t.escalations, parsed.escalations),
-        (t.handouts, parsed.handouts),
-        (t.letters, parsed.letters),
-        (t.invites, parsed.invites),
-        (t.patient_reports, parsed.patient_reports),
-        (t.diary_entries, parsed.diary_entries),
-        (t.revisions, parsed.revisions),
-        (t.audit, parsed.audit),
-    )
+    steps = [(getattr(t, name), getattr(parsed, name)) for name in WRITE_ORDER]
     for n, (table, rows) in enumerate(steps):
         for chunk in iter_chunks(rows, 500):
             conn.execute(insert(table), list(chunk))
