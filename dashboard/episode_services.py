@@ -28,7 +28,8 @@ from dashboard.walking import chronological
 
 def episode_bundle(store: Store, actor: User, patient_id: str, *, codesystem_url: str) -> dict[str, Any]:
     """The patient's current episode as a FHIR R4 bundle without names (its visits, screenings, red
-    flags, letters and the treating clinician as care manager); the export is audited first."""
+    flags, letters, the patient's check-ins and walking diary, and the treating clinician as care
+    manager); the export is audited first."""
     with store.transaction() as tx:
         authorize(tx, actor, "export_patient")
         patient = _existing_patient(tx, patient_id)
@@ -47,6 +48,10 @@ def episode_bundle(store: Store, actor: User, patient_id: str, *, codesystem_url
             episode=episode,
             letters=[x for x in tx.letters(patient_id) if episode and x.episode_id == episode.id],
             care_manager=CareManager(lead.id, lead.display_name) if lead else None,
+            patient_reports=[
+                r for r in tx.patient_reports(patient_id) if episode and r.episode_id == episode.id
+            ],
+            diary=tx.diary_entries(patient_id, episode.id) if episode and episode.id else [],
         )
 
 

@@ -15,9 +15,11 @@ from typing import Any
 from dashboard import fhir_codes as codes
 from dashboard.catalogue import WALK_PROTOCOLS
 from dashboard.config import Settings
+from dashboard.fhir_patient_reported import PatientVoice, patient_reported_entries
 from dashboard.letters import LETTER_KINDS
 from dashboard.models import SCREENING_FIELDS, Episode, Escalation, Patient, Screening, Visit
 from dashboard.outcomes import score_odi, score_psfs, score_rmdq, score_startback, score_zcq
+from dashboard.patient_reported import DiaryEntry, PatientReport
 from dashboard.ports import Letter
 
 Json = dict[str, Any]
@@ -65,12 +67,15 @@ def patient_bundle(
     episode: Episode | None = None,
     letters: Iterable[Letter] = (),
     care_manager: CareManager | None = None,
+    patient_reports: Iterable[PatientReport] = (),
+    diary: Iterable[DiaryEntry] = (),
 ) -> Json:
     """The patient's episode as a FHIR R4 `collection` Bundle; identical input gives identical JSON.
 
     With an `episode`, an EpisodeOfCare (status, period and, when given, its care manager as a
     Practitioner) is added and every Encounter points to it; each letter (referral, discharge
-    summary) is a DocumentReference holding the PDF as given.
+    summary) is a DocumentReference holding the PDF as given; each check-in the patient sent is a
+    QuestionnaireResponse and each walking-diary entry an Observation, the patient their source.
     """
     builder = _BundleBuilder(patient, codesystem_url or Settings().fhir_codesystem_url)
     kept = _sorted_visits(patient, visits)
@@ -84,6 +89,7 @@ def patient_bundle(
     builder.add_screenings(screenings)
     builder.add_flags(escalations)
     builder.add_letters(letters)
+    builder.add_patient_reported(patient_reports, diary)
     bundle: Json = {"resourceType": "Bundle", "type": "collection"}
     stamp = _instant(timestamp) if timestamp else (_midnight(kept[-1][1].visit_date) if kept else None)
     if stamp:
@@ -561,6 +567,12 @@ class _BundleBuilder:
             if self.episode_url and letter.episode_id:
                 resource["context"] = {"related": [_ref(self.episode_url)]}
             self._add(self._url("DocumentReference", f"letter/{letter.id}"), resource)
+
+    def add_patient_reported(self, reports: Iterable[PatientReport], diary: Iterable[DiaryEntry]) -> None:
+        """The patient's own check-ins and walking diary (dashboard.fhir_patient_reported)."""
+        voice = PatientVoice(self.patient.id, self.patient_url, self.system, self.base, self._url)
+        for full_url, resource in patient_reported_entries(reports, diary, voice):
+            self._add(full_url, resource)
 
     def _rule(self, rule_id: str) -> codes.LocalCode:
         return codes.RULE_CODES.get(rule_id) or codes.LocalCode(rule_id, rule_id)

@@ -82,8 +82,10 @@ SNOMED_LOW_BACK_PAIN = Code(SNOMED_CT, "279039007", "Low back pain")
 CATEGORY_SURVEY = Code(OBSERVATION_CATEGORY, "survey", "Survey")
 CATEGORY_EXAM = Code(OBSERVATION_CATEGORY, "exam", "Exam")
 CATEGORY_VITAL_SIGNS = Code(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")
+CATEGORY_ACTIVITY = Code(OBSERVATION_CATEGORY, "activity", "Activity")
 ENCOUNTER_AMBULATORY = Code(V3_ACT_CODE, "AMB", "ambulatory")  # [U] class for a physio visit
 NOT_ASKED = Code(DATA_ABSENT_REASON, "not-asked", "Not Asked")
+NOT_APPLICABLE = Code(DATA_ABSENT_REASON, "not-applicable", "Not Applicable")
 CONDITION_ACTIVE = Code(CONDITION_CLINICAL, "active", "Active")
 
 # STarT Back risk group -> risk-probability qualitativeRisk (clinical-reference §9.1 [C]).
@@ -244,6 +246,21 @@ QUESTIONNAIRE_RMDQ = INSTRUMENTS["rmdq"].questionnaire_slug or "rmdq"
 QUESTIONNAIRE_STARTBACK = INSTRUMENTS["startback"].questionnaire_slug or "startback"
 QUESTIONNAIRE_ZCQ = INSTRUMENTS["zcq"].questionnaire_slug or "zcq"
 QUESTIONNAIRE_PSFS = INSTRUMENTS["psfs"].questionnaire_slug or "psfs"
+# --- Local: the patient's own voice (clinical-reference §12) -----------------------------------
+
+# A check-in's QuestionnaireResponse: canonical "<base>/Questionnaire/patient-checkin", linkIds the
+# Visit field names its answers map onto (§12.1).
+QUESTIONNAIRE_CHECKIN = "patient-checkin"
+# A walking-diary entry's Observation (§12.3): minutes as the walking tests' components, pain as these.
+DIARY_ENTRY = LocalCode("walking-diary-entry", "Walking diary entry (patient-reported)")
+DIARY_PAIN: dict[str, LocalCode] = {
+    "pain_before_nrs": LocalCode("diary-pain-before", "Pain before the walk, 0-10 numeric rating"),
+    "pain_during_nrs": LocalCode("diary-pain-during", "Pain during the walk, 0-10 numeric rating"),
+    "pain_next_morning_nrs": LocalCode(
+        "diary-pain-next-morning", "Pain the next morning, 0-10 numeric rating"
+    ),
+}
+
 # Patient.identifier.system = "<base>/patient-ref" (the clinic's own identifier, patient_ref).
 PATIENT_REF_PATH = "patient-ref"
 
@@ -267,6 +284,7 @@ def local_codes() -> list[LocalCode]:
         *(code for code, _ in WALK_MEASUREMENTS.values()),
         WALK_STOP_REASON,
         REDFLAG_SCREENING,
+        DIARY_ENTRY,
     ]
     for table in (
         WALK_STOP_REASONS,
@@ -276,6 +294,7 @@ def local_codes() -> list[LocalCode]:
         RULE_CODES,
         URGENCY_CODES,
         STARTBACK_ANSWER_CODES,
+        DIARY_PAIN,
     ):
         codes.extend(table.values())
     return codes

@@ -208,7 +208,8 @@ def erase_patient(
 ) -> dict[str, int]:
     """Erase a patient on request, in one transaction; returns the number of rows removed per table.
 
-    Visits, screenings, escalations, handouts, revisions and the caseload summary are deleted; the
+    Visits, screenings, escalations, handouts, revisions, the caseload summary and the patient's own
+    voice (invites, check-in reports, diary entries; clinical-reference §12) are deleted; the
     patient row becomes a stub ("Erased record", ERASED-<id>, archived) so references keep pointing
     at an id; every audit entry about the patient keeps when, who and what but loses its payload
     (the chain still verifies). The erasure is audited ("patient.erase") with the reason and the

@@ -450,3 +450,85 @@ def parse_diary_entry(raw: Mapping[str, object], walk_date: dt.date, today: dt.d
     if problems or walked is None or before is None or during is None:
         return problems
     return DiaryEntry(walk_date, walked, onset, before, during)
+
+
+# --- stored records checked again (an imported archive, clinical-reference §12) ---------------------
+_PAIN_ANSWERS: Final = ("pain_nrs", "pain_worst_nrs")
+_MINUTE_ANSWERS: Final = ("walk_onset_min", "walk_total_min")
+_SYMPTOM_ANSWERS: Final[Mapping[str, tuple[object, ...]]] = {
+    name: (q.yes, q.no, NOT_SURE) for q in SYMPTOM_QUESTIONS for name in q.fields
+}
+
+
+def _in_pain_range(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and PAIN_RANGE[0] <= value <= PAIN_RANGE[1]
+
+
+def _stored_minutes(value: object) -> float | None:
+    """A stored number of minutes within 0–300, else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value) if 0 <= value <= WALK_MIN_MAX else None
+
+
+def _psfs_rating(item: object) -> bool:
+    return (
+        isinstance(item, Mapping)
+        and set(item) == {"activity", "score"}
+        and isinstance(item["activity"], str)
+        and bool(item["activity"].strip())
+        and _in_pain_range(item["score"])
+    )
+
+
+def report_answer_problems(answers: Mapping[str, object]) -> Problems:
+    """What a stored check-in's answers (PatientReport.answers, keyed by Visit field) hold that no check-in
+    gives: pain 0–10, walking minutes 0–300 (onset within the walk), a symptom answer as its question maps
+    yes / no / not sure (§12.1), PSFS ratings 0–10 of named activities; keyed by the field."""
+    problems = Problems()
+    for name, value in answers.items():
+        if name in _SYMPTOM_ANSWERS:
+            if not any(type(value) is type(a) and value == a for a in _SYMPTOM_ANSWERS[name]):
+                problems.add(name, "must be the answer its question gives for yes, no or not sure")
+        elif name in _PAIN_ANSWERS:
+            if not _in_pain_range(value):
+                problems.add(name, f"must be a whole number from {PAIN_RANGE[0]} to {PAIN_RANGE[1]}")
+        elif name in _MINUTE_ANSWERS:
+            if _stored_minutes(value) is None:
+                problems.add(name, f"must be a number of minutes from 0 to {WALK_MIN_MAX:g}")
+        elif name == "walk_protocol":
+            if value != "reported":
+                problems.add(name, 'must be "reported" (the patient\'s own walking answers)')
+        elif name == "walk_stop_reason":
+            if value not in STOP_REASON_WORDS:
+                problems.add(name, f"must be one of {', '.join(STOP_REASON_WORDS)}")
+        elif name == "psfs":
+            if not isinstance(value, list) or not value or not all(_psfs_rating(i) for i in value):
+                problems.add(name, "must list rated activities, each with a score from 0 to 10")
+        else:
+            problems.add(name, "is not a check-in answer")
+    onset, total = (
+        _stored_minutes(answers.get("walk_onset_min")),
+        _stored_minutes(answers.get("walk_total_min")),
+    )
+    if onset is not None and total is not None and onset > total:
+        problems.add("walk_onset_min", "cannot be longer than the whole walk")
+    return problems
+
+
+def stored_diary_problems(entry: DiaryEntry, recorded_on: dt.date) -> Problems:
+    """A stored diary entry checked by the rules of the patient's form (minutes 0–300, onset within the
+    walk, pain 0–10, the walk not after the day it was recorded) and the next morning's pain 0–10."""
+    raw = {
+        "walked_min": entry.walked_min,
+        "symptom_onset_min": entry.symptom_onset_min,
+        "pain_before_nrs": entry.pain_before_nrs,
+        "pain_during_nrs": entry.pain_during_nrs,
+    }
+    as_sent = {name: None if value is None else str(value) for name, value in raw.items()}
+    parsed = parse_diary_entry(as_sent, entry.walk_date, recorded_on)
+    problems = parsed if isinstance(parsed, Problems) else Problems()
+    if entry.pain_next_morning_nrs is not None and not _in_pain_range(entry.pain_next_morning_nrs):
+        low, high = PAIN_RANGE
+        problems.add("pain_next_morning_nrs", f"Choose a whole number from {low} to {high}.")
+    return problems

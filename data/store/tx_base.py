@@ -4,7 +4,7 @@ clinic key and the audit-chain position, new-row bookkeeping, version-checked up
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -99,3 +99,7 @@ class _TxBase(ABC):
     @abstractmethod
     def refresh_summaries(self, patient_ids: list[str] | None = None) -> None:
         """Recompute the caseload summaries of some patients, None: all (data.store.tx_caseload)."""
+
+    @abstractmethod
+    def delete_patient_reported(self, patient_id: str) -> Mapping[str, int]:
+        """Erasure: a patient's invites, check-ins and diary entries (data.store.tx_patient_reported)."""

@@ -189,9 +189,9 @@ class _PatientsAndVisits(_TxBase):
     def erase_patient_data(self, stub: Patient, expected_version: int) -> dict[str, int]:
         """Erasure: delete a patient's clinical rows and overwrite the patient row with `stub`.
 
-        Visits, episodes, screenings, escalations, handouts, letters, revisions and the caseload summary
-        go; the patient row stays (the audit stub points at its id), hidden from search. Returns the
-        number of rows deleted per table.
+        Visits, episodes, screenings, escalations, handouts, letters, revisions, the caseload summary and
+        the patient's own voice (invites, check-in reports, diary entries) go; the patient row stays (the
+        audit stub points at its id), hidden from search. Returns the number of rows deleted per table.
         """
         patient_id = stub.id or ""
         if self.conn.dialect.name == "sqlite":
@@ -224,6 +224,7 @@ class _PatientsAndVisits(_TxBase):
         ):
             result = self.conn.execute(delete(table).where(table.c.patient_id == patient_id))
             removed[table.name] = result.rowcount
+        removed.update(self.delete_patient_reported(patient_id))
         values = {**patient_columns(stub), "search_key": ""}
         self._versioned_update(t.patients, stub, expected_version, values)
         return {name: int(n or 0) for name, n in removed.items()}

@@ -15,11 +15,13 @@ field (the instruments' tables as the catalogue lays them out: odi_sections.csv,
 zcq_items.csv, startback.csv, psfs.csv; then posture_findings.csv, footwear_findings.csv),
 revisions.json, screenings.json, escalations.json, episodes.json, handouts.json with the PDFs as
 handouts/<id>.pdf, letters.json with the PDFs as letters/<id>.pdf (both PDFs exactly as given),
-audit.json, users.csv (password hashes only when asked for), meta.json, manifest.json (row counts,
-schema and format versions, created_at, the signing key's fingerprint and the SHA-256 of every other
-file) and manifest.sig. Bookkeeping fields are kept, rows are sorted and formatted deterministically:
-export -> import into an empty database -> export gives the same files apart from the import's own
-audit entry (and manifest.json, manifest.sig). An empty list or mapping is written as no child rows
+the patient's own voice (invites.json with each link's token hash, never a token; patient_reports.json;
+diary_entries.json; checked in data/transfer/patient_reported.py), audit.json, users.csv (password
+hashes only when asked for), meta.json, manifest.json (row counts, schema and format versions,
+created_at, the signing key's fingerprint and the SHA-256 of every other file) and manifest.sig.
+Bookkeeping fields are kept, rows are sorted and formatted deterministically: export -> import
+into an empty database -> export gives the same files apart from the import's own audit entry (and
+manifest.json, manifest.sig). An empty list or mapping is written as no child rows
 and read back as None (the visit form never stores an empty one).
 
 The package, one job per module:
@@ -30,6 +32,7 @@ The package, one job per module:
     export     export_clinic, export_clinic_bytes, export_patient (subject access)
     reader     the archive, manifest, signature, CSV and JSON checks, RowError and ImportReport
     validate   what each file must hold (models, references, the catalogue's allowed answers)
+    patient_reported  invites, check-in reports and diary entries: references and the form's rules
     writer     import_clinic: the refusals and the one transaction that writes it all
     cli        `python -m data.transfer` (run as the operator: no account, no permission check)
 

@@ -27,7 +27,7 @@ from pathlib import Path
 MAX_MEMBER_BYTES = 128 << 20  # one CSV/JSON file: 5x the largest member of a 10,000-patient clinic
 MAX_PDF_BYTES = 8 << 20  # one handout PDF: a few pages, normally under 100 KB
 MAX_TOTAL_BYTES = 384 << 20  # everything inflated: twice a large real clinic; 8x the 50 MB upload limit
-# 18 data files, the manifest and its signature, and up to four PDFs (handouts, letters) per patient of
+# 21 data files, the manifest and its signature, and up to four PDFs (handouts, letters) per patient of
 # a 10,000-patient clinic; below 65,535, so an export never needs zip64 and the plain end record's
 # count is exact.
 MAX_MEMBERS = 40_000

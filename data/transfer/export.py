@@ -13,7 +13,7 @@ import hashlib
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ from data.transfer.layout import (
     MANIFEST_NAME,
     PASSWORD_COLUMN,
     PATIENT_COLUMNS,
+    PATIENT_REPORTED_TABLES,
     SIGNATURE_NAME,
     SUBJECT_ACCESS_FORMAT,
     SUBJECT_ACCESS_VERSION,
@@ -103,6 +104,36 @@ def letter_json(row: Any) -> dict[str, Any]:
         "escalation_ids": list(row.data.get("escalation_ids", ())),
         "pdf": f"letters/{row.id}.pdf",
     }
+
+
+def stored_json(row: Any) -> dict[str, Any]:
+    """A stored row as a JSON object, every column: timestamps in the export's format, dates YYYY-MM-DD."""
+    return {
+        name: format_timestamp(value)
+        if isinstance(value, dt.datetime)
+        else value.isoformat()
+        if isinstance(value, dt.date)
+        else value
+        for name, value in row._asdict().items()
+    }
+
+
+def patient_reported_json(
+    conn: Connection, order: Mapping[str | None, int], patient_id: str | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Invites (their token's hash only), check-in reports and diary entries as JSON objects by file,
+    in the patients' order and then by time; one patient's only with `patient_id`."""
+    out = {}
+    for fname, (table, when) in PATIENT_REPORTED_TABLES.items():
+        stmt = select(table)
+        if patient_id is not None:
+            stmt = stmt.where(table.c.patient_id == patient_id)
+        rows = [
+            (order.get(row.patient_id, -1), utc(getattr(row, when)), row.id, row)
+            for row in conn.execute(stmt)
+        ]
+        out[fname] = [stored_json(row) for *_key, row in sorted(rows, key=lambda r: r[:3])]
+    return out
 
 
 def _child_rows(table: ChildTable, vid: str, value: Any) -> Iterator[list[str]]:
@@ -259,6 +290,8 @@ def export_clinic(
             key=lambda e: (order.get(e.patient_id, -1), ts_key(e.recorded_at), e.id),
         )
         out.add("episodes.json", json_bytes([model_json(e) for e in episodes]), len(episodes))
+        for name, objects in patient_reported_json(conn, order).items():
+            out.add(name, json_bytes(objects), len(objects))
         report(0.5)
 
         # The PDFs are fetched one at a time: a clinic's handouts and letters do not fit in memory at once.
@@ -322,8 +355,9 @@ def export_patient(
     """Subject-access export: one patient's whole record as patient.json plus their handout and letter PDFs.
 
     patient.json holds the patient, every visit (archived ones too, nested fields as lists and
-    mappings), every revision, screening, escalation and episode, and the lists of handouts and
-    letters given (each PDF as given, with its SHA-256); the export is audited ("export.patient").
+    mappings), every revision, screening, escalation and episode, the lists of handouts and letters
+    given (each PDF as given, with its SHA-256), and the patient's own voice: their links (without
+    the token's hash), check-in answers and diary entries; the export is audited ("export.patient").
     """
     with snapshot(store) as conn, atomic_zip(out_path) as out:
         row = conn.execute(select(t.patients).where(t.patients.c.id == patient_id)).first()
@@ -370,6 +404,7 @@ def export_patient(
             conn.execute(select(t.letters).where(t.letters.c.patient_id == patient_id)),
             key=lambda r: (utc(r.recorded_at), r.id),
         )
+        voice = patient_reported_json(conn, {}, patient_id)
         record = {
             "format": SUBJECT_ACCESS_FORMAT,
             "format_version": SUBJECT_ACCESS_VERSION,
@@ -382,6 +417,13 @@ def export_patient(
             "episodes": [model_json(e) for e in episodes],
             "handouts": [handout_json(h) for h in handouts],
             "letters": [letter_json(letter) for letter in letters],
+            # The patient's links (what kind, when made, until when, used or revoked; no token hash),
+            # their check-in answers and their walking diary (clinical-reference §12).
+            "invites": [
+                {k: v for k, v in invite.items() if k != "token_hash"} for invite in voice["invites.json"]
+            ],
+            "patient_reports": voice["patient_reports.json"],
+            "diary_entries": voice["diary_entries.json"],
         }
         out.add("patient.json", json_bytes(record), 1)
         for handout in handouts:

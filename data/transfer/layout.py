@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, get_args
 
 from pydantic import BaseModel
-from sqlalchemy import JSON, Boolean, DateTime, Integer, LargeBinary, String, Table
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Integer, LargeBinary, String, Table
 
 from dashboard.catalogue import INSTRUMENTS, Instrument
 from dashboard.models import BOOKKEEPING_FIELDS, Patient, Visit
@@ -161,14 +161,24 @@ DATA_FILES: tuple[str, ...] = (
 
 # Files an archive may hold: episodes.json came with episodes of care (migration 0009); an older archive
 # without it imports with one open episode per patient, as the migration made them. letters.json (with
-# the PDFs as letters/<id>.pdf) came with letters (migration 0010); an older archive has none.
-OPTIONAL_DATA_FILES: tuple[str, ...] = ("episodes.json", "letters.json")
+# the PDFs as letters/<id>.pdf) came with letters (migration 0010); an older archive has none. The
+# patient's own voice (invites.json, patient_reports.json, diary_entries.json) came with migration 0012.
+# Each with its table and the time its rows are ordered by (after the patient's place in patients.csv).
+PATIENT_REPORTED_TABLES: dict[str, tuple[Table, str]] = {
+    "invites.json": (tables.invites, "created_at"),
+    "patient_reports.json": (tables.patient_reports, "submitted_at"),
+    "diary_entries.json": (tables.diary_entries, "recorded_at"),
+}
+PATIENT_REPORTED_FILES: tuple[str, ...] = tuple(PATIENT_REPORTED_TABLES)
+OPTIONAL_DATA_FILES: tuple[str, ...] = ("episodes.json", "letters.json", *PATIENT_REPORTED_FILES)
 
 # A stored column's kind in a JSON record (kind "json" = object or null); a PDF is named by its member.
 _JSON_KINDS = (
     (Boolean, "bool"),
     (Integer, "int"),
     (DateTime, "timestamp"),
+    (Date, "date"),
+    (Float, "float"),
     (JSON, "json"),
     (String, "str"),  # Text too: it is a String without a length
     (LargeBinary, "str"),
@@ -202,6 +212,12 @@ LETTER_KEYS = [
     Column("content", "json", True, False),
     Column("escalation_ids", "ids", True, False),
 ]
+# The patient's own voice, as stored (clinical-reference §12): an invite keeps only its token's SHA-256
+# (there is no token to export); a report's answers and a diary entry's values are checked by
+# dashboard.patient_reported.
+INVITE_KEYS = table_keys(tables.invites)
+PATIENT_REPORT_KEYS = table_keys(tables.patient_reports)
+DIARY_ENTRY_KEYS = table_keys(tables.diary_entries)
 # Lengths of the screening and escalation columns the database limits.
 # Column widths of the queryable columns; `status` is an escalation's (8) or an episode's (12): each
 # model's own Literal admits only its values, so the wider bound lets nothing longer through.

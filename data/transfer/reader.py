@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -128,6 +129,10 @@ class Parsed:
     has_episodes: bool = False  # the archive holds episodes.json (made after migration 0009)
     handouts: list[dict[str, Any]] = field(default_factory=list)
     letters: list[dict[str, Any]] = field(default_factory=list)
+    # The patient's own voice (clinical-reference §12): links, check-ins and diary entries.
+    invites: list[dict[str, Any]] = field(default_factory=list)
+    patient_reports: list[dict[str, Any]] = field(default_factory=list)
+    diary_entries: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
     passwords_missing: int = 0
     manifest_sha256: str = ""
@@ -428,6 +433,21 @@ class Reader:
                 good = False
         return out if good else None
 
+    def patient_records(
+        self, fname: str, keys: list[Column], patient_ids: set[str]
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """(row, object) of a JSON list file whose keys check out and whose patient is in patients.csv."""
+        rows = []
+        for n, item in enumerate(self.json_list(fname), start=1):
+            checked = self.json_record(fname, n, item, keys)
+            if checked is None:
+                continue
+            if checked["patient_id"] not in patient_ids:
+                self.error(fname, n, "patient_id", "no patient with this id in patients.csv")
+                continue
+            rows.append((n, checked))
+        return rows
+
     @staticmethod
     def json_value(value: Any, column: Column) -> Any:
         kind = column.kind
@@ -449,6 +469,10 @@ class Reader:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise CellError("must be a whole number")
             return value
+        if kind == "float":
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise CellError("must be a number")
+            return float(value)
         if kind == "bool":
             if not isinstance(value, bool):
                 raise CellError("must be true or false")

@@ -39,6 +39,7 @@ from data.transfer.layout import (
     VISIT_COLUMNS,
     ChildTable,
 )
+from data.transfer.patient_reported import read_patient_reported
 from data.transfer.reader import Parsed, Reader
 
 
@@ -277,13 +278,7 @@ class Validator(Reader):
         (the PDF bytes replace its name); a PDF that no row names is an error too."""
         folder = fname.removesuffix(".json")
         rows = []
-        for n, item in enumerate(self.json_list(fname), start=1):
-            checked = self.json_record(fname, n, item, keys)
-            if checked is None:
-                continue
-            if checked["patient_id"] not in patient_ids:
-                self.error(fname, n, "patient_id", "no patient with this id in patients.csv")
-                continue
+        for n, checked in self.patient_records(fname, keys, patient_ids):
             member = f"{folder}/{checked['id']}.pdf"
             if checked["pdf"] != member:
                 self.error(fname, n, "pdf", f"must name {folder}/<id>.pdf")
@@ -368,6 +363,7 @@ class Validator(Reader):
                     row["discharge_date"] = dt.date.fromisoformat(row["discharge_date"])
         self.read_handouts(patient_ids)
         self.read_letters(patient_ids)
+        read_patient_reported(self, patient_ids)  # data/transfer/patient_reported.py
         self.read_audit()
         self.progress(0.5)
         return self.out

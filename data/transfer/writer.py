@@ -44,7 +44,10 @@ def _target_refusal(conn: Connection) -> str | None:
         "audit entries": count(t.audit),
         "records": sum(
             count(table)
-            for table in (t.visits, t.revisions, t.screenings, t.escalations, t.handouts, t.letters)
+            for table in (
+                *(t.visits, t.revisions, t.screenings, t.escalations, t.handouts, t.letters),
+                *(t.invites, t.patient_reports, t.diary_entries),
+            )
         ),
     }
     if any(held.values()):
@@ -54,24 +57,21 @@ def _target_refusal(conn: Connection) -> str | None:
     return None
 
 
+# The tables in the order they are written (parents before children); each one's rows are the Parsed
+# field of the same name.
+WRITE_ORDER: tuple[str, ...] = (
+    *("users", "patients", "episodes", "visits", "screenings", "escalations", "handouts", "letters"),
+    *("invites", "patient_reports", "diary_entries", "revisions", "audit"),
+)
+
+
 def _write(conn: Connection, parsed: Parsed, progress: Callable[[float], None]) -> None:
     # Demo accounts of an otherwise empty target make way for the clinic's own (others were refused).
     conn.execute(delete(t.users).where(t.users.c.username.in_(list(auth.DEMO_USERS))))
     conn.execute(delete(t.meta))
     if parsed.meta:
         conn.execute(insert(t.meta), [{"key": k, "value": v} for k, v in sorted(parsed.meta.items())])
-    steps = (
-        (t.users, parsed.users),
-        (t.patients, parsed.patients),
-        (t.episodes, parsed.episodes),
-        (t.visits, parsed.visits),
-        (t.screenings, parsed.screenings),
-        (t.escalations, parsed.escalations),
-        (t.handouts, parsed.handouts),
-        (t.letters, parsed.letters),
-        (t.revisions, parsed.revisions),
-        (t.audit, parsed.audit),
-    )
+    steps = [(getattr(t, name), getattr(parsed, name)) for name in WRITE_ORDER]
     for n, (table, rows) in enumerate(steps):
         for chunk in iter_chunks(rows, 500):
             conn.execute(insert(table), list(chunk))
@@ -220,6 +220,9 @@ def import_clinic(
         "escalations.json": len(parsed.escalations),
         "handouts.json": len(parsed.handouts),
         "letters.json": len(parsed.letters),
+        "invites.json": len(parsed.invites),
+        "patient_reports.json": len(parsed.patient_reports),
+        "diary_entries.json": len(parsed.diary_entries),
         "revisions.json": len(parsed.revisions),
         "users.csv": len(parsed.users),
         "audit.json": len(parsed.audit),

@@ -8,7 +8,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from dashboard import checkin_services as cs
 from dashboard import services
+from dashboard.config import load_settings
+from dashboard.patient_reported import DiaryEntry
 from dashboard.ports import User
 
 PASSWORD = "long-walk-2026!"
@@ -137,3 +140,56 @@ def as_database_owner(store: Any) -> Iterator[Any]:
         yield conn
         for _name, sql in triggers:
             conn.exec_driver_sql(sql)
+
+
+@dataclass(frozen=True)
+class PatientVoice:
+    """What `add_patient_voice` made: the links' tokens (the store keeps only their hashes) and records."""
+
+    tokens: tuple[str, ...]
+    report_id: str
+    diary_ids: tuple[str, ...]
+
+
+def add_patient_voice(store: Any, clinician: User, patient_id: str) -> PatientVoice:
+    """A check-in sent through its link, two diary walks (one with next-morning pain) and a revoked link,
+    the way a patient and their clinician make them (clinical-reference §12)."""
+    settings = load_settings()
+    checkin = cs.create_invite(store, clinician, patient_id, "checkin")
+    answers = {
+        "pain_nrs": "4",
+        "pain_worst_nrs": "7",
+        "walk_onset_min": "3.5",
+        "walk_total_min": "12",
+        "walk_stop_reason": "symptoms",
+        "psfs_0": "5",
+        "symptom_saddle": "no",
+        "symptom_bladder": "not_sure",
+        "symptom_fever": "no",
+        "symptom_weakness": "no",
+    }
+    sent = cs.submit_checkin(store, checkin.token, answers, settings)
+    assert isinstance(sent, cs.CheckinSubmitted), sent
+    diary = cs.create_invite(store, clinician, patient_id, "diary")
+    today = dt.date.today()
+    entries = []
+    for days_ago, during, onset in ((2, 3, ""), (1, 5, "10")):
+        raw = {
+            "walked_min": "20",
+            "symptom_onset_min": onset,
+            "pain_before_nrs": "2",
+            "pain_during_nrs": str(during),
+        }
+        entry = cs.add_diary_entry(store, diary.token, raw, today - dt.timedelta(days=days_ago), settings)
+        assert isinstance(entry, DiaryEntry) and entry.id, entry
+        entries.append(entry)
+    first = entries[0]
+    assert first.id is not None
+    assert cs.add_next_morning_pain(store, diary.token, first.id, 1, first.version, settings) is None
+    revoked = cs.create_invite(store, clinician, patient_id, "checkin")
+    cs.revoke_invite(store, clinician, patient_id, revoked.invite.id)
+    return PatientVoice(
+        (checkin.token, diary.token, revoked.token),
+        sent.report.id,
+        tuple(e.id or "" for e in entries),
+    )

@@ -12,7 +12,7 @@ import pytest
 
 from dashboard import episode_services, services
 from dashboard.ports import InvalidInputError, PermissionDeniedError
-from tests.integration.support import audit_rows, make_team, patient_values, visit_values
+from tests.integration.support import add_patient_voice, audit_rows, make_team, patient_values, visit_values
 
 DAY1 = dt.date(2025, 2, 3)
 DAY2 = dt.date(2025, 3, 3)
@@ -223,3 +223,25 @@ def test_the_fhir_export_names_the_treating_clinician_and_is_audited(scene: dict
     with pytest.raises(PermissionDeniedError):
         episode_services.episode_bundle(store, team.readonly, patient.saved_id, codesystem_url=url)
     assert [r.action for r in audit_rows(store)].count("export.fhir") == 1
+
+
+def test_the_fhir_export_holds_the_patients_check_in_and_diary_with_the_patient_as_source(
+    scene: dict[str, Any],
+) -> None:
+    from tests.unit.test_fhir import validated
+
+    store, team, patient = scene["store"], scene["team"], scene["patient"]
+    voice = add_patient_voice(store, team.clinician, patient.saved_id)
+    url = "https://clinic.example/fhir/CodeSystem/stride"
+    bundle = validated(
+        episode_services.episode_bundle(store, team.clinician, patient.saved_id, codesystem_url=url)
+    )
+    by_type = [e["resource"] for e in bundle["entry"]]
+    (patient_url,) = [e["fullUrl"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"]
+    (checkin,) = [r for r in by_type if r["resourceType"] == "QuestionnaireResponse" and "source" in r]
+    assert checkin["source"] == checkin["subject"] == {"reference": patient_url}
+    walks = [
+        r for r in by_type if r.get("code", {}).get("coding", [{}])[0].get("code") == "walking-diary-entry"
+    ]
+    assert len(walks) == len(voice.diary_ids) == 2
+    assert all(w["performer"] == [{"reference": patient_url}] for w in walks)

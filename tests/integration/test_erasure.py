@@ -32,6 +32,7 @@ from data.transfer import export_clinic, import_clinic
 from tests.conftest import POSTGRES_URL_ENV, _libpq_url, _with_database, missing_requirement
 from tests.integration.support import (
     Team,
+    add_patient_voice,
     as_database_owner,
     audit_rows,
     make_team,
@@ -63,7 +64,10 @@ def clinical_counts(store: Any, patient_id: str) -> dict[str, int]:
         records = {patient_id} | _ids(conn, t.visits, patient_id) | _ids(conn, t.escalations, patient_id)
         out = {
             table.name: len(conn.execute(sa.select(table).where(table.c.patient_id == patient_id)).all())
-            for table in (t.visits, t.screenings, t.escalations, t.handouts, t.patient_summaries)
+            for table in (
+                *(t.visits, t.screenings, t.escalations, t.handouts, t.patient_summaries),
+                *(t.invites, t.patient_reports, t.diary_entries),
+            )
         }
         out["revisions"] = len(
             conn.execute(
@@ -76,7 +80,8 @@ def clinical_counts(store: Any, patient_id: str) -> dict[str, int]:
 
 
 def make_patient(store: Any, team: Team, values: dict[str, Any]) -> str:
-    """A patient with every kind of clinical row: visits, a red flag, a correction, an edit, a handout."""
+    """A patient with every kind of clinical row: visits, a red flag, a correction, an edit, a handout,
+    a check-in and a walking diary through their links."""
     name = f"{values['given_name']} {values['family_name']}"
     patient = services.register_patient(store, team.clinician, patient_values(**values))
     pid = patient.id or ""
@@ -111,6 +116,7 @@ def make_patient(store: Any, team: Team, values: dict[str, Any]) -> str:
         rule_set_version="r1",
         library_version="l1",
     )
+    add_patient_voice(store, team.clinician, pid)
     services.open_patient(store, team.clinician, pid)
     services.record_export(store, team.clinician, "fhir", patient_id=pid)
     return pid
@@ -163,6 +169,8 @@ def test_erasure_removes_every_clinical_row_of_the_patient_and_none_of_another(c
     assert clinical_counts(store, clinic.kept) == kept_before
     assert removed["visits"] == erased_before["visits"] == 2
     assert removed["revisions"] == erased_before["revisions"]
+    # The patient's own voice: three links (check-in, diary, a revoked one), one check-in, two walks.
+    assert [removed[name] for name in ("invites", "patient_reports", "diary_entries")] == [3, 1, 2]
     assert [r for r in audit_rows(store) if r.patient_id == clinic.kept] == kept_audit_before
     with store.read() as tx:
         stub = tx.get_patient(clinic.erased)

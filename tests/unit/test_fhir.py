@@ -25,9 +25,10 @@ from dashboard import fhir_codes as codes
 from dashboard.config import Settings
 from dashboard.fhir import CareManager, fhir_base, local_codesystem, patient_bundle
 from dashboard.models import SCREENING_FIELDS, Escalation, FlagRecord, PsfsActivity, Screening, Visit
+from dashboard.patient_reported import PatientReport, Problems, parse_checkin
 from dashboard.ports import Letter
 from dashboard.red_flags import RULES
-from tests.factories import make_episode, make_patient, make_visit
+from tests.factories import make_diary_entry, make_episode, make_patient, make_visit
 
 LOCAL = Settings().fhir_codesystem_url
 BASE = "https://stride.example.org/fhir"
@@ -210,6 +211,25 @@ DISCHARGED_EPISODE = make_episode(
     discharge_reason="goals_met",
 )
 
+
+def a_patient_report() -> PatientReport:
+    """A check-in sent through the patient's form: measurements, a PSFS rating, yes / no / not sure."""
+    form = {"pain_nrs": "5", "pain_worst_nrs": "8", "walk_total_min": "15", "walk_stop_reason": "fatigue"}
+    symptoms = {"symptom_saddle": "no", "symptom_bladder": "not_sure", "symptom_night": "yes"}
+    answers = parse_checkin({**form, **symptoms, "psfs_0": "4"}, ("gardening",))
+    assert not isinstance(answers, Problems)
+    sent = dt.datetime(2025, 2, 2, 18, 0, tzinfo=dt.UTC)
+    return PatientReport("report-1", "invite-1", "patient-1", None, sent, answers.report_answers(), "NONE")
+
+
+# Two diary walks: one without symptoms or next-morning pain yet, one with both (clinical-reference §12.3).
+DIARY_WALKS = [
+    make_diary_entry(5, 3, start=dt.date(2025, 2, 1), id="walk-1", patient_id="patient-1"),
+    make_diary_entry(
+        6, 6, start=dt.date(2025, 2, 1), morning=4, symptom_onset_min=8.0, id="walk-2", patient_id="patient-1"
+    ),
+]
+
 SCENARIOS: dict[str, Any] = {
     "no visits": lambda: patient_bundle(a_patient(), []),
     "one empty visit": lambda: patient_bundle(a_patient(), [a_visit()]),
@@ -240,6 +260,9 @@ SCENARIOS: dict[str, Any] = {
     ),
     "a discharged episode of care": lambda: patient_bundle(
         a_patient(), [a_full_visit(3), a_full_visit(17)], episode=DISCHARGED_EPISODE
+    ),
+    "the patient's check-in and walking diary": lambda: patient_bundle(
+        a_patient(), [a_full_visit(3)], patient_reports=[a_patient_report()], diary=DIARY_WALKS
     ),
 }
 
@@ -688,7 +711,13 @@ def test_the_local_code_system_is_valid_and_defines_every_local_code_the_bundle_
     CodeSystem.model_validate(system)
     defined = {concept["code"]: concept["display"] for concept in system["concept"]}
     screening = a_screening("visit-3")
-    bundle = export(a_full_visit(3), a_full_visit(10, walk_protocol="reported"), screenings=[screening])
+    bundle = export(
+        a_full_visit(3),
+        a_full_visit(10, walk_protocol="reported"),
+        screenings=[screening],
+        patient_reports=[a_patient_report()],
+        diary=DIARY_WALKS,
+    )
     used = [c for c in _codings(bundle) if c["system"] == LOCAL]
     assert used
     for coding in used:
@@ -709,7 +738,9 @@ def test_standard_codings_use_the_canonical_system_uris() -> None:
     }
 
 
-@pytest.mark.parametrize("module", ["dashboard/fhir.py", "dashboard/fhir_codes.py"])
+@pytest.mark.parametrize(
+    "module", ["dashboard/fhir.py", "dashboard/fhir_codes.py", "dashboard/fhir_patient_reported.py"]
+)
 def test_the_export_modules_import_only_the_standard_library_pydantic_and_dashboard(module: str) -> None:
     tree = ast.parse((ROOT / module).read_text(encoding="utf-8"))
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}

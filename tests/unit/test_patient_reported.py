@@ -278,3 +278,58 @@ def test_a_link_carries_the_token_and_nothing_else_about_the_patient() -> None:
         pr.invite_link("https://clinic.example.org/", SAMPLE)
         == f"https://clinic.example.org/checkin?t={SAMPLE}"
     )
+
+
+# --- stored records checked again (an imported archive) -------------------------------------------
+
+
+@pytest.mark.parametrize("answer", ["yes", "no", "not_sure"])
+def test_whatever_a_check_in_stores_passes_the_stored_answer_check(answer: str) -> None:
+    form = {
+        "pain_nrs": "0",
+        "pain_worst_nrs": "10",
+        "walk_onset_min": "4.5",
+        "walk_total_min": "300",
+        "walk_stop_reason": "fatigue",
+        "psfs_0": "7",
+        **{f"symptom_{q.id}": answer for q in pr.SYMPTOM_QUESTIONS},
+    }
+    parsed = pr.parse_checkin(form, ("Walking to the shop",))
+    assert not isinstance(parsed, Problems)
+    assert not pr.report_answer_problems(parsed.report_answers())
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("pain_nrs", 11),
+        ("pain_nrs", True),
+        ("pain_worst_nrs", 2.5),
+        ("walk_total_min", 300.5),
+        ("walk_total_min", float("nan")),
+        ("walk_protocol", "6mwt"),
+        ("walk_stop_reason", "time_cap"),
+        ("saddle_anaesthesia", "yes"),
+        ("fever", "new"),
+        ("leg_weakness", "new"),
+        ("psfs", [{"activity": " ", "score": 3}]),
+        ("psfs", [{"activity": "Gardening", "score": 3, "note": "x"}]),
+        ("notes", "free text"),
+    ],
+)
+def test_a_stored_answer_no_check_in_gives_is_named_by_its_field(name: str, value: object) -> None:
+    assert set(pr.report_answer_problems({name: value}).by_field) == {name}
+
+
+def test_a_stored_walk_cannot_reach_symptoms_after_it_ended() -> None:
+    problems = pr.report_answer_problems({"walk_onset_min": 15.0, "walk_total_min": 10.0})
+    assert set(problems.by_field) == {"walk_onset_min"}
+
+
+def test_a_stored_diary_entry_is_checked_by_the_rules_of_the_patients_form() -> None:
+    assert not pr.stored_diary_problems(diary(0, 4, morning=3, symptom_onset_min=12.5), DAY)
+    assert set(pr.stored_diary_problems(diary(0, 11), DAY).by_field) == {"pain_during_nrs"}
+    assert set(pr.stored_diary_problems(diary(0, 4, morning=11), DAY).by_field) == {"pain_next_morning_nrs"}
+    assert set(pr.stored_diary_problems(diary(0, 4, walked=301), DAY).by_field) == {"walked_min"}
+    recorded_before_the_walk = DAY - dt.timedelta(days=1)
+    assert set(pr.stored_diary_problems(diary(0, 4), recorded_before_the_walk).by_field) == {"walk_date"}
