@@ -409,6 +409,8 @@ def erased(removed: Mapping[str, int]) -> str:
     """The confirmation after an erasure: what was deleted and what the audit trail keeps."""
     return (
         f"The patient was erased: {removed['visits']} visit(s) and their screenings, "
-        f"flags, handouts and revisions deleted; {removed['audit_redacted']} audit entries keep "
+        f"flags, handouts and revisions deleted, with {removed.get('invites', 0)} link(s), "
+        f"{removed.get('patient_reports', 0)} check-in(s) and {removed.get('diary_entries', 0)} diary "
+        f"entries; {removed['audit_redacted']} audit entries keep "
         "when, who and what without their details. The erasure itself is in the audit trail."
     )

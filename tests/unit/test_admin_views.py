@@ -261,3 +261,7 @@ def test_the_erasure_form_is_read_and_confirmed_in_words() -> None:
     )
     assert "record of Ada \\*E\\* is to be erased" in view.erasure_confirmation("Ada *E*")
     assert view.erased({"visits": 4, "audit_redacted": 9}).startswith("The patient was erased: 4 visit(s)")
+    counted = view.erased(
+        {"visits": 1, "audit_redacted": 2, "invites": 3, "patient_reports": 1, "diary_entries": 2}
+    )
+    assert "3 link(s), 1 check-in(s) and 2 diary entries" in counted
