@@ -208,6 +208,25 @@ def _open_invite(tx: Tx, token: str | None, now: dt.datetime) -> Invite | None:
     return invite
 
 
+@dataclass(frozen=True)
+class _Link:
+    """An open link's invite, its patient and the current episode's visits, read in one transaction."""
+
+    invite: Invite
+    patient: Patient
+    visits: list[Visit]
+
+
+def _linked(tx: Tx, token: str | None, now: dt.datetime, kind: InviteKind | None = None) -> _Link | None:
+    """The open link behind a token (of `kind` when given), or None for any link that cannot be used."""
+    invite = _open_invite(tx, token, now)
+    if invite is None or (kind is not None and invite.kind != kind):
+        return None
+    patient = tx.get_patient(invite.patient_id)
+    assert patient is not None  # _open_invite checked it
+    return _Link(invite, patient, current_episode_visits(tx, invite.patient_id))
+
+
 def _psfs_activities(visits: list[Visit]) -> tuple[str, ...]:
     # The activities the clinician named at the latest visit that rated any (ratings only, §12.1).
     for visit in reversed(visits):
@@ -299,11 +318,9 @@ def _screen_as_patient(tx: Tx, patient: Patient, screened: list[Visit], rules: R
     return screening
 
 
-def _screen_checkin(
-    tx: Tx, patient: Patient, answers: Mapping[str, object], rules: RuleSettings, day: dt.date
-) -> Screening:
-    visits = current_episode_visits(tx, patient.id or "")
-    return _screen_as_patient(tx, patient, [*visits, _provisional_visit(visits, answers, day)], rules)
+def _with_answers(link: _Link, answers: Mapping[str, object], day: dt.date) -> list[Visit]:
+    """The current episode's visits and, as the latest, a provisional visit of the patient's answers."""
+    return [*link.visits, _provisional_visit(link.visits, answers, day)]
 
 
 def _screen_diary(tx: Tx, patient_id: str, rules: RuleSettings) -> None:
@@ -320,22 +337,29 @@ def provisional_urgency(
     raw: Mapping[str, object],
     settings: Settings,
     *,
+    record: bool = False,
     now: dt.datetime | None = None,
 ) -> str | None:
-    """The tier the answers given so far would raise (shown before submitting, §12.2); None: link closed."""
+    """The tier the answers given so far would raise (shown before sending, §12.2); None: link closed.
+
+    With `record`, the screening is also stored now, as patient-reported, with its escalations: an
+    emergency answer is recorded the moment it is given, even if the patient then leaves the form.
+    """
     now = now or _utcnow()
     parsed = pr.parse_checkin(raw, ())
     if isinstance(parsed, Problems):
         return "NONE"
-    with store.read() as tx:
-        invite = _open_invite(tx, token, now)
-        if invite is None:
+    with store.transaction() if record else store.read() as tx:
+        link = _linked(tx, token, now, "checkin")
+        if link is None:
             return None
-        patient = tx.get_patient(invite.patient_id)
-        assert patient is not None
-        visits = current_episode_visits(tx, patient.id or "")
-    provisional = _provisional_visit(visits, parsed.report_answers(), now.date())
-    return screen(patient, [*visits, provisional], settings.rules).urgency
+        screened = _with_answers(link, parsed.report_answers(), now.date())
+        if not record:
+            return screen(link.patient, screened, settings.rules).urgency
+        screening = _screen_as_patient(tx, link.patient, screened, settings.rules)
+        after = {"fingerprint": link.invite.fingerprint, "urgency": screening.urgency}
+        _audit(tx, None, "checkin.early_answer", "invite", link.invite.id, link.patient.id, after=after)
+    return screening.urgency
 
 
 def answer_tiers(
@@ -357,12 +381,9 @@ def answer_tiers(
     if not answered:
         return {}
     with store.read() as tx:
-        invite = _open_invite(tx, token, now)
-        if invite is None:
-            return {}
-        patient = tx.get_patient(invite.patient_id)
-        assert patient is not None
-        visits = current_episode_visits(tx, patient.id or "")
+        link = _linked(tx, token, now)
+    if link is None:
+        return {}
     others = {k: v for k, v in raw.items() if not k.startswith("symptom_")}
     tiers: dict[str, str] = {}
     for qid in answered:
@@ -373,8 +394,8 @@ def answer_tiers(
             )  # a typo elsewhere: this answer alone
         if isinstance(parsed, Problems):
             continue
-        provisional = _provisional_visit(visits, parsed.report_answers(), now.date())
-        tiers[qid] = screen(patient, [*visits, provisional], settings.rules).urgency.value
+        screened = _with_answers(link, parsed.report_answers(), now.date())
+        tiers[qid] = screen(link.patient, screened, settings.rules).urgency.value
     return tiers
 
 
@@ -395,18 +416,17 @@ def submit_checkin(
         invite = tx.invite_by_hash(pr.token_hash(token))
         if invite is not None and invite.kind == "checkin" and invite.used_at is not None:
             return ALREADY_SENT
-        invite = _open_invite(tx, token, now)
-        if invite is None or invite.kind != "checkin":
+        link = _linked(tx, token, now, "checkin")
+        if link is None:
             return LINK_CLOSED
-        patient = tx.get_patient(invite.patient_id)
-        assert patient is not None
-        parsed = pr.parse_checkin(raw, _psfs_activities(current_episode_visits(tx, patient.id or "")))
+        invite, patient = link.invite, link.patient
+        parsed = pr.parse_checkin(raw, _psfs_activities(link.visits))
         if isinstance(parsed, Problems):
             return parsed
         if not tx.use_invite(invite.id, now):  # a second submit in another tab lost the race
             return ALREADY_SENT
         answers = parsed.report_answers()
-        screening = _screen_checkin(tx, patient, answers, settings.rules, now.date())
+        screening = _screen_as_patient(tx, patient, _with_answers(link, answers, now.date()), settings.rules)
         report = tx.insert_patient_report(
             PatientReport("", invite.id, patient.id or "", invite.episode_id, now, answers, screening.urgency)
         )
@@ -476,10 +496,9 @@ def link_details(
     """After the identity check: the activities to rate, or the diary so far; None once the link closed."""
     now = now or _utcnow()
     with store.read() as tx:
-        invite = _open_invite(tx, token, now)
-        if invite is None:
+        if (link := _linked(tx, token, now)) is None:
             return None
-        visits = current_episode_visits(tx, invite.patient_id)
+        invite = link.invite
         diary = (
             tuple(tx.diary_entries(invite.patient_id, invite.episode_id)) if invite.kind == "diary" else ()
         )
@@ -492,44 +511,12 @@ def link_details(
             if minutes is not None
             else checkin_text.EASE_BACK_NO_GREEN
         )
-    return LinkDetails(invite, _psfs_activities(visits), diary, thresholds, ease_back)
+    return LinkDetails(invite, _psfs_activities(link.visits), diary, thresholds, ease_back)
 
 
 def answers_key(raw: Mapping[str, object]) -> str:
     """A stable digest of the answers given so far (so one emergency answer is recorded once)."""
     return _digest(*(f"{k}={raw[k]}" for k in sorted(raw)))
-
-
-def record_early_emergency(
-    store: Store,
-    token: str | None,
-    raw: Mapping[str, object],
-    settings: Settings,
-    *,
-    now: dt.datetime | None = None,
-) -> str | None:
-    """Record an emergency answer the moment it is given, before the form is sent (§12.2); its tier."""
-    now = now or _utcnow()
-    parsed = pr.parse_checkin(raw, ())
-    if isinstance(parsed, Problems):
-        return None
-    with store.transaction() as tx:
-        invite = _open_invite(tx, token, now)
-        if invite is None or invite.kind != "checkin":
-            return None
-        patient = tx.get_patient(invite.patient_id)
-        assert patient is not None
-        screening = _screen_checkin(tx, patient, parsed.report_answers(), settings.rules, now.date())
-        _audit(
-            tx,
-            None,
-            "checkin.early_answer",
-            "invite",
-            invite.id,
-            patient.id,
-            after={"fingerprint": invite.fingerprint, "urgency": screening.urgency},
-        )
-    return screening.urgency
 
 
 def add_next_morning_pain(

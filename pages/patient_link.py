@@ -152,7 +152,7 @@ raw = answers(cs.CHECKIN_FIELDS + [f"psfs_{i}" for i in range(len(details.psfs_a
 emergency = cs.is_emergency(cs.provisional_urgency(store, token, raw, settings))
 tiers = cs.answer_tiers(store, token, raw, settings)
 if emergency and st.session_state.get(K.EARLY) != (invite.id, cs.answers_key(raw)):
-    cs.record_early_emergency(store, token, raw, settings)
+    cs.provisional_urgency(store, token, raw, settings, record=True)
     st.session_state[K.EARLY] = (invite.id, cs.answers_key(raw))
 st.caption(text.NOT_WATCHED)
 st.caption(text.PAIN_SCALE)

@@ -187,7 +187,7 @@ def test_an_emergency_answer_is_recorded_before_the_form_is_sent_and_not_twice_a
     scene: dict[str, Any],
 ) -> None:
     issued = invite(scene)
-    assert cs.record_early_emergency(scene["store"], issued.token, CES_YES, SETTINGS) == "EMERGENCY"
+    assert cs.provisional_urgency(scene["store"], issued.token, CES_YES, SETTINGS, record=True) == "EMERGENCY"
     cs.submit_checkin(scene["store"], issued.token, CES_YES, SETTINGS)
     with scene["store"].read() as tx:
         emergencies = [e for e in tx.escalations(patient_id=scene["patient_id"]) if e.tier == "EMERGENCY"]
