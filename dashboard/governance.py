@@ -158,14 +158,8 @@ def record_patient_use(store: Store, actor: User, instrument: str, basis: str) -
     _licensed(store, instrument, "patient_use")
     if not basis.strip():
         raise InvalidInputError({"basis": "Say where the licence covers patient-completed electronic use."})
-    _record(
-        store,
-        actor,
-        lw.patient_use_key(instrument),
-        basis.strip(),
-        "licence.patient_use",
-        {"instrument": instrument},
-    )
+    key = lw.patient_use_key(instrument)
+    _record(store, actor, key, basis.strip(), "licence.patient_use", {"instrument": instrument})
 
 
 def withdraw_patient_use(store: Store, actor: User, instrument: str, reason: str) -> None:
