@@ -243,6 +243,25 @@ def licence_line(name: str, held: Decision) -> str:
     )
 
 
+PATIENT_USE_NOTE: Final = (
+    "Patients see a licensed questionnaire on their check-in only when the licence covers "
+    "patient-completed electronic use and the clinic's licensed item wording is loaded "
+    "(clinical-reference §12.1). Stride ships no wording: the file holds the text of each item and answer."
+)
+
+
+def patient_use_line(held: Decision | None, wording_sha256: str | None) -> str:
+    """Whether patients fill an instrument in on their check-in: the decision and the wording's hash."""
+    wording = f"wording loaded (SHA-256 `{wording_sha256[:12]}`)" if wording_sha256 else "no wording loaded"
+    if held is None:
+        return f"Patient-completed use: **off**; {wording}."
+    shown = "on the check-in" if wording_sha256 else "not shown until the wording is loaded"
+    return (
+        f"Patient-completed use: **on** ({shown}): {md_escape(held.note)} (recorded by "
+        f"{md_escape(held.by_name)}, {held.at:%Y-%m-%d}); {wording}."
+    )
+
+
 def retention_caption(due: int) -> str:
     """How many records are past the retention period (listed for review, never deleted)."""
     return f"{due} record(s) past the retention period, listed for review; nothing is deleted."

@@ -20,6 +20,7 @@ from dashboard.account_services import _current, _digest, _failed, _wait_s
 from dashboard.config import RuleSettings, Settings
 from dashboard.episodes import current_episode
 from dashboard.escalation_services import _update_escalations
+from dashboard.licensed_wording import Wording, patient_wordings
 from dashboard.models import TIER_ORDER, Patient, Screening, Visit
 from dashboard.patient_reported import DiaryEntry, Invite, InviteKind, PatientReport, Problems
 from dashboard.ports import InvalidInputError, NotFoundError, StaleRecordError, Store, Tx, User
@@ -66,6 +67,8 @@ class LinkDetails:
     diary: tuple[DiaryEntry, ...]
     thresholds: pr.DiaryThresholds
     ease_back: str | None  # "go back to your last comfortable week" after two red entries (§12.3)
+    # Licensed questionnaires the clinic lets a patient fill in, with its licensed wording (§12.1).
+    instruments: tuple[Wording, ...] = ()
 
 
 # The check-in's fields as the page sends them (PSFS ratings are psfs_0, psfs_1, ... beside these).
@@ -420,7 +423,7 @@ def submit_checkin(
         if link is None:
             return LINK_CLOSED
         invite, patient = link.invite, link.patient
-        parsed = pr.parse_checkin(raw, _psfs_activities(link.visits))
+        parsed = pr.parse_checkin(raw, _psfs_activities(link.visits), patient_wordings(tx.get_meta))
         if isinstance(parsed, Problems):
             return parsed
         if not tx.use_invite(invite.id, now):  # a second submit in another tab lost the race
@@ -502,6 +505,7 @@ def link_details(
         diary = (
             tuple(tx.diary_entries(invite.patient_id, invite.episode_id)) if invite.kind == "diary" else ()
         )
+        instruments = patient_wordings(tx.get_meta) if invite.kind == "checkin" else ()
     thresholds = settings.rules.diary_thresholds
     ease_back = None
     if pr.not_settling(diary, thresholds):
@@ -511,7 +515,7 @@ def link_details(
             if minutes is not None
             else checkin_text.EASE_BACK_NO_GREEN
         )
-    return LinkDetails(invite, _psfs_activities(link.visits), diary, thresholds, ease_back)
+    return LinkDetails(invite, _psfs_activities(link.visits), diary, thresholds, ease_back, instruments)
 
 
 def answers_key(raw: Mapping[str, object]) -> str:

@@ -1,4 +1,5 @@
-"""Clinical governance: rule-set sign-off, instrument licences, the retention review list, erasure.
+"""Clinical governance: rule-set sign-off, instrument licences (and patient-completed use with the
+clinic's licensed wording), the retention review list, erasure.
 
 Decisions are stored as metadata with who and when, and every one is audited.
 """
@@ -6,12 +7,14 @@ Decisions are stored as metadata with who and when, and every one is audited.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from dashboard import licensed_wording as lw
 from dashboard.licences import LICENSED_INSTRUMENTS, enabled_from_meta
 from dashboard.models import Patient
 from dashboard.ports import InvalidInputError, NotFoundError, Store, User
@@ -110,12 +113,92 @@ def record_licence(store: Store, actor: User, instrument: str, basis: str) -> No
     )
 
 
-def withdraw_licence(store: Store, actor: User, instrument: str, reason: str) -> None:
-    """Turn a licensed instrument off again (recorded values stay readable)."""
+def _clear(store: Store, actor: User, key: str, action: str, instrument: str, reason: str) -> None:
     require(store, actor, "manage_settings")
     with store.transaction() as tx:
-        tx.set_meta(f"licence:{instrument}", "")
-        _audit(tx, actor, "licence.withdraw", reason=reason, after={"instrument": instrument})
+        tx.set_meta(key, "")
+        _audit(tx, actor, action, reason=reason, after={"instrument": instrument})
+
+
+def withdraw_licence(store: Store, actor: User, instrument: str, reason: str) -> None:
+    """Turn a licensed instrument off again (recorded values stay readable)."""
+    _clear(store, actor, lw.licence_key(instrument), "licence.withdraw", instrument, reason)
+
+
+# --- patient-completed use of a licensed instrument (clinical-reference §12.1, §7.10) ---------------
+
+
+class Upload(Protocol):
+    """An uploaded file whose size is known before it is read (Streamlit's UploadedFile is one)."""
+
+    size: int
+
+    def getvalue(self) -> bytes: ...
+
+
+def _licensed(store: Store, instrument: str, field: str) -> str:
+    """The instrument's name; refused when unknown or while its licence is not recorded."""
+    if instrument not in LICENSED_INSTRUMENTS:
+        raise InvalidInputError({"instrument": "Unknown instrument."})
+    name = LICENSED_INSTRUMENTS[instrument]
+    if licence(store, instrument) is None:
+        raise InvalidInputError({field: f"Record the clinic's licence for {name} first."})
+    return name
+
+
+def patient_use(store: Store, instrument: str) -> Decision | None:
+    """The recorded decision that the licence covers patient-completed electronic use; None when off."""
+    with store.read() as tx:
+        return _decision(tx.get_meta(lw.patient_use_key(instrument)))
+
+
+def record_patient_use(store: Store, actor: User, instrument: str, basis: str) -> None:
+    """Record that the clinic's licence covers patients filling the instrument in electronically."""
+    require(store, actor, "manage_settings")
+    _licensed(store, instrument, "patient_use")
+    if not basis.strip():
+        raise InvalidInputError({"basis": "Say where the licence covers patient-completed electronic use."})
+    key = lw.patient_use_key(instrument)
+    _record(store, actor, key, basis.strip(), "licence.patient_use", {"instrument": instrument})
+
+
+def withdraw_patient_use(store: Store, actor: User, instrument: str, reason: str) -> None:
+    """Stop offering the instrument on the patient's check-in (answers already sent stay)."""
+    _clear(store, actor, lw.patient_use_key(instrument), "licence.patient_use_withdraw", instrument, reason)
+
+
+def wording_digest(store: Store, instrument: str) -> str | None:
+    """The SHA-256 (hex) of the clinic's loaded wording for an instrument; None when none is loaded."""
+    with store.read() as tx:
+        stored = tx.get_meta(lw.wording_key(instrument))
+    return hashlib.sha256(stored.encode("utf-8")).hexdigest() if stored else None
+
+
+def load_wording(store: Store, actor: User, instrument: str, upload: Upload) -> str:
+    """Load the clinic's licensed item wording from a JSON file; returns its SHA-256 (hex).
+
+    The file's size is checked before it is read; it is checked against the catalogue (every item and
+    answer, nothing more) and nothing is stored on any problem. The audit keeps the hash, never the text.
+    """
+    require(store, actor, "manage_settings")
+    _licensed(store, instrument, "file")
+    if message := lw.too_large(upload.size):
+        raise InvalidInputError({"file": message})
+    wording = lw.check_wording(instrument, upload.getvalue())
+    if not isinstance(wording, lw.Wording):
+        raise InvalidInputError(wording)
+    stored = wording.to_json()
+    digest = hashlib.sha256(stored.encode("utf-8")).hexdigest()
+    with store.transaction() as tx:
+        tx.set_meta(lw.wording_key(instrument), stored)
+        _audit(tx, actor, "wording.load", after={"instrument": instrument, "sha256": digest})
+    return digest
+
+
+def patient_instruments(store: Store) -> tuple[lw.Wording, ...]:
+    """The licensed questionnaires a patient may fill in: licence, patient-completed use and wording."""
+    with store.read() as tx:
+        return lw.patient_wordings(tx.get_meta)
 
 
 def retention_years(store: Store) -> int | None:

@@ -266,6 +266,13 @@ class Admin:
     TRANSLATION_NOTE: Final = "translation_note_"
     LICENCE_FORM: Final = "licence_"
     LICENCE_BASIS: Final = "licence_basis_"
+    # Patient-completed use and the licensed wording, also ending with the licence key.
+    PATIENT_USE_FORM: Final = "patient_use_"
+    PATIENT_USE_BASIS: Final = "patient_use_basis_"
+    PATIENT_USE_OFF_FORM: Final = "patient_use_off_"
+    PATIENT_USE_OFF_REASON: Final = "patient_use_off_reason_"
+    WORDING_FILE: Final = "wording_file_"
+    WORDING_LOAD: Final = "wording_load_"
     RETENTION_YEARS: Final = "retention_years"
     RETENTION_SAVE: Final = "retention_save"
     RETENTION_DUE: Final = "retention_due"

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from dashboard.licensed_wording import COMPLETE_ONLY, Wording, answer_value, visit_value
+
 InviteKind = Literal["checkin", "diary", "plan"]
 InviteState = Literal["open", "used", "revoked", "expired", "locked"]
 Answer = Literal["yes", "no", "not_sure"]
@@ -197,6 +199,8 @@ class CheckinAnswers:
     walk_stop_reason: str | None
     psfs_ratings: tuple[tuple[str, int | None], ...]
     symptoms: Mapping[str, Answer]
+    # Licensed questionnaires the patient filled in (§12.1), by Visit field: odi_sections, rmdq_items, ...
+    questionnaires: Mapping[str, object] = field(default_factory=dict)
 
     def visit_values(self) -> dict[str, object]:
         """The Visit fields these answers pre-fill or sit beside (§12.1); "not sure" gives no value."""
@@ -212,6 +216,7 @@ class CheckinAnswers:
             answer = self.symptoms.get(question.id)
             for name in question.fields:
                 values[name] = {"yes": question.yes, "no": question.no}.get(answer or "")
+        values |= self.questionnaires
         return {name: value for name, value in values.items() if value is not None}
 
     def ask_now(self) -> tuple[SymptomQuestion, ...]:
@@ -241,6 +246,11 @@ MEASUREMENT_FIELDS: Final = (
     "walk_total_min",
     "walk_stop_reason",
     "psfs",
+    # Licensed questionnaires, only where the clinic allows patient-completed use (§12.1).
+    "odi_sections",
+    "rmdq_items",
+    "zcq_items",
+    "startback",
 )
 SCREENING_ANSWER_FIELDS: Final = tuple(name for q in SYMPTOM_QUESTIONS for name in q.fields)
 
@@ -318,8 +328,33 @@ def _minutes(raw: Mapping[str, object], name: str, problems: Problems) -> float 
     return minutes
 
 
-def parse_checkin(raw: Mapping[str, object], psfs_activities: Sequence[str]) -> CheckinAnswers | Problems:
-    """Check what a patient's browser sent; every bad field gets its own message and nothing is kept."""
+def _questionnaire(raw: Mapping[str, object], wording: Wording, problems: Problems) -> object | None:
+    """One licensed questionnaire's answers as its Visit field's value; a message per bad item."""
+    chosen: dict[str, object] = {}
+    for item in wording.items:
+        name = wording.field(item)
+        answer = _text(raw, name, problems)
+        if answer is None:
+            continue
+        try:
+            chosen[item.code] = answer_value(wording, item, answer)
+        except KeyError:
+            problems.add(name, "Choose one of the answers shown.")
+    if chosen and wording.instrument in COMPLETE_ONLY:
+        for item in wording.items:
+            if item.code not in chosen:
+                problems.add(wording.field(item), "Please answer this one too, or leave all of these empty.")
+    return visit_value(wording, chosen)
+
+
+def parse_checkin(
+    raw: Mapping[str, object], psfs_activities: Sequence[str], instruments: Sequence[Wording] = ()
+) -> CheckinAnswers | Problems:
+    """Check what a patient's browser sent; every bad field gets its own message and nothing is kept.
+
+    `instruments`: the licensed questionnaires the patient may fill in (§12.1), each with its items and
+    allowed answers; their fields are "<instrument>_<item code>" (e.g. "odi_3").
+    """
     problems = Problems()
     pain = _pain(raw, "pain_nrs", problems)
     worst = _pain(raw, "pain_worst_nrs", problems)
@@ -340,11 +375,12 @@ def parse_checkin(raw: Mapping[str, object], psfs_activities: Sequence[str]) -> 
             problems.add(f"symptom_{question.id}", "Choose yes, no or not sure.")
             continue
         symptoms[question.id] = answer  # type: ignore[assignment]  # checked against ANSWER_WORDS
+    questionnaires = {w.entry.visit_field: _questionnaire(raw, w, problems) for w in instruments}
     if problems:
         return problems
-    return CheckinAnswers(
-        pain, worst, onset, total, stop if total is not None or onset is not None else None, ratings, symptoms
-    )
+    walked = total is not None or onset is not None
+    answered = {name: value for name, value in questionnaires.items() if value is not None}
+    return CheckinAnswers(pain, worst, onset, total, stop if walked else None, ratings, symptoms, answered)
 
 
 # --- the walking diary (§12.3) -------------------------------------------------------------------

@@ -269,27 +269,40 @@ def form_state_from_visit(visit: Visit | None, prefix: str, *, copy_forward_only
     for name in SCALAR_FIELDS:
         state[f"{prefix}{name}"] = getattr(visit, name)
     state[f"{prefix}notes"] = visit.notes
-    for i, value in enumerate(visit.odi_sections or []):
-        state[f"{prefix}odi_{i}"] = value
-    for key, answer in (visit.startback or {}).items():
-        state[f"{prefix}sb_{key}"] = answer
-    if visit.rmdq_items is not None:
-        state[f"{prefix}rmdq_done"] = True
-        for i, value in enumerate(visit.rmdq_items):
-            state[f"{prefix}rmdq_{i}"] = value
-    for key, value in (visit.zcq_items or {}).items():
-        state[f"{prefix}zcq_{key}"] = value
+    state.update(questionnaire_state({name: getattr(visit, name) for name in QUESTIONNAIRE_FIELDS}, prefix))
     for i, item in enumerate(visit.psfs or []):
         state[f"{prefix}psfs_score_{i}"] = item.score
     return state
 
 
+# The questionnaires' Visit fields, whose widgets hold one item each (see questionnaire_state).
+QUESTIONNAIRE_FIELDS: tuple[str, ...] = ("odi_sections", "startback", "rmdq_items", "zcq_items")
+
+
+def questionnaire_state(values: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """The questionnaire widgets' values (one per item) from the Visit fields' values present in `values`."""
+    state: dict[str, Any] = {}
+    for i, value in enumerate(values.get("odi_sections") or []):
+        state[f"{prefix}odi_{i}"] = value
+    for key, answer in (values.get("startback") or {}).items():
+        state[f"{prefix}sb_{key}"] = answer
+    if values.get("rmdq_items") is not None:
+        state[f"{prefix}rmdq_done"] = True
+        for i, value in enumerate(values["rmdq_items"]):
+            state[f"{prefix}rmdq_{i}"] = value
+    for key, value in (values.get("zcq_items") or {}).items():
+        state[f"{prefix}zcq_{key}"] = value
+    return state
+
+
 def reported_values(report: PatientReport, state: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     """The widget values a check-in pre-fills on a new form: its measurements only (pain, the reported
-    walk, PSFS ratings), never a screening answer (§12.1). A rated activity goes on the form's row of
-    the same name, else on the first empty row."""
+    walk, PSFS ratings, licensed questionnaires the patient filled in), never a screening answer
+    (§12.1). A rated activity goes on the form's row of the same name, else on the first empty row."""
     measured = report.measurements()
-    values = {f"{prefix}{name}": value for name, value in measured.items() if name != "psfs"}
+    per_item = ("psfs", *QUESTIONNAIRE_FIELDS)
+    values = {f"{prefix}{name}": value for name, value in measured.items() if name not in per_item}
+    values.update(questionnaire_state(measured, prefix))
     rows = [(state.get(f"{prefix}psfs_activity_{i}") or "").strip() for i in range(5)]
     rated: list[dict[str, Any]] = measured.get("psfs") or []  # type: ignore[assignment]
     for item in rated:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dashboard import page_text, services
+from dashboard.catalogue.instruments import INSTRUMENTS
 from dashboard.config import Settings
 from dashboard.models import WALK_CAP_MIN, Patient, Screening, Visit
 from dashboard.outcomes import ODI_BAND_LABELS, score_odi, score_psfs, score_rmdq, score_startback, score_zcq
@@ -22,7 +23,7 @@ from dashboard.ports import InvalidInputError, Revision, Store, User
 from dashboard.presenters import FIELD_LABELS, screening_banner
 from dashboard.safe_text import md_escape
 from dashboard.trends import change_table, protocol_note
-from dashboard.visit_form import CHOICES, live_ces_answers
+from dashboard.visit_form import CHOICES, QUESTIONNAIRE_FIELDS, live_ces_answers
 from dashboard.walking import claudication_text
 
 
@@ -57,7 +58,13 @@ REPORTED_ITEMS: dict[str, str] = {
     "pain_worst_nrs": "worst pain",
     "walk_protocol": "walking",
     "psfs": "PSFS ratings",
+    "odi_sections": "ODI",
+    "startback": "STarT Back",
+    "rmdq_items": "RMDQ",
+    "zcq_items": "ZCQ",
 }
+# A questionnaire's Visit field -> how many items it has (for its mark: "9 of 10 items answered").
+_ITEM_COUNTS: dict[str, int] = {entry.visit_field: entry.item_count for entry in INSTRUMENTS.values()}
 CONFIRM_REPORTED_LABEL = "I have reviewed the patient-reported values with the patient"
 CONFIRM_REPORTED_MESSAGE = "must be reviewed with the patient: tick the box above the save button first."
 
@@ -95,6 +102,10 @@ def reported_caption(report: PatientReport | None, field: str) -> str | None:
     value = report.measurements().get(field) if report else None
     if report is None or value is None:
         return None
+    if field in QUESTIONNAIRE_FIELDS:
+        items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        answered = sum(item is not None for item in items)
+        return f"Patient-reported on {_sent_on(report)}: {answered} of {_ITEM_COUNTS[field]} items answered"
     words = CHOICES[field].get(value, str(value)) if field in CHOICES else page_text.number(value)  # type: ignore[arg-type]
     return f"Patient-reported on {_sent_on(report)}: {words}"
 

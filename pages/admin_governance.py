@@ -1,4 +1,5 @@
-"""Admin · Rules and licences: rule-set approval, translation reviews, instrument licences, retention."""
+"""Admin · Rules and licences: rule-set approval, translation reviews, instrument licences (with
+patient-completed use and the clinic's licensed wording), retention."""
 
 import datetime as dt
 import functools
@@ -8,9 +9,10 @@ import streamlit as st
 
 from dashboard import admin_views as view
 from dashboard import governance, red_flags
+from dashboard import licensed_wording as lw
 from dashboard.page_context import page_context
 from dashboard.page_keys import Admin as keys
-from dashboard.ports import StrideError
+from dashboard.ports import InvalidInputError, StrideError
 from dashboard.safe_text import md_escape
 from reports import i18n
 
@@ -81,12 +83,52 @@ for tag in i18n.shipped_languages():
         intro=view.awaiting_review_line(label),
     )
 
+
+def patient_completed(key: str, name: str) -> None:
+    """Patient-completed use of a licensed instrument: on or off, and the clinic's licensed wording."""
+    use = governance.patient_use(store, key)
+    st.markdown(view.patient_use_line(use, governance.wording_digest(store, key)))
+    if use is None:
+        note_form(
+            f"{keys.PATIENT_USE_FORM}{key}",
+            f"{name}: where the licence covers patient-completed electronic use",
+            f"{keys.PATIENT_USE_BASIS}{key}",
+            "Record patient-completed use",
+            functools.partial(governance.record_patient_use, store, user, key),
+        )
+    else:
+        note_form(
+            f"{keys.PATIENT_USE_OFF_FORM}{key}",
+            f"{name}: why patients stop filling it in (kept in the audit trail)",
+            f"{keys.PATIENT_USE_OFF_REASON}{key}",
+            "Turn patient-completed use off",
+            functools.partial(governance.withdraw_patient_use, store, user, key),
+        )
+    upload = st.file_uploader(
+        f"{name}: the clinic's licensed item wording (JSON, up to {lw.MAX_FILE_BYTES // 1024} KB)",
+        type=["json"],
+        key=f"{keys.WORDING_FILE}{key}",
+    )
+    if upload is not None and st.button("Load the wording", key=f"{keys.WORDING_LOAD}{key}"):
+        try:
+            governance.load_wording(store, user, key, upload)
+        except InvalidInputError as exc:  # one message per item and answer
+            for message in exc.errors.values():
+                st.error(md_escape(message))
+        except StrideError as exc:
+            st.error(md_escape(str(exc)))
+        else:
+            st.rerun()
+
+
 st.subheader("Instrument licences")
 st.caption(view.LICENCES_NOTE)
+st.caption(view.PATIENT_USE_NOTE)
 for key, name in governance.LICENSED_INSTRUMENTS.items():
     held = governance.licence(store, key)
     if held is not None:
         st.markdown(view.licence_line(name, held))
+        patient_completed(key, name)
         continue
     note_form(
         f"{keys.LICENCE_FORM}{key}",

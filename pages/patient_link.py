@@ -1,4 +1,6 @@
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 import streamlit as st
 
@@ -79,11 +81,18 @@ problems: dict[str, str] = st.session_state.get(K.PROBLEMS, {})
 prefix = K.PREFIX if invite.kind != "diary" else f"{K.PREFIX}d{st.session_state.get(K.SAVED_COUNT, 0)}_"
 
 
-def scale(label: str, name: str) -> None:
-    """A 0–10 choice with its field message (if the last send was refused)."""
-    st.radio(label, list(range(11)), index=None, horizontal=True, key=prefix + name)
+def choose(label: str, name: str, options: Mapping[Any, str]) -> None:
+    """One choice of several (value -> words shown), with its field message if the last send was refused."""
+    st.radio(
+        label, list(options), index=None, horizontal=True, format_func=options.__getitem__, key=prefix + name
+    )
     if message := problems.get(name):
         st.error(message)
+
+
+def scale(label: str, name: str) -> None:
+    """A 0–10 choice with its field message (if the last send was refused)."""
+    choose(label, name, {score: str(score) for score in range(11)})
 
 
 def typed(label: str, name: str, placeholder: str = "") -> None:
@@ -148,7 +157,10 @@ if invite.kind == "diary":
 # --- check-in --------------------------------------------------------------------------------------
 # The answers so far (widget values are known before this run draws them): an emergency answer shows
 # its instructions at once, right under the question, and is recorded now in case the form is left (§12.2).
-raw = answers(cs.CHECKIN_FIELDS + [f"psfs_{i}" for i in range(len(details.psfs_activities))])
+questionnaire_fields = [name for wording in details.instruments for name in wording.field_names]
+raw = answers(
+    cs.CHECKIN_FIELDS + [f"psfs_{i}" for i in range(len(details.psfs_activities))] + questionnaire_fields
+)
 emergency = cs.is_emergency(cs.provisional_urgency(store, token, raw, settings))
 tiers = cs.answer_tiers(store, token, raw, settings)
 if emergency and st.session_state.get(K.EARLY) != (invite.id, cs.answers_key(raw)):
@@ -172,6 +184,13 @@ if details.psfs_activities:
     st.caption(text.PSFS_SCALE)
 for i, activity in enumerate(details.psfs_activities):
     scale(f"How well can you do this now: {md_escape(activity)}", f"psfs_{i}")
+# Licensed questionnaires only where the clinic's licence covers patient-completed use and its
+# licensed wording is loaded (§12.1); Stride itself ships no wording.
+for wording in details.instruments:
+    st.markdown(f"**{md_escape(wording.entry.name)}**")
+    for item in wording.items:
+        shown = {code: md_escape(words) for code, words in item.answers}
+        choose(md_escape(item.text), wording.field(item), shown)
 st.markdown(f"**{pr.SYMPTOM_QUESTION_LEAD}**")
 for question in pr.SYMPTOM_QUESTIONS:
     answer = st.radio(

@@ -244,6 +244,7 @@ if off := [name for key, name in governance.LICENSED_INSTRUMENTS.items() if key 
 # a first visit opens the questionnaires, a follow-up keeps them folded.
 if "odi" in enabled:
     with st.expander("Oswestry Disability Index (ODI v2.1a): section scores 0–5", expanded=not previous):
+        reported_mark("odi_sections")
         for i, label in enumerate(ODI_SECTIONS):
             # A row of two per pair of items, so a narrow screen stacks them in order (1, 2, 3...).
             if i % 2 == 0:
@@ -252,6 +253,7 @@ if "odi" in enabled:
         st.caption("Click a chosen score again to leave the section blank.")
 if "startback" in enabled:
     with st.expander("STarT Back (9 items)", expanded=not previous):
+        reported_mark("startback")
         for i, label in enumerate(STARTBACK_LABELS, start=1):
             if i % 2 == 1 and i < 9:
                 cols = st.columns(2)
@@ -265,12 +267,14 @@ if "startback" in enabled:
             )
 if "rmdq" in enabled:
     with st.expander("Roland-Morris (RMDQ-24): items that apply today"):
+        reported_mark("rmdq_items")
         st.checkbox("RMDQ completed at this visit", key=f"{K}rmdq_done")
         cols = st.columns(4)
         for i, label in enumerate(RMDQ_LABELS):
             cols[i % 4].checkbox(f"{i + 1}. {label}", key=f"{K}rmdq_{i}")
 if "zcq" in enabled:
     with st.expander("Zurich Claudication Questionnaire (item codes)"):
+        reported_mark("zcq_items")
         cols = st.columns(6)
         for i, label in enumerate(ZCQ_LABELS, start=1):
             cols[(i - 1) % 6].number_input(f"q{i} {label}", value=None, step=1, key=f"{K}zcq_q{i}")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
+from dashboard.catalogue.instruments import licensed
 from dashboard.episodes import EpisodeOutcome
+from dashboard.licensed_wording import answer_code
 from dashboard.models import Episode, Patient, Visit
 from dashboard.patient_reported import (
     DEFAULT_LIFETIME,
@@ -145,3 +148,27 @@ def make_invite(
         "created_by": "u1",
     }
     return Invite(**{**values, **overrides})
+
+
+def placeholder_wording(instrument: str = "odi") -> dict[str, Any]:
+    """A complete wording file for a licensed instrument in obviously fictional placeholder text.
+
+    Stride ships no instrument wording (clinical-reference §7.10): tests never hold real item text.
+    """
+    entry = licensed()[instrument]
+    items = {
+        code: {
+            "text": f"Item {code} placeholder",
+            "answers": {
+                answer_code(value): f"Answer {answer_code(value)} placeholder"
+                for value in sorted(entry.allowed[code])  # type: ignore[type-var]
+            },
+        }
+        for code in entry.item_codes
+    }
+    return {"instrument": instrument, "items": items}
+
+
+def placeholder_wording_file(instrument: str = "odi", **changes: Any) -> bytes:
+    """`placeholder_wording` as the JSON bytes an admin uploads."""
+    return json.dumps({**placeholder_wording(instrument), **changes}).encode("utf-8")

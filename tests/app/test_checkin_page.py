@@ -13,12 +13,15 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import checkin_services as cs
 from dashboard import checkin_text as text
+from dashboard import governance
 from dashboard import page_keys as keys
 from dashboard import patient_reported as pr
 from dashboard.config import load_settings
 from data.store import SqlStore
 from tests.app.conftest import as_shown
 from tests.conftest import ROOT
+from tests.factories import placeholder_wording_file
+from tests.integration.support import WordingUpload, offer_to_patients
 
 APP = str(ROOT / "app.py")
 K = keys.Checkin
@@ -152,3 +155,33 @@ def test_a_diary_link_keeps_walks_and_shows_the_light_in_words(clinic: SqlStore)
     assert "25 minutes" in shown(at) and pr.LIGHT_WORDS["red"] in shown(at)
     assert at.text_input(key=K.PREFIX + "d1_walked_min").value == ""  # an empty form for the next walk
     assert at.radio(key=K.PREFIX + "d1_pain_during_nrs").value is None
+
+
+def test_a_licensed_questionnaire_shows_only_when_the_clinic_offers_it_and_its_answers_are_stored(
+    clinic: SqlStore,
+) -> None:
+    patient, issued = a_patient_with_a_link(clinic)
+    with clinic.read() as tx:
+        admin = tx.get_user_by_username("demo.admin")
+    governance.record_licence(clinic, admin, "odi", "Clinic licence 0000 (fictional)")
+    at = verify(open_link(issued.token), patient.birth_date)
+    assert "Oswestry" not in shown(at) and not [r for r in at.radio if "placeholder" in r.label]
+
+    offer_to_patients(clinic, admin, "startback")  # the ODI's licence is already recorded
+    governance.record_patient_use(clinic, admin, "odi", "Clause 4 (fictional)")
+    governance.load_wording(clinic, admin, "odi", WordingUpload(placeholder_wording_file("odi")))
+    at.run()
+    questions = [r for r in at.radio if r.label.startswith("Item ")]
+    assert len(questions) == 10 + 9 and as_shown(questions[0].label) == "Item 1 placeholder"
+    assert [as_shown(o) for o in questions[0].options][:2] == ["Answer 0 placeholder", "Answer 1 placeholder"]
+    assert "Oswestry Disability Index" in shown(at)
+    for i in range(1, 11):
+        at.radio(key=f"{K.PREFIX}odi_{i}").set_value(str(i % 6))
+    at.radio(key=f"{K.PREFIX}startback_q9").set_value("slightly")
+    at.button(key=K.PREFIX + "send").click().run()
+    assert not at.exception, at.exception
+    assert text.THANK_YOU in shown(at)
+    with clinic.read() as tx:
+        (report,) = tx.patient_reports(patient.id or "")
+    assert report.answers["odi_sections"] == [1, 2, 3, 4, 5, 0, 1, 2, 3, 4]
+    assert report.answers["startback"] == {"q9": "slightly"}

@@ -754,3 +754,36 @@ def test_the_caseload_shows_long_open_episodes_without_improvement_and_this_mont
     shown = at.dataframe[0].value
     assert shown["patient_ref"].to_list() == ["T-DONE"]
     assert shown["episode"].to_list() == [f"Discharged {today:%-d %b %Y}"]
+
+
+def test_an_admin_turns_on_patient_completed_use_and_loads_placeholder_wording(clinic: SqlStore) -> None:
+    from dashboard import governance
+    from dashboard.page_keys import Admin as keys
+    from tests.factories import placeholder_wording, placeholder_wording_file
+
+    admin = demo_user(clinic, "demo.admin")
+    governance.record_licence(clinic, admin, "odi", "Clinic licence 0000 (fictional)")
+    at = open_page(logged_in(clinic, "demo.admin"), "pages/admin_governance.py")
+    assert "Patient-completed use: **off**; no wording loaded." in texts(at, "markdown")
+    assert len(at.get("file_uploader")) == 1  # only the instrument whose licence is recorded
+    at.text_input(key=f"{keys.PATIENT_USE_BASIS}odi").input("Clause 4 covers patient tablets (fictional)")
+    at.button[[b.label for b in at.button].index("Record patient-completed use")].click().run()
+    assert not at.exception, at.exception
+    assert governance.patient_use(clinic, "odi") is not None
+    assert "not shown until the wording is loaded" in texts(at, "markdown")
+
+    bad = placeholder_wording("odi")
+    del bad["items"]["3"]
+    at.file_uploader(key=f"{keys.WORDING_FILE}odi").upload("odi.json", json.dumps(bad).encode()).run()
+    at.button(key=f"{keys.WORDING_LOAD}odi").click().run()
+    assert "Item 3 is missing." in texts(at, "error")
+    assert governance.wording_digest(clinic, "odi") is None  # nothing stored on any problem
+
+    at.file_uploader(key=f"{keys.WORDING_FILE}odi").set_value(
+        ("odi.json", placeholder_wording_file(), "application/json")
+    )
+    at.button(key=f"{keys.WORDING_LOAD}odi").click().run()
+    assert not at.exception, at.exception
+    digest = governance.wording_digest(clinic, "odi")
+    assert digest is not None and f"wording loaded (SHA-256 `{digest[:12]}`)" in texts(at, "markdown")
+    assert "Patient-completed use: **on** (on the check-in)" in texts(at, "markdown")

@@ -12,7 +12,7 @@ from dashboard.presenters import FIELD_LABELS
 from data.store import SqlStore
 from tests.app.test_visit_and_patients import log_in, open_visit_page, texts, visits_of
 from tests.factories import PATIENT_DEFAULTS
-from tests.integration.support import visit_values
+from tests.integration.support import offer_to_patients, visit_values
 
 ANSWERS = {
     "pain_nrs": "4",
@@ -26,7 +26,7 @@ ANSWERS = {
 }
 
 
-def patient_who_checked_in(store: SqlStore, ref: str) -> tuple[str, str]:
+def patient_who_checked_in(store: SqlStore, ref: str, more: dict[str, str] | None = None) -> tuple[str, str]:
     """A patient with one visit (one PSFS activity) and a check-in sent since; (patient id, report id)."""
     with store.read() as tx:
         user = tx.get_user_by_username("demo.clinician")
@@ -36,7 +36,7 @@ def patient_who_checked_in(store: SqlStore, ref: str) -> tuple[str, str]:
     day = dt.date.today() - dt.timedelta(days=7)
     services.record_visit(store, user, patient.saved_id, visit_values(day, pain_nrs=6, psfs=psfs))
     issued = cs.create_invite(store, user, patient.saved_id, "checkin")
-    sent = cs.submit_checkin(store, issued.token, ANSWERS, load_settings())
+    sent = cs.submit_checkin(store, issued.token, ANSWERS | (more or {}), load_settings())
     assert isinstance(sent, cs.CheckinSubmitted)
     return patient.saved_id, sent.report.id
 
@@ -99,3 +99,21 @@ def test_a_confirmed_visit_keeps_the_patients_values_and_links_the_check_in(clin
     # A reviewed check-in never pre-fills again: the next form starts as a plain follow-up.
     assert at.session_state["v_pain_nrs"] is None
     assert "v_confirm_reported" not in [box.key for box in at.checkbox]
+
+
+def test_a_patients_odi_pre_fills_the_sections_marked_and_is_saved_once_confirmed(clinic: SqlStore) -> None:
+    with clinic.read() as tx:
+        admin = tx.get_user_by_username("demo.admin")
+    offer_to_patients(clinic, admin, "odi")  # placeholder wording only
+    sections = {f"odi_{i}": str(i % 6) for i in range(1, 10)}  # section 10 left blank
+    pid, _ = patient_who_checked_in(clinic, "T-CHECKIN-4", sections)
+    at = open_visit_page(log_in(), pid)
+    assert [at.session_state[f"v_odi_{i}"] for i in range(10)] == [1, 2, 3, 4, 5, 0, 1, 2, 3, None]
+    day = dt.date.today().strftime("%d %b %Y")
+    assert f"Patient-reported on {day}: 9 of 10 items answered" in texts(at, "caption")
+    assert "PSFS ratings, ODI." in texts(at, "info")
+    at.checkbox(key="v_confirm_carried").check()
+    at.checkbox(key="v_confirm_reported").check()
+    at.button(key="v_save").click().run()
+    assert not at.exception, at.exception
+    assert visits_of(clinic, pid)[-1].odi_sections == [1, 2, 3, 4, 5, 0, 1, 2, 3, None]

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from dashboard import checkin_services as cs
-from dashboard import services
+from dashboard import governance, services
 from dashboard.config import load_settings
 from dashboard.patient_reported import DiaryEntry
 from dashboard.ports import User
+from tests.factories import placeholder_wording_file
 
 PASSWORD = "long-walk-2026!"
 
@@ -193,3 +194,22 @@ def add_patient_voice(store: Any, clinician: User, patient_id: str) -> PatientVo
         sent.report.id,
         tuple(e.id or "" for e in entries),
     )
+
+
+class WordingUpload:
+    """An uploaded wording file as the admin page passes it: its size is known before it is read."""
+
+    def __init__(self, data: bytes, size: int | None = None) -> None:
+        self.data, self.size, self.read = data, len(data) if size is None else size, False
+
+    def getvalue(self) -> bytes:
+        self.read = True
+        return self.data
+
+
+def offer_to_patients(store: Any, admin: User, instrument: str = "odi") -> None:
+    """Both §12.1 conditions for a licensed instrument: its licence covers patient-completed use, and the
+    clinic's wording (placeholder text) is loaded."""
+    governance.record_licence(store, admin, instrument, "Clinic licence 0000 (fictional)")
+    governance.record_patient_use(store, admin, instrument, "Clause 4 covers patient tablets (fictional)")
+    governance.load_wording(store, admin, instrument, WordingUpload(placeholder_wording_file(instrument)))

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import text
 
 from dashboard import checkin_services as cs
+from dashboard import governance, services
 from dashboard import patient_reported as pr
-from dashboard import services
 from dashboard.config import load_settings
 from dashboard.patient_reported import Problems
 from dashboard.ports import PermissionDeniedError
-from tests.integration.support import audit_rows, make_team, patient_values, visit_values
+from tests.integration.support import audit_rows, make_team, offer_to_patients, patient_values, visit_values
 
 BORN = dt.date(1958, 4, 12)
 SETTINGS = load_settings()
@@ -277,3 +277,37 @@ def test_each_worrying_answer_gets_the_advice_of_its_own_tier(scene: dict[str, A
     # Isolated sexual change is RF_CES_POSSIBLE: URGENT unless the clinic raises it (§3.3, §12.2).
     assert tiers == {"saddle": "EMERGENCY", "fever": "URGENT", "sexual": "URGENT"}
     assert cs.answer_tiers(scene["store"], "x" * pr.TOKEN_LENGTH, raw, SETTINGS) == {}
+
+
+# --- licensed questionnaires on the check-in (§12.1), placeholder wording only ----------------------
+def test_no_licensed_questionnaire_is_offered_and_its_answers_are_ignored_until_the_clinic_allows_it(
+    scene: dict[str, Any],
+) -> None:
+    governance.record_licence(scene["store"], scene["team"].admin, "odi", "Licence 0000 (fictional)")
+    issued = invite(scene)
+    verified(scene, issued)
+    details = cs.link_details(scene["store"], issued.token, SETTINGS)
+    assert details is not None and details.instruments == ()  # a licence alone is not enough
+    outcome = cs.submit_checkin(scene["store"], issued.token, {"pain_nrs": "3", "odi_1": "4"}, SETTINGS)
+    assert isinstance(outcome, cs.CheckinSubmitted) and "odi_sections" not in outcome.report.answers
+
+
+def test_a_check_in_stores_the_patients_odi_sections_when_the_clinic_offers_the_odi(
+    scene: dict[str, Any],
+) -> None:
+    offer_to_patients(scene["store"], scene["team"].admin, "odi")
+    issued = invite(scene)
+    verified(scene, issued)
+    details = cs.link_details(scene["store"], issued.token, SETTINGS)
+    assert details is not None
+    (odi,) = details.instruments
+    assert odi.field_names[:2] == ["odi_1", "odi_2"] and odi.items[0].text == "Item 1 placeholder"
+    refused = cs.submit_checkin(scene["store"], issued.token, {"odi_1": "9"}, SETTINGS)
+    assert isinstance(refused, Problems) and set(refused.by_field) == {"odi_1"}
+    raw = {"pain_nrs": "3"} | {f"odi_{i}": str(i % 6) for i in range(1, 10)}  # section 10 left blank
+    outcome = cs.submit_checkin(scene["store"], issued.token, raw, SETTINGS)
+    assert isinstance(outcome, cs.CheckinSubmitted)
+    with scene["store"].read() as tx:
+        (report,) = tx.patient_reports(scene["patient_id"])
+    assert report.answers["odi_sections"] == [1, 2, 3, 4, 5, 0, 1, 2, 3, None]
+    assert report.measurements()["odi_sections"] == report.answers["odi_sections"]

@@ -8,6 +8,7 @@ import hashlib
 
 import pytest
 
+from dashboard import licensed_wording as lw
 from dashboard import patient_reported as pr
 from dashboard.config import RuleSettings
 from dashboard.models import Visit
@@ -333,3 +334,61 @@ def test_a_stored_diary_entry_is_checked_by_the_rules_of_the_patients_form() -> 
     assert set(pr.stored_diary_problems(diary(0, 4, walked=301), DAY).by_field) == {"walked_min"}
     recorded_before_the_walk = DAY - dt.timedelta(days=1)
     assert set(pr.stored_diary_problems(diary(0, 4), recorded_before_the_walk).by_field) == {"walk_date"}
+
+
+# --- licensed questionnaires on the check-in (§12.1), with placeholder wording only --------------
+def placeholder(instrument: str) -> lw.Wording:
+    wording = lw.check_wording(instrument, factories.placeholder_wording_file(instrument))
+    assert isinstance(wording, lw.Wording)
+    return wording
+
+
+ODI, RMDQ, STARTBACK, ZCQ = (placeholder(i) for i in ("odi", "rmdq", "startback", "zcq"))
+
+
+def test_odi_answers_are_kept_as_the_visits_ten_sections_and_pre_fill_the_form() -> None:
+    raw = {"pain_nrs": "4", "odi_1": "3", "odi_4": "5", "odi_10": "0"}
+    answers = pr.parse_checkin(raw, (), (ODI,))
+    assert not isinstance(answers, Problems)
+    stored = answers.report_answers()
+    assert stored["odi_sections"] == [3, None, None, 5, None, None, None, None, None, 0]
+    report = pr.PatientReport("r1", "i1", "p1", "e1", NOW, stored, urgency="NONE")
+    assert report.measurements()["odi_sections"] == stored["odi_sections"]
+    Visit.model_validate({"visit_date": dt.date(2025, 2, 3), **stored})  # the Visit's own shape
+
+
+def test_each_licensed_instrument_is_stored_in_its_visit_fields_shape() -> None:
+    raw = {f"rmdq_{i}": "yes" if i % 2 else "no" for i in range(1, 25)}
+    raw |= {"startback_q1": "agree", "startback_q9": "very_much", "zcq_q7": "3", "zcq_q8": "4"}
+    answers = pr.parse_checkin(raw, (), (RMDQ, STARTBACK, ZCQ))
+    assert not isinstance(answers, Problems)
+    stored = answers.report_answers()
+    assert stored["rmdq_items"] == [i % 2 == 1 for i in range(1, 25)]
+    assert stored["startback"] == {"q1": "agree", "q9": "very_much"}
+    assert stored["zcq_items"] == {"q7": 3, "q8": 4}
+    Visit.model_validate({"visit_date": dt.date(2025, 2, 3), **stored})
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "words"),
+    [
+        ({"odi_2": "6"}, "odi_2", "Choose one of the answers shown"),  # outside 0–5
+        ({"odi_2": "two"}, "odi_2", "Choose one of the answers shown"),
+        ({"zcq_q7": "2"}, "zcq_q7", "Choose one of the answers shown"),  # the balance item is 1, 3 or 5
+        ({"startback_q9": "agree"}, "startback_q9", "Choose one of the answers shown"),
+        ({"rmdq_1": "true"}, "rmdq_1", "Choose one of the answers shown"),
+        ({"rmdq_1": "yes"}, "rmdq_2", "leave all of these empty"),  # all 24 or none (§7.4)
+        ({"odi_3": "x" * 100_000}, "odi_3", "too long"),  # a 100 KB answer
+    ],
+)
+def test_an_answer_outside_an_items_allowed_answers_gets_a_field_message(
+    raw: dict[str, str], field: str, words: str
+) -> None:
+    problems = pr.parse_checkin(raw, (), (ODI, RMDQ, STARTBACK, ZCQ))
+    assert isinstance(problems, Problems) and words in problems.by_field[field]
+
+
+def test_a_questionnaire_the_clinic_does_not_offer_is_ignored_and_an_unanswered_one_not_stored() -> None:
+    answers = pr.parse_checkin({"pain_nrs": "2", "odi_1": "3"}, (), (STARTBACK,))
+    assert not isinstance(answers, Problems)
+    assert set(answers.report_answers()) == {"pain_nrs"}

@@ -135,3 +135,33 @@ def test_saving_without_confirming_the_patients_values_is_refused_by_field_befor
 def test_the_stored_answers_are_left_as_they_were() -> None:
     new_form_state(PATIENT, None, previous_visit(), REPORT)  # type: ignore[arg-type]
     assert REPORT.answers == REPORT_ANSWERS
+
+
+QUESTIONNAIRES = make_patient_report(
+    answers={
+        **REPORT_ANSWERS,
+        "odi_sections": [3, None, 2, 1, 0, 0, 1, None, 2, 1],
+        "rmdq_items": [True] * 3 + [False] * 21,
+        "zcq_items": {"q1": 2, "q7": 5},
+        "startback": {"q1": "agree", "q9": "slightly"},
+    }
+)
+
+
+def test_licensed_questionnaires_the_patient_filled_in_pre_fill_each_items_widget() -> None:
+    state = new_form_state(PATIENT, None, None, QUESTIONNAIRES)
+    assert [state[f"{K}odi_{i}"] for i in range(3)] == [3, None, 2]
+    assert state[K + "rmdq_done"] is True and state[K + "rmdq_0"] is True and state[K + "rmdq_3"] is False
+    assert state[K + "zcq_q7"] == 5 and state[K + "zcq_q2"] is None
+    assert state[K + "sb_q1"] == "agree" and state[K + "sb_q9"] == "slightly" and state[K + "sb_q2"] is None
+    assert K + "odi_sections" not in state  # no widget holds a whole questionnaire
+
+
+def test_each_pre_filled_questionnaire_is_marked_with_how_many_items_the_patient_answered() -> None:
+    day = "Patient-reported on 03 Dec 2025"
+    assert reported_caption(QUESTIONNAIRES, "odi_sections") == f"{day}: 8 of 10 items answered"
+    assert reported_caption(QUESTIONNAIRES, "rmdq_items") == f"{day}: 24 of 24 items answered"
+    assert reported_caption(QUESTIONNAIRES, "zcq_items") == f"{day}: 2 of 18 items answered"
+    assert reported_caption(QUESTIONNAIRES, "startback") == f"{day}: 2 of 9 items answered"
+    assert reported_caption(REPORT, "odi_sections") is None
+    assert "PSFS ratings, ODI, STarT Back, RMDQ, ZCQ" in reported_notice(QUESTIONNAIRES)
