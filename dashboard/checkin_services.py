@@ -248,6 +248,18 @@ def open_link(
     return None if invite is None else LinkView(invite, settings.clinic_name)
 
 
+def closed_message(store: Store, token: str | None, *, now: dt.datetime | None = None) -> str:
+    """What a link that opens no form says: "already sent" for a check-in sent from it (F5 after
+    sending, the link opened again), the one calm LINK_CLOSED for every other case."""
+    if pr.well_formed_token(token):
+        assert token is not None
+        with store.read() as tx:
+            invite = tx.invite_by_hash(pr.token_hash(token))
+        if invite is not None and pr.invite_state(invite, now or _utcnow()) == "used":
+            return ALREADY_SENT
+    return LINK_CLOSED
+
+
 def _client_key(client: str | None) -> str:
     return _digest("checkin-client", client or "-")
 

@@ -39,7 +39,7 @@ if token and (done := st.session_state.get(K.DONE)) and done[0] == pr.token_hash
 view = cs.open_link(store, token, settings)
 if view is None:
     st.title("Stride")
-    st.info(cs.LINK_CLOSED)
+    st.info(cs.closed_message(store, token))
     st.stop()
 invite = view.invite
 st.title(md_escape(view.clinic_name))

@@ -131,6 +131,9 @@ def test_a_check_in_with_saddle_numbness_shows_the_emergency_first_and_pins_it_f
     axe_clean(phone, "checkin-sent")
     screenshot(phone, "checkin-375-sent")
     assert_no_exception(phone, app)
+    phone.reload()  # F5 after sending: a new session, the link used
+    wait_for_app(phone)
+    expect(phone.get_by_text(cs.ALREADY_SENT)).to_be_visible()
 
     # The clinician's sidebar pins the patient-reported emergency.
     log_in(page, app.url)

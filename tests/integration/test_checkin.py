@@ -134,6 +134,7 @@ def test_a_check_in_is_stored_once_and_a_second_send_changes_nothing(scene: dict
     assert report.answers["pain_nrs"] == 4 and report.answers["bladder_dysfunction"] == pr.NOT_SURE
     assert report.answers["psfs"] == [{"activity": "Walking to the shop", "score": 5}]
     assert cs.open_link(scene["store"], issued.token, SETTINGS) is None
+    assert cs.closed_message(scene["store"], issued.token) == cs.ALREADY_SENT
 
 
 def test_bad_answers_are_refused_by_field_and_nothing_is_stored(scene: dict[str, Any]) -> None:
@@ -163,6 +164,7 @@ def test_a_revoked_link_opens_nothing_and_the_revocation_is_audited(scene: dict[
     revoked = cs.revoke_invite(scene["store"], scene["team"].clinician, scene["patient_id"], issued.invite.id)
     assert pr.invite_state(revoked, dt.datetime.now(dt.UTC)) == "revoked"
     assert cs.open_link(scene["store"], issued.token, SETTINGS) is None
+    assert cs.closed_message(scene["store"], issued.token) == cs.LINK_CLOSED
     assert "invite.revoke" in {r.action for r in audit_rows(scene["store"])}
 
 
