@@ -22,6 +22,9 @@ THANK_YOU: Final = (
     "at your appointment."
 )
 DIARY_SAVED: Final = "Saved. Thank you."
+# Beside the send button after a refused send: the messages themselves sit under their questions,
+# which on a phone are far above the button the patient just pressed.
+FIX_ABOVE: Final = "Nothing was sent yet. Please look again at the answers marked in red above, then send."
 EASE_BACK: Final = (
     "Your last two walks were in the red. Go back to your last comfortable week: walk for about {minutes} "
     "at a time, and build up again slowly once the pain settles."

@@ -132,6 +132,8 @@ if invite.kind == "diary":
     st.caption(text.PAIN_SCALE)
     scale("Pain before the walk", "pain_before_nrs")
     scale("Pain during the walk", "pain_during_nrs")
+    if problems:
+        st.error(text.FIX_ABOVE)
     if st.button("Save this walk", type="primary", use_container_width=True, key=K.PREFIX + "save"):
         fields = ["walked_min", "symptom_onset_min", "pain_before_nrs", "pain_during_nrs"]
         send(cs.add_diary_entry(store, token, answers(fields), walk_date or today, settings))
@@ -207,6 +209,8 @@ for question in pr.SYMPTOM_QUESTIONS:
         st.warning(text.same_day(settings), icon="☎️")
 if emergency:  # once more beside the button, so it is the last thing read before sending
     st.error(text.emergency_now(settings), icon="🚨")
+if problems:
+    st.error(text.FIX_ABOVE)
 if st.button("Send my answers", type="primary", use_container_width=True, key=K.PREFIX + "send"):
     outcome = cs.submit_checkin(store, token, raw, settings)
     send(outcome)

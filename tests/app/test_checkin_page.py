@@ -123,6 +123,7 @@ def test_a_typo_in_the_minutes_gets_a_field_message_and_nothing_is_sent(clinic: 
     at.text_input(key=K.PREFIX + "walk_total_min").input("ten")
     at.button(key=K.PREFIX + "send").click().run()
     assert "Type the number of minutes" in shown(at)
+    assert text.FIX_ABOVE in shown(at)  # beside the button the patient just pressed
     assert at.text_input(key=K.PREFIX + "walk_total_min").value == "ten"  # what was typed stays
     with clinic.read() as tx:
         assert tx.patient_reports(patient.id or "") == []

@@ -18,6 +18,7 @@ PATIENT_TEXTS = {
     "not watched": text.NOT_WATCHED,
     "identity help": text.IDENTITY_HELP,
     "thank you": text.THANK_YOU,
+    "fix above": text.FIX_ABOVE,
     "ease back": text.EASE_BACK.format(minutes="20 minutes"),
     "ease back, no green day": text.EASE_BACK_NO_GREEN,
     "pain scale": text.PAIN_SCALE,
