@@ -213,3 +213,20 @@ def offer_to_patients(store: Any, admin: User, instrument: str = "odi") -> None:
     governance.record_licence(store, admin, instrument, "Clinic licence 0000 (fictional)")
     governance.record_patient_use(store, admin, instrument, "Clause 4 covers patient tablets (fictional)")
     governance.load_wording(store, admin, instrument, WordingUpload(placeholder_wording_file(instrument)))
+
+
+def patient_seen_two_weeks_ago(store: Any, clinician: User, **patient: Any) -> str:
+    """A patient registered with one visit 14 days ago (pain 6, rating "Walking to the shop"): someone a
+    check-in or diary link can be sent to. Returns the patient's id."""
+    saved = services.register_patient(store, clinician, patient_values(**patient))
+    services.record_visit(
+        store,
+        clinician,
+        saved.saved_id,
+        visit_values(
+            dt.date.today() - dt.timedelta(days=14),
+            pain_nrs=6,
+            psfs=[{"activity": "Walking to the shop", "score": 3}],
+        ),
+    )
+    return saved.saved_id

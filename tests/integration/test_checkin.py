@@ -17,7 +17,7 @@ from dashboard import patient_reported as pr
 from dashboard.config import load_settings
 from dashboard.patient_reported import Problems
 from dashboard.ports import PermissionDeniedError
-from tests.integration.support import audit_rows, make_team, offer_to_patients, patient_values, visit_values
+from tests.integration.support import audit_rows, make_team, offer_to_patients, patient_seen_two_weeks_ago
 
 BORN = dt.date(1958, 4, 12)
 SETTINGS = load_settings()
@@ -27,18 +27,7 @@ CES_YES = {"symptom_saddle": "yes"}
 @pytest.fixture
 def scene(store: Any) -> dict[str, Any]:
     team = make_team(store)
-    patient = services.register_patient(store, team.clinician, patient_values())
-    services.record_visit(
-        store,
-        team.clinician,
-        patient.saved_id,
-        visit_values(
-            dt.date.today() - dt.timedelta(days=14),
-            pain_nrs=6,
-            psfs=[{"activity": "Walking to the shop", "score": 3}],
-        ),
-    )
-    return {"store": store, "team": team, "patient_id": patient.saved_id}
+    return {"store": store, "team": team, "patient_id": patient_seen_two_weeks_ago(store, team.clinician)}
 
 
 def invite(scene: dict[str, Any], kind: str = "checkin") -> cs.IssuedInvite:

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from dashboard import services
 from data.store import open_store
 from data.transfer import export_clinic, export_patient, import_clinic
 from tests.conftest import fresh_database
@@ -23,8 +22,7 @@ from tests.integration.support import (
     add_patient_voice,
     counts,
     make_team,
-    patient_values,
-    visit_values,
+    patient_seen_two_weeks_ago,
 )
 from tests.integration.test_transfer import CLINIC_KEY, _members, _without, _write_zip
 
@@ -55,20 +53,8 @@ def clinic(store: Any) -> dict[str, Any]:
     team = make_team(store)
     ids, voices = [], []
     for ref, given in (("INT-0001", "Zoë"), ("INT-0002", "Oskar")):
-        patient = services.register_patient(
-            store, team.clinician, patient_values(patient_ref=ref, given_name=given)
-        )
-        services.record_visit(
-            store,
-            team.clinician,
-            patient.saved_id,
-            visit_values(
-                dt.date.today() - dt.timedelta(days=14),
-                psfs=[{"activity": "Walking to the shop", "score": 3}],
-            ),
-        )
-        ids.append(patient.saved_id)
-        voices.append(add_patient_voice(store, team.clinician, patient.saved_id))
+        ids.append(patient_seen_two_weeks_ago(store, team.clinician, patient_ref=ref, given_name=given))
+        voices.append(add_patient_voice(store, team.clinician, ids[-1]))
     with store.transaction() as tx:
         visit = tx.visits(ids[0])[0]
         assert tx.mark_report_reviewed(voices[0].report_id, visit.id or "")

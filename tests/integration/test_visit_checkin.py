@@ -15,7 +15,14 @@ from dashboard import report_services, services
 from dashboard.config import load_settings
 from dashboard.patient_reported import NOT_SURE
 from dashboard.ports import InvalidInputError, PermissionDeniedError
-from tests.integration.support import audit_rows, counts, make_team, patient_values, visit_values
+from tests.integration.support import (
+    audit_rows,
+    counts,
+    make_team,
+    patient_seen_two_weeks_ago,
+    patient_values,
+    visit_values,
+)
 
 SETTINGS = load_settings()
 TODAY = dt.date.today()
@@ -25,14 +32,7 @@ ANSWERS = {"pain_nrs": "4", "walk_total_min": "12", "psfs_0": "5", "symptom_blad
 @pytest.fixture
 def scene(store: Any) -> dict[str, Any]:
     team = make_team(store)
-    patient = services.register_patient(store, team.clinician, patient_values())
-    services.record_visit(
-        store,
-        team.clinician,
-        patient.saved_id,
-        visit_values(TODAY - dt.timedelta(days=14), psfs=[{"activity": "Walking to the shop", "score": 3}]),
-    )
-    return {"store": store, "team": team, "patient_id": patient.saved_id}
+    return {"store": store, "team": team, "patient_id": patient_seen_two_weeks_ago(store, team.clinician)}
 
 
 def check_in(scene: dict[str, Any], patient_id: str | None = None) -> Any:

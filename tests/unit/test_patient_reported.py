@@ -20,17 +20,7 @@ DAY = dt.date(2026, 12, 1)
 
 
 def make_invite(**overrides: object) -> Invite:
-    values: dict[str, object] = {
-        "id": "i1",
-        "patient_id": "p1",
-        "episode_id": "e1",
-        "kind": "checkin",
-        "token_hash": pr.token_hash(pr.new_token()),
-        "created_at": NOW,
-        "expires_at": NOW + pr.DEFAULT_LIFETIME["checkin"],
-        "created_by": "u1",
-    } | overrides
-    return Invite(**values)  # type: ignore[arg-type]
+    return factories.make_invite(created_at=NOW, **overrides)
 
 
 diary = functools.partial(factories.make_diary_entry, start=DAY)
