@@ -4,7 +4,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import auth
+from dashboard import auth, page_text
 from dashboard import checkin_services as cs
 from dashboard import checkin_text as text
 from dashboard import page_keys as keys
@@ -48,7 +48,7 @@ st.subheader(text.DIARY_TITLE if invite.kind == "diary" else text.TITLE)
 # --- identity ------------------------------------------------------------------------------------
 if st.session_state.get(K.VERIFIED) != invite.id:
     with st.form(K.PREFIX + "identity"):
-        birth = st.text_input("Your date of birth", placeholder="DD/MM/YYYY", max_chars=40)
+        birth = st.text_input("Your date of birth", placeholder="DD/MM/YYYY")
         st.caption(text.IDENTITY_HELP)  # shown, not a tooltip: a phone has no hover
         sent = st.form_submit_button("Continue", type="primary", use_container_width=True)
     if sent:
@@ -96,7 +96,8 @@ def scale(label: str, name: str) -> None:
 
 
 def typed(label: str, name: str, placeholder: str = "") -> None:
-    st.text_input(label, key=prefix + name, placeholder=placeholder, max_chars=40)
+    # No max_chars: the browser would cut a long paste silently; the server refuses it with a message.
+    st.text_input(label, key=prefix + name, placeholder=placeholder)
     if message := problems.get(name):
         st.error(message)
 
@@ -124,9 +125,12 @@ if invite.kind == "diary":
         st.success(text.DIARY_SAVED)
     if details.ease_back is not None:
         st.warning(details.ease_back)
+    # Any date reaches the server, which refuses a future one by field (the widget would drop it).
     walk_date = st.date_input(
-        "Day of the walk", today, max_value=today, format="DD/MM/YYYY", key=prefix + "day"
+        "Day of the walk", today, *page_text.ANY_DATE, format="DD/MM/YYYY", key=prefix + "day"
     )
+    if message := problems.get("walk_date"):
+        st.error(message)
     typed("Minutes you walked", "walked_min", "for example 20")
     typed("Minutes until back or leg symptoms started (leave empty if none)", "symptom_onset_min")
     st.caption(text.PAIN_SCALE)

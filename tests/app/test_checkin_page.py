@@ -187,3 +187,20 @@ def test_a_licensed_questionnaire_shows_only_when_the_clinic_offers_it_and_its_a
         (report,) = tx.patient_reports(patient.id or "")
     assert report.answers["odi_sections"] == [1, 2, 3, 4, 5, 0, 1, 2, 3, 4]
     assert report.answers["startback"] == {"q9": "slightly"}
+
+
+def test_a_long_paste_and_a_future_walk_reach_the_server_and_get_field_messages(clinic: SqlStore) -> None:
+    """No browser-side limit cuts a paste or drops a date: the server refuses them, nothing is stored."""
+    patient, issued = a_patient_with_a_link(clinic, "diary")
+    at = verify(open_link(issued.token), patient.birth_date)
+    assert all(t.proto.max_chars == 0 for t in at.text_input)  # no max_chars on any field
+    at.text_input(key=K.PREFIX + "d0_walked_min").input("2" * 5000)
+    at.date_input(key=K.PREFIX + "d0_day").set_value(dt.date.today() + dt.timedelta(days=3))
+    at.radio(key=K.PREFIX + "d0_pain_before_nrs").set_value(2)
+    at.radio(key=K.PREFIX + "d0_pain_during_nrs").set_value(3)
+    at.button(key=K.PREFIX + "save").click().run()
+    page = shown(at)
+    assert "too long" in page and "in the future" in page and text.FIX_ABOVE in page
+    assert at.text_input(key=K.PREFIX + "d0_walked_min").value == "2" * 5000  # what was typed stays
+    with clinic.read() as tx:
+        assert tx.diary_entries(patient.id or "") == []
