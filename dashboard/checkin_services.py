@@ -377,41 +377,52 @@ def provisional_urgency(
     return screening.urgency
 
 
-def answer_tiers(
+@dataclass(frozen=True)
+class AnswersSoFar:
+    """What the answers given so far would raise, before anything is sent (§12.2)."""
+
+    urgency: str | None  # the tier of all the answers together; None: the link is closed
+    by_question: dict[str, str]  # symptom question answered yes or not sure -> the tier of that answer alone
+
+
+def answers_so_far(
     store: Store,
     token: str | None,
     raw: Mapping[str, object],
     settings: Settings,
     *,
     now: dt.datetime | None = None,
-) -> dict[str, str]:
-    """Each symptom question answered yes or not sure -> the tier that answer alone would raise (§12.2).
+) -> AnswersSoFar:
+    """The provisional tier of the answers so far and of each worrying answer alone, in one read.
 
     The page shows the emergency instructions (EMERGENCY) or same-day advice (URGENT) right under the
-    answer that needs them; the other measurements stay in, the other symptom answers are left out.
+    answer that needs them; for each answer alone the other measurements stay in, the other symptom
+    answers are left out.
     """
     now = now or _utcnow()
-    asked = {q.id: raw.get(f"symptom_{q.id}") for q in pr.SYMPTOM_QUESTIONS}
-    answered = [qid for qid, value in asked.items() if value in ("yes", "not_sure")]
-    if not answered:
-        return {}
     with store.read() as tx:
-        link = _linked(tx, token, now)
+        link = _linked(tx, token, now, "checkin")
     if link is None:
-        return {}
-    others = {k: v for k, v in raw.items() if not k.startswith("symptom_")}
-    tiers: dict[str, str] = {}
-    for qid in answered:
-        parsed = pr.parse_checkin({**others, f"symptom_{qid}": asked[qid]}, ())
+        return AnswersSoFar(None, {})
+
+    def tier(answers: Mapping[str, object]) -> str | None:
+        parsed = pr.parse_checkin(answers, ())
         if isinstance(parsed, Problems):
-            parsed = pr.parse_checkin(
-                {f"symptom_{qid}": asked[qid]}, ()
-            )  # a typo elsewhere: this answer alone
-        if isinstance(parsed, Problems):
-            continue
+            return None
         screened = _with_answers(link, parsed.report_answers(), now.date())
-        tiers[qid] = screen(link.patient, screened, settings.rules).urgency.value
-    return tiers
+        return screen(link.patient, screened, settings.rules).urgency.value
+
+    asked = {q.id: raw.get(f"symptom_{q.id}") for q in pr.SYMPTOM_QUESTIONS}
+    others = {k: v for k, v in raw.items() if not k.startswith("symptom_")}
+    by_question: dict[str, str] = {}
+    for qid, value in asked.items():
+        if value not in ("yes", "not_sure"):
+            continue
+        # With a typo elsewhere in the form, this answer alone.
+        alone = tier({**others, f"symptom_{qid}": value}) or tier({f"symptom_{qid}": value})
+        if alone is not None:
+            by_question[qid] = alone
+    return AnswersSoFar(tier(raw) or "NONE", by_question)
 
 
 def submit_checkin(

@@ -167,8 +167,8 @@ questionnaire_fields = [name for wording in details.instruments for name in word
 raw = answers(
     cs.CHECKIN_FIELDS + [f"psfs_{i}" for i in range(len(details.psfs_activities))] + questionnaire_fields
 )
-emergency = cs.is_emergency(cs.provisional_urgency(store, token, raw, settings))
-tiers = cs.answer_tiers(store, token, raw, settings)
+so_far = cs.answers_so_far(store, token, raw, settings)
+emergency, tiers = cs.is_emergency(so_far.urgency), so_far.by_question
 if emergency and st.session_state.get(K.EARLY) != (invite.id, cs.answers_key(raw)):
     cs.provisional_urgency(store, token, raw, settings, record=True)
     st.session_state[K.EARLY] = (invite.id, cs.answers_key(raw))

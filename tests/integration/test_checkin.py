@@ -264,10 +264,14 @@ def test_each_worrying_answer_gets_the_advice_of_its_own_tier(scene: dict[str, A
         "symptom_night": "no",
         "pain_nrs": "5",
     }
-    tiers = cs.answer_tiers(scene["store"], issued.token, raw, SETTINGS)
+    so_far = cs.answers_so_far(scene["store"], issued.token, raw, SETTINGS)
+    tiers = so_far.by_question
     # Isolated sexual change is RF_CES_POSSIBLE: URGENT unless the clinic raises it (§3.3, §12.2).
     assert tiers == {"saddle": "EMERGENCY", "fever": "URGENT", "sexual": "URGENT"}
-    assert cs.answer_tiers(scene["store"], "x" * pr.TOKEN_LENGTH, raw, SETTINGS) == {}
+    assert so_far.urgency == "EMERGENCY"
+    assert cs.answers_so_far(scene["store"], "x" * pr.TOKEN_LENGTH, raw, SETTINGS) == cs.AnswersSoFar(
+        None, {}
+    )
 
 
 # --- licensed questionnaires on the check-in (§12.1), placeholder wording only ----------------------
