@@ -54,8 +54,6 @@ class LinkView:
 
     invite: Invite
     clinic_name: str
-    patient: Patient | None = None  # only after the identity check
-    psfs_activities: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -268,25 +266,23 @@ def check_identity(
     store: Store,
     token: str | None,
     date_of_birth: dt.date | None,
-    settings: Settings,
     *,
     client: str | None = None,
     now: dt.datetime | None = None,
-) -> tuple[IdentityResult, LinkView | None]:
+) -> IdentityResult:
     """The identity check: five wrong dates of birth lock the invite; a busy client is slowed down."""
     now = now or _utcnow()
     with store.transaction() as tx:
         invite = _open_invite(tx, token, now)
         if invite is None:
-            return IdentityResult("closed", LINK_CLOSED), None
+            return IdentityResult("closed", LINK_CLOSED)
         key = _client_key(client)
         throttle = _current(tx.get_throttle(key), now, CLIENT_FORGET)
         if _wait_s(throttle, now) > 0:
-            return IdentityResult("throttled", TOO_MANY_TRIES), None
+            return IdentityResult("throttled", TOO_MANY_TRIES)
         patient = tx.get_patient(invite.patient_id)
         assert patient is not None  # _open_invite checked it
         if pr.identity_matches(date_of_birth, patient.birth_date):
-            visits = current_episode_visits(tx, patient.id or "")
             _audit(
                 tx,
                 None,
@@ -296,8 +292,7 @@ def check_identity(
                 invite.patient_id,
                 after={"fingerprint": invite.fingerprint},
             )
-            view = LinkView(invite, settings.clinic_name, patient, _psfs_activities(visits))
-            return IdentityResult("ok"), view
+            return IdentityResult("ok")
         failures = tx.record_identity_failure(invite.id)
         tx.put_throttle(_failed(throttle, key, "checkin", now, CLIENT_FREE_TRIES, CLIENT_DELAY_MAX_S))
         locked = failures >= pr.IDENTITY_ATTEMPTS_MAX
@@ -311,8 +306,8 @@ def check_identity(
             after={"fingerprint": invite.fingerprint, "failures": failures},
         )
     if locked:
-        return IdentityResult("locked", LINK_CLOSED), None
-    return IdentityResult("wrong", IDENTITY_WRONG, pr.IDENTITY_ATTEMPTS_MAX - failures), None
+        return IdentityResult("locked", LINK_CLOSED)
+    return IdentityResult("wrong", IDENTITY_WRONG, pr.IDENTITY_ATTEMPTS_MAX - failures)
 
 
 def _provisional_visit(visits: list[Visit], answers: Mapping[str, object], day: dt.date) -> Visit:

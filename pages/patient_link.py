@@ -62,7 +62,7 @@ if st.session_state.get(K.VERIFIED) != invite.id:
                 st.context.headers.get("X-Forwarded-For"),
                 trust_forwarded_for=settings.trust_forwarded_for,
             )
-            result, _ = cs.check_identity(store, token, born, settings, client=client)
+            result = cs.check_identity(store, token, born, client=client)
             if result.outcome == "ok":
                 st.session_state[K.VERIFIED] = invite.id
                 st.rerun()

@@ -5,6 +5,7 @@ Every test gets a fresh database through the shared `store` fixture (SQLite and 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -35,7 +36,7 @@ def invite(scene: dict[str, Any], kind: str = "checkin") -> cs.IssuedInvite:
 
 
 def verified(scene: dict[str, Any], issued: cs.IssuedInvite) -> None:
-    result, _ = cs.check_identity(scene["store"], issued.token, BORN, SETTINGS)
+    result = cs.check_identity(scene["store"], issued.token, BORN)
     assert result.outcome == "ok"
 
 
@@ -79,17 +80,19 @@ def test_a_forged_or_truncated_link_opens_nothing(scene: dict[str, Any], mangle:
 
 def test_before_the_identity_check_the_page_learns_only_the_clinics_name(scene: dict[str, Any]) -> None:
     view = cs.open_link(scene["store"], invite(scene).token, SETTINGS)
-    assert view is not None and view.patient is None and view.clinic_name == SETTINGS.clinic_name
+    assert view is not None and view.clinic_name == SETTINGS.clinic_name
+    # Nothing of the patient's record travels with it: the view holds the invite and the clinic's name only.
+    assert {f.name for f in dataclasses.fields(view)} == {"invite", "clinic_name"}
 
 
 def test_five_wrong_dates_of_birth_lock_the_link_even_for_the_right_one(scene: dict[str, Any]) -> None:
     issued = invite(scene)
     for attempt in range(1, pr.IDENTITY_ATTEMPTS_MAX):
-        result, _ = cs.check_identity(scene["store"], issued.token, dt.date(1960, 1, attempt), SETTINGS)
+        result = cs.check_identity(scene["store"], issued.token, dt.date(1960, 1, attempt))
         assert (result.outcome, result.tries_left) == ("wrong", pr.IDENTITY_ATTEMPTS_MAX - attempt)
-    result, _ = cs.check_identity(scene["store"], issued.token, dt.date(1960, 2, 2), SETTINGS)
+    result = cs.check_identity(scene["store"], issued.token, dt.date(1960, 2, 2))
     assert result.outcome == "locked"
-    result, _ = cs.check_identity(scene["store"], issued.token, BORN, SETTINGS)
+    result = cs.check_identity(scene["store"], issued.token, BORN)
     assert result.outcome == "closed"
     assert cs.open_link(scene["store"], issued.token, SETTINGS) is None
     assert "invite.locked" in {r.action for r in audit_rows(scene["store"])}
@@ -99,13 +102,11 @@ def test_one_client_guessing_across_links_is_slowed_down(scene: dict[str, Any]) 
     outcomes = []
     for _ in range(cs.CLIENT_FREE_TRIES + 1):
         issued = invite(scene)
-        result, _ = cs.check_identity(
-            scene["store"], issued.token, dt.date(1960, 1, 1), SETTINGS, client="10.0.0.9"
-        )
+        result = cs.check_identity(scene["store"], issued.token, dt.date(1960, 1, 1), client="10.0.0.9")
         outcomes.append(result.outcome)
-    result, _ = cs.check_identity(scene["store"], invite(scene).token, BORN, SETTINGS, client="10.0.0.9")
+    result = cs.check_identity(scene["store"], invite(scene).token, BORN, client="10.0.0.9")
     assert result.outcome == "throttled"
-    result, _ = cs.check_identity(scene["store"], invite(scene).token, BORN, SETTINGS, client="10.0.0.10")
+    result = cs.check_identity(scene["store"], invite(scene).token, BORN, client="10.0.0.10")
     assert result.outcome == "ok"
 
 
@@ -248,7 +249,7 @@ def test_next_morning_pain_is_added_once_to_the_same_entry(scene: dict[str, Any]
 
 def test_no_token_reaches_the_audit_trail(scene: dict[str, Any]) -> None:
     issued = invite(scene)
-    cs.check_identity(scene["store"], issued.token, dt.date(1970, 1, 1), SETTINGS)
+    cs.check_identity(scene["store"], issued.token, dt.date(1970, 1, 1))
     cs.submit_checkin(scene["store"], issued.token, {"pain_nrs": "3"}, SETTINGS)
     with scene["store"].read() as tx:
         trail = "\n".join(repr(r) for r in tx.conn.execute(text("SELECT * FROM audit")))

@@ -214,8 +214,8 @@ def test_a_patient_link_leaves_no_token_or_patient_data_in_logs_or_messages(
     services.record_visit(store, team.clinician, pid, visit_values(pain_nrs=5))
     checkin = cs.create_invite(store, team.clinician, pid, "checkin")
     diary = cs.create_invite(store, team.clinician, pid, "diary")
-    cs.check_identity(store, checkin.token, dt.date(1999, 1, 1), settings, client="10.1.2.3")
-    cs.check_identity(store, checkin.token, named["birth_date"], settings, client="10.1.2.3")
+    cs.check_identity(store, checkin.token, dt.date(1999, 1, 1), client="10.1.2.3")
+    cs.check_identity(store, checkin.token, named["birth_date"], client="10.1.2.3")
     cs.submit_checkin(store, checkin.token, {"pain_nrs": "eleven", "symptom_saddle": "perhaps"}, settings)
     cs.submit_checkin(store, checkin.token, {"pain_nrs": "6", "symptom_saddle": "yes"}, settings)
     cs.submit_checkin(store, checkin.token, {"pain_nrs": "6"}, settings)  # already sent
