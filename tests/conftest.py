@@ -117,6 +117,26 @@ def store(database_url: str) -> Iterator[Any]:
         s.close()
 
 
+@pytest.fixture
+def target_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A second fresh, empty database of the same kind as `database_url`, dropped afterwards."""
+    kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    with fresh_database(kind, tmp_path, name="target") as url:
+        yield url
+
+
+@pytest.fixture
+def target(target_url: str) -> Iterator[Any]:
+    """The store on `target_url` (an import's destination), closed afterwards."""
+    from data.store import open_store
+
+    s = open_store(target_url)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
 def pdf_text(pdf: str | os.PathLike[str] | bytes | bytearray) -> str:
     """The text of a PDF (file path or bytes) as `pdftotext -layout` extracts it, UTF-8."""
     exe = shutil.which("pdftotext")

@@ -11,10 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import uuid
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,6 @@ from data import tables as t
 from data.migrate import alembic_config, current_revision, head_revision
 from data.store import GENESIS_HASH, make_engine, open_store
 from data.transfer import export_clinic, import_clinic
-from tests.conftest import POSTGRES_URL_ENV, _libpq_url, _with_database, missing_requirement
 from tests.integration.support import (
     Team,
     add_patient_voice,
@@ -561,33 +558,6 @@ def test_migration_0003_downgrades_to_the_old_hashes_and_the_keyed_chain_does_no
 
 
 # --- export and import -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def target(database_url: str, tmp_path: Path) -> Iterator[Any]:
-    """A second fresh, empty store of the same kind as `database_url`."""
-    if database_url.startswith("sqlite"):
-        s = open_store(f"sqlite:///{tmp_path}/target.sqlite3")
-        try:
-            yield s
-        finally:
-            s.close()
-        return
-    admin_url = os.environ.get(POSTGRES_URL_ENV)
-    if not admin_url:
-        missing_requirement(f"{POSTGRES_URL_ENV} is not set (scripts/run-tests sets it)")
-    import psycopg
-
-    name = f"stride_t_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(_libpq_url(admin_url), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    s = open_store(_with_database(admin_url, name))
-    try:
-        yield s
-    finally:
-        s.close()
-        with psycopg.connect(_libpq_url(admin_url), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _members(path: Path) -> dict[str, bytes]:

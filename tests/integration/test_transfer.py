@@ -14,7 +14,7 @@ import io
 import json
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,6 @@ from data import clinic_key, demo
 from data.store import open_store
 from data.transfer import RowError, export_clinic, export_patient, import_clinic, main
 from reports import letters as letter_pdf
-from tests.conftest import fresh_database
 from tests.integration.support import CLEAN_SCREEN, PASSWORD, counts
 
 FAKE_PDF = b"%PDF-1.4\n% a stand-in handout for the transfer tests\n%%EOF\n"
@@ -38,23 +37,6 @@ CLINIC_KEY = bytes(range(32))
 @pytest.fixture(autouse=True)
 def _clinic_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STRIDE_CLINIC_KEY", CLINIC_KEY.hex())
-
-
-@pytest.fixture
-def target_url(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """A second fresh, empty database of the same kind as `database_url`, dropped afterwards."""
-    kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
-    with fresh_database(kind, tmp_path, name="target") as url:
-        yield url
-
-
-@pytest.fixture
-def target(target_url: str) -> Iterator[Any]:
-    s = open_store(target_url)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _user(store: Any, username: str) -> User:

@@ -256,19 +256,6 @@ def source(store: Any) -> Any:
     return store
 
 
-@pytest.fixture
-def target(database_url: str, tmp_path: Path) -> Iterator[Any]:
-    from tests.conftest import fresh_database
-
-    kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
-    with fresh_database(kind, tmp_path, name="target") as url:
-        s = open_store(url)
-        try:
-            yield s
-        finally:
-            s.close()
-
-
 def _add_admin_row(members: dict[str, bytes]) -> dict[str, bytes]:
     rows = list(csv.reader(io.StringIO(members["users.csv"].decode(), newline="")))
     header, first = rows[0], rows[1]

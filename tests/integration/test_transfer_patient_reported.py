@@ -8,15 +8,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from data.store import open_store
 from data.transfer import export_clinic, export_patient, import_clinic
-from tests.conftest import fresh_database
 from tests.integration.support import (
     PatientVoice,
     add_patient_voice,
@@ -33,18 +31,6 @@ Expected = list[tuple[str, int | None, str | None, str]]
 @pytest.fixture(autouse=True)
 def _clinic_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STRIDE_CLINIC_KEY", CLINIC_KEY.hex())
-
-
-@pytest.fixture
-def target(database_url: str, tmp_path: Path) -> Iterator[Any]:
-    """A second fresh, empty database of the same kind as the source."""
-    kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
-    with fresh_database(kind, tmp_path, name="target") as url:
-        s = open_store(url)
-        try:
-            yield s
-        finally:
-            s.close()
 
 
 @pytest.fixture
