@@ -12,12 +12,12 @@ and the patient is its performer. Plain JSON dicts; dashboard.fhir adds them to 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from dashboard import fhir_codes as codes
+from dashboard.fhir_bundle import coding_in, instant
 from dashboard.patient_reported import (
     MEASUREMENT_FIELDS,
     NOT_SURE,
@@ -47,17 +47,12 @@ class PatientVoice:
 
     def coding(self, code: codes.Code | codes.LocalCode) -> Json:
         """A code as a Coding (a local one in this deployment's CodeSystem)."""
-        return code.coding() if isinstance(code, codes.Code) else code.coding(self.system)
+        return coding_in(self.system, code)
 
     def check_owner(self, patient_id: str | None, what: str) -> None:
         """Refuse a record of another patient (an unsaved record names none)."""
         if self.patient_id and patient_id and patient_id != self.patient_id:
             raise ValueError(f"{what}: a record belongs to another patient")
-
-
-def _instant(value: dt.datetime) -> str:
-    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # stored times are UTC
-    return aware.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def _answer(name: str, value: object, voice: PatientVoice) -> Json:
@@ -106,7 +101,7 @@ def checkin_response(report: PatientReport, voice: PatientVoice) -> Entry:
         "questionnaire": f"{voice.base}/Questionnaire/{codes.QUESTIONNAIRE_CHECKIN}",
         "status": "completed",
         "subject": voice.patient(),
-        "authored": _instant(report.submitted_at),
+        "authored": instant(report.submitted_at),
         "source": voice.patient(),
         "item": [_item(name, report.answers[name], voice) for name in fields],
     }
@@ -139,7 +134,7 @@ def diary_observation(entry: DiaryEntry, voice: PatientVoice) -> Entry:
         "code": {"coding": [voice.coding(codes.DIARY_ENTRY)]},
         "subject": voice.patient(),
         "effectiveDateTime": entry.walk_date.isoformat(),
-        **({"issued": _instant(entry.recorded_at)} if entry.recorded_at else {}),
+        **({"issued": instant(entry.recorded_at)} if entry.recorded_at else {}),
         "performer": [voice.patient()],
         "component": components,
     }
@@ -151,8 +146,8 @@ def patient_reported_entries(
     reports: Iterable[PatientReport], diary: Iterable[DiaryEntry], voice: PatientVoice
 ) -> list[Entry]:
     """The check-ins (in the order they were sent), then the diary walks (by walk date), as bundle entries."""
-    sent = sorted(reports, key=lambda r: (_instant(r.submitted_at), r.id))
+    sent = sorted(reports, key=lambda r: (instant(r.submitted_at), r.id))
     walks = sorted(
-        diary, key=lambda e: (e.walk_date, _instant(e.recorded_at) if e.recorded_at else "", e.id or "")
+        diary, key=lambda e: (e.walk_date, instant(e.recorded_at) if e.recorded_at else "", e.id or "")
     )
     return [*(checkin_response(r, voice) for r in sent), *(diary_observation(e, voice) for e in walks)]
