@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from dashboard.config import RuleSettings, Settings
 from dashboard.episodes import lookback_episode, lookback_visits
@@ -16,6 +17,7 @@ from dashboard.models import (
     CLOSE_ACTIONS_NEEDING_TEXT,
     TIER_ORDER,
     Escalation,
+    FlagRecord,
     Patient,
     ReportSource,
     Screening,
@@ -68,6 +70,18 @@ def _screen_and_escalate(
     return screening
 
 
+def _latest_evidence(flag: FlagRecord, screening: Screening, by: str | None) -> dict[str, Any]:
+    """What the latest screening says under an escalation's rule (its reason, action and timeframe, the
+    screening itself, who ran it): a new escalation opens with it, an open one is refreshed with it."""
+    return {
+        "reason": flag.reason,
+        "action": flag.action,
+        "timeframe": flag.timeframe,
+        "last_screening_id": screening.id,
+        "updated_by": by,
+    }
+
+
 def _update_escalations(
     tx: Tx, actor: User | None, patient: Patient, screening: Screening, *, source: ReportSource = "clinician"
 ) -> None:
@@ -87,21 +101,9 @@ def _update_escalations(
                 flag.reason,
                 screening.id,
             ):
-                tx.update_escalation(
-                    open_one.model_copy(
-                        update={
-                            "tier": flag.tier
-                            if TIER_ORDER[flag.tier] > TIER_ORDER[open_one.tier]
-                            else open_one.tier,
-                            "reason": flag.reason,
-                            "action": flag.action,
-                            "timeframe": flag.timeframe,
-                            "last_screening_id": screening.id,
-                            "updated_by": by,
-                        }
-                    ),
-                    open_one.version,
-                )
+                tier = flag.tier if TIER_ORDER[flag.tier] > TIER_ORDER[open_one.tier] else open_one.tier
+                refreshed = {"tier": tier, **_latest_evidence(flag, screening, by)}
+                tx.update_escalation(open_one.model_copy(update=refreshed), open_one.version)
             continue
         last_closed = same_rule[-1] if same_rule else None
         if last_closed is not None:
@@ -114,14 +116,10 @@ def _update_escalations(
                 patient_id=patient.id or "",
                 rule_id=flag.rule_id,
                 tier=flag.tier,
-                reason=flag.reason,
-                action=flag.action,
-                timeframe=flag.timeframe,
                 opened_at=now,
-                last_screening_id=screening.id,
                 recorded_by=by,
-                updated_by=by,
                 source=source,
+                **_latest_evidence(flag, screening, by),
             )
         )
         after = {"rule_id": flag.rule_id, "tier": flag.tier}

@@ -5,7 +5,7 @@ from it: ODI percent, RMDQ total, STarT Back total and psychosocial subscore, PS
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 from dashboard import fhir_codes as codes
@@ -56,9 +56,14 @@ def _rmdq_score(visit: Visit) -> Score:
     return codes.RMDQ_TOTAL, None if total is None else {"valueInteger": total}
 
 
-def _by_item_number(answers: Mapping[str, T]) -> list[tuple[str, T]]:
-    """Answers keyed "q<n>" in item order (q2 before q10)."""
-    return sorted(answers.items(), key=lambda kv: int(kv[0][1:]))
+def _keyed_response(
+    entries: VisitEntries, slug: str, answers: Mapping[str, T | None], value: Callable[[T], Json]
+) -> str | None:
+    """An instrument answered by item key "q<n>" (STarT Back, ZCQ): its QuestionnaireResponse in item
+    order (q2 before q10, linkIds "<slug>-<n>"), unanswered items left out; None when none was answered."""
+    ordered = sorted(answers.items(), key=lambda kv: int(kv[0][1:]))
+    items = [answer(f"{slug}-{key[1:]}", value(a)) for key, a in ordered if a is not None]
+    return entries.questionnaire_response(slug, items) if items else None
 
 
 def _startback(entries: VisitEntries) -> None:
@@ -68,14 +73,14 @@ def _startback(entries: VisitEntries) -> None:
     if not answers:
         return
     local = entries.bundle.local
-    items = [
-        answer(f"startback-{key[1:]}", {"valueCoding": local(codes.STARTBACK_ANSWER_CODES[choice])})
-        for key, choice in _by_item_number(answers)
-        if choice is not None
-    ]
-    if not items:
+    response = _keyed_response(
+        entries,
+        codes.QUESTIONNAIRE_STARTBACK,
+        answers,
+        lambda choice: {"valueCoding": local(codes.STARTBACK_ANSWER_CODES[choice])},
+    )
+    if response is None:
         return
-    response = entries.questionnaire_response(codes.QUESTIONNAIRE_STARTBACK, items)
     score = score_startback(answers)
     if not score.scorable or score.total is None or score.psychosocial is None:
         return
@@ -113,14 +118,9 @@ def _zcq(entries: VisitEntries) -> None:
     answers = entries.visit.zcq_items
     if not answers:
         return
-    items = [
-        answer(f"zcq-{key[1:]}", {"valueInteger": code})
-        for key, code in _by_item_number(answers)
-        if code is not None
-    ]
-    if not items:
+    response = _keyed_response(entries, codes.QUESTIONNAIRE_ZCQ, answers, lambda code: {"valueInteger": code})
+    if response is None:
         return
-    response = entries.questionnaire_response(codes.QUESTIONNAIRE_ZCQ, items)
     score = score_zcq(answers)
     for slug, code, mean in (
         ("zcq-ss", codes.ZCQ_SYMPTOM_SEVERITY, score.symptom_severity),
