@@ -709,6 +709,31 @@ def test_a_second_visit_with_the_same_finding_does_not_duplicate_the_escalation(
     assert [r.action for r in audit_rows(store)].count("escalation.open") == 1
 
 
+def test_an_open_escalation_takes_the_latest_screenings_evidence_and_keeps_who_opened_it(
+    store: Any, team: Team, patient: Patient
+) -> None:
+    pid = patient.id or ""
+    services.record_visit(store, team.clinician, pid, visit_values(DAY1, saddle_anaesthesia="new"))
+    _, later = services.record_visit(
+        store, team.colleague, pid, visit_values(DAY2, saddle_anaesthesia="new", bladder_dysfunction="new")
+    )
+
+    (escalation,) = escalations(store, pid, "RF_CES")
+    (flag,) = [f for f in later.flags if f.rule_id == "RF_CES"]
+    assert "bladder" in flag.reason
+    assert (escalation.reason, escalation.action, escalation.timeframe) == (
+        flag.reason,
+        flag.action,
+        flag.timeframe,
+    )
+    assert (escalation.last_screening_id, escalation.tier, escalation.status) == (
+        later.id,
+        "EMERGENCY",
+        "open",
+    )
+    assert (escalation.recorded_by, escalation.updated_by) == (team.clinician.id, team.colleague.id)
+
+
 @pytest.mark.parametrize(
     ("action", "detail", "field"),
     [
