@@ -276,6 +276,14 @@ def _set_next_review(tx: Tx, actor: User, patient: Patient, when: dt.date) -> Pa
     return _save_patient_change(tx, actor, patient, updated, patient.version, reason)[0]
 
 
+def _existing_visit(tx: Tx, visit_id: str) -> tuple[Visit, str]:
+    """The stored visit with this id and its patient's id; NotFoundError when there is none."""
+    visit = tx.get_visit(visit_id)
+    if visit is None or visit.patient_id is None:
+        raise NotFoundError("Visit not found.")
+    return visit, visit.patient_id
+
+
 def correct_visit(
     store: Store,
     actor: User,
@@ -290,11 +298,9 @@ def correct_visit(
     reason = _require_reason(reason)
     with store.transaction() as tx:
         authorize(tx, actor, "write_clinical")
-        current = tx.get_visit(visit_id)
-        if current is None or current.patient_id is None:
-            raise NotFoundError("Visit not found.")
+        current, patient_id = _existing_visit(tx, visit_id)
         _refuse_stale(tx, "visit", current, expected_version)
-        patient = tx.get_patient(current.patient_id)
+        patient = tx.get_patient(patient_id)
         assert patient is not None
         updated = _validate(Visit, {**current.model_dump(), **changes, "updated_by": actor.id})
         _check_visit_against_patient(updated, patient)
@@ -320,15 +326,13 @@ def set_visit_archived(
     reason = _require_reason(reason)
     with store.transaction() as tx:
         authorize(tx, actor, "write_clinical")
-        current = tx.get_visit(visit_id)
-        if current is None or current.patient_id is None:
-            raise NotFoundError("Visit not found.")
+        current, patient_id = _existing_visit(tx, visit_id)
         saved = tx.update_visit(
             current.model_copy(update={"archived": archived, "updated_by": actor.id}), current.version
         )
-        _record_archiving(tx, actor, "visit", current, saved, reason, current.patient_id)
-        patient = tx.get_patient(current.patient_id)
-        visits = current_episode_visits(tx, current.patient_id)
+        _record_archiving(tx, actor, "visit", current, saved, reason, patient_id)
+        patient = tx.get_patient(patient_id)
+        visits = current_episode_visits(tx, patient_id)
         if patient is not None and visits:
             _screen_and_escalate(tx, actor, patient, visits, visits[-1].id, _rules(settings))
     return saved

@@ -549,6 +549,22 @@ def test_a_correction_without_a_reason_is_refused_and_nothing_is_written(
     assert (stored.pain_nrs, stored.version) == (6, 1)
 
 
+def test_correcting_or_archiving_an_unknown_visit_is_refused_and_nothing_is_written(
+    store: Any, team: Team, patient: Patient
+) -> None:
+    services.record_visit(store, team.clinician, patient.id or "", visit_values(pain_nrs=6))
+    before = counts(store, patient.id)
+
+    with pytest.raises(NotFoundError, match="Visit not found"):
+        services.correct_visit(
+            store, team.clinician, "no-such-visit", {"pain_nrs": 4}, expected_version=1, reason="Typo"
+        )
+    with pytest.raises(NotFoundError, match="Visit not found"):
+        services.set_visit_archived(store, team.clinician, "no-such-visit", archived=True, reason="Duplicate")
+
+    assert counts(store, patient.id) == before
+
+
 def test_a_stale_correction_is_refused_and_names_who_changed_the_visit(
     store: Any, team: Team, patient: Patient
 ) -> None:
