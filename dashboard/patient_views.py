@@ -11,8 +11,9 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from dashboard.choice_box import coded_choice
 from dashboard.form_errors import error_messages
-from dashboard.languages import LANGUAGES
+from dashboard.languages import LANGUAGES, language_label
 from dashboard.models import RISK_FIELDS, Patient, Visit
 from dashboard.ports import InvalidInputError, Revision, StrideError
 from dashboard.safe_text import md_escape
@@ -51,6 +52,18 @@ def language_choices(current: Mapping[str, Any]) -> tuple[list[str], int]:
     if language not in tags:
         tags.append(language)
     return tags, tags.index(language)
+
+
+def sex_choice(current: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments for the form's sex select box: the codes shown in words, the record's chosen
+    (none for a new patient, so the clinician chooses)."""
+    return {**coded_choice(SEX, "Choose"), "index": sex_index(current)}
+
+
+def language_choice(current: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments for the form's handout-language select box: the tags by name, the record's chosen."""
+    tags, index = language_choices(current)
+    return {"options": tags, "index": index, "format_func": language_label}
 
 
 def field_errors(errors: Mapping[str, str]) -> list[str]:

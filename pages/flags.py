@@ -7,6 +7,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from dashboard import flag_queue, flag_views, letter_services, letters, page_text, progress_views, services
 from dashboard import page_keys as keys
+from dashboard.choice_box import coded_choice
 from dashboard.escalation_services import EscalationGroup
 from dashboard.form_errors import errors_by_field
 from dashboard.letters import RECIPIENTS
@@ -55,14 +56,8 @@ def close_form(group: EscalationGroup) -> None:
     lead_id = group.lead.id
     with st.form(K.CLOSE_FORM.format(lead_id), border=False):
         c1, c2 = st.columns([1, 2])
-        action = c1.selectbox(
-            "Action taken",
-            list(CLOSE_ACTIONS),
-            index=None,
-            format_func=CLOSE_ACTIONS.__getitem__,
-            placeholder="Choose the action taken",
-            key=K.CLOSE_ACTION.format(lead_id),
-        )
+        choice = coded_choice(CLOSE_ACTIONS, "Choose the action taken")
+        action = c1.selectbox("Action taken", **choice, key=K.CLOSE_ACTION.format(lead_id))
         slots = {"close_action": c1.empty()}
         detail_key, detail_help = K.CLOSE_DETAIL.format(lead_id), flag_views.CLOSE_DETAIL_HELP
         detail = c2.text_input("Reference, reason or description", key=detail_key, help=detail_help)

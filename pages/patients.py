@@ -7,7 +7,6 @@ import streamlit as st
 
 from dashboard import checkin_services, invite_views, page_text, patient_views, services
 from dashboard import page_keys as keys
-from dashboard.languages import language_label
 from dashboard.models import Patient
 from dashboard.page_context import page_context, remember_patient
 from dashboard.ports import StrideError
@@ -52,16 +51,14 @@ def patient_fields(form: str, current: dict[str, Any]) -> dict[str, Any]:
     }
     c1, c2, c3 = st.columns(3)
     values["birth_date"] = date_field(c1, "birth_date")
-    sex, sex_index, sex_key = patient_views.SEX, patient_views.sex_index(current), K.field(form, "sex")
-    values["sex"] = c2.selectbox(
-        PATIENT_LABELS["sex"], list(sex), sex_index, sex.__getitem__, key=sex_key, placeholder="Choose"
-    )
+    sex_key, language_key = K.field(form, "sex"), K.field(form, "language")
+    values["sex"] = c2.selectbox(PATIENT_LABELS["sex"], **patient_views.sex_choice(current), key=sex_key)
     values["symptom_onset"] = date_field(c3, "symptom_onset")
     c1, c2 = st.columns(2)
     values["next_review_date"] = date_field(c1, "next_review_date")
-    tags, index = patient_views.language_choices(current)
-    language_key = K.field(form, "language")
-    values["language"] = c2.selectbox("Handout language", tags, index, language_label, key=language_key)
+    values["language"] = c2.selectbox(
+        "Handout language", **patient_views.language_choice(current), key=language_key
+    )
     st.markdown("**Risk history** (used by the red-flag rules)")
     for row in patient_views.RISK_ROWS:
         for col, (name, label) in zip(st.columns(2), row, strict=False):

@@ -112,3 +112,12 @@ def test_the_history_counts_the_changes_and_lists_the_newest_first_with_before_a
     assert patient_views.history_label([first, second]) == "🕘 History of changes (2)"
     (line, change), _ = patient_views.history_entries([first, second])
     assert line.startswith("**v2**") and change == {"before": {"a": 1}, "after": {"a": 2}}
+
+
+def test_the_form_offers_sex_in_words_unchosen_for_a_new_patient_and_the_recorded_language() -> None:
+    new = patient_views.sex_choice({})
+    assert (new["options"], new["index"], new["placeholder"]) == (["F", "M", "X"], None, "Choose")
+    assert new["format_func"]("X") == "Other / not stated"
+    assert patient_views.sex_choice({"sex": "M"})["index"] == 1
+    language = patient_views.language_choice({"language": "es"})
+    assert language["options"][language["index"]] == "es" and language["format_func"]("en") == "English"
