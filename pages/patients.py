@@ -73,12 +73,12 @@ def patient_links(patient: Patient) -> None:
     st.markdown(f"#### {invite_views.SECTION_HEADING}")
     st.caption(invite_views.SECTION_CAPTION)
     pid, kinds = patient.saved_id, invite_views.CREATABLE
-    for col, kind in zip(st.columns(len(kinds)), kinds if can_write else (), strict=False):
-        create = partial(invite_views.create_link, store, user, pid, kind, settings)
-        if col.button(invite_views.CREATE_LABELS[kind], key=K.CREATE_LINK.format(kind)) and (
-            new := attempt(create)
-        ):
-            st.session_state[K.NEW_LINK] = new
+    if can_write:  # no empty row of columns for a role that may not create links
+        for col, kind in zip(st.columns(len(kinds)), kinds, strict=True):
+            create = partial(invite_views.create_link, store, user, pid, kind, settings)
+            label, key = invite_views.CREATE_LABELS[kind], K.CREATE_LINK.format(kind)
+            if col.button(label, key=key) and (new := attempt(create)):
+                st.session_state[K.NEW_LINK] = new
     if shown := invite_views.link_for(st.session_state.get(K.NEW_LINK), pid):
         with st.container(border=True):
             st.markdown(f"**{invite_views.shown_heading(shown)}**")
