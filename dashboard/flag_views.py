@@ -10,6 +10,7 @@ since an escalation may come from an import.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Final, TypedDict
 
 from dashboard import page_text
@@ -32,6 +33,7 @@ PATIENT_REPORTED: Final = (
     "🗣️ **Patient-reported, provisional:** raised by the patient's own answers (check-in or walking "
     "diary), not at a visit. Ask the questions in person."
 )
+TOLD_HELP: Final = "The safety-netting advice you gave, printed in the letter as you write it."
 LETTER_DOWNLOAD: Final = Download("Download the referral letter (PDF)", PDF, icon="✉️", primary=True)
 
 
@@ -77,6 +79,23 @@ def escalation_text(esc: Escalation, *, one_of_several: bool) -> str:
         + f"**Reason:** {md_escape(esc.reason)}  \n"
         + f"**Action:** {md_escape(esc.action)}  \n**Timeframe:** {md_escape(esc.timeframe)}"
     )
+
+
+def event_texts(group: EscalationGroup) -> list[str]:
+    """The card's markdown blocks: the event's heading, then each rule's text (headed by its rule and
+    tier when the event has several)."""
+    several = len(group.escalations) > 1
+    return [event_heading(group), *(escalation_text(e, one_of_several=several) for e in group.escalations)]
+
+
+def queue_summary(groups: Sequence[EscalationGroup]) -> str:
+    """The bold line above the queue: every open escalation counted by tier (the filters aside)."""
+    return f"**{page_text.open_flag_summary(esc.tier for g in groups for esc in g.escalations)}**"
+
+
+def showing_caption(shown: Sequence[EscalationGroup], groups: Sequence[EscalationGroup]) -> str:
+    """'Showing 3 of 7 events.': what the filters leave of the open events."""
+    return f"Showing {len(shown)} of {len(groups)} events."
 
 
 def opened_caption(group: EscalationGroup, now: dt.datetime, tz_name: str) -> str:

@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final, TypedDict
 
-from dashboard import checkin_text
+from dashboard import checkin_services, checkin_text
 from dashboard.config import Settings
 from dashboard.downloads import PDF, Download
 from dashboard.page_text import local_datetime, local_time
 from dashboard.patient_reported import Invite, InviteKind, InviteState, invite_link, invite_state
+from dashboard.ports import Store, User
 
 SECTION_HEADING: Final = "Links for the patient (check-in and walking diary)"
 SECTION_CAPTION: Final = (
@@ -88,6 +89,13 @@ def shown_link(invite: Invite, token: str, public_url: str) -> ShownLink:
     )
 
 
+def create_link(store: Store, user: User, patient_id: str, kind: InviteKind, settings: Settings) -> ShownLink:
+    """Create a check-in or diary link for the patient (checkin_services.create_invite: audited, the
+    account re-checked) and give it as the page shows it once."""
+    issued = checkin_services.create_invite(store, user, patient_id, kind, settings=settings)
+    return shown_link(issued.invite, issued.token, settings.public_url)
+
+
 def link_for(kept: object, patient_id: str) -> ShownLink | None:
     """The link kept in the session if it belongs to the chosen patient; None (forget it) otherwise."""
     return kept if isinstance(kept, ShownLink) and kept.patient_id == patient_id else None
@@ -147,6 +155,7 @@ class LinkRow:
     ends: str
     state: str
     can_revoke: bool  # only an open link can be revoked
+    is_shown: bool = False  # the link just created and shown once above the list (revoking it hides it)
 
     @property
     def times(self) -> str:
@@ -154,8 +163,11 @@ class LinkRow:
         return f"created {self.created} · ends {self.ends}"
 
 
-def link_rows(invites: Iterable[Invite], now: dt.datetime, tz_name: str) -> list[LinkRow]:
-    """The patient's links, newest first: kind, created and end times (clinic's zone), state in words."""
+def link_rows(
+    invites: Iterable[Invite], now: dt.datetime, tz_name: str, shown: ShownLink | None = None
+) -> list[LinkRow]:
+    """The patient's links, newest first: kind, created and end times (clinic's zone), state in words,
+    and which of them is the link `shown` once above the list."""
     rows = []
     for invite in sorted(invites, key=lambda i: i.created_at, reverse=True):
         state = invite_state(invite, now)
@@ -167,6 +179,7 @@ def link_rows(invites: Iterable[Invite], now: dt.datetime, tz_name: str) -> list
                 local_time(invite.expires_at, tz_name),
                 STATE_WORDS[state],
                 state == "open",
+                shown is not None and shown.invite_id == invite.id,
             )
         )
     return rows

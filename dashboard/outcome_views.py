@@ -36,7 +36,10 @@ __all__ = [
     "DEFAULT_PERIOD_KIND",
     "EVERYONE",
     "MEASURE_CAPTION",
+    "MEASURE_LABEL",
     "MEASURE_NAMES",
+    "NOTHING_DISCHARGED",
+    "PAGE_CAPTION",
     "PDF_DOWNLOAD",
     "PERIOD_KINDS",
     "any_red_flag_raised",
@@ -48,10 +51,12 @@ __all__ = [
     "filters_chosen",
     "funnel_caption",
     "funnel_frame",
+    "headline_counts",
     "measure_frame",
     "measures_with_data",
     "period_choices",
     "period_heading",
+    "period_kind",
     "rule_target_note",
     "timeliness_caption",
     "timeliness_frame",
@@ -70,6 +75,16 @@ CASE_MIX_NOTE = (
     "Differences between clinicians can reflect case mix (who they see), not only care. Nobody is "
     "ranked: a point outside the funnel's limits is a prompt to look at the cases, not a verdict."
 )
+PAGE_CAPTION = (
+    "Results at discharge for the clinic lead: the share of discharged episodes with a clinically "
+    "important improvement, how complete the data is, each clinician against the clinic's rate, and "
+    f"whether red flags were acted on in time. {CASE_MIX_NOTE}"
+)
+NOTHING_DISCHARGED = (
+    "No episode was discharged in this period with these filters, so there is nothing to report yet. "
+    "Choose a longer period or clear a filter."
+)
+MEASURE_LABEL = "Measure for the funnel plot and the trend"
 PERIOD_KINDS: tuple[str, ...] = ("Month", "Quarter", "Year", "Custom")
 DEFAULT_PERIOD_KIND = "Quarter"
 EVERYONE = "Everyone"  # each filter's first choice: nobody left out
@@ -79,6 +94,11 @@ MEASURE_CAPTION = (
     "Complete: a baseline and a later final value of that measure. % improved is of the complete "
     f"episodes, with a Wilson 95% interval; completeness is complete ÷ with a baseline. {DECISION_SUPPORT}"
 )
+
+
+def period_kind(chosen: str | None) -> str:
+    """The kind of period shown: the one chosen, or the default while none is (the control cleared)."""
+    return chosen or DEFAULT_PERIOD_KIND
 
 
 def period_choices(kind: str, today: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
@@ -130,6 +150,16 @@ def filters_chosen(
 def period_heading(outcomes: ClinicOutcomes) -> str:
     """'1 Oct 2026 to 4 Dec 2026': the period the report covers."""
     return f"{outcomes.period_start:%-d %b %Y} to {outcomes.period_end:%-d %b %Y}"
+
+
+def headline_counts(outcomes: ClinicOutcomes) -> list[tuple[str, int, str | None]]:
+    """The three counts above the results (label, number of episodes, help): discharged in the period,
+    with a complete measure, and open (in progress, never in a denominator)."""
+    return [
+        ("Discharged in the period", outcomes.n_discharged, None),
+        ("With a complete measure", outcomes.n_complete_any, None),
+        ("Episodes in progress (open)", outcomes.in_progress, "Open episodes never enter a denominator."),
+    ]
 
 
 def download_file_name(outcomes: ClinicOutcomes, extension: str) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from dashboard import auth
 from dashboard import page_keys as keys
 from dashboard.config import Settings
 from dashboard.plan import Library
@@ -34,6 +35,11 @@ class PageContext:
         if self.library_loader is None:  # pragma: no cover - the router always sets it
             raise LookupError("the advice library is not loaded")
         return self.library_loader()
+
+    def can(self, permission: str) -> bool:
+        """Whether the signed-in user's role (re-read from the store by the router this run) allows
+        `permission`: what a page offers; every service checks the stored account again."""
+        return auth.can(self.user.role, permission)
 
 
 def chosen_patient_id(session: Mapping[Any, Any], query: Mapping[str, str]) -> str:

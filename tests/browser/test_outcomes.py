@@ -10,9 +10,10 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
+from dashboard import outcome_views
 from data.demo import DEMO_PATIENTS, DEMO_TODAY
 from tests.browser.conftest import assert_no_exception, screenshot, seed_demo, wait_for_app
-from tests.browser.test_pages_in_browser import go_to, log_in
+from tests.browser.test_pages_in_browser import choose, go_to, log_in
 from tests.conftest import pdf_text
 
 
@@ -59,6 +60,14 @@ def test_a_clinic_lead_reads_the_funnel_plot_and_downloads_the_report(
     assert "each clinician against the clinic's rate" in text
     assert "Demo Physio Blake" in text and "below the 95% limit (alert)" in text
     assert "within the expected range" in text and "DEMO-" not in text
+
+    # Another measure redraws only its own section (an st.fragment): the funnel follows the choice and
+    # the rest of the page stays as it was.
+    choose(page, outcome_views.MEASURE_LABEL, "Disability (ODI)")
+    expect(chart.locator(".gtitle")).to_have_text("Disability (ODI): % improved by clinician")
+    expect(page.get_by_text("Clinically important improvement at discharge")).to_be_visible()
+    expect(page.get_by_role("button", name="Download this report (PDF)")).to_be_visible()
+    assert_no_exception(page, server)
 
 
 def test_a_period_that_ends_before_it_starts_is_refused_in_words(page, app):

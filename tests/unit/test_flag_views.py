@@ -120,3 +120,18 @@ def test_a_clinicians_escalation_carries_no_patient_reported_mark() -> None:
     level, line = flag_views.tier_line(one_rule())
     assert "patient-reported" not in line
     assert "Patient-reported" not in flag_views.escalation_text(one_rule().lead, one_of_several=False)
+
+
+def test_a_card_shows_the_heading_then_each_rule_headed_only_when_there_are_several() -> None:
+    heading, text = flag_views.event_texts(one_rule())
+    assert heading == flag_views.event_heading(one_rule()) and text.startswith("**Reason:**")
+    heading, *texts = flag_views.event_texts(three_rules())
+    assert [t.split("**")[1] for t in texts] == ["RF\\_CES", "RF\\_INFECTION", "RF\\_FRACTURE"]
+
+
+def test_the_queue_counts_every_open_escalation_by_tier_and_says_how_many_events_the_filters_leave() -> None:
+    groups = [one_rule(), three_rules()]
+    summary = flag_views.queue_summary(groups)
+    assert summary.startswith("**") and summary.endswith("**")
+    assert "1 emergency" in summary.lower() and "3 urgent" in summary.lower()
+    assert flag_views.showing_caption(groups[:1], groups) == "Showing 1 of 2 events."

@@ -83,3 +83,11 @@ def test_links_are_listed_newest_first_with_their_state_in_words() -> None:
         "15 Jan 2027, 08:00",
     )
     assert rows[0].times == "created 04 Dec 2026, 08:00 · ends 15 Jan 2027, 08:00"
+
+
+def test_the_link_just_shown_is_marked_in_the_list_so_revoking_it_hides_it() -> None:
+    new = shown()
+    invites = [make_invite(NOW, id=new.invite_id), make_invite(NOW - dt.timedelta(hours=1), id="other")]
+    rows = invite_views.link_rows(invites, NOW, "Europe/London", new)
+    assert [(r.invite_id, r.is_shown) for r in rows] == [(new.invite_id, True), ("other", False)]
+    assert not any(r.is_shown for r in invite_views.link_rows(invites, NOW, "Europe/London"))

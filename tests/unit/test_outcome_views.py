@@ -76,3 +76,24 @@ def test_the_captions_name_the_funnel_statuses_and_the_shorter_rule_targets() ->
     assert "Spiegelhalter 2005" in outcome_views.funnel_caption()
     assert outcome_views.timeliness_caption().endswith(outcome_views.rule_target_note())
     assert outcome_views.MEASURE_CAPTION.startswith("Complete: a baseline and a later final value")
+
+
+def test_a_cleared_period_control_falls_back_to_the_default_kind() -> None:
+    assert outcome_views.period_kind(None) == outcome_views.DEFAULT_PERIOD_KIND == "Quarter"
+    assert outcome_views.period_kind("Year") == "Year"
+
+
+def test_the_headline_counts_discharged_complete_and_open_episodes() -> None:
+    outcomes = report(discharged(pain_nrs=IMPROVED), discharged()).outcomes
+    counts = outcome_views.headline_counts(outcomes)
+    assert [(label, n) for label, n, _help in counts] == [
+        ("Discharged in the period", 2),
+        ("With a complete measure", 1),
+        ("Episodes in progress (open)", 0),
+    ]
+    assert counts[2][2] == "Open episodes never enter a denominator."
+
+
+def test_the_page_says_that_differences_can_reflect_case_mix() -> None:
+    assert outcome_views.PAGE_CAPTION.endswith(outcome_views.CASE_MIX_NOTE)
+    assert "Choose a longer period or clear a filter." in outcome_views.NOTHING_DISCHARGED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from dashboard import page_keys as keys
@@ -49,3 +50,13 @@ def test_remembering_a_patient_sets_the_session_and_the_address() -> None:
     query: dict[str, str] = {}
     remember_patient(session, query, "p-7")
     assert session[keys.PATIENT_ID] == "p-7" and query[keys.PATIENT_QUERY] == "p-7"
+
+
+def test_the_context_says_what_the_signed_in_role_may_do() -> None:
+    clinician = page_context(routed_session(), {})
+    readonly = page_context(
+        routed_session(**{keys.USER: dataclasses.replace(CLINICIAN, role="readonly")}), {}
+    )
+    assert clinician is not None and readonly is not None
+    assert clinician.can("write_clinical") and not readonly.can("write_clinical")
+    assert not clinician.can("view_outcomes")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from dashboard import patient_views
-from dashboard.ports import Revision
+from dashboard.models import RISK_FIELDS
+from dashboard.ports import InvalidInputError, Revision, StrideError
 from tests.factories import make_patient, make_visit
 
 
@@ -65,3 +66,58 @@ def test_an_archived_patient_is_restored_and_an_active_one_archived() -> None:
 def test_a_change_to_the_record_shows_its_version_time_and_escaped_reason() -> None:
     rev = Revision("patient", "p1", 2, dt.datetime(2026, 12, 4, 9, 14), "u1", "typo_fix", None, None)
     assert patient_views.revision_line(rev) == "**v2** · 2026-12-04 09:14 UTC · reason: typo\\_fix"
+
+
+def test_a_refusal_of_the_form_names_each_field_by_its_label_and_escapes_it() -> None:
+    refusal = InvalidInputError({"birth_date": "Must not be in the *future*.", "family_name": "Give a name."})
+    messages = patient_views.refusal_messages(refusal, by_label=True)
+    assert [m.split("\\:")[0] for m in messages] == ["Date of birth", "Family name"]
+    assert "\\*future\\*" in messages[0]
+
+
+def test_any_other_refusal_is_one_escaped_sentence() -> None:
+    refusal = InvalidInputError({"query": "Search text cannot contain control characters."})
+    assert patient_views.refusal_messages(refusal) == ["Search text cannot contain control characters\\."]
+    assert patient_views.refusal_messages(StrideError("Not *found*"), by_label=True) == ["Not \\*found\\*"]
+
+
+def test_the_add_form_is_open_only_when_nothing_is_searched_and_no_patient_is_chosen() -> None:
+    assert patient_views.add_form_expanded("", "")
+    assert not patient_views.add_form_expanded("Zoe", "")
+    assert not patient_views.add_form_expanded("", "p1")
+
+
+def test_the_risk_checkboxes_come_two_a_row_in_the_forms_order() -> None:
+    rows = patient_views.RISK_ROWS
+    assert all(len(row) == 2 for row in rows[:-1]) and 1 <= len(rows[-1]) <= 2
+    assert [name for row in rows for name, _label in row] == list(RISK_FIELDS)
+    assert rows[0][0] == ("history_of_cancer", "History of cancer (current or previous)")
+
+
+def test_a_search_result_says_when_the_patient_was_born() -> None:
+    assert patient_views.born_caption(make_patient(birth_date=dt.date(1961, 3, 9))) == "born 1961-03-09"
+
+
+def test_visits_are_listed_newest_first_with_their_ids() -> None:
+    older, newer = make_visit(0, id="v1", pain_nrs=6), make_visit(14, id="v2", pain_nrs=3)
+    assert patient_views.visit_rows([older, newer]) == [
+        ("v2", "**2025-02-17**", "Pain 3/10", "Walking: no test"),
+        ("v1", "**2025-02-03**", "Pain 6/10", "Walking: no test"),
+    ]
+
+
+def test_the_history_counts_the_changes_and_lists_the_newest_first_with_before_and_after() -> None:
+    first = Revision("patient", "p1", 1, dt.datetime(2026, 12, 1, 8, 0), "u1", "created", None, {"a": 1})
+    second = Revision("patient", "p1", 2, dt.datetime(2026, 12, 4, 9, 14), "u1", "typo", {"a": 1}, {"a": 2})
+    assert patient_views.history_label([first, second]) == "🕘 History of changes (2)"
+    (line, change), _ = patient_views.history_entries([first, second])
+    assert line.startswith("**v2**") and change == {"before": {"a": 1}, "after": {"a": 2}}
+
+
+def test_the_form_offers_sex_in_words_unchosen_for_a_new_patient_and_the_recorded_language() -> None:
+    new = patient_views.sex_choice({})
+    assert (new["options"], new["index"], new["placeholder"]) == (["F", "M", "X"], None, "Choose")
+    assert new["format_func"]("X") == "Other / not stated"
+    assert patient_views.sex_choice({"sex": "M"})["index"] == 1
+    language = patient_views.language_choice({"language": "es"})
+    assert language["options"][language["index"]] == "es" and language["format_func"]("en") == "English"
