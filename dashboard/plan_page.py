@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from dashboard import page_keys, services
 from dashboard.config import Settings
-from dashboard.downloads import PDF, Download
+from dashboard.downloads import HTML, PDF, Download
 from dashboard.handout_language import HandoutChoice
 from dashboard.models import field_errors
 from dashboard.plan import (
@@ -64,6 +64,24 @@ HANDOUT = Download(
     rerun=True,  # the rerun lists the handout just given
 )
 STORED_HANDOUT = Download("PDF", PDF, help="The stored PDF, exactly as it was given.")
+WEB_HANDOUT = Download(
+    "Web version (HTML)",
+    HTML,
+    icon="🌐",
+    help="The same plan as one web page: open it in a browser to read it aloud or print it.",
+)
+# Issue 23: the PDF has no tags (fpdf2 cannot write a tagged PDF), so a screen reader cannot follow it.
+WEB_INTRO = (
+    "The PDF cannot be tagged for screen readers today. **For screen readers, use the web version**: "
+    "the same plan with headings, lists, the drawings described in words and the safety-net box. "
+    "Download it, or send it to the patient's phone with a plan link below."
+)
+PLAN_LINK_HEADING = "Plan link for the patient"
+PLAN_LINK_CAPTION = (
+    "The patient opens the web version of the handout last given on their phone, after typing their "
+    "date of birth. The link works for 6 weeks; revoke it on the Patients page."
+)
+PLAN_LINK_LABEL = "Create a plan link"
 
 Render = Callable[..., bytes]
 
@@ -203,17 +221,38 @@ def give_handout(
         user,
         patient_id,
         pdf=pdf,
-        plan={**choice.plan.model_dump(mode="json"), "handout_language": choice.provenance()},
+        plan=choice.stored_plan(),
         rule_set_version=rule_set_version,
         library_version=library_version,
     )
     return pdf
 
 
+def web_file_name(plan_date: dt.date) -> str:
+    """The web version's file name, dated with the plan (clinic date)."""
+    return f"stride-plan-{plan_date:%Y-%m-%d}.html"
+
+
+def web_copy(store: Store, user: User, patient_id: str, page: str) -> bytes:
+    """The web version's bytes (UTF-8) at the click; the copy is audited like any export."""
+    services.record_export(store, user, "handout_web", patient_id=patient_id)
+    return page.encode("utf-8")
+
+
 def stored_copy(store: Store, user: User, patient_id: str, pdf: bytes) -> bytes:
     """A stored handout's bytes exactly as given; the copy is audited like any export."""
     services.record_export(store, user, "handout_copy", patient_id=patient_id)
     return pdf
+
+
+def handouts_after_click(
+    load: Callable[[], list[Handout]], handouts: list[Handout], shown_before: int, downloaded: bool
+) -> tuple[list[Handout], bool]:
+    """The handouts to list after this run, and whether the one just given is still being recorded."""
+    if downloaded and len(handouts) <= shown_before:
+        handouts = wait_for_new_handout(load, handouts, shown_before)
+        return handouts, len(handouts) <= shown_before
+    return handouts, False
 
 
 def wait_for_new_handout(

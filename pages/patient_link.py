@@ -4,7 +4,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import auth, page_text
+from dashboard import auth, page_text, plan_link
 from dashboard import checkin_services as cs
 from dashboard import checkin_text as text
 from dashboard import page_keys as keys
@@ -12,6 +12,7 @@ from dashboard import patient_reported as pr
 from dashboard.config import Settings
 from dashboard.ports import Store
 from dashboard.safe_text import md_escape
+from reports import handout_web
 
 # The patient's own page, reached only with a link (`/checkin?t=<token>`); it needs no account.
 # Phone-first: one narrow column, large choices, plain words; nothing of the record before the
@@ -43,7 +44,7 @@ if view is None:
     st.stop()
 invite = view.invite
 st.title(md_escape(view.clinic_name))
-st.subheader(text.DIARY_TITLE if invite.kind == "diary" else text.TITLE)
+st.subheader(plan_link.link_title(invite.kind))
 
 # --- identity ------------------------------------------------------------------------------------
 if st.session_state.get(K.VERIFIED) != invite.id:
@@ -68,6 +69,22 @@ if st.session_state.get(K.VERIFIED) != invite.id:
                 st.rerun()
             st.error(result.message)
     st.caption(text.NOT_WATCHED)
+    st.stop()
+
+# --- the web version of the handout as given (issue 23) ---------------------------------------------
+if invite.kind == "plan":
+    kept = st.session_state.get(K.PLAN_HTML)
+    if not kept or kept[0] != invite.id:  # read and audited once in this tab, not on every rerun
+        handout = plan_link.plan_for_link(store, token)
+        if handout is None:
+            st.info(plan_link.NOT_AVAILABLE)
+            st.stop()
+        # st.html keeps <img> of the drawings (its sanitizer removes inline SVG); no script runs.
+        page = handout_web.render_html(
+            handout.plan, **handout.render_options(), inline_svg=False, fragment=True
+        )
+        st.session_state[K.PLAN_HTML] = kept = (invite.id, page)
+    st.html(kept[1])
     st.stop()
 
 details = cs.link_details(store, token, settings)

@@ -3,15 +3,24 @@ import logging
 
 import streamlit as st
 
-from dashboard import auth, page_text, plan_page, presenters, red_flags, services
+from dashboard import (
+    auth,
+    checkin_services,
+    invite_views,
+    page_text,
+    plan_page,
+    presenters,
+    red_flags,
+    services,
+)
 from dashboard.handout_language import choose_handout, font_note, language_notes, language_options, review_of
 from dashboard.languages import language_label
 from dashboard.page_context import page_context, remember_patient
 from dashboard.page_keys import Plan as K
 from dashboard.plan import ADVICE_SECTIONS, SECTION_HEADINGS, escalation_warnings, placeholder_values
-from dashboard.ports import StrideError
+from dashboard.ports import InvalidInputError, StrideError
 from dashboard.safe_text import md_escape
-from reports import handout, i18n
+from reports import handout, handout_web, i18n, invite_slip
 
 # A deep link as the very first request after a restart can run this script before the router
 # (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
@@ -187,15 +196,30 @@ with preview:
     with st.container(border=True, height=900, key=K.PREVIEW):
         st.markdown(page_text.plan_markdown(edited))
 
+    # --- the web version (issue 23): the same plan as accessible HTML --------------------------------
+    st.markdown("### Web version")
+    st.caption(plan_page.WEB_INTRO)
+    web_options = {**choice.render_options(large_print=large_print), "provenance": choice.provenance()}
+    if can_give and auth.can(user.role, "export_patient"):
+        page = handout_web.render_html(choice.plan, **web_options)
+        copy = functools.partial(plan_page.web_copy, store, user, patient_id, page)
+        st.download_button(
+            data=copy,
+            **plan_page.WEB_HANDOUT.button(K.WEB_DOWNLOAD, plan_page.web_file_name(edited.plan_date)),
+        )
+    with st.expander("Show the web version here", expanded=False, key=K.WEB_PREVIEW):
+        # st.html's sanitizer removes inline SVG: the drawings come as <img> of the same SVG.
+        st.html(handout_web.render_html(choice.plan, **web_options, inline_svg=False, fragment=True))
+
     st.markdown("### Handouts given")
-    handouts = record.handouts
-    shown_before = st.session_state.get(K.HANDOUT_COUNT, len(handouts))
-    if downloaded and len(handouts) <= shown_before:
-        with st.spinner("Recording the handout…"):
-            reload = functools.partial(services.open_patient, store, user, patient_id, audit=False)
-            handouts = plan_page.wait_for_new_handout(lambda: reload().handouts, handouts, shown_before)
-        if len(handouts) <= shown_before:
-            st.caption("The handout is still being recorded; it will be listed here shortly.")
+    shown_before = st.session_state.get(K.HANDOUT_COUNT, len(record.handouts))
+    reload = functools.partial(services.open_patient, store, user, patient_id, audit=False)
+    with st.spinner("Recording the handout…", show_time=False):
+        handouts, pending = plan_page.handouts_after_click(
+            lambda: reload().handouts, record.handouts, shown_before, downloaded
+        )
+    if pending:
+        st.caption("The handout is still being recorded; it will be listed here shortly.")
     st.session_state[K.HANDOUT_COUNT] = len(handouts)
     if not (given := page_text.handout_rows(handouts, settings.timezone)):
         st.caption("No handout has been given to this patient yet.")
@@ -207,3 +231,39 @@ with preview:
             copy = functools.partial(plan_page.stored_copy, store, user, patient_id, stored[row["id"]])
             spec = plan_page.STORED_HANDOUT.button(K.GIVEN + row["id"], plan_page.given_file_name(row))
             c2.download_button(data=copy, **spec)
+
+    # --- a plan link: the web version of the last handout on the patient's phone (§12) -------------
+    st.markdown(f"### {plan_page.PLAN_LINK_HEADING}")
+    st.caption(plan_page.PLAN_LINK_CAPTION)
+    if (
+        handouts
+        and auth.can(user.role, "write_clinical")
+        and st.button(plan_page.PLAN_LINK_LABEL, key=K.CREATE_LINK)
+    ):
+        try:
+            issued = checkin_services.create_invite(store, user, patient_id, "plan", settings=settings)
+            st.session_state[K.NEW_LINK] = invite_views.shown_link(
+                issued.invite, issued.token, settings.public_url
+            )
+        except InvalidInputError as exc:
+            st.error(md_escape(" ".join(exc.errors.values())))
+        except StrideError as exc:
+            st.error(md_escape(str(exc)))
+    if new_link := invite_views.link_for(st.session_state.get(K.NEW_LINK), patient_id):
+        with st.container(border=True):
+            st.markdown(f"**{invite_views.shown_heading(new_link)}**")
+            st.warning(invite_views.SHOWN_ONCE)
+            st.code(new_link.link, language=None, wrap_lines=True)
+            st.caption(invite_views.ends_line(new_link.expires_at, settings.timezone))
+            title = invite_views.qr_title(new_link.kind)
+            st.image(invite_slip.qr_svg(new_link.link, title=title), alt=title)
+            slip = invite_views.slip_content(new_link, settings)
+            name = invite_views.slip_file_name(new_link, settings.timezone)
+            left, right = st.columns(2)
+            left.download_button(
+                data=lambda: invite_slip.render_slip(**slip),
+                **invite_views.SLIP_DOWNLOAD.button(K.LINK_SLIP, name),
+            )
+            if right.button(invite_views.DONE_LABEL, key=K.LINK_DONE, type="primary"):
+                st.session_state.pop(K.NEW_LINK, None)
+                st.rerun()
