@@ -138,9 +138,11 @@ class _Page:
 
     # Text -----------------------------------------------------------------------------------------
 
-    def list_of(self, lines: Iterable[str], tag: str = "ul") -> None:
-        """A list of escaped lines (nothing for none)."""
-        items = "".join(f"<li>{escape(line)}</li>" for line in lines if line)
+    def list_of(self, lines: Iterable[str], tag: str = "ul", *, own_direction: bool = False) -> None:
+        """A list of escaped lines (nothing for none); `own_direction` for the patient's own words,
+        which may be in another script than the handout (an English goal in an Arabic plan)."""
+        li = '<li dir="auto">' if own_direction else "<li>"
+        items = "".join(f"{li}{escape(line)}</li>" for line in lines if line)
         if items:
             self.add(f"<{tag}>{items}</{tag}>")
 
@@ -195,9 +197,9 @@ class _Page:
                 note += f'<br><span lang="en" dir="ltr">{escape(UNREVIEWED_NOTE)}</span>'
             self.add(f'<p class="review-note" role="note">{note}</p>')
         if plan.clinic_name:
-            self.add(f'<p class="clinic"><strong>{escape(plan.clinic_name)}</strong></p>')
+            self.add(f'<p class="clinic" dir="auto"><strong>{escape(plan.clinic_name)}</strong></p>')
         if plan.clinic_address:
-            self.add(f'<p class="muted">{escape(plan.clinic_address)}</p>')
+            self.add(f'<p class="muted" dir="auto">{escape(plan.clinic_address)}</p>')
         self.add(f"<h1>{escape(self.t(DOCUMENT_TITLE))}</h1>")
         name = self.isolated("For {name}", "name", plan.patient_display_name)
         self.add(f'<p class="patient"><strong>{name}</strong></p>')
@@ -223,7 +225,7 @@ class _Page:
             return
         self.open_section("goals")
         self.add(f"<p>{escape(self.t(GOALS_LEAD))}</p>")
-        self.list_of(self.plan.goals)
+        self.list_of(self.plan.goals, own_direction=True)
         self.add("</section>")
 
     def programme(self, weeks: Sequence[ProgrammeWeek]) -> str:
@@ -337,7 +339,7 @@ def render_html(
         page.section(key, plan.section(key))
     if plan.personal_note:
         page.open_section("personal_note")
-        page.add(f"<p>{escape(plan.personal_note)}</p></section>")
+        page.add(f'<p dir="auto">{escape(plan.personal_note)}</p></section>')
     if not plan.safety_first:
         page.safety_net(plan.safety_net, heading=net_heading, key="safety_net")
     if english_safety_net and language != "en":
