@@ -31,7 +31,7 @@ from reports.handout_advice import (
     _is_table,
     _table_rows,
 )
-from reports.handout_page import UNREVIEWED_NOTE
+from reports.handout_page import UNREVIEWED_NOTE, prepared_line
 from reports.house_style import MONTHS
 from reports.i18n import furniture
 
@@ -273,21 +273,9 @@ class _Page:
 
     def footer(self, provenance: Mapping[str, Any] | None) -> None:
         """Who prepared the plan, as decision support, and where it came from."""
-        plan = self.plan
-        who = plan.clinician_name or self.t("your physio")
-        if plan.clinic_name:
-            prepared = self.t(
-                "Prepared for you by {who} at {clinic}, with Stride decision support.",
-                who=who,
-                clinic=plan.clinic_name,
-            )
-        else:
-            prepared = self.t("Prepared for you by {who}, with Stride decision support.", who=who)
+        prepared, source = prepared_line(self.plan, self.t), provenance_line(self.plan, provenance)
         self.add(f'<footer><p class="muted">{escape(prepared)}</p>')
-        self.add(
-            f'<p class="muted provenance" lang="en" dir="ltr">{escape(provenance_line(plan, provenance))}</p>'
-        )
-        self.add("</footer>")
+        self.add(f'<p class="muted provenance" lang="en" dir="ltr">{escape(source)}</p></footer>')
 
 
 def provenance_line(plan: Plan, provenance: Mapping[str, Any] | None) -> str:
