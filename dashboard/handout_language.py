@@ -130,6 +130,10 @@ class HandoutChoice:
             "bilingual_with": self.english if self.bilingual else None,
         }
 
+    def web_options(self, *, large_print: bool) -> dict[str, Any]:
+        """Keyword arguments for `reports.handout_web.render_html` of :attr:`plan` (as printed)."""
+        return {**self.render_options(large_print=large_print), "provenance": self.provenance()}
+
     def provenance(self) -> dict[str, Any]:
         """The language, catalogue version and review state stored with the handout's plan."""
         translation, review = self.translation, self.review

@@ -9,16 +9,18 @@ The page reads its widgets, calls these and renders the results; the handout's l
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from dashboard import page_keys, services
+from dashboard import checkin_services, invite_views, page_keys, presenters, services
 from dashboard.config import Settings
 from dashboard.downloads import HTML, PDF, Download
-from dashboard.handout_language import HandoutChoice
+from dashboard.handout_language import HandoutChoice, Translated
+from dashboard.invite_views import ShownLink
 from dashboard.models import field_errors
 from dashboard.plan import (
     SAFETY_FIRST_TIERS,
@@ -29,9 +31,11 @@ from dashboard.plan import (
     PlanExercise,
     PlanItem,
     build_plan,
+    escalation_warnings,
     never_recommend_hits,
+    placeholder_values,
 )
-from dashboard.ports import Handout, Store, StrideError, User
+from dashboard.ports import Handout, InvalidInputError, Store, StrideError, User
 from dashboard.safe_text import md_escape
 from dashboard.visit_form import error_message
 
@@ -84,6 +88,8 @@ PLAN_LINK_CAPTION = (
 PLAN_LINK_LABEL = "Create a plan link"
 
 Render = Callable[..., bytes]
+Translate = Callable[[Plan, Library, str, dict[str, str]], Translated | None]
+Notice = tuple[Literal["error", "warning", "info"], str, str]  # how loud, the words, the icon
 
 
 def library_caption(version: str) -> str:
@@ -96,6 +102,26 @@ def fresh_review(session: MutableMapping[Any, Any], patient_id: str) -> None:
     for key in [k for k in session if str(k).startswith(K.PREFIX)]:
         del session[key]
     session[K.AUDITED] = patient_id
+
+
+def open_record(
+    store: Store, user: User, session: MutableMapping[Any, Any], patient_id: str
+) -> services.PatientRecord:
+    """The patient's record; the first view in this session is audited and starts a fresh review."""
+    first_open = is_first_open(session, patient_id)
+    record = services.open_patient(store, user, patient_id, audit=first_open)
+    if first_open:
+        fresh_review(session, patient_id)
+    return record
+
+
+def load_library(load: Callable[[], Library]) -> Library | None:
+    """The advice library, or None (logged by its error's type only) when its files cannot be read."""
+    try:
+        return load()
+    except Exception as exc:  # a broken library file: the page says so plainly, never a traceback
+        logging.getLogger("stride").error("advice library could not be loaded: %s", type(exc).__name__)
+        return None
 
 
 def is_first_open(session: Mapping[Any, Any], patient_id: str) -> bool:
@@ -118,6 +144,36 @@ def escalation_notice(warning: EscalationWarning) -> tuple[Literal["error", "war
             "Act on the escalation first (Flags page)."
         )
     return kind, text
+
+
+def escalation_notices(record: services.PatientRecord, settings: Settings) -> list[Notice]:
+    """Every open escalation as the page shows it above the plan, loudest first (issue 19)."""
+    return [
+        (*escalation_notice(warning), presenters.TIER_ICON[warning.tier])
+        for warning in escalation_warnings(record.escalations, settings)
+    ]
+
+
+def translation_for(
+    language: str, plan: Plan, library: Library, settings: Settings, translate: Translate
+) -> Translated | None:
+    """The edited plan in the patient's language (None for English or a language without a catalogue)."""
+    if language == "en":
+        return None
+    return translate(plan, library, language, placeholder_values(settings))
+
+
+def create_plan_link(
+    store: Store, user: User, patient_id: str, settings: Settings
+) -> tuple[ShownLink | None, str | None]:
+    """A new plan link to show once, or None with the message (no handout given yet, no rights...)."""
+    try:
+        issued = checkin_services.create_invite(store, user, patient_id, "plan", settings=settings)
+    except InvalidInputError as exc:
+        return None, md_escape(" ".join(exc.errors.values()))
+    except StrideError as exc:
+        return None, md_escape(str(exc))
+    return invite_views.shown_link(issued.invite, issued.token, settings.public_url), None
 
 
 def plan_for(

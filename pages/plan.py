@@ -1,24 +1,14 @@
 import functools
-import logging
 
 import streamlit as st
 
-from dashboard import (
-    auth,
-    checkin_services,
-    invite_views,
-    page_text,
-    plan_page,
-    presenters,
-    red_flags,
-    services,
-)
+from dashboard import auth, invite_views, page_text, plan_page, red_flags, services
 from dashboard.handout_language import choose_handout, font_note, language_notes, language_options, review_of
 from dashboard.languages import language_label
 from dashboard.page_context import page_context, remember_patient
 from dashboard.page_keys import Plan as K
-from dashboard.plan import ADVICE_SECTIONS, SECTION_HEADINGS, escalation_warnings, placeholder_values
-from dashboard.ports import InvalidInputError, StrideError
+from dashboard.plan import ADVICE_SECTIONS, SECTION_HEADINGS
+from dashboard.ports import StrideError
 from dashboard.safe_text import md_escape
 from reports import handout, handout_web, i18n, invite_slip
 
@@ -36,16 +26,13 @@ if not patient_id:
     st.info("No patient is chosen yet. Choose a patient to review their plan and print the handout.")
     st.page_link("pages/patients.py", label="Choose a patient", icon="🧑")
     st.stop()
-first_open = plan_page.is_first_open(st.session_state, patient_id)
 try:
-    record = services.open_patient(store, user, patient_id, audit=first_open)
+    record = plan_page.open_record(store, user, st.session_state, patient_id)
 except StrideError as exc:
     st.error(md_escape(str(exc)))
     st.page_link("pages/patients.py", label="Choose a patient", icon="🧑")
     st.stop()
 remember_patient(st.session_state, st.query_params, patient_id)
-if first_open:
-    plan_page.fresh_review(st.session_state, patient_id)
 patient = record.patient
 st.subheader(md_escape(f"{patient.display_name} · ref {patient.patient_ref}"))
 if not record.visits:
@@ -54,14 +41,9 @@ if not record.visits:
     st.stop()
 
 # Open escalations first: a plan must never be printed as if all were well (issue 19).
-for warning in escalation_warnings(record.escalations, settings):
-    kind, text = plan_page.escalation_notice(warning)
-    SHOW[kind](text, icon=presenters.TIER_ICON[warning.tier])
-
-try:
-    library = ctx.library()
-except Exception as exc:  # a broken library file: say so plainly, never a traceback
-    logging.getLogger("stride").error("advice library could not be loaded: %s", type(exc).__name__)
+for kind, text, icon in plan_page.escalation_notices(record, settings):
+    SHOW[kind](text, icon=icon)
+if (library := plan_page.load_library(ctx.library)) is None:
     st.error(plan_page.NO_LIBRARY)
     st.stop()
 build = functools.partial(plan_page.plan_for, record, library, settings, user.display_name)
@@ -144,9 +126,7 @@ if edited is None:
     st.stop()
 
 # --- the handout's language (clinical-reference §14) ---------------------------------------------
-translation = None
-if patient.language != "en":
-    translation = i18n.translate_plan(edited, library, patient.language, placeholder_values(settings))
+translation = plan_page.translation_for(patient.language, edited, library, settings, i18n.translate_plan)
 review_record = review_of(store, translation)
 with preview:
     st.markdown("### Preview and handout")
@@ -199,7 +179,7 @@ with preview:
     # --- the web version (issue 23): the same plan as accessible HTML --------------------------------
     st.markdown("### Web version")
     st.caption(plan_page.WEB_INTRO)
-    web_options = {**choice.render_options(large_print=large_print), "provenance": choice.provenance()}
+    web_options = choice.web_options(large_print=large_print)
     if can_give and auth.can(user.role, "export_patient"):
         page = handout_web.render_html(choice.plan, **web_options)
         copy = functools.partial(plan_page.web_copy, store, user, patient_id, page)
@@ -240,15 +220,9 @@ with preview:
         and auth.can(user.role, "write_clinical")
         and st.button(plan_page.PLAN_LINK_LABEL, key=K.CREATE_LINK)
     ):
-        try:
-            issued = checkin_services.create_invite(store, user, patient_id, "plan", settings=settings)
-            st.session_state[K.NEW_LINK] = invite_views.shown_link(
-                issued.invite, issued.token, settings.public_url
-            )
-        except InvalidInputError as exc:
-            st.error(md_escape(" ".join(exc.errors.values())))
-        except StrideError as exc:
-            st.error(md_escape(str(exc)))
+        st.session_state[K.NEW_LINK], problem = plan_page.create_plan_link(store, user, patient_id, settings)
+        if problem:
+            st.error(problem)
     if new_link := invite_views.link_for(st.session_state.get(K.NEW_LINK), patient_id):
         with st.container(border=True):
             st.markdown(f"**{invite_views.shown_heading(new_link)}**")
