@@ -26,6 +26,8 @@ ENGLISH = "en"
 # bilingual layout, the English plan printed above the translation (for the web version, issue 23).
 PROVENANCE_KEY, BILINGUAL_KEY = "handout_language", "bilingual_english"
 AWAITING_REVIEW = "awaiting clinical review"
+# How a stored handout was printed, as reports.handout_web.render_html takes it.
+WEB_OPTIONS = ("language", "review_note", "bilingual_with", "provenance")
 # How many untranslated sentences the page quotes, and how much of each.
 QUOTED_MISSING, QUOTED_CHARS = 3, 80
 
@@ -173,12 +175,7 @@ class StoredHandout:
 
     def render_options(self) -> dict[str, Any]:
         """Keyword arguments for `reports.handout_web.render_html` of :attr:`plan`."""
-        return {
-            "language": self.language,
-            "review_note": self.review_note,
-            "bilingual_with": self.bilingual_with,
-            "provenance": self.provenance,
-        }
+        return {name: getattr(self, name) for name in WEB_OPTIONS}
 
 
 def stored_handout(stored: Mapping[str, Any]) -> StoredHandout | None:

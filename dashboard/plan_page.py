@@ -48,6 +48,7 @@ LONG_TITLE = 50
 # How long the page waits for a handout recorded at the click to be listed (seconds).
 RECORDING_WAIT_S, RECORDING_POLL_S = 8.0, 0.25
 
+NO_PATIENT = "No patient is chosen yet. Choose a patient to review their plan and print the handout."
 NO_LIBRARY = (
     "The advice library could not be loaded, so no plan can be built. Ask an administrator to check it."
 )
@@ -105,11 +106,17 @@ def fresh_review(session: MutableMapping[Any, Any], patient_id: str) -> None:
 
 
 def open_record(
-    store: Store, user: User, session: MutableMapping[Any, Any], patient_id: str
-) -> services.PatientRecord:
-    """The patient's record; the first view in this session is audited and starts a fresh review."""
+    store: Store, user: User, session: MutableMapping[Any, Any], patient_id: str | None
+) -> services.PatientRecord | tuple[Literal["info", "error"], str]:
+    """The patient's record (the first view in this session is audited and starts a fresh review),
+    or what the page says instead: no patient chosen, or why the record cannot be opened."""
+    if not patient_id:
+        return "info", NO_PATIENT
     first_open = is_first_open(session, patient_id)
-    record = services.open_patient(store, user, patient_id, audit=first_open)
+    try:
+        record = services.open_patient(store, user, patient_id, audit=first_open)
+    except StrideError as exc:
+        return "error", md_escape(str(exc))
     if first_open:
         fresh_review(session, patient_id)
     return record

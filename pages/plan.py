@@ -8,7 +8,6 @@ from dashboard.languages import language_label
 from dashboard.page_context import page_context, remember_patient
 from dashboard.page_keys import Plan as K
 from dashboard.plan import ADVICE_SECTIONS, SECTION_HEADINGS
-from dashboard.ports import StrideError
 from dashboard.safe_text import md_escape
 from reports import handout, handout_web, i18n, invite_slip
 
@@ -22,18 +21,13 @@ can_give = auth.can(user.role, "handout")
 SHOW = {"error": st.error, "warning": st.warning, "info": st.info}
 
 st.title("Plan & handout")
-if not patient_id:
-    st.info("No patient is chosen yet. Choose a patient to review their plan and print the handout.")
+opened = plan_page.open_record(store, user, st.session_state, patient_id)
+if not isinstance(opened, services.PatientRecord):
+    SHOW[opened[0]](opened[1])
     st.page_link("pages/patients.py", label="Choose a patient", icon="🧑")
     st.stop()
-try:
-    record = plan_page.open_record(store, user, st.session_state, patient_id)
-except StrideError as exc:
-    st.error(md_escape(str(exc)))
-    st.page_link("pages/patients.py", label="Choose a patient", icon="🧑")
-    st.stop()
+record, patient, patient_id = opened, opened.patient, opened.patient.saved_id
 remember_patient(st.session_state, st.query_params, patient_id)
-patient = record.patient
 st.subheader(md_escape(f"{patient.display_name} · ref {patient.patient_ref}"))
 if not record.visits:
     st.info("A plan is built from the findings of a visit. Record a visit first.")
