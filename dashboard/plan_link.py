@@ -9,6 +9,7 @@ the invite's short fingerprint, never the token.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from dashboard import checkin_text
 from dashboard.checkin_services import _open_invite
@@ -50,3 +51,14 @@ def plan_for_link(store: Store, token: str | None, *, now: dt.datetime | None = 
 def link_title(kind: InviteKind) -> str:
     """The patient's page's heading for a kind of link (check-in, walking diary, plan)."""
     return {"diary": checkin_text.DIARY_TITLE, "plan": PLAN_TITLE}.get(kind, checkin_text.TITLE)
+
+
+def web_plan(store: Store, token: str | None, render: Callable[..., str]) -> str | None:
+    """The plan link's page as `st.html` shows it (render: reports.handout_web.render_html), or None.
+
+    st.html's sanitizer (DOMPurify, HTML profile) removes inline SVG, so the drawings are <img> of
+    the same SVG; no script runs."""
+    handout = plan_for_link(store, token)
+    if handout is None:
+        return None
+    return render(handout.plan, **handout.render_options(), inline_svg=False, fragment=True)
