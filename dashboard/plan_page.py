@@ -9,6 +9,7 @@ The page reads its widgets, calls these and renders the results; the handout's l
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
@@ -36,6 +37,7 @@ from dashboard.plan import (
     placeholder_values,
 )
 from dashboard.ports import Handout, InvalidInputError, Store, StrideError, User
+from dashboard.red_flags import rule_set_version
 from dashboard.safe_text import md_escape
 from dashboard.visit_form import error_message
 
@@ -89,6 +91,28 @@ PLAN_LINK_CAPTION = (
 PLAN_LINK_LABEL = "Create a plan link"
 
 Render = Callable[..., bytes]
+# The page's widgets described once (keyword arguments; the page adds what varies per run).
+START_BOUT_INPUT: dict[str, Any] = {
+    "label": "Starting walk length (minutes)",
+    "value": None,
+    "step": 0.5,
+    "placeholder": "e.g. 5",
+    "key": K.START_BOUT,
+    "help": "A walk the patient can manage with mild symptoms at most; the programme builds up from it.",
+}
+NOTE_INPUT: dict[str, Any] = {
+    "label": "A personal note for the patient (optional)",
+    "key": K.NOTE,
+    "placeholder": "Plain words, printed under “A note from your physio”.",
+}
+LANGUAGE_CHOICE: dict[str, Any] = {"label": "Handout language", "horizontal": True, "key": K.LANGUAGE}
+# §14: until the translation is reviewed it is printed only beside the English.
+BILINGUAL_CHOICE: dict[str, Any] = {
+    "label": "Bilingual layout (English above each paragraph)",
+    "value": True,
+    "key": K.BILINGUAL,
+    "help": "Always on while the translation awaits clinical review.",
+}
 Translate = Callable[[Plan, Library, str, dict[str, str]], Translated | None]
 Notice = tuple[Literal["error", "warning", "info"], str, str]  # how loud, the words, the icon
 
@@ -264,6 +288,31 @@ def handout_file_name(plan_date: dt.date) -> str:
 def given_file_name(row: Mapping[str, str]) -> str:
     """A stored handout's file name: the day it was given and the start of its hash."""
     return f"stride-plan-{row['date']}-{row['sha256'][:8]}.pdf"
+
+
+def handout_giver(
+    store: Store,
+    user: User,
+    patient_id: str,
+    choice: HandoutChoice,
+    render: Render,
+    *,
+    large_print: bool,
+    settings: Settings,
+    library_version: str,
+) -> Callable[[], bytes]:
+    """What the download button calls at the click: the handout rendered, stored and audited."""
+    return functools.partial(
+        give_handout,
+        store,
+        user,
+        patient_id,
+        choice,
+        render,
+        large_print=large_print,
+        rule_set_version=rule_set_version(settings.rules),
+        library_version=library_version,
+    )
 
 
 def give_handout(

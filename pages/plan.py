@@ -2,7 +2,7 @@ import functools
 
 import streamlit as st
 
-from dashboard import auth, invite_views, page_text, plan_page, red_flags, services
+from dashboard import auth, invite_views, page_text, plan_page, services
 from dashboard.handout_language import choose_handout, font_note, language_notes, language_options, review_of
 from dashboard.languages import language_label
 from dashboard.page_context import page_context, remember_patient
@@ -45,15 +45,7 @@ try:
     plan = build()
     if plan.needs_start_bout:
         st.warning(plan_page.NO_START_BOUT)
-        typed = st.number_input(
-            "Starting walk length (minutes)",
-            value=None,
-            step=0.5,
-            placeholder="e.g. 5",
-            key=K.START_BOUT,
-            help="A walk the patient can manage with mild symptoms at most; the programme builds up from it.",
-        )
-        start_bout, problem = plan_page.checked_start_bout(typed)
+        start_bout, problem = plan_page.checked_start_bout(st.number_input(**plan_page.START_BOUT_INPUT))
         if problem:
             st.error(problem, icon="⛔")
         if start_bout:
@@ -104,12 +96,7 @@ with review:
         )
         if ticked:
             exercises.append(exercise.model_copy(update={"dose": dose.strip()}))
-    note = st.text_area(
-        "A personal note for the patient (optional)",
-        key=K.NOTE,
-        disabled=not can_give,
-        placeholder="Plain words, printed under “A note from your physio”.",
-    )
+    note = st.text_area(**plan_page.NOTE_INPUT, disabled=not can_give)
     if warning_text := plan_page.note_warning(note):
         st.warning(warning_text)
     large_print = st.toggle("Large print", key=K.LARGE_PRINT, disabled=not can_give)
@@ -128,37 +115,27 @@ with preview:
         SHOW[note_kind](words)
     chosen, bilingual = "en", False
     if translation is not None:
+        options = language_options(translation)
         chosen = st.radio(
-            "Handout language",
-            language_options(translation),
-            format_func=language_label,
-            horizontal=True,
-            key=K.LANGUAGE,
-            disabled=not can_give,
+            **plan_page.LANGUAGE_CHOICE, options=options, format_func=language_label, disabled=not can_give
         )
         if chosen != "en":
-            # §14: until the translation is reviewed it is printed only beside the English.
             bilingual = st.checkbox(
-                "Bilingual layout (English above each paragraph)",
-                value=True,
-                key=K.BILINGUAL,
-                disabled=not can_give or review_record is None,
-                help="Always on while the translation awaits clinical review.",
+                **plan_page.BILINGUAL_CHOICE, disabled=not can_give or review_record is None
             )
     choice = choose_handout(edited, translation, review_record, chosen=chosen, bilingual_ticked=bilingual)
     if unprintable := font_note(handout.missing_letters(choice.plan, choice.language)):
         st.warning(unprintable.text)
     downloaded = False
     if can_give:
-        give = functools.partial(
-            plan_page.give_handout,
+        give = plan_page.handout_giver(
             store,
             user,
             patient_id,
             choice,
             handout.render,
             large_print=large_print,
-            rule_set_version=red_flags.rule_set_version(settings.rules),
+            settings=settings,
             library_version=library.version,
         )
         button = plan_page.HANDOUT.button(K.DOWNLOAD, plan_page.handout_file_name(edited.plan_date))
