@@ -9,7 +9,6 @@ The page reads its widgets, calls these and renders the results; the handout's l
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
@@ -37,7 +36,6 @@ from dashboard.plan import (
     placeholder_values,
 )
 from dashboard.ports import Handout, InvalidInputError, Store, StrideError, User
-from dashboard.red_flags import rule_set_version
 from dashboard.safe_text import md_escape
 from dashboard.visit_form import error_message
 
@@ -288,31 +286,6 @@ def handout_file_name(plan_date: dt.date) -> str:
 def given_file_name(row: Mapping[str, str]) -> str:
     """A stored handout's file name: the day it was given and the start of its hash."""
     return f"stride-plan-{row['date']}-{row['sha256'][:8]}.pdf"
-
-
-def handout_giver(
-    store: Store,
-    user: User,
-    patient_id: str,
-    choice: HandoutChoice,
-    render: Render,
-    *,
-    large_print: bool,
-    settings: Settings,
-    library_version: str,
-) -> Callable[[], bytes]:
-    """What the download button calls at the click: the handout rendered, stored and audited."""
-    return functools.partial(
-        give_handout,
-        store,
-        user,
-        patient_id,
-        choice,
-        render,
-        large_print=large_print,
-        rule_set_version=rule_set_version(settings.rules),
-        library_version=library_version,
-    )
 
 
 def give_handout(

@@ -2,7 +2,7 @@ import functools
 
 import streamlit as st
 
-from dashboard import auth, invite_views, page_text, plan_page, services
+from dashboard import auth, invite_views, page_text, plan_page, red_flags, services
 from dashboard.handout_language import choose_handout, font_note, language_notes, language_options, review_of
 from dashboard.languages import language_label
 from dashboard.page_context import page_context, remember_patient
@@ -128,15 +128,10 @@ with preview:
         st.warning(unprintable.text)
     downloaded = False
     if can_give:
-        give = plan_page.handout_giver(
-            store,
-            user,
-            patient_id,
-            choice,
-            handout.render,
-            large_print=large_print,
-            settings=settings,
-            library_version=library.version,
+        rules = red_flags.rule_set_version(settings.rules)
+        give = functools.partial(plan_page.give_handout, store, user, patient_id, choice, handout.render)
+        give = functools.partial(
+            give, large_print=large_print, rule_set_version=rules, library_version=library.version
         )
         button = plan_page.HANDOUT.button(K.DOWNLOAD, plan_page.handout_file_name(edited.plan_date))
         downloaded = st.download_button(data=give, **button)
