@@ -18,6 +18,8 @@ from dashboard import patient_reported as pr
 from dashboard.ports import Store
 
 K = page_keys.Checkin
+# A diary entry's fields as the page sends them (the day of the walk beside them).
+DIARY_FIELDS = ("walked_min", "symptom_onset_min", "pain_before_nrs", "pain_during_nrs")
 
 
 def sent_from_here(session: Mapping[Any, Any], token: str | None) -> tuple[bool, bool]:

@@ -137,16 +137,8 @@ if invite.kind == "diary":
     if problems:
         st.error(text.FIX_ABOVE)
     if st.button("Save this walk", type="primary", use_container_width=True, key=K.PREFIX + "save"):
-        fields = ["walked_min", "symptom_onset_min", "pain_before_nrs", "pain_during_nrs"]
-        send(
-            cs.add_diary_entry(
-                store,
-                token,
-                views.typed_answers(st.session_state, prefix, fields),
-                walk_date or today,
-                settings,
-            )
-        )
+        walk = views.typed_answers(st.session_state, prefix, views.DIARY_FIELDS)
+        send(cs.add_diary_entry(store, token, walk, walk_date or today, settings))
         st.session_state[K.SAVED_COUNT] = st.session_state.get(K.SAVED_COUNT, 0) + 1
         st.session_state[K.SAVED] = True
         st.rerun()
