@@ -33,6 +33,8 @@ LINK_CLOSED = "This link no longer works. Please ask your clinic for a new link.
 IDENTITY_WRONG = "That date of birth does not match our record. Please check it and try again."
 TOO_MANY_TRIES = "Too many tries from this device. Please wait a minute and try again."
 ALREADY_SENT = "Your answers were already sent. Thank you: there is nothing more to do."
+# A plan link shows the handout as given (issue 23): there must be one to show.
+NO_HANDOUT_YET = "Give the handout first: the plan link shows the handout as it was given."
 
 # Per client (browser address): failures before the short delays start, and the longest delay.
 CLIENT_FREE_TRIES = 10
@@ -119,7 +121,8 @@ def create_invite(
     settings: Settings | None = None,
     now: dt.datetime | None = None,
 ) -> IssuedInvite:
-    """A new check-in or diary link for a patient's current episode; the token is returned once."""
+    """A new check-in, diary or plan link for a patient's current episode; the token is returned once
+    (a plan link only once a handout is recorded: it shows the latest one given before it)."""
     if kind not in pr.DEFAULT_LIFETIME:
         raise InvalidInputError({"kind": "Choose a check-in or a diary link."})
     now = now or _utcnow()
@@ -131,6 +134,8 @@ def create_invite(
             raise InvalidInputError(
                 {"patient": "This patient is archived: restore them before sending a link."}
             )
+        if kind == "plan" and not tx.handouts(patient_id):
+            raise InvalidInputError({"handout": NO_HANDOUT_YET})
         episode = current_episode(tx.episodes(patient_id))
         if episode is None or not episode.is_open:
             raise InvalidInputError(

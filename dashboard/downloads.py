@@ -16,6 +16,7 @@ PDF: Final = "application/pdf"
 ZIP: Final = "application/zip"
 JSON: Final = "application/json"
 FHIR_JSON: Final = "application/fhir+json"
+HTML: Final = "text/html"
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,11 @@ the handout; the translating itself is `reports.i18n`'s, the drawing `reports.ha
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, Protocol
+
+from pydantic import ValidationError
 
 from dashboard import governance
 from dashboard.governance import Decision
@@ -19,6 +22,12 @@ from dashboard.ports import Store
 from dashboard.safe_text import md_escape
 
 ENGLISH = "en"
+# Keys a stored handout's plan JSON holds beside the plan itself: the provenance (§14) and, in the
+# bilingual layout, the English plan printed above the translation (for the web version, issue 23).
+PROVENANCE_KEY, BILINGUAL_KEY = "handout_language", "bilingual_english"
+AWAITING_REVIEW = "awaiting clinical review"
+# How a stored handout was printed, as reports.handout_web.render_html takes it.
+WEB_OPTIONS = ("language", "review_note", "bilingual_with", "provenance")
 # How many untranslated sentences the page quotes, and how much of each.
 QUOTED_MISSING, QUOTED_CHARS = 3, 80
 
@@ -123,13 +132,17 @@ class HandoutChoice:
             "bilingual_with": self.english if self.bilingual else None,
         }
 
+    def web_options(self, *, large_print: bool) -> dict[str, Any]:
+        """Keyword arguments for `reports.handout_web.render_html` of :attr:`plan` (as printed)."""
+        return {**self.render_options(large_print=large_print), "provenance": self.provenance()}
+
     def provenance(self) -> dict[str, Any]:
         """The language, catalogue version and review state stored with the handout's plan."""
         translation, review = self.translation, self.review
         state = None
         if translation is not None:
             state = (
-                "awaiting clinical review"
+                AWAITING_REVIEW
                 if review is None
                 else f"reviewed, recorded by {review.by_name} on {review.at:%Y-%m-%d}"
             )
@@ -140,6 +153,46 @@ class HandoutChoice:
             "untranslated": list(translation.missing) if translation else [],
             "layout": "bilingual" if self.bilingual and translation else "single language",
         }
+
+    def stored_plan(self) -> dict[str, Any]:
+        """The plan JSON stored with the handout: the plan as printed, its provenance and, in the
+        bilingual layout, the English plan, so the web version shows the handout as given."""
+        stored = {**self.plan.model_dump(mode="json"), PROVENANCE_KEY: self.provenance()}
+        if self.bilingual and self.translation is not None:
+            stored[BILINGUAL_KEY] = self.english.model_dump(mode="json")
+        return stored
+
+
+@dataclass(frozen=True)
+class StoredHandout:
+    """A recorded handout read back for its web version: the plan as printed and how it was printed."""
+
+    plan: Plan
+    language: str
+    review_note: bool
+    bilingual_with: Plan | None
+    provenance: Mapping[str, Any]
+
+    def render_options(self) -> dict[str, Any]:
+        """Keyword arguments for `reports.handout_web.render_html` of :attr:`plan`."""
+        return {name: getattr(self, name) for name in WEB_OPTIONS}
+
+
+def stored_handout(stored: Mapping[str, Any]) -> StoredHandout | None:
+    """A recorded handout's plan JSON read back, or None when it cannot be shown as given: not a
+    plan, or a bilingual handout recorded before the English plan was kept with it."""
+    plan_json = {key: value for key, value in stored.items() if key not in (PROVENANCE_KEY, BILINGUAL_KEY)}
+    provenance: Mapping[str, Any] = stored.get(PROVENANCE_KEY) or {"language": ENGLISH}
+    try:
+        plan = Plan.model_validate(plan_json)
+        english = Plan.model_validate(stored[BILINGUAL_KEY]) if stored.get(BILINGUAL_KEY) else None
+    except ValidationError:
+        return None
+    if provenance.get("layout") == "bilingual" and english is None:
+        return None  # §14: an unreviewed translation is never shown without the English beside it
+    language = str(provenance.get("language") or ENGLISH)
+    review_note = provenance.get("translation_review") == AWAITING_REVIEW
+    return StoredHandout(plan, language, review_note, english, provenance)
 
 
 def choose_handout(

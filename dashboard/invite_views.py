@@ -58,6 +58,7 @@ SLIP_DOWNLOAD: Final = Download(
 SLIP_HEADINGS: Final[Mapping[InviteKind, str]] = {
     "checkin": f"{checkin_text.TITLE}: your check-in",
     "diary": checkin_text.DIARY_TITLE,
+    "plan": "Your plan on your phone",
 }
 SLIP_NOTES: Final[Mapping[InviteKind, str]] = {
     "checkin": (
@@ -66,6 +67,10 @@ SLIP_NOTES: Final[Mapping[InviteKind, str]] = {
     ),
     "diary": (
         "After each walk, note how long you walked and your pain. You will be asked for your date of "
+        "birth. Keep this slip to yourself."
+    ),
+    "plan": (
+        "Your plan, to read on your phone or with a screen reader. You will be asked for your date of "
         "birth. Keep this slip to yourself."
     ),
 }

@@ -38,6 +38,7 @@ class Checkin:
     SAVED: Final = "ci_saved"  # a diary walk was just saved (the thanks, once)
     SAVED_COUNT: Final = "ci_saved_count"  # walks saved in this tab: the diary form's keys start anew
     EARLY: Final = "ci_early_recorded"  # an emergency answer already recorded before submitting
+    PLAN_HTML: Final = "ci_plan_html"  # (invite id, the web plan shown): read and audited once a session
 
 
 class Patients:
@@ -140,6 +141,12 @@ class Plan:
     DOWNLOAD: Final = "plan_download"
     PREVIEW: Final = "plan_preview"
     GIVEN: Final = "plan_given_"  # + stored handout id
+    WEB_DOWNLOAD: Final = "plan_web_download"  # the web version (HTML) of the plan as edited
+    WEB_PREVIEW: Final = "plan_web_preview"
+    CREATE_LINK: Final = "plan_create_link"  # a plan link for the patient (the web version, issue 23)
+    NEW_LINK: Final = "plan_new_link"  # the link just made, shown once (dropped with the review)
+    LINK_SLIP: Final = "plan_link_slip"
+    LINK_DONE: Final = "plan_link_done"
 
 
 class Caseload:

@@ -9,16 +9,18 @@ The page reads its widgets, calls these and renders the results; the handout's l
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from dashboard import page_keys, services
+from dashboard import checkin_services, invite_views, page_keys, presenters, services
 from dashboard.config import Settings
-from dashboard.downloads import PDF, Download
-from dashboard.handout_language import HandoutChoice
+from dashboard.downloads import HTML, PDF, Download
+from dashboard.handout_language import HandoutChoice, Translated
+from dashboard.invite_views import ShownLink
 from dashboard.models import field_errors
 from dashboard.plan import (
     SAFETY_FIRST_TIERS,
@@ -29,9 +31,11 @@ from dashboard.plan import (
     PlanExercise,
     PlanItem,
     build_plan,
+    escalation_warnings,
     never_recommend_hits,
+    placeholder_values,
 )
-from dashboard.ports import Handout, Store, StrideError, User
+from dashboard.ports import Handout, InvalidInputError, Store, StrideError, User
 from dashboard.safe_text import md_escape
 from dashboard.visit_form import error_message
 
@@ -44,6 +48,7 @@ LONG_TITLE = 50
 # How long the page waits for a handout recorded at the click to be listed (seconds).
 RECORDING_WAIT_S, RECORDING_POLL_S = 8.0, 0.25
 
+NO_PATIENT = "No patient is chosen yet. Choose a patient to review their plan and print the handout."
 NO_LIBRARY = (
     "The advice library could not be loaded, so no plan can be built. Ask an administrator to check it."
 )
@@ -64,8 +69,50 @@ HANDOUT = Download(
     rerun=True,  # the rerun lists the handout just given
 )
 STORED_HANDOUT = Download("PDF", PDF, help="The stored PDF, exactly as it was given.")
+WEB_HANDOUT = Download(
+    "Web version (HTML)",
+    HTML,
+    icon="🌐",
+    help="The same plan as one web page: open it in a browser to read it aloud or print it.",
+)
+# Issue 23: the PDF has no tags (fpdf2 cannot write a tagged PDF), so a screen reader cannot follow it.
+WEB_INTRO = (
+    "The PDF cannot be tagged for screen readers today. **For screen readers, use the web version**: "
+    "the same plan with headings, lists, the drawings described in words and the safety-net box. "
+    "Download it, or send it to the patient's phone with a plan link below."
+)
+PLAN_LINK_HEADING = "Plan link for the patient"
+PLAN_LINK_CAPTION = (
+    "The patient opens the web version of the handout last given on their phone, after typing their "
+    "date of birth. The link works for 6 weeks; revoke it on the Patients page."
+)
+PLAN_LINK_LABEL = "Create a plan link"
 
 Render = Callable[..., bytes]
+# The page's widgets described once (keyword arguments; the page adds what varies per run).
+START_BOUT_INPUT: dict[str, Any] = {
+    "label": "Starting walk length (minutes)",
+    "value": None,
+    "step": 0.5,
+    "placeholder": "e.g. 5",
+    "key": K.START_BOUT,
+    "help": "A walk the patient can manage with mild symptoms at most; the programme builds up from it.",
+}
+NOTE_INPUT: dict[str, Any] = {
+    "label": "A personal note for the patient (optional)",
+    "key": K.NOTE,
+    "placeholder": "Plain words, printed under “A note from your physio”.",
+}
+LANGUAGE_CHOICE: dict[str, Any] = {"label": "Handout language", "horizontal": True, "key": K.LANGUAGE}
+# §14: until the translation is reviewed it is printed only beside the English.
+BILINGUAL_CHOICE: dict[str, Any] = {
+    "label": "Bilingual layout (English above each paragraph)",
+    "value": True,
+    "key": K.BILINGUAL,
+    "help": "Always on while the translation awaits clinical review.",
+}
+Translate = Callable[[Plan, Library, str, dict[str, str]], Translated | None]
+Notice = tuple[Literal["error", "warning", "info"], str, str]  # how loud, the words, the icon
 
 
 def library_caption(version: str) -> str:
@@ -78,6 +125,32 @@ def fresh_review(session: MutableMapping[Any, Any], patient_id: str) -> None:
     for key in [k for k in session if str(k).startswith(K.PREFIX)]:
         del session[key]
     session[K.AUDITED] = patient_id
+
+
+def open_record(
+    store: Store, user: User, session: MutableMapping[Any, Any], patient_id: str | None
+) -> services.PatientRecord | tuple[Literal["info", "error"], str]:
+    """The patient's record (the first view in this session is audited and starts a fresh review),
+    or what the page says instead: no patient chosen, or why the record cannot be opened."""
+    if not patient_id:
+        return "info", NO_PATIENT
+    first_open = is_first_open(session, patient_id)
+    try:
+        record = services.open_patient(store, user, patient_id, audit=first_open)
+    except StrideError as exc:
+        return "error", md_escape(str(exc))
+    if first_open:
+        fresh_review(session, patient_id)
+    return record
+
+
+def load_library(load: Callable[[], Library]) -> Library | None:
+    """The advice library, or None (logged by its error's type only) when its files cannot be read."""
+    try:
+        return load()
+    except Exception as exc:  # a broken library file: the page says so plainly, never a traceback
+        logging.getLogger("stride").error("advice library could not be loaded: %s", type(exc).__name__)
+        return None
 
 
 def is_first_open(session: Mapping[Any, Any], patient_id: str) -> bool:
@@ -100,6 +173,36 @@ def escalation_notice(warning: EscalationWarning) -> tuple[Literal["error", "war
             "Act on the escalation first (Flags page)."
         )
     return kind, text
+
+
+def escalation_notices(record: services.PatientRecord, settings: Settings) -> list[Notice]:
+    """Every open escalation as the page shows it above the plan, loudest first (issue 19)."""
+    return [
+        (*escalation_notice(warning), presenters.TIER_ICON[warning.tier])
+        for warning in escalation_warnings(record.escalations, settings)
+    ]
+
+
+def translation_for(
+    language: str, plan: Plan, library: Library, settings: Settings, translate: Translate
+) -> Translated | None:
+    """The edited plan in the patient's language (None for English or a language without a catalogue)."""
+    if language == "en":
+        return None
+    return translate(plan, library, language, placeholder_values(settings))
+
+
+def create_plan_link(
+    store: Store, user: User, patient_id: str, settings: Settings
+) -> tuple[ShownLink | None, str | None]:
+    """A new plan link to show once, or None with the message (no handout given yet, no rights...)."""
+    try:
+        issued = checkin_services.create_invite(store, user, patient_id, "plan", settings=settings)
+    except InvalidInputError as exc:
+        return None, md_escape(" ".join(exc.errors.values()))
+    except StrideError as exc:
+        return None, md_escape(str(exc))
+    return invite_views.shown_link(issued.invite, issued.token, settings.public_url), None
 
 
 def plan_for(
@@ -203,17 +306,38 @@ def give_handout(
         user,
         patient_id,
         pdf=pdf,
-        plan={**choice.plan.model_dump(mode="json"), "handout_language": choice.provenance()},
+        plan=choice.stored_plan(),
         rule_set_version=rule_set_version,
         library_version=library_version,
     )
     return pdf
 
 
+def web_file_name(plan_date: dt.date) -> str:
+    """The web version's file name, dated with the plan (clinic date)."""
+    return f"stride-plan-{plan_date:%Y-%m-%d}.html"
+
+
+def web_copy(store: Store, user: User, patient_id: str, page: str) -> bytes:
+    """The web version's bytes (UTF-8) at the click; the copy is audited like any export."""
+    services.record_export(store, user, "handout_web", patient_id=patient_id)
+    return page.encode("utf-8")
+
+
 def stored_copy(store: Store, user: User, patient_id: str, pdf: bytes) -> bytes:
     """A stored handout's bytes exactly as given; the copy is audited like any export."""
     services.record_export(store, user, "handout_copy", patient_id=patient_id)
     return pdf
+
+
+def handouts_after_click(
+    load: Callable[[], list[Handout]], handouts: list[Handout], shown_before: int, downloaded: bool
+) -> tuple[list[Handout], bool]:
+    """The handouts to list after this run, and whether the one just given is still being recorded."""
+    if downloaded and len(handouts) <= shown_before:
+        handouts = wait_for_new_handout(load, handouts, shown_before)
+        return handouts, len(handouts) <= shown_before
+    return handouts, False
 
 
 def wait_for_new_handout(

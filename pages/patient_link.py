@@ -4,14 +4,16 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import auth, page_text
+from dashboard import auth, page_text, plan_link
 from dashboard import checkin_services as cs
 from dashboard import checkin_text as text
 from dashboard import page_keys as keys
+from dashboard import patient_link_views as views
 from dashboard import patient_reported as pr
 from dashboard.config import Settings
 from dashboard.ports import Store
 from dashboard.safe_text import md_escape
+from reports import handout_web
 
 # The patient's own page, reached only with a link (`/checkin?t=<token>`); it needs no account.
 # Phone-first: one narrow column, large choices, plain words; nothing of the record before the
@@ -29,9 +31,10 @@ token = st.query_params.get("t")
 today = dt.date.today()
 
 # Sent from this tab: the thanks (and, after an emergency answer, the instructions) stay on F5.
-if token and (done := st.session_state.get(K.DONE)) and done[0] == pr.token_hash(token):
+sent_here, was_emergency = views.sent_from_here(st.session_state, token)
+if sent_here:
     st.title(md_escape(settings.clinic_name))
-    if cs.is_emergency(done[1]):
+    if was_emergency:
         st.error(text.emergency_now(settings), icon="🚨")
     st.success(text.THANK_YOU)
     st.stop()
@@ -43,7 +46,7 @@ if view is None:
     st.stop()
 invite = view.invite
 st.title(md_escape(view.clinic_name))
-st.subheader(text.DIARY_TITLE if invite.kind == "diary" else text.TITLE)
+st.subheader(plan_link.link_title(invite.kind))
 
 # --- identity ------------------------------------------------------------------------------------
 if st.session_state.get(K.VERIFIED) != invite.id:
@@ -52,22 +55,25 @@ if st.session_state.get(K.VERIFIED) != invite.id:
         st.caption(text.IDENTITY_HELP)  # shown, not a tooltip: a phone has no hover
         sent = st.form_submit_button("Continue", type="primary", use_container_width=True)
     if sent:
-        born = text.parse_birth_date(birth, today)
-        if isinstance(born, str):
-            st.error(born)
-        else:
-            # The browser's address slows down one client guessing across links (None when unknown).
-            client = auth.client_address(
-                st.context.ip_address,
-                st.context.headers.get("X-Forwarded-For"),
-                trust_forwarded_for=settings.trust_forwarded_for,
-            )
-            result = cs.check_identity(store, token, born, client=client)
-            if result.outcome == "ok":
-                st.session_state[K.VERIFIED] = invite.id
-                st.rerun()
-            st.error(result.message)
+        # The browser's address slows down one client guessing across links (None when unknown).
+        forwarded, trusted = st.context.headers.get("X-Forwarded-For"), settings.trust_forwarded_for
+        client = auth.client_address(st.context.ip_address, forwarded, trust_forwarded_for=trusted)
+        if (refused := views.verify_identity(store, token, birth, today, client=client)) is None:
+            st.session_state[K.VERIFIED] = invite.id
+            st.rerun()
+        st.error(refused)
     st.caption(text.NOT_WATCHED)
+    st.stop()
+
+# --- the web version of the handout as given (issue 23) ---------------------------------------------
+if invite.kind == "plan":
+    kept = st.session_state.get(K.PLAN_HTML)
+    if not kept or kept[0] != invite.id:  # read and audited once in this tab, not on every rerun
+        if (page := plan_link.web_plan(store, token, handout_web.render_html)) is None:
+            st.info(plan_link.NOT_AVAILABLE)
+            st.stop()
+        st.session_state[K.PLAN_HTML] = kept = (invite.id, page)
+    st.html(kept[1])
     st.stop()
 
 details = cs.link_details(store, token, settings)
@@ -76,9 +82,7 @@ if details is None:  # expired, revoked or used while the page was open
     st.stop()
 st.info(text.safety_net(settings), icon="🛟")
 problems: dict[str, str] = st.session_state.get(K.PROBLEMS, {})
-# The diary's entry widgets get new keys after each saved walk (an empty form for the next one); a
-# refused save keeps the same keys, so nothing typed is lost.
-prefix = K.PREFIX if invite.kind != "diary" else f"{K.PREFIX}d{st.session_state.get(K.SAVED_COUNT, 0)}_"
+prefix = views.widget_prefix(invite.kind, st.session_state.get(K.SAVED_COUNT, 0))
 
 
 def choose(label: str, name: str, options: Mapping[Any, str]) -> None:
@@ -100,12 +104,6 @@ def typed(label: str, name: str, placeholder: str = "") -> None:
     st.text_input(label, key=prefix + name, placeholder=placeholder)
     if message := problems.get(name):
         st.error(message)
-
-
-def answers(names: list[str]) -> dict[str, object]:
-    """What the widgets hold, as the browser sent it (strings; empty when not answered)."""
-    values = {name: st.session_state.get(prefix + name) for name in names}
-    return {name: "" if value is None else str(value) for name, value in values.items()}
 
 
 def send(outcome: object) -> None:
@@ -139,8 +137,8 @@ if invite.kind == "diary":
     if problems:
         st.error(text.FIX_ABOVE)
     if st.button("Save this walk", type="primary", use_container_width=True, key=K.PREFIX + "save"):
-        fields = ["walked_min", "symptom_onset_min", "pain_before_nrs", "pain_during_nrs"]
-        send(cs.add_diary_entry(store, token, answers(fields), walk_date or today, settings))
+        walk = views.typed_answers(st.session_state, prefix, views.DIARY_FIELDS)
+        send(cs.add_diary_entry(store, token, walk, walk_date or today, settings))
         st.session_state[K.SAVED_COUNT] = st.session_state.get(K.SAVED_COUNT, 0) + 1
         st.session_state[K.SAVED] = True
         st.rerun()
@@ -163,15 +161,12 @@ if invite.kind == "diary":
 # --- check-in --------------------------------------------------------------------------------------
 # The answers so far (widget values are known before this run draws them): an emergency answer shows
 # its instructions at once, right under the question, and is recorded now in case the form is left (§12.2).
-questionnaire_fields = [name for wording in details.instruments for name in wording.field_names]
-raw = answers(
-    cs.CHECKIN_FIELDS + [f"psfs_{i}" for i in range(len(details.psfs_activities))] + questionnaire_fields
-)
+raw = views.typed_answers(st.session_state, prefix, views.checkin_fields(details))
 so_far = cs.answers_so_far(store, token, raw, settings)
 emergency, tiers = cs.is_emergency(so_far.urgency), so_far.by_question
-if emergency and st.session_state.get(K.EARLY) != (invite.id, cs.answers_key(raw)):
+if emergency and (marker := views.early_record_due(st.session_state, invite.id, raw)):
     cs.provisional_urgency(store, token, raw, settings, record=True)
-    st.session_state[K.EARLY] = (invite.id, cs.answers_key(raw))
+    st.session_state[K.EARLY] = marker
 st.caption(text.NOT_WATCHED)
 st.caption(text.PAIN_SCALE)
 scale("Your back or leg pain right now", "pain_nrs")

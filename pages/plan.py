@@ -1,17 +1,15 @@
 import functools
-import logging
 
 import streamlit as st
 
-from dashboard import auth, page_text, plan_page, presenters, red_flags, services
+from dashboard import auth, invite_views, page_text, plan_page, red_flags, services
 from dashboard.handout_language import choose_handout, font_note, language_notes, language_options, review_of
 from dashboard.languages import language_label
 from dashboard.page_context import page_context, remember_patient
 from dashboard.page_keys import Plan as K
-from dashboard.plan import ADVICE_SECTIONS, SECTION_HEADINGS, escalation_warnings, placeholder_values
-from dashboard.ports import StrideError
+from dashboard.plan import ADVICE_SECTIONS, SECTION_HEADINGS
 from dashboard.safe_text import md_escape
-from reports import handout, i18n
+from reports import handout, handout_web, i18n, invite_slip
 
 # A deep link as the very first request after a restart can run this script before the router
 # (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
@@ -23,21 +21,13 @@ can_give = auth.can(user.role, "handout")
 SHOW = {"error": st.error, "warning": st.warning, "info": st.info}
 
 st.title("Plan & handout")
-if not patient_id:
-    st.info("No patient is chosen yet. Choose a patient to review their plan and print the handout.")
+opened = plan_page.open_record(store, user, st.session_state, patient_id)
+if not isinstance(opened, services.PatientRecord):
+    SHOW[opened[0]](opened[1])
     st.page_link("pages/patients.py", label="Choose a patient", icon="🧑")
     st.stop()
-first_open = plan_page.is_first_open(st.session_state, patient_id)
-try:
-    record = services.open_patient(store, user, patient_id, audit=first_open)
-except StrideError as exc:
-    st.error(md_escape(str(exc)))
-    st.page_link("pages/patients.py", label="Choose a patient", icon="🧑")
-    st.stop()
+record, patient, patient_id = opened, opened.patient, opened.patient.saved_id
 remember_patient(st.session_state, st.query_params, patient_id)
-if first_open:
-    plan_page.fresh_review(st.session_state, patient_id)
-patient = record.patient
 st.subheader(md_escape(f"{patient.display_name} · ref {patient.patient_ref}"))
 if not record.visits:
     st.info("A plan is built from the findings of a visit. Record a visit first.")
@@ -45,14 +35,9 @@ if not record.visits:
     st.stop()
 
 # Open escalations first: a plan must never be printed as if all were well (issue 19).
-for warning in escalation_warnings(record.escalations, settings):
-    kind, text = plan_page.escalation_notice(warning)
-    SHOW[kind](text, icon=presenters.TIER_ICON[warning.tier])
-
-try:
-    library = ctx.library()
-except Exception as exc:  # a broken library file: say so plainly, never a traceback
-    logging.getLogger("stride").error("advice library could not be loaded: %s", type(exc).__name__)
+for kind, text, icon in plan_page.escalation_notices(record, settings):
+    SHOW[kind](text, icon=icon)
+if (library := plan_page.load_library(ctx.library)) is None:
     st.error(plan_page.NO_LIBRARY)
     st.stop()
 build = functools.partial(plan_page.plan_for, record, library, settings, user.display_name)
@@ -60,15 +45,7 @@ try:
     plan = build()
     if plan.needs_start_bout:
         st.warning(plan_page.NO_START_BOUT)
-        typed = st.number_input(
-            "Starting walk length (minutes)",
-            value=None,
-            step=0.5,
-            placeholder="e.g. 5",
-            key=K.START_BOUT,
-            help="A walk the patient can manage with mild symptoms at most; the programme builds up from it.",
-        )
-        start_bout, problem = plan_page.checked_start_bout(typed)
+        start_bout, problem = plan_page.checked_start_bout(st.number_input(**plan_page.START_BOUT_INPUT))
         if problem:
             st.error(problem, icon="⛔")
         if start_bout:
@@ -119,12 +96,7 @@ with review:
         )
         if ticked:
             exercises.append(exercise.model_copy(update={"dose": dose.strip()}))
-    note = st.text_area(
-        "A personal note for the patient (optional)",
-        key=K.NOTE,
-        disabled=not can_give,
-        placeholder="Plain words, printed under “A note from your physio”.",
-    )
+    note = st.text_area(**plan_page.NOTE_INPUT, disabled=not can_give)
     if warning_text := plan_page.note_warning(note):
         st.warning(warning_text)
     large_print = st.toggle("Large print", key=K.LARGE_PRINT, disabled=not can_give)
@@ -135,9 +107,7 @@ if edited is None:
     st.stop()
 
 # --- the handout's language (clinical-reference §14) ---------------------------------------------
-translation = None
-if patient.language != "en":
-    translation = i18n.translate_plan(edited, library, patient.language, placeholder_values(settings))
+translation = plan_page.translation_for(patient.language, edited, library, settings, i18n.translate_plan)
 review_record = review_of(store, translation)
 with preview:
     st.markdown("### Preview and handout")
@@ -145,38 +115,23 @@ with preview:
         SHOW[note_kind](words)
     chosen, bilingual = "en", False
     if translation is not None:
+        options = language_options(translation)
         chosen = st.radio(
-            "Handout language",
-            language_options(translation),
-            format_func=language_label,
-            horizontal=True,
-            key=K.LANGUAGE,
-            disabled=not can_give,
+            **plan_page.LANGUAGE_CHOICE, options=options, format_func=language_label, disabled=not can_give
         )
         if chosen != "en":
-            # §14: until the translation is reviewed it is printed only beside the English.
             bilingual = st.checkbox(
-                "Bilingual layout (English above each paragraph)",
-                value=True,
-                key=K.BILINGUAL,
-                disabled=not can_give or review_record is None,
-                help="Always on while the translation awaits clinical review.",
+                **plan_page.BILINGUAL_CHOICE, disabled=not can_give or review_record is None
             )
     choice = choose_handout(edited, translation, review_record, chosen=chosen, bilingual_ticked=bilingual)
     if unprintable := font_note(handout.missing_letters(choice.plan, choice.language)):
         st.warning(unprintable.text)
     downloaded = False
     if can_give:
+        rules = red_flags.rule_set_version(settings.rules)
+        give = functools.partial(plan_page.give_handout, store, user, patient_id, choice, handout.render)
         give = functools.partial(
-            plan_page.give_handout,
-            store,
-            user,
-            patient_id,
-            choice,
-            handout.render,
-            large_print=large_print,
-            rule_set_version=red_flags.rule_set_version(settings.rules),
-            library_version=library.version,
+            give, large_print=large_print, rule_set_version=rules, library_version=library.version
         )
         button = plan_page.HANDOUT.button(K.DOWNLOAD, plan_page.handout_file_name(edited.plan_date))
         downloaded = st.download_button(data=give, **button)
@@ -187,15 +142,30 @@ with preview:
     with st.container(border=True, height=900, key=K.PREVIEW):
         st.markdown(page_text.plan_markdown(edited))
 
+    # --- the web version (issue 23): the same plan as accessible HTML --------------------------------
+    st.markdown("### Web version")
+    st.caption(plan_page.WEB_INTRO)
+    web_options = choice.web_options(large_print=large_print)
+    if can_give and auth.can(user.role, "export_patient"):
+        page = handout_web.render_html(choice.plan, **web_options)
+        copy = functools.partial(plan_page.web_copy, store, user, patient_id, page)
+        st.download_button(
+            data=copy,
+            **plan_page.WEB_HANDOUT.button(K.WEB_DOWNLOAD, plan_page.web_file_name(edited.plan_date)),
+        )
+    with st.expander("Show the web version here", expanded=False, key=K.WEB_PREVIEW):
+        # st.html's sanitizer removes inline SVG: the drawings come as <img> of the same SVG.
+        st.html(handout_web.render_html(choice.plan, **web_options, inline_svg=False, fragment=True))
+
     st.markdown("### Handouts given")
-    handouts = record.handouts
-    shown_before = st.session_state.get(K.HANDOUT_COUNT, len(handouts))
-    if downloaded and len(handouts) <= shown_before:
-        with st.spinner("Recording the handout…"):
-            reload = functools.partial(services.open_patient, store, user, patient_id, audit=False)
-            handouts = plan_page.wait_for_new_handout(lambda: reload().handouts, handouts, shown_before)
-        if len(handouts) <= shown_before:
-            st.caption("The handout is still being recorded; it will be listed here shortly.")
+    shown_before = st.session_state.get(K.HANDOUT_COUNT, len(record.handouts))
+    reload = functools.partial(services.open_patient, store, user, patient_id, audit=False)
+    with st.spinner("Recording the handout…", show_time=False):
+        handouts, pending = plan_page.handouts_after_click(
+            lambda: reload().handouts, record.handouts, shown_before, downloaded
+        )
+    if pending:
+        st.caption("The handout is still being recorded; it will be listed here shortly.")
     st.session_state[K.HANDOUT_COUNT] = len(handouts)
     if not (given := page_text.handout_rows(handouts, settings.timezone)):
         st.caption("No handout has been given to this patient yet.")
@@ -207,3 +177,33 @@ with preview:
             copy = functools.partial(plan_page.stored_copy, store, user, patient_id, stored[row["id"]])
             spec = plan_page.STORED_HANDOUT.button(K.GIVEN + row["id"], plan_page.given_file_name(row))
             c2.download_button(data=copy, **spec)
+
+    # --- a plan link: the web version of the last handout on the patient's phone (§12) -------------
+    st.markdown(f"### {plan_page.PLAN_LINK_HEADING}")
+    st.caption(plan_page.PLAN_LINK_CAPTION)
+    if (
+        handouts
+        and auth.can(user.role, "write_clinical")
+        and st.button(plan_page.PLAN_LINK_LABEL, key=K.CREATE_LINK)
+    ):
+        st.session_state[K.NEW_LINK], problem = plan_page.create_plan_link(store, user, patient_id, settings)
+        if problem:
+            st.error(problem)
+    if new_link := invite_views.link_for(st.session_state.get(K.NEW_LINK), patient_id):
+        with st.container(border=True):
+            st.markdown(f"**{invite_views.shown_heading(new_link)}**")
+            st.warning(invite_views.SHOWN_ONCE)
+            st.code(new_link.link, language=None, wrap_lines=True)
+            st.caption(invite_views.ends_line(new_link.expires_at, settings.timezone))
+            title = invite_views.qr_title(new_link.kind)
+            st.image(invite_slip.qr_svg(new_link.link, title=title), alt=title)
+            slip = invite_views.slip_content(new_link, settings)
+            name = invite_views.slip_file_name(new_link, settings.timezone)
+            left, right = st.columns(2)
+            left.download_button(
+                data=lambda: invite_slip.render_slip(**slip),
+                **invite_views.SLIP_DOWNLOAD.button(K.LINK_SLIP, name),
+            )
+            if right.button(invite_views.DONE_LABEL, key=K.LINK_DONE, type="primary"):
+                st.session_state.pop(K.NEW_LINK, None)
+                st.rerun()

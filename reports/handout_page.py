@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
@@ -62,6 +62,18 @@ class PrintSettings:
 STANDARD_PRINT = PrintSettings(11, 12.5, 15, 21, 8.5, 34, 25, 46, 24)
 # Large print: body text of at least 14 pt [U: project rule]; its footer wraps onto a third line.
 LARGE_PRINT = PrintSettings(14, 16, 19, 25, 11, 40, 30, 56, 30)
+
+
+def prepared_line(plan: Plan, t: Callable[..., str]) -> str:
+    """Who prepared the handout, as decision support, in the handout's language (`t` translates)."""
+    who = plan.clinician_name or t("your physio")
+    if plan.clinic_name:
+        return t(
+            "Prepared for you by {who} at {clinic}, with Stride decision support.",
+            who=who,
+            clinic=plan.clinic_name,
+        )
+    return t("Prepared for you by {who}, with Stride decision support.", who=who)
 
 
 def print_settings(large_print: bool) -> PrintSettings:
@@ -267,16 +279,7 @@ class HandoutPage(ClinicDocument):
             self._footer()
 
     def _footer(self) -> None:
-        plan = self.plan
-        who = plan.clinician_name or self.t("your physio")
-        if plan.clinic_name:
-            prepared = self.t(
-                "Prepared for you by {who} at {clinic}, with Stride decision support.",
-                who=who,
-                clinic=plan.clinic_name,
-            )
-        else:
-            prepared = self.t("Prepared for you by {who}, with Stride decision support.", who=who)
+        prepared = prepared_line(self.plan, self.t)
         self.set_y(-self.style.bottom_margin_mm + 6)
         self.set_draw_color(*RULE)
         self.set_line_width(0.2)

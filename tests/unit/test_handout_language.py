@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 
 from dashboard.governance import Decision
 from dashboard.handout_language import (
+    BILINGUAL_KEY,
     HandoutChoice,
     choose_handout,
     font_note,
     language_notes,
     language_options,
+    stored_handout,
 )
 from dashboard.plan import Plan, build_plan
 from data.library import load_library
@@ -125,3 +127,27 @@ def test_letters_no_font_can_print_are_named_in_order() -> None:
     note = font_note({"ꙮ", "ᚠ"})
     assert note is not None and note.kind == "warning"
     assert "letters of the name or note: ᚠ ꙮ." in note.text
+
+
+def test_a_bilingual_handout_keeps_its_english_plan_and_reads_back_as_printed() -> None:
+    choice = choose_handout(ENGLISH_PLAN, ARABIC, None, chosen="ar")
+    shown = stored_handout(choice.stored_plan())
+    assert shown is not None
+    assert (shown.plan, shown.language, shown.review_note) == (ARABIC.plan, "ar", True)
+    assert shown.bilingual_with == ENGLISH_PLAN
+    assert shown.provenance["catalogue_version"] == "cat-1"
+
+
+def test_an_english_handout_reads_back_without_an_english_twin_or_review_note() -> None:
+    stored = choose_handout(ENGLISH_PLAN, None, None).stored_plan()
+    assert BILINGUAL_KEY not in stored
+    shown = stored_handout(stored)
+    assert shown is not None and shown.bilingual_with is None and not shown.review_note
+    assert shown.render_options()["language"] == "en"
+
+
+def test_a_bilingual_handout_stored_without_its_english_plan_or_a_broken_plan_is_not_shown() -> None:
+    stored = choose_handout(ENGLISH_PLAN, ARABIC, None, chosen="ar").stored_plan()
+    del stored[BILINGUAL_KEY]  # recorded before the web version kept it: never a translation alone
+    assert stored_handout(stored) is None
+    assert stored_handout({"not": "a plan"}) is None
