@@ -136,6 +136,19 @@ def test_the_proxy_accepts_every_upload_the_app_accepts_and_not_much_more() -> N
     assert f"({MAX_UPLOAD_MB} MB)" in SITE  # the proxy's own refusal names the same limit
 
 
+def test_the_proxy_passes_websockets_and_keeps_an_idle_one_open() -> None:
+    location = SITE[SITE.index("location / {") : SITE.index("}", SITE.index("location / {"))]
+    for line in (
+        "proxy_http_version 1.1;",
+        "proxy_set_header Upgrade $http_upgrade;",
+        "proxy_set_header Connection $connection_upgrade;",
+        "proxy_read_timeout 1h;",  # nginx's default (60 s) would cut an idle clinician's page
+        "proxy_set_header X-Forwarded-Proto $scheme;",
+        "proxy_set_header X-Forwarded-For $remote_addr;",
+    ):
+        assert line in location
+
+
 def test_the_proxy_never_pins_by_address_and_logs_no_query_string() -> None:
     assert "ip_hash" not in SITE and "hash $stride_route consistent;" in SITE
     log_format = SITE[SITE.index("log_format") : SITE.index(";", SITE.index("log_format"))]
@@ -176,8 +189,10 @@ def test_the_route_cookie_is_set_once_and_only_for_a_browser_without_one(stack: 
     assert len({stack.upstream_of(route.group(1)) for _ in range(5)}) == 1
 
 
-def upload_request(stack: Stack, length: int, body: bytes = b"", session: str = "session") -> tuple[int, str]:
-    """A PUT to Streamlit's upload route announcing `length` bytes; sends `body`; status and text."""
+def upload_request(
+    stack: Stack, length: int, body: bytes = b"", session: str = "session"
+) -> tuple[int, str, list[tuple[str, str]]]:
+    """A PUT to Streamlit's upload route announcing `length` bytes; sends `body`; status, text, headers."""
     host = stack.url.removeprefix("https://")
     connection = http.client.HTTPSConnection(host, timeout=60, context=stack.ssl_context())
     try:
@@ -186,7 +201,7 @@ def upload_request(stack: Stack, length: int, body: bytes = b"", session: str = 
         connection.putheader("Content-Type", "multipart/form-data; boundary=x")
         connection.endheaders(body or None)
         response = connection.getresponse()
-        return response.status, response.read().decode(errors="replace")
+        return response.status, response.read().decode(errors="replace"), response.getheaders()
     finally:
         connection.close()
 
@@ -194,15 +209,18 @@ def upload_request(stack: Stack, length: int, body: bytes = b"", session: str = 
 def test_an_upload_over_streamlits_cap_is_refused_by_the_proxy_with_a_readable_message(stack: Stack) -> None:
     # Streamlit's server reads at most maxUploadSize MiB + 1 MiB of framing; nginx stops one byte later,
     # from the announced length alone, before reading the body.
-    status, text = upload_request(stack, (MAX_UPLOAD_MB + 1) * 1024 * 1024 + 1)
+    status, text, headers = upload_request(stack, (MAX_UPLOAD_MB + 1) * 1024 * 1024 + 1)
     assert status == 413
     assert text == f"This file is larger than Stride accepts ({MAX_UPLOAD_MB} MB). Nothing was uploaded.\n"
+    # nginx's own answers carry the security headers too, once each.
+    for name, value in SECURITY_HEADERS.items():
+        assert [v for k, v in headers if k.lower() == name] == [value], name
 
 
 def test_a_request_of_exactly_streamlits_cap_passes_the_proxy(stack: Stack) -> None:
     size = (MAX_UPLOAD_MB + 1) * 1024 * 1024
     marker = uuid.uuid4().hex
-    status, _ = upload_request(stack, size, b"\0" * size, session=marker)
+    status, _, _ = upload_request(stack, size, b"\0" * size, session=marker)
     # nginx read the whole body and handed it to an app process, which refuses it (no session, no
     # XSRF token: a browser sends both) by closing early.
     assert status != 413
