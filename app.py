@@ -146,6 +146,8 @@ if user is None or user.must_change_password:
     st.stop()
 
 st.session_state[keys.LAST_SEEN] = now
+if st.session_state.pop(web_sessions.STATE_RESUMED, False):  # a reload, a new tab, another process
+    st.info(web_sessions.RESUMED_NOTICE, icon="🔄")
 if claim_url:  # just logged in: the browser fetches its session cookie (server.py) and comes back
     st.markdown(
         f'<meta http-equiv="refresh" content="0;url={html.escape(claim_url)}">', unsafe_allow_html=True

@@ -35,6 +35,12 @@ TOKEN_BYTES = 32  # 256 random bits for the token and for the ticket
 STATE_SESSION_ID = "web_session_id"
 STATE_CLAIM_URL = "web_session_claim_url"
 STATE_CLEAR_COOKIE = "web_session_clear_cookie"
+# Set when a new connection resumed the login from the cookie (not the page a login returns to).
+STATE_RESUMED = "web_session_resumed"
+RESUMED_NOTICE = (
+    "You are still logged in. This page started afresh (a reload, a new tab, or a reconnection to the "
+    "server), so it does not show anything that was typed before and not saved."
+)
 
 REASON_LOGOUT = "logout"
 REASON_TIMEOUT = "inactivity timeout"
@@ -179,7 +185,8 @@ def sync(
 ) -> str | None:
     """Keep a tab's session state and the browser's server session in step; run at every rerun.
 
-    - No user in the tab: restore one from a live cookie session ("user", "last_seen").
+    - No user in the tab: restore one from a live cookie session ("user", "last_seen"), and mark
+      the tab as resumed unless this is the page the login itself returned to.
     - A user with a server session: end the tab's login when that session was revoked (another
       tab logged out, or the account was disabled); revoke it when every tab has been idle past the
       timeout, leaving "last_seen" old so the router's own timeout logs out and says why; otherwise
@@ -194,6 +201,9 @@ def sync(
             state["user"], resumed = restored
             state[STATE_SESSION_ID] = resumed.id
             state["last_seen"] = now
+            # The claim's own page comes first after a login; any later resume follows a lost page.
+            if resumed.ticket_used_at is None or resumed.last_seen_at > resumed.ticket_used_at:
+                state[STATE_RESUMED] = True
         return None
     session_id = state.get(STATE_SESSION_ID)
     if not session_id:

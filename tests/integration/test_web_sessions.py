@@ -174,3 +174,22 @@ def test_a_logout_in_one_tab_ends_the_other_tab_at_its_next_rerun(store: SqlStor
 )
 def test_the_return_address_is_always_a_same_origin_path(target: str | None, expected: str) -> None:
     assert web_sessions.safe_next(target) == expected
+
+
+def test_only_a_resume_after_the_page_a_login_returns_to_is_marked_as_started_afresh(
+    store: SqlStore, carla: User
+) -> None:
+    login_tab: dict[str, Any] = {}
+    web_sessions.start_after_login(login_tab, store, carla, "/visit")
+    claim = web_sessions.sync({**login_tab, "user": carla}, None, store, SETTINGS)
+    assert claim is not None
+    claimed_at = dt.datetime.now(dt.UTC)
+    token = web_sessions.claim_ticket(store, claim.split("ticket=", 1)[1].split("&", 1)[0], now=claimed_at)
+    assert token is not None
+    returned: dict[str, Any] = {}  # the page the claim redirects to
+    reloaded: dict[str, Any] = {}  # later: a reload, a new tab, a reconnection to another process
+    web_sessions.sync(returned, token, store, SETTINGS, now=claimed_at + dt.timedelta(seconds=1))
+    web_sessions.sync(reloaded, token, store, SETTINGS, now=claimed_at + dt.timedelta(seconds=40))
+    assert returned["user"].id == reloaded["user"].id == carla.id
+    assert web_sessions.STATE_RESUMED not in returned
+    assert reloaded[web_sessions.STATE_RESUMED] is True
