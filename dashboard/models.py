@@ -312,6 +312,29 @@ class Visit(_Record):
         _check_items(value or {}, _STARTBACK_ANSWERS, "q1 to q9", "item {key} must be one of {allowed}")
         return value
 
+    @classmethod
+    def from_store(cls, values: dict[str, Any]) -> Visit:
+        """A visit exactly as the store wrote it (its JSON payload with the bookkeeping), without validating
+        it again: the trusted path for rows read back in bulk, such as a whole-caseload re-screen. The store
+        validated every visit on its way in; anything typed or imported goes through `model_validate`.
+
+        `values` is taken over (the JSON types become the model's: the date, the PSFS activities, the
+        finding sets). This is what `model_construct` does, without its per-field loop."""
+        values["visit_date"] = dt.date.fromisoformat(values["visit_date"])
+        if values.get("psfs") is not None:
+            values["psfs"] = [PsfsActivity.model_construct(**activity) for activity in values["psfs"]]
+        values["posture_findings"] = set(values.get("posture_findings") or ())
+        values["footwear_findings"] = set(values.get("footwear_findings") or ())
+        given = set(values)
+        if len(given) < len(_VISIT_FIELDS):  # a payload from before a field existed: its default
+            values = {**{k: v() for k, v in _VISIT_DEFAULTS.items() if k not in given}, **values}
+        visit = cls.__new__(cls)
+        object.__setattr__(visit, "__dict__", values)
+        object.__setattr__(visit, "__pydantic_fields_set__", given)
+        object.__setattr__(visit, "__pydantic_extra__", None)
+        object.__setattr__(visit, "__pydantic_private__", None)
+        return visit
+
     @model_validator(mode="after")
     def _walking_consistent(self) -> Visit:
         pairs = (("walk_total_min", "walk_onset_min"), ("walk_total_m", "walk_onset_m"))
@@ -329,6 +352,15 @@ class Visit(_Record):
         if self.walk_protocol is None and any(v is not None for v in walk_values):
             raise ValueError("walk_protocol: choose the walking protocol for these results")
         return self
+
+
+# Visit.from_store: every field, and how to make each one's default (a fresh set for the finding sets).
+_VISIT_FIELDS = frozenset(Visit.model_fields)
+_VISIT_DEFAULTS: dict[str, Any] = {
+    name: (info.default_factory or (lambda default=info.default: default))
+    for name, info in Visit.model_fields.items()
+    if not info.is_required()
+}
 
 
 # Range messages in the words of the form ("must be at most 10"), which read after a field's label.
