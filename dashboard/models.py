@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Collection, Mapping
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -322,18 +322,13 @@ class Visit(_Record):
         finding sets). This is what `model_construct` does, without its per-field loop."""
         values["visit_date"] = dt.date.fromisoformat(values["visit_date"])
         if values.get("psfs") is not None:
-            values["psfs"] = [PsfsActivity.model_construct(**activity) for activity in values["psfs"]]
+            values["psfs"] = [_trusted(PsfsActivity, {"score": None, **a}, set(a)) for a in values["psfs"]]
         values["posture_findings"] = set(values.get("posture_findings") or ())
         values["footwear_findings"] = set(values.get("footwear_findings") or ())
         given = set(values)
         if len(given) < len(_VISIT_FIELDS):  # a payload from before a field existed: its default
             values = {**{k: v() for k, v in _VISIT_DEFAULTS.items() if k not in given}, **values}
-        visit = cls.__new__(cls)
-        object.__setattr__(visit, "__dict__", values)
-        object.__setattr__(visit, "__pydantic_fields_set__", given)
-        object.__setattr__(visit, "__pydantic_extra__", None)
-        object.__setattr__(visit, "__pydantic_private__", None)
-        return visit
+        return _trusted(cls, values, given)
 
     @model_validator(mode="after")
     def _walking_consistent(self) -> Visit:
@@ -352,6 +347,20 @@ class Visit(_Record):
         if self.walk_protocol is None and any(v is not None for v in walk_values):
             raise ValueError("walk_protocol: choose the walking protocol for these results")
         return self
+
+
+Trusted = TypeVar("Trusted", bound=BaseModel)
+
+
+def _trusted(model: type[Trusted], values: dict[str, Any], given: set[str]) -> Trusted:
+    """A model holding `values` (every field, already of its type) unchecked: what pydantic's
+    `model_construct` builds, without its per-field loop over defaults."""
+    record = model.__new__(model)
+    object.__setattr__(record, "__dict__", values)
+    object.__setattr__(record, "__pydantic_fields_set__", given)
+    object.__setattr__(record, "__pydantic_extra__", None)
+    object.__setattr__(record, "__pydantic_private__", None)
+    return record
 
 
 # Visit.from_store: every field, and how to make each one's default (a fresh set for the finding sets).

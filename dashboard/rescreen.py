@@ -89,18 +89,22 @@ def rescreen_chunk(
     screenings: list[Screening] = []
     opened: list[Escalation] = []
     updated: list[tuple[Escalation, int]] = []
+    tiers: dict[str | None, str] = {}  # the tier each escalation had before
     for found in tx.screening_inputs(ids):
         outcome = screen_one(found, rules, by)
         if outcome is not None:
             screenings.append(outcome[0])
             opened.extend(outcome[1])
             updated.extend(outcome[2])
+            tiers.update((e.id, e.tier) for e in found.escalations)
     tx.insert_screenings(screenings)
     tx.write_escalations(opened, updated)
     for escalation in opened:
         _audit_opened(tx, None, escalation)
-    # The caseload's open tier follows the escalations: refreshed once for the chunk's changed patients.
-    changed = sorted({e.patient_id for e in opened} | {e.patient_id for e, _ in updated})
+    # A caseload summary reads the escalations for its open tier only: refreshed once for the chunk's
+    # patients with an escalation opened or raised (most updates only move last_screening_id on).
+    raised = {e.patient_id for e, _ in updated if tiers.get(e.id) != e.tier}
+    changed = sorted({e.patient_id for e in opened} | raised)
     if changed:
         tx.refresh_summaries(changed)
     tx.insert_audit(
@@ -156,7 +160,7 @@ def start_rescreen(
     store: Store,
     actor: User | None,
     settings: Settings,
-    launch: Callable[[str], None],
+    launch: Callable[[str], object],
     *,
     lease_s: float = LEASE_SECONDS,
 ) -> StartOutcome:

@@ -23,6 +23,21 @@ RESCREEN_JOB: Final = "rescreen"
 LEASE_SECONDS: Final = 30.0
 # Patients re-screened in one transaction: the unit of progress, resumption and rollback.
 CHUNK_PATIENTS: Final = 500
+POLL_SECONDS: Final = 2.0  # how often the Admin page reads the job row while a job runs
+
+RESCREEN_NOTE: Final = (
+    "After a change to the rules or the clinic's rule settings, every patient's current episode is "
+    "screened again by one background worker, a chunk of patients at a time; the app stays usable, and a "
+    "patient opened meanwhile is screened on the spot. Only patients whose latest screening used another "
+    "rule set are redone, so a job that stopped can simply be started again."
+)
+DATABASE_UNREACHABLE: Final = "The clinic database cannot be reached just now. Reload the page in a moment."
+WORKER_NOT_STARTED: Final = "The re-screen worker could not be started; the server log says why."
+START_OUTCOMES: Final = {
+    "started": "The re-screen has started.",
+    "running": "A re-screen is already running (started from this or another app process).",
+    "nothing to do": "Nothing to re-screen: every patient's latest screening uses the current rule set.",
+}
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.models import Escalation, Screening, Visit
+from dashboard.ports import StaleRecordError
 from dashboard.rescreen_jobs import JobState, JobStateName, ScreeningInput
 from data import tables as t
 from data.store.rows import (
@@ -20,6 +21,7 @@ from data.store.rows import (
     episode_from_row,
     escalation_from_row,
     patient_from_row,
+    utcnow,
 )
 from data.store.tx_base import _TxBase
 from data.store.tx_patient_reported import _diary
@@ -202,30 +204,30 @@ class _Jobs(_Records, _TxBase):
         episodes: dict[str, list[Any]] = {pid: [] for pid in ids}
         for row in self.conn.execute(
             select(e).where(e.c.patient_id.in_(ids)).order_by(e.c.recorded_at, e.c.id)
-        ):
+        ).all():
             episodes[row.patient_id].append(episode_from_row(row))
         visits: dict[str, list[Visit]] = {pid: [] for pid in ids}
         for row in self.conn.execute(
             select(v)
             .where(v.c.patient_id.in_(ids), v.c.archived.is_(False))
             .order_by(v.c.patient_id, v.c.visit_date, v.c.recorded_at)
-        ):
+        ).all():
             visits[row.patient_id].append(trusted_visit_from_row(row))
         diary: dict[str, list[Any]] = {pid: [] for pid in ids}
         for row in self.conn.execute(
             select(d).where(d.c.patient_id.in_(ids)).order_by(d.c.walk_date, d.c.recorded_at)
-        ):
+        ).all():
             diary[row.patient_id].append(_diary(row))
         escalations: dict[str, list[Escalation]] = {pid: [] for pid in ids}
         for row in self.conn.execute(
             select(x).where(x.c.patient_id.in_(ids), x.c.archived.is_(False)).order_by(x.c.recorded_at)
-        ):
+        ).all():
             escalations[row.patient_id].append(escalation_from_row(row))
         return [
             ScreeningInput(
                 patient_from_row(row), episodes[row.id], visits[row.id], diary[row.id], escalations[row.id]
             )
-            for row in self.conn.execute(select(p).where(p.c.id.in_(ids)).order_by(p.c.id))
+            for row in self.conn.execute(select(p).where(p.c.id.in_(ids)).order_by(p.c.id)).all()
         ]
 
     # --- what a re-screen writes -----------------------------------------------------------------
@@ -245,7 +247,33 @@ class _Jobs(_Records, _TxBase):
                 insert(t.escalations),
                 [{**self._new_row(e), **self._escalation_values(e)} for e in inserted],
             )
-        for escalation, expected_version in updated:
-            self._versioned_update(
-                t.escalations, escalation, expected_version, self._escalation_values(escalation)
+        if not updated:
+            return
+        x = t.escalations.c
+        # One statement executed for many rows; each row only where its version is still the one read.
+        statement = (
+            update(t.escalations)
+            .where(x.id == bindparam("b_id"), x.version == bindparam("b_version"))
+            .values(
+                version=bindparam("b_next"),
+                updated_at=bindparam("b_at"),
+                updated_by=bindparam("b_by"),
+                tier=bindparam("b_tier"),
+                data=bindparam("b_data", type_=t.escalations.c.data.type),
             )
+        )
+        now = utcnow()
+        rows = [
+            {
+                "b_id": e.id,
+                "b_version": version,
+                "b_next": version + 1,
+                "b_at": now,
+                "b_by": e.updated_by,
+                "b_tier": e.tier,
+                "b_data": self._escalation_values(e)["data"],
+            }
+            for e, version in updated
+        ]
+        if self.conn.execute(statement, rows).rowcount != len(rows):
+            raise StaleRecordError("escalation", None, None)  # changed meanwhile: the chunk rolls back
