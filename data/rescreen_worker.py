@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from dashboard.config import load_settings
 from dashboard.rescreen import LeaseLost, run_job
@@ -26,6 +27,7 @@ from dashboard.rescreen_jobs import CHUNK_PATIENTS, LEASE_SECONDS
 from data.store import open_store
 
 log = logging.getLogger("stride.rescreen")
+ROOT = Path(__file__).resolve().parents[1]  # where `python -m data.rescreen_worker` finds the packages
 NICENESS = 10  # below the app's processes: a clinician's click comes first on a busy machine
 
 
@@ -45,12 +47,19 @@ def bulk_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
-def launch(database_url: str, job_id: str, *, lease_s: float = LEASE_SECONDS) -> subprocess.Popen[bytes]:
+def launch(
+    database_url: str,
+    job_id: str,
+    *,
+    lease_s: float = LEASE_SECONDS,
+    chunk_patients: int = CHUNK_PATIENTS,
+) -> subprocess.Popen[bytes]:
     """Start the worker for `job_id` as a separate process (its own session, so the app's signals and
     reruns never reach it); a thread of the app reaps it when it ends."""
     env = {**os.environ, "STRIDE_DATABASE_URL": database_url}
-    command = [sys.executable, "-m", "data.rescreen_worker", "--job", job_id, "--lease-s", str(lease_s)]
-    process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+    command = [sys.executable, "-m", "data.rescreen_worker", "--job", job_id]
+    command += ["--lease-s", str(lease_s), "--chunk-patients", str(chunk_patients)]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
     threading.Thread(target=process.wait, name=f"rescreen-{job_id[:8]}", daemon=True).start()
     return process
 
