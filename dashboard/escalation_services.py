@@ -6,7 +6,6 @@ escalations across the caseload and the sidebar's flag summary.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -152,15 +151,11 @@ def escalation_changes(
             new_evidence = flag.reason != last_closed.reason
             if not (higher or new_evidence):
                 continue
+        raised = flag.model_dump(include={"rule_id", "tier", "reason", "action", "timeframe"})
         opened.append(
             Escalation(
-                id=str(uuid.uuid4()),  # known before the write, so a chunk can insert many at once
                 patient_id=patient.id or "",
-                rule_id=flag.rule_id,
-                tier=flag.tier,
-                reason=flag.reason,
-                action=flag.action,
-                timeframe=flag.timeframe,
+                **raised,
                 opened_at=now,
                 last_screening_id=screening.id,
                 recorded_by=by,

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from dashboard.models import Episode, Escalation, Patient, Screening, Visit
 from dashboard.patient_reported import DiaryEntry, Invite, PatientReport
-from dashboard.rescreen_jobs import JobState, JobStateName, ScreeningInput
+from dashboard.rescreen_jobs import JobRequest, JobState, JobStateName, ScreeningInput
 
 
 class StrideError(Exception):
@@ -347,17 +347,7 @@ class Tx(Protocol):
 
     # The background re-screen (dashboard.rescreen): its lease and progress row, and its bulk reads/writes.
     def get_job(self, name: str) -> JobState | None: ...
-    def acquire_job(
-        self,
-        name: str,
-        owner: str,
-        *,
-        now: dt.datetime,
-        lease_s: float,
-        rule_set_version: str,
-        total: int,
-        requested_by: str | None,
-    ) -> bool: ...
+    def acquire_job(self, request: JobRequest, *, now: dt.datetime, lease_s: float) -> bool: ...
     def heartbeat_job(
         self, name: str, owner: str, *, now: dt.datetime, lease_s: float, done_delta: int
     ) -> bool: ...
@@ -373,7 +363,7 @@ class Tx(Protocol):
     def insert_screenings(self, screenings: Sequence[Screening]) -> None: ...
     def write_escalations(
         self, inserted: Sequence[Escalation], updated: Sequence[tuple[Escalation, int]]
-    ) -> None: ...
+    ) -> list[Escalation]: ...
     def refresh_summaries(self, patient_ids: list[str] | None = None) -> None: ...
 
 

@@ -26,7 +26,14 @@ from dashboard.escalation_services import (
 from dashboard.models import Escalation, Screening, Visit
 from dashboard.ports import Store, StrideError, Tx, User
 from dashboard.red_flags import rule_set_version, to_screening
-from dashboard.rescreen_jobs import CHUNK_PATIENTS, LEASE_SECONDS, RESCREEN_JOB, JobState, ScreeningInput
+from dashboard.rescreen_jobs import (
+    CHUNK_PATIENTS,
+    LEASE_SECONDS,
+    RESCREEN_JOB,
+    JobRequest,
+    JobState,
+    ScreeningInput,
+)
 from dashboard.service_base import _audit, authorize
 
 StartOutcome = Literal["started", "running", "nothing to do"]
@@ -98,8 +105,7 @@ def rescreen_chunk(
             updated.extend(outcome[2])
             tiers.update((e.id, e.tier) for e in found.escalations)
     tx.insert_screenings(screenings)
-    tx.write_escalations(opened, updated)
-    for escalation in opened:
+    for escalation in tx.write_escalations(opened, updated):
         _audit_opened(tx, None, escalation)
     # A caseload summary reads the escalations for its open tier only: refreshed once for the chunk's
     # patients with an escalation opened or raised (most updates only move last_screening_id on).
@@ -178,15 +184,8 @@ def start_rescreen(
         if total == 0:
             return "nothing to do"
         by = actor.id if actor else None
-        if not tx.acquire_job(
-            RESCREEN_JOB,
-            job_id,
-            now=_now(),
-            lease_s=lease_s,
-            rule_set_version=version,
-            total=total,
-            requested_by=by,
-        ):
+        request = JobRequest(RESCREEN_JOB, job_id, version, total, by)
+        if not tx.acquire_job(request, now=_now(), lease_s=lease_s):
             return "running"
         _audit(
             tx, actor, "rescreen.start", "job", job_id, after={"patients": total, "rule_set_version": version}

@@ -41,6 +41,17 @@ START_OUTCOMES: Final = {
 
 
 @dataclass(frozen=True)
+class JobRequest:
+    """A request for a job's lease: which job, for whom, and the work it takes on."""
+
+    name: str
+    owner: str  # the new job's id: its worker heartbeats under it
+    rule_set_version: str
+    total: int  # patients to re-screen
+    requested_by: str | None  # the admin's user id; None: the app after a rule-set change
+
+
+@dataclass(frozen=True)
 class JobState:
     """One job row: who holds the lease until when, and how far the work has got."""
 

@@ -5,7 +5,8 @@ bulk (visits trusted as stored, not validated again), and the bulk writes of one
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, or_, select, update
@@ -13,17 +14,18 @@ from sqlalchemy.exc import IntegrityError
 
 from dashboard.models import Escalation, Screening, Visit
 from dashboard.ports import StaleRecordError
-from dashboard.rescreen_jobs import JobState, JobStateName, ScreeningInput
+from dashboard.rescreen_jobs import JobRequest, JobState, JobStateName, ScreeningInput
 from data import tables as t
 from data.store.rows import (
     _as_utc,
     bookkeeping_from_row,
     episode_from_row,
     escalation_from_row,
+    fields_from_row,
     patient_from_row,
     utcnow,
 )
-from data.store.tx_base import _TxBase
+from data.store.tx_base import Read, _TxBase
 from data.store.tx_patient_reported import _diary
 from data.store.tx_records import _Records
 
@@ -37,20 +39,8 @@ def trusted_visit_from_row(row: Any) -> Visit:
 
 
 def _job(row: Any) -> JobState:
-    return JobState(
-        name=row.name,
-        owner=row.owner,
-        state=row.state,
-        rule_set_version=row.rule_set_version,
-        total=row.total,
-        done=row.done,
-        requested_by=row.requested_by,
-        started_at=_as_utc(row.started_at),
-        heartbeat_at=_as_utc(row.heartbeat_at),
-        expires_at=_as_utc(row.expires_at),
-        finished_at=_as_utc(row.finished_at),
-        message=row.message,
-    )
+    times = ("started_at", "heartbeat_at", "expires_at", "finished_at")
+    return JobState(**fields_from_row(row, JobState, **{name: _as_utc(getattr(row, name)) for name in times}))
 
 
 def _stale_condition(rule_set_version: str) -> Any:
@@ -95,28 +85,15 @@ class _Jobs(_Records, _TxBase):
         row = self.conn.execute(select(t.jobs).where(t.jobs.c.name == name)).first()
         return _job(row) if row else None
 
-    def acquire_job(
-        self,
-        name: str,
-        owner: str,
-        *,
-        now: dt.datetime,
-        lease_s: float,
-        rule_set_version: str,
-        total: int,
-        requested_by: str | None,
-    ) -> bool:
-        """Take the job's lease for `owner` unless a live one holds it; True when taken.
+    def acquire_job(self, request: JobRequest, *, now: dt.datetime, lease_s: float) -> bool:
+        """Take the job's lease for `request.owner` unless a live one holds it; True when taken.
 
         One conditional UPDATE (the row exists) or INSERT (the first job ever): on SQLite the write lock,
         on PostgreSQL the row lock and the unique key make two simultaneous requests give one winner."""
         values = {
-            "owner": owner,
+            **asdict(request),
             "state": "running",
-            "rule_set_version": rule_set_version,
-            "total": total,
             "done": 0,
-            "requested_by": requested_by,
             "started_at": now,
             "heartbeat_at": now,
             "expires_at": now + dt.timedelta(seconds=lease_s),
@@ -124,50 +101,37 @@ class _Jobs(_Records, _TxBase):
             "message": "",
         }
         j = t.jobs.c
-        taken = self.conn.execute(
-            update(t.jobs)
-            .where(j.name == name, or_(j.state != "running", j.expires_at <= now))
-            .values(**values)
-        ).rowcount
-        if taken == 1:
+        live = (j.state == "running") & (j.expires_at > now)
+        if self.conn.execute(update(t.jobs).where(j.name == request.name, ~live).values(**values)).rowcount:
             return True
         try:
             with self.conn.begin_nested():
-                self.conn.execute(insert(t.jobs).values(name=name, **values))
+                self.conn.execute(insert(t.jobs).values(**values))
         except IntegrityError:  # the row exists and a live job holds it (or another request won)
             return False
         return True
+
+    def _update_own(self, name: str, owner: str, **values: Any) -> bool:
+        """Update the job row only while `owner` holds its lease; False when it does not."""
+        j = t.jobs.c
+        held = (j.name == name) & (j.owner == owner) & (j.state == "running")
+        return self.conn.execute(update(t.jobs).where(held).values(**values)).rowcount == 1
 
     def heartbeat_job(
         self, name: str, owner: str, *, now: dt.datetime, lease_s: float, done_delta: int
     ) -> bool:
         """Move the lease on and count `done_delta` more patients done; False when `owner` lost it."""
-        j = t.jobs.c
-        return (
-            self.conn.execute(
-                update(t.jobs)
-                .where(j.name == name, j.owner == owner, j.state == "running")
-                .values(
-                    heartbeat_at=now,
-                    expires_at=now + dt.timedelta(seconds=lease_s),
-                    done=j.done + done_delta,
-                )
-            ).rowcount
-            == 1
+        expires = now + dt.timedelta(seconds=lease_s)
+        return self._update_own(
+            name, owner, heartbeat_at=now, expires_at=expires, done=t.jobs.c.done + done_delta
         )
 
     def finish_job(
         self, name: str, owner: str, *, now: dt.datetime, state: JobStateName, message: str = ""
     ) -> bool:
         """End `owner`'s job as done or failed (the lease is released); False when it held no lease."""
-        j = t.jobs.c
-        return (
-            self.conn.execute(
-                update(t.jobs)
-                .where(j.name == name, j.owner == owner, j.state == "running")
-                .values(state=state, finished_at=now, heartbeat_at=now, expires_at=now, message=message[:200])
-            ).rowcount
-            == 1
+        return self._update_own(
+            name, owner, state=state, finished_at=now, heartbeat_at=now, expires_at=now, message=message[:200]
         )
 
     # --- what a re-screen reads ------------------------------------------------------------------
@@ -196,33 +160,37 @@ class _Jobs(_Records, _TxBase):
         )
         return self.conn.execute(stmt).scalar()
 
+    def _by_patient(self, ids: list[str], stmt: Any, read: Callable[[Any], Read]) -> dict[str, list[Read]]:
+        """The rows `stmt` selects, read into records, grouped by patient (every id present)."""
+        grouped: dict[str, list[Read]] = {pid: [] for pid in ids}
+        for row in self.conn.execute(stmt).all():  # fetched at once: faster than row by row
+            grouped[row.patient_id].append(read(row))
+        return grouped
+
     def screening_inputs(self, patient_ids: Sequence[str]) -> list[ScreeningInput]:
         """What screening the given patients reads, in five queries: each patient with their episodes,
         non-archived visits (oldest first, trusted as stored), walking diary and escalations."""
         ids = list(patient_ids)
         p, e, v, d, x = t.patients, t.episodes, t.visits, t.diary_entries, t.escalations
-        episodes: dict[str, list[Any]] = {pid: [] for pid in ids}
-        for row in self.conn.execute(
-            select(e).where(e.c.patient_id.in_(ids)).order_by(e.c.recorded_at, e.c.id)
-        ).all():
-            episodes[row.patient_id].append(episode_from_row(row))
-        visits: dict[str, list[Visit]] = {pid: [] for pid in ids}
-        for row in self.conn.execute(
+        mine = [table.c.patient_id.in_(ids) for table in (e, v, d, x)]
+        episodes = self._by_patient(
+            ids, select(e).where(mine[0]).order_by(e.c.recorded_at, e.c.id), episode_from_row
+        )
+        visits = self._by_patient(
+            ids,
             select(v)
-            .where(v.c.patient_id.in_(ids), v.c.archived.is_(False))
-            .order_by(v.c.patient_id, v.c.visit_date, v.c.recorded_at)
-        ).all():
-            visits[row.patient_id].append(trusted_visit_from_row(row))
-        diary: dict[str, list[Any]] = {pid: [] for pid in ids}
-        for row in self.conn.execute(
-            select(d).where(d.c.patient_id.in_(ids)).order_by(d.c.walk_date, d.c.recorded_at)
-        ).all():
-            diary[row.patient_id].append(_diary(row))
-        escalations: dict[str, list[Escalation]] = {pid: [] for pid in ids}
-        for row in self.conn.execute(
-            select(x).where(x.c.patient_id.in_(ids), x.c.archived.is_(False)).order_by(x.c.recorded_at)
-        ).all():
-            escalations[row.patient_id].append(escalation_from_row(row))
+            .where(mine[1], v.c.archived.is_(False))
+            .order_by(v.c.patient_id, v.c.visit_date, v.c.recorded_at),
+            trusted_visit_from_row,
+        )
+        diary = self._by_patient(
+            ids, select(d).where(mine[2]).order_by(d.c.walk_date, d.c.recorded_at), _diary
+        )
+        escalations = self._by_patient(
+            ids,
+            select(x).where(mine[3], x.c.archived.is_(False)).order_by(x.c.recorded_at),
+            escalation_from_row,
+        )
         return [
             ScreeningInput(
                 patient_from_row(row), episodes[row.id], visits[row.id], diary[row.id], escalations[row.id]
@@ -239,16 +207,16 @@ class _Jobs(_Records, _TxBase):
 
     def write_escalations(
         self, inserted: Sequence[Escalation], updated: Sequence[tuple[Escalation, int]]
-    ) -> None:
-        """Open new escalations (each carrying its id) and update others (each with the version it was
-        read at), without refreshing the caseload summaries: the caller refreshes them once per chunk."""
-        if inserted:
-            self.conn.execute(
-                insert(t.escalations),
-                [{**self._new_row(e), **self._escalation_values(e)} for e in inserted],
-            )
+    ) -> list[Escalation]:
+        """Open new escalations and update others (each with the version it was read at), without
+        refreshing the caseload summaries (the caller does, once per chunk); returns the opened ones."""
+        rows = [self._new_row(e) for e in inserted]
+        if rows:
+            values = [{**row, **self._escalation_values(e)} for row, e in zip(rows, inserted, strict=True)]
+            self.conn.execute(insert(t.escalations), values)
+        opened = [e.model_copy(update=row) for row, e in zip(rows, inserted, strict=True)]
         if not updated:
-            return
+            return opened
         x = t.escalations.c
         # One statement executed for many rows; each row only where its version is still the one read.
         statement = (
@@ -263,7 +231,7 @@ class _Jobs(_Records, _TxBase):
             )
         )
         now = utcnow()
-        rows = [
+        changes = [
             {
                 "b_id": e.id,
                 "b_version": version,
@@ -275,5 +243,6 @@ class _Jobs(_Records, _TxBase):
             }
             for e, version in updated
         ]
-        if self.conn.execute(statement, rows).rowcount != len(rows):
+        if self.conn.execute(statement, changes).rowcount != len(changes):
             raise StaleRecordError("escalation", None, None)  # changed meanwhile: the chunk rolls back
+        return opened

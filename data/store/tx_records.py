@@ -32,17 +32,13 @@ class _Records(_TxBase):
     # --- screenings and escalations ------------------------------------------------------------
     def _screening_row(self, screening: Screening) -> dict[str, Any]:
         """A screening's whole row: a first version's bookkeeping, its columns and its payload."""
-        payload = screening.model_dump(
-            mode="json",
-            exclude={"id", "version", "recorded_at", "updated_at", "recorded_by", "updated_by", "archived"},
-        )
         return {
             **self._new_row(screening),
             "patient_id": screening.patient_id,
             "visit_id": screening.visit_id,
             "urgency": screening.urgency,
             "rule_set_version": screening.rule_set_version,
-            "data": payload,
+            "data": screening.clinical_dict(),
         }
 
     def insert_screening(self, screening: Screening) -> Screening:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from dashboard import rescreen, services
 from dashboard.config import load_settings
 from dashboard.red_flags import rule_set_version
-from dashboard.rescreen_jobs import RESCREEN_JOB
+from dashboard.rescreen_jobs import RESCREEN_JOB, JobRequest
 from data import tables as t
 from data.demo import generate
 from data.rescreen_worker import launch
@@ -146,12 +146,12 @@ def test_the_lease_refuses_a_second_job_while_the_first_is_live_and_passes_on_af
     clinic: Any,
 ) -> None:
     now = dt.datetime.now(dt.UTC)
-    lease = {"lease_s": 30.0, "rule_set_version": CURRENT, "total": 5, "requested_by": None}
+    first, second = (JobRequest(RESCREEN_JOB, owner, CURRENT, 5, None) for owner in ("first", "second"))
     with clinic.transaction() as tx:
-        assert tx.acquire_job(RESCREEN_JOB, "first", now=now, **lease)
-        assert not tx.acquire_job(RESCREEN_JOB, "second", now=now + dt.timedelta(seconds=29), **lease)
+        assert tx.acquire_job(first, now=now, lease_s=30)
+        assert not tx.acquire_job(second, now=now + dt.timedelta(seconds=29), lease_s=30)
     with clinic.transaction() as tx:  # the first worker went quiet: 31 s later its lease is over
-        assert tx.acquire_job(RESCREEN_JOB, "second", now=now + dt.timedelta(seconds=31), **lease)
+        assert tx.acquire_job(second, now=now + dt.timedelta(seconds=31), lease_s=30)
     with clinic.transaction() as tx:
         assert not tx.heartbeat_job(RESCREEN_JOB, "first", now=now, lease_s=30, done_delta=1)
         assert tx.heartbeat_job(RESCREEN_JOB, "second", now=now, lease_s=30, done_delta=2)
