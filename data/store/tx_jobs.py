@@ -18,7 +18,6 @@ from dashboard.rescreen_jobs import JobRequest, JobState, JobStateName, Screenin
 from data import tables as t
 from data.store.rows import (
     _as_utc,
-    bookkeeping_from_row,
     episode_from_row,
     escalation_from_row,
     fields_from_row,
@@ -33,9 +32,19 @@ from data.store.tx_records import _Records
 def trusted_visit_from_row(row: Any) -> Visit:
     """A stored visit row as the domain model without validating it again: the store validated it when it
     was written (Visit.from_store). For screening many visits at once; input is always validated."""
-    return Visit.from_store(
-        {**row.data, **bookkeeping_from_row(row), "patient_id": row.patient_id, "episode_id": row.episode_id}
+    values = row.data  # decoded afresh for this row, so taken over rather than copied
+    values.update(
+        id=row.id,
+        version=row.version,
+        recorded_at=_as_utc(row.recorded_at),
+        updated_at=_as_utc(row.updated_at),
+        recorded_by=row.recorded_by,
+        updated_by=row.updated_by,
+        archived=bool(row.archived),
+        patient_id=row.patient_id,
+        episode_id=row.episode_id,
     )
+    return Visit.from_store(values)
 
 
 def _job(row: Any) -> JobState:
