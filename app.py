@@ -246,7 +246,7 @@ if pins is not None:
             )
 try:  # a patient the background re-screen has not reached yet is screened on the spot when opened
     rescreen.screen_on_open(store, user, chosen_patient_id(st.session_state, st.query_params), settings)
-except StrideError as exc:  # busy or refused: the page shows the stored screening with its rule set
+except Exception as exc:  # busy, refused or unreachable: the page shows the stored screening and its rule set
     log.warning("on-the-spot re-screen skipped: %s", type(exc).__name__)
 try:
     navigation.run()
