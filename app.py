@@ -11,13 +11,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import auth, services, web_sessions
+from dashboard import auth, rescreen, services, web_sessions
 from dashboard import page_keys as keys
 from dashboard.config import Settings, load_settings
 from dashboard.models import TIER_ORDER
+from dashboard.page_context import chosen_patient_id
 from dashboard.plan import Library
 from dashboard.ports import FlagSummary, StoreBusy, StrideError
 from dashboard.safe_text import md_escape
+from data import rescreen_worker
 from data.store import SqlStore, open_store
 
 st.set_page_config(page_title="Stride", page_icon="🚶", layout="wide")
@@ -26,7 +28,12 @@ log = logging.getLogger("stride")
 
 @st.cache_resource(show_spinner="Opening the clinic database…")
 def get_store(url: str) -> SqlStore:
-    return open_store(url)
+    store = open_store(url)
+    try:  # after a rule-set change, one background job re-screens every patient (one across all processes)
+        rescreen.start_rescreen(store, None, get_settings(), functools.partial(rescreen_worker.launch, url))
+    except Exception as exc:  # the app still opens; the Rules and licences page can start it again
+        log.error("the re-screen after a rule change could not be started: %s", type(exc).__name__)
+    return store
 
 
 @st.cache_resource
@@ -239,6 +246,10 @@ if pins is not None:
                 icon="🚨",
                 query_params={"patient": pinned.patient_id},
             )
+try:  # a patient the background re-screen has not reached yet is screened on the spot when opened
+    rescreen.screen_on_open(store, user, chosen_patient_id(st.session_state, st.query_params), settings)
+except Exception as exc:  # busy, refused or unreachable: the page shows the stored screening and its rule set
+    log.warning("on-the-spot re-screen skipped: %s", type(exc).__name__)
 try:
     navigation.run()
 except StoreBusy as exc:  # a page that did not catch it itself: still a readable message

@@ -6,7 +6,7 @@ escalations across the caseload and the sidebar's flag summary.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from dashboard.models import (
     CLOSE_ACTIONS,
     CLOSE_ACTIONS_NEEDING_TEXT,
     TIER_ORDER,
+    Episode,
     Escalation,
     FlagRecord,
     Patient,
@@ -23,8 +24,9 @@ from dashboard.models import (
     Screening,
     Visit,
 )
+from dashboard.patient_reported import DiaryEntry
 from dashboard.ports import FlagSummary, InvalidInputError, NotFoundError, Store, Tx, User
-from dashboard.red_flags import screen, to_screening
+from dashboard.red_flags import ScreeningResult, screen, to_screening
 from dashboard.service_base import (
     _audit,
     _existing_patient,
@@ -51,16 +53,29 @@ def _screen_after_change(
     return screening
 
 
+def screen_with_history(
+    patient: Patient,
+    visits: list[Visit],
+    episodes: list[Episode],
+    all_visits: Callable[[], list[Visit]],
+    diary: Sequence[DiaryEntry],
+    rules: RuleSettings,
+) -> ScreeningResult:
+    """Screen the current episode's `visits` with what else the rules read: the previous episode's last
+    visit at a re-referral within 12 weeks (§11.1; only then is `all_visits` called) and the walking
+    diary between visits (§12.3; the engine keeps the current episode's entries)."""
+    recent = lookback_episode(episodes, visits) is not None
+    lookback = lookback_visits(episodes, all_visits()) if recent else []
+    return screen(patient, visits, rules, lookback=lookback, diary=diary)
+
+
 def _screen_and_escalate(
     tx: Tx, actor: User, patient: Patient, visits: list[Visit], visit_id: str | None, rules: RuleSettings
 ) -> Screening:
-    # The previous episode's last visit at a re-referral within 12 weeks, for the trend rules (§11.1);
-    # only then are the earlier episode's visits read (otherwise one cheap query of the episodes).
-    episodes = tx.episodes(patient.id or "")
-    recent = lookback_episode(episodes, visits) is not None
-    lookback = lookback_visits(episodes, tx.visits(patient.id or "")) if recent else []
-    # The walking diary between visits is an input too (§12.3); the engine keeps the current episode's.
-    result = screen(patient, visits, rules, lookback=lookback, diary=tx.diary_entries(patient.id or ""))
+    pid = patient.id or ""
+    result = screen_with_history(
+        patient, visits, tx.episodes(pid), lambda: tx.visits(pid), tx.diary_entries(pid), rules
+    )
     screening = tx.insert_screening(
         to_screening(result, patient.id or "", visit_id).model_copy(
             update={"recorded_by": actor.id, "updated_by": actor.id}
@@ -89,9 +104,34 @@ def _update_escalations(
 
     `actor` None and `source` "patient": a patient's own check-in answers (clinical-reference §12.2).
     """
-    by = actor.id if actor else None
-    existing = tx.escalations(patient_id=patient.id)
+    opened, updated = escalation_changes(
+        tx.escalations(patient_id=patient.id), patient, screening, actor.id if actor else None, source=source
+    )
+    for escalation, expected_version in updated:
+        tx.update_escalation(escalation, expected_version)
+    for escalation in opened:
+        _audit_opened(tx, actor, tx.insert_escalation(escalation))
+
+
+def _audit_opened(tx: Tx, actor: User | None, opened: Escalation) -> None:
+    after = {"rule_id": opened.rule_id, "tier": opened.tier}
+    _audit(tx, actor, "escalation.open", "escalation", opened.id, opened.patient_id, after=after)
+
+
+def escalation_changes(
+    existing: Sequence[Escalation],
+    patient: Patient,
+    screening: Screening,
+    by: str | None,
+    *,
+    source: ReportSource = "clinician",
+) -> tuple[list[Escalation], list[tuple[Escalation, int]]]:
+    """What a screening changes in a patient's escalations (`existing`, oldest first): the escalations to
+    open, and the open ones to update with the version they were read at. One open escalation per
+    patient and rule; a closed one is reopened only on a higher tier or new evidence."""
     now = _utcnow()
+    opened: list[Escalation] = []
+    updated: list[tuple[Escalation, int]] = []
     for flag in screening.flags:
         same_rule = [e for e in existing if e.rule_id == flag.rule_id]
         open_one = next((e for e in same_rule if e.status == "open"), None)
@@ -103,7 +143,7 @@ def _update_escalations(
             ):
                 tier = flag.tier if TIER_ORDER[flag.tier] > TIER_ORDER[open_one.tier] else open_one.tier
                 refreshed = {"tier": tier, **_latest_evidence(flag, screening, by)}
-                tx.update_escalation(open_one.model_copy(update=refreshed), open_one.version)
+                updated.append((open_one.model_copy(update=refreshed), open_one.version))
             continue
         last_closed = same_rule[-1] if same_rule else None
         if last_closed is not None:
@@ -111,7 +151,7 @@ def _update_escalations(
             new_evidence = flag.reason != last_closed.reason
             if not (higher or new_evidence):
                 continue
-        opened = tx.insert_escalation(
+        opened.append(
             Escalation(
                 patient_id=patient.id or "",
                 rule_id=flag.rule_id,
@@ -122,8 +162,7 @@ def _update_escalations(
                 **_latest_evidence(flag, screening, by),
             )
         )
-        after = {"rule_id": flag.rule_id, "tier": flag.tier}
-        _audit(tx, actor, "escalation.open", "escalation", opened.id, patient.id, after=after)
+    return opened, updated
 
 
 def rescreen_patient(

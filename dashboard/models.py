@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Collection, Mapping
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -312,6 +312,24 @@ class Visit(_Record):
         _check_items(value or {}, _STARTBACK_ANSWERS, "q1 to q9", "item {key} must be one of {allowed}")
         return value
 
+    @classmethod
+    def from_store(cls, values: dict[str, Any]) -> Visit:
+        """A visit exactly as the store wrote it (its JSON payload with the bookkeeping), without validating
+        it again: the trusted path for rows read back in bulk, such as a whole-caseload re-screen. The store
+        validated every visit on its way in; anything typed or imported goes through `model_validate`.
+
+        `values` is taken over (the JSON types become the model's: the date, the PSFS activities, the
+        finding sets). This is what `model_construct` does, without its per-field loop."""
+        values["visit_date"] = dt.date.fromisoformat(values["visit_date"])
+        if values.get("psfs") is not None:
+            values["psfs"] = [_trusted(PsfsActivity, {"score": None, **a}, set(a)) for a in values["psfs"]]
+        values["posture_findings"] = set(values.get("posture_findings") or ())
+        values["footwear_findings"] = set(values.get("footwear_findings") or ())
+        given = set(values)
+        if len(given) < len(_VISIT_FIELDS):  # a payload from before a field existed: its default
+            values = {**{k: v() for k, v in _VISIT_DEFAULTS.items() if k not in given}, **values}
+        return _trusted(cls, values, given)
+
     @model_validator(mode="after")
     def _walking_consistent(self) -> Visit:
         pairs = (("walk_total_min", "walk_onset_min"), ("walk_total_m", "walk_onset_m"))
@@ -329,6 +347,29 @@ class Visit(_Record):
         if self.walk_protocol is None and any(v is not None for v in walk_values):
             raise ValueError("walk_protocol: choose the walking protocol for these results")
         return self
+
+
+Trusted = TypeVar("Trusted", bound=BaseModel)
+
+
+def _trusted(model: type[Trusted], values: dict[str, Any], given: set[str]) -> Trusted:
+    """A model holding `values` (every field, already of its type) unchecked: what pydantic's
+    `model_construct` builds, without its per-field loop over defaults."""
+    record = model.__new__(model)
+    object.__setattr__(record, "__dict__", values)
+    object.__setattr__(record, "__pydantic_fields_set__", given)
+    object.__setattr__(record, "__pydantic_extra__", None)
+    object.__setattr__(record, "__pydantic_private__", None)
+    return record
+
+
+# Visit.from_store: every field, and how to make each one's default (a fresh set for the finding sets).
+_VISIT_FIELDS = frozenset(Visit.model_fields)
+_VISIT_DEFAULTS: dict[str, Any] = {
+    name: (info.default_factory or (lambda default=info.default: default))
+    for name, info in Visit.model_fields.items()
+    if not info.is_required()
+}
 
 
 # Range messages in the words of the form ("must be at most 10"), which read after a field's label.

@@ -269,6 +269,8 @@ class Admin:
     APPROVE_FORM: Final = "approve_rules"
     APPROVE_NOTE: Final = "approve_note"
     RULE_SETTINGS: Final = "admin_rule_settings"
+    RESCREEN_START: Final = "admin_rescreen_start"
+    RESCREEN_FLASH: Final = "admin_rescreen_flash"
     TRANSLATION_FORM: Final = "review_translation_"
     TRANSLATION_NOTE: Final = "translation_note_"
     LICENCE_FORM: Final = "licence_"

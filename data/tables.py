@@ -267,6 +267,27 @@ web_sessions = Table(
     Column("session_epoch", Integer, nullable=False, server_default="0"),
 )
 
+# Operational, never exported: one row per kind of background job (only "rescreen" today). The row is
+# the job's lease: `owner` holds it until `expires_at`, moved on by the worker's heartbeat, so exactly one
+# job of a kind runs across every app process (data/store/tx_jobs.py acquires it with one conditional
+# UPDATE); `done` of `total` is its progress, committed with each chunk of work.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("owner", String(36), nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("rule_set_version", String(32), nullable=True),
+    Column("total", Integer, nullable=False, default=0),
+    Column("done", Integer, nullable=False, default=0),
+    Column("requested_by", String(36), nullable=True),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("message", String(200), nullable=False, default=""),
+)
+
 audit = Table(
     "audit",
     metadata,

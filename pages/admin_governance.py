@@ -3,17 +3,20 @@ patient-completed use and the clinic's licensed wording), retention."""
 
 import datetime as dt
 import functools
+import logging
 from collections.abc import Callable
 
 import streamlit as st
 
 from dashboard import admin_views as view
-from dashboard import governance, red_flags
+from dashboard import governance, red_flags, rescreen
 from dashboard import licensed_wording as lw
+from dashboard import rescreen_jobs as jobs
 from dashboard.page_context import page_context
 from dashboard.page_keys import Admin as keys
 from dashboard.ports import InvalidInputError, StrideError
 from dashboard.safe_text import md_escape
+from data import rescreen_worker
 from reports import i18n
 
 # A deep link as the very first request after a restart can run this script before the router
@@ -23,8 +26,19 @@ if (ctx := view.for_admins(page_context(st.session_state, st.query_params))) is 
     st.switch_page("app.py")
     st.stop()
 store, user, settings = ctx.store, ctx.user, ctx.settings
+log = logging.getLogger("stride")
 
 st.title("Rules and licences")
+version = red_flags.rule_set_version(settings.rules)
+try:  # the page's first read: a database that cannot be reached gets one readable line, no traceback
+    job, _stale = rescreen.job_status(store, user, settings)
+except StrideError as exc:
+    st.error(md_escape(str(exc)))
+    st.stop()
+except Exception as exc:
+    log.error("rules page: the database could not be read: %s", type(exc).__name__)
+    st.error(jobs.DATABASE_UNREACHABLE)
+    st.stop()
 
 
 def note_form(
@@ -44,7 +58,6 @@ def note_form(
                 st.rerun()
 
 
-version = red_flags.rule_set_version(settings.rules)
 st.markdown(f"Red-flag rule set version: **`{version}`**")
 approval = governance.rule_set_approval(store, version)
 if approval is None:
@@ -62,6 +75,51 @@ st.caption(view.RULES_NOTE)
 st.dataframe(view.rule_settings_rows(settings.rules), hide_index=True, key=keys.RULE_SETTINGS)
 with st.expander("The rule table", expanded=False):
     st.markdown(red_flags.rules_markdown(settings.rules))
+
+
+def launch_worker(job_id: str) -> None:
+    rescreen_worker.launch(settings.database_url, job_id)
+
+
+def rescreen_progress() -> None:
+    """The re-screen job's progress bar (read again every few seconds while one runs) and its start."""
+    try:
+        job, stale = rescreen.job_status(store, user, settings)
+    except StrideError as exc:
+        st.error(md_escape(str(exc)))
+        return
+    except Exception as exc:  # the database went away while the page was open
+        log.error("re-screen progress could not be read: %s", type(exc).__name__)
+        st.error(jobs.DATABASE_UNREACHABLE)
+        return
+    now = dt.datetime.now(dt.UTC)
+    if job is not None:
+        st.progress(job.fraction, text=jobs.progress_text(job, now))
+        st.caption("  \n".join(jobs.job_lines(job, now)))
+        if not job.is_live(now) and live:  # it ended since the page was drawn: stop polling
+            st.rerun()
+    if stale is None:
+        return
+    st.markdown(jobs.stale_line(stale, version))
+    if stale and st.button("Re-screen every patient now", key=keys.RESCREEN_START):
+        try:
+            outcome = rescreen.start_rescreen(store, user, settings, launch_worker)
+        except StrideError as exc:
+            st.error(md_escape(str(exc)))
+        except Exception as exc:  # the worker could not be started, or the database went away
+            log.error("re-screen could not be started: %s", type(exc).__name__)
+            st.error(jobs.DATABASE_UNREACHABLE if not isinstance(exc, OSError) else jobs.WORKER_NOT_STARTED)
+        else:
+            st.session_state[keys.RESCREEN_FLASH] = jobs.START_OUTCOMES[outcome]
+            st.rerun()
+
+
+st.subheader("Re-screening every patient")
+st.caption(jobs.RESCREEN_NOTE)
+if flash := st.session_state.pop(keys.RESCREEN_FLASH, None):
+    st.info(flash)
+live = job is not None and job.is_live(dt.datetime.now(dt.UTC))
+st.fragment(rescreen_progress, run_every=jobs.POLL_SECONDS if live else None)()
 
 st.markdown("**Handout translations** (clinical-reference §14)")
 st.caption(view.TRANSLATIONS_NOTE)

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from dashboard.models import Escalation, Screening
+from dashboard.models import BOOKKEEPING_FIELDS, Escalation, Screening
 from dashboard.ports import FlagSummary, Handout, Letter, PinnedEmergency
 from data import tables as t
 from data.store.rows import (
@@ -30,23 +30,21 @@ class _Records(_TxBase):
     """Screenings, escalations, handouts, letters and the open-flag summary."""
 
     # --- screenings and escalations ------------------------------------------------------------
+    def _screening_row(self, screening: Screening) -> dict[str, Any]:
+        """A screening's whole row: a first version's bookkeeping, its columns and its payload."""
+        return {
+            **self._new_row(screening),
+            "patient_id": screening.patient_id,
+            "visit_id": screening.visit_id,
+            "urgency": screening.urgency,
+            "rule_set_version": screening.rule_set_version,
+            "data": screening.clinical_dict(),
+        }
+
     def insert_screening(self, screening: Screening) -> Screening:
-        row = self._new_row(screening)
-        payload = screening.model_dump(
-            mode="json",
-            exclude={"id", "version", "recorded_at", "updated_at", "recorded_by", "updated_by", "archived"},
-        )
-        self.conn.execute(
-            insert(t.screenings).values(
-                **row,
-                patient_id=screening.patient_id,
-                visit_id=screening.visit_id,
-                urgency=screening.urgency,
-                rule_set_version=screening.rule_set_version,
-                data=payload,
-            )
-        )
-        return screening.model_copy(update=row)
+        row = self._screening_row(screening)
+        self.conn.execute(insert(t.screenings).values(**row))
+        return screening.model_copy(update={name: row[name] for name in BOOKKEEPING_FIELDS})
 
     def screenings(self, patient_id: str) -> list[Screening]:
         stmt = (
