@@ -131,9 +131,7 @@ p1.button(
     args=(-1,),
     use_container_width=True,
 )
-p2.markdown(
-    f"<p style='text-align:center;margin:0'>{caseload_views.paging_caption(page)}</p>", unsafe_allow_html=True
-)
+p2.caption(caseload_views.paging_caption(page))
 p3.button(
     "Next page →",
     key=K.NEXT,

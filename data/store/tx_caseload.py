@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, case, delete, func, insert, select
+from sqlalchemy import ColumnElement, Row, Select, delete, func, insert, select
 
 from dashboard.caseload_query import SORTS, CaseloadCounts, CaseloadPage, CaseloadQuery, page_in_range
 from dashboard.models import TIER_ORDER, Visit
@@ -146,20 +146,21 @@ class _Caseload(_TxBase):
         )
 
     def _caseload_counts(self, sql: CaseloadSql) -> CaseloadCounts:
-        """The whole active caseload's counts, in one pass."""
+        """The whole active caseload's counts, each from one table's index alone: a count over the
+        summaries (every patient's, from ix_patient_summaries_caseload) less the archived patients'
+        (few, found by ix_patients_caseload), so no patient is joined to its summary one by one."""
+        p, ps = t.patients, t.patient_summaries
+        archived = select(p.c.id).where(p.c.archived.is_(True))
 
-        def number_of(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+        def active_count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+            every = select(func.count()).select_from(ps).where(condition)
+            of_archived = every.where(ps.c.patient_id.in_(archived))
+            return (every.scalar_subquery() - of_archived.scalar_subquery()).label(None)
 
+        patients = select(func.count()).select_from(p).where(sql.active).scalar_subquery()
+        overdue = select(func.count()).select_from(p).where(sql.active, sql.overdue).scalar_subquery()
         row = self.conn.execute(
-            select(
-                func.count(),
-                number_of(sql.has_open_flag),
-                number_of(sql.overdue),
-                number_of(sql.not_improving),
-            )
-            .select_from(sql.base)
-            .where(sql.active)
+            select(patients, active_count(sql.has_open_flag), overdue, active_count(sql.not_improving))
         ).one()
         return CaseloadCounts(*(int(value) for value in row))
 
@@ -175,26 +176,25 @@ def _caseload_select(patient_ids: list[str] | None = None) -> Select[Any]:
     has_open = select(ep.c.id).where(is_open).exists()
     open_referral = select(ep.c.data["referral_date"].as_string()).where(is_open).scalar_subquery()
     last_discharge = select(func.max(ep.c.discharge_date)).where(ep.c.patient_id == p.c.id).scalar_subquery()
-    stmt = (
-        select(
-            p.c.id,
-            p.c.patient_ref,
-            # The two name fields, not the whole payload: no patient JSON is decoded in Python
-            # (JSON_EXTRACT on SQLite, ->> on PostgreSQL).
-            p.c.data["given_name"].as_string().label("given_name"),
-            p.c.data["family_name"].as_string().label("family_name"),
-            p.c.clinician_id,
-            p.c.next_review_date,
-            ps.c.patient_id.label("summary_of"),
-            *(ps.c[name] for name in STORED_FIELDS if name != "patient_id"),
-            has_open.label("has_open_episode"),
-            open_referral.label("open_referral_date"),
-            last_discharge.label("last_discharge_date"),
-        )
-        .select_from(p.outerjoin(ps, ps.c.patient_id == p.c.id))
-        .where(p.c.archived.is_(False))
-    )
-    return stmt if patient_ids is None else stmt.where(p.c.id.in_(patient_ids))
+    stmt = select(
+        p.c.id,
+        p.c.patient_ref,
+        # The two name fields, not the whole payload: no patient JSON is decoded in Python
+        # (JSON_EXTRACT on SQLite, ->> on PostgreSQL).
+        p.c.data["given_name"].as_string().label("given_name"),
+        p.c.data["family_name"].as_string().label("family_name"),
+        p.c.clinician_id,
+        p.c.next_review_date,
+        ps.c.patient_id.label("summary_of"),
+        *(ps.c[name] for name in STORED_FIELDS if name != "patient_id"),
+        has_open.label("has_open_episode"),
+        open_referral.label("open_referral_date"),
+        last_discharge.label("last_discharge_date"),
+    ).select_from(p.outerjoin(ps, ps.c.patient_id == p.c.id))
+    if patient_ids is None:
+        return stmt.where(p.c.archived.is_(False))
+    # The ids come from a filtered read of the same transaction: one primary-key lookup each.
+    return stmt.where(p.c.id.in_(patient_ids))
 
 
 def _caseload_row(row: Row[Any]) -> dict[str, Any]:
