@@ -24,6 +24,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     select,
 )
 from sqlalchemy.sql.elements import UnaryExpression
@@ -36,6 +37,9 @@ from data.store.rows import search_key
 
 # The judge_change label of a clinically important improvement (§7.1): the only one that counts.
 IMPROVED = "important_improvement"
+# "status = 'open'" written out, not bound: SQLite uses the partial index uq_episodes_open_per_patient
+# (WHERE status = 'open') only when the query states that same literal.
+EPISODE_IS_OPEN: ColumnElement[bool] = t.episodes.c.status == literal_column("'open'")
 
 
 def _first_of_next_month(day: dt.date) -> dt.date:
@@ -58,7 +62,7 @@ class CaseloadSql:
         self.active: ColumnElement[bool] = p.c.archived.is_(False)
         # Discharged (§11.1): a discharged episode and none open; both are index-only lookups
         # (uq_episodes_open_per_patient, ix_episodes_patient_discharge).
-        has_open = exists().where(ep.c.patient_id == p.c.id, ep.c.status == "open")
+        has_open = exists().where(ep.c.patient_id == p.c.id, EPISODE_IS_OPEN)
         has_discharge = exists().where(ep.c.patient_id == p.c.id, ep.c.discharge_date.is_not(None))
         self.discharged: ColumnElement[bool] = and_(~has_open, has_discharge)
         self.is_open: ColumnElement[bool] = ~self.discharged
@@ -74,7 +78,7 @@ class CaseloadSql:
         # When the open episode began: its referral date, else the current episode's first visit.
         referral = (
             select(ep.c.data["referral_date"].as_string())
-            .where(ep.c.patient_id == p.c.id, ep.c.status == "open")
+            .where(ep.c.patient_id == p.c.id, EPISODE_IS_OPEN)
             .scalar_subquery()
         )
         cutoff = today - dt.timedelta(weeks=OPEN_WITHOUT_IMPROVEMENT_WEEKS)

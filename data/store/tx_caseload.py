@@ -18,7 +18,7 @@ from dashboard.summaries import (
     summary_visit,
 )
 from data import tables as t
-from data.store.caseload_sql import CaseloadSql
+from data.store.caseload_sql import EPISODE_IS_OPEN, CaseloadSql
 from data.store.rows import _as_date
 from data.store.tx_base import _TxBase
 
@@ -120,20 +120,31 @@ class _Caseload(_TxBase):
         shape, as `caseload_rows` gives for those patients."""
         sql = CaseloadSql(self.conn.dialect.name, query.today)
         where = sql.where(query.filters)
-        matching = int(
-            self.conn.execute(select(func.count()).select_from(sql.base).where(where)).scalar_one()
-        )
-        page = page_in_range(query.page, matching, query.page_size)
-        ids = list(
-            self.conn.execute(
-                select(t.patients.c.id)
-                .select_from(sql.base)
-                .where(where)
-                .order_by(*sql.order_by(SORTS[query.sort]))
-                .limit(query.page_size)
-                .offset((page - 1) * query.page_size)
-            ).scalars()
-        )
+
+        def page_of(page: int) -> list[Row[Any]]:
+            # The page's ids and, beside each, how many patients match (a window over the same scan,
+            # so the patients are counted in the pass that sorts them, not in a second one).
+            return list(
+                self.conn.execute(
+                    select(t.patients.c.id, func.count().over().label("matching"))
+                    .select_from(sql.base)
+                    .where(where)
+                    .order_by(*sql.order_by(SORTS[query.sort]))
+                    .limit(query.page_size)
+                    .offset((page - 1) * query.page_size)
+                )
+            )
+
+        page = max(1, query.page)
+        found = page_of(page)
+        if found:
+            matching = int(found[0].matching)
+        else:  # past the last page (or nothing matches): count, then show the last page
+            count = select(func.count()).select_from(sql.base).where(where)
+            matching = int(self.conn.execute(count).scalar_one())
+            page = page_in_range(page, matching, query.page_size)
+            found = page_of(page) if matching else []
+        ids = [row.id for row in found]
         by_id = {
             row["patient_id"]: row for row in map(_caseload_row, self.conn.execute(_caseload_select(ids)))
         }
@@ -172,7 +183,7 @@ def _caseload_select(patient_ids: list[str] | None = None) -> Select[Any]:
     # Discharged: a discharged episode and none open (one indexed lookup each, §11.1). When the
     # open episode began is its referral date, else its first visit (the stored summary's, which
     # is of the current episode): the caseload's "open > 12 weeks" and "discharged this month".
-    is_open = (ep.c.patient_id == p.c.id) & (ep.c.status == "open")
+    is_open = (ep.c.patient_id == p.c.id) & EPISODE_IS_OPEN
     has_open = select(ep.c.id).where(is_open).exists()
     open_referral = select(ep.c.data["referral_date"].as_string()).where(is_open).scalar_subquery()
     last_discharge = select(func.max(ep.c.discharge_date)).where(ep.c.patient_id == p.c.id).scalar_subquery()
