@@ -124,7 +124,7 @@ st.caption(f"Select a row to open that patient's progress. {DECISION_SUPPORT}")
 # --- paging: buttons the keyboard reaches (Tab, then Enter or Space), disabled at either end -------
 p1, p2, p3 = st.columns([1, 2.4, 1], vertical_alignment="center")
 p1.button(
-    "← Previous page",
+    "← Previous",
     key=K.PREVIOUS,
     disabled=page.page <= 1,
     on_click=turn_page,
@@ -133,7 +133,7 @@ p1.button(
 )
 p2.caption(caseload_views.paging_caption(page))
 p3.button(
-    "Next page →",
+    "Next →",
     key=K.NEXT,
     disabled=page.page >= page.pages,
     on_click=turn_page,
