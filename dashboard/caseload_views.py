@@ -41,18 +41,14 @@ def clinician_choices(clinicians: Mapping[str, object]) -> list[str]:
 
 
 def filters_of(
-    *,
-    clinician: str,
-    clinicians: Mapping[str, tuple[str, ...]],
-    episodes: str,
-    open_flags_only: bool,
-    not_improving_only: bool,
-    overdue_only: bool,
-    search: str,
+    choice: tuple[str, str, str], clinicians: Mapping[str, tuple[str, ...]], checks: tuple[bool, bool, bool]
 ) -> CaseloadFilters:
-    """The page's choices (a clinician's name or ALL_CLINICIANS, a CASELOAD_EPISODE_VIEWS label, three
-    checkboxes, the search text) as the filters the store applies; a name no longer in the caseload
-    matches nobody."""
+    """The page's choices as the filters the store applies: `choice` is (a clinician's name or
+    ALL_CLINICIANS, a CASELOAD_EPISODE_VIEWS label, the search text), `checks` the three checkboxes
+    (open flags only, not improving, overdue for review); a name no longer in the caseload matches
+    nobody."""
+    clinician, episodes, search = choice
+    open_flags_only, not_improving_only, overdue_only = checks
     return CaseloadFilters(
         clinician_ids=None if clinician == ALL_CLINICIANS else tuple(clinicians.get(clinician, ())),
         open_flags_only=open_flags_only,

@@ -66,15 +66,8 @@ search = st.text_input(
 )
 if note := caseload_views.search_note(search):
     st.caption(note)
-filters = caseload_views.filters_of(
-    clinician=clinician,
-    clinicians=clinicians,
-    episodes=episodes,
-    open_flags_only=open_flags_only,
-    not_improving_only=not_improving_only,
-    overdue_only=overdue_only,
-    search=search,
-)
+checks = (open_flags_only, not_improving_only, overdue_only)
+filters = caseload_views.filters_of((clinician, episodes, search), clinicians, checks)
 
 
 def query(page: int, page_size: int = caseload_query.PAGE_SIZE) -> caseload_query.CaseloadQuery:

@@ -1189,15 +1189,8 @@ def _caseload_query(case: str) -> Any:
     from dashboard.page_text import CASELOAD_EPISODE_VIEWS
 
     state = CASELOAD_CASES[case]
-    filters = filters_of(
-        clinician=ALL_CLINICIANS,
-        clinicians={},
-        episodes=next(iter(CASELOAD_EPISODE_VIEWS)),
-        open_flags_only=state.get("caseload_open_flags", False),
-        not_improving_only=False,
-        overdue_only=state.get("caseload_overdue", False),
-        search="",
-    )
+    checks = (state.get("caseload_open_flags", False), False, state.get("caseload_overdue", False))
+    filters = filters_of((ALL_CLINICIANS, next(iter(CASELOAD_EPISODE_VIEWS)), ""), {}, checks)
     return CaseloadQuery(
         today=dt.date.today(),
         filters=filters,

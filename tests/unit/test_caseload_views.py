@@ -40,18 +40,14 @@ def test_the_clinician_filter_offers_everyone_then_each_named_clinician_a_to_z()
 
 def test_the_page_choices_become_the_filters_the_store_applies() -> None:
     clinicians = {"Dr Ada": ("u1", "u3")}
-    base = dict(open_flags_only=True, not_improving_only=False, overdue_only=True, search="chlo")
-    everyone = caseload_views.filters_of(
-        clinician="All clinicians", clinicians=clinicians, episodes="Open episodes", **base
-    )
+    checks = (True, False, True)  # open flags only, not improving, overdue
+    everyone = caseload_views.filters_of(("All clinicians", "Open episodes", "chlo"), clinicians, checks)
     assert everyone == CaseloadFilters(
         episode_status="open", open_flags_only=True, overdue_only=True, search="chlo"
     )
-    ada = caseload_views.filters_of(clinician="Dr Ada", clinicians=clinicians, episodes="Discharged", **base)
+    ada = caseload_views.filters_of(("Dr Ada", "Discharged", ""), clinicians, checks)
     assert ada.clinician_ids == ("u1", "u3") and ada.episode_status == "discharged"
-    gone = caseload_views.filters_of(
-        clinician="Dr Gone", clinicians=clinicians, episodes="All patients", **base
-    )
+    gone = caseload_views.filters_of(("Dr Gone", "All patients", ""), clinicians, checks)
     assert gone.clinician_ids == () and gone.episode_status is None  # matches nobody, not everybody
 
 
