@@ -1,19 +1,23 @@
-"""What the Caseload page offers and shows around the table: the filters' choices, the counts, the
-columns (their order, headings, widths and help) and the CSV download.
+"""What the Caseload page offers and shows around the table: the filters' choices (as the store's
+CaseloadFilters), the counts and paging captions, the columns (their order, headings, widths and
+help) and the CSV download.
 
-The table's rows come from `trends.caseload_table` and its display values from
-`page_text.caseload_view`; nothing here judges a patient.
+The store filters, sorts and pages (dashboard.caseload_query); the table's display columns come from
+`trends.caseload_table` and its display values from `page_text.caseload_view`; nothing here judges a
+patient.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 import pandas as pd
 
 from dashboard import page_text, trends
+from dashboard.caseload_query import SEARCH_MAX_CHARS, CaseloadFilters, CaseloadPage
 from dashboard.downloads import CSV, Download
 
 ALL_CLINICIANS: Final = "All clinicians"
@@ -23,48 +27,69 @@ EPISODE_HELP: Final = (
 CSV_DOWNLOAD: Final = Download(
     "Download this table (CSV)",
     CSV,
-    help="The filtered table as shown, for the clinic's own use. It holds patient names: store it securely.",
+    help=(
+        "Every patient these filters match (all pages), in this order, for the clinic's own use. "
+        "It holds patient names: store it securely."
+    ),
 )
 ROWS_WITHOUT_SCROLLING: Final = 20  # patients shown before the table scrolls within itself
 
 
-def clinician_choices(table: pd.DataFrame) -> list[str]:
+def clinician_choices(clinicians: Mapping[str, object]) -> list[str]:
     """The clinician filter's options: everyone, then each named clinician of the caseload, A to Z."""
-    return [ALL_CLINICIANS, *sorted({name for name in table["clinician"].dropna() if name})]
+    return [ALL_CLINICIANS, *sorted(clinicians)]
 
 
-def shown_rows(
-    table: pd.DataFrame,
-    *,
-    clinician: str,
-    sort: str,
-    episodes: str,
-    open_flags_only: bool,
-    not_improving_only: bool,
-    overdue_only: bool,
-) -> pd.DataFrame:
-    """The caseload table narrowed by the page's choices (a clinician's name or ALL_CLINICIANS, a
-    CASELOAD_EPISODE_VIEWS label, three checkboxes) and sorted by a CASELOAD_SORTS label."""
-    filtered = trends.filter_caseload(
-        table,
-        clinician=None if clinician == ALL_CLINICIANS else clinician,
+def filters_of(
+    choice: tuple[str, str, str], clinicians: Mapping[str, tuple[str, ...]], checks: tuple[bool, bool, bool]
+) -> CaseloadFilters:
+    """The page's choices as the filters the store applies: `choice` is (a clinician's name or
+    ALL_CLINICIANS, a CASELOAD_EPISODE_VIEWS label, the search text), `checks` the three checkboxes
+    (open flags only, not improving, overdue for review); a name no longer in the caseload matches
+    nobody."""
+    clinician, episodes, search = choice
+    open_flags_only, not_improving_only, overdue_only = checks
+    return CaseloadFilters(
+        clinician_ids=None if clinician == ALL_CLINICIANS else tuple(clinicians.get(clinician, ())),
         open_flags_only=open_flags_only,
         not_improving_only=not_improving_only,
         overdue_only=overdue_only,
-        **page_text.CASELOAD_EPISODE_VIEWS[episodes],
+        search=search,
+        **page_text.CASELOAD_EPISODE_VIEWS.get(episodes, {}),
     )
-    return page_text.sort_caseload(filtered, sort)
 
 
-def counts_caption(shown: pd.DataFrame, table: pd.DataFrame) -> str:
+def page_table(page: CaseloadPage, today: dt.date) -> pd.DataFrame:
+    """The page's rows as `trends.caseload_table` columns, in the order the store sorted them."""
+    table = trends.caseload_table(page.rows, today)
+    order = {row["patient_id"]: n for n, row in enumerate(page.rows)}
+    return table.sort_values("patient_id", key=lambda ids: ids.map(order)).reset_index(drop=True)
+
+
+def counts_caption(page: CaseloadPage) -> str:
     """'3 of 8 patients · 2 with an open red flag · 1 overdue for review · 4 not improving' (the counts
     after 'of' cover the whole caseload, whatever the filters)."""
+    counts = page.counts
     return (
-        f"{len(shown)} of {len(table)} patients · "
-        f"{int(table['has_open_flag'].sum())} with an open red flag · "
-        f"{int(table['overdue_for_review'].sum())} overdue for review · "
-        f"{int(table['not_improving'].sum())} not improving"
+        f"{page.matching:,} of {counts.patients:,} patients · "
+        f"{counts.open_flags:,} with an open red flag · "
+        f"{counts.overdue:,} overdue for review · "
+        f"{counts.not_improving:,} not improving"
     )
+
+
+def paging_caption(page: CaseloadPage) -> str:
+    """'Page 2 of 121 · patients 51–100 of 6,030' (where this page sits among the matches)."""
+    first = (page.page - 1) * page.page_size + 1
+    last = first + len(page.rows) - 1
+    return f"Page {page.page:,} of {page.pages:,} · patients {first:,}–{last:,} of {page.matching:,}"
+
+
+def search_note(search: str) -> str | None:
+    """What the page says when the search text is longer than a search reads (None otherwise)."""
+    if len(search) <= SEARCH_MAX_CHARS:
+        return None
+    return f"The search uses the first {SEARCH_MAX_CHARS} characters of what you typed."
 
 
 def table_height(n_rows: int) -> int:

@@ -160,6 +160,10 @@ class Caseload:
     OVERDUE: Final = "caseload_overdue"
     TABLE: Final = "caseload_table"
     CSV: Final = "caseload_csv"
+    SEARCH: Final = "caseload_search"
+    PAGE: Final = "caseload_page"  # the 1-based page shown (session state; back to 1 on a new filter)
+    PREVIOUS: Final = "caseload_previous"
+    NEXT: Final = "caseload_next"
 
 
 class Flags:

@@ -10,11 +10,14 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dashboard.models import Episode, Escalation, Patient, Screening, Visit
 from dashboard.patient_reported import DiaryEntry, Invite, PatientReport
 from dashboard.rescreen_jobs import JobRequest, JobState, JobStateName, ScreeningInput
+
+if TYPE_CHECKING:  # dashboard.caseload_query imports this module
+    from dashboard.caseload_query import CaseloadPage, CaseloadQuery
 
 
 class StrideError(Exception):
@@ -327,6 +330,9 @@ class Tx(Protocol):
     def letters(self, patient_id: str) -> list[Letter]: ...
 
     def caseload_rows(self) -> list[dict[str, Any]]: ...
+    # One page of the caseload filtered, sorted and counted by the database (issue 24).
+    def caseload_page(self, query: CaseloadQuery) -> CaseloadPage: ...
+    def caseload_clinician_ids(self) -> list[str]: ...
     def open_flag_summary(self, *, emergency_limit: int = 20) -> FlagSummary: ...
 
     # The patient's own voice (clinical-reference §12): invites keep only their token's SHA-256.

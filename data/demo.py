@@ -28,6 +28,7 @@ from dashboard import auth, governance
 from dashboard.episodes import lookback_visits
 from dashboard.models import Episode, FlagRecord, Visit
 from dashboard.red_flags import rule_set_version, screen, to_screening
+from dashboard.summaries import SUMMARY_VERSION
 from data import tables as t
 from data.demo_courses import (
     CASELOAD,
@@ -45,6 +46,7 @@ from data.demo_courses import (
 )
 from data.store import (
     SqlStore,
+    SqlTx,
     episode_columns,
     first_version,
     new_id,
@@ -60,6 +62,7 @@ DEMO_TODAY = dt.date(2026, 11, 2)
 # The size of `make run`'s clinic: enough discharges for Blake's funnel point (§11.3) to fall outside
 # the 95% limits (about 15 with an outcome) while Casey keeps too few to judge.
 DEMO_PATIENTS = 120
+WRITE_BATCH_PATIENTS = 5000  # patients generated before their rows are written (bounds memory)
 DEMO_ADMIN = "demo.admin"
 # The accounts of the first demo clinics (before the three added for the clinic outcomes).
 ORIGINAL_ACCOUNTS = frozenset({"demo.clinician", "demo.admin", "demo.readonly"})
@@ -169,93 +172,16 @@ def generate(
             }
         )
     author = user_ids[RECORDED_BY]
-    patient_rows, visit_rows, screening_rows = [], [], []
+    patient_rows: list[dict[str, Any]] = []
+    visit_rows: list[dict[str, Any]] = []
+    screening_rows: list[dict[str, Any]] = []
     episode_rows: list[dict[str, Any]] = []
     escalation_rows: list[dict[str, Any]] = []
-    seen: Counter[str] = Counter()
-    discharged: Counter[str] = Counter()
-    for index in range(patients):
-        username = CASELOAD[index % len(CASELOAD)]
-        patient = fictional_patient(rng, index, user_ids[username], today)
-        outcome = discharge_turn(index, username, seen, discharged)
-        if outcome is None:
-            courses = [open_course(rng, patient, index, visits_per_patient, today)]
-        else:
-            ended = discharged_course(
-                rng, patient, index, outcome, PRACTICE[username], visits_per_patient, today
-            )
-            courses = [ended]
-            ended_on = ended[0].discharge_date or today
-            if (today - ended_on).days >= RE_REFERRAL_AFTER_DAYS and rng.random() < RE_REFERRED_SHARE:
-                courses.append(re_referral(rng, patient, index, ended_on, visits_per_patient, today))
-            # The Patient carries the current episode's onset (data dictionary, Episode); nobody
-            # reviews a discharged patient.
-            current = courses[-1][0]
-            patient = patient.model_copy(
-                update={
-                    "symptom_onset": current.symptom_onset,
-                    "next_review_date": patient.next_review_date if current.is_open else None,
-                }
-            )
-        patient_rows.append({**first_version(patient.id or "", author, now), **patient_columns(patient)})
-        # Each episode holds its own visits; at most one is open, and it is the last (§11.1).
-        episodes, all_visits, seen_at = [], [], now
-        for episode, visits in courses:
-            episodes.append(episode)
-            episode_rows.append(_episode_row(episode, author, visits))
-            visits = [visit.model_copy(update={"episode_id": episode.id}) for visit in visits]
-            for n, visit in enumerate(visits):
-                seen_at = at_hour(visit.visit_date, 9 + n % 8)
-                visit_rows.append({**first_version(visit.id or "", author, seen_at), **visit_columns(visit)})
-            all_visits.extend(visits)
-        current = episodes[-1]
-        # Screening reads the current episode's visits, and the previous episode's last visit after a
-        # re-referral within 12 weeks (§11.1), as services.record_visit does.
-        current_visits = [v for v in all_visits if v.episode_id == current.id]
-        lookback = lookback_visits(episodes, all_visits) if len(episodes) > 1 else []
-        result = screen(patient, current_visits, lookback=lookback)
-        screening = to_screening(result, patient.id or "", current_visits[-1].id)
-        screening_id = new_id()
-        # A discharged episode's screening dates from its last visit, and its escalations were closed.
-        screened_at = now if current.is_open else seen_at
-        closure = (
-            escalation_closure(rng, screening.urgency, screened_at, current, now)
-            if screening.flags and not current.is_open
-            else None
-        )
-        screening_rows.append(
-            {
-                **first_version(screening_id, author, screened_at),
-                "patient_id": patient.id,
-                "visit_id": current_visits[-1].id,
-                "urgency": screening.urgency,
-                "rule_set_version": screening.rule_set_version,
-                "data": screening.model_dump(
-                    mode="json",
-                    include={
-                        "patient_id",
-                        "visit_id",
-                        "urgency",
-                        "flags",
-                        "not_asked",
-                        "notes",
-                        "claudication_pattern",
-                        "rule_set_version",
-                    },
-                ),
-            }
-        )
-        escalation_rows.extend(
-            _escalation_row(flag, patient.id or "", screening_id, author, screened_at, closure)
-            for flag in screening.flags
-        )
-        if progress and index % 100 == 0:
-            progress(0.8 * index / max(patients, 1))
-    n_discharged = sum(1 for row in episode_rows if row["status"] == "discharged")
-    n_open_escalations = sum(1 for row in escalation_rows if row["status"] == "open")
-    with store.transaction() as tx:
-        conn = tx.conn
-        conn.execute(insert(t.users), user_rows)
+    written: Counter[str] = Counter()
+
+    def write_batch(tx: SqlTx) -> None:
+        # Rows go to the database a batch of patients at a time, with their summaries, so a clinic of
+        # 100,000 patients (1.2 million visits) never sits in memory whole; one transaction in all.
         for table, rows in (
             (t.patients, patient_rows),
             (t.episodes, episode_rows),
@@ -264,8 +190,103 @@ def generate(
             (t.escalations, escalation_rows),
         ):
             for chunk in _chunks(rows):
-                conn.execute(insert(table), chunk)
-        tx.refresh_summaries()
+                tx.conn.execute(insert(table), chunk)
+        tx.refresh_summaries([str(row["id"]) for row in patient_rows])
+        written["patients"] += len(patient_rows)
+        written["visits"] += len(visit_rows)
+        written["episodes"] += len(episode_rows)
+        written["discharged_episodes"] += sum(row["status"] == "discharged" for row in episode_rows)
+        written["escalations"] += sum(row["status"] == "open" for row in escalation_rows)
+        for rows in (patient_rows, episode_rows, visit_rows, screening_rows, escalation_rows):
+            rows.clear()
+
+    seen: Counter[str] = Counter()
+    discharged: Counter[str] = Counter()
+    with store.transaction() as tx:
+        tx.conn.execute(insert(t.users), user_rows)
+        for index in range(patients):
+            username = CASELOAD[index % len(CASELOAD)]
+            patient = fictional_patient(rng, index, user_ids[username], today)
+            outcome = discharge_turn(index, username, seen, discharged)
+            if outcome is None:
+                courses = [open_course(rng, patient, index, visits_per_patient, today)]
+            else:
+                ended = discharged_course(
+                    rng, patient, index, outcome, PRACTICE[username], visits_per_patient, today
+                )
+                courses = [ended]
+                ended_on = ended[0].discharge_date or today
+                if (today - ended_on).days >= RE_REFERRAL_AFTER_DAYS and rng.random() < RE_REFERRED_SHARE:
+                    courses.append(re_referral(rng, patient, index, ended_on, visits_per_patient, today))
+                # The Patient carries the current episode's onset (data dictionary, Episode); nobody
+                # reviews a discharged patient.
+                current = courses[-1][0]
+                patient = patient.model_copy(
+                    update={
+                        "symptom_onset": current.symptom_onset,
+                        "next_review_date": patient.next_review_date if current.is_open else None,
+                    }
+                )
+            patient_rows.append({**first_version(patient.id or "", author, now), **patient_columns(patient)})
+            # Each episode holds its own visits; at most one is open, and it is the last (§11.1).
+            episodes, all_visits, seen_at = [], [], now
+            for episode, visits in courses:
+                episodes.append(episode)
+                episode_rows.append(_episode_row(episode, author, visits))
+                visits = [visit.model_copy(update={"episode_id": episode.id}) for visit in visits]
+                for n, visit in enumerate(visits):
+                    seen_at = at_hour(visit.visit_date, 9 + n % 8)
+                    visit_rows.append(
+                        {**first_version(visit.id or "", author, seen_at), **visit_columns(visit)}
+                    )
+                all_visits.extend(visits)
+            current = episodes[-1]
+            # Screening reads the current episode's visits, and the previous episode's last visit after a
+            # re-referral within 12 weeks (§11.1), as services.record_visit does.
+            current_visits = [v for v in all_visits if v.episode_id == current.id]
+            lookback = lookback_visits(episodes, all_visits) if len(episodes) > 1 else []
+            result = screen(patient, current_visits, lookback=lookback)
+            screening = to_screening(result, patient.id or "", current_visits[-1].id)
+            screening_id = new_id()
+            # A discharged episode's screening dates from its last visit, and its escalations were closed.
+            screened_at = now if current.is_open else seen_at
+            closure = (
+                escalation_closure(rng, screening.urgency, screened_at, current, now)
+                if screening.flags and not current.is_open
+                else None
+            )
+            screening_rows.append(
+                {
+                    **first_version(screening_id, author, screened_at),
+                    "patient_id": patient.id,
+                    "visit_id": current_visits[-1].id,
+                    "urgency": screening.urgency,
+                    "rule_set_version": screening.rule_set_version,
+                    "data": screening.model_dump(
+                        mode="json",
+                        include={
+                            "patient_id",
+                            "visit_id",
+                            "urgency",
+                            "flags",
+                            "not_asked",
+                            "notes",
+                            "claudication_pattern",
+                            "rule_set_version",
+                        },
+                    ),
+                }
+            )
+            escalation_rows.extend(
+                _escalation_row(flag, patient.id or "", screening_id, author, screened_at, closure)
+                for flag in screening.flags
+            )
+            if progress and index % 100 == 0:
+                progress(0.8 * index / max(patients, 1))
+            if len(patient_rows) >= WRITE_BATCH_PATIENTS:
+                write_batch(tx)
+        write_batch(tx)
+        tx.set_meta("summary_version", SUMMARY_VERSION)  # every patient's summary was written above
         tx.set_meta("demo", "true")
         tx.set_meta("demo_version", DEMO_VERSION)
         tx.set_meta("demo_seed", str(seed))
@@ -273,10 +294,10 @@ def generate(
             user_id=None,
             action="demo.generate",
             after={
-                "patients": len(patient_rows),
-                "visits": len(visit_rows),
-                "episodes": len(episode_rows),
-                "discharged_episodes": n_discharged,
+                "patients": written["patients"],
+                "visits": written["visits"],
+                "episodes": written["episodes"],
+                "discharged_episodes": written["discharged_episodes"],
             },
         )
     if approve_rules:
@@ -287,10 +308,10 @@ def generate(
     if progress:
         progress(1.0)
     return {
-        "patients": len(patient_rows),
-        "visits": len(visit_rows),
-        "discharged_episodes": n_discharged,
-        "escalations": n_open_escalations,
+        "patients": written["patients"],
+        "visits": written["visits"],
+        "discharged_episodes": written["discharged_episodes"],
+        "escalations": written["escalations"],
     }
 
 

@@ -93,6 +93,8 @@ patients = Table(
     Column("data", JSON, nullable=False),
     # The handout's language (BCP 47), also in `data`; a column so the lists can show it (0008).
     Column("language", String(35), nullable=False, server_default="en"),
+    # Migration 0013: the caseload's filters and counts without reading the record (covering).
+    Index("ix_patients_caseload", "archived", "clinician_id", "next_review_date", "id"),
 )
 
 visits = Table(
@@ -129,6 +131,8 @@ episodes = Table(
         sqlite_where=text("status = 'open'"),
         postgresql_where=text("status = 'open'"),
     ),
+    # Migration 0013: the caseload's "discharged, and when" read from the index alone.
+    Index("ix_episodes_patient_discharge", "patient_id", "discharge_date"),
 )
 
 revisions = Table(
@@ -340,4 +344,6 @@ patient_summaries = Table(
     Column("not_improving", Boolean, nullable=False, default=False, server_default=false()),
     # From migration 0011: the current episode's first visit (when an episode began, for the caseload).
     Column("first_visit_date", Date, nullable=True),
+    # Migration 0013: the caseload's flag and improvement tests and urgency order (covering).
+    Index("ix_patient_summaries_caseload", "patient_id", "open_tier", "not_improving", "last_visit_date"),
 )

@@ -4,7 +4,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard import caseload_views, page_text, services, trends
+from dashboard import caseload_query, caseload_views, page_text, services
 from dashboard import page_keys as keys
 from dashboard.page_context import page_context
 from dashboard.ports import StrideError
@@ -21,48 +21,79 @@ store, user = ctx.store, ctx.user
 st.title("Caseload")
 st.caption("Every active patient at a glance: latest values, change since the first visit, open red flags.")
 
+today = dt.date.today()
+
+
+def first_page() -> None:
+    """A new filter, sort or search starts again at the first page (on_change of every choice)."""
+    st.session_state[K.PAGE] = 1
+
+
+def turn_page(step: int) -> None:
+    st.session_state[K.PAGE] = max(1, int(st.session_state.get(K.PAGE, 1)) + step)
+
+
 try:
-    rows = services.caseload(store, user)
+    clinicians = caseload_query.caseload_clinicians(store, user)
 except StrideError as exc:
     st.error(str(exc))
     st.stop()
-
-if not rows:
-    st.info("No patients in the clinic yet. Add a patient to start their record.")
-    st.page_link("pages/patients.py", label="Add a patient", icon="🧑")
-    st.stop()
-
-today = dt.date.today()
-table = trends.caseload_table(rows, today)
 
 # --- filters and sorting -------------------------------------------------------------------------
 # Two rows, so no label is cut short in a narrow window (768 px with the sidebar closed).
 # The episode view gets the widest column: its longest choice must show whole at 1024 px.
 c1, c2, c3 = st.columns([0.9, 0.9, 1.5])
-clinician = c1.selectbox("Clinician", caseload_views.clinician_choices(table), key=K.CLINICIAN)
-sort = c2.selectbox("Sort by", list(page_text.CASELOAD_SORTS), key=K.SORT)
+clinician = c1.selectbox(
+    "Clinician", caseload_views.clinician_choices(clinicians), key=K.CLINICIAN, on_change=first_page
+)
+sort = c2.selectbox("Sort by", list(page_text.CASELOAD_SORTS), key=K.SORT, on_change=first_page)
 episodes = c3.selectbox(
     "Episode of care",
     list(page_text.CASELOAD_EPISODE_VIEWS),
     key=K.EPISODES,
     help=caseload_views.EPISODE_HELP,
+    on_change=first_page,
 )
 c1, c2, c3 = st.columns(3)
-shown = caseload_views.shown_rows(
-    table,
-    clinician=clinician,
-    sort=sort,
-    episodes=episodes,
-    open_flags_only=c1.checkbox("Open flags only", key=K.OPEN_FLAGS),
-    not_improving_only=c2.checkbox("Not improving", key=K.NOT_IMPROVING),
-    overdue_only=c3.checkbox("Overdue for review", key=K.OVERDUE),
+open_flags_only = c1.checkbox("Open flags only", key=K.OPEN_FLAGS, on_change=first_page)
+not_improving_only = c2.checkbox("Not improving", key=K.NOT_IMPROVING, on_change=first_page)
+overdue_only = c3.checkbox("Overdue for review", key=K.OVERDUE, on_change=first_page)
+search = st.text_input(
+    "Search by name or reference",
+    key=K.SEARCH,
+    placeholder="e.g. Chloé or DEMO-00042",
+    on_change=first_page,
 )
-st.caption(caseload_views.counts_caption(shown, table))
+if note := caseload_views.search_note(search):
+    st.caption(note)
+checks = (open_flags_only, not_improving_only, overdue_only)
+filters = caseload_views.filters_of((clinician, episodes, search), clinicians, checks)
 
-if shown.empty:
+
+def query(page: int, page_size: int = caseload_query.PAGE_SIZE) -> caseload_query.CaseloadQuery:
+    return caseload_query.CaseloadQuery(
+        today=today, filters=filters, sort=sort, page=page, page_size=page_size
+    )
+
+
+try:
+    page = caseload_query.caseload_page(store, user, query(int(st.session_state.get(K.PAGE, 1))))
+except StrideError as exc:
+    st.error(str(exc))
+    st.stop()
+st.session_state[K.PAGE] = page.page  # past the last page (patients left meanwhile): the last one
+
+if not page.counts.patients:
+    st.info("No patients in the clinic yet. Add a patient to start their record.")
+    st.page_link("pages/patients.py", label="Add a patient", icon="🧑")
+    st.stop()
+st.caption(caseload_views.counts_caption(page))
+
+if not page.rows:
     st.info("No patient matches these filters. Clear a filter to see more patients.")
     st.stop()
 
+shown = caseload_views.page_table(page, today)
 COLUMN_KINDS: dict[str, Callable[..., Any]] = {
     "text": st.column_config.TextColumn,
     "number": st.column_config.NumberColumn,
@@ -83,6 +114,26 @@ event = st.dataframe(
 )
 st.caption(f"Select a row to open that patient's progress. {DECISION_SUPPORT}")
 
+# --- paging: buttons the keyboard reaches (Tab, then Enter or Space), disabled at either end -------
+p1, p2, p3 = st.columns([1, 2.4, 1], vertical_alignment="center")
+p1.button(
+    "← Previous",
+    key=K.PREVIOUS,
+    disabled=page.page <= 1,
+    on_click=turn_page,
+    args=(-1,),
+    use_container_width=True,
+)
+p2.caption(caseload_views.paging_caption(page))
+p3.button(
+    "Next →",
+    key=K.NEXT,
+    disabled=page.page >= page.pages,
+    on_click=turn_page,
+    args=(1,),
+    use_container_width=True,
+)
+
 patient_ids = shown["patient_id"].tolist()
 selected = event.selection.rows if event is not None else []
 if selected and selected[0] < len(patient_ids):
@@ -92,8 +143,10 @@ if selected and selected[0] < len(patient_ids):
 
 
 def caseload_csv_audited() -> bytes:
+    """Every matching patient (all pages) in the page's order, read and audited at the click."""
     services.record_export(store, user, "caseload_csv")  # recorded at the click, when the file is made
-    return page_text.caseload_csv(shown)
+    every = caseload_query.caseload_page(store, user, query(1, page_size=max(1, page.matching)))
+    return page_text.caseload_csv(caseload_views.page_table(every, today))
 
 
 st.download_button(

@@ -1,12 +1,14 @@
 """Transaction methods for the caseload: the stored patient summaries (computed by
-dashboard.summaries) and the caseload rows read from them (the _Caseload part of SqlTx)."""
+dashboard.summaries), the caseload rows read from them, and one page of them filtered, sorted and
+counted in SQL (data.store.caseload_sql; the _Caseload part of SqlTx)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import ColumnElement, Row, Select, delete, func, insert, select
 
+from dashboard.caseload_query import SORTS, CaseloadCounts, CaseloadPage, CaseloadQuery, page_in_range
 from dashboard.models import TIER_ORDER, Visit
 from dashboard.summaries import (
     STORED_FIELDS,
@@ -16,6 +18,7 @@ from dashboard.summaries import (
     summary_visit,
 )
 from data import tables as t
+from data.store.caseload_sql import EPISODE_IS_OPEN, CaseloadSql
 from data.store.rows import _as_date
 from data.store.tx_base import _TxBase
 
@@ -103,59 +106,130 @@ class _Caseload(_TxBase):
 
     def caseload_rows(self) -> list[dict[str, Any]]:
         """One row per active patient: details joined to the stored summaries (one indexed read)."""
-        p, ps, ep = t.patients, t.patient_summaries, t.episodes
-        # Discharged: a discharged episode and none open (one indexed lookup each, §11.1). When the
-        # open episode began is its referral date, else its first visit (the stored summary's, which
-        # is of the current episode): the caseload's "open > 12 weeks" and "discharged this month".
-        is_open = (ep.c.patient_id == p.c.id) & (ep.c.status == "open")
-        has_open = select(ep.c.id).where(is_open).exists()
-        open_referral = select(ep.c.data["referral_date"].as_string()).where(is_open).scalar_subquery()
-        last_discharge = (
-            select(func.max(ep.c.discharge_date)).where(ep.c.patient_id == p.c.id).scalar_subquery()
-        )
-        stmt = (
-            select(
-                p.c.id,
-                p.c.patient_ref,
-                # The two name fields, not the whole payload: no patient JSON is decoded in Python
-                # (JSON_EXTRACT on SQLite, ->> on PostgreSQL).
-                p.c.data["given_name"].as_string().label("given_name"),
-                p.c.data["family_name"].as_string().label("family_name"),
-                p.c.clinician_id,
-                p.c.next_review_date,
-                ps.c.patient_id.label("summary_of"),
-                *(ps.c[name] for name in STORED_FIELDS if name != "patient_id"),
-                has_open.label("has_open_episode"),
-                open_referral.label("open_referral_date"),
-                last_discharge.label("last_discharge_date"),
+        return [_caseload_row(row) for row in self.conn.execute(_caseload_select())]
+
+    def caseload_clinician_ids(self) -> list[str]:
+        """The accounts that have at least one active patient (the clinician filter's choices)."""
+        p = t.patients
+        stmt = select(p.c.clinician_id).where(p.c.archived.is_(False), p.c.clinician_id.is_not(None))
+        return [str(cid) for cid in self.conn.execute(stmt.distinct()).scalars()]
+
+    def caseload_page(self, query: CaseloadQuery) -> CaseloadPage:
+        """One page of the caseload, filtered, counted and sorted in SQL (bound parameters only, sorted
+        by allow-listed expressions), then the page's rows read in full: the same rows, in the same
+        shape, as `caseload_rows` gives for those patients."""
+        sql = CaseloadSql(self.conn.dialect.name, query.today)
+        where = sql.where(query.filters)
+
+        def page_of(page: int) -> list[Row[Any]]:
+            # The page's ids and, beside each, how many patients match (a window over the same scan,
+            # so the patients are counted in the pass that sorts them, not in a second one).
+            return list(
+                self.conn.execute(
+                    select(t.patients.c.id, func.count().over().label("matching"))
+                    .select_from(sql.base)
+                    .where(where)
+                    .order_by(*sql.order_by(SORTS[query.sort]))
+                    .limit(query.page_size)
+                    .offset((page - 1) * query.page_size)
+                )
             )
-            .select_from(p.outerjoin(ps, ps.c.patient_id == p.c.id))
-            .where(p.c.archived.is_(False))
+
+        page = max(1, query.page)
+        found = page_of(page)
+        if found:
+            matching = int(found[0].matching)
+        else:  # past the last page (or nothing matches): count, then show the last page
+            count = select(func.count()).select_from(sql.base).where(where)
+            matching = int(self.conn.execute(count).scalar_one())
+            page = page_in_range(page, matching, query.page_size)
+            found = page_of(page) if matching else []
+        ids = [row.id for row in found]
+        by_id = {
+            row["patient_id"]: row for row in map(_caseload_row, self.conn.execute(_caseload_select(ids)))
+        }
+        return CaseloadPage(
+            rows=[by_id[pid] for pid in ids if pid in by_id],
+            matching=matching,
+            page=page,
+            page_size=query.page_size,
+            counts=self._caseload_counts(sql),
         )
-        out = []
-        for row in self.conn.execute(stmt):
-            if row.summary_of is None:  # no summary yet: the domain's summary of no visits
-                summary = patient_summary(row.id, ()).stored()
-            else:
-                summary = dict(zip(STORED_FIELDS, row[6 : 6 + len(STORED_FIELDS)], strict=True))
-            n_visits = summary["n_visits"] or 0
-            discharged = not row.has_open_episode and row.last_discharge_date is not None
-            out.append(
-                {
-                    **summary,
-                    "patient_id": row.id,
-                    "patient_ref": row.patient_ref,
-                    "name": f"{row.given_name} {row.family_name}",
-                    "clinician_id": row.clinician_id,
-                    "next_review_date": row.next_review_date,
-                    "n_visits": n_visits,
-                    "visit_count": n_visits,
-                    "open_tier": summary["open_tier"] or "NONE",
-                    "episode_status": "discharged" if discharged else "open",
-                    "episode_start": None
-                    if discharged
-                    else (_as_date(row.open_referral_date) or _as_date(summary["first_visit_date"])),
-                    "discharge_date": _as_date(row.last_discharge_date) if discharged else None,
-                }
-            )
-        return out
+
+    def _caseload_counts(self, sql: CaseloadSql) -> CaseloadCounts:
+        """The whole active caseload's counts, each from one table's index alone: a count over the
+        summaries (every patient's, from ix_patient_summaries_caseload) less the archived patients'
+        (few, found by ix_patients_caseload), so no patient is joined to its summary one by one."""
+        p, ps = t.patients, t.patient_summaries
+        archived = select(p.c.id).where(p.c.archived.is_(True))
+
+        def active_count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+            every = select(func.count()).select_from(ps).where(condition)
+            of_archived = every.where(ps.c.patient_id.in_(archived))
+            return (every.scalar_subquery() - of_archived.scalar_subquery()).label(None)
+
+        patients = select(func.count()).select_from(p).where(sql.active).scalar_subquery()
+        overdue = select(func.count()).select_from(p).where(sql.active, sql.overdue).scalar_subquery()
+        row = self.conn.execute(
+            select(patients, active_count(sql.has_open_flag), overdue, active_count(sql.not_improving))
+        ).one()
+        return CaseloadCounts(*(int(value) for value in row))
+
+
+def _caseload_select(patient_ids: list[str] | None = None) -> Select[Any]:
+    """The caseload's row of every active patient (or of the given ones): details, stored summary,
+    and the episode facts (open or discharged, when the open one began, the last discharge)."""
+    p, ps, ep = t.patients, t.patient_summaries, t.episodes
+    # Discharged: a discharged episode and none open (one indexed lookup each, §11.1). When the
+    # open episode began is its referral date, else its first visit (the stored summary's, which
+    # is of the current episode): the caseload's "open > 12 weeks" and "discharged this month".
+    is_open = (ep.c.patient_id == p.c.id) & EPISODE_IS_OPEN
+    has_open = select(ep.c.id).where(is_open).exists()
+    open_referral = select(ep.c.data["referral_date"].as_string()).where(is_open).scalar_subquery()
+    last_discharge = select(func.max(ep.c.discharge_date)).where(ep.c.patient_id == p.c.id).scalar_subquery()
+    stmt = select(
+        p.c.id,
+        p.c.patient_ref,
+        # The two name fields, not the whole payload: no patient JSON is decoded in Python
+        # (JSON_EXTRACT on SQLite, ->> on PostgreSQL).
+        p.c.data["given_name"].as_string().label("given_name"),
+        p.c.data["family_name"].as_string().label("family_name"),
+        p.c.clinician_id,
+        p.c.next_review_date,
+        ps.c.patient_id.label("summary_of"),
+        *(ps.c[name] for name in STORED_FIELDS if name != "patient_id"),
+        has_open.label("has_open_episode"),
+        open_referral.label("open_referral_date"),
+        last_discharge.label("last_discharge_date"),
+    ).select_from(p.outerjoin(ps, ps.c.patient_id == p.c.id))
+    if patient_ids is None:
+        return stmt.where(p.c.archived.is_(False))
+    # The ids come from a filtered read of the same transaction: one primary-key lookup each.
+    return stmt.where(p.c.id.in_(patient_ids))
+
+
+def _caseload_row(row: Row[Any]) -> dict[str, Any]:
+    """A caseload row as services and trends.caseload_table read it (no summary yet: the domain's
+    summary of no visits)."""
+    if row.summary_of is None:
+        summary = patient_summary(row.id, ()).stored()
+    else:
+        summary = dict(zip(STORED_FIELDS, row[6 : 6 + len(STORED_FIELDS)], strict=True))
+    n_visits = summary["n_visits"] or 0
+    discharged = not row.has_open_episode and row.last_discharge_date is not None
+    return {
+        **summary,
+        "patient_id": row.id,
+        "patient_ref": row.patient_ref,
+        "name": f"{row.given_name} {row.family_name}",
+        "clinician_id": row.clinician_id,
+        "next_review_date": row.next_review_date,
+        "n_visits": n_visits,
+        "visit_count": n_visits,
+        "open_tier": summary["open_tier"] or "NONE",
+        "episode_status": "discharged" if discharged else "open",
+        "episode_start": None
+        if discharged
+        else (_as_date(row.open_referral_date) or _as_date(summary["first_visit_date"])),
+        "discharge_date": _as_date(row.last_discharge_date) if discharged else None,
+    }

@@ -512,13 +512,14 @@ def _check_progress(at: Any) -> str:
 def measure_pages(clinic: Clinic, store: Any, user: Any, patient_id: str, reps: Reps) -> list[Result]:
     """Server-side run of the caseload, progress, visit and patients pages, with their floors."""
     results: list[Result] = []
+    first_page = _caseload_query("first page")
     with store.read() as tx:
-        # The page opens on the working caseload: the patients whose episode is open.
-        active = sum(row["episode_status"] == "open" for row in tx.caseload_rows())
+        # The page opens on the first page of the working caseload (the patients whose episode is open).
+        active = len(tx.caseload_page(first_page).rows)
 
     def caseload_floor() -> object:
         with store.read() as tx:
-            return tx.caseload_rows()
+            return tx.caseload_page(first_page)
 
     pages: list[tuple[str, str, str | None, Callable[[], object], str, Callable[[Any], str]]] = [
         (
@@ -526,7 +527,7 @@ def measure_pages(clinic: Clinic, store: Any, user: Any, patient_id: str, reps: 
             "pages/caseload.py",
             None,
             caseload_floor,
-            "tx.caseload_rows()",
+            "tx.caseload_page(): the page's SQL",
             lambda at: _check_caseload(at, active),
         ),
         (
@@ -1280,6 +1281,145 @@ def measure_clinic(clinic: Clinic, reps: Reps, *, transfer: bool = True) -> list
         store.close()
 
 
+# --- the caseload at 100,000 patients (issue 24) ------------------------------------------------
+
+CASELOAD_SCALE_SIZES = (10000, 100000)
+CASELOAD_SCALE_TARGET = Target(400, "< 400 ms")  # issue 24: at 100,000 patients, server side
+CASELOAD_CASES: dict[str, dict[str, Any]] = {
+    # session state the page starts with -> the CaseloadQuery the store answers with
+    "first page": {
+        "caseload_open_flags": False,
+        "caseload_overdue": False,
+        "caseload_page": 1,
+        "caseload_sort": "Most urgent",
+    },
+    "filtered": {"caseload_open_flags": True, "caseload_overdue": True},
+    "deep page": {"caseload_page": 100},
+    "sorted by name": {"caseload_sort": "Name"},
+}
+
+
+def _caseload_query(case: str) -> Any:
+    """The store's query for a CASELOAD_CASES case, as the page builds it from those choices."""
+    from dashboard.caseload_query import CaseloadQuery
+    from dashboard.caseload_views import ALL_CLINICIANS, filters_of
+    from dashboard.page_text import CASELOAD_EPISODE_VIEWS
+
+    state = CASELOAD_CASES[case]
+    checks = (state.get("caseload_open_flags", False), False, state.get("caseload_overdue", False))
+    filters = filters_of((ALL_CLINICIANS, next(iter(CASELOAD_EPISODE_VIEWS)), ""), {}, checks)
+    return CaseloadQuery(
+        today=dt.date.today(),
+        filters=filters,
+        sort=state.get("caseload_sort", "Most urgent"),
+        page=state.get("caseload_page", 1),
+    )
+
+
+@dataclass
+class ScaleResult(Result):
+    """A caseload measure whose target applies at the largest clinic (100,000 patients)."""
+
+    @property
+    def target(self) -> Target | None:
+        return CASELOAD_SCALE_TARGET if self.size == max(CASELOAD_SCALE_SIZES) else None
+
+
+@contextlib.contextmanager
+def cached_postgres_clinic(size: int, seed: int, admin_url: str) -> Iterator[Clinic]:
+    """A PostgreSQL database of the demo clinic named by the cache key, built once and kept (like the
+    SQLite files in bench/cache): a 100,000-patient clinic takes minutes to generate."""
+    import psycopg
+
+    from data.demo import generate
+    from data.store import open_store
+
+    name = "stride_" + re.sub(r"[^a-z0-9]+", "_", cache_key(size, seed).lower())
+    url = _with_database(admin_url, name)
+    with psycopg.connect(_libpq_url(admin_url), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    build_s = None
+    if exists is None:
+        partial = f"{name}_partial"
+        _pg_admin(
+            admin_url, f'DROP DATABASE IF EXISTS "{partial}" WITH (FORCE)', f'CREATE DATABASE "{partial}"'
+        )
+        started = time.perf_counter()
+        store = open_store(_with_database(admin_url, partial))
+        try:
+            generate(store, patients=size, seed=seed, visits_per_patient=VISITS_PER_PATIENT)
+        finally:
+            store.close()
+        _pg_admin(_with_database(admin_url, partial), "VACUUM ANALYZE")
+        _pg_admin(admin_url, f'ALTER DATABASE "{partial}" RENAME TO "{name}"')
+        build_s = time.perf_counter() - started
+    yield Clinic("postgresql", size, url, url, build_s, admin_url)
+
+
+def _measure_caseload_case(runner: PageRunner, store: Any, clinic: Clinic, case: str, reps: Reps) -> Result:
+    """One CASELOAD_CASES case: the page under AppTest beside the store's SQL for the same page."""
+    query = _caseload_query(case)
+    state = {**CASELOAD_CASES["first page"], **CASELOAD_CASES[case]}
+
+    def open_case() -> Any:
+        for key, value in state.items():
+            runner.at.session_state[key] = value
+        return runner.open("pages/caseload.py")
+
+    def floor() -> object:
+        with store.read() as tx:
+            return tx.caseload_page(query)
+
+    with store.read() as tx:
+        expected = tx.caseload_page(query)
+    if problem := _check_caseload(open_case(), len(expected.rows)):
+        raise RuntimeError(f"caseload, {case}: {problem}")
+    result = ScaleResult(
+        f"caseload page (SQL paging), {case}",
+        clinic.backend,
+        clinic.size,
+        floor_what="tx.caseload_page(): the page's SQL",
+        note=f"page {expected.page} of {expected.pages}, {expected.matching:,} matching",
+    )
+    result.samples, result.cpu_samples = time_runs(open_case, reps)
+    result.floor_samples, _ = time_runs(floor, reps)
+    yield_result(result)
+    return result
+
+
+def measure_caseload_scale(backend: str, seed: int, reps: Reps, admin_url: str | None) -> list[Result]:
+    """The caseload page (first, filtered, deep and sorted page) at 10,000 and 100,000 patients, each
+    beside its floor, the page's own SQL (`tx.caseload_page`). Reads only, so the cached clinic itself
+    is measured (no copy of a 3 GB file); on PostgreSQL the kept database of cached_postgres_clinic."""
+    from data.store import open_store
+
+    results: list[Result] = []
+    for size in CASELOAD_SCALE_SIZES:
+        log.info("== caseload at scale: %s, %s patients", backend, f"{size:,}")
+        clinic_cm: Any
+        if backend == "sqlite":
+            path, build_s = cached_sqlite_clinic(size, seed)
+            url = f"sqlite:///{path}"
+            clinic_cm = contextlib.nullcontext(Clinic("sqlite", size, url, url, build_s))
+        else:
+            clinic_cm = cached_postgres_clinic(size, seed, admin_url or "")
+        with clinic_cm as clinic:
+            built = "cache" if clinic.build_s is None else f"built in {clinic.build_s:.1f} s"
+            log.info("  clinic: %s", built)
+            store = open_store(clinic.url)
+            with store.read() as tx:
+                user = tx.get_user_by_username(DEMO_USERNAME)
+            runner = PageRunner(clinic.url, user)
+            try:
+                results.extend(
+                    _measure_caseload_case(runner, store, clinic, case, reps) for case in CASELOAD_CASES
+                )
+            finally:
+                runner.close()
+                store.close()
+    return results
+
+
 # --- profiling -----------------------------------------------------------------------------------
 
 
@@ -1531,6 +1671,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="comma-separated: sqlite, postgresql (default: sqlite, plus postgresql when its URL is given)",
     )
     parser.add_argument("--out", type=Path, default=BENCH_DIR, help="where results go (default bench/)")
+    parser.add_argument(
+        "--no-caseload-scale", action="store_true", help="skip the caseload at 10,000 and 100,000 patients"
+    )
     return parser.parse_args(argv)
 
 
@@ -1610,6 +1753,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         meta.setdefault("profiles", {}).update(
                             {f"{m} ({backend})": str(p.relative_to(ROOT)) for m, p in paths.items()}
                         )
+        if not args.quick and not args.no_caseload_scale:
+            for backend in backends:
+                results.extend(measure_caseload_scale(backend, args.seed, reps, args.database_url_postgres))
     meta["load_after"] = _load()
     meta["duration_s"] = time.perf_counter() - started
     text = write_results(results, meta, args.out)

@@ -155,3 +155,27 @@ def test_profiles_of_a_page_and_a_function_are_written(clinic: bench.Clinic, tmp
     # under 1 % of the run, and on a loaded machine the 20-patient caseload query falls below that.
     assert "pages/caseload.py" in written[bench.MEASURES["caseload"]].read_text()
     assert "record_visit" in written[bench.MEASURES["record_visit"]].read_text()
+
+
+def test_each_caseload_case_runs_the_page_and_its_sql_once(clinic: bench.Clinic) -> None:
+    from data.store import open_store
+
+    store = open_store(clinic.url)
+    with store.read() as tx:
+        user = tx.get_user_by_username(bench.DEMO_USERNAME)
+    runner = bench.PageRunner(clinic.url, user)
+    try:
+        results = [
+            bench._measure_caseload_case(runner, store, clinic, case, bench.ONCE)
+            for case in bench.CASELOAD_CASES
+        ]
+    finally:
+        runner.close()
+        store.close()
+    assert [r.measure for r in results] == [
+        f"caseload page (SQL paging), {case}" for case in bench.CASELOAD_CASES
+    ]
+    assert all(len(r.samples) == 1 and len(r.floor_samples) == 1 for r in results)
+    assert results[2].note.startswith("page 1 of 1")  # page 100 of a 20-patient clinic is its last
+    assert results[0].target is None  # the 400 ms target is stated at 100,000 patients
+    assert bench.ScaleResult("m", "sqlite", 100000, samples=[390.0]).passed is True
