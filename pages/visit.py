@@ -120,7 +120,9 @@ def draw(box: visit_views.ScreeningBox) -> None:
 
 def set_group_negative(group: str) -> None:
     st.session_state.update(group_negative(group, K))
-    st.rerun(reruns(Keys.SCREENING_SECTION + group, derived=False))
+    # A full run, not a keyed section rerun: a click is a one-off trigger, and Streamlit can drop the
+    # next quick click folded into a keyed rerun (six such buttons are often clicked in a row).
+    st.rerun()
 
 
 st.title(md_escape(f"{form.title} · {patient.display_name}"))
