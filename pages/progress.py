@@ -80,8 +80,7 @@ def banner_section() -> None:
             st.markdown(f"- {line}")
         if banner.ask_now:
             st.warning(banner.ask_now)
-        for caption in banner.captions:
-            st.caption(caption)
+        st.caption("  \n".join(banner.captions))  # the banner's notes, then the rule set
     elif record.visits:
         st.info("No red-flag screening is stored for this patient yet. Re-screen to run the rules.")
         st.caption(DECISION_SUPPORT)

@@ -119,10 +119,11 @@ def draw(box: visit_views.ScreeningBox) -> None:
 
 
 def set_group_negative(group: str) -> None:
+    # Returns normally: the click reruns its group only (the values it sets are drawn there). A keyed or
+    # full rerun from here made Streamlit run twice, and a quick next click in between sent the
+    # browser's old answers back over these (the browser journey lost a group). The warning above the
+    # save button catches up at the next edit.
     st.session_state.update(group_negative(group, K))
-    # A full run, not a keyed section rerun: a click is a one-off trigger, and Streamlit can drop the
-    # next quick click folded into a keyed rerun (six such buttons are often clicked in a row).
-    st.rerun()
 
 
 st.title(md_escape(f"{form.title} · {patient.display_name}"))
