@@ -94,6 +94,16 @@ class Visit:
     REASON: Final = "v_reason"
     NEXT_REVIEW_DATE: Final = "v_next_review_date"
     SAVE: Final = "v_save"
+    # The form's sections, each an st.fragment named by its key (st.rerun takes it): a field edit reruns
+    # its own section, the closing one and, when the field feeds them, the derived values.
+    PAIN_SECTION: Final = "visit_pain"
+    WALKING_SECTION: Final = "visit_walking"
+    SYMPTOMS_SECTION: Final = "visit_symptoms"
+    SCREENING_SECTION: Final = "visit_screening_"  # + the screening group: "ces", "neuro", ...
+    QUESTIONNAIRE_SECTION: Final = "visit_questionnaire_"  # + "odi", "startback", "rmdq", "zcq", "psfs"
+    FINDINGS_SECTION: Final = "visit_findings"
+    DERIVED_SECTION: Final = "visit_derived"  # scores, claudication pattern, change table
+    CLOSING_SECTION: Final = "visit_closing"  # next review, confirmations, the live CES warning
     # The screening of the visit just saved, shown after the rerun; an EMERGENCY waits for its dialog.
     SAVED_SCREENING: Final = "visit_saved_screening"
     RESULT_TO_ACK: Final = "visit_result_to_ack"

@@ -1,24 +1,31 @@
-"""What the Progress page shows and offers beside its widgets: the flash texts after an action, a
-refusal in sentences, the episode's outcome and notes in words, the red-flag banner's headline (marked
-when the screening is the patient's own), and the audited downloads (FHIR bundle, subject-access
-record, stored letters). Values in, values out; the page only draws them.
+"""What the Progress page shows and offers beside its widgets: the record it opens (audited once per
+patient per session), the flash texts after an action, a refusal in sentences, the episode's outcome
+and notes in words, the red-flag banner (marked when the screening is the patient's own), the trend
+charts, the walking diary panel, the change table and the audited downloads (FHIR bundle,
+subject-access record, stored letters). Values in, values out; the page only draws them.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
-from dashboard import episode_services, page_text, services
+import pandas as pd
+
+from dashboard import charts, diary_views, episode_services, page_text, services, trends
 from dashboard.config import Settings
+from dashboard.diary_services import patient_diary
 from dashboard.downloads import FHIR_JSON, PDF, ZIP, Download
 from dashboard.episodes import DISCHARGE_NEEDS_REASON_TIERS, episode_outcome
 from dashboard.models import Episode, Escalation, Patient, Screening, Visit
+from dashboard.page_keys import Progress as Keys
+from dashboard.patient_services import PatientRecord
 from dashboard.ports import InvalidInputError, Store, StrideError, User
-from dashboard.presenters import Banner
+from dashboard.presenters import DECISION_SUPPORT, Banner, screening_banner
 from dashboard.safe_text import md_escape
 
 T = TypeVar("T")
@@ -152,3 +159,110 @@ def letter_copy(store: Store, user: User, patient_id: str, pdf: bytes) -> bytes:
     """A stored letter's PDF exactly as it was given; the copy is audited."""
     services.record_export(store, user, "letter_copy", patient_id=patient_id)
     return pdf
+
+
+def open_record(store: Store, user: User, patient_id: str, state: MutableMapping[Any, Any]) -> PatientRecord:
+    """The patient's record; opening it is audited once per patient per session, not on every rerun."""
+    record = services.open_patient(store, user, patient_id, audit=state.get(Keys.AUDITED) != patient_id)
+    state[Keys.AUDITED] = patient_id
+    return record
+
+
+@dataclass(frozen=True)
+class BannerView:
+    """The red-flag banner as the page draws it (Markdown throughout, stored text escaped)."""
+
+    level: str  # st.error, st.warning, st.info or st.success
+    headline: str
+    provisional: bool  # the patient's own answers raised it: PROVISIONAL_CAPTION under the headline
+    lines: list[str]
+    ask_now: str | None
+    captions: list[str]  # the banner's notes, then the decision-support line with the rule set
+
+
+def banner_view(screening: Screening) -> BannerView:
+    """The latest screening's banner: tier, fired rules, the questions not asked, its notes."""
+    banner = screening_banner(screening)
+    asks = "\n".join(f"- {md_escape(q)}" for q in banner.ask_now)
+    return BannerView(
+        banner.level,
+        banner_headline(banner, screening),
+        screening.source == "patient",
+        banner.lines,
+        f"**Ask now** (not asked at the latest visit):\n{asks}" if banner.ask_now else None,
+        [
+            *(md_escape(note) for note in banner.notes),
+            f"{DECISION_SUPPORT} Rule set {md_escape(banner.rule_set_version)}.",
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class Trends:
+    """The Trends section: its notes (one visit, several walking protocols, no walking test yet) and
+    the charts, one per row, each with its key suffix and the words a screen reader reads."""
+
+    notes: list[tuple[str, str | None]]  # (text, icon)
+    figures: list[tuple[str, Any, str]]
+
+
+def trend_charts(record: PatientRecord, tz_name: str) -> Trends:
+    """The current episode's charts, with the escalations and handouts on their time axis."""
+    frame = trends.visit_frame(record.visits)
+    events = page_text.chart_events(record.escalations, record.handouts, tz_name)
+    notes: list[tuple[str, str | None]] = [(ONE_VISIT, None)] if len(frame) == 1 else []
+    if walk_note := trends.protocol_note(record.visits):
+        notes.append((walk_note, "🚶"))
+    walking = charts.walking_chart(frame, events)
+    figures = [
+        ("pain", charts.pain_chart(frame, events), "Pain scores over time"),
+        ("walking", walking, "Walking tolerance over time, one panel per protocol"),
+        ("odi", charts.odi_chart(frame, events), "Oswestry Disability Index over time"),
+        ("disability", charts.disability_chart(frame, events), "RMDQ and ZCQ scores over time"),
+        ("psfs", charts.psfs_chart(frame, events), "Patient-Specific Functional Scale over time"),
+        ("startback", charts.startback_strip(frame, events), "STarT Back risk group per visit"),
+    ]
+    return Trends(notes, [(name, fig, alt) for name, fig, alt in figures if fig is not None])
+
+
+@dataclass(frozen=True)
+class DiaryPanel:
+    """The walking diary the patient keeps between visits (§12.3), as the page draws it."""
+
+    caption: str
+    warning: str | None  # two red walks in a row
+    chart: Any
+    rows: list[dict[str, str]]
+
+
+DIARY_ALT: Final = (
+    "Walking diary: minutes walked per day and pain during the walk, with each walk's traffic light"
+)
+
+
+def diary_panel(store: Store, user: User, patient_id: str, settings: Settings) -> DiaryPanel | None:
+    """The current episode's diary panel, None when the patient has written no walk yet."""
+    diary = patient_diary(store, user, patient_id, settings=settings)
+    if not diary.days:
+        return None
+    return DiaryPanel(
+        diary_views.caption(diary.thresholds),
+        diary_views.not_settling_line(diary),
+        charts.diary_chart(diary.days, diary.thresholds),
+        diary_views.diary_rows(diary.days, diary.thresholds),
+    )
+
+
+# A narrower measure column keeps the judgement in view without scrolling sideways at 1280 px.
+CHANGE_WIDTHS: Final = {"Measure": 220, "Judgement (first → latest)": 260}
+
+
+def change_frame(visits: Sequence[Visit]) -> pd.DataFrame | None:
+    """The first / previous / latest table of the current episode, None before any outcome measure."""
+    rows = trends.change_table(list(visits))
+    return page_text.change_table_frame(rows) if rows else None
+
+
+def export_names(patient_id: str) -> tuple[str, str]:
+    """The FHIR bundle's and the subject-access zip's file names: the opaque id's start, never a name."""
+    return f"stride-fhir-{patient_id[:8]}.json", f"stride-record-{patient_id[:8]}.zip"

@@ -127,6 +127,13 @@ ALL_NEGATIVE: dict[str, Any] = {
     field: negative for group in SCREENING_GROUPS.values() for field, negative in group["fields"].items()
 }
 
+
+def group_negative(group: str, prefix: str) -> dict[str, Any]:
+    """The widget values "Asked: all negative" sets for one screening group: each question's negative
+    answer ("no" / "none"), every other field left as it is."""
+    return {f"{prefix}{field}": negative for field, negative in SCREENING_GROUPS[group]["fields"].items()}
+
+
 # Short neutral labels written by us: the instruments' own wording is not shipped (clinical-reference §7.10).
 ODI_SECTIONS: tuple[str, ...] = INSTRUMENTS["odi"].labels
 STARTBACK_LABELS: tuple[str, ...] = INSTRUMENTS["startback"].labels
@@ -383,6 +390,16 @@ def open_form(
     for key, value in state.get(Keys.KEPT, {}).items():
         if key not in state:
             state[key] = value
+    keep(state)
+
+
+def keep(state: MutableMapping[Any, Any]) -> None:
+    """Refresh the plain copy of the form's values that open_form puts back (see there).
+
+    A full run of the page refreshes it in open_form; a section's own rerun (an st.fragment, which
+    skips the top of the page) must refresh it too, or a trip to another page after edits made only
+    in section reruns would bring back the values from before those edits.
+    """
     state[Keys.KEPT] = {key: state[key] for key in KEPT_KEYS if key in state}
 
 

@@ -1,30 +1,178 @@
-"""What the Visit page shows beside its widgets: the title, the live previews of the unsaved form
-(scores, claudication pattern, change since the first visit), the warnings it raises while the form is
-open, the patient's check-in beside the fields it pre-filled or the questions it answered (§12.1), and
-saving it. Values in, values (or the service's result) out; the page only draws them.
+"""What the Visit page shows beside its widgets: the record it opens the form on, the title, the
+screening banner, the live summary of the unsaved form (scores, claudication pattern, change since the
+first visit), the warnings it raises while the form is open, the patient's check-in beside the fields it
+pre-filled or the questions it answered (§12.1), and saving it. Values in, values (or the service's
+result) out; the page only draws them.
+
+The page draws the form in sections, each an ``st.fragment``: a field edit reruns its own section and
+the summary at the foot, not the whole form and not the router. `section_run` does for such a rerun what
+the router does on every full run (idle timeout, the stored account, the activity time), and keeps the
+plain copy of the form's values current (`visit_form.keep`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Final
 
-from dashboard import page_text, services
+from dashboard import governance, page_text, report_services, services
 from dashboard.catalogue.instruments import INSTRUMENTS
 from dashboard.config import Settings
-from dashboard.models import WALK_CAP_MIN, Patient, Screening, Visit
+from dashboard.models import WALK_CAP_MIN, Episode, Patient, Screening, Visit
 from dashboard.outcomes import ODI_BAND_LABELS, score_odi, score_psfs, score_rmdq, score_startback, score_zcq
+from dashboard.page_keys import CORRECT_VISIT_ID, LAST_SEEN
 from dashboard.page_keys import Visit as Keys
 from dashboard.patient_reported import NOT_SURE, SYMPTOM_QUESTIONS, PatientReport
 from dashboard.plan import Library
-from dashboard.ports import InvalidInputError, Revision, Store, User
-from dashboard.presenters import FIELD_LABELS, screening_banner
+from dashboard.ports import InvalidInputError, Revision, Store, StrideError, User
+from dashboard.presenters import DECISION_SUPPORT, FIELD_LABELS, screening_banner
 from dashboard.safe_text import md_escape
 from dashboard.trends import change_table, protocol_note
-from dashboard.visit_form import CHOICES, QUESTIONNAIRE_FIELDS, live_ces_answers
+from dashboard.visit_form import (
+    CHOICES,
+    QUESTIONNAIRE_FIELDS,
+    live_ces_answers,
+    open_form,
+    values_from_form_state,
+)
+from dashboard.visit_form import keep as keep_form
 from dashboard.walking import claudication_text
+
+
+@dataclass(frozen=True)
+class VisitPage:
+    """What one full run of the Visit page draws the form from."""
+
+    patient: Patient
+    visits: list[Visit]  # of the current episode, oldest first
+    correcting: Visit | None  # the visit being corrected; None for a new visit
+    previous: Visit | None  # the visit a new one follows up (what it carries forward from)
+    reported: PatientReport | None  # the patient's check-in a new visit reviews (§12.1)
+    carried_from: str | None  # the date carried forward from (ISO), None when nothing was carried
+    latest_screening: Screening | None
+    enabled: frozenset[str]  # licensed instruments that are on
+    discharged: Episode | None = None  # set when the episode is discharged: the page shows no form
+
+    @property
+    def title(self) -> str:
+        """The form's heading (see form_title)."""
+        return form_title(self.correcting, self.previous)
+
+
+def open_visit(store: Store, user: User, patient_id: str, state: MutableMapping[Any, Any]) -> VisitPage:
+    """Open the patient's record (not audited here: the patient's page audits the opening) and get the
+    session's form ready for this run (open_form); StrideError as the services raise it.
+
+    A discharged episode takes no new visit (§11.1): `discharged` is set and the form is left alone;
+    correcting one of its visits still works.
+    """
+    record = services.open_patient(store, user, patient_id, audit=False)
+    patient, visits, episode = record.patient, record.visits, record.current_episode
+    correcting = next((v for v in visits if v.id == state.get(CORRECT_VISIT_ID)), None)
+    if episode is not None and not episode.is_open and correcting is None:
+        return VisitPage(
+            patient, visits, None, None, None, None, record.latest_screening, frozenset(), episode
+        )
+    enabled = frozenset(governance.enabled_instruments(store))
+    previous = visits[-1] if visits and correcting is None else None
+    # A new visit reviews the patient's latest check-in of this episode not yet reviewed (§12.1).
+    pending = None if correcting else report_services.pending_report(store, user, patient.saved_id)
+    open_form(state, patient, correcting, previous, pending)
+    return VisitPage(
+        patient,
+        visits,
+        correcting,
+        previous,
+        None if correcting else state.get(Keys.REPORT),
+        None if correcting else state.get(Keys.CARRIED_FROM),
+        record.latest_screening,
+        enabled,
+    )
+
+
+def section_run(
+    state: MutableMapping[Any, Any], store: Store, user: User, settings: Settings, now: dt.datetime
+) -> bool:
+    """Whether a section's own rerun may go on; False: the page must rerun in full, and the router ends
+    the session (idle past its timeout, or the stored account changed, as it checks on every full run).
+
+    The form's values are kept first (visit_form.keep). A run that goes on counts as activity, so a
+    clinician typing for longer than the timeout is not logged out mid-form. When the account cannot be
+    read (the database is away) the section goes on: it reads and writes nothing stored, and the save
+    re-checks the account in its own transaction.
+    """
+    keep_form(state)
+    last_seen = state.get(LAST_SEEN, now)
+    if now - last_seen > dt.timedelta(minutes=settings.session_timeout_min):
+        return False
+    try:
+        if services.session_account(store, user) is None:
+            return False
+    except Exception:
+        pass
+    state[LAST_SEEN] = now
+    return True
+
+
+def take_saved_result(state: MutableMapping[Any, Any]) -> tuple[Screening | None, str | None]:
+    """The screening of the visit just saved (once, on the run after the save) and its toast; an
+    EMERGENCY has no toast and waits in the session (RESULT_TO_ACK) for its dialog to be acknowledged."""
+    saved: Screening | None = state.pop(Keys.SAVED_SCREENING, None)
+    if saved is None:
+        return None, None
+    toast = saved_toast(saved)
+    if toast is None:
+        state[Keys.RESULT_TO_ACK] = saved
+    return saved, toast
+
+
+@dataclass(frozen=True)
+class ScreeningBox:
+    """A screening as the page shows it: above the form (the visit just saved, else the latest stored
+    one) or in the dialog an EMERGENCY result waits in."""
+
+    saved: bool  # the visit was just saved ("Visit saved." above it)
+    level: str  # st.error, st.warning, st.info or st.success
+    headline: str  # Markdown
+    lines: list[str]  # Markdown, one per fired rule
+    ask_now: str | None  # Markdown, the questions to ask now; None when there are none
+    captions: list[str]  # Markdown: an unapproved rule set, then the decision-support line
+
+
+def result_box(screening: Screening, ask_now: Sequence[str] | None = None, prefix: str = "") -> ScreeningBox:
+    """The screening as the dialog shows the result of the visit just saved (its *ask now* as given)."""
+    banner = screening_banner(screening)
+    asks = banner.ask_now if ask_now is None else ask_now
+    headline = f"{banner.icon} {prefix}**{banner.headline}**"
+    return ScreeningBox(True, banner.level, headline, banner.lines, ask_now_text(asks), [DECISION_SUPPORT])
+
+
+def screening_box(store: Store, page: VisitPage, saved: Screening | None) -> ScreeningBox | None:
+    """The box above the form (None before any screening), with the patient's yes / not sure answers
+    first in its *ask now* (§12.1) and a warning while the clinic has not approved the rule set."""
+    shown = saved or page.latest_screening
+    if shown is None:
+        return None
+    banner = screening_banner(shown)
+    prefix = "" if saved is not None else "Latest screening: "
+    box = result_box(shown, ask_now_first(page.reported, banner.ask_now), prefix)
+    if governance.rule_set_approval(store, banner.rule_set_version) is not None:
+        return replace(box, saved=saved is not None)
+    unapproved = f"⚠️ Rule set {md_escape(banner.rule_set_version)} has not been approved by this clinic yet."
+    return replace(box, saved=saved is not None, captions=[unapproved, *box.captions])
+
+
+def ask_now_text(ask_now: Sequence[str]) -> str | None:
+    """The *ask now* warning (Markdown, the questions escaped), None when nothing is left to ask."""
+    return "Ask now: " + md_escape(", ".join(ask_now)) if ask_now else None
+
+
+def instruments_off(enabled: frozenset[str]) -> str | None:
+    """The caption naming the licensed questionnaires that are off until an admin records the licence."""
+    off = [name for key, name in governance.LICENSED_INSTRUMENTS.items() if key not in enabled]
+    return "Off until an admin records the clinic's licence: " + "; ".join(off) + "." if off else None
 
 
 def form_title(correcting: Visit | None, previous: Visit | None) -> str:
@@ -52,6 +200,12 @@ def carried_notice(carried_from: str, items: Sequence[str]) -> str:
     )
 
 
+SCREENING_CAPTION: Final = (
+    "Every question starts as *not asked*. Use a group's button only when you asked every question in it."
+)
+QUESTIONNAIRES_CAPTION: Final = (
+    "Enter item scores from the patient's completed form. Stride shows only item numbers and short labels."
+)
 # The check-in's measurements in the words of the notice above the form.
 REPORTED_ITEMS: dict[str, str] = {
     "pain_nrs": "current pain",
@@ -115,6 +269,15 @@ def reported_psfs_caption(report: PatientReport | None, activity: str) -> str | 
     rated: list[dict[str, Any]] = (report.measurements().get("psfs") or []) if report else []  # type: ignore[assignment]
     score = next((item["score"] for item in rated if item["activity"] == activity.strip()), None)
     return None if report is None or score is None else f"Patient-reported on {_sent_on(report)}: {score}"
+
+
+def field_caption(report: PatientReport | None, field: str) -> str | None:
+    """The line under a form field: the value the check-in pre-filled there, else what the patient
+    answered to that screening question (in bold: it is shown beside the question, never fills it)."""
+    if mark := reported_caption(report, field):
+        return mark
+    said = patient_said(report, field)
+    return f"**{said}**" if said else None
 
 
 def _patient_answer(report: PatientReport, field: str) -> str | None:
@@ -236,6 +399,29 @@ def derived_metrics(values: Mapping[str, Any], preview: Visit | None) -> tuple[l
     return metrics, captions
 
 
+@dataclass(frozen=True)
+class Summary:
+    """The live summary under the form: four tiles, their captions, and the change table as it will
+    read once saved (empty while the form is not yet a valid visit), with its protocol note."""
+
+    metrics: list[Metric]
+    captions: list[str]
+    table: list[dict[str, str]]
+    note: str | None
+
+
+def summary(state: Mapping[str, Any], page: VisitPage, now: dt.datetime) -> Summary:
+    """The summary of the unsaved form in the session (widget values under Keys.PREFIX)."""
+    values = values_from_form_state(state, Keys.PREFIX)
+    preview = preview_visit(values, page.patient.id)
+    metrics, captions = derived_metrics(values, preview)
+    table: list[dict[str, str]] = []
+    note = None
+    if preview is not None and (page.visits or page.correcting):
+        table, note = change_preview(page.visits, page.correcting, preview, now)
+    return Summary(metrics, captions, table, note)
+
+
 def change_preview(
     visits: Sequence[Visit], correcting: Visit | None, preview: Visit, now: dt.datetime
 ) -> tuple[list[dict[str, str]], str | None]:
@@ -309,3 +495,24 @@ def save_visit(
         next_review_date=None if review == patient.next_review_date else review,
         reviewed_report_id=report.id if report else None,
     )
+
+
+def submit(
+    store: Store, user: User, settings: Settings, page: VisitPage, state: MutableMapping[Any, Any]
+) -> str | None:
+    """Save the form in the session (save_visit); None when the page reruns to show the result: saved
+    (the screening waits in SAVED_SCREENING, the form starts afresh) or refused field by field (the
+    messages in ERRORS, every value kept). Any other refusal is returned as a sentence to show."""
+    state[Keys.ERRORS] = {}
+    values = values_from_form_state(state, Keys.PREFIX)
+    try:
+        _, screening = save_visit(store, user, settings, page.patient, page.correcting, values, state)
+    except InvalidInputError as exc:
+        state[Keys.ERRORS] = exc.errors
+        return None
+    except StrideError as exc:
+        return str(exc)
+    state.pop(CORRECT_VISIT_ID, None)
+    state[Keys.FORM_ID] = None
+    state[Keys.SAVED_SCREENING] = screening
+    return None

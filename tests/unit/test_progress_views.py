@@ -138,3 +138,24 @@ def test_a_screening_of_the_patients_own_answers_is_marked_patient_reported_and_
     banner = screening_banner(patient)
     assert progress_views.banner_headline(banner, patient).endswith("· *patient-reported, provisional*")
     assert progress_views.banner_headline(banner, clinician) == f"{banner.icon} **{banner.headline}**"
+
+
+def test_the_export_file_names_carry_only_the_start_of_the_opaque_id() -> None:
+    assert progress_views.export_names("0123456789abcdef") == (
+        "stride-fhir-01234567.json",
+        "stride-record-01234567.zip",
+    )
+
+
+def test_a_patient_reported_banner_is_marked_provisional_and_ends_with_the_rule_set() -> None:
+    screening = Screening(patient_id="p-1", urgency="NONE", rule_set_version="2025.1", source="patient")  # type: ignore[arg-type]
+    banner = progress_views.banner_view(screening)
+    assert banner.provisional and banner.headline.endswith(f"*{progress_views.PATIENT_REPORTED}*")
+    assert banner.captions[-1].endswith("Rule set 2025\\.1.")
+    assert banner.ask_now is None or banner.ask_now.startswith("**Ask now**")
+
+
+def test_no_change_table_before_any_outcome_measure() -> None:
+    assert progress_views.change_frame([]) is None
+    frame = progress_views.change_frame([make_visit(0, pain_nrs=7), make_visit(14, pain_nrs=4)])
+    assert frame is not None and "Pain" in " ".join(frame["Measure"])

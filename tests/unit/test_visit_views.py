@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+from dashboard.config import load_settings
 from dashboard.models import Screening
-from dashboard.ports import Revision
+from dashboard.page_keys import LAST_SEEN
+from dashboard.page_keys import Visit as Keys
+from dashboard.ports import Revision, User
 from dashboard.visit_form import values_from_form_state
 from dashboard.visit_views import (
     carried_notice,
@@ -19,6 +23,8 @@ from dashboard.visit_views import (
     protocol_cap_caption,
     revision_line,
     saved_toast,
+    section_run,
+    take_saved_result,
 )
 from tests.factories import make_visit
 
@@ -116,3 +122,37 @@ def test_the_change_preview_replaces_the_corrected_visit_with_the_form() -> None
 def test_a_revision_reads_as_its_version_time_and_escaped_reason() -> None:
     revision = Revision("visit", "v1", 2, dt.datetime(2025, 3, 1, 9, 5), "u1", "typo *fixed*", None, None)
     assert revision_line(revision) == "**v2** · 2025-03-01 09:05 UTC · typo \\*fixed\\*"
+
+
+class _AwayStore:
+    """A store whose database cannot be reached (every read fails)."""
+
+    def read(self) -> Any:
+        raise OSError("connection refused")
+
+
+def _clinician() -> User:
+    return User(id="u-1", username="demo.clinician", display_name="Demo Clinician", role="clinician")
+
+
+def test_a_section_rerun_keeps_the_forms_copy_and_counts_as_activity() -> None:
+    state: dict[str, Any] = {Keys.PREFIX + "pain_nrs": 4, LAST_SEEN: NOW - dt.timedelta(minutes=3)}
+    assert section_run(state, _AwayStore(), _clinician(), load_settings(), NOW)  # type: ignore[arg-type]
+    assert state[LAST_SEEN] == NOW
+    assert state[Keys.KEPT][Keys.PREFIX + "pain_nrs"] == 4
+
+
+def test_a_section_rerun_after_the_idle_timeout_asks_for_the_full_run_that_logs_out() -> None:
+    state: dict[str, Any] = {LAST_SEEN: NOW - dt.timedelta(minutes=16)}
+    assert not section_run(state, _AwayStore(), _clinician(), load_settings(), NOW)  # type: ignore[arg-type]
+    assert state[LAST_SEEN] == NOW - dt.timedelta(minutes=16)  # not counted as activity
+
+
+def test_the_saved_result_is_taken_once_and_an_emergency_waits_for_its_dialog() -> None:
+    state: dict[str, Any] = {Keys.SAVED_SCREENING: screening("ROUTINE_REVIEW")}
+    saved, toast = take_saved_result(state)
+    assert saved is not None and toast is not None and toast.startswith("Saved. Screening:")
+    assert take_saved_result(state) == (None, None)
+    state[Keys.SAVED_SCREENING] = screening("EMERGENCY")
+    saved, toast = take_saved_result(state)
+    assert toast is None and state[Keys.RESULT_TO_ACK] is saved
