@@ -141,7 +141,9 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def _measured(run: Callable[..., Any], kind: str, log_path: Path, profile_dir: Path | None) -> Callable[..., Any]:
+def _measured(
+    run: Callable[..., Any], kind: str, log_path: Path, profile_dir: Path | None
+) -> Callable[..., Any]:
     """Wrap `run` so each call appends its timing (and cProfile, if asked) to the run log."""
     counter = itertools.count()
     lock = threading.Lock()

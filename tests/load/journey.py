@@ -35,10 +35,13 @@ class Outcome:
     saves_acknowledged: int = 0
     handouts: int = 0
     failure: str | None = None
+    session_ids: list[str] = field(default_factory=list)  # the server's ids, to match its run log
 
     @property
     def errors(self) -> list[str]:
-        return [f"{s.name}: {e}" for s in self.steps for e in s.errors] + ([self.failure] if self.failure else [])
+        return [f"{s.name}: {e}" for s in self.steps for e in s.errors] + (
+            [self.failure] if self.failure else []
+        )
 
 
 def _named(step: Step, name: str) -> Step:
@@ -127,4 +130,5 @@ async def clinician_session(base_url: str, patient_ref: str, *, timeout_s: float
         out.failure = str(exc)
     finally:
         await tab.close()
+        out.session_ids = tab.session_ids
     return out

@@ -22,6 +22,7 @@ the server sends every message in full) and no timer-driven fragment reruns (`au
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 import urllib.error
@@ -113,6 +114,7 @@ class Tab:
         self.path = "/"
         self.query_string = ""
         self.session_id = ""
+        self.session_ids: list[str] = []  # every Streamlit session this tab has had (a login makes two)
         self.page_hash = ""
         self.main_hash = ""
         self.pages: dict[str, str] = {}  # url path ("visit") or title -> page script hash
@@ -154,7 +156,7 @@ class Tab:
         for raw in headers.get_all("Set-Cookie") or []:
             name, _, rest = raw.partition("=")
             value = rest.split(";", 1)[0]
-            if "max-age=0" in raw.lower() or 'expires=thu, 01 jan 1970' in raw.lower():
+            if "max-age=0" in raw.lower() or "expires=thu, 01 jan 1970" in raw.lower():
                 self.cookies.pop(name.strip(), None)
             else:
                 self.cookies[name.strip()] = value
@@ -208,10 +210,8 @@ class Tab:
             self._ws = None
         if self._reader is not None:
             self._reader.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._reader
-            except (asyncio.CancelledError, Exception):
-                pass
             self._reader = None
 
     async def _read(self) -> None:
@@ -236,6 +236,8 @@ class Tab:
         self._run_id = msg.metadata.run.script_run_id or self._run_id
         if which == "new_session":
             self.session_id = msg.new_session.initialize.session_id or self.session_id
+            if self.session_id and self.session_id not in self.session_ids:
+                self.session_ids.append(self.session_id)
             self.main_hash = msg.new_session.main_script_hash
             self.page_hash = msg.new_session.page_script_hash
         elif which == "navigation":
@@ -259,7 +261,10 @@ class Tab:
                 self.nodes = {
                     p: n for p, n in self.nodes.items() if n.run == self._run_id or n.fragment_id not in ran
                 }
-            if msg.script_finished in FINISHED or msg.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
+            if (
+                msg.script_finished in FINISHED
+                or msg.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR
+            ):
                 if msg.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
                     self.errors.append("script compile error")
                 self._finished.set()
@@ -375,6 +380,8 @@ class Tab:
         tab GETs it from the URL the server answers with; a button that reruns the page reruns it."""
         proto = node.proto
         step = self._begin(name)
+        clicked = time.perf_counter()
+        rerun: asyncio.Task[None] | None = None
         if proto.deferred_file_id:
             request_id = uuid.uuid4().hex
             ask = BackMsg()
@@ -383,7 +390,10 @@ class Tab:
             ask.backend_operation_request.deferred_file.file_id = proto.deferred_file_id
             await self._send(ask)
             if not proto.ignore_rerun:
-                await self._rerun(step, fragment_id=node.fragment_id, trigger=node.widget_id)
+                # The click's rerun runs while the server makes the file; the file is fetched as soon
+                # as its address comes back (Streamlit drops an unreferenced file when a run ends).
+                trigger = node.widget_id
+                rerun = asyncio.create_task(self._rerun(step, fragment_id=node.fragment_id, trigger=trigger))
             answer = await self._answer(request_id)
             url = answer.deferred_file.url
             if answer.error_msg or not url:
@@ -393,6 +403,9 @@ class Tab:
         status, headers, body = await self.get(url)
         if status != 200:
             step.errors.append(f"HTTP {status} for the download")
+        if rerun is not None:
+            await rerun
+        step.wall_s = time.perf_counter() - clicked  # until the file is in and the page has rerun
         return self._end(step), body, headers
 
     async def _answer(self, request_id: str) -> Any:
