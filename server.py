@@ -161,6 +161,7 @@ def _measured(
                 "session": getattr(self, "_session_id", None),
                 "page": getattr(arg, "page_script_hash", None),
                 "fragment": bool(getattr(arg, "fragment_id_queue", None)),
+                "auto": bool(getattr(arg, "is_auto_rerun", False)),  # a timer's rerun, not a user's
                 "start": start,
                 "seconds": time.perf_counter() - wall,
                 "cpu": time.thread_time() - cpu,
