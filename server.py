@@ -176,14 +176,21 @@ def _measured(
     return wrapper
 
 
+_previous_snapshot: list[tracemalloc.Snapshot] = []  # the last summary's, to show what grew since
+
+
 def _memory_summary(out: Path) -> None:
-    """Write what the heap holds after a full collection: tracemalloc's totals and top sites, sessions."""
+    """Write what the heap holds after a full collection: tracemalloc's totals, top sites and growth
+    since the previous summary, and Streamlit's sessions (connected, kept for reconnection, alive)."""
     from streamlit.runtime import Runtime
     from streamlit.runtime.app_session import AppSession
 
     gc.collect()
     current, peak = tracemalloc.get_traced_memory()
-    top = tracemalloc.take_snapshot().statistics("lineno")[:25]
+    snapshot = tracemalloc.take_snapshot()
+    top = snapshot.statistics("lineno")[:25]
+    grown = snapshot.compare_to(_previous_snapshot[0], "lineno")[:25] if _previous_snapshot else []
+    _previous_snapshot[:] = [snapshot]
     manager = Runtime.instance()._session_mgr if Runtime.exists() else None
     summary = {
         "pid": os.getpid(),
@@ -193,7 +200,9 @@ def _memory_summary(out: Path) -> None:
         "active_sessions": len(manager.list_active_sessions()) if manager else None,
         "stored_sessions": len(manager.list_sessions()) if manager else None,
         "live_app_sessions": sum(isinstance(o, AppSession) for o in gc.get_objects()),
+        "tracemalloc_overhead_bytes": tracemalloc.get_tracemalloc_memory(),
         "top": [{"site": str(s.traceback[0]), "bytes": s.size, "blocks": s.count} for s in top],
+        "grown": [{"site": str(d.traceback[0]), "bytes": d.size_diff, "blocks": d.count_diff} for d in grown],
     }
     out.write_text(json.dumps(summary, indent=1))
 

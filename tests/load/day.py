@@ -118,10 +118,18 @@ def render_day(day: dict[str, Any]) -> list[str]:
             f"{sessions} | {len(run['errors'])} |"
         )
     last = day["runs"][-1]["after"]
-    lines += ["", "Largest allocation sites after the day (MALLOC_ARENA_MAX=2 run):", "", "```"]
+    overhead = ", ".join(f"{r['after']['tracemalloc_overhead_bytes'] / 2**20:.0f} MB" for r in day["runs"])
     lines += [
-        f"{site['bytes'] / 2**20:7.2f} MB {site['blocks']:8d} blocks  {site['site']}"
-        for site in last["top"][:12]
+        "",
+        f"RSS includes tracemalloc's own bookkeeping ({overhead} at the end of each run).",
+        "",
+        "What grew during the day (tracemalloc, after a full collection; MALLOC_ARENA_MAX=2 run):",
+        "",
+        "```",
+        *[f"{g['bytes'] / 2**10:+9.0f} kB {g['blocks']:+8d} blocks  {g['site']}" for g in last["grown"][:15]],
+        "```",
     ]
-    lines += ["```", ""]
-    return lines
+    errors = [e for r in day["runs"] for e in r["errors"]]
+    if errors:
+        lines += ["", "Errors (first 10):", "", *[f"- {e}" for e in errors[:10]]]
+    return [*lines, ""]

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m tests.load.run [--sessions 5,10,20,30] [--iterations 2] [--time-limit 120]
         [--patients 200] [--url URL --pid PID [--pid PID] --database-url URL] [--no-profile]
-        [--day] [--day-sessions 200] [--out bench/]
+        [--no-day] [--day-sessions 200] [--out bench/]
 
 Without --url it seeds a fictional SQLite clinic and starts one `streamlit run server.py` on loopback;
 with --url it drives a stack already running (e.g. two processes behind nginx), reads each --pid's
@@ -17,7 +17,7 @@ visits stored, handouts downloaded against handouts stored, each process's RSS a
 of the level, the load client's own CPU time (it shares the cores), and p95 against N. When a target
 is missed (p95 < 2 s per step, 0 errors, RSS < 500 MB) and the runner owns the server, one more
 pass at the smallest N under cProfile (STRIDE_PROFILE_DIR) gives each step's profile: where its
-time goes. With --day, tests/load/day.py measures memory over a working day as well.
+time goes. Then tests/load/day.py measures memory over a working day (--no-day skips it).
 
 Output: bench/load.md and bench/load.json, and a short section with a link in bench/results.md.
 """
@@ -369,7 +369,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--database-url", help="the database of --url, to count stored rows")
     parser.add_argument("--no-profile", action="store_true", help="no cProfile pass when a target is missed")
-    parser.add_argument("--day", action="store_true", help="also measure memory over a working day (day.py)")
+    parser.add_argument("--no-day", action="store_true", help="skip memory over a working day (day.py)")
     parser.add_argument("--day-sessions", type=int, default=200)
     parser.add_argument("--out", type=Path, default=BENCH_DIR)
     return parser.parse_args(argv)
@@ -441,7 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "bench/load-profiles/."
                 )
         day = None
-        if args.day:
+        if not args.no_day:
             from tests.load.day import working_day
 
             day = working_day(work / "day", patients=args.patients, sessions=args.day_sessions)
