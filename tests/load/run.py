@@ -1,15 +1,17 @@
 """Stride's load benchmark (issue 24): `python -m tests.load.run` (`make load`).
 
     .venv/bin/python -m tests.load.run [--sessions 5,10,20,30] [--iterations 2] [--time-limit 120]
-        [--patients 200] [--url URL --pid PID [--pid PID] --database-url URL] [--no-profile]
-        [--no-day] [--day-sessions 200] [--out bench/]
+        [--patients 200] [--url URL --pid PID [--pid PID] --database-url URL [--run-log FILE]]
+        [--no-profile] [--no-day] [--day-sessions 200] [--out bench/]
 
 Without --url it seeds a fictional SQLite clinic and starts one `streamlit run server.py` on loopback;
 with --url it drives a stack already running (e.g. two processes behind nginx), reads each --pid's
-memory and counts rows through --database-url. At each level N, N clinician sessions run at once,
-each `--iterations` times (log in, open a patient, record a visit, open Progress, download the
-handout; tests/load/journey.py), none started after `--time-limit` seconds; a session still running
-a minute after that is cut and counted as an error.
+memory, counts rows through --database-url (a demo clinic only: the load writes visits) and reads
+the server's time from --run-log, the file the processes were started with as STRIDE_RUN_LOG.
+At each level N, N clinician sessions run at once, each `--iterations` times (log in, open a
+patient, record a visit, open Progress, download the handout; tests/load/journey.py), none started
+after `--time-limit` seconds; a session still running a minute after that is cut and counted as an
+error.
 
 Reported per step: wall-time p50/p95 (until the script run finished), the server's own time for the
 step (its script runs, from the STRIDE_RUN_LOG the runner sets), errors, saves acknowledged against
@@ -45,7 +47,16 @@ from pathlib import Path
 from typing import Any
 
 from tests.load.journey import STEPS, Outcome, clinician_session
-from tests.load.server import ROOT, Stack, count_rows, local_server, memory_kb, patient_refs, read_run_log
+from tests.load.server import (
+    ROOT,
+    Stack,
+    count_rows,
+    is_demo,
+    local_server,
+    memory_kb,
+    patient_refs,
+    read_run_log,
+)
 
 BENCH_DIR = ROOT / "bench"
 TARGET_P95_S = 2.0
@@ -368,6 +379,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--pid", type=int, action="append", default=[], help="an app process of --url (repeat)"
     )
     parser.add_argument("--database-url", help="the database of --url, to count stored rows")
+    parser.add_argument("--run-log", type=Path, help="the STRIDE_RUN_LOG the processes of --url append to")
     parser.add_argument("--no-profile", action="store_true", help="no cProfile pass when a target is missed")
     parser.add_argument("--no-day", action="store_true", help="skip memory over a working day (day.py)")
     parser.add_argument("--day-sessions", type=int, default=200)
@@ -418,10 +430,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="stride-load-") as tmp:
         work = Path(tmp)
         if args.url:
-            if not args.pid:
-                raise SystemExit("--url needs the app processes' --pid (one per process)")
+            if not args.pid or not args.database_url:
+                raise SystemExit(
+                    "--url needs the app processes' --pid (one per process) and its --database-url"
+                )
+            if not is_demo(args.database_url):
+                # The load records visits and gives handouts: never into a real clinic's records.
+                raise SystemExit("refused: the load writes visits, and --database-url is not a demo clinic")
             meta["stack"] = f"a running stack at {args.url} ({len(args.pid)} processes)"
-            stack = Stack(args.url, args.pid, args.database_url, None)
+            stack = Stack(args.url, args.pid, args.database_url, args.run_log)
             levels = _measure(stack, args, levels_n)
         else:
             meta["stack"] = "one app process (streamlit run server.py), SQLite, loopback"

@@ -63,6 +63,17 @@ def count_rows(database_url: str) -> dict[str, int]:
         engine.dispose()
 
 
+def is_demo(database_url: str) -> bool:
+    """True when the database holds the fictional demo clinic (the only kind the load may write to)."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            value = conn.execute(text("SELECT value FROM meta WHERE key = 'demo'")).scalar_one_or_none()
+            return value == "true"
+    finally:
+        engine.dispose()
+
+
 def patient_refs(database_url: str) -> list[str]:
     """Patients a visit can be recorded for (an open episode: a discharged one takes no new visits)
     and whose pages draw no error alert before the load starts (no open escalation, no urgent or
