@@ -383,26 +383,31 @@ class Tab:
         clicked = time.perf_counter()
         rerun: asyncio.Task[None] | None = None
         if proto.deferred_file_id:
+            # The frontend's order (DownloadButton: setTriggerValue, then requestDeferredFile): the
+            # click's rerun first, then the request for the file; the file is fetched as soon as its
+            # address comes back, while the rerun may still run (Streamlit drops an unreferenced file
+            # when a run ends).
+            if not proto.ignore_rerun:
+                trigger = node.widget_id
+                rerun = asyncio.create_task(self._rerun(step, fragment_id=node.fragment_id, trigger=trigger))
+                await asyncio.sleep(0)  # let the rerun's BackMsg go out first
             request_id = uuid.uuid4().hex
             ask = BackMsg()
             ask.backend_operation_request.request_id = request_id
             ask.backend_operation_request.session_id = self.session_id
             ask.backend_operation_request.deferred_file.file_id = proto.deferred_file_id
             await self._send(ask)
-            if not proto.ignore_rerun:
-                # The click's rerun runs while the server makes the file; the file is fetched as soon
-                # as its address comes back (Streamlit drops an unreferenced file when a run ends).
-                trigger = node.widget_id
-                rerun = asyncio.create_task(self._rerun(step, fragment_id=node.fragment_id, trigger=trigger))
             answer = await self._answer(request_id)
             url = answer.deferred_file.url
             if answer.error_msg or not url:
                 step.errors.append(f"deferred download failed: {answer.error_msg}")
         else:
             url = proto.url
-        status, headers, body = await self.get(url)
-        if status != 200:
-            step.errors.append(f"HTTP {status} for the download")
+        body, headers = b"", {}
+        if url:
+            status, headers, body = await self.get(url)
+            if status != 200:
+                step.errors.append(f"HTTP {status} for the download")
         if rerun is not None:
             await rerun
         step.wall_s = time.perf_counter() - clicked  # until the file is in and the page has rerun
