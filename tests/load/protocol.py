@@ -403,7 +403,7 @@ class Tab:
                 step.errors.append(f"deferred download failed: {answer.error_msg}")
         else:
             url = proto.url
-        body, headers = b"", {}
+        body, headers = b"", dict[str, str]()
         if url:
             status, headers, body = await self.get(url)
             if status != 200:
