@@ -11,10 +11,11 @@ response:
 - GET /_stride/logout revokes the cookie's server session, deletes the cookie and goes to "/".
 - Security headers on every HTTP response, so a deployment without the proxy sends them too.
 - Opt-in measurement hooks for the load benchmark (tests/load/), never on by default:
-  STRIDE_RUN_LOG=FILE appends one JSON line per script run and per deferred download (session id,
-  page hash, start, wall and thread CPU seconds); STRIDE_PROFILE_DIR=DIR also keeps a cProfile of each
-  (DIR/<n>.prof, named in the line); STRIDE_TRACEMALLOC=FILE starts tracemalloc and, on SIGUSR1,
-  writes FILE: traced memory, the top allocation sites and the live and stored Streamlit sessions.
+  STRIDE_RUN_LOG=FILE appends one JSON line per script run and per deferred download (a digest of
+  the session id, page hash, start, wall and thread CPU seconds); STRIDE_PROFILE_DIR=DIR also keeps a
+  CPU-time cProfile of each (DIR/<n>.prof, named in the line); STRIDE_TRACEMALLOC=FILE starts
+  tracemalloc and, on SIGUSR1, writes FILE: traced memory, the top allocation sites, what grew since
+  the last signal, and the connected, stored and live Streamlit sessions.
 
 The cookie is Secure when the request came over HTTPS. Behind the proxy that is the proxy's
 X-Forwarded-Proto, which uvicorn believes only from FORWARDED_ALLOW_IPS (default 127.0.0.1, the
@@ -26,6 +27,7 @@ from __future__ import annotations
 import cProfile
 import functools
 import gc
+import hashlib
 import itertools
 import json
 import logging
@@ -141,6 +143,11 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+def session_digest(session_id: str | None) -> str | None:
+    """The run log's name for a Streamlit session: a SHA-256 prefix, never the id itself."""
+    return hashlib.sha256(session_id.encode()).hexdigest()[:16] if session_id else None
+
+
 def _measured(
     run: Callable[..., Any], kind: str, log_path: Path, profile_dir: Path | None
 ) -> Callable[..., Any]:
@@ -149,7 +156,8 @@ def _measured(
     lock = threading.Lock()
 
     def wrapper(self: Any, arg: Any) -> Any:
-        profile = cProfile.Profile() if profile_dir is not None else None
+        # Thread CPU time, not wall time: the profile shows the run's own work, not its waits for the GIL.
+        profile = cProfile.Profile(time.thread_time) if profile_dir is not None else None
         start, wall, cpu = time.time(), time.perf_counter(), time.thread_time()
         try:
             if profile is None:
@@ -158,7 +166,8 @@ def _measured(
         finally:
             line: dict[str, Any] = {
                 "kind": kind,
-                "session": getattr(self, "_session_id", None),
+                # A digest: a Streamlit session id can resume a disconnected session for a while.
+                "session": session_digest(getattr(self, "_session_id", None)),
                 "page": getattr(arg, "page_script_hash", None),
                 "fragment": bool(getattr(arg, "fragment_id_queue", None)),
                 "auto": bool(getattr(arg, "is_auto_rerun", False)),  # a timer's rerun, not a user's

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from dashboard import page_keys as keys
 from tests.load.protocol import ProtocolError, Step, Tab
+from tests.load.server import session_digest
 
 USERNAME = "demo.clinician"
 PASSWORD = "stride-demo"
@@ -35,7 +36,7 @@ class Outcome:
     saves_acknowledged: int = 0
     handouts: int = 0
     failure: str | None = None
-    session_ids: list[str] = field(default_factory=list)  # the server's ids, to match its run log
+    session_ids: list[str] = field(default_factory=list)  # digests of the server's ids, as in its run log
 
     @property
     def errors(self) -> list[str]:
@@ -130,5 +131,5 @@ async def clinician_session(base_url: str, patient_ref: str, *, timeout_s: float
         out.failure = str(exc)
     finally:
         await tab.close()
-        out.session_ids = tab.session_ids
+        out.session_ids = [session_digest(s) for s in tab.session_ids]
     return out

@@ -6,6 +6,7 @@ server's run log (STRIDE_RUN_LOG, one JSON line per script run), and rows counte
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -93,6 +94,11 @@ def patient_refs(database_url: str) -> list[str]:
             return [str(r[0]) for r in rows]
     finally:
         engine.dispose()
+
+
+def session_digest(session_id: str) -> str:
+    """How server.py's run log names a Streamlit session (a SHA-256 prefix, never the id itself)."""
+    return hashlib.sha256(session_id.encode()).hexdigest()[:16]
 
 
 def read_run_log(path: Path | None) -> list[dict[str, Any]]:
