@@ -383,20 +383,21 @@ class Tab:
         clicked = time.perf_counter()
         rerun: asyncio.Task[None] | None = None
         if proto.deferred_file_id:
-            # The frontend's order (DownloadButton: setTriggerValue, then requestDeferredFile): the
-            # click's rerun first, then the request for the file; the file is fetched as soon as its
-            # address comes back, while the rerun may still run (Streamlit drops an unreferenced file
-            # when a run ends).
-            if not proto.ignore_rerun:
-                trigger = node.widget_id
-                rerun = asyncio.create_task(self._rerun(step, fragment_id=node.fragment_id, trigger=trigger))
-                await asyncio.sleep(0)  # let the rerun's BackMsg go out first
+            # The request for the file, then the click's rerun. Streamlit 1.67's DownloadButton calls
+            # setTriggerValue before requestDeferredFile, yet in Chromium the server starts making the
+            # file ~0.5 s before the click's rerun starts (run log, test_load_client_matches_browser);
+            # this order reproduces what the server sees. The file is fetched as soon as its address
+            # comes back, while the rerun may still run (Streamlit drops an unreferenced file when a
+            # run ends).
             request_id = uuid.uuid4().hex
             ask = BackMsg()
             ask.backend_operation_request.request_id = request_id
             ask.backend_operation_request.session_id = self.session_id
             ask.backend_operation_request.deferred_file.file_id = proto.deferred_file_id
             await self._send(ask)
+            if not proto.ignore_rerun:
+                trigger = node.widget_id
+                rerun = asyncio.create_task(self._rerun(step, fragment_id=node.fragment_id, trigger=trigger))
             answer = await self._answer(request_id)
             url = answer.deferred_file.url
             if answer.error_msg or not url:
