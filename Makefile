@@ -21,7 +21,7 @@ LOCK_TOOLS ?= $(or $(TMPDIR),/tmp)/stride-lock-tools
 PIP_TOOLS = pip-tools==7.6.2
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lock run test lint fmt typecheck demo bench backup verify-audit system-packages
+.PHONY: help venv lock run test lint fmt typecheck demo bench load backup verify-audit system-packages
 
 ## List the targets with their comments.
 help:
@@ -80,6 +80,10 @@ demo: venv
 ## Run the benchmarks (results under bench/).
 bench: venv
 	$(VPY) -m tests.benchmarks.run $(ARGS)
+
+## Load benchmark: 5/10/20/30 concurrent clinician sessions, p95 per step, errors, memory (bench/load.md).
+load: venv
+	$(VPY) -m tests.load.run $(ARGS)
 
 ## Back up the database.
 backup: venv

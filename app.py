@@ -10,6 +10,8 @@ import runpy
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from dashboard import auth, rescreen, services, web_sessions
 from dashboard import page_keys as keys
@@ -78,7 +80,11 @@ st.session_state[keys.IS_DEMO] = is_demo
 now = dt.datetime.now(dt.UTC)
 # The browser's login cookie: restores the user after a refresh or in a new tab, ends a revoked login.
 cookie = st.context.cookies.get(web_sessions.COOKIE_NAME)
-claim_url = web_sessions.sync(st.session_state, cookie, store, settings, now=now)
+try:
+    claim_url = web_sessions.sync(st.session_state, cookie, store, settings, now=now)
+except StoreBusy as exc:  # many logins at once on SQLite: a readable message, never Streamlit's error page
+    st.error(str(exc))
+    st.stop()
 user = st.session_state.get(keys.USER)
 timeout = dt.timedelta(minutes=settings.session_timeout_min)
 if user is not None and now - st.session_state.get(keys.LAST_SEEN, now) > timeout:
@@ -159,6 +165,11 @@ if claim_url:  # just logged in: the browser fetches its session cookie (server.
     st.markdown(
         f'<meta http-equiv="refresh" content="0;url={html.escape(claim_url)}">', unsafe_allow_html=True
     )
+    # The tab comes back in a new Streamlit session; without this, Streamlit would keep this one, the
+    # signed-in user in its state, for server.disconnectedSessionTTL (120 s) after the socket closes:
+    # an idle copy of every login (tests/load/day.py measures the sessions kept).
+    if (run := get_script_run_ctx()) is not None and Runtime.exists():
+        Runtime.instance().mark_session_nonresumable(run.session_id)
 
 
 # Check often enough that an idle tab is logged out soon after the timeout (at most every 30 s).

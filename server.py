@@ -10,6 +10,12 @@ response:
   60 seconds.
 - GET /_stride/logout revokes the cookie's server session, deletes the cookie and goes to "/".
 - Security headers on every HTTP response, so a deployment without the proxy sends them too.
+- Opt-in measurement hooks for the load benchmark (tests/load/), never on by default:
+  STRIDE_RUN_LOG=FILE appends one JSON line per script run and per deferred download (a digest of
+  the session id, page hash, start, wall and thread CPU seconds); STRIDE_PROFILE_DIR=DIR also keeps a
+  CPU-time cProfile of each (DIR/<n>.prof, named in the line); STRIDE_TRACEMALLOC=FILE starts
+  tracemalloc and, on SIGUSR1, writes FILE: traced memory, the top allocation sites, what grew since
+  the last signal, and the connected, stored and live Streamlit sessions.
 
 The cookie is Secure when the request came over HTTPS. Behind the proxy that is the proxy's
 X-Forwarded-Proto, which uvicorn believes only from FORWARDED_ALLOW_IPS (default 127.0.0.1, the
@@ -18,8 +24,20 @@ proxy on the same host).
 
 from __future__ import annotations
 
+import cProfile
 import functools
+import gc
+import hashlib
+import itertools
+import json
 import logging
+import os
+import signal
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -124,6 +142,99 @@ class SecurityHeadersMiddleware:
 
         await self.app(scope, receive, send_with_headers)
 
+
+def session_digest(session_id: str | None) -> str | None:
+    """The run log's name for a Streamlit session: a SHA-256 prefix, never the id itself."""
+    return hashlib.sha256(session_id.encode()).hexdigest()[:16] if session_id else None
+
+
+def _measured(
+    run: Callable[..., Any], kind: str, log_path: Path, profile_dir: Path | None
+) -> Callable[..., Any]:
+    """Wrap `run` so each call appends its timing (and cProfile, if asked) to the run log."""
+    counter = itertools.count()
+    lock = threading.Lock()
+
+    def wrapper(self: Any, arg: Any) -> Any:
+        # Thread CPU time, not wall time: the profile shows the run's own work, not its waits for the GIL.
+        profile = cProfile.Profile(time.thread_time) if profile_dir is not None else None
+        start, wall, cpu = time.time(), time.perf_counter(), time.thread_time()
+        try:
+            if profile is None:
+                return run(self, arg)
+            return profile.runcall(run, self, arg)
+        finally:
+            line: dict[str, Any] = {
+                "kind": kind,
+                # A digest: a Streamlit session id can resume a disconnected session for a while.
+                "session": session_digest(getattr(self, "_session_id", None)),
+                "page": getattr(arg, "page_script_hash", None),
+                "fragment": bool(getattr(arg, "fragment_id_queue", None)),
+                "auto": bool(getattr(arg, "is_auto_rerun", False)),  # a timer's rerun, not a user's
+                "start": start,
+                "seconds": time.perf_counter() - wall,
+                "cpu": time.thread_time() - cpu,
+            }
+            if profile is not None and profile_dir is not None:
+                name = f"{os.getpid()}-{next(counter)}.prof"
+                profile.dump_stats(profile_dir / name)
+                line["profile"] = name
+            with lock, log_path.open("a") as log:
+                log.write(json.dumps(line) + "\n")
+
+    return wrapper
+
+
+_previous_snapshot: list[tracemalloc.Snapshot] = []  # the last summary's, to show what grew since
+
+
+def _memory_summary(out: Path) -> None:
+    """Write what the heap holds after a full collection: tracemalloc's totals, top sites and growth
+    since the previous summary, and Streamlit's sessions (connected, kept for reconnection, alive)."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.app_session import AppSession
+
+    gc.collect()
+    current, peak = tracemalloc.get_traced_memory()
+    snapshot = tracemalloc.take_snapshot()
+    top = snapshot.statistics("lineno")[:25]
+    grown = snapshot.compare_to(_previous_snapshot[0], "lineno")[:25] if _previous_snapshot else []
+    _previous_snapshot[:] = [snapshot]
+    manager = Runtime.instance()._session_mgr if Runtime.exists() else None
+    summary = {
+        "pid": os.getpid(),
+        "at": time.time(),
+        "traced_bytes": current,
+        "traced_peak_bytes": peak,
+        "active_sessions": len(manager.list_active_sessions()) if manager else None,
+        "stored_sessions": len(manager.list_sessions()) if manager else None,
+        "live_app_sessions": sum(isinstance(o, AppSession) for o in gc.get_objects()),
+        "tracemalloc_overhead_bytes": tracemalloc.get_tracemalloc_memory(),
+        "top": [{"site": str(s.traceback[0]), "bytes": s.size, "blocks": s.count} for s in top],
+        "grown": [{"site": str(d.traceback[0]), "bytes": d.size_diff, "blocks": d.count_diff} for d in grown],
+    }
+    out.write_text(json.dumps(summary, indent=1))
+
+
+def _install_measurement_hooks() -> None:
+    """The opt-in hooks of the module docstring; nothing happens unless their variable is set."""
+    if log := os.environ.get("STRIDE_RUN_LOG"):
+        from streamlit.runtime.media_file_manager import MediaFileManager
+        from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
+
+        profile_dir = Path(p) if (p := os.environ.get("STRIDE_PROFILE_DIR")) else None
+        if profile_dir is not None:
+            profile_dir.mkdir(parents=True, exist_ok=True)
+        run_script: Any = ScriptRunner._run_script
+        ScriptRunner._run_script = _measured(run_script, "run", Path(log), profile_dir)  # type: ignore[method-assign]
+        deferred: Any = MediaFileManager.execute_deferred
+        MediaFileManager.execute_deferred = _measured(deferred, "download", Path(log), profile_dir)  # type: ignore[method-assign]
+    if out := os.environ.get("STRIDE_TRACEMALLOC"):
+        tracemalloc.start(int(os.environ.get("STRIDE_TRACEMALLOC_FRAMES", "1")))
+        signal.signal(signal.SIGUSR1, lambda _signum, _frame: _memory_summary(Path(out)))
+
+
+_install_measurement_hooks()
 
 app = st.App(
     "app.py",

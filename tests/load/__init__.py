@@ -1,0 +1,1 @@
+"""The load benchmark (`make load`): a protocol-level Streamlit client and its runner."""
