@@ -19,15 +19,17 @@ from dashboard.page_text import local_datetime, local_time
 from dashboard.patient_reported import Invite, InviteKind, InviteState, invite_link, invite_state
 from dashboard.ports import Store, User
 
-SECTION_HEADING: Final = "Links for the patient (check-in and walking diary)"
+SECTION_HEADING: Final = "Links for the patient (check-in, walking diary, web plan)"
 SECTION_CAPTION: Final = (
     "A link opens the patient's own page on their phone: no account, only their date of birth. "
-    "A check-in link works once, before a visit; a diary link takes entries after each walk."
+    "A check-in link works once, before a visit; a diary link takes entries after each walk; a web "
+    "plan link shows the last handout given (once one has been given)."
 )
-CREATABLE: Final[tuple[InviteKind, ...]] = ("checkin", "diary")
+CREATABLE: Final[tuple[InviteKind, ...]] = ("checkin", "diary", "plan")
 CREATE_LABELS: Final[Mapping[InviteKind, str]] = {
     "checkin": "Create a check-in link",
     "diary": "Create a diary link",
+    "plan": "Create a web plan link",  # the web version of the last handout given (issue 23)
 }
 KIND_WORDS: Final[Mapping[InviteKind, str]] = {
     "checkin": "Check-in",
@@ -95,7 +97,7 @@ def shown_link(invite: Invite, token: str, public_url: str) -> ShownLink:
 
 
 def create_link(store: Store, user: User, patient_id: str, kind: InviteKind, settings: Settings) -> ShownLink:
-    """Create a check-in or diary link for the patient (checkin_services.create_invite: audited, the
+    """Create a check-in, diary or web plan link for the patient (checkin_services.create_invite: audited, the
     account re-checked) and give it as the page shows it once."""
     issued = checkin_services.create_invite(store, user, patient_id, kind, settings=settings)
     return shown_link(issued.invite, issued.token, settings.public_url)

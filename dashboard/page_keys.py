@@ -67,7 +67,7 @@ class Patients:
     # Patient links (issue 21): the link just created, kept in the session only until Done or another
     # patient (dashboard.invite_views.ShownLink; the store keeps only the token's hash).
     NEW_LINK: Final = "patient_new_link"
-    CREATE_LINK: Final = "create_link_{}"  # by kind: "create_link_checkin", "create_link_diary"
+    CREATE_LINK: Final = "create_link_{}"  # by kind: "create_link_checkin", "_diary", "_plan"
     LINK_DONE: Final = "link_done"
     LINK_SLIP: Final = "link_slip"
     REVOKE_LINK: Final = "revoke_link_{}"  # a listed open link's Revoke button, by invite id
@@ -153,10 +153,6 @@ class Plan:
     GIVEN: Final = "plan_given_"  # + stored handout id
     WEB_DOWNLOAD: Final = "plan_web_download"  # the web version (HTML) of the plan as edited
     WEB_PREVIEW: Final = "plan_web_preview"
-    CREATE_LINK: Final = "plan_create_link"  # a plan link for the patient (the web version, issue 23)
-    NEW_LINK: Final = "plan_new_link"  # the link just made, shown once (dropped with the review)
-    LINK_SLIP: Final = "plan_link_slip"
-    LINK_DONE: Final = "plan_link_done"
 
 
 class Caseload:

@@ -16,11 +16,10 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from dashboard import checkin_services, invite_views, page_keys, presenters, services
+from dashboard import page_keys, presenters, services
 from dashboard.config import Settings
 from dashboard.downloads import HTML, PDF, Download
 from dashboard.handout_language import HandoutChoice, Translated
-from dashboard.invite_views import ShownLink
 from dashboard.models import field_errors
 from dashboard.plan import (
     SAFETY_FIRST_TIERS,
@@ -35,7 +34,7 @@ from dashboard.plan import (
     never_recommend_hits,
     placeholder_values,
 )
-from dashboard.ports import Handout, InvalidInputError, Store, StrideError, User
+from dashboard.ports import Handout, Store, StrideError, User
 from dashboard.safe_text import md_escape
 from dashboard.visit_form import error_message
 
@@ -84,9 +83,10 @@ WEB_INTRO = (
 PLAN_LINK_HEADING = "Plan link for the patient"
 PLAN_LINK_CAPTION = (
     "The patient opens the web version of the handout last given on their phone, after typing their "
-    "date of birth. The link works for 6 weeks; revoke it on the Patients page."
+    "date of birth. The link works for 6 weeks. Create it with the patient's other links on the "
+    "Patients page (Create a web plan link), where it is shown once and can be revoked."
 )
-PLAN_LINK_LABEL = "Create a plan link"
+PLAN_LINK_LABEL = "Patient links on the Patients page"
 
 Render = Callable[..., bytes]
 # The page's widgets described once (keyword arguments; the page adds what varies per run).
@@ -190,19 +190,6 @@ def translation_for(
     if language == "en":
         return None
     return translate(plan, library, language, placeholder_values(settings))
-
-
-def create_plan_link(
-    store: Store, user: User, patient_id: str, settings: Settings
-) -> tuple[ShownLink | None, str | None]:
-    """A new plan link to show once, or None with the message (no handout given yet, no rights...)."""
-    try:
-        issued = checkin_services.create_invite(store, user, patient_id, "plan", settings=settings)
-    except InvalidInputError as exc:
-        return None, md_escape(" ".join(exc.errors.values()))
-    except StrideError as exc:
-        return None, md_escape(str(exc))
-    return invite_views.shown_link(issued.invite, issued.token, settings.public_url), None
 
 
 def plan_for(

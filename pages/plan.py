@@ -2,14 +2,15 @@ import functools
 
 import streamlit as st
 
-from dashboard import auth, invite_views, page_text, plan_page, red_flags, services
+from dashboard import auth, page_text, plan_page, red_flags, services
+from dashboard import page_keys as keys
 from dashboard.handout_language import choose_handout, font_note, language_notes, language_options, review_of
 from dashboard.languages import language_label
 from dashboard.page_context import page_context, remember_patient
 from dashboard.page_keys import Plan as K
 from dashboard.plan import ADVICE_SECTIONS, SECTION_HEADINGS
 from dashboard.safe_text import md_escape
-from reports import handout, handout_web, i18n, invite_slip
+from reports import handout, handout_web, i18n
 
 # A deep link as the very first request after a restart can run this script before the router
 # (Streamlit's pages/ fallback); send it through app.py, which holds the login gate.
@@ -179,31 +180,9 @@ with preview:
             c2.download_button(data=copy, **spec)
 
     # --- a plan link: the web version of the last handout on the patient's phone (§12) -------------
+    # Made with the patient's other links on the Patients page, where links are shown once and revoked.
     st.markdown(f"### {plan_page.PLAN_LINK_HEADING}")
     st.caption(plan_page.PLAN_LINK_CAPTION)
-    if (
-        handouts
-        and auth.can(user.role, "write_clinical")
-        and st.button(plan_page.PLAN_LINK_LABEL, key=K.CREATE_LINK)
-    ):
-        st.session_state[K.NEW_LINK], problem = plan_page.create_plan_link(store, user, patient_id, settings)
-        if problem:
-            st.error(problem)
-    if new_link := invite_views.link_for(st.session_state.get(K.NEW_LINK), patient_id):
-        with st.container(border=True):
-            st.markdown(f"**{invite_views.shown_heading(new_link)}**")
-            st.warning(invite_views.SHOWN_ONCE)
-            st.code(new_link.link, language=None, wrap_lines=True)
-            st.caption(invite_views.ends_line(new_link.expires_at, settings.timezone))
-            title = invite_views.qr_title(new_link.kind)
-            st.image(invite_slip.qr_svg(new_link.link, title=title), alt=title)
-            slip = invite_views.slip_content(new_link, settings)
-            name = invite_views.slip_file_name(new_link, settings.timezone)
-            left, right = st.columns(2)
-            left.download_button(
-                data=lambda: invite_slip.render_slip(**slip),
-                **invite_views.SLIP_DOWNLOAD.button(K.LINK_SLIP, name),
-            )
-            if right.button(invite_views.DONE_LABEL, key=K.LINK_DONE, type="primary"):
-                st.session_state.pop(K.NEW_LINK, None)
-                st.rerun()
+    if handouts:
+        query = {keys.PATIENT_QUERY: patient_id}
+        st.page_link("pages/patients.py", label=plan_page.PLAN_LINK_LABEL, icon="📱", query_params=query)

@@ -1,6 +1,7 @@
-"""The web version of the plan (issue 23) under AppTest: offered on the plan page (download, preview,
-a plan link once a handout is given), and the patient's view of a plan link: the identity check
-before any content, then the handout as given; a revoked or expired link shows the calm message."""
+"""The web version of the plan (issue 23) under AppTest: offered on the plan page (download, preview),
+a plan link made on the Patients page once a handout is given, and the patient's view of a plan
+link: the identity check before any content, then the handout as given; a revoked or expired link
+shows the calm message."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from tests.conftest import ROOT
 APP = str(ROOT / "app.py")
 BORN = dt.date(1958, 3, 2)  # patient_with_visit's date of birth
 K = page_keys.Plan
+P = page_keys.Patients
 
 
 def give_handout(store: SqlStore, patient_id: str, language: str = "en") -> None:
@@ -52,6 +54,11 @@ def give_handout(store: SqlStore, patient_id: str, language: str = "en") -> None
 
 def plan_link_for(store: SqlStore, patient_id: str, **options: Any) -> cs.IssuedInvite:
     return cs.create_invite(store, demo_user(store), patient_id, "plan", **options)
+
+
+def plan_link_ways(at: AppTest) -> list[Any]:
+    """The plan page's link to the Patients page, where a plan link is made."""
+    return [link for link in at.get("page_link") if link.proto.label == plan_page.PLAN_LINK_LABEL]
 
 
 def open_link(token: str) -> AppTest:
@@ -83,18 +90,27 @@ def test_the_plan_page_offers_the_web_version_and_says_the_pdf_cannot_be_tagged(
     assert "<svg" not in preview and preview.count('src="data:image/svg+xml;base64,') >= 1
 
 
-def test_a_plan_link_is_offered_only_once_a_handout_is_given_and_is_shown_once(clinic: SqlStore) -> None:
+def test_a_plan_link_is_made_on_the_patients_page_once_a_handout_is_given_and_is_shown_once(
+    clinic: SqlStore,
+) -> None:
     pid = patient_with_visit(clinic, "T-LINK", "Ada", "Lovelace")
     at = open_page(logged_in(clinic), "pages/plan.py", pid)
-    assert not [b for b in at.button if b.key == K.CREATE_LINK]
+    assert not plan_link_ways(at), "the way to the plan link is offered before any handout is given"
+    at = open_page(logged_in(clinic), "pages/patients.py", pid)
+    at.button(key=P.CREATE_LINK.format("plan")).click().run()
+    assert not at.exception, at.exception
+    assert not at.code and cs.NO_HANDOUT_YET in texts(at, "error")
     give_handout(clinic, pid)
     at = open_page(logged_in(clinic), "pages/plan.py", pid)
-    at.button(key=K.CREATE_LINK).click().run()
+    [link] = plan_link_ways(at)
+    assert link.proto.query_string == f"patient={pid}"
+    at = open_page(logged_in(clinic), "pages/patients.py", pid)
+    at.button(key=P.CREATE_LINK.format("plan")).click().run()
     assert not at.exception, at.exception
     [code] = at.code
     assert "/checkin?t=" in code.value
     assert "Shown only now." in texts(at, "warning")
-    at.button(key=K.LINK_DONE).click().run()
+    at.button(key=P.LINK_DONE).click().run()
     assert not at.code
 
 
