@@ -28,7 +28,7 @@ from reports.house_style import (
     Layout,
 )
 from reports.i18n import furniture
-from reports.typefaces import FONT_FAMILY, RTL_FAMILY, RTL_FONT_FILES, has_rtl, script_for
+from reports.typefaces import FONT_FAMILY, RTL_FAMILY, RTL_FONT_FILES, add_face, has_rtl, script_for
 
 MARGIN_MM = 18.0
 # Shaped scripts are wrapped on a slightly narrower line than the letters' widths add up to.
@@ -95,7 +95,7 @@ class HandoutPage(ClinicDocument):
             MARGIN_MM, TOP_MARGIN_MM, style.bottom_margin_mm, style.body_pt, style.small_pt, style.heading_pt
         )
         texts = (plan.patient_display_name, plan.clinician_name, plan.clinic_name, plan.personal_note)
-        super().__init__(layout, " ".join(texts))
+        super().__init__(layout, " ".join(texts), language)
         self.plan = plan
         self.style = style
         self.language = language
@@ -107,12 +107,12 @@ class HandoutPage(ClinicDocument):
         self.rtl_family = FONT_FAMILY
         if has_rtl(plan.patient_display_name) and all(path.exists() for path in RTL_FONT_FILES.values()):
             for face, path in RTL_FONT_FILES.items():
-                self.add_font(RTL_FAMILY, face, path)
+                add_face(self, RTL_FAMILY, face, path)
             self.rtl_family = RTL_FAMILY
         if self.script is not None:
             if self.script.family not in {name.rstrip("B") for name in self.fonts}:
                 for face, path in self.script.files.items():
-                    self.add_font(self.script.family, face, path)
+                    add_face(self, self.script.family, face, path)
             self.family = self.script.family
             self.rtl = self.script.rtl
             # Latin letters and digits (a name, a phone number) come from DejaVu.

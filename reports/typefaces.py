@@ -25,38 +25,48 @@ FONT_FILES: dict[str, Path] = {"": FONT_DIR / "DejaVuSans.ttf", "B": FONT_DIR / 
 REUSE_PARSED_FONTS = True
 
 _font_lock = threading.Lock()
-_font_templates: dict[str, tuple[TTFFont, bytes]] = {}
+_font_templates: dict[tuple[str, str, Path], tuple[TTFFont, bytes]] = {}
 
 
-def _font_template(style: str) -> tuple[TTFFont, bytes]:
+def _font_template(style: str, family: str = FONT_FAMILY, path: Path | None = None) -> tuple[TTFFont, bytes]:
+    """A face parsed once per process (the bundled DejaVu by default) and its file's bytes."""
+    path = FONT_FILES[style] if path is None else path
+    key = (family, style, path)
     with _font_lock:
-        if style not in _font_templates:
+        if key not in _font_templates:
             scratch = FPDF()
-            scratch.add_font(FONT_FAMILY, style, FONT_FILES[style])
-            template = scratch.fonts[f"{FONT_FAMILY}{style}"]
+            scratch.add_font(family, style, path)
+            template = scratch.fonts[f"{family}{style}"]
             assert isinstance(template, TTFFont)
             template.ttfont.close()  # every document opens its own copy from the bytes below
-            _font_templates[style] = (template, FONT_FILES[style].read_bytes())
-        return _font_templates[style]
+            _font_templates[key] = (template, path.read_bytes())
+        return _font_templates[key]
+
+
+def add_face(pdf: FPDF, family: str, style: str, path: Path) -> None:
+    """Give a document one face (family and style "" or "B") from its parsed template."""
+    if not REUSE_PARSED_FONTS:
+        pdf.add_font(family, style, path)
+        return
+    template, raw = _font_template(style, family, path)
+    font = copy.copy(template)
+    # What one document changes is made fresh: its number, its glyph subset and the font
+    # program (fpdf2 subsets it in place on output), the descriptor it numbers on output, and
+    # the harfbuzz font (fpdf2 sets its size on every shaping call).
+    font.i = len(pdf.fonts) + 1
+    font.ttfont = ttLib.TTFont(BytesIO(raw), recalcTimestamp=False, lazy=True)
+    font.desc = copy.copy(template.desc)
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font.subset = SubsetMap(font)
+    font._hbfont = None
+    pdf.fonts[f"{family}{style}"] = font
 
 
 def add_fonts(pdf: FPDF) -> None:
     """Give a document the bundled DejaVu faces (regular and bold), from the parsed templates."""
     for style, path in FONT_FILES.items():
-        if not REUSE_PARSED_FONTS:
-            pdf.add_font(FONT_FAMILY, style, path)
-            continue
-        template, raw = _font_template(style)
-        font = copy.copy(template)
-        # What one document changes is made fresh: its number, its glyph subset and the font
-        # program (fpdf2 subsets it in place on output), and the descriptor it numbers on output.
-        font.i = len(pdf.fonts) + 1
-        font.ttfont = ttLib.TTFont(BytesIO(raw), recalcTimestamp=False, lazy=True)
-        font.desc = copy.copy(template.desc)
-        font.missing_glyphs = []
-        font.biggest_size_pt = 0
-        font.subset = SubsetMap(font)
-        pdf.fonts[f"{FONT_FAMILY}{style}"] = font
+        add_face(pdf, FONT_FAMILY, style, path)
 
 
 # Faces for letters DejaVu lacks (names in CJK or Devanagari, for example), from Debian's
@@ -67,16 +77,22 @@ FALLBACK_FONT_FILES: tuple[Path, ...] = (
 )
 
 
-def _uncovered(text: str) -> set[str]:
-    """Letters of `text` the bundled DejaVu face cannot draw."""
+def _uncovered(text: str, language: str = "en") -> set[str]:
+    """Letters of `text` neither the bundled DejaVu face nor the language's script face can draw."""
     drawable = _font_template("")[0].cmap
-    return {char for char in text if not char.isspace() and ord(char) not in drawable}
+    uncovered = {char for char in text if not char.isspace() and ord(char) not in drawable}
+    script = script_for(language)
+    if uncovered and script is not None:
+        cmap = _font_template("", script.family, script.files[""])[0].cmap
+        uncovered = {char for char in uncovered if ord(char) not in cmap}
+    return uncovered
 
 
-def add_fallback_fonts(pdf: FPDF, text: str) -> list[str]:
-    """Give a document the fallback faces when `text` has letters DejaVu lacks; their family names."""
-    # Parsed only when needed: the CJK face is large and most handouts never use it.
-    if not _uncovered(text):
+def add_fallback_fonts(pdf: FPDF, text: str, language: str = "en") -> list[str]:
+    """Give a document the fallback faces when `text` has letters neither DejaVu nor the language's
+    script face can draw; their family names."""
+    # Parsed only when needed: the CJK face is large (~250 ms) and most handouts never use it.
+    if not _uncovered(text, language):
         return []
     names = []
     for index, path in enumerate(FALLBACK_FONT_FILES):
@@ -139,11 +155,7 @@ def has_rtl(text: str) -> bool:
 def undrawable_letters(text: str, language: str = "en") -> set[str]:
     """Letters of `text` that no available face can draw: not DejaVu, not the language's own script
     face, not a fallback face (printed as empty boxes)."""
-    uncovered = _uncovered(text)
-    script = script_for(language)
-    if uncovered and script is not None:
-        cmap = ttLib.TTFont(script.files[""], lazy=True).getBestCmap()
-        uncovered = {char for char in uncovered if ord(char) not in cmap}
+    uncovered = _uncovered(text, language)
     for path in FALLBACK_FONT_FILES:
         if uncovered and path.exists():
             cmap = ttLib.TTFont(path, lazy=True).getBestCmap()
