@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from reports.typefaces import has_rtl, undrawable_letters
+from fpdf import FPDF
+from fpdf.fonts import TTFFont
+
+from reports.typefaces import add_face, add_fallback_fonts, has_rtl, script_for, undrawable_letters
 
 
 def test_latin_letters_with_accents_and_spaces_are_all_drawable() -> None:
@@ -17,3 +20,23 @@ def test_arabic_and_hebrew_run_right_to_left_and_latin_does_not() -> None:
     assert has_rtl("Sara سارة")
     assert has_rtl("שרה")
     assert not has_rtl("Sara Łukasz 123")
+
+
+def test_a_name_the_language_face_draws_loads_no_fallback_face() -> None:
+    # The CJK fallback face costs ~250 ms to parse; a Bengali name in a Bengali handout never uses it.
+    assert script_for("bn") is not None
+    assert add_fallback_fonts(FPDF(), "রহিম উদ্দিন", "bn") == []
+    assert add_fallback_fonts(FPDF(), "রহিম উদ্দিন 李", "bn") != []
+
+
+def test_two_documents_share_a_parsed_face_but_not_its_subset_or_font_program() -> None:
+    script = script_for("ar")
+    assert script is not None
+    first, second = FPDF(), FPDF()
+    for pdf in (first, second):
+        add_face(pdf, script.family, "", script.files[""])
+    one, two = first.fonts[script.family], second.fonts[script.family]
+    assert isinstance(one, TTFFont) and isinstance(two, TTFFont)
+    assert one.cmap is two.cmap
+    assert one.subset is not two.subset and one.ttfont is not two.ttfont
+    assert one.hbfont is not two.hbfont
