@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from fontTools import ttLib
 from fpdf import FPDF
@@ -24,20 +25,45 @@ FONT_FILES: dict[str, Path] = {"": FONT_DIR / "DejaVuSans.ttf", "B": FONT_DIR / 
 # fpdf2 parses a font on every add_font (~20 ms a face). False falls back to plain add_font.
 REUSE_PARSED_FONTS = True
 
+
+class ShapedFace(TTFFont):
+    """A TrueType face that shapes each run once per document: fpdf2 2.8.9 asks harfbuzz three
+    times for every run it prints (twice for its width, once for its glyphs)."""
+
+    __slots__ = ("shaped",)
+
+    def __init__(self, fpdf: FPDF, path: Path, fontkey: str, style: str) -> None:
+        super().__init__(fpdf, path, fontkey, style)
+        self.shaped: dict[tuple[Any, ...], tuple[Sequence[Any], Sequence[Any]]] = {}
+
+    def perform_harfbuzz_shaping(
+        self, text: str, font_size_pt: float, text_shaping_params: dict[str, Any] | None
+    ) -> tuple[Sequence[Any], Sequence[Any]]:
+        """harfbuzz's glyphs and positions for a run, from the document's earlier call if any."""
+        params = text_shaping_params or {}
+        features = tuple(sorted((params.get("features") or {}).items()))
+        direction, script = params.get("fragment_direction"), params.get("script")
+        key = (text, font_size_pt, direction, script, params.get("language"), features)
+        found = self.shaped.get(key)
+        if found is None:
+            found = super().perform_harfbuzz_shaping(text, font_size_pt, text_shaping_params)
+            self.shaped[key] = found
+        return found
+
+
 _font_lock = threading.Lock()
-_font_templates: dict[tuple[str, str, Path], tuple[TTFFont, bytes]] = {}
+_font_templates: dict[tuple[str, str, Path], tuple[ShapedFace, bytes]] = {}
 
 
-def _font_template(style: str, family: str = FONT_FAMILY, path: Path | None = None) -> tuple[TTFFont, bytes]:
+def _font_template(
+    style: str, family: str = FONT_FAMILY, path: Path | None = None
+) -> tuple[ShapedFace, bytes]:
     """A face parsed once per process (the bundled DejaVu by default) and its file's bytes."""
     path = FONT_FILES[style] if path is None else path
     key = (family, style, path)
     with _font_lock:
         if key not in _font_templates:
-            scratch = FPDF()
-            scratch.add_font(family, style, path)
-            template = scratch.fonts[f"{family}{style}"]
-            assert isinstance(template, TTFFont)
+            template = ShapedFace(FPDF(), path, f"{family}{style}", style)
             template.ttfont.close()  # every document opens its own copy from the bytes below
             _font_templates[key] = (template, path.read_bytes())
         return _font_templates[key]
@@ -52,7 +78,7 @@ def add_face(pdf: FPDF, family: str, style: str, path: Path) -> None:
     font = copy.copy(template)
     # What one document changes is made fresh: its number, its glyph subset and the font
     # program (fpdf2 subsets it in place on output), the descriptor it numbers on output, and
-    # the harfbuzz font (fpdf2 sets its size on every shaping call).
+    # the harfbuzz font (fpdf2 sets its size on every shaping call) and the runs it shaped.
     font.i = len(pdf.fonts) + 1
     font.ttfont = ttLib.TTFont(BytesIO(raw), recalcTimestamp=False, lazy=True)
     font.desc = copy.copy(template.desc)
@@ -60,6 +86,7 @@ def add_face(pdf: FPDF, family: str, style: str, path: Path) -> None:
     font.biggest_size_pt = 0
     font.subset = SubsetMap(font)
     font._hbfont = None
+    font.shaped = {}
     pdf.fonts[f"{family}{style}"] = font
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fpdf import FPDF
+import pytest
+from fpdf import FPDF, fonts
 from fpdf.fonts import TTFFont
 
 from reports.typefaces import add_face, add_fallback_fonts, has_rtl, script_for, undrawable_letters
+from tests.conftest import pdf_text
 
 
 def test_latin_letters_with_accents_and_spaces_are_all_drawable() -> None:
@@ -40,3 +42,22 @@ def test_two_documents_share_a_parsed_face_but_not_its_subset_or_font_program() 
     assert one.cmap is two.cmap
     assert one.subset is not two.subset and one.ttfont is not two.ttfont
     assert one.hbfont is not two.hbfont
+
+
+def test_a_shaped_run_is_shaped_once_however_often_fpdf2_measures_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    script = script_for("ar")
+    assert script is not None
+    pdf = FPDF()
+    add_face(pdf, script.family, "", script.files[""])
+    pdf.add_page()
+    pdf.set_font(script.family, "", 12)
+    pdf.set_text_shaping(use_shaping_engine=True, direction="rtl", script="arab", language="ar")
+    calls = []
+    shape = fonts.hb.shape
+    monkeypatch.setattr(fonts.hb, "shape", lambda *args: calls.append(args) or shape(*args))
+    for _ in range(2):
+        pdf.cell(60, 8, "سلام عليكم", new_x="LMARGIN", new_y="NEXT")
+    assert len(calls) == 1  # fpdf2 alone asks harfbuzz three times a cell
+    assert "سلام" in pdf_text(bytes(pdf.output()))
