@@ -26,28 +26,47 @@ FONT_FILES: dict[str, Path] = {"": FONT_DIR / "DejaVuSans.ttf", "B": FONT_DIR / 
 REUSE_PARSED_FONTS = True
 
 
+def _run_key(text: str, size_pt: float, params: dict[str, Any] | None) -> tuple[Any, ...]:
+    """What harfbuzz's result for a run depends on in one document: its text, size and settings."""
+    found = params or {}
+    features = tuple(sorted((found.get("features") or {}).items()))
+    direction, script = found.get("fragment_direction"), found.get("script")
+    return (text, size_pt, direction, script, found.get("language"), features)
+
+
 class ShapedFace(TTFFont):
     """A TrueType face that shapes each run once per document: fpdf2 2.8.9 asks harfbuzz three
-    times for every run it prints (twice for its width, once for its glyphs)."""
+    times for every run it prints (twice for its width, once for its glyphs) and maps the glyphs
+    again for every repeat of a run (a page's footer, a lone vowel mark)."""
 
-    __slots__ = ("shaped",)
+    __slots__ = ("shaped", "set_runs")
 
     def __init__(self, fpdf: FPDF, path: Path, fontkey: str, style: str) -> None:
         super().__init__(fpdf, path, fontkey, style)
         self.shaped: dict[tuple[Any, ...], tuple[Sequence[Any], Sequence[Any]]] = {}
+        self.set_runs: dict[tuple[Any, ...], Sequence[dict[str, Any]]] = {}
 
     def perform_harfbuzz_shaping(
         self, text: str, font_size_pt: float, text_shaping_params: dict[str, Any] | None
     ) -> tuple[Sequence[Any], Sequence[Any]]:
         """harfbuzz's glyphs and positions for a run, from the document's earlier call if any."""
-        params = text_shaping_params or {}
-        features = tuple(sorted((params.get("features") or {}).items()))
-        direction, script = params.get("fragment_direction"), params.get("script")
-        key = (text, font_size_pt, direction, script, params.get("language"), features)
+        key = _run_key(text, font_size_pt, text_shaping_params)
         found = self.shaped.get(key)
         if found is None:
             found = super().perform_harfbuzz_shaping(text, font_size_pt, text_shaping_params)
             self.shaped[key] = found
+        return found
+
+    def shape_text(
+        self, text: str, font_size_pt: float, text_shaping_params: dict[str, Any] | None
+    ) -> Sequence[dict[str, Any]]:
+        """A run's glyphs as mapped into this document's subset (fpdf2 reads them, never changes
+        them; mapping them again would pick the same subset codes)."""
+        key = _run_key(text, font_size_pt, text_shaping_params)
+        found = self.set_runs.get(key)
+        if found is None:
+            found = super().shape_text(text, font_size_pt, text_shaping_params)
+            self.set_runs[key] = found
         return found
 
 
@@ -86,7 +105,7 @@ def add_face(pdf: FPDF, family: str, style: str, path: Path) -> None:
     font.biggest_size_pt = 0
     font.subset = SubsetMap(font)
     font._hbfont = None
-    font.shaped = {}
+    font.shaped, font.set_runs = {}, {}
     pdf.fonts[f"{family}{style}"] = font
 
 
