@@ -6,7 +6,15 @@ import pytest
 from fpdf import FPDF, fonts
 from fpdf.fonts import TTFFont
 
-from reports.typefaces import add_face, add_fallback_fonts, has_rtl, script_for, undrawable_letters
+from reports.typefaces import (
+    ShapedFace,
+    add_face,
+    add_fallback_fonts,
+    has_rtl,
+    release_shaping,
+    script_for,
+    undrawable_letters,
+)
 from tests.conftest import pdf_text
 
 
@@ -61,3 +69,19 @@ def test_a_shaped_run_is_shaped_once_however_often_fpdf2_measures_it(
         pdf.cell(60, 8, "سلام عليكم", new_x="LMARGIN", new_y="NEXT")
     assert len(calls) == 1  # fpdf2 alone asks harfbuzz three times a cell
     assert "سلام" in pdf_text(bytes(pdf.output()))
+
+
+def test_a_finished_document_lets_go_of_its_shaping_results() -> None:
+    script = script_for("bn")
+    assert script is not None
+    pdf = FPDF()
+    add_face(pdf, script.family, "", script.files[""])
+    pdf.add_page()
+    pdf.set_font(script.family, "", 12)
+    pdf.set_text_shaping(use_shaping_engine=True, direction="ltr", script="beng", language="bn")
+    pdf.cell(60, 8, "রহিম উদ্দিন")
+    face = pdf.fonts[script.family]
+    assert isinstance(face, ShapedFace)
+    assert face.shaped and face.set_runs
+    release_shaping(pdf)
+    assert not face.shaped and not face.set_runs
