@@ -22,7 +22,7 @@ from reports.handout_page import TOP_MARGIN_MM, print_settings
 from reports.handout_programme import ProgrammePage
 from reports.house_style import PT_TO_MM
 from reports.pictograms import PICTOGRAMS
-from reports.typefaces import FONT_FILES, notdef_letters, undrawable_letters
+from reports.typefaces import FONT_FILES, notdef_letters, release_shaping, undrawable_letters
 
 # Names other modules and the tests read from here, wherever they now live.
 __all__ = [
@@ -142,6 +142,7 @@ def render_checked(
             *plan.patient_texts(),
         ],
     )
+    release_shaping(pdf)
     # fpdf2 memoises SubsetMap.pick on the class, which keeps every document's fonts alive; the
     # entries are only a speed-up (pick is idempotent), so clearing them is safe.
     SubsetMap.pick.cache_clear()

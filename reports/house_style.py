@@ -69,16 +69,17 @@ class Layout:
 
 class ClinicDocument(FPDF):
     """An A4 portrait page in mm with the bundled faces (and fallback faces for letters of `texts`
-    DejaVu lacks), the layout's margins, automatic page breaks and the page count for the footer."""
+    neither DejaVu nor the script face of `language` has), the layout's margins, automatic page
+    breaks and the page count for the footer."""
 
-    def __init__(self, layout: Layout, texts: str) -> None:
+    def __init__(self, layout: Layout, texts: str, language: str = "en") -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.layout = layout
         self.family = FONT_FAMILY
         self.set_margins(layout.side_mm, layout.top_mm, layout.side_mm)
         self.set_auto_page_break(True, margin=layout.bottom_mm)
         add_fonts(self)
-        self.fallback_names = add_fallback_fonts(self, texts)
+        self.fallback_names = add_fallback_fonts(self, texts, language)
         self.alias_nb_pages()
 
     def use(self, size_pt: float, bold: bool = False, color: Colour = INK) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from fontTools import ttLib
 from fpdf import FPDF
@@ -24,39 +25,104 @@ FONT_FILES: dict[str, Path] = {"": FONT_DIR / "DejaVuSans.ttf", "B": FONT_DIR / 
 # fpdf2 parses a font on every add_font (~20 ms a face). False falls back to plain add_font.
 REUSE_PARSED_FONTS = True
 
+
+def _run_key(text: str, size_pt: float, params: dict[str, Any] | None) -> tuple[Any, ...]:
+    """What harfbuzz's result for a run depends on in one document: its text, size and settings."""
+    found = params or {}
+    features = tuple(sorted((found.get("features") or {}).items()))
+    direction, script = found.get("fragment_direction"), found.get("script")
+    return (text, size_pt, direction, script, found.get("language"), features)
+
+
+class ShapedFace(TTFFont):
+    """A TrueType face that shapes each run once per document: fpdf2 2.8.9 asks harfbuzz three
+    times for every run it prints (twice for its width, once for its glyphs) and maps the glyphs
+    again for every repeat of a run (a page's footer, a lone vowel mark)."""
+
+    __slots__ = ("shaped", "set_runs")
+
+    def __init__(self, fpdf: FPDF, path: Path, fontkey: str, style: str) -> None:
+        super().__init__(fpdf, path, fontkey, style)
+        self.shaped: dict[tuple[Any, ...], tuple[Sequence[Any], Sequence[Any]]] = {}
+        self.set_runs: dict[tuple[Any, ...], Sequence[dict[str, Any]]] = {}
+
+    def perform_harfbuzz_shaping(
+        self, text: str, font_size_pt: float, text_shaping_params: dict[str, Any] | None
+    ) -> tuple[Sequence[Any], Sequence[Any]]:
+        """harfbuzz's glyphs and positions for a run, from the document's earlier call if any."""
+        key = _run_key(text, font_size_pt, text_shaping_params)
+        found = self.shaped.get(key)
+        if found is None:
+            found = super().perform_harfbuzz_shaping(text, font_size_pt, text_shaping_params)
+            self.shaped[key] = found
+        return found
+
+    def shape_text(
+        self, text: str, font_size_pt: float, text_shaping_params: dict[str, Any] | None
+    ) -> Sequence[dict[str, Any]]:
+        """A run's glyphs as mapped into this document's subset (fpdf2 reads them, never changes
+        them; mapping them again would pick the same subset codes)."""
+        key = _run_key(text, font_size_pt, text_shaping_params)
+        found = self.set_runs.get(key)
+        if found is None:
+            found = super().shape_text(text, font_size_pt, text_shaping_params)
+            self.set_runs[key] = found
+        return found
+
+
+def release_shaping(pdf: FPDF) -> None:
+    """Drop a finished document's shaping results: a document is freed only by Python's cyclic
+    garbage collector (its faces and their subsets refer to each other), and the collection that
+    frees thousands of harfbuzz results lands on whatever runs next (+70 ms on an English render)."""
+    for font in pdf.fonts.values():
+        if isinstance(font, ShapedFace):
+            font.shaped.clear()
+            font.set_runs.clear()
+
+
 _font_lock = threading.Lock()
-_font_templates: dict[str, tuple[TTFFont, bytes]] = {}
+_font_templates: dict[tuple[str, str, Path], tuple[ShapedFace, bytes]] = {}
 
 
-def _font_template(style: str) -> tuple[TTFFont, bytes]:
+def _font_template(
+    style: str, family: str = FONT_FAMILY, path: Path | None = None
+) -> tuple[ShapedFace, bytes]:
+    """A face parsed once per process (the bundled DejaVu by default) and its file's bytes."""
+    path = FONT_FILES[style] if path is None else path
+    key = (family, style, path)
     with _font_lock:
-        if style not in _font_templates:
-            scratch = FPDF()
-            scratch.add_font(FONT_FAMILY, style, FONT_FILES[style])
-            template = scratch.fonts[f"{FONT_FAMILY}{style}"]
-            assert isinstance(template, TTFFont)
+        if key not in _font_templates:
+            template = ShapedFace(FPDF(), path, f"{family}{style}", style)
             template.ttfont.close()  # every document opens its own copy from the bytes below
-            _font_templates[style] = (template, FONT_FILES[style].read_bytes())
-        return _font_templates[style]
+            _font_templates[key] = (template, path.read_bytes())
+        return _font_templates[key]
+
+
+def add_face(pdf: FPDF, family: str, style: str, path: Path) -> None:
+    """Give a document one face (family and style "" or "B") from its parsed template."""
+    if not REUSE_PARSED_FONTS:
+        pdf.add_font(family, style, path)
+        return
+    template, raw = _font_template(style, family, path)
+    font = copy.copy(template)
+    # What one document changes is made fresh: its number, its glyph subset and the font
+    # program (fpdf2 subsets it in place on output), the descriptor it numbers on output, and
+    # the harfbuzz font (fpdf2 sets its size on every shaping call) and the runs it shaped.
+    font.i = len(pdf.fonts) + 1
+    font.ttfont = ttLib.TTFont(BytesIO(raw), recalcTimestamp=False, lazy=True)
+    font.desc = copy.copy(template.desc)
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font.subset = SubsetMap(font)
+    font._hbfont = None
+    font.shaped, font.set_runs = {}, {}
+    pdf.fonts[f"{family}{style}"] = font
 
 
 def add_fonts(pdf: FPDF) -> None:
     """Give a document the bundled DejaVu faces (regular and bold), from the parsed templates."""
     for style, path in FONT_FILES.items():
-        if not REUSE_PARSED_FONTS:
-            pdf.add_font(FONT_FAMILY, style, path)
-            continue
-        template, raw = _font_template(style)
-        font = copy.copy(template)
-        # What one document changes is made fresh: its number, its glyph subset and the font
-        # program (fpdf2 subsets it in place on output), and the descriptor it numbers on output.
-        font.i = len(pdf.fonts) + 1
-        font.ttfont = ttLib.TTFont(BytesIO(raw), recalcTimestamp=False, lazy=True)
-        font.desc = copy.copy(template.desc)
-        font.missing_glyphs = []
-        font.biggest_size_pt = 0
-        font.subset = SubsetMap(font)
-        pdf.fonts[f"{FONT_FAMILY}{style}"] = font
+        add_face(pdf, FONT_FAMILY, style, path)
 
 
 # Faces for letters DejaVu lacks (names in CJK or Devanagari, for example), from Debian's
@@ -67,16 +133,22 @@ FALLBACK_FONT_FILES: tuple[Path, ...] = (
 )
 
 
-def _uncovered(text: str) -> set[str]:
-    """Letters of `text` the bundled DejaVu face cannot draw."""
+def _uncovered(text: str, language: str = "en") -> set[str]:
+    """Letters of `text` neither the bundled DejaVu face nor the language's script face can draw."""
     drawable = _font_template("")[0].cmap
-    return {char for char in text if not char.isspace() and ord(char) not in drawable}
+    uncovered = {char for char in text if not char.isspace() and ord(char) not in drawable}
+    script = script_for(language)
+    if uncovered and script is not None:
+        cmap = _font_template("", script.family, script.files[""])[0].cmap
+        uncovered = {char for char in uncovered if ord(char) not in cmap}
+    return uncovered
 
 
-def add_fallback_fonts(pdf: FPDF, text: str) -> list[str]:
-    """Give a document the fallback faces when `text` has letters DejaVu lacks; their family names."""
-    # Parsed only when needed: the CJK face is large and most handouts never use it.
-    if not _uncovered(text):
+def add_fallback_fonts(pdf: FPDF, text: str, language: str = "en") -> list[str]:
+    """Give a document the fallback faces when `text` has letters neither DejaVu nor the language's
+    script face can draw; their family names."""
+    # Parsed only when needed: the CJK face is large (~250 ms) and most handouts never use it.
+    if not _uncovered(text, language):
         return []
     names = []
     for index, path in enumerate(FALLBACK_FONT_FILES):
@@ -139,11 +211,7 @@ def has_rtl(text: str) -> bool:
 def undrawable_letters(text: str, language: str = "en") -> set[str]:
     """Letters of `text` that no available face can draw: not DejaVu, not the language's own script
     face, not a fallback face (printed as empty boxes)."""
-    uncovered = _uncovered(text)
-    script = script_for(language)
-    if uncovered and script is not None:
-        cmap = ttLib.TTFont(script.files[""], lazy=True).getBestCmap()
-        uncovered = {char for char in uncovered if ord(char) not in cmap}
+    uncovered = _uncovered(text, language)
     for path in FALLBACK_FONT_FILES:
         if uncovered and path.exists():
             cmap = ttLib.TTFont(path, lazy=True).getBestCmap()

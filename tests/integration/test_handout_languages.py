@@ -159,3 +159,30 @@ def test_the_bilingual_layout_prints_each_english_paragraph_above_its_translatio
         assert english_words in text
         assert local_words in text
         assert text.index(english_words) < text.index(local_words)
+
+
+@pytest.mark.parametrize("language", ["ar", "bn"])
+def test_numbers_and_bullets_set_without_shaping_look_as_shaped_and_shaping_resumes(
+    language: str, tmp_path: Path
+) -> None:
+    from fpdf import FPDF
+    from PIL import Image, ImageChops
+
+    from reports.handout import print_settings
+    from reports.handout_page import HandoutPage
+
+    _, plan = translated(language, NAMES[language])
+    pages = []
+    for name, print_cell in (("ours", HandoutPage.cell), ("shaped", FPDF.cell)):
+        pdf = HandoutPage(plan, print_settings(False), language=language)
+        pdf.add_page()
+        shaping = pdf.text_shaping
+        for text in ("150", "•", "2025", "7"):
+            pdf.use(11)
+            print_cell(pdf, 40, 6, text, align="R", new_x="LMARGIN", new_y="NEXT")
+        assert pdf.text_shaping == shaping
+        path = tmp_path / f"{name}.pdf"
+        path.write_bytes(bytes(pdf.output()))
+        poppler("pdftoppm", "-png", "-r", "150", "-f", "1", "-l", "1", str(path), str(tmp_path / name))
+        pages.append(Image.open(next(tmp_path.glob(f"{name}*.png"))).convert("RGB"))
+    assert ImageChops.difference(*pages).getbbox() is None
