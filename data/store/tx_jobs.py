@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from dashboard.models import Escalation, Screening, Visit
+from dashboard.models import BOOKKEEPING_FIELDS, Escalation, Screening, Visit
 from dashboard.ports import StaleRecordError
 from dashboard.rescreen_jobs import JobRequest, JobState, JobStateName, ScreeningInput
 from data import tables as t
@@ -49,18 +49,7 @@ def trusted_visit_from_row(row: Any) -> Visit:
 
 # What trusted_visit_from_row reads: the payload and the bookkeeping. The columns copied out of the
 # payload for SQL (visit_date, pain_nrs, ...) are not fetched: SQLite would parse each date again.
-_VISIT_COLUMNS = (
-    "id",
-    "version",
-    "recorded_at",
-    "updated_at",
-    "recorded_by",
-    "updated_by",
-    "archived",
-    "patient_id",
-    "episode_id",
-    "data",
-)
+_VISIT_COLUMNS = (*BOOKKEEPING_FIELDS, "patient_id", "episode_id", "data")
 
 
 def _job(row: Any) -> JobState:
