@@ -5,6 +5,7 @@ and the progressive walking-programme dose (clinical-reference §3.4, §7.8, §8
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -79,22 +80,33 @@ def counts_for_comparison(visit: Visit) -> bool:
     return is_walking_record(visit) and visit.walk_stop_reason not in NOT_COUNTING_STOP_REASONS
 
 
+# The sort key of a visit not yet saved: after every saved record of its day.
+_UNSAVED = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
 def _recorded_utc(visit: Visit) -> dt.datetime:
+    # An aware UTC time, so that aware and naive stamps compare as one clock. The store's stamps are
+    # already UTC (data.store.rows._as_utc) and are taken as they are: this key is computed for every
+    # visit at every sort, and the screening engine sorts a patient's visits several times.
     stamp = visit.recorded_at
     if stamp is None:
         # Not yet saved: the newest record of its day (a visit being previewed before saving).
-        return dt.datetime.max
-    if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(dt.UTC).replace(tzinfo=None)
-    return stamp
+        return _UNSAVED
+    zone = stamp.tzinfo
+    if zone is dt.UTC:
+        return stamp
+    if zone is None:  # a naive stamp is UTC already
+        return stamp.replace(tzinfo=dt.UTC)
+    return stamp.astimezone(dt.UTC)
+
+
+def _chronological_key(visit: Visit) -> tuple[dt.date, dt.datetime]:
+    return visit.visit_date, _recorded_utc(visit)
 
 
 def chronological(visits: Iterable[Visit]) -> list[Visit]:
     """Non-archived visits ordered by (visit_date, recorded_at), oldest first (§3.1)."""
-    return sorted(
-        (visit for visit in visits if not visit.archived),
-        key=lambda visit: (visit.visit_date, _recorded_utc(visit)),
-    )
+    return sorted((visit for visit in visits if not visit.archived), key=_chronological_key)
 
 
 @dataclass(frozen=True)
@@ -110,15 +122,11 @@ class WalkSeries:
         """The catalogue entry of the series' metric (field, unit, whether it has an MCID)."""
         return WALK_METRICS[self.change_measure]
 
-    @property
+    @functools.cached_property
     def values(self) -> list[float]:
-        """The metric's value at every record (m or min)."""
+        """The metric's value at every record (m or min); worked out once per series (the records are a
+        tuple of the walks counted, and the trend rules read the values several times)."""
         return [value for value in map(primary_metric, self.records) if value is not None]
-
-
-def _measure_of(visit: Visit) -> str | None:
-    metric = visit_metric(visit)
-    return metric.change_measure if metric else None
 
 
 def comparable_walks(visits: Iterable[Visit], change_measure: str | None = None) -> WalkSeries | None:
@@ -130,12 +138,23 @@ def comparable_walks(visits: Iterable[Visit], change_measure: str | None = None)
     recorded_at). The metric is the given measure, or else that of the latest counting record. None
     when there is no counting record of it.
     """
-    ordered = [visit for visit in chronological(visits) if counts_for_comparison(visit)]
+    return _comparable_in_order(chronological(visits), change_measure)
+
+
+def _comparable_in_order(ordered: list[Visit], change_measure: str | None) -> WalkSeries | None:
+    # comparable_walks of visits already chronological (non-archived, oldest first).
+    # Each counting record with its metric's measure, the metric looked up once per visit.
+    counting = [
+        (visit, metric.change_measure)
+        for visit in ordered
+        if (metric := visit_metric(visit)) is not None
+        and visit.walk_stop_reason not in NOT_COUNTING_STOP_REASONS
+    ]
     if change_measure is None:
-        change_measure = _measure_of(ordered[-1]) if ordered else None
-        if change_measure is None:
+        if not counting:
             return None
-    same = tuple(visit for visit in ordered if _measure_of(visit) == change_measure)
+        change_measure = counting[-1][1]
+    same = tuple(visit for visit, measure in counting if measure == change_measure)
     if not same or same[0].walk_protocol is None:
         return None
     return WalkSeries(same[0].walk_protocol, change_measure, same)
@@ -148,7 +167,7 @@ def latest_same_protocol_pair(visits: Iterable[Visit]) -> tuple[Visit, Visit] | 
     the earlier one is the most recent earlier counting record of the same protocol and metric.
     """
     ordered = chronological(visits)
-    series = comparable_walks(ordered)
+    series = _comparable_in_order(ordered, None)  # sorted once: the engine asks this for every screen
     if not ordered or series is None or series.records[-1] is not ordered[-1] or len(series.records) < 2:
         return None
     return series.records[-2], series.records[-1]

@@ -85,6 +85,11 @@ def _most_urgent(flags: Iterable[Flag]) -> Urgency:
     return max((flag.tier for flag in flags), default=Urgency.NONE)
 
 
+def _most_urgent_tier(facts: Facts) -> Urgency:
+    # _most_urgent(_fired(facts)) without writing each fired rule's reason: a what-if needs the tier only.
+    return max((rule.tier_for(facts.settings) for rule in RULES if rule.test(facts)), default=Urgency.NONE)
+
+
 def _not_asked(
     patient: Patient,
     ordered: Sequence[Visit],
@@ -107,7 +112,7 @@ def _not_asked(
         what_if = _facts(
             patient, [*ordered[:-1], answered], facts.settings, facts.change_evidence, lookback, diary
         )
-        tier = _most_urgent(_fired(what_if))
+        tier = _most_urgent_tier(what_if)
         is_core = field in CES_CORE_QUESTIONS
         if is_core or tier > urgency:
             # Most urgent first; CES core before other questions of the same tier; then form order.

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from dashboard.models import Escalation, Screening, Visit
+from dashboard.models import BOOKKEEPING_FIELDS, Escalation, Screening, Visit
 from dashboard.ports import StaleRecordError
 from dashboard.rescreen_jobs import JobRequest, JobState, JobStateName, ScreeningInput
 from data import tables as t
@@ -45,6 +45,11 @@ def trusted_visit_from_row(row: Any) -> Visit:
         episode_id=row.episode_id,
     )
     return Visit.from_store(values)
+
+
+# What trusted_visit_from_row reads: the payload and the bookkeeping. The columns copied out of the
+# payload for SQL (visit_date, pain_nrs, ...) are not fetched: SQLite would parse each date again.
+_VISIT_COLUMNS = (*BOOKKEEPING_FIELDS, "patient_id", "episode_id", "data")
 
 
 def _job(row: Any) -> JobState:
@@ -83,7 +88,10 @@ def _stale_condition(rule_set_version: str) -> Any:
         .exists()
     )
     stale = func.coalesce(latest_version, "") != rule_set_version  # never screened counts as stale
-    return p.c.archived.is_(False) & has_visit & stale
+    # `archived IS NOT true` (the column is NOT NULL: the same patients as `IS false`) keeps the planner
+    # off the caseload index on `archived`: the keyset query then walks patients in id order and stops
+    # at its limit, instead of testing every patient after `after` and sorting them at every chunk.
+    return p.c.archived.is_not(True) & has_visit & stale
 
 
 class _Jobs(_Records, _TxBase):
@@ -187,7 +195,7 @@ class _Jobs(_Records, _TxBase):
         )
         visits = self._by_patient(
             ids,
-            select(v)
+            select(*(v.c[name] for name in _VISIT_COLUMNS))
             .where(mine[1], v.c.archived.is_(False))
             .order_by(v.c.patient_id, v.c.visit_date, v.c.recorded_at),
             trusted_visit_from_row,

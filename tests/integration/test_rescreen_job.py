@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from dashboard import rescreen, services
 from dashboard.config import load_settings
 from dashboard.red_flags import rule_set_version
-from dashboard.rescreen_jobs import RESCREEN_JOB, JobRequest
+from dashboard.rescreen_jobs import RESCREEN_JOB, JobRequest, ScreeningInput
 from data import tables as t
 from data.demo import generate
 from data.rescreen_worker import launch
@@ -137,6 +137,37 @@ def test_stored_visits_read_trusted_are_the_visits_validation_gives(clinic: Any)
         trusted, validated = trusted_visit_from_row(row), visit_from_row(row)
         assert trusted.model_dump() == validated.model_dump()
         assert type(trusted.visit_date) is dt.date and isinstance(trusted.posture_findings, set)
+
+
+def test_the_job_s_trusted_bulk_read_screens_every_patient_as_the_validated_reads_do(clinic: Any) -> None:
+    ids = patient_ids(clinic)
+    with clinic.read() as tx:
+        fast = tx.screening_inputs(ids)
+        validated = [
+            ScreeningInput(
+                tx.get_patient(pid),
+                tx.episodes(pid),
+                tx.visits(pid),
+                tx.diary_entries(pid),
+                tx.escalations(patient_id=pid),
+            )
+            for pid in ids
+        ]
+    assert [found.patient.id for found in fast] == ids
+    keep = {"urgency", "flags", "not_asked", "notes", "claudication_pattern", "rule_set_version", "visit_id"}
+    screened = 0
+    for quick, slow in zip(fast, validated, strict=True):
+        assert [v.model_dump() for v in quick.visits] == [v.model_dump() for v in slow.visits]
+        by_fast, by_validated = (rescreen.screen_one(found, SETTINGS.rules, None) for found in (quick, slow))
+        if by_validated is None:
+            assert by_fast is None
+            continue
+        assert by_fast is not None
+        assert by_fast[0].model_dump(include=keep) == by_validated[0].model_dump(include=keep)
+        assert [e.rule_id for e in by_fast[1]] == [e.rule_id for e in by_validated[1]]
+        assert [(e.id, e.tier, v) for e, v in by_fast[2]] == [(e.id, e.tier, v) for e, v in by_validated[2]]
+        screened += 1
+    assert screened > len(ids) // 2  # the demo clinic's patients mostly have a visit to screen
 
 
 # --- the lease --------------------------------------------------------------------------------------

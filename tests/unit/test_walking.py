@@ -122,6 +122,18 @@ def test_chronological_orders_by_date_then_recorded_time_and_drops_archived() ->
     assert chronological([evening, archived, morning, first]) == [first, morning, evening]
 
 
+def test_chronological_reads_naive_utc_and_other_zones_as_one_clock_and_an_unsaved_visit_last() -> None:
+    oslo = dt.timezone(dt.timedelta(hours=1))
+    at = functools.partial(dt.datetime, 2025, 3, 4)
+    ten_utc_in_oslo = make_visit(1, recorded_at=at(11, tzinfo=oslo), notes="10:00 UTC")
+    nine_naive = make_visit(1, recorded_at=at(9), notes="09:00 UTC")
+    eleven_utc = make_visit(1, recorded_at=at(11, tzinfo=dt.UTC), notes="11:00 UTC")
+    unsaved = make_visit(1, recorded_at=None, notes="being previewed")
+    next_day = make_visit(2, recorded_at=at(8, tzinfo=dt.UTC))
+    visits = [next_day, unsaved, eleven_utc, ten_utc_in_oslo, nine_naive]
+    assert chronological(visits) == [nine_naive, ten_utc_in_oslo, eleven_utc, unsaved, next_day]
+
+
 def test_pair_is_the_latest_record_and_the_latest_earlier_one_of_the_same_protocol() -> None:
     older = make_spwt(0, 300.0)
     previous = make_spwt(7, 500.0)
