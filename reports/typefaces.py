@@ -8,15 +8,18 @@ from __future__ import annotations
 import copy
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.fonts import SubsetMap, TTFFont
+
+T = TypeVar("T")
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT_FAMILY = "dejavu"
@@ -50,24 +53,24 @@ class ShapedFace(TTFFont):
         self, text: str, font_size_pt: float, text_shaping_params: dict[str, Any] | None
     ) -> tuple[Sequence[Any], Sequence[Any]]:
         """harfbuzz's glyphs and positions for a run, from the document's earlier call if any."""
-        key = _run_key(text, font_size_pt, text_shaping_params)
-        found = self.shaped.get(key)
-        if found is None:
-            found = super().perform_harfbuzz_shaping(text, font_size_pt, text_shaping_params)
-            self.shaped[key] = found
-        return found
+        shape = partial(super().perform_harfbuzz_shaping, text, font_size_pt, text_shaping_params)
+        return _remembered(self.shaped, _run_key(text, font_size_pt, text_shaping_params), shape)
 
     def shape_text(
         self, text: str, font_size_pt: float, text_shaping_params: dict[str, Any] | None
     ) -> Sequence[dict[str, Any]]:
         """A run's glyphs as mapped into this document's subset (fpdf2 reads them, never changes
         them; mapping them again would pick the same subset codes)."""
-        key = _run_key(text, font_size_pt, text_shaping_params)
-        found = self.set_runs.get(key)
-        if found is None:
-            found = super().shape_text(text, font_size_pt, text_shaping_params)
-            self.set_runs[key] = found
-        return found
+        map_run = partial(super().shape_text, text, font_size_pt, text_shaping_params)
+        return _remembered(self.set_runs, _run_key(text, font_size_pt, text_shaping_params), map_run)
+
+
+def _remembered(cache: dict[tuple[Any, ...], T], key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """The document's earlier result for `key`, or `compute()` kept for the next call."""
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = compute()
+    return found
 
 
 def release_shaping(pdf: FPDF) -> None:
