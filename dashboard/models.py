@@ -380,6 +380,23 @@ _BOUND_MESSAGES = {
     "greater_than": "must be more than {gt}",
     "string_too_long": "can hold at most {max_length} characters",
 }
+# Pydantic's own wording for a missing, unparsable or unlisted value ("Input should be 'F', 'M' or
+# 'X'") in the form's words instead; the rejected value itself is never repeated (privacy).
+_PLAIN_MESSAGES = {
+    "missing": "is required",
+    "literal_error": "choose one of the options offered",
+    "enum": "choose one of the options offered",
+    "date_type": "enter a date (yyyy-mm-dd)",
+    "date_parsing": "enter a date (yyyy-mm-dd)",
+    "date_from_datetime_parsing": "enter a date (yyyy-mm-dd)",
+    "int_parsing": "enter a whole number",
+    "int_type": "enter a whole number",
+    "int_from_float": "enter a whole number",
+    "float_parsing": "enter a number",
+    "float_type": "enter a number",
+    "bool_parsing": "answer yes or no",
+    "string_type": "enter text",
+}
 
 
 def field_errors(error: Exception) -> dict[str, str]:
@@ -395,7 +412,8 @@ def field_errors(error: Exception) -> dict[str, str]:
         loc = [str(part) for part in item["loc"]]
         bound = _BOUND_MESSAGES.get(item["type"])
         ctx = {k: f"{v:,g}" if isinstance(v, int | float) else v for k, v in item.get("ctx", {}).items()}
-        message = bound.format(**ctx) if bound else str(item["msg"])
+        plain = _PLAIN_MESSAGES.get(item["type"])
+        message = bound.format(**ctx) if bound else plain or str(item["msg"])
         message = message.removeprefix("Value error, ")
         if not loc:
             field, sep, rest = message.partition(": ")

@@ -49,3 +49,27 @@ def test_answers_within_their_items_are_kept() -> None:
         "q1": "agree",
         "q9": "slightly",
     }
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("sex", "Q", "choose one of the options offered"),
+        ("sex", None, "choose one of the options offered"),
+        ("symptom_onset", None, "enter a date (yyyy-mm-dd)"),
+        ("symptom_onset", "31/02/1960", "enter a date (yyyy-mm-dd)"),
+    ],
+)
+def test_an_unlisted_or_unparsable_patient_field_is_refused_in_the_forms_words(
+    field: str, value: Any, message: str
+) -> None:
+    from tests.factories import make_patient
+
+    with pytest.raises(ValidationError) as caught:
+        make_patient(**{field: value})
+    errors = field_errors(caught.value)
+    assert errors[field] == message and str(value) not in errors[field]
+
+
+def test_a_visit_number_that_is_not_a_number_asks_for_one() -> None:
+    assert message_for("pain_nrs", "four") == "enter a whole number"
