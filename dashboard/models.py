@@ -332,20 +332,25 @@ class Visit(_Record):
 
     @model_validator(mode="after")
     def _walking_consistent(self) -> Visit:
+        # Every walking problem at once, one line each ("field: message"; field_errors splits them), so a
+        # clinician correcting the test is not refused again for the next one.
+        problems: dict[str, str] = {}
         pairs = (("walk_total_min", "walk_onset_min"), ("walk_total_m", "walk_onset_m"))
         for total_name, onset_name in pairs:
             total, onset = getattr(self, total_name), getattr(self, onset_name)
             if total is not None and onset is not None and total < onset:
-                raise ValueError(f"{total_name}: must not be less than {onset_name}")
+                problems[total_name] = f"must not be less than {onset_name}"
         cap = WALK_CAP_MIN.get(self.walk_protocol or "")
         if cap is not None:
             for name in ("walk_onset_min", "walk_total_min"):
                 minutes = getattr(self, name)
                 if minutes is not None and minutes > cap:
-                    raise ValueError(f"{name}: the {self.walk_protocol} protocol stops at {cap:g} min")
+                    problems[name] = f"the {self.walk_protocol} protocol stops at {cap:g} min"
         walk_values = (self.walk_onset_min, self.walk_onset_m, self.walk_total_min, self.walk_total_m)
         if self.walk_protocol is None and any(v is not None for v in walk_values):
-            raise ValueError("walk_protocol: choose the walking protocol for these results")
+            problems["walk_protocol"] = "choose the walking protocol for these results"
+        if problems:
+            raise ValueError("\n".join(f"{name}: {message}" for name, message in problems.items()))
         return self
 
 
@@ -415,9 +420,11 @@ def field_errors(error: Exception) -> dict[str, str]:
         plain = _PLAIN_MESSAGES.get(item["type"])
         message = bound.format(**ctx) if bound else plain or str(item["msg"])
         message = message.removeprefix("Value error, ")
-        if not loc:
-            field, sep, rest = message.partition(": ")
-            loc, message = ([field], rest) if sep and field.isidentifier() else (["_"], message)
+        if not loc:  # a model-level check: one "field: message" a line
+            for line in message.splitlines():
+                field, sep, rest = line.partition(": ")
+                out.setdefault(*((field, rest) if sep and field.isidentifier() else ("_", line)))
+            continue
         out.setdefault(loc[0], message if len(loc) == 1 else f"{'.'.join(loc[1:])}: {message}")
     return out
 

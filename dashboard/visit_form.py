@@ -11,7 +11,7 @@ from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from dashboard.catalogue import INSTRUMENTS, STOP_REASONS, WALK_PROTOCOLS
-from dashboard.models import Patient, Visit
+from dashboard.models import WALK_CAP_MIN, Patient, Visit
 from dashboard.page_keys import Visit as Keys
 from dashboard.patient_reported import PatientReport
 from dashboard.presenters import FIELD_LABELS
@@ -458,3 +458,23 @@ def walking_metric_hint(state: Mapping[str, Any], prefix: str) -> str | None:
         f"{missing} not recorded: this test is compared only with tests recorded the same way "
         f"({recorded.label}){lost}. Record the distance if it was measured."
     )
+
+
+def walking_time_warnings(state: Mapping[str, Any], prefix: str) -> list[str]:
+    """Unsaved walking times (minutes) over the chosen protocol's cap (§7.8), as the clinician types them.
+
+    A browser's number field drops a typed colon, so "4:30" arrives as 430 minutes: the form says so at
+    once, beside the walking fields, instead of only when Save refuses it."""
+    cap = WALK_CAP_MIN.get(state.get(prefix + "walk_protocol") or "")
+    if cap is None:
+        return []
+    warnings = []
+    for name in ("walk_onset_min", "walk_total_min"):
+        minutes = state.get(prefix + name)
+        if isinstance(minutes, int | float) and minutes > cap:
+            warnings.append(
+                f"{field_label(name)}: {minutes:g} is more than this protocol's {cap:g} minutes. "
+                "Times are in minutes with a decimal point (4 min 30 s is 4.5); "
+                "a typed colon is dropped by the browser."
+            )
+    return warnings

@@ -24,6 +24,7 @@ from dashboard.visit_form import (
     field_label,
     group_negative,
     walking_metric_hint,
+    walking_time_warnings,
 )
 from dashboard.walking import WALKING_SYMPTOM_FIELDS
 
@@ -171,10 +172,13 @@ def walking_section() -> None:
         st.caption(f"Protocol from {form.carried_from}")
     if cap := visit_views.protocol_cap_caption(protocol):
         st.caption(cap)
-    grid(WALK_TEST_FIELDS[1:5], 4)
+    grid(WALK_TEST_FIELDS[1:5], 2)  # four abreast clip a typed "12.5" behind the buttons at 1024 px
     field("walk_stop_reason")
-    if hint := walking_metric_hint(st.session_state.to_dict(), K):
+    typed = st.session_state.to_dict()
+    if hint := walking_metric_hint(typed, K):
         st.info(hint, icon=":material/straighten:")
+    for warning in walking_time_warnings(typed, K):
+        st.warning(md_escape(warning), icon=":material/timer:")
     err(*WALK_TEST_FIELDS)
 
 

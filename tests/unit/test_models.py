@@ -73,3 +73,20 @@ def test_an_unlisted_or_unparsable_patient_field_is_refused_in_the_forms_words(
 
 def test_a_visit_number_that_is_not_a_number_asks_for_one() -> None:
     assert message_for("pain_nrs", "four") == "enter a whole number"
+
+
+def test_every_walking_problem_is_named_at_once() -> None:
+    # "4:30" and "12:00" typed into number fields arrive as 430 and 1,200 minutes.
+    with pytest.raises(ValidationError) as caught:
+        make_visit(
+            walk_protocol="spwt",
+            walk_onset_min=430.0,
+            walk_total_min=1200.0,
+            walk_onset_m=500.0,
+            walk_total_m=100.0,
+        )
+    assert field_errors(caught.value) == {
+        "walk_total_m": "must not be less than walk_onset_m",
+        "walk_onset_min": "the spwt protocol stops at 30 min",
+        "walk_total_min": "the spwt protocol stops at 30 min",
+    }

@@ -18,6 +18,7 @@ from dashboard.visit_form import (
     open_form,
     values_from_form_state,
     walking_metric_hint,
+    walking_time_warnings,
 )
 from tests.factories import make_patient, make_visit
 
@@ -173,3 +174,20 @@ def test_values_streamlit_dropped_on_a_trip_to_another_page_are_put_back() -> No
     del session["v_pain_nrs"]  # a run of another page did not draw the widget
     open_form(session, patient, None, None)
     assert session["v_pain_nrs"] == 4
+
+
+@pytest.mark.parametrize(
+    ("state", "count"),
+    [
+        ({"walk_protocol": "spwt", "walk_onset_min": 430.0, "walk_total_min": 1200.0}, 2),  # "4:30", "12:00"
+        ({"walk_protocol": "spwt", "walk_onset_min": 4.5, "walk_total_min": 30.0}, 0),  # at the cap
+        ({"walk_protocol": "6mwt", "walk_total_min": 7.0}, 1),
+        ({"walk_protocol": None, "walk_total_min": 430.0}, 0),  # no protocol, no cap to read against
+    ],
+)
+def test_a_walking_time_over_the_protocols_cap_is_pointed_out_while_typing(
+    state: dict[str, object], count: int
+) -> None:
+    warnings = walking_time_warnings({f"v_{k}": v for k, v in state.items()}, "v_")
+    assert len(warnings) == count
+    assert all("4 min 30 s is 4.5" in w and "minutes" in w for w in warnings)
