@@ -12,7 +12,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import auth, page_text, services, visit_views
-from dashboard.page_context import page_context
+from dashboard.page_context import page_context, remember_patient
 from dashboard.page_keys import Visit as Keys
 from dashboard.ports import StrideError
 from dashboard.safe_text import md_escape
@@ -48,6 +48,7 @@ try:
 except StrideError as exc:
     st.error(md_escape(str(exc)))
     st.stop()
+remember_patient(st.session_state, st.query_params, ctx.patient_id)  # F5 on this page keeps the patient
 patient, correcting = form.patient, form.correcting
 if (episode := form.discharged) is not None:
     st.title(md_escape(f"Visit · {patient.display_name}"))

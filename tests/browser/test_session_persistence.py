@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import assert_no_exception, wait_for_app
-from tests.browser.test_pages_in_browser import go_to, log_in
+from tests.browser.test_pages_in_browser import go_to, log_in, open_patient
 
 COOKIE = "stride_session"
 
@@ -64,6 +64,20 @@ def test_a_refresh_keeps_the_clinician_logged_in_on_the_same_page(page, server):
     _logged_in(page)
     assert page.url.endswith("/caseload")
     page.get_by_role("heading", name="Caseload").first.wait_for()
+    assert_no_exception(page, server)
+
+
+@pytest.mark.parametrize("title", ["Visit", "Progress", "Plan & handout"])
+def test_a_refresh_in_the_middle_of_an_appointment_keeps_the_patient(page, server, title):
+    _log_in_with_cookie(page, server.url)
+    open_patient(page, "DEMO-00010")
+    go_to(page, title)
+    page.get_by_text("DEMO-00010").first.wait_for()
+    page.reload()
+    wait_for_app(page)
+    _logged_in(page)
+    page.get_by_text("DEMO-00010").first.wait_for()  # the patient is still the one on screen
+    assert page.get_by_text("Choose a patient first").count() == 0
     assert_no_exception(page, server)
 
 
