@@ -65,7 +65,8 @@ class AdvicePage(HandoutPage):
         if plan.next_appointment:
             contact.append(self.t("Your next appointment: {date}", date=self.date(plan.next_appointment)))
         if plan.clinic_phone:
-            contact.append(self.t("Questions? Call us on {phone}", phone=plan.clinic_phone))
+            phone = plan.clinic_phone.replace(" ", "\u00a0")  # kept on one line (wrap breaks at spaces)
+            contact.append(self.t("Questions? Call us on {phone}", phone=phone))
         if contact:
             self.paragraph(" · ".join(contact), style.body_pt, bold=True)
         self.ln(1)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from io import BytesIO
@@ -30,6 +31,9 @@ from reports.house_style import (
 from reports.i18n import furniture
 from reports.typefaces import FONT_FAMILY, RTL_FAMILY, RTL_FONT_FILES, add_face, has_rtl, script_for
 
+# Lines break at white space except a no-break space (a phone number is printed with them, so it is never
+# split over two lines).
+_WORD_BREAKS = re.compile(r"[^\S\u00a0\u202f]+")
 MARGIN_MM = 18.0
 # Shaped scripts are wrapped on a slightly narrower line than the letters' widths add up to.
 SHAPED_WIDTH_MARGIN = 0.94
@@ -204,7 +208,9 @@ class HandoutPage(ClinicDocument):
         lines: list[str] = []
         for paragraph in text.split("\n"):
             line, line_w = "", 0.0
-            for word in paragraph.split():
+            for word in _WORD_BREAKS.split(paragraph):
+                if not word:
+                    continue
                 # A letter DejaVu lacks is drawn by a fallback face: count it as one em (CJK width).
                 word_w = sum(widths[ord(char)] if ord(char) in font.cmap else 1000 for char in word)
                 if line and line_w + space + word_w <= available:

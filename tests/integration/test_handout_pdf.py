@@ -308,7 +308,7 @@ def test_the_handout_names_the_patients_own_goals(text: str) -> None:
 
 
 def test_the_handout_gives_the_clinic_phone_number_and_the_next_appointment(text: str) -> None:
-    assert "Questions? Call us on 01632 960 000" in text
+    assert "Questions? Call us on 01632 960 000" in text  # pdftotext reads the no-break spaces as spaces
     assert "Your next appointment: 17 March 2025" in text
 
 
@@ -416,3 +416,17 @@ def test_an_arabic_name_prints_in_logical_order_with_embedded_faces(
     for row in rows:
         _name, *_, emb, _sub, uni, _obj, _gen = row.split()
         assert (emb, uni) == ("yes", "yes"), row
+
+
+@pytest.mark.parametrize("width_mm", [45.0, 60.0, 80.0, 120.0])
+def test_a_phone_number_is_never_split_over_two_lines(width_mm: float) -> None:
+    from reports.handout import print_settings
+    from reports.handout_page import HandoutPage
+
+    pdf = HandoutPage(full_plan(), print_settings(False))
+    pdf.add_page()
+    text = "Your next appointment: 27 January 2027 · Questions? Call us on 01632\u00a0960\u00a0000"
+    lines = pdf.wrap(text, width_mm, 11)
+    assert len(lines) > 1  # the sentence itself wraps at these widths
+    assert sum("01632\u00a0960\u00a0000" in line for line in lines) == 1
+    assert " ".join(lines) == text  # nothing dropped or reordered
