@@ -44,10 +44,11 @@ lock:
 		--no-emit-index-url --no-emit-find-links --output-file $(LOCK) $(ARGS) $(REQUIREMENTS)
 
 ## Run the app on http://127.0.0.1:8501 (fills an empty default database with the demo clinic first).
+# MALLOC_ARENA_MAX=2: glibc's per-thread arenas kept freed memory (RSS 764 vs 483 MB after 200 sessions).
 run: venv
 	@mkdir -p var
 	$(VPY) -m data.demo --database-url $(STRIDE_DATABASE_URL) --if-empty --today
-	STRIDE_DATABASE_URL=$(STRIDE_DATABASE_URL) $(VPY) -m streamlit run server.py \
+	STRIDE_DATABASE_URL=$(STRIDE_DATABASE_URL) MALLOC_ARENA_MAX=2 $(VPY) -m streamlit run server.py \
 		--server.port 8501 --server.address 127.0.0.1 --browser.gatherUsageStats false
 
 ## Run every check (lint, format, types, all tests incl. PostgreSQL and browser); installs what is missing.

@@ -10,6 +10,12 @@ response:
   60 seconds.
 - GET /_stride/logout revokes the cookie's server session, deletes the cookie and goes to "/".
 - Security headers on every HTTP response, so a deployment without the proxy sends them too.
+- Downloads made on demand stay fetchable (`keep_downloads`): Streamlit 1.67 deletes a file a
+  download button's callable made once any two script runs (of any session) end, and drops the
+  callable itself when the button is drawn again; with many sessions a browser's fetch came too late
+  (HTTP 404) or its request found no callable ("Failed to generate file"), while the handout had
+  been recorded as given. A made file is now kept for DOWNLOAD_KEEP_S and a redrawn button's
+  previous callable for CALLABLE_KEEP_S; a disabled button still revokes its callable at once.
 - Opt-in measurement hooks for the load benchmark (tests/load/), never on by default:
   STRIDE_RUN_LOG=FILE appends one JSON line per script run and per deferred download (a digest of
   the session id, page hash, start, wall and thread CPU seconds); STRIDE_PROFILE_DIR=DIR also keeps a
@@ -234,6 +240,65 @@ def _install_measurement_hooks() -> None:
         signal.signal(signal.SIGUSR1, lambda _signum, _frame: _memory_summary(Path(out)))
 
 
+# How long a file made by a download button's callable stays fetchable, and how long the callable of a
+# button drawn again (a rerun) still answers a click made before the rerun: long enough for a browser
+# on a busy server, short enough that memory stays bounded (a handout is 0.1-0.4 MB).
+DOWNLOAD_KEEP_S = 120.0
+CALLABLE_KEEP_S = 60.0
+KEPT_STREAMLIT = "1.67.0"  # the MediaFileManager these methods replace (tests/unit/test_kept_downloads.py)
+
+
+def keep_downloads(manager_class: Any, clock: Callable[[], float] = time.monotonic) -> None:
+    """Keep on-demand download files and superseded download callables for a bounded time (docstring)."""
+    kept_files: dict[str, float] = {}  # made file id -> when it may go
+    orphaned_at: dict[str, float] = {}  # callable id -> when no session's page showed it any more
+    execute: Any = manager_class.execute_deferred
+    inactive: Any = manager_class._get_inactive_file_ids
+
+    def execute_deferred(self: Any, file_id: str) -> str:
+        url: str = execute(self, file_id)
+        with self._lock:  # the made file's id is the last part of its URL, before the extension
+            kept_files[url.rsplit("/", 1)[-1].split(".", 1)[0]] = clock() + DOWNLOAD_KEEP_S
+        return url
+
+    def get_inactive_file_ids(self: Any) -> set[str]:  # called with self._lock held
+        now = clock()
+        for file_id in [f for f, until in kept_files.items() if until <= now]:
+            del kept_files[file_id]
+        return set(inactive(self)) - kept_files.keys()
+
+    def remove_orphaned_deferred_callables(self: Any) -> None:  # called with self._lock held
+        now = clock()
+        shown = {f for files in self._files_by_session_and_coord.values() for f in files.values()}
+        for file_id in list(self._deferred_callables):
+            if file_id in shown:
+                orphaned_at.pop(file_id, None)
+            elif now - orphaned_at.setdefault(file_id, now) >= CALLABLE_KEEP_S:
+                orphaned_at.pop(file_id, None)
+                self._drop_deferred_id(file_id)
+        for file_id in [f for f in orphaned_at if f not in self._deferred_callables]:
+            del orphaned_at[file_id]  # revoked meanwhile (a disabled button)
+
+    manager_class.execute_deferred = execute_deferred
+    manager_class._get_inactive_file_ids = get_inactive_file_ids
+    manager_class._remove_orphaned_deferred_callables = remove_orphaned_deferred_callables
+
+
+KEPT_METHODS = ("execute_deferred", "_get_inactive_file_ids", "_remove_orphaned_deferred_callables")
+STREAMLIT_METHODS: dict[str, Any] = {}  # Streamlit's own, as shipped (the tests' baseline)
+
+
+def _install_download_keeping() -> None:
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    if getattr(MediaFileManager, "stride_kept", False):  # this file imported twice in one process
+        return
+    STREAMLIT_METHODS.update({name: getattr(MediaFileManager, name) for name in KEPT_METHODS})
+    keep_downloads(MediaFileManager)
+    MediaFileManager.stride_kept = True  # type: ignore[attr-defined]
+
+
+_install_download_keeping()  # before the measurement hooks, which then time the kept execute_deferred
 _install_measurement_hooks()
 
 app = st.App(

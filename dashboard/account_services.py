@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dashboard import auth
@@ -75,6 +75,34 @@ def _wait_s(throttle: Throttle | None, now: dt.datetime) -> float:
     return max(0.0, (throttle.blocked_until - now).total_seconds())
 
 
+@dataclass(frozen=True)
+class _LoginState:
+    """What a login attempt is decided on, as stored at one moment."""
+
+    user: User | None  # None: unknown, or a demo account outside a demo database
+    keys: dict[str, str]
+    by_client: Throttle | None
+    by_account: Throttle | None
+    wait: float  # seconds the throttle still refuses this attempt
+    stored_hash: str | None  # the account's password hash; None when unknown or inactive
+
+
+def _login_state(tx: Tx, username: str, client: str | None, now: dt.datetime) -> _LoginState:
+    user = tx.get_user_by_username(username)
+    if user is not None and username in auth.DEMO_USERS and tx.get_meta("demo") != "true":
+        user = None
+    keys = throttle_keys(username, client, user.id if user else None)
+    # Without an address every client would share one row: an attacker could then delay everyone, and
+    # would count as "known" to every account. So an unknown client gets only the account's delay.
+    by_client = _current(tx.get_throttle(keys["client"]), now, THROTTLE_FORGET) if client else None
+    by_account = _current(tx.get_throttle(keys["account"]), now, THROTTLE_FORGET)
+    known_row = tx.get_throttle(keys["known"]) if client and "known" in keys else None
+    known = _current(known_row, now, KNOWN_CLIENT_FOR) is not None
+    wait = max(_wait_s(by_client, now), 0.0 if known else _wait_s(by_account, now))
+    stored_hash = tx.password_hash(user.id) if user is not None and user.active else None
+    return _LoginState(user, keys, by_client, by_account, wait, stored_hash)
+
+
 def authenticate(
     store: Store,
     username: str,
@@ -96,24 +124,34 @@ def authenticate(
     username = (username or "").strip()
     now = now or _utcnow()
     logged_in: User | None = None
-    wait = 0.0
+    # The password is checked outside the write transaction: the hash takes ~0.1 s of CPU, and on SQLite
+    # a write transaction holds the one write lock, so many logins at once queued behind each other's
+    # hashes until the lock wait ran out ("The database is busy"). The write transaction then reads
+    # everything again, so a throttle or a password changed meanwhile still decides.
+    with store.read() as tx:
+        seen = _login_state(tx, username, client, now)
+    checked: dict[str | None, bool] = {}
+
+    def password_matches(stored_hash: str | None) -> bool:
+        if stored_hash not in checked:  # an unknown user costs the same work as a real check
+            checked[stored_hash] = auth.verify_password(stored_hash, password)
+        return checked[stored_hash]
+
+    if seen.wait == 0:
+        password_matches(seen.stored_hash)
     # The failure is recorded (audit row, throttle counts) in a committed transaction; only then refused.
     with store.transaction() as tx:
-        user = tx.get_user_by_username(username)
-        is_demo = tx.get_meta("demo") == "true"
-        if user is not None and username in auth.DEMO_USERS and not is_demo:
-            user = None
-        keys = throttle_keys(username, client, user.id if user else None)
-        # Without an address every client would share one row: an attacker could then delay everyone, and
-        # would count as "known" to every account. So an unknown client gets only the account's delay.
-        by_client = _current(tx.get_throttle(keys["client"]), now, THROTTLE_FORGET) if client else None
-        by_account = _current(tx.get_throttle(keys["account"]), now, THROTTLE_FORGET)
-        known_row = tx.get_throttle(keys["known"]) if client and "known" in keys else None
-        known = _current(known_row, now, KNOWN_CLIENT_FOR) is not None
-        wait = max(_wait_s(by_client, now), 0.0 if known else _wait_s(by_account, now))
+        state = _login_state(tx, username, client, now)
+        user, keys, by_client, by_account, wait = (
+            state.user,
+            state.keys,
+            state.by_client,
+            state.by_account,
+            state.wait,
+        )
         if wait > 0:
             _audit(tx, user, "login.throttled")
-        elif user is not None and user.active and auth.verify_password(tx.password_hash(user.id), password):
+        elif user is not None and password_matches(state.stored_hash):
             logged_in = user
             tx.delete_throttles(keys=[keys["account"]])
             tx.delete_throttles(older_than=now - KNOWN_CLIENT_FOR)  # keeps the table small
@@ -121,8 +159,6 @@ def authenticate(
                 tx.put_throttle(Throttle(key=keys["known"], kind="known", failures=0, last_at=now))
             _audit(tx, user, "login")
         else:
-            if user is None:
-                auth.verify_password(None, password)  # same work as a real check
             if client:
                 tx.put_throttle(
                     _failed(

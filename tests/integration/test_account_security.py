@@ -351,3 +351,59 @@ def test_the_migrated_schema_matches_the_table_definitions(store: Any) -> None:
 
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), tables.metadata) == []
+
+
+def test_the_password_is_checked_while_no_write_transaction_holds_the_lock(
+    store: Any, team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On SQLite the write transaction holds the one write lock: a ~0.1 s hash inside it made logins
+    # at once queue behind each other until they were refused as busy.
+    writing: list[bool] = []
+    checked_while_writing: list[bool] = []
+    transaction, verify = store.transaction, auth.verify_password
+
+    class Writing:
+        def __init__(self) -> None:
+            self.inner = transaction()
+
+        def __enter__(self) -> Any:
+            writing.append(True)
+            return self.inner.__enter__()
+
+        def __exit__(self, *exc: Any) -> Any:
+            writing.pop()
+            return self.inner.__exit__(*exc)
+
+    def verify_and_note(password_hash: str | None, password: str) -> bool:
+        checked_while_writing.append(bool(writing))
+        return verify(password_hash, password)
+
+    monkeypatch.setattr(store, "transaction", Writing)
+    monkeypatch.setattr(auth, "verify_password", verify_and_note)
+    assert services.authenticate(store, "carla", PASSWORD).id == team.clinician.id
+    with pytest.raises(PermissionDeniedError):
+        services.authenticate(store, "carla", "not the password")
+    with pytest.raises(PermissionDeniedError):
+        services.authenticate(store, "nobody-of-that-name", PASSWORD)
+    assert checked_while_writing == [False, False, False]  # once per attempt, never under the lock
+
+
+def test_a_password_changed_between_the_check_and_the_write_decides_the_login(
+    store: Any, team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transaction = store.transaction
+    changed: list[bool] = []
+
+    def change_password_first() -> Any:
+        if not changed:  # after the login's first look and its check: another tab changes the password
+            changed.append(True)
+            with transaction() as tx:
+                tx.update_user(
+                    tx.get_user(team.clinician.id), password_hash=auth.hash_password("new-quiet-phrase-7")
+                )
+        return transaction()
+
+    monkeypatch.setattr(store, "transaction", change_password_first)
+    with pytest.raises(PermissionDeniedError):
+        services.authenticate(store, "carla", PASSWORD)
+    assert changed

@@ -70,9 +70,7 @@ def one_day(work: Path, db: Path, sessions: int, arena_max: str | None) -> dict[
     copy = work / "stride.sqlite3"
     shutil.copy(db, copy)
     summary_file = work / "memory.json"
-    env = {"STRIDE_TRACEMALLOC": str(summary_file)}
-    if arena_max:
-        env["MALLOC_ARENA_MAX"] = arena_max
+    env: dict[str, str | None] = {"STRIDE_TRACEMALLOC": str(summary_file), "MALLOC_ARENA_MAX": arena_max}
     with local_server(work, patients=0, extra_env=env, database_url=f"sqlite:///{copy}") as stack:
         refs = patient_refs(f"sqlite:///{copy}")
         errors = asyncio.run(_sessions(stack.url, refs, 2))  # warm: imports, caches, first page runs

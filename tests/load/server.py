@@ -138,7 +138,7 @@ def local_server(
     *,
     patients: int,
     port: int = 0,
-    extra_env: dict[str, str] | None = None,
+    extra_env: dict[str, str | None] | None = None,
     database_url: str | None = None,
 ) -> Iterator[Stack]:
     """Seed a SQLite clinic under `work` (unless a database is given) and serve it; stop it after."""
@@ -152,8 +152,15 @@ def local_server(
     run_log.unlink(missing_ok=True)
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "STRIDE_DATABASE_URL": database_url, "STRIDE_RUN_LOG": str(run_log)}
+    # MALLOC_ARENA_MAX=2 as `make run` and the deployment's unit start the app (day.py compares both).
+    env = {
+        **os.environ,
+        "STRIDE_DATABASE_URL": database_url,
+        "STRIDE_RUN_LOG": str(run_log),
+        "MALLOC_ARENA_MAX": "2",
+    }
     env.update(extra_env or {})
+    env = {name: value for name, value in env.items() if value is not None}  # None: leave it unset
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(ROOT / "server.py"),
         "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
