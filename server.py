@@ -42,7 +42,7 @@ import signal
 import threading
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -298,7 +298,62 @@ def _install_download_keeping() -> None:
     MediaFileManager.stride_kept = True  # type: ignore[attr-defined]
 
 
+def answer_by_key(safe_class: Any) -> None:
+    """Make `filtered_state` a view that looks up one key at a time (see `_install_keyed_state`)."""
+    from streamlit.runtime.state.common import is_element_id
+    from streamlit.runtime.state.session_state import STREAMLIT_INTERNAL_KEY_PREFIX as internal_prefix
+
+    whole: Any = safe_class.filtered_state
+
+    class KeyedState(Mapping[str, Any]):
+        """The session's user keys and widget values by key, each read when asked for."""
+
+        __slots__ = ("_safe",)
+
+        def __init__(self, safe: Any) -> None:
+            self._safe = safe
+
+        def __getitem__(self, key: str) -> Any:
+            if not isinstance(key, str) or is_element_id(key) or key.startswith(internal_prefix):
+                raise KeyError(key)
+            with self._safe._lock:
+                return self._safe._state[key]
+
+        def __contains__(self, key: object) -> bool:
+            try:
+                self[key]  # type: ignore[index]
+            except KeyError:
+                return False
+            return True
+
+        def __iter__(self) -> Iterator[str]:
+            return iter(whole.fget(self._safe))
+
+        def __len__(self) -> int:
+            return len(whole.fget(self._safe))
+
+    safe_class.filtered_state = property(KeyedState)
+
+
+KEYED_STATE_STREAMLIT = KEPT_STREAMLIT
+
+
+def _install_keyed_state() -> None:
+    # Every keyed widget (number_input, selectbox, text_input, date_input, radio, slider) asks Streamlit
+    # 1.67 for `filtered_state` to test `key in state and state[key] is None`, and that property builds
+    # a dict of the whole session state each time: a visit form of ~150 widgets over ~300 keys made a
+    # full run quadratic (40 % of a save's profile). The view answers that one key; iterating it still
+    # gives the whole state, as before. tests/unit/test_kept_downloads.py checks both agree.
+    from streamlit.runtime.state.safe_session_state import SafeSessionState
+
+    if getattr(SafeSessionState, "stride_keyed", False):
+        return
+    answer_by_key(SafeSessionState)
+    SafeSessionState.stride_keyed = True  # type: ignore[attr-defined]
+
+
 _install_download_keeping()  # before the measurement hooks, which then time the kept execute_deferred
+_install_keyed_state()
 _install_measurement_hooks()
 
 app = st.App(

@@ -29,6 +29,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from hypothesis import HealthCheck, settings
 
+import server  # noqa: F401  the tests run Streamlit as server.py changes it (kept downloads, keyed state)
+
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL_ENV = "STRIDE_TEST_POSTGRES_URL"

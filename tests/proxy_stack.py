@@ -161,6 +161,17 @@ class Stack:
                 raise AssertionError(f"nginx logged no upstream for a request to {path_part!r}")
             time.sleep(0.05)
 
+    def requests_per_process(self, path_part: str) -> list[int]:
+        """How many logged requests whose path contains `path_part` each app process answered."""
+        ports = [str(app.port) for app in self.apps]
+        counts = [0] * len(ports)
+        for line in self.access_lines():
+            if path_part in line and (found := _UPSTREAM.search(line)):
+                port = found.group(1).split(",")[-1].strip().rsplit(":", 1)[-1]
+                if port in ports:
+                    counts[ports.index(port)] += 1
+        return counts
+
     def route_to(self, index: int, tries: int = 64) -> str:
         """A route cookie value that nginx's consistent hash sends to app process `index`."""
         for _ in range(tries):

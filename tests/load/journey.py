@@ -10,6 +10,7 @@ page says "Visit saved.".
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dashboard import page_keys as keys
 from tests.load.protocol import ProtocolError, Step, Tab
@@ -117,9 +118,18 @@ async def download_handout(tab: Tab, out: Outcome) -> None:
     out.steps.append(step)
 
 
-async def clinician_session(base_url: str, patient_ref: str, *, timeout_s: float = 120.0) -> Outcome:
-    """One whole session in a fresh tab; a broken step ends it, recorded as a failure."""
-    tab = Tab(base_url, timeout_s=timeout_s)
+async def clinician_session(
+    base_url: str,
+    patient_ref: str,
+    *,
+    timeout_s: float = 120.0,
+    ca_file: Path | None = None,
+    cookies: dict[str, str] | None = None,
+) -> Outcome:
+    """One whole session in a fresh tab (with `cookies` already set, e.g. a proxy's route); a broken step
+    ends it, recorded as a failure."""
+    tab = Tab(base_url, timeout_s=timeout_s, ca_file=ca_file)
+    tab.cookies.update(cookies or {})
     out = Outcome()
     try:
         await log_in(tab, out)

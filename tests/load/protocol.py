@@ -24,12 +24,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import ssl
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -107,9 +109,13 @@ class Step:
 class Tab:
     """One browser tab: cookies, one websocket session at a time, the page's element tree."""
 
-    def __init__(self, base_url: str, *, timeout_s: float = STEP_TIMEOUT_S) -> None:
+    def __init__(
+        self, base_url: str, *, timeout_s: float = STEP_TIMEOUT_S, ca_file: Path | None = None
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
+        # Behind the proxy: HTTPS trusting exactly the stack's test certificate (never unverified).
+        self.tls = ssl.create_default_context(cafile=str(ca_file)) if ca_file is not None else None
         self.cookies: dict[str, str] = {}
         self.path = "/"
         self.query_string = ""
@@ -142,6 +148,8 @@ class Tab:
                 return None
 
         handlers: list[Any] = [urllib.request.ProxyHandler({})]
+        if self.tls is not None:
+            handlers.append(urllib.request.HTTPSHandler(context=self.tls))
         if not follow:
             handlers.append(NoRedirect())
         opener = urllib.request.build_opener(*handlers)
@@ -188,6 +196,7 @@ class Tab:
                 origin=self.base_url,  # type: ignore[arg-type]
                 additional_headers={"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())},
                 proxy=None,
+                ssl=self.tls,
                 max_size=None,
                 compression=None,
                 open_timeout=self.timeout_s,

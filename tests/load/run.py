@@ -55,7 +55,9 @@ from tests.load.server import (
     local_server,
     memory_kb,
     patient_refs,
+    proxy_server,
     read_run_log,
+    sessions_per_process,
 )
 
 BENCH_DIR = ROOT / "bench"
@@ -173,7 +175,7 @@ async def run_level(
         for _ in range(iterations):
             if time.monotonic() - start > time_limit_s:
                 return
-            level.outcomes.append(await clinician_session(stack.url, next(patients)))
+            level.outcomes.append(await clinician_session(stack.url, next(patients), ca_file=stack.ca_file))
 
     tasks = [asyncio.create_task(one(i)) for i in range(sessions)]
     _, pending = await asyncio.wait(tasks, timeout=time_limit_s + GRACE_S)
@@ -287,6 +289,11 @@ def render(
             f"{'pass' if mb < TARGET_RSS_MB else '**miss**'} |"
         )
     lines.append(f"| load client's CPU time | {last.client_cpu_s:.1f} s of {last.wall_s:.0f} s | | |")
+    if spread := meta.get("sessions_per_process"):  # through the proxy: its sticky routing at work
+        lines.append(
+            f"| websocket sessions per app process (all levels) | {' / '.join(map(str, spread))} | "
+            f"each > 0 | {'pass' if all(spread) else '**miss**'} |"
+        )
     lines += [
         "",
         "## p95 against sessions",
@@ -376,6 +383,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--patients", type=int, default=200, help="size of the seeded clinic (default 200)")
     parser.add_argument("--url", help="drive a stack already running at this base URL")
     parser.add_argument(
+        "--stack",
+        choices=("local", "proxy"),
+        default="local",
+        help="local: one app process on SQLite (default); proxy: nginx with TLS in front of --processes app "
+        "processes on a throwaway PostgreSQL, as deployed",
+    )
+    parser.add_argument("--processes", type=int, default=2, help="app processes behind the proxy (default 2)")
+    parser.add_argument(
         "--pid", type=int, action="append", default=[], help="an app process of --url (repeat)"
     )
     parser.add_argument("--database-url", help="the database of --url, to count stored rows")
@@ -440,6 +455,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             meta["stack"] = f"a running stack at {args.url} ({len(args.pid)} processes)"
             stack = Stack(args.url, args.pid, args.database_url, args.run_log)
             levels = _measure(stack, args, levels_n)
+        elif args.stack == "proxy":
+            meta["stack"] = (
+                f"nginx (docs/nginx/stride.conf, TLS, sticky route cookie) in front of {args.processes} app "
+                "processes on one PostgreSQL (throwaway cluster), loopback"
+            )
+            with proxy_server(work / "proxy", patients=args.patients, processes=args.processes) as stack:
+                levels = _measure(stack, args, levels_n)
+                meta["sessions_per_process"] = sessions_per_process(stack)
+            meta["profile_note"] = (
+                "No profile pass through the proxy: the per-step profiles come from the one-process run "
+                "(make load without --stack)."
+            )
         else:
             meta["stack"] = "one app process (streamlit run server.py), SQLite, loopback"
             with local_server(work / "app", patients=args.patients) as stack:

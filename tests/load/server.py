@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -126,6 +127,8 @@ class Stack:
     database_url: str | None
     run_log: Path | None
     log: Path | None = None
+    ca_file: Path | None = None  # HTTPS: the certificate the client trusts (the proxy's test certificate)
+    proxy: Any = None  # the tests.proxy_stack.Stack behind `url`, when the runner started one
 
     def signal_all(self, signum: int) -> None:
         for pid in self.pids:
@@ -184,3 +187,39 @@ def local_server(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=15)
+
+
+@contextmanager
+def proxy_server(work: Path, *, patients: int, processes: int = 2) -> Iterator[Stack]:
+    """The deployed shape: a throwaway PostgreSQL with the demo clinic, `processes` app processes on it
+    behind Debian's nginx (docs/nginx/stride.conf: TLS, sticky route cookie), each with the run log and
+    MALLOC_ARENA_MAX=2; everything stopped afterwards, also on failure."""
+    from tests.proxy_stack import start_stack
+
+    work.mkdir(parents=True, exist_ok=True)
+    pg_dir = Path(tempfile.mkdtemp(prefix="stride-load-pg-"))  # its own: pg-throwaway gives it to postgres
+    pg = str(ROOT / "scripts" / "pg-throwaway")
+    started = subprocess.run(
+        [pg, "start", str(pg_dir), str(free_port())], capture_output=True, text=True, timeout=120, check=False
+    )
+    try:
+        if started.returncode != 0:
+            raise RuntimeError(f"PostgreSQL did not start: {started.stderr.strip()}")
+        database_url = started.stdout.strip().splitlines()[-1]
+        seed(database_url, patients)
+        run_log = work / "runs.jsonl"
+        env = {"STRIDE_RUN_LOG": str(run_log), "MALLOC_ARENA_MAX": "2"}
+        proxy = start_stack(work / "stack", database_url, processes, extra_env=env)
+        try:
+            yield Stack(
+                proxy.url, proxy.app_pids, database_url, run_log, ca_file=proxy.certificate, proxy=proxy
+            )
+        finally:
+            proxy.stop()
+    finally:
+        subprocess.run([pg, "stop", str(pg_dir)], capture_output=True, timeout=120, check=False)
+
+
+def sessions_per_process(stack: Stack) -> list[int]:
+    """How many websocket sessions nginx sent to each app process (its access log's upstream= field)."""
+    return list(stack.proxy.requests_per_process("/_stcore/stream")) if stack.proxy is not None else []
