@@ -14,8 +14,9 @@ response:
   download button's callable made once any two script runs (of any session) end, and drops the
   callable itself when the button is drawn again; with many sessions a browser's fetch came too late
   (HTTP 404) or its request found no callable ("Failed to generate file"), while the handout had
-  been recorded as given. A made file is now kept for DOWNLOAD_KEEP_S and a redrawn button's
-  previous callable for CALLABLE_KEEP_S; a disabled button still revokes its callable at once.
+  been recorded as given. A made file is now kept until its first fetch (at most DOWNLOAD_KEEP_S)
+  and a redrawn button's previous callable for CALLABLE_KEEP_S; a disabled button still revokes its
+  callable at once.
 - Opt-in measurement hooks for the load benchmark (tests/load/), never on by default:
   STRIDE_RUN_LOG=FILE appends one JSON line per script run and per deferred download (a digest of
   the session id, page hash, start, wall and thread CPU seconds); STRIDE_PROFILE_DIR=DIR also keeps a
@@ -259,12 +260,14 @@ def keep_downloads(manager_class: Any, clock: Callable[[], float] = time.monoton
         url: str = execute(self, file_id)
         with self._lock:  # the made file's id is the last part of its URL, before the extension
             kept_files[url.rsplit("/", 1)[-1].split(".", 1)[0]] = clock() + DOWNLOAD_KEEP_S
+            self._storage.stride_fetched = kept_files.pop  # the first fetch ends the keeping (below)
         return url
 
     def get_inactive_file_ids(self: Any) -> set[str]:  # called with self._lock held
         now = clock()
-        for file_id in [f for f, until in kept_files.items() if until <= now]:
-            del kept_files[file_id]
+        for file_id, until in list(kept_files.items()):  # a snapshot: the /media route pops from it
+            if until <= now:
+                kept_files.pop(file_id, None)
         return set(inactive(self)) - kept_files.keys()
 
     def remove_orphaned_deferred_callables(self: Any) -> None:  # called with self._lock held
@@ -288,13 +291,30 @@ KEPT_METHODS = ("execute_deferred", "_get_inactive_file_ids", "_remove_orphaned_
 STREAMLIT_METHODS: dict[str, Any] = {}  # Streamlit's own, as shipped (the tests' baseline)
 
 
+def end_keeping_when_fetched(storage_class: Any) -> None:
+    """A kept file is kept only until the browser has fetched it once: then Streamlit's own rule
+    (gone after the next two script runs) applies again, so a clinic export is not left fetchable by
+    its address (tests/browser/test_export_download.py)."""
+    get_file: Any = storage_class.get_file
+
+    def get_file_then_release(self: Any, filename: str) -> Any:
+        found = get_file(self, filename)
+        if (fetched := getattr(self, "stride_fetched", None)) is not None:
+            fetched(filename.split(".", 1)[0], None)
+        return found
+
+    storage_class.get_file = get_file_then_release
+
+
 def _install_download_keeping() -> None:
     from streamlit.runtime.media_file_manager import MediaFileManager
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
     if getattr(MediaFileManager, "stride_kept", False):  # this file imported twice in one process
         return
     STREAMLIT_METHODS.update({name: getattr(MediaFileManager, name) for name in KEPT_METHODS})
     keep_downloads(MediaFileManager)
+    end_keeping_when_fetched(MemoryMediaFileStorage)
     MediaFileManager.stride_kept = True  # type: ignore[attr-defined]
 
 
@@ -352,9 +372,38 @@ def _install_keyed_state() -> None:
     SafeSessionState.stride_keyed = True  # type: ignore[attr-defined]
 
 
+# The modules every page imports sooner or later, imported here once so that they can be frozen below.
+WARM_IMPORTS = (
+    "pandas",
+    "plotly.graph_objects",
+    "fpdf",
+    "fontTools.subset",
+    "dashboard.services",
+    "dashboard.charts",
+    "dashboard.trends",
+    "reports.handout",
+    "reports.handout_web",
+    "data.library",
+)
+
+
+def _freeze_startup_heap() -> None:
+    # Python's full garbage collections walk every tracked object; the modules above alone are
+    # hundreds of thousands of them and never become garbage. Frozen (gc.freeze), they are left out,
+    # so the collections an interaction triggers (Streamlit's own after-run collection is off in
+    # .streamlit/config.toml) walk only what the sessions made.
+    import importlib
+
+    for name in WARM_IMPORTS:
+        importlib.import_module(name)
+    gc.collect()
+    gc.freeze()
+
+
 _install_download_keeping()  # before the measurement hooks, which then time the kept execute_deferred
 _install_keyed_state()
 _install_measurement_hooks()
+_freeze_startup_heap()
 
 app = st.App(
     "app.py",

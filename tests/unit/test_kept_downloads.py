@@ -88,6 +88,16 @@ def test_a_click_made_before_the_button_was_drawn_again_still_makes_the_file(kep
         mgr.execute_deferred(clicked)
 
 
+def test_once_fetched_a_made_file_goes_as_streamlit_would_let_it_go() -> None:
+    # A clinic export must not stay fetchable by its address after the browser has it.
+    mgr = manager(True, Clock())
+    url = mgr.execute_deferred(mgr.add_deferred(lambda: PDF, "application/zip", "1.0.2"))
+    assert fetch(mgr, url) == PDF  # the browser's one fetch
+    other_sessions_finish_runs(mgr)
+    with pytest.raises(MediaFileStorageError):
+        fetch(mgr, url)
+
+
 def test_a_disabled_button_still_revokes_its_callable_at_once() -> None:
     mgr = manager(True, Clock())
     clicked = mgr.add_deferred(lambda: PDF, "application/pdf", "1.0.2")
