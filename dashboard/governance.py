@@ -326,8 +326,14 @@ def erase_patient(
         removed["audit_redacted"] = tx.count_audit_to_redact(patient_id)
         # The erasure entry comes first: every redacted entry points to it, and verification checks that.
         after = {"request_reference": request_reference, **removed}
-        erasure_seq = _audit(
-            tx, actor, "patient.erase", "patient", patient_id, patient_id, reason=reason, after=after
+        erasure_seq = tx.insert_audit(  # written now: the redacted entries point to its seq
+            user_id=actor.id,
+            action="patient.erase",
+            entity="patient",
+            entity_id=patient_id,
+            patient_id=patient_id,
+            reason=reason,
+            after=after,
         )
         tx.redact_audit_for_patient(patient_id, erasure_seq)
     return removed

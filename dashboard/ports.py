@@ -270,6 +270,19 @@ class Tx(Protocol):
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
     ) -> int: ...
+    def queue_audit(
+        self,
+        *,
+        user_id: str | None,
+        action: str,
+        entity: str | None = None,
+        entity_id: str | None = None,
+        patient_id: str | None = None,
+        reason: str = "",
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None: ...
+    def flush_audit(self) -> int: ...
     def count_audit_to_redact(self, patient_id: str) -> int: ...
     def redact_audit_for_patient(self, patient_id: str, erasure_seq: int) -> int: ...
     def erase_patient_data(self, stub: Patient, expected_version: int) -> dict[str, int]: ...

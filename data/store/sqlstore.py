@@ -51,6 +51,7 @@ class SqlStore:
         with _busy_as_store_busy(), self.engine.begin() as conn:
             tx = SqlTx(conn, self.clinic_key)
             yield tx
+            tx.flush_audit()  # PostgreSQL: the queued entries, chained under the lock, then the commit
         if tx.audit_tail is not None:
             self._advance_audit_head(tx.audit_base, tx.audit_tail)
 

@@ -64,9 +64,47 @@ class _Audit(_TxBase):
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
     ) -> int:
-        """Append one entry to the audit chain (HMAC-sealed with the clinic key); returns its seq."""
+        """Append one entry to the audit chain now (HMAC-sealed with the clinic key); returns its seq.
+
+        Entries queued before it (queue_audit) are written first, so the chain keeps their order."""
+        self.flush_audit()
+        return self._chain_audit([self._audit_entry(**_entry_of(locals()))])
+
+    def queue_audit(
+        self,
+        *,
+        user_id: str | None,
+        action: str,
+        entity: str | None = None,
+        entity_id: str | None = None,
+        patient_id: str | None = None,
+        reason: str = "",
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        """Append one entry to the audit chain by the end of the transaction (a use case's entry).
+
+        On PostgreSQL the transaction's queued entries are chained and written in their order just
+        before it commits (flush_audit): the chain's advisory lock, which serialises every audited
+        action of every process, is then held for that writing alone, not for the rest of the use case
+        (screening, summaries). SQLite's write lock is the whole transaction's anyway: written at once."""
+        entry = self._audit_entry(**_entry_of(locals()))
+        if self.conn.dialect.name == "postgresql":
+            self.audit_queue.append(entry)
+        else:
+            self._chain_audit([entry])
+
+    def _audit_entry(self, **fields: Any) -> dict[str, Any]:
         if not self.clinic_key:
             raise RuntimeError("audit entries are written only in a store transaction")
+        return {**fields, "before": _jsonable(fields["before"]), "after": _jsonable(fields["after"])}
+
+    def flush_audit(self) -> int:
+        """Write the transaction's queued audit entries to the chain, in order; the last seq (0: none)."""
+        queued, self.audit_queue = self.audit_queue, []
+        return self._chain_audit(queued) if queued else 0
+
+    def _chain_audit(self, entries: list[dict[str, Any]]) -> int:
         postgres = self.conn.dialect.name == "postgresql"
         if postgres:
             self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
@@ -76,39 +114,35 @@ class _Audit(_TxBase):
         prev_seq, prev_hash = (last.seq, last.hash) if last else (0, GENESIS_HASH)
         if self.audit_base is None:
             self.audit_base = AuditHead(prev_seq, prev_hash)
-        # The seq is part of what is sealed, so it is chosen before the insert (under the write lock).
-        if postgres:
-            seq = int(
-                self.conn.execute(text("SELECT nextval(pg_get_serial_sequence('audit', 'seq'))")).scalar_one()
-            )
-        else:
-            seq = prev_seq + 1
-        before, after = _jsonable(before), _jsonable(after)
-        row = {
-            "seq": seq,
-            "at": utcnow(),
-            "user_id": user_id,
-            "action": action,
-            "entity": entity,
-            "entity_id": entity_id,
-            "patient_id": patient_id,
-            "reason": reason,
-            "before": before,
-            "after": after,
-            "payload_sha256": payload_sha256(reason, before, after),
-            "redacted": False,
-            "redacted_by": None,
-            "prev_hash": prev_hash,
-        }
-        chain_hash = audit_hash(self.clinic_key, prev_hash, row)
-        row["hash"] = chain_hash
-        row["seal"] = audit_seal(self.clinic_key, row)
-        self.conn.execute(insert(t.audit).values(**row))
-        self.audit_tail = AuditHead(seq, chain_hash)
-        return seq
+        for entry in entries:
+            # The seq is part of what is sealed, so it is chosen before the insert (under the write lock).
+            if postgres:
+                seq = int(
+                    self.conn.execute(
+                        text("SELECT nextval(pg_get_serial_sequence('audit', 'seq'))")
+                    ).scalar_one()
+                )
+            else:
+                seq = prev_seq + 1
+            row = {
+                "seq": seq,
+                "at": utcnow(),
+                **entry,
+                "payload_sha256": payload_sha256(entry["reason"], entry["before"], entry["after"]),
+                "redacted": False,
+                "redacted_by": None,
+                "prev_hash": prev_hash,
+            }
+            row["hash"] = audit_hash(self.clinic_key, prev_hash, row)
+            row["seal"] = audit_seal(self.clinic_key, row)
+            self.conn.execute(insert(t.audit).values(**row))
+            prev_seq, prev_hash = seq, row["hash"]
+        self.audit_tail = AuditHead(prev_seq, prev_hash)
+        return prev_seq
 
     def count_audit_to_redact(self, patient_id: str) -> int:
         """How many audit entries about a patient still carry their payload (an erasure will redact them)."""
+        self.flush_audit()  # this transaction's own entries count too
         return int(
             self.conn.execute(
                 select(func.count())
@@ -126,6 +160,7 @@ class _Audit(_TxBase):
         The rows stay (when, who, what, which record) with their payload digest and chain hash; the
         triggers allow exactly this change and no other. Returns the number of rows redacted.
         """
+        self.flush_audit()
         rows = self.conn.execute(
             select(t.audit.c.seq, t.audit.c.hash).where(
                 t.audit.c.patient_id == patient_id,
@@ -169,6 +204,8 @@ class _Audit(_TxBase):
         until: dt.datetime | None = None,
         limit: int = 500,
     ) -> list[AuditEntry]:
+        """The audit entries that match, newest first (this transaction's queued ones written first)."""
+        self.flush_audit()
         stmt = select(t.audit)
         if user_id:
             stmt = stmt.where(t.audit.c.user_id == user_id)
@@ -188,5 +225,14 @@ class _Audit(_TxBase):
 
     def verify_audit_chain(self, key: bytes, tails: dict[int, str] | None = None) -> AuditChainCheck:
         """Recompute the chain under `key`: (intact, rows checked, first broken seq or None)."""
+        self.flush_audit()
         rows = self.conn.execute(select(t.audit).order_by(t.audit.c.seq))
         return check_audit_chain((row._asdict() for row in rows), key, tails=tails)
+
+
+_AUDIT_FIELDS = ("user_id", "action", "entity", "entity_id", "patient_id", "reason", "before", "after")
+
+
+def _entry_of(arguments: dict[str, Any]) -> dict[str, Any]:
+    """An audit entry's fields from a method's keyword arguments (its locals at entry)."""
+    return {name: arguments[name] for name in _AUDIT_FIELDS}

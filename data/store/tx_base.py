@@ -28,6 +28,9 @@ class _TxBase(ABC):
         # The chain position before this transaction's first append, and its newest row (for the head).
         self.audit_base: AuditHead | None = None
         self.audit_tail: AuditHead | None = None
+        # PostgreSQL: the transaction's audit entries, chained and written together just before commit
+        # (flush_audit), so the chain's lock is held for milliseconds, not for the rest of the use case.
+        self.audit_queue: list[dict[str, Any]] = []
 
     # --- bookkeeping -------------------------------------------------------------------------
     def _new_row(self, record: Any) -> dict[str, Any]:

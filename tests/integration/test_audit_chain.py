@@ -383,3 +383,35 @@ def test_restoring_an_older_backup_says_it_truncates_the_trail_and_moves_the_hea
     assert "TRUNCATES the audit trail" in out and f"audit head is at seq {newest}" in out
     assert list(path.parent.glob("stride.sqlite3.audit-head.json.before-restore-*"))
     assert audit.main(["verify", "--database-url", url]) == 0
+
+
+def test_a_use_cases_entries_take_the_chain_lock_only_to_be_written_at_its_end(store: Any) -> None:
+    # On PostgreSQL the chain's advisory lock serialises every audited action of every app process:
+    # held from a use case's first entry to its commit, saves at once queued behind each other's
+    # screening. The entries are now chained at the end, in their order, and the chain stays intact.
+    from data.store.tx_audit import AUDIT_LOCK_KEY
+
+    postgres = store.engine.dialect.name == "postgresql"
+    with store.transaction() as tx:
+        tx.queue_audit(user_id=None, action="test.first", reason="one")
+        tx.queue_audit(user_id=None, action="test.second", reason="two")
+        if postgres:
+            with store.engine.connect() as other:  # another process's transaction takes the lock at once
+                free = other.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
+                assert free.scalar_one() is True
+                other.rollback()
+        written = [r.action for r in tx.audit_entries(limit=2)]  # a read in the transaction sees them
+    assert written == ["test.second", "test.first"]
+    newest = audit_rows(store)[-2:]
+    assert [r.action for r in newest] == ["test.first", "test.second"]
+    assert newest[1].seq > newest[0].seq  # chained in their order (verify_audit checks the hashes)
+    assert store.verify_audit()[0]
+
+
+def test_an_entry_written_at_once_follows_the_entries_queued_before_it(store: Any) -> None:
+    with store.transaction() as tx:
+        tx.queue_audit(user_id=None, action="test.queued")
+        seq = tx.insert_audit(user_id=None, action="test.now")
+    newest = audit_rows(store)[-2:]
+    assert [r.action for r in newest] == ["test.queued", "test.now"] and newest[1].seq == seq
+    assert store.verify_audit()[0]
