@@ -324,13 +324,25 @@ audit = Table(
 # Migration 0015: one index per caseload sort order, led by the active test, so that
 # `ORDER BY ... LIMIT 50` reads the page's index entries (data.store.caseload_sql).
 CASELOAD_SORT_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("ix_summaries_urgent", ("archived", "tier_rank", "not_improving", "last_visit_date", "patient_id")),
+    (
+        "ix_summaries_urgent",
+        (
+            "archived",
+            "tier_rank",
+            "not_improving",
+            "last_visit_date",
+            "patient_id",
+            "next_review_date",
+            "episode_status",
+            "clinician_id",
+        ),
+    ),
     ("ix_summaries_name", ("archived", "name_key", "patient_id")),
     ("ix_summaries_ref", ("archived", "patient_ref", "patient_id")),
     ("ix_summaries_last_visit", ("archived", "last_visit_date", "patient_id")),
     ("ix_summaries_review", ("archived", "next_review_date", "patient_id")),
-    ("ix_summaries_nrs_change", ("archived", "nrs_change", "patient_id")),
-    ("ix_summaries_odi", ("archived", "latest_odi_percent", "patient_id")),
+    ("ix_summaries_nrs_change", ("archived", "nrs_change DESC", "patient_id")),
+    ("ix_summaries_odi", ("archived", "latest_odi_percent DESC", "patient_id")),
     ("ix_summaries_episode", ("archived", "episode_status", "discharge_date", "episode_start")),
 )
 
@@ -372,5 +384,14 @@ patient_summaries = Table(
     Column("discharge_date", Date, nullable=True),
     Column("tier_rank", Integer, nullable=False, default=0, server_default="0"),
     Column("nrs_change", Integer, nullable=True),
-    *(Index(name, *columns) for name, columns in CASELOAD_SORT_INDEXES),
 )
+for _name, _columns in CASELOAD_SORT_INDEXES:
+    Index(
+        _name,
+        *(
+            patient_summaries.c[c.removesuffix(" DESC")].desc()
+            if c.endswith(" DESC")
+            else patient_summaries.c[c]
+            for c in _columns
+        ),
+    )

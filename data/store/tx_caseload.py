@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, Select, and_, delete, func, insert, select, update
 
 from dashboard.caseload_query import SORTS, CaseloadCounts, CaseloadPage, CaseloadQuery, page_in_range
 from dashboard.models import TIER_ORDER, Visit
@@ -201,30 +201,11 @@ class _Caseload(_TxBase):
         sql = CaseloadSql(self.conn.dialect.name, query.today)
         where = sql.where(query.filters)
 
-        def page_of(page: int) -> list[Row[Any]]:
-            # The page's ids and, beside each, how many patients match (a window over the same scan,
-            # so the patients are counted in the pass that sorts them, not in a second one).
-            return list(
-                self.conn.execute(
-                    select(t.patients.c.id, func.count().over().label("matching"))
-                    .select_from(sql.base)
-                    .where(where)
-                    .order_by(*sql.order_by(SORTS[query.sort]))
-                    .limit(query.page_size)
-                    .offset((page - 1) * query.page_size)
-                )
-            )
-
-        page = max(1, query.page)
-        found = page_of(page)
-        if found:
-            matching = int(found[0].matching)
-        else:  # past the last page (or nothing matches): count, then show the last page
-            count = select(func.count()).select_from(sql.base).where(where)
-            matching = int(self.conn.execute(count).scalar_one())
-            page = page_in_range(page, matching, query.page_size)
-            found = page_of(page) if matching else []
-        ids = [row.id for row in found]
+        # Every match, counted from one index (the summaries' own, index-only when no filter is on).
+        count = select(func.count()).select_from(sql.base).where(where)
+        matching = int(self.conn.execute(count).scalar_one())
+        page = page_in_range(max(1, query.page), matching, query.page_size)
+        ids = self._page_ids(sql, where, SORTS[query.sort], (page - 1) * query.page_size, query.page_size)
         by_id = {
             row["patient_id"]: row for row in map(_caseload_row, self.conn.execute(_caseload_select(ids)))
         }
@@ -236,22 +217,42 @@ class _Caseload(_TxBase):
             counts=self._caseload_counts(sql),
         )
 
+    def _page_ids(
+        self, sql: CaseloadSql, where: ColumnElement[bool], keys: Any, skip: int, size: int
+    ) -> list[str]:
+        """The ids of one page: the sort's arms read one after the other, each in its index's order,
+        until the page is full; an arm wholly before the page is counted (index entries), not read."""
+        ps = t.patient_summaries
+        ids: list[str] = []
+        for conditions, order in sql.arms(keys):
+            arm = and_(where, *conditions)
+            if skip:
+                in_arm = int(self.conn.execute(select(func.count()).select_from(ps).where(arm)).scalar_one())
+                if in_arm <= skip:
+                    skip -= in_arm
+                    continue
+            stmt = select(ps.c.patient_id).where(arm).order_by(*order).limit(size - len(ids)).offset(skip)
+            ids.extend(self.conn.execute(stmt).scalars())
+            skip = 0
+            if len(ids) >= size:
+                break
+        return ids
+
     def _caseload_counts(self, sql: CaseloadSql) -> CaseloadCounts:
-        """The whole active caseload's counts, each from one table's index alone: a count over the
-        summaries (every patient's, from ix_patient_summaries_caseload) less the archived patients'
-        (few, found by ix_patients_caseload), so no patient is joined to its summary one by one."""
-        p, ps = t.patients, t.patient_summaries
-        archived = select(p.c.id).where(p.c.archived.is_(True))
+        """The whole active caseload's counts, each from one index of the summary rows alone
+        (index-only: ix_summaries_urgent, ix_summaries_review)."""
+        ps = t.patient_summaries
 
-        def active_count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-            every = select(func.count()).select_from(ps).where(condition)
-            of_archived = every.where(ps.c.patient_id.in_(archived))
-            return (every.scalar_subquery() - of_archived.scalar_subquery()).label(None)
+        def active_count(*conditions: ColumnElement[bool]) -> ColumnElement[Any]:
+            return select(func.count()).select_from(ps).where(sql.active, *conditions).scalar_subquery()
 
-        patients = select(func.count()).select_from(p).where(sql.active).scalar_subquery()
-        overdue = select(func.count()).select_from(p).where(sql.active, sql.overdue).scalar_subquery()
         row = self.conn.execute(
-            select(patients, active_count(sql.has_open_flag), overdue, active_count(sql.not_improving))
+            select(
+                active_count(),
+                active_count(sql.has_open_flag),
+                active_count(sql.overdue),
+                active_count(sql.not_improving),
+            )
         ).one()
         return CaseloadCounts(*(int(value) for value in row))
 

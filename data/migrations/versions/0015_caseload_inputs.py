@@ -27,13 +27,25 @@ depends_on = None
 _TIER_RANK = {"NONE": 0, "ROUTINE_REVIEW": 1, "URGENT": 2, "EMERGENCY": 3}
 
 _INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("ix_summaries_urgent", ("archived", "tier_rank", "not_improving", "last_visit_date", "patient_id")),
+    (
+        "ix_summaries_urgent",
+        (
+            "archived",
+            "tier_rank",
+            "not_improving",
+            "last_visit_date",
+            "patient_id",
+            "next_review_date",
+            "episode_status",
+            "clinician_id",
+        ),
+    ),
     ("ix_summaries_name", ("archived", "name_key", "patient_id")),
     ("ix_summaries_ref", ("archived", "patient_ref", "patient_id")),
     ("ix_summaries_last_visit", ("archived", "last_visit_date", "patient_id")),
     ("ix_summaries_review", ("archived", "next_review_date", "patient_id")),
-    ("ix_summaries_nrs_change", ("archived", "nrs_change", "patient_id")),
-    ("ix_summaries_odi", ("archived", "latest_odi_percent", "patient_id")),
+    ("ix_summaries_nrs_change", ("archived", "nrs_change DESC", "patient_id")),
+    ("ix_summaries_odi", ("archived", "latest_odi_percent DESC", "patient_id")),
     ("ix_summaries_episode", ("archived", "episode_status", "discharge_date", "episode_start")),
 )
 
@@ -56,7 +68,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("nrs_change", sa.Integer(), nullable=True))
     _backfill()
     for name, columns in _INDEXES:
-        op.create_index(name, "patient_summaries", list(columns))
+        terms = [sa.text(f"{c.removesuffix(' DESC')} DESC") if c.endswith(" DESC") else c for c in columns]
+        op.create_index(name, "patient_summaries", terms)
 
 
 def _backfill() -> None:
