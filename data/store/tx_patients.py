@@ -232,5 +232,4 @@ class _PatientsAndVisits(_TxBase):
         removed.update(self.delete_patient_reported(patient_id))
         values = {**patient_columns(stub), "search_key": ""}
         self._versioned_update(t.patients, stub, expected_version, values)
-        self.refresh_summaries([patient_id])  # the summary of no visits, with the stub's caseload inputs
         return {name: int(n or 0) for name, n in removed.items()}
