@@ -174,6 +174,8 @@ escalations = Table(
     Column("data", JSON, nullable=False),
     Index("ix_escalations_patient_rule", "patient_id", "rule_id"),
     Index("ix_escalations_status", "status"),
+    # Migration 0015: the sidebar's open-flag counts and newest emergencies from this index alone.
+    Index("ix_escalations_open", "status", "tier", "archived", "recorded_at", "id", "patient_id"),
 )
 
 handouts = Table(

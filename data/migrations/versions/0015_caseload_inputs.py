@@ -6,7 +6,8 @@ discharge), and two sort keys of the summary itself (the tier's rank, the pain c
 same writes that keep the summary (data.store.tx_caseload). With them one table answers the caseload
 page's filters and order, and each sort order has its own index. Existing rows are backfilled here
 from the patients and episodes; the summary version moves to "5" so the store recomputes every row
-on opening as well.
+on opening as well. One more index, `ix_escalations_open`, answers the sidebar's open-flag summary
+from index entries alone.
 
 Revision ID: 0015
 Revises: 0014
@@ -49,6 +50,8 @@ _INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ix_summaries_episode", ("archived", "episode_status", "discharge_date", "episode_start")),
 )
 
+_ESCALATIONS_OPEN = ("status", "tier", "archived", "recorded_at", "id", "patient_id")
+
 
 def _text(length: int) -> sa.types.TypeEngine[str]:
     return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
@@ -70,6 +73,8 @@ def upgrade() -> None:
     for name, columns in _INDEXES:
         terms = [sa.text(f"{c.removesuffix(' DESC')} DESC") if c.endswith(" DESC") else c for c in columns]
         op.create_index(name, "patient_summaries", terms)
+    # The sidebar's open-flag summary: counts per tier and the newest emergencies, index-only.
+    op.create_index("ix_escalations_open", "escalations", list(_ESCALATIONS_OPEN))
 
 
 def _backfill() -> None:
@@ -153,6 +158,7 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_escalations_open", table_name="escalations")
     for name, _columns in reversed(_INDEXES):
         op.drop_index(name, table_name="patient_summaries")
     with op.batch_alter_table("patient_summaries", schema=None) as batch_op:
