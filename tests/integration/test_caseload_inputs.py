@@ -135,3 +135,24 @@ def test_migration_0015_backfills_the_inputs_the_store_writes(store: Any, databa
         assert _stored_inputs(migrated) == written
     finally:
         migrated.close()
+
+
+def test_an_archived_patients_open_flags_leave_the_sidebar_summary_and_restoring_brings_them_back(
+    store: Any,
+) -> None:
+    _clinic(store)
+    e = t.escalations
+    with store.read() as tx:
+        before = tx.open_flag_summary().counts
+        pid, tier = tx.conn.execute(
+            select(e.c.patient_id, e.c.tier).where(e.c.status == "open", e.c.archived.is_(False)).limit(1)
+        ).one()
+        theirs = tx.conn.execute(
+            select(e.c.id).where(e.c.patient_id == pid, e.c.tier == tier, e.c.status == "open")
+        ).all()
+    _edit(store, pid, archived=True)
+    with store.read() as tx:
+        assert tx.open_flag_summary().counts.get(tier, 0) == before[tier] - len(theirs)
+    _edit(store, pid, archived=False)
+    with store.read() as tx:
+        assert tx.open_flag_summary().counts == before
