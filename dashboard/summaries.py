@@ -19,8 +19,9 @@ from dashboard.walking import chronological, comparable_walks
 
 # Bump when a summary changes meaning: stored summaries are then recomputed (migration 0006 and the
 # store's check on opening). "1": the SQL aggregate; "2": computed here (one judge, one walk rule);
-# "3": the current episode's visits only (§11.1); "4": with the episode's first visit date.
-SUMMARY_VERSION = "4"
+# "3": the current episode's visits only (§11.1); "4": with the episode's first visit date; "5": with
+# the caseload's filter and sort inputs beside it (migration 0015, data.store.tx_caseload).
+SUMMARY_VERSION = "5"
 
 
 @dataclass(frozen=True)

@@ -174,6 +174,8 @@ escalations = Table(
     Column("data", JSON, nullable=False),
     Index("ix_escalations_patient_rule", "patient_id", "rule_id"),
     Index("ix_escalations_status", "status"),
+    # Migration 0015: the sidebar's open-flag counts and newest emergencies from this index alone.
+    Index("ix_escalations_open", "status", "tier", "archived", "recorded_at", "id", "patient_id"),
 )
 
 handouts = Table(
@@ -321,6 +323,31 @@ audit = Table(
 # Derived, per patient: dashboard.summaries.patient_summary as computed by the domain (latest values,
 # change labels, not improving, open tier), kept current by the store on every visit and escalation
 # write so the caseload is one indexed read instead of an aggregation.
+# Migration 0015: one index per caseload sort order, led by the active test, so that
+# `ORDER BY ... LIMIT 50` reads the page's index entries (data.store.caseload_sql).
+CASELOAD_SORT_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "ix_summaries_urgent",
+        (
+            "archived",
+            "tier_rank",
+            "not_improving",
+            "last_visit_date",
+            "patient_id",
+            "next_review_date",
+            "episode_status",
+            "clinician_id",
+        ),
+    ),
+    ("ix_summaries_name", ("archived", "name_key", "patient_id")),
+    ("ix_summaries_ref", ("archived", "patient_ref", "patient_id")),
+    ("ix_summaries_last_visit", ("archived", "last_visit_date", "patient_id")),
+    ("ix_summaries_review", ("archived", "next_review_date", "patient_id")),
+    ("ix_summaries_nrs_change", ("archived", "nrs_change DESC", "patient_id")),
+    ("ix_summaries_odi", ("archived", "latest_odi_percent DESC", "patient_id")),
+    ("ix_summaries_episode", ("archived", "episode_status", "discharge_date", "episode_start")),
+)
+
 patient_summaries = Table(
     "patient_summaries",
     metadata,
@@ -346,4 +373,27 @@ patient_summaries = Table(
     Column("first_visit_date", Date, nullable=True),
     # Migration 0013: the caseload's flag and improvement tests and urgency order (covering).
     Index("ix_patient_summaries_caseload", "patient_id", "open_tier", "not_improving", "last_visit_date"),
+    # Migration 0015: the caseload's filter and sort inputs from the patient record and its episodes,
+    # copied here by every write that changes them (data.store.tx_caseload.CASELOAD_INPUTS), so that
+    # one table answers a page's filters and order.
+    Column("archived", Boolean, nullable=False, default=False, server_default=false()),
+    Column("clinician_id", String(36), nullable=True),
+    Column("next_review_date", Date, nullable=True),
+    Column("patient_ref", String(40).with_variant(String(40, collation="C"), "postgresql"), nullable=True),
+    Column("name_key", String(400).with_variant(String(400, collation="C"), "postgresql"), nullable=True),
+    Column("episode_status", String(16), nullable=False, default="open", server_default="open"),
+    Column("episode_start", Date, nullable=True),
+    Column("discharge_date", Date, nullable=True),
+    Column("tier_rank", Integer, nullable=False, default=0, server_default="0"),
+    Column("nrs_change", Integer, nullable=True),
 )
+for _name, _columns in CASELOAD_SORT_INDEXES:
+    Index(
+        _name,
+        *(
+            patient_summaries.c[c.removesuffix(" DESC")].desc()
+            if c.endswith(" DESC")
+            else patient_summaries.c[c]
+            for c in _columns
+        ),
+    )

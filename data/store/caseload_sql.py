@@ -12,22 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Date,
-    Join,
-    String,
-    and_,
-    case,
-    cast,
-    exists,
-    false,
-    func,
-    literal,
-    literal_column,
-    select,
-)
-from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy import ColumnElement, and_, exists, false, func, literal_column, or_
 
 from dashboard.caseload_query import SEARCH_MAX_CHARS, CaseloadFilters, SortKey
 from dashboard.models import TIER_ORDER
@@ -53,58 +38,43 @@ def search_words(text: str) -> list[str]:
 
 
 class CaseloadSql:
-    """The caseload's expressions for one dialect ("sqlite" or "postgresql") and one day."""
+    """The caseload's expressions for one dialect ("sqlite" or "postgresql") and one day, over the
+    stored summary rows alone (migration 0015 keeps the patient's and episodes' inputs there)."""
 
     def __init__(self, dialect: str, today: dt.date) -> None:
-        p, ps, ep = t.patients, t.patient_summaries, t.episodes
+        ps = t.patient_summaries
         self.dialect, self.today = dialect, today
-        self.base: Join = p.outerjoin(ps, ps.c.patient_id == p.c.id)
-        self.active: ColumnElement[bool] = p.c.archived.is_(False)
-        # Discharged (§11.1): a discharged episode and none open; both are index-only lookups
-        # (uq_episodes_open_per_patient, ix_episodes_patient_discharge).
-        has_open = exists().where(ep.c.patient_id == p.c.id, EPISODE_IS_OPEN)
-        has_discharge = exists().where(ep.c.patient_id == p.c.id, ep.c.discharge_date.is_not(None))
-        self.discharged: ColumnElement[bool] = and_(~has_open, has_discharge)
-        self.is_open: ColumnElement[bool] = ~self.discharged
-        last_discharge = (
-            select(func.max(ep.c.discharge_date)).where(ep.c.patient_id == p.c.id).scalar_subquery()
-        )
-        month = today.replace(day=1)
+        self.base = ps
+        self.active: ColumnElement[bool] = ps.c.archived.is_(False)
+        # Discharged (§11.1): a discharged episode and none open, as the store copied it.
+        self.discharged: ColumnElement[bool] = ps.c.episode_status == "discharged"
+        self.is_open: ColumnElement[bool] = ps.c.episode_status == "open"
         self.discharged_this_month: ColumnElement[bool] = and_(
             self.discharged,
-            last_discharge >= month,
-            last_discharge < _first_of_next_month(today),
+            ps.c.discharge_date >= today.replace(day=1),
+            ps.c.discharge_date < _first_of_next_month(today),
         )
-        # When the open episode began: its referral date, else the current episode's first visit.
-        referral = (
-            select(ep.c.data["referral_date"].as_string())
-            .where(ep.c.patient_id == p.c.id, EPISODE_IS_OPEN)
-            .scalar_subquery()
-        )
+        # When the open episode began (its referral date, else the current episode's first visit).
         cutoff = today - dt.timedelta(weeks=OPEN_WITHOUT_IMPROVEMENT_WEEKS)
-        began_before: ColumnElement[bool]
-        if dialect == "postgresql":
-            began_before = func.coalesce(cast(referral, Date), ps.c.first_visit_date) < cutoff
-        else:  # SQLite keeps dates as ISO text, which sorts as the dates do
-            began_before = func.coalesce(referral, ps.c.first_visit_date) < literal(cutoff.isoformat())
         improved = [
             func.coalesce(ps.c[name], "") == IMPROVED for name in ("pain_change", "odi_change", "walk_change")
         ]
         self.open_long_without_improvement: ColumnElement[bool] = and_(
-            self.is_open, began_before, ~(improved[0] | improved[1] | improved[2])
+            self.is_open, ps.c.episode_start < cutoff, ~(improved[0] | improved[1] | improved[2])
         )
-        flagged = [tier for tier, rank in TIER_ORDER.items() if rank > 0]
-        self.open_tier: ColumnElement[Any] = func.coalesce(ps.c.open_tier, "NONE")
-        self.has_open_flag: ColumnElement[bool] = self.open_tier.in_(flagged)
+        self.has_open_flag: ColumnElement[bool] = ps.c.tier_rank > 0
         self.not_improving: ColumnElement[bool] = ps.c.not_improving.is_(True)
-        self.overdue: ColumnElement[bool] = p.c.next_review_date < today
+        self.overdue: ColumnElement[bool] = ps.c.next_review_date < today
+        self.not_overdue: ColumnElement[bool] = or_(
+            ps.c.next_review_date.is_(None), ps.c.next_review_date >= today
+        )
 
     def where(self, filters: CaseloadFilters) -> ColumnElement[bool]:
         """The patients the filters keep (every filter off: every active patient)."""
-        p = t.patients
+        ps, p = t.patient_summaries, t.patients
         parts: list[ColumnElement[bool]] = [self.active]
         if filters.clinician_ids is not None:
-            parts.append(p.c.clinician_id.in_(filters.clinician_ids) if filters.clinician_ids else false())
+            parts.append(ps.c.clinician_id.in_(filters.clinician_ids) if filters.clinician_ids else false())
         if filters.episode_status == "open":
             parts.append(self.is_open)
         elif filters.episode_status == "discharged":
@@ -119,7 +89,11 @@ class CaseloadSql:
             if wanted:
                 parts.append(condition)
         # Bound parameters with %, _ and the escape character escaped: typed text is never a pattern.
-        parts.extend(p.c.search_key.contains(word, autoescape=True) for word in search_words(filters.search))
+        # The search key is the patient record's (one primary-key probe per candidate).
+        words = search_words(filters.search)
+        if words:
+            found = and_(*(p.c.search_key.contains(word, autoescape=True) for word in words))
+            parts.append(exists().where(p.c.id == ps.c.patient_id, found))
         return and_(*parts)
 
     def _text(self, expr: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -127,27 +101,46 @@ class CaseloadSql:
         # locale's, SQLite's BINARY already is.
         return expr.collate("C") if self.dialect == "postgresql" else expr
 
-    def _key(self, key: SortKey) -> ColumnElement[Any]:
-        p, ps = t.patients, t.patient_summaries
-        given = p.c.data["given_name"].as_string()
-        flag = lambda condition: case((condition, 1), else_=0)  # noqa: E731
-        keys: dict[str, ColumnElement[Any]] = {
-            "tier_rank": case(TIER_ORDER, value=self.open_tier, else_=0),
-            "overdue": flag(self.overdue),
-            "not_improving": flag(self.not_improving),
+    def _arms(self, key: SortKey, descending: bool) -> list[tuple[list[ColumnElement[bool]], Any]]:
+        """One sort key as consecutive arms of the order: (conditions, the column each arm is
+        ordered by or None). A key of few values is one arm per value, in order; a column is its
+        values in order, then its missing values (missing last on both backends, no NULLS LAST)."""
+        ps = t.patient_summaries
+        if key == "tier_rank":
+            ranks = sorted(set(TIER_ORDER.values()), reverse=descending)
+            return [([ps.c.tier_rank == rank], None) for rank in ranks]
+        if key == "overdue":
+            arms = [([self.overdue], None), ([self.not_overdue], None)]
+            return arms if descending else arms[::-1]
+        if key == "not_improving":
+            arms = [([ps.c.not_improving.is_(True)], None), ([ps.c.not_improving.is_(False)], None)]
+            return arms if descending else arms[::-1]
+        column = {
             "last_visit_date": ps.c.last_visit_date,
-            "name": self._text(given + literal(" ", String) + p.c.data["family_name"].as_string()),
-            "patient_ref": self._text(p.c.patient_ref),
-            "next_review_date": p.c.next_review_date,
-            "nrs_change": case((ps.c.nrs_count > 1, ps.c.latest_nrs - ps.c.first_nrs)),
+            "name": ps.c.name_key,
+            "patient_ref": ps.c.patient_ref,
+            "next_review_date": ps.c.next_review_date,
+            "nrs_change": ps.c.nrs_change,
             "latest_odi_percent": ps.c.latest_odi_percent,
-        }
-        return keys[key]
-
-    def order_by(self, keys: tuple[tuple[SortKey, bool], ...]) -> list[UnaryExpression[Any]]:
-        """ORDER BY terms for a SORTS entry: missing values last, then the patient id (one fixed order)."""
-        terms = [
-            (self._key(key).desc() if descending else self._key(key).asc()).nulls_last()
-            for key, descending in keys
+        }[key]
+        ordered = self._text(column) if key in ("name", "patient_ref") else column
+        return [
+            ([column.is_not(None)], ordered.desc() if descending else ordered.asc()),
+            ([column.is_(None)], None),
         ]
-        return [*terms, self._text(t.patients.c.id).asc()]
+
+    def arms(
+        self, keys: tuple[tuple[SortKey, bool], ...]
+    ) -> list[tuple[list[ColumnElement[bool]], list[Any]]]:
+        """A SORTS entry as the arms of its order, each a range of one index read in index order:
+        (extra conditions, ORDER BY terms ending in the patient id). The page is the arms one after
+        the other, so `LIMIT n` reads about n index entries instead of sorting every match."""
+        arms: list[tuple[list[ColumnElement[bool]], list[Any]]] = [([], [])]
+        for key, descending in keys:
+            arms = [
+                (conditions + more, order + ([] if term is None else [term]))
+                for conditions, order in arms
+                for more, term in self._arms(key, descending)
+            ]
+        last = self._text(t.patient_summaries.c.patient_id).asc()
+        return [(conditions, [*order, last]) for conditions, order in arms]

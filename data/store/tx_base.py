@@ -104,5 +104,9 @@ class _TxBase(ABC):
         """Recompute the caseload summaries of some patients, None: all (data.store.tx_caseload)."""
 
     @abstractmethod
+    def refresh_caseload_inputs(self, patient_ids: list[str]) -> None:
+        """Copy the patients' record and episode facts into their summary rows (data.store.tx_caseload)."""
+
+    @abstractmethod
     def delete_patient_reported(self, patient_id: str) -> Mapping[str, int]:
         """Erasure: a patient's invites, check-ins and diary entries (data.store.tx_patient_reported)."""

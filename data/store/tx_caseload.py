@@ -4,9 +4,10 @@ counted in SQL (data.store.caseload_sql; the _Caseload part of SqlTx)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, delete, func, insert, select
+from sqlalchemy import ColumnElement, Row, Select, and_, delete, func, insert, select, update
 
 from dashboard.caseload_query import SORTS, CaseloadCounts, CaseloadPage, CaseloadQuery, page_in_range
 from dashboard.models import TIER_ORDER, Visit
@@ -90,9 +91,88 @@ class _Caseload(_TxBase):
             if pid in known
         ]
 
+    def _caseload_inputs(self, patient_ids: list[str] | None) -> dict[str, dict[str, Any]]:
+        """The caseload's filter and sort inputs from each patient's record and episodes (every
+        patient, or the given ones): what the stored summary row keeps beside the domain summary."""
+        p, ep = t.patients, t.episodes
+        people = select(
+            p.c.id,
+            p.c.archived,
+            p.c.clinician_id,
+            p.c.next_review_date,
+            p.c.patient_ref,
+            p.c.data["given_name"].as_string().label("given_name"),
+            p.c.data["family_name"].as_string().label("family_name"),
+        )
+        episodes = select(
+            ep.c.patient_id,
+            ep.c.status,
+            ep.c.discharge_date,
+            ep.c.data["referral_date"].as_string().label("referral_date"),
+        )
+        if patient_ids is not None:
+            people = people.where(p.c.id.in_(patient_ids))
+            episodes = episodes.where(ep.c.patient_id.in_(patient_ids))
+        open_referral: dict[str, dt.date | None] = {}
+        last_discharge: dict[str, dt.date] = {}
+        for row in self.conn.execute(episodes):
+            if row.status == "open":
+                open_referral[row.patient_id] = _as_date(row.referral_date)
+            elif (day := _as_date(row.discharge_date)) is not None:
+                last_discharge[row.patient_id] = max(day, last_discharge.get(row.patient_id, day))
+        inputs: dict[str, dict[str, Any]] = {}
+        for row in self.conn.execute(people):
+            discharged = row.id not in open_referral and row.id in last_discharge
+            inputs[row.id] = {
+                "archived": bool(row.archived),
+                "clinician_id": row.clinician_id,
+                "next_review_date": _as_date(row.next_review_date),
+                "patient_ref": row.patient_ref,
+                "name_key": f"{row.given_name} {row.family_name}",
+                "episode_status": "discharged" if discharged else "open",
+                "open_referral": None if discharged else open_referral.get(row.id),
+                "discharge_date": last_discharge[row.id] if discharged else None,
+            }
+        return inputs
+
+    def _with_inputs(self, summary: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+        """A stored summary row with its caseload inputs (the episode's start and the sort keys that
+        are the summary's own values, derived here once)."""
+        values = {key: value for key, value in inputs.items() if key != "open_referral"}
+        discharged = inputs["episode_status"] == "discharged"
+        values["episode_start"] = (
+            None if discharged else (inputs["open_referral"] or _as_date(summary["first_visit_date"]))
+        )
+        values["tier_rank"] = TIER_ORDER.get(summary["open_tier"] or "NONE", 0)
+        values["nrs_change"] = (
+            summary["latest_nrs"] - summary["first_nrs"] if (summary["nrs_count"] or 0) > 1 else None
+        )
+        return {**summary, **values}
+
+    def refresh_caseload_inputs(self, patient_ids: list[str]) -> None:
+        """Copy the patients' record and episode facts into their stored summary rows (a patient edit,
+        archive or restore, reassignment, a new review date): the summary itself is unchanged."""
+        ps = t.patient_summaries
+        inputs = self._caseload_inputs(patient_ids)
+        stored = self.conn.execute(
+            select(ps.c.patient_id, ps.c.first_visit_date, ps.c.open_tier, ps.c.latest_nrs)
+            .add_columns(ps.c.first_nrs, ps.c.nrs_count)
+            .where(ps.c.patient_id.in_(list(inputs)))
+        )
+        for row in stored:
+            values = self._with_inputs(dict(row._mapping), inputs[row.patient_id])
+            del values["patient_id"]
+            self.conn.execute(update(ps).where(ps.c.patient_id == row.patient_id).values(**values))
+
     def refresh_summaries(self, patient_ids: list[str] | None = None) -> None:
-        """Recompute the caseload summaries of some patients (None: every patient) in this transaction."""
-        rows = self._summaries(patient_ids)
+        """Recompute the caseload summaries of some patients (None: every patient) in this transaction,
+        with the caseload's inputs from their records and episodes."""
+        inputs = self._caseload_inputs(patient_ids)
+        rows = [
+            self._with_inputs(row, inputs[row["patient_id"]])
+            for row in self._summaries(patient_ids)
+            if row["patient_id"] in inputs
+        ]
         if patient_ids is None:
             self.conn.execute(delete(t.patient_summaries))
         else:
@@ -121,30 +201,11 @@ class _Caseload(_TxBase):
         sql = CaseloadSql(self.conn.dialect.name, query.today)
         where = sql.where(query.filters)
 
-        def page_of(page: int) -> list[Row[Any]]:
-            # The page's ids and, beside each, how many patients match (a window over the same scan,
-            # so the patients are counted in the pass that sorts them, not in a second one).
-            return list(
-                self.conn.execute(
-                    select(t.patients.c.id, func.count().over().label("matching"))
-                    .select_from(sql.base)
-                    .where(where)
-                    .order_by(*sql.order_by(SORTS[query.sort]))
-                    .limit(query.page_size)
-                    .offset((page - 1) * query.page_size)
-                )
-            )
-
-        page = max(1, query.page)
-        found = page_of(page)
-        if found:
-            matching = int(found[0].matching)
-        else:  # past the last page (or nothing matches): count, then show the last page
-            count = select(func.count()).select_from(sql.base).where(where)
-            matching = int(self.conn.execute(count).scalar_one())
-            page = page_in_range(page, matching, query.page_size)
-            found = page_of(page) if matching else []
-        ids = [row.id for row in found]
+        # Every match, counted from one index (the summaries' own, index-only when no filter is on).
+        count = select(func.count()).select_from(sql.base).where(where)
+        matching = int(self.conn.execute(count).scalar_one())
+        page = page_in_range(max(1, query.page), matching, query.page_size)
+        ids = self._page_ids(sql, where, SORTS[query.sort], (page - 1) * query.page_size, query.page_size)
         by_id = {
             row["patient_id"]: row for row in map(_caseload_row, self.conn.execute(_caseload_select(ids)))
         }
@@ -156,22 +217,42 @@ class _Caseload(_TxBase):
             counts=self._caseload_counts(sql),
         )
 
+    def _page_ids(
+        self, sql: CaseloadSql, where: ColumnElement[bool], keys: Any, skip: int, size: int
+    ) -> list[str]:
+        """The ids of one page: the sort's arms read one after the other, each in its index's order,
+        until the page is full; an arm wholly before the page is counted (index entries), not read."""
+        ps = t.patient_summaries
+        ids: list[str] = []
+        for conditions, order in sql.arms(keys):
+            arm = and_(where, *conditions)
+            if skip:
+                in_arm = int(self.conn.execute(select(func.count()).select_from(ps).where(arm)).scalar_one())
+                if in_arm <= skip:
+                    skip -= in_arm
+                    continue
+            stmt = select(ps.c.patient_id).where(arm).order_by(*order).limit(size - len(ids)).offset(skip)
+            ids.extend(self.conn.execute(stmt).scalars())
+            skip = 0
+            if len(ids) >= size:
+                break
+        return ids
+
     def _caseload_counts(self, sql: CaseloadSql) -> CaseloadCounts:
-        """The whole active caseload's counts, each from one table's index alone: a count over the
-        summaries (every patient's, from ix_patient_summaries_caseload) less the archived patients'
-        (few, found by ix_patients_caseload), so no patient is joined to its summary one by one."""
-        p, ps = t.patients, t.patient_summaries
-        archived = select(p.c.id).where(p.c.archived.is_(True))
+        """The whole active caseload's counts, each from one index of the summary rows alone
+        (index-only: ix_summaries_urgent, ix_summaries_review)."""
+        ps = t.patient_summaries
 
-        def active_count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
-            every = select(func.count()).select_from(ps).where(condition)
-            of_archived = every.where(ps.c.patient_id.in_(archived))
-            return (every.scalar_subquery() - of_archived.scalar_subquery()).label(None)
+        def active_count(*conditions: ColumnElement[bool]) -> ColumnElement[Any]:
+            return select(func.count()).select_from(ps).where(sql.active, *conditions).scalar_subquery()
 
-        patients = select(func.count()).select_from(p).where(sql.active).scalar_subquery()
-        overdue = select(func.count()).select_from(p).where(sql.active, sql.overdue).scalar_subquery()
         row = self.conn.execute(
-            select(patients, active_count(sql.has_open_flag), overdue, active_count(sql.not_improving))
+            select(
+                active_count(),
+                active_count(sql.has_open_flag),
+                active_count(sql.overdue),
+                active_count(sql.not_improving),
+            )
         ).one()
         return CaseloadCounts(*(int(value) for value in row))
 

@@ -69,7 +69,12 @@ class _PatientsAndVisits(_TxBase):
 
     def update_patient(self, patient: Patient, expected_version: int) -> Patient:
         with self._unique(*_DUPLICATE_REF):
-            return self._versioned_update(t.patients, patient, expected_version, patient_columns(patient))
+            saved: Patient = self._versioned_update(
+                t.patients, patient, expected_version, patient_columns(patient)
+            )
+        # Archive, restore, reassignment, review date, name: the caseload's stored inputs follow.
+        self.refresh_caseload_inputs([saved.saved_id])
+        return saved
 
     # --- episodes ------------------------------------------------------------------------------
     def episodes(self, patient_id: str) -> list[Episode]:

@@ -166,12 +166,14 @@ class _Records(_TxBase):
         """Counts of open escalations per tier and the EMERGENCY ones, newest first, in two small queries."""
         e, p = t.escalations, t.patients
         live = (e.c.status == "open") & e.c.archived.is_(False) & p.c.archived.is_(False)
+        # Counted from ix_escalations_open alone, less the archived patients' (few, from
+        # ix_patients_caseload): no patient row is read per open flag.
+        archived = select(p.c.id).where(p.c.archived.is_(True))
         counts = {
             row.tier: row.n
             for row in self.conn.execute(
                 select(e.c.tier, func.count().label("n"))
-                .select_from(e.join(p, p.c.id == e.c.patient_id))
-                .where(live)
+                .where(e.c.status == "open", e.c.archived.is_(False), e.c.patient_id.not_in(archived))
                 .group_by(e.c.tier)
             )
         }
