@@ -334,6 +334,7 @@ def erase_patient(
             patient_id=patient_id,
             reason=reason,
             after=after,
+            at_commit=False,
         )
         tx.redact_audit_for_patient(patient_id, erasure_seq)
     return removed

@@ -269,19 +269,8 @@ class Tx(Protocol):
         reason: str = "",
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
+        at_commit: bool = True,
     ) -> int: ...
-    def queue_audit(
-        self,
-        *,
-        user_id: str | None,
-        action: str,
-        entity: str | None = None,
-        entity_id: str | None = None,
-        patient_id: str | None = None,
-        reason: str = "",
-        before: dict[str, Any] | None = None,
-        after: dict[str, Any] | None = None,
-    ) -> None: ...
     def flush_audit(self) -> int: ...
     def count_audit_to_redact(self, patient_id: str) -> int: ...
     def redact_audit_for_patient(self, patient_id: str, erasure_seq: int) -> int: ...

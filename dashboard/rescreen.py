@@ -113,7 +113,7 @@ def rescreen_chunk(
     changed = sorted({e.patient_id for e in opened} | raised)
     if changed:
         tx.refresh_summaries(changed)
-    tx.queue_audit(
+    tx.insert_audit(
         user_id=by,
         action="rescreen.chunk",
         entity="job",

@@ -157,10 +157,10 @@ def _audit(
     entity_id: str | None = None,
     patient_id: str | None = None,
     **payload: Unpack[AuditPayload],
-) -> None:
-    """Write a use case's audit entry (`actor` None: the command line) in its transaction (by its commit)."""
+) -> int:
+    """Write a use case's audit entry (`actor` None: the command line) in its transaction; returns its seq."""
     user_id = actor.id if actor else None
-    tx.queue_audit(
+    return tx.insert_audit(
         user_id=user_id, action=action, entity=entity, entity_id=entity_id, patient_id=patient_id, **payload
     )
 

@@ -117,7 +117,7 @@ def claim_ticket(store: Store, ticket: str, *, now: dt.datetime | None = None) -
         user = tx.get_user(session.user_id)
         if user is None or not user.active or not tx.claim_web_session(session.id, digest(token), now):
             return None
-        tx.queue_audit(user_id=user.id, action="session.start", entity="web_session", entity_id=session.id)
+        tx.insert_audit(user_id=user.id, action="session.start", entity="web_session", entity_id=session.id)
     return token
 
 
@@ -148,14 +148,14 @@ def resume(
             return None
         assert user is not None
         tx.touch_web_session(session.id, now)
-        tx.queue_audit(user_id=user.id, action="session.resume", entity="web_session", entity_id=session.id)
+        tx.insert_audit(user_id=user.id, action="session.resume", entity="web_session", entity_id=session.id)
     return user, session
 
 
 def _revoke(tx: Tx, session: WebSession, at: dt.datetime, reason: str) -> None:
     """Revoke a server session and audit it under its account; an ended one changes nothing."""
     if tx.revoke_web_session(session.id, at, reason):
-        tx.queue_audit(
+        tx.insert_audit(
             user_id=session.user_id,
             action="session.revoke",
             entity="web_session",

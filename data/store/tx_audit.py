@@ -63,41 +63,33 @@ class _Audit(_TxBase):
         reason: str = "",
         before: dict[str, Any] | None = None,
         after: dict[str, Any] | None = None,
+        at_commit: bool = True,
     ) -> int:
-        """Append one entry to the audit chain now (HMAC-sealed with the clinic key); returns its seq.
+        """Append one entry to the audit chain (HMAC-sealed with the clinic key); returns its seq, or 0
+        on PostgreSQL while it waits for the commit (`at_commit`; pass False for a seq needed now).
 
-        Entries queued before it (queue_audit) are written first, so the chain keeps their order."""
-        self.flush_audit()
-        return self._chain_audit([self._audit_entry(**_entry_of(locals()))])
-
-    def queue_audit(
-        self,
-        *,
-        user_id: str | None,
-        action: str,
-        entity: str | None = None,
-        entity_id: str | None = None,
-        patient_id: str | None = None,
-        reason: str = "",
-        before: dict[str, Any] | None = None,
-        after: dict[str, Any] | None = None,
-    ) -> None:
-        """Append one entry to the audit chain by the end of the transaction (a use case's entry).
-
-        On PostgreSQL the transaction's queued entries are chained and written in their order just
+        On PostgreSQL a transaction's entries are queued, then chained and written in their order just
         before it commits (flush_audit): the chain's advisory lock, which serialises every audited
-        action of every process, is then held for that writing alone, not for the rest of the use case
-        (screening, summaries). SQLite's write lock is the whole transaction's anyway: written at once."""
-        entry = self._audit_entry(**_entry_of(locals()))
-        if self.conn.dialect.name == "postgresql":
-            self.audit_queue.append(entry)
-        else:
-            self._chain_audit([entry])
-
-    def _audit_entry(self, **fields: Any) -> dict[str, Any]:
+        action of every process, is held for that writing alone, not through the rest of the use case
+        (screening, summaries). SQLite's write lock is the whole transaction's anyway: written at once.
+        An entry written at once follows the entries queued before it, so the chain keeps their order."""
         if not self.clinic_key:
             raise RuntimeError("audit entries are written only in a store transaction")
-        return {**fields, "before": _jsonable(fields["before"]), "after": _jsonable(fields["after"])}
+        entry = {
+            "user_id": user_id,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "patient_id": patient_id,
+            "reason": reason,
+            "before": _jsonable(before),
+            "after": _jsonable(after),
+        }
+        if at_commit and self.conn.dialect.name == "postgresql":
+            self.audit_queue.append(entry)
+            return 0
+        self.flush_audit()
+        return self._chain_audit([entry])
 
     def flush_audit(self) -> int:
         """Write the transaction's queued audit entries to the chain, in order; the last seq (0: none)."""
@@ -228,11 +220,3 @@ class _Audit(_TxBase):
         self.flush_audit()
         rows = self.conn.execute(select(t.audit).order_by(t.audit.c.seq))
         return check_audit_chain((row._asdict() for row in rows), key, tails=tails)
-
-
-_AUDIT_FIELDS = ("user_id", "action", "entity", "entity_id", "patient_id", "reason", "before", "after")
-
-
-def _entry_of(arguments: dict[str, Any]) -> dict[str, Any]:
-    """An audit entry's fields from a method's keyword arguments (its locals at entry)."""
-    return {name: arguments[name] for name in _AUDIT_FIELDS}

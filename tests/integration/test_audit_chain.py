@@ -393,8 +393,8 @@ def test_a_use_cases_entries_take_the_chain_lock_only_to_be_written_at_its_end(s
 
     postgres = store.engine.dialect.name == "postgresql"
     with store.transaction() as tx:
-        tx.queue_audit(user_id=None, action="test.first", reason="one")
-        tx.queue_audit(user_id=None, action="test.second", reason="two")
+        tx.insert_audit(user_id=None, action="test.first", reason="one")
+        tx.insert_audit(user_id=None, action="test.second", reason="two")
         if postgres:
             with store.engine.connect() as other:  # another process's transaction takes the lock at once
                 free = other.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
@@ -410,8 +410,8 @@ def test_a_use_cases_entries_take_the_chain_lock_only_to_be_written_at_its_end(s
 
 def test_an_entry_written_at_once_follows_the_entries_queued_before_it(store: Any) -> None:
     with store.transaction() as tx:
-        tx.queue_audit(user_id=None, action="test.queued")
-        seq = tx.insert_audit(user_id=None, action="test.now")
+        tx.insert_audit(user_id=None, action="test.queued")
+        seq = tx.insert_audit(user_id=None, action="test.now", at_commit=False)
     newest = audit_rows(store)[-2:]
     assert [r.action for r in newest] == ["test.queued", "test.now"] and newest[1].seq == seq
     assert store.verify_audit()[0]
