@@ -17,6 +17,10 @@ response:
   been recorded as given. A made file is now kept until its first fetch (at most DOWNLOAD_KEEP_S)
   and a redrawn button's previous callable for CALLABLE_KEEP_S; a disabled button still revokes its
   callable at once.
+- Keyed widgets read the session state by key (`answer_by_key`): Streamlit 1.67 built a dict of the
+  whole session state for every keyed widget, quadratic on the visit form. The startup heap is frozen
+  (`gc.freeze`) and Streamlit's full collection after every run is off (.streamlit/config.toml): it
+  was the largest item of every interaction's CPU time (docs/performance.md, Load).
 - Opt-in measurement hooks for the load benchmark (tests/load/), never on by default:
   STRIDE_RUN_LOG=FILE appends one JSON line per script run and per deferred download (a digest of
   the session id, page hash, start, wall and thread CPU seconds); STRIDE_PROFILE_DIR=DIR also keeps a
@@ -355,7 +359,7 @@ def answer_by_key(safe_class: Any) -> None:
     safe_class.filtered_state = property(KeyedState)
 
 
-KEYED_STATE_STREAMLIT = KEPT_STREAMLIT
+KEYED_STATE_STREAMLIT = "1.67.0"  # the SafeSessionState.filtered_state this replaces (tests/app)
 
 
 def _install_keyed_state() -> None:
@@ -363,7 +367,7 @@ def _install_keyed_state() -> None:
     # 1.67 for `filtered_state` to test `key in state and state[key] is None`, and that property builds
     # a dict of the whole session state each time: a visit form of ~150 widgets over ~300 keys made a
     # full run quadratic (40 % of a save's profile). The view answers that one key; iterating it still
-    # gives the whole state, as before. tests/unit/test_kept_downloads.py checks both agree.
+    # gives the whole state, as before. tests/app/test_keyed_state.py checks both agree.
     from streamlit.runtime.state.safe_session_state import SafeSessionState
 
     if getattr(SafeSessionState, "stride_keyed", False):
