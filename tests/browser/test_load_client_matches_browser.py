@@ -4,8 +4,8 @@ One clinician session in Chromium and one over tests/load/protocol.py, the same 
 patient (log in, open the patient, record a visit with the same values, open Progress, download the
 handout), against one app server with the run log on (STRIDE_RUN_LOG, server.py). Each step's server
 time is what its script runs (timer reruns left out) cost the server: their thread CPU time must agree
-within 25 % (plus 40 ms for steps of a few tens of milliseconds); their wall time is reported beside it
-but not compared, because on this shared 2-core machine another engineer's job can double it. A
+within 25 % (plus 100 ms: a full garbage collection lands in either run); their wall time is shown
+beside it but not compared, because on this shared 2-core machine another engineer's job can double it. A
 warm-up client session first pays the one-off costs (imports, page bytecode) for neither.
 """
 
@@ -31,7 +31,9 @@ from tests.load.run import covered
 from tests.load.server import patient_refs, read_run_log
 
 TOLERANCE = 0.25
-SLACK_S = 0.040
+# 0.1 s: Streamlit's full collection after every run is off (.streamlit/config.toml), so Python's own
+# full collection (~70 ms at this heap) lands in whichever run allocates, the browser's or the client's.
+SLACK_S = 0.100
 COMPARED = ("login", "open patient", "open visit", "visit field", "save visit", "open progress", "handout")
 
 

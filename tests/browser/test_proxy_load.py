@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -56,7 +57,10 @@ def test_two_sessions_through_the_proxy_on_two_processes_lose_nothing(tmp_path: 
             routes = [stack.route_to(0), stack.route_to(1)]
             before = count_rows(url)
             streams_before = stack.requests_per_process("/_stcore/stream")
-            outcomes = asyncio.run(two_sessions(stack.url, refs, routes, stack.certificate))
+            # In a thread of its own: the browser tests' Playwright already runs an event loop here.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                running = pool.submit(asyncio.run, two_sessions(stack.url, refs, routes, stack.certificate))
+                outcomes = running.result()
             after = count_rows(url)
             streams = streams_since(stack, streams_before)
         finally:
