@@ -6,6 +6,7 @@ where the script is), and the check for letters no face of a document could draw
 from __future__ import annotations
 
 import copy
+import struct
 import threading
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -20,6 +21,8 @@ from fpdf import FPDF
 from fpdf.fonts import SubsetMap, TTFFont
 
 T = TypeVar("T")
+# A TrueType glyph's header: its number of contours and its bounding box (font units).
+_GLYPH_HEADER = struct.Struct(">5h")
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT_FAMILY = "dejavu"
@@ -27,6 +30,41 @@ FONT_FILES: dict[str, Path] = {"": FONT_DIR / "DejaVuSans.ttf", "B": FONT_DIR / 
 # Parse each TTF once per process and hand every new document a fresh copy of the parsed metrics:
 # fpdf2 parses a font on every add_font (~20 ms a face). False falls back to plain add_font.
 REUSE_PARSED_FONTS = True
+
+
+class EmbeddedProgram(ttLib.TTFont):
+    """A face's font program as one document embeds it (fpdf2 subsets it in place on output, then
+    saves it). The glyphs kept are saved as read: fontTools would otherwise decode and encode every
+    one of them again to recompute bounding boxes (~10 ms a face a document). Only the font's own
+    bounding box is set from the glyphs kept, as that recomputation set it: PDF rasterisers read it
+    (poppler places glyphs differently with the whole face's box)."""
+
+    def __init__(self, raw: bytes) -> None:
+        super().__init__(BytesIO(raw), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
+
+    def save(self, file: Any, reorderTables: bool | None = True) -> None:
+        """Save the program with the bounding box (font units) of the glyphs it holds."""
+        box = glyphs_box(self["glyf"])
+        if box is not None:
+            head = self["head"]
+            head.xMin, head.yMin, head.xMax, head.yMax = box
+        super().save(file, reorderTables)
+
+
+def glyphs_box(glyf: Any) -> tuple[int, int, int, int] | None:
+    """The union of the glyphs' bounding boxes (font units), read from each glyph's header
+    without decoding its outline; None for a table of empty glyphs."""
+    boxes = []
+    for glyph in glyf.glyphs.values():
+        data = getattr(glyph, "data", None)
+        if data is None and glyph.numberOfContours != 0:  # decoded by the subsetter
+            boxes.append((glyph.xMin, glyph.yMin, glyph.xMax, glyph.yMax))
+        elif data is not None and len(data) >= _GLYPH_HEADER.size:
+            boxes.append(_GLYPH_HEADER.unpack_from(data)[1:])
+    if not boxes:
+        return None
+    x_min, y_min, x_max, y_max = zip(*boxes, strict=True)
+    return min(x_min), min(y_min), max(x_max), max(y_max)
 
 
 def _run_key(text: str, size_pt: float, params: dict[str, Any] | None) -> tuple[Any, ...]:
@@ -112,7 +150,7 @@ def add_face(pdf: FPDF, family: str, style: str, path: Path) -> None:
     # program (fpdf2 subsets it in place on output), the descriptor it numbers on output, and
     # the harfbuzz font (fpdf2 sets its size on every shaping call) and the runs it shaped.
     font.i = len(pdf.fonts) + 1
-    font.ttfont = ttLib.TTFont(BytesIO(raw), recalcTimestamp=False, lazy=True)
+    font.ttfont = EmbeddedProgram(raw)
     font.desc = copy.copy(template.desc)
     font.missing_glyphs = []
     font.biggest_size_pt = 0
@@ -204,6 +242,22 @@ def script_for(language: str) -> Script | None:
     if found is None or not all(path.exists() for path in found.files.values()):
         return None
     return found
+
+
+# Bidirectional classes (Unicode UAX #9) that can make the algorithm split a line into runs or raise a
+# part of it: explicit embeddings, overrides and isolates, and a paragraph separator; then, per the
+# paragraph's direction, the strong letters of the other direction and the numbers that nest in it.
+_EXPLICIT_CLASSES = frozenset({"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI", "B"})
+_SPLITS_LTR = _EXPLICIT_CLASSES | {"R", "AL", "AN"}
+_SPLITS_RTL = _EXPLICIT_CLASSES | {"L", "EN", "AN"}
+
+
+def one_direction(text: str, rtl: bool) -> bool:
+    """True when the bidirectional algorithm returns the whole line as one run in the paragraph's
+    direction (right to left when `rtl`): it holds no letter of the other direction, no number
+    inside right-to-left text and no explicit embedding, so every letter resolves to the base level."""
+    splits = _SPLITS_RTL if rtl else _SPLITS_LTR
+    return not any(unicodedata.bidirectional(char) in splits for char in text)
 
 
 def has_rtl(text: str) -> bool:
