@@ -9,18 +9,18 @@ import copy
 import struct
 import threading
 import unicodedata
-from collections.abc import Callable, Sequence
+from bisect import bisect_right
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from io import BytesIO
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple
 
 from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.fonts import SubsetMap, TTFFont
 
-T = TypeVar("T")
 # A TrueType glyph's header: its number of contours and its bounding box (font units).
 _GLYPH_HEADER = struct.Struct(">5h")
 
@@ -32,15 +32,71 @@ FONT_FILES: dict[str, Path] = {"": FONT_DIR / "DejaVuSans.ttf", "B": FONT_DIR / 
 REUSE_PARSED_FONTS = True
 
 
+# Layout tables fpdf2 drops from every embedded subset (harfbuzz shapes from the file itself); the
+# subsetter would still parse them first, to see whether they need compacting (~3 ms a DejaVu face).
+LAYOUT_TABLES = ("GDEF", "GPOS", "GSUB")
+
+
+class GlyphData(ttLib.getTableClass("glyf")):  # type: ignore[misc]
+    """A face's glyph table lent to one document: the glyphs are the face's, read once per process,
+    and those the document keeps are copied before the subsetter renumbers or trims them."""
+
+    glyphs: dict[str, Any]
+
+    def subset_glyphs(self, s: Any) -> bool:
+        """Keep the glyphs the subset needs (fontTools' subsetting), each as this document's copy."""
+        self.glyphs = {name: copy.copy(self.glyphs[name]) for name in s.glyphs if name in self.glyphs}
+        return bool(super().subset_glyphs(s))
+
+
+@dataclass(frozen=True)
+class FaceTables:
+    """The tables of a face every embedded subset starts from, parsed once per process (~20 ms a
+    DejaVu face): glyph order, glyphs, advances, names and character maps. Never changed: each
+    document is lent shallow copies, and the subsetter replaces what it subsets on the copy."""
+
+    glyph_order: tuple[str, ...]
+    glyf: Any
+    hmtx: Any
+    post: Any
+    cmap: Any
+
+    @classmethod
+    def read(cls, raw: bytes) -> FaceTables:
+        """A face's tables, from its file's bytes."""
+        font = ttLib.TTFont(BytesIO(raw), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
+        glyf = GlyphData("glyf")
+        glyf.__dict__.update(font["glyf"].__dict__)
+        for table in font["cmap"].tables:
+            table.ensureDecompiled()
+        return cls(tuple(font.getGlyphOrder()), glyf, font["hmtx"], font["post"], font["cmap"])
+
+    def lend(self, program: ttLib.TTFont) -> None:
+        """Give one document's font program copies of these tables in place of parsing its own."""
+        program.setGlyphOrder(list(self.glyph_order))
+        glyf = copy.copy(self.glyf)
+        glyf.glyphs = dict(self.glyf.glyphs)
+        cmap = copy.copy(self.cmap)
+        cmap.tables = [copy.copy(table) for table in self.cmap.tables]
+        tables = {"glyf": glyf, "hmtx": copy.copy(self.hmtx), "post": copy.copy(self.post), "cmap": cmap}
+        program.tables.update(tables)
+
+
 class EmbeddedProgram(ttLib.TTFont):
     """A face's font program as one document embeds it (fpdf2 subsets it in place on output, then
-    saves it). The glyphs kept are saved as read: fontTools would otherwise decode and encode every
-    one of them again to recompute bounding boxes (~10 ms a face a document). Only the font's own
-    bounding box is set from the glyphs kept, as that recomputation set it: PDF rasterisers read it
-    (poppler places glyphs differently with the whole face's box)."""
+    saves it), started from the face's tables parsed once per process (FaceTables). The glyphs kept
+    are saved as read: fontTools would otherwise decode and encode every one of them again to
+    recompute bounding boxes (~10 ms a face a document). Only the font's own bounding box is set from
+    the glyphs kept, as that recomputation set it: PDF rasterisers read it (poppler places glyphs
+    differently with the whole face's box)."""
 
-    def __init__(self, raw: bytes) -> None:
+    def __init__(self, raw: bytes, tables: FaceTables | None = None) -> None:
         super().__init__(BytesIO(raw), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
+        for tag in LAYOUT_TABLES:
+            if tag in self:
+                del self[tag]
+        if tables is not None:
+            tables.lend(self)
 
     def save(self, file: Any, reorderTables: bool | None = True) -> None:
         """Save the program with the bounding box (font units) of the glyphs it holds."""
@@ -68,74 +124,184 @@ def glyphs_box(glyf: Any) -> tuple[int, int, int, int] | None:
 
 
 def _run_key(text: str, size_pt: float, params: dict[str, Any] | None) -> tuple[Any, ...]:
-    """What harfbuzz's result for a run depends on in one document: its text, size and settings."""
+    """What harfbuzz's result for a run depends on in one face: its text, size and settings."""
     found = params or {}
     features = tuple(sorted((found.get("features") or {}).items()))
     direction, script = found.get("fragment_direction"), found.get("script")
     return (text, size_pt, direction, script, found.get("language"), features)
 
 
-class ShapedFace(TTFFont):
-    """A TrueType face that shapes each run once per document: fpdf2 2.8.9 asks harfbuzz three
-    times for every run it prints (twice for its width, once for its glyphs) and maps the glyphs
-    again for every repeat of a run (a page's footer, a lone vowel mark)."""
+class ShapedGlyph(NamedTuple):
+    """One glyph harfbuzz chose for a run: the face's glyph, the letters it stands for (for copy and
+    search), its advance in the face (PDF glyph space units) and harfbuzz's placement (font units)."""
 
-    __slots__ = ("shaped", "set_runs")
+    glyph_id: int
+    letters: tuple[int, ...]
+    glyph_name: str
+    width: int
+    x_advance: int
+    y_advance: int
+    x_offset: int
+    y_offset: int
+
+    @property
+    def moved(self) -> bool:
+        """True when harfbuzz placed the glyph other than by its own advance (a mark, a kerned pair)."""
+        return bool(self.width != self.x_advance or self.x_offset or self.y_offset or self.y_advance)
+
+
+@dataclass(frozen=True, slots=True)
+class ShapedRun:
+    """A run as harfbuzz shaped it in one face: the same in every document, so kept per process."""
+
+    glyphs: tuple[ShapedGlyph, ...]
+    width_pt: float
+
+
+# Shaped runs kept per process: a handout is mostly the library's sentences, the same for every patient
+# in a language (a few hundred runs a language and style), so the next handout in that language shapes
+# only what is its own (name, notes, dates). Bounded, least recently used first out (~4 kB a run).
+SHAPED_RUNS_KEPT = 4096
+_shaped_runs: OrderedDict[tuple[Any, ...], ShapedRun] = OrderedDict()
+_shaped_runs_lock = threading.Lock()
+
+
+def letters_by_cluster(text: str, clusters: Sequence[int]) -> dict[int, list[int]]:
+    """The letters (code points) of `text` each harfbuzz cluster stands for: a letter belongs to the
+    cluster starting at it, else to the one before it, else (before the first) to the first."""
+    starts = sorted(set(clusters))
+    found: dict[int, list[int]] = {}
+    for index, char in enumerate(text):
+        cluster = starts[max(bisect_right(starts, index) - 1, 0)]
+        found.setdefault(cluster, []).append(ord(char))
+    return found
+
+
+class ShapedFace(TTFFont):
+    """A TrueType face whose runs are shaped once per process (fpdf2 2.8.9 asks harfbuzz three times
+    for every run it prints, twice for its width and once for its glyphs, and maps the glyphs again for
+    every repeat of a run) and mapped into a document's subset once per document."""
+
+    __slots__ = ("face_key", "glyph_names", "advances", "set_runs")
 
     def __init__(self, fpdf: FPDF, path: Path, fontkey: str, style: str) -> None:
         super().__init__(fpdf, path, fontkey, style)
-        self.shaped: dict[tuple[Any, ...], tuple[Sequence[Any], Sequence[Any]]] = {}
+        self.face_key = (str(path), style)
+        self.glyph_names: tuple[str, ...] = tuple(self.ttfont.getGlyphOrder())
+        metrics = self.ttfont["hmtx"].metrics
+        self.advances: tuple[int, ...] = tuple(round(self.scale * metrics[n][0]) for n in self.glyph_names)
         self.set_runs: dict[tuple[Any, ...], Sequence[dict[str, Any]]] = {}
 
-    def perform_harfbuzz_shaping(
+    def shaped_run(self, text: str, font_size_pt: float, params: dict[str, Any] | None) -> ShapedRun:
+        """harfbuzz's glyphs for a run in this face, from the process's earlier shaping if any."""
+        key = (self.face_key, *_run_key(text, font_size_pt, params))
+        with _shaped_runs_lock:
+            found = _shaped_runs.get(key)
+            if found is not None:
+                _shaped_runs.move_to_end(key)
+                return found
+        infos, positions = self.perform_harfbuzz_shaping(text, font_size_pt, params)
+        infos, positions = infos or (), positions or ()  # None: nothing to print
+        letters = letters_by_cluster(text, [int(info.cluster) for info in infos])
+        glyphs = []
+        width_pt = 0.0
+        for info, position in zip(infos, positions, strict=True):
+            glyph_id = int(info.codepoint)
+            name = self.glyph_names[glyph_id] if glyph_id < len(self.glyph_names) else f"glyph{glyph_id:05d}"
+            width = self.advances[glyph_id] if glyph_id < len(self.advances) else 0
+            glyphs.append(
+                ShapedGlyph(
+                    glyph_id,
+                    tuple(letters.pop(int(info.cluster), ())),
+                    name,
+                    width,
+                    position.x_advance,
+                    position.y_advance,
+                    position.x_offset,
+                    position.y_offset,
+                )
+            )
+            # Summed as fpdf2 sums a shaped run's width, so a line breaks where it would.
+            width_pt += round(self.scale * position.x_advance + 0.001) * font_size_pt * 0.001
+        run = ShapedRun(tuple(glyphs), width_pt)
+        with _shaped_runs_lock:
+            _shaped_runs[key] = run
+            while len(_shaped_runs) > SHAPED_RUNS_KEPT:
+                _shaped_runs.popitem(last=False)
+        return run
+
+    def shaped_text_width(
         self, text: str, font_size_pt: float, text_shaping_params: dict[str, Any] | None
-    ) -> tuple[Sequence[Any], Sequence[Any]]:
-        """harfbuzz's glyphs and positions for a run, from the document's earlier call if any."""
-        shape = partial(super().perform_harfbuzz_shaping, text, font_size_pt, text_shaping_params)
-        return _remembered(self.shaped, _run_key(text, font_size_pt, text_shaping_params), shape)
+    ) -> tuple[int, float]:
+        """A run's glyph count and width (points) as harfbuzz shaped it."""
+        run = self.shaped_run(text, font_size_pt, text_shaping_params)
+        return len(run.glyphs), run.width_pt
 
     def shape_text(
         self, text: str, font_size_pt: float, text_shaping_params: dict[str, Any] | None
     ) -> Sequence[dict[str, Any]]:
-        """A run's glyphs as mapped into this document's subset (fpdf2 reads them, never changes
-        them; mapping them again would pick the same subset codes)."""
-        map_run = partial(super().shape_text, text, font_size_pt, text_shaping_params)
-        return _remembered(self.set_runs, _run_key(text, font_size_pt, text_shaping_params), map_run)
+        """A run's glyphs as mapped into this document's subset, once per run a document (fpdf2 reads
+        them, never changes them; mapping them again would pick the same subset codes)."""
+        if not text:
+            return []
+        key = _run_key(text, font_size_pt, text_shaping_params)
+        found = self.set_runs.get(key)
+        if found is None:
+            run = self.shaped_run(text, font_size_pt, text_shaping_params)
+            found = self.set_runs[key] = self._mapped(run)
+        return found
 
-
-def _remembered(cache: dict[tuple[Any, ...], T], key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-    """The document's earlier result for `key`, or `compute()` kept for the next call."""
-    found = cache.get(key)
-    if found is None:
-        found = cache[key] = compute()
-    return found
+    def _mapped(self, run: ShapedRun) -> list[dict[str, Any]]:
+        """A shaped run's glyphs with their codes in this document's subset, as fpdf2 renders them."""
+        mapped = []
+        for glyph in run.glyphs:
+            chosen = self.subset.get_glyph(
+                glyph=glyph.glyph_id,
+                unicode=glyph.letters,
+                glyph_name=glyph.glyph_name,
+                glyph_width=glyph.width,
+            )
+            if chosen is None:
+                continue
+            mapped.append(
+                {
+                    "mapped_char": self.subset.pick_glyph(chosen),
+                    "x_advance": glyph.x_advance,
+                    "y_advance": glyph.y_advance,
+                    "x_offset": glyph.x_offset,
+                    "y_offset": glyph.y_offset,
+                    "force_positioning": glyph.moved,
+                }
+            )
+        return mapped
 
 
 def release_shaping(pdf: FPDF) -> None:
-    """Drop a finished document's shaping results: a document is freed only by Python's cyclic
-    garbage collector (its faces and their subsets refer to each other), and the collection that
-    frees thousands of harfbuzz results lands on whatever runs next (+70 ms on an English render)."""
+    """Drop a finished document's mapped runs: a document is freed only by Python's cyclic garbage
+    collector (its faces and their subsets refer to each other), and the collection that frees
+    thousands of them lands on whatever runs next (+70 ms on an English render)."""
     for font in pdf.fonts.values():
         if isinstance(font, ShapedFace):
-            font.shaped.clear()
             font.set_runs.clear()
 
 
 _font_lock = threading.Lock()
-_font_templates: dict[tuple[str, str, Path], tuple[ShapedFace, bytes]] = {}
+_font_templates: dict[tuple[str, str, Path], tuple[ShapedFace, bytes, FaceTables]] = {}
 
 
 def _font_template(
     style: str, family: str = FONT_FAMILY, path: Path | None = None
-) -> tuple[ShapedFace, bytes]:
-    """A face parsed once per process (the bundled DejaVu by default) and its file's bytes."""
+) -> tuple[ShapedFace, bytes, FaceTables]:
+    """A face parsed once per process (the bundled DejaVu by default), its file's bytes and the
+    tables its embedded subsets start from."""
     path = FONT_FILES[style] if path is None else path
     key = (family, style, path)
     with _font_lock:
         if key not in _font_templates:
             template = ShapedFace(FPDF(), path, f"{family}{style}", style)
             template.ttfont.close()  # every document opens its own copy from the bytes below
-            _font_templates[key] = (template, path.read_bytes())
+            raw = path.read_bytes()
+            _font_templates[key] = (template, raw, FaceTables.read(raw))
         return _font_templates[key]
 
 
@@ -144,19 +310,19 @@ def add_face(pdf: FPDF, family: str, style: str, path: Path) -> None:
     if not REUSE_PARSED_FONTS:
         pdf.add_font(family, style, path)
         return
-    template, raw = _font_template(style, family, path)
+    template, raw, tables = _font_template(style, family, path)
     font = copy.copy(template)
     # What one document changes is made fresh: its number, its glyph subset and the font
     # program (fpdf2 subsets it in place on output), the descriptor it numbers on output, and
     # the harfbuzz font (fpdf2 sets its size on every shaping call) and the runs it shaped.
     font.i = len(pdf.fonts) + 1
-    font.ttfont = EmbeddedProgram(raw)
+    font.ttfont = EmbeddedProgram(raw, tables)
     font.desc = copy.copy(template.desc)
     font.missing_glyphs = []
     font.biggest_size_pt = 0
     font.subset = SubsetMap(font)
     font._hbfont = None
-    font.shaped, font.set_runs = {}, {}
+    font.set_runs = {}
     pdf.fonts[f"{family}{style}"] = font
 
 

@@ -13,9 +13,9 @@ import pytest
 
 from dashboard.config import Settings
 from dashboard.plan import PLACEHOLDERS, Plan
-from reports import i18n
+from reports import i18n, typefaces
 from reports.handout import render, render_checked
-from tests.integration.test_handout_pdf import CREATED, LIBRARY, full_plan, poppler
+from tests.integration.test_handout_pdf import CREATED, LIBRARY, assert_same_to_a_reader, full_plan, poppler
 
 VALUES = {name: getattr(Settings(), name) for name in PLACEHOLDERS}
 # A name in each language's own script (and one mixed), to come back whole.
@@ -186,3 +186,17 @@ def test_numbers_and_bullets_set_without_shaping_look_as_shaped_and_shaping_resu
         poppler("pdftoppm", "-png", "-r", "150", "-f", "1", "-l", "1", str(path), str(tmp_path / name))
         pages.append(Image.open(next(tmp_path.glob(f"{name}*.png"))).convert("RGB"))
     assert ImageChops.difference(*pages).getbbox() is None
+
+
+@pytest.mark.parametrize("language", ["ar", "bn", "ur"])
+def test_faces_parsed_once_and_runs_shaped_once_print_what_fresh_faces_print(
+    language: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Bilingual, so both the script face and DejaVu are shaped; rendered twice so the second handout
+    # takes every run from the process's shaped runs.
+    english, plan = translated(language, NAMES[language])
+    options = {"creation_date": CREATED, "language": language, "bilingual_with": english, "review_note": True}
+    render(plan, **options)
+    reused = render(plan, **options)
+    monkeypatch.setattr(typefaces, "REUSE_PARSED_FONTS", False)
+    assert_same_to_a_reader(reused, render(plan, **options), tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from io import BytesIO
 from pathlib import Path
 
@@ -12,15 +13,17 @@ from fpdf.bidi import BidiParagraph
 from fpdf.enums import TextDirection
 from fpdf.fonts import TTFFont
 
-from reports import i18n
+from reports import i18n, typefaces
 from reports.typefaces import (
     FONT_FILES,
     SCRIPTS,
     EmbeddedProgram,
+    FaceTables,
     ShapedFace,
     add_face,
     add_fallback_fonts,
     has_rtl,
+    letters_by_cluster,
     one_direction,
     release_shaping,
     script_for,
@@ -63,39 +66,81 @@ def test_two_documents_share_a_parsed_face_but_not_its_subset_or_font_program() 
     assert one.hbfont is not two.hbfont
 
 
-def test_a_shaped_run_is_shaped_once_however_often_fpdf2_measures_it(
+def _shaped_document(language: str) -> FPDF:
+    script = script_for(language)
+    assert script is not None
+    pdf = FPDF()
+    add_face(pdf, script.family, "", script.files[""])
+    pdf.add_page()
+    pdf.set_font(script.family, "", 12)
+    direction = "rtl" if script.rtl else "ltr"
+    pdf.set_text_shaping(
+        use_shaping_engine=True, direction=direction, script=script.harfbuzz_script, language=language
+    )
+    return pdf
+
+
+def test_a_shaped_run_is_shaped_once_a_process_however_often_documents_print_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    script = script_for("ar")
-    assert script is not None
-    pdf = FPDF()
-    add_face(pdf, script.family, "", script.files[""])
-    pdf.add_page()
-    pdf.set_font(script.family, "", 12)
-    pdf.set_text_shaping(use_shaping_engine=True, direction="rtl", script="arab", language="ar")
+    monkeypatch.setattr(typefaces, "_shaped_runs", OrderedDict())
     calls = []
     shape = fonts.hb.shape
-    monkeypatch.setattr(fonts.hb, "shape", lambda *args: calls.append(args) or shape(*args))
+    monkeypatch.setattr(fonts.hb, "shape", lambda *args: calls.append(args) or shape(*args))  # type: ignore[func-returns-value]
     for _ in range(2):
-        pdf.cell(60, 8, "سلام عليكم", new_x="LMARGIN", new_y="NEXT")
+        pdf = _shaped_document("ar")
+        for _ in range(2):
+            pdf.cell(60, 8, "سلام عليكم", new_x="LMARGIN", new_y="NEXT")
+        assert "سلام" in pdf_text(bytes(pdf.output()))
     assert len(calls) == 1  # fpdf2 alone asks harfbuzz three times a cell
-    assert "سلام" in pdf_text(bytes(pdf.output()))
 
 
-def test_a_finished_document_lets_go_of_its_shaping_results() -> None:
-    script = script_for("bn")
-    assert script is not None
-    pdf = FPDF()
-    add_face(pdf, script.family, "", script.files[""])
-    pdf.add_page()
-    pdf.set_font(script.family, "", 12)
-    pdf.set_text_shaping(use_shaping_engine=True, direction="ltr", script="beng", language="bn")
+def test_the_shaped_runs_a_process_keeps_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(typefaces, "_shaped_runs", OrderedDict())
+    monkeypatch.setattr(typefaces, "SHAPED_RUNS_KEPT", 3)
+    pdf = _shaped_document("bn")
+    for count in range(1, 6):
+        pdf.cell(60, 8, "রহিম " * count, new_x="LMARGIN", new_y="NEXT")
+    assert len(typefaces._shaped_runs) == 3
+
+
+@pytest.mark.parametrize("language", ["ar", "bn"])
+def test_a_remembered_run_measures_and_maps_as_fpdf2_would_shape_it(language: str) -> None:
+    found = i18n.catalogue(language)
+    assert found is not None
+    lines = [text for text in found.messages.values() if text][:60]
+    ours, theirs = _shaped_document(language), _shaped_document(language)
+    face, plain = ours.fonts[ours.font_family], theirs.fonts[theirs.font_family]
+    assert isinstance(face, ShapedFace) and isinstance(plain, ShapedFace)
+    params = ours.text_shaping
+    for line in lines:
+        assert face.shaped_text_width(line, 12, params) == TTFFont.shaped_text_width(plain, line, 12, params)
+        assert face.shape_text(line, 12, params) == TTFFont.shape_text(plain, line, 12, params), line
+
+
+@pytest.mark.parametrize(
+    ("text", "clusters", "letters"),
+    [
+        ("abc", [0, 1, 2], {0: [97], 1: [98], 2: [99]}),
+        ("ffi", [0], {0: [102, 102, 105]}),  # a ligature stands for all its letters
+        ("ab", [1, 0], {0: [97], 1: [98]}),  # right to left: glyphs in visual order
+        ("xab", [1, 2], {1: [120, 97], 2: [98]}),  # a letter before the first cluster joins it
+    ],
+)
+def test_each_letter_belongs_to_the_cluster_it_starts_or_falls_in(
+    text: str, clusters: list[int], letters: dict[int, list[int]]
+) -> None:
+    assert letters_by_cluster(text, clusters) == letters
+
+
+def test_a_finished_document_lets_go_of_its_mapped_runs() -> None:
+    pdf = _shaped_document("bn")
     pdf.cell(60, 8, "রহিম উদ্দিন")
-    face = pdf.fonts[script.family]
+    face = pdf.fonts[pdf.font_family]
     assert isinstance(face, ShapedFace)
-    assert face.shaped and face.set_runs
+    assert face.set_runs
     release_shaping(pdf)
-    assert not face.shaped and not face.set_runs
+    assert not face.set_runs
 
 
 def _bidi_runs(text: str, rtl: bool) -> tuple[tuple[str, TextDirection], ...]:
@@ -172,7 +217,7 @@ def test_an_embedded_subset_keeps_the_glyphs_as_read_and_the_box_fonttools_would
     path, text = FACES[face]
     assert text
     raw = Path(path).read_bytes()
-    ours = _subset(EmbeddedProgram(raw), text)
+    ours = _subset(EmbeddedProgram(raw, FaceTables.read(raw)), text)
     recomputed = _subset(ttLib.TTFont(BytesIO(raw), recalcTimestamp=False), text)
     assert ours.getGlyphOrder() == recomputed.getGlyphOrder()
     for name in ours.getGlyphOrder():
@@ -181,3 +226,21 @@ def test_an_embedded_subset_keeps_the_glyphs_as_read_and_the_box_fonttools_would
     sides = ("xMin", "yMin", "xMax", "yMax")
     box = [getattr(ours["head"], side) for side in sides]
     assert box == [getattr(recomputed["head"], side) for side in sides]
+
+
+@pytest.mark.parametrize("face", sorted(FACES))
+def test_a_subset_from_the_tables_read_once_is_the_subset_read_afresh_every_time(face: str) -> None:
+    path, text = FACES[face]
+    raw = Path(path).read_bytes()
+    tables = FaceTables.read(raw)
+    order = tables.glyph_order
+    # Composite glyphs (accented letters, marks) are renumbered by the subsetter: each document's own.
+    for names in (text, text[::-1] + "ÀÉÎÕÜ", text):
+        assert _saved(EmbeddedProgram(raw, tables), names) == _saved(EmbeddedProgram(raw), names)
+    assert len(order) == len(EmbeddedProgram(raw).getGlyphOrder())
+
+
+def _saved(program: ttLib.TTFont, text: str) -> bytes:
+    saved = BytesIO()
+    _subset(program, text).save(saved)
+    return saved.getvalue()
