@@ -39,6 +39,7 @@ from reports.typefaces import (
     has_rtl,
     one_direction,
     script_for,
+    script_runs,
 )
 
 # Lines break at white space except a no-break space (a phone number is printed with them, so it is never
@@ -184,7 +185,18 @@ class HandoutPage(ClinicDocument):
         # What fpdf2 sets for its single run, and the emphasis it starts the run with.
         shaping["paragraph_direction"] = shaping["fragment_direction"] = direction
         emphasis = ("B" in self.font_style, "I" in self.font_style, self.strikethrough, self.underline)
+        if not markdown and self._in_face(text):
+            # fpdf2's letter-by-letter split (~20 ms a shaped handout) would cut the line by script only.
+            self._markdown_emphasis = emphasis
+            return tuple(
+                Fragment(list(run), self._get_current_graphics_state(), self.k) for run in script_runs(text)
+            )
         return tuple(self._preload_font_styles(text, markdown, _initial_emphasis=emphasis))
+
+    def _in_face(self, text: str) -> bool:
+        """True when the current face draws every letter of the text (no fallback face is needed)."""
+        cmap = self.current_font.cmap if isinstance(self.current_font, TTFFont) else None
+        return cmap is not None and all(ord(char) in cmap or char == "\n" for char in text)
 
     def t(self, english: str, **values: str) -> str:
         """A piece of page furniture in the handout's language, with its values filled in."""

@@ -13,6 +13,7 @@ from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -20,6 +21,7 @@ from typing import Any, NamedTuple
 from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.fonts import SubsetMap, TTFFont
+from fpdf.unicode_script import UnicodeScript, get_unicode_script
 
 # A TrueType glyph's header: its number of contours and its bounding box (font units).
 _GLYPH_HEADER = struct.Struct(">5h")
@@ -45,8 +47,15 @@ class GlyphData(ttLib.getTableClass("glyf")):  # type: ignore[misc]
 
     def subset_glyphs(self, s: Any) -> bool:
         """Keep the glyphs the subset needs (fontTools' subsetting), each as this document's copy."""
-        self.glyphs = {name: copy.copy(self.glyphs[name]) for name in s.glyphs if name in self.glyphs}
+        self.glyphs = {name: _copied(self.glyphs[name]) for name in s.glyphs if name in self.glyphs}
         return bool(super().subset_glyphs(s))
+
+
+def _copied(glyph: Any) -> Any:
+    """A shallow copy of a glyph (its outline data, read or decoded), without copy.copy's detour."""
+    twin = object.__new__(type(glyph))
+    twin.__dict__.update(glyph.__dict__)
+    return twin
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,8 @@ class EmbeddedProgram(ttLib.TTFont):
 
     def __init__(self, raw: bytes, tables: FaceTables | None = None) -> None:
         super().__init__(BytesIO(raw), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
+        if "GPOS" in self and "kern" in self:
+            del self["kern"]  # as the subsetter drops it beside a GPOS table (its legacy_kern off)
         for tag in LAYOUT_TABLES:
             if tag in self:
                 del self[tag]
@@ -182,7 +193,7 @@ class ShapedFace(TTFFont):
     for every run it prints, twice for its width and once for its glyphs, and maps the glyphs again for
     every repeat of a run) and mapped into a document's subset once per document."""
 
-    __slots__ = ("face_key", "glyph_names", "advances", "set_runs")
+    __slots__ = ("face_key", "glyph_names", "advances", "set_runs", "set_glyphs")
 
     def __init__(self, fpdf: FPDF, path: Path, fontkey: str, style: str) -> None:
         super().__init__(fpdf, path, fontkey, style)
@@ -191,6 +202,7 @@ class ShapedFace(TTFFont):
         metrics = self.ttfont["hmtx"].metrics
         self.advances: tuple[int, ...] = tuple(round(self.scale * metrics[n][0]) for n in self.glyph_names)
         self.set_runs: dict[tuple[Any, ...], Sequence[dict[str, Any]]] = {}
+        self.set_glyphs: dict[ShapedGlyph, dict[str, Any]] = {}
 
     def shaped_run(self, text: str, font_size_pt: float, params: dict[str, Any] | None) -> ShapedRun:
         """harfbuzz's glyphs for a run in this face, from the process's earlier shaping if any."""
@@ -252,28 +264,32 @@ class ShapedFace(TTFFont):
         return found
 
     def _mapped(self, run: ShapedRun) -> list[dict[str, Any]]:
-        """A shaped run's glyphs with their codes in this document's subset, as fpdf2 renders them."""
+        """A shaped run's glyphs with their codes in this document's subset, as fpdf2 renders them
+        (one entry per glyph and placement a document: fpdf2 only reads them)."""
         mapped = []
         for glyph in run.glyphs:
-            chosen = self.subset.get_glyph(
-                glyph=glyph.glyph_id,
-                unicode=glyph.letters,
-                glyph_name=glyph.glyph_name,
-                glyph_width=glyph.width,
-            )
-            if chosen is None:
-                continue
-            mapped.append(
-                {
-                    "mapped_char": self.subset.pick_glyph(chosen),
-                    "x_advance": glyph.x_advance,
-                    "y_advance": glyph.y_advance,
-                    "x_offset": glyph.x_offset,
-                    "y_offset": glyph.y_offset,
-                    "force_positioning": glyph.moved,
-                }
-            )
+            entry = self.set_glyphs.get(glyph)
+            if entry is None:
+                entry = self.set_glyphs[glyph] = self._map_glyph(glyph)
+            if entry:
+                mapped.append(entry)
         return mapped
+
+    def _map_glyph(self, glyph: ShapedGlyph) -> dict[str, Any]:
+        """One glyph added to this document's subset; empty when fpdf2 leaves it out."""
+        chosen = self.subset.get_glyph(
+            glyph=glyph.glyph_id, unicode=glyph.letters, glyph_name=glyph.glyph_name, glyph_width=glyph.width
+        )
+        if chosen is None:
+            return {}
+        return {
+            "mapped_char": self.subset.pick_glyph(chosen),
+            "x_advance": glyph.x_advance,
+            "y_advance": glyph.y_advance,
+            "x_offset": glyph.x_offset,
+            "y_offset": glyph.y_offset,
+            "force_positioning": glyph.moved,
+        }
 
 
 def release_shaping(pdf: FPDF) -> None:
@@ -283,6 +299,7 @@ def release_shaping(pdf: FPDF) -> None:
     for font in pdf.fonts.values():
         if isinstance(font, ShapedFace):
             font.set_runs.clear()
+            font.set_glyphs.clear()
 
 
 _font_lock = threading.Lock()
@@ -322,7 +339,7 @@ def add_face(pdf: FPDF, family: str, style: str, path: Path) -> None:
     font.biggest_size_pt = 0
     font.subset = SubsetMap(font)
     font._hbfont = None
-    font.set_runs = {}
+    font.set_runs, font.set_glyphs = {}, {}
     pdf.fonts[f"{family}{style}"] = font
 
 
@@ -424,6 +441,34 @@ def one_direction(text: str, rtl: bool) -> bool:
     inside right-to-left text and no explicit embedding, so every letter resolves to the base level."""
     splits = _SPLITS_RTL if rtl else _SPLITS_LTR
     return not any(unicodedata.bidirectional(char) in splits for char in text)
+
+
+@cache
+def _script_of(char: str) -> UnicodeScript:
+    """fpdf2's script of a letter (its table is searched from the start for every letter)."""
+    return get_unicode_script(char)
+
+
+_SCRIPTLESS = frozenset({UnicodeScript.COMMON, UnicodeScript.UNKNOWN})
+
+
+def script_runs(text: str) -> list[str]:
+    """The line cut where fpdf2 2.8.9 cuts it by script: before a letter of another script than the
+    run's (a combining mark is a script of its own there), spaces, digits and punctuation joining the
+    run they fall in."""
+    runs: list[str] = []
+    start = 0
+    current = None
+    for index, char in enumerate(text):
+        script = _script_of(char)
+        if script in _SCRIPTLESS or script == current:
+            continue
+        if current is not None and index > start:
+            runs.append(text[start:index])
+            start = index
+        current = script
+    runs.append(text[start:])
+    return runs
 
 
 def has_rtl(text: str) -> bool:
