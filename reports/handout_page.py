@@ -36,6 +36,7 @@ from reports.typefaces import (
     RTL_FAMILY,
     RTL_FONT_FILES,
     add_face,
+    direction_runs,
     has_rtl,
     one_direction,
     script_for,
@@ -170,28 +171,36 @@ class HandoutPage(ClinicDocument):
         return bool(super().cell(*args, **kwargs))
 
     def _preload_bidirectional_text(self, text: str, markdown: bool) -> Sequence[Fragment]:
-        """fpdf2's split of a line into runs of one direction, skipped for a line the Unicode
-        bidirectional algorithm would return whole in the paragraph's direction (one_direction): in
-        fpdf2 2.8.9 that pass costs about as much as shaping the line (~45 ms a shaped handout)."""
+        """fpdf2's split of a line into runs of one direction and then of one face and script, done
+        the quicker way where the result is the same: the bidirectional algorithm skipped for a line
+        it would return whole (one_direction) and kept per process for the rest (direction_runs), and
+        fpdf2's letter-by-letter pass skipped for a run the current face draws whole (script_runs).
+        In fpdf2 2.8.9 these passes cost about as much as shaping the lines (~45 ms a shaped handout)."""
         shaping = self.text_shaping
         direction = shaping["direction"] if shaping else None
         if (
             shaping is None
             or direction not in (TextDirection.LTR, TextDirection.RTL)
             or self.str_alias_nb_pages in text
-            or not one_direction(text, rtl=direction == TextDirection.RTL)
         ):
             return super()._preload_bidirectional_text(text, markdown)
-        # What fpdf2 sets for its single run, and the emphasis it starts the run with.
-        shaping["paragraph_direction"] = shaping["fragment_direction"] = direction
+        shaping["paragraph_direction"] = direction
+        if one_direction(text, rtl=direction == TextDirection.RTL):
+            runs: Sequence[tuple[str, TextDirection]] = ((text, direction),)
+        else:
+            runs = direction_runs(text, direction)
         emphasis = ("B" in self.font_style, "I" in self.font_style, self.strikethrough, self.underline)
-        if not markdown and self._in_face(text):
-            # fpdf2's letter-by-letter split (~20 ms a shaped handout) would cut the line by script only.
-            self._markdown_emphasis = emphasis
-            return tuple(
-                Fragment(list(run), self._get_current_graphics_state(), self.k) for run in script_runs(text)
-            )
-        return tuple(self._preload_font_styles(text, markdown, _initial_emphasis=emphasis))
+        fragments: list[Fragment] = []
+        for run, run_direction in runs:
+            shaping["fragment_direction"] = run_direction
+            if not markdown and self._in_face(run):
+                self._markdown_emphasis = emphasis
+                state = self._get_current_graphics_state
+                fragments.extend(Fragment(list(part), state(), self.k) for part in script_runs(run))
+            else:
+                fragments.extend(self._preload_font_styles(run, markdown, _initial_emphasis=emphasis))
+                emphasis = getattr(self, "_markdown_emphasis", emphasis)
+        return tuple(fragments)
 
     def _in_face(self, text: str) -> bool:
         """True when the current face draws every letter of the text (no fallback face is needed)."""

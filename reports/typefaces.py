@@ -13,13 +13,15 @@ from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from fontTools import ttLib
 from fpdf import FPDF
+from fpdf.bidi import BidiParagraph
+from fpdf.enums import TextDirection
 from fpdf.fonts import SubsetMap, TTFFont
 from fpdf.unicode_script import UnicodeScript, get_unicode_script
 
@@ -469,6 +471,15 @@ def script_runs(text: str) -> list[str]:
         current = script
     runs.append(text[start:])
     return runs
+
+
+@lru_cache(maxsize=4096)
+def direction_runs(text: str, direction: TextDirection) -> tuple[tuple[str, TextDirection], ...]:
+    """A line's runs of one direction by the Unicode bidirectional algorithm (fpdf2's), in a paragraph
+    of `direction`; the same in every document, so kept per process (the lines of a handout's
+    library, a few thousand at most)."""
+    paragraph = BidiParagraph(text=text, base_direction=direction, preserve_bn_chars=True)
+    return tuple(paragraph.get_bidi_fragments())
 
 
 def has_rtl(text: str) -> bool:

@@ -47,7 +47,8 @@ def test_the_cache_is_keyed_by_size_seed_generator_version_and_schema(
 def test_every_in_process_measure_reports_once(results: list[bench.Result]) -> None:
     names = [r.measure for r in results]
     pages = ("caseload", "progress", "visit", "patients", "sidebar", "outcomes")
-    for key in (*pages, "record_visit", "screening", "rescreen", "handout", "fhir", "export", "import"):
+    handouts = ("handout", "handout_ar", "handout_bn", "handout_ar_bilingual", "handout_bn_bilingual")
+    for key in (*pages, "record_visit", "screening", "rescreen", *handouts, "fhir", "export", "import"):
         assert bench.MEASURES[key] in names
     assert len(names) == len(set(names))
 
