@@ -39,8 +39,8 @@ from reports.typefaces import (
     direction_runs,
     has_rtl,
     one_direction,
+    run_script,
     script_for,
-    script_runs,
 )
 
 # Lines break at white space except a no-break space (a phone number is printed with them, so it is never
@@ -171,17 +171,19 @@ class HandoutPage(ClinicDocument):
         return bool(super().cell(*args, **kwargs))
 
     def _preload_bidirectional_text(self, text: str, markdown: bool) -> Sequence[Fragment]:
-        """fpdf2's split of a line into runs of one direction and then of one face and script, done
-        the quicker way where the result is the same: the bidirectional algorithm skipped for a line
-        it would return whole (one_direction) and kept per process for the rest (direction_runs), and
-        fpdf2's letter-by-letter pass skipped for a run the current face draws whole (script_runs).
-        In fpdf2 2.8.9 these passes cost about as much as shaping the lines (~45 ms a shaped handout)."""
+        """A shaped line split into runs of one direction, then of one face and script, as fpdf2
+        splits it but for combining marks, which stay in the run of their letter (run_script). The
+        bidirectional algorithm is skipped for a line it would return whole (one_direction) and its
+        result kept per process for the rest (direction_runs); fpdf2 2.8.9 spends about as long on
+        these passes as on shaping the lines (~45 ms a shaped handout)."""
         shaping = self.text_shaping
         direction = shaping["direction"] if shaping else None
         if (
             shaping is None
+            or markdown
             or direction not in (TextDirection.LTR, TextDirection.RTL)
             or self.str_alias_nb_pages in text
+            or not isinstance(self.current_font, TTFFont)
         ):
             return super()._preload_bidirectional_text(text, markdown)
         shaping["paragraph_direction"] = direction
@@ -193,19 +195,47 @@ class HandoutPage(ClinicDocument):
         fragments: list[Fragment] = []
         for run, run_direction in runs:
             shaping["fragment_direction"] = run_direction
-            if not markdown and self._in_face(run):
-                self._markdown_emphasis = emphasis
-                state = self._get_current_graphics_state
-                fragments.extend(Fragment(list(part), state(), self.k) for part in script_runs(run))
-            else:
-                fragments.extend(self._preload_font_styles(run, markdown, _initial_emphasis=emphasis))
-                emphasis = getattr(self, "_markdown_emphasis", emphasis)
+            fragments.extend(self._face_runs(run, emphasis))
+        self._markdown_emphasis = emphasis
         return tuple(fragments)
 
-    def _in_face(self, text: str) -> bool:
-        """True when the current face draws every letter of the text (no fallback face is needed)."""
-        cmap = self.current_font.cmap if isinstance(self.current_font, TTFFont) else None
-        return cmap is not None and all(ord(char) in cmap or char == "\n" for char in text)
+    def _face_runs(self, text: str, emphasis: tuple[bool, bool, bool, bool]) -> list[Fragment]:
+        """Text of one direction cut where its face changes (a letter the current face lacks is set
+        in the first fallback face that has it) or its script does, each piece with its state."""
+        assert isinstance(self.current_font, TTFFont)
+        cmap = self.current_font.cmap
+        style = ("B" if emphasis[0] else "") + ("I" if emphasis[1] else "")
+        fragments: list[Fragment] = []
+        letters: list[str] = []
+        fallback: str | None = None
+        script = None
+
+        def cut() -> None:
+            nonlocal letters, fallback, script
+            state = self._get_current_graphics_state()
+            state.font_style, state.strikethrough, state.underline = style, emphasis[2], emphasis[3]
+            if fallback:
+                state.font_family = fallback.replace("B", "").replace("I", "")
+                state.font_style = "".join(c for c in fallback if c in "BI")
+                state.current_font = self.fonts[fallback]
+                fallback = script = None
+            fragments.append(Fragment(letters, state, self.k))
+            letters = []
+
+        for char in text:
+            found = run_script(char)
+            if found is not None and found != script:
+                if letters and script is not None:
+                    cut()
+                script = found
+            face = self.get_fallback_font(char, style) if char != "\n" and ord(char) not in cmap else None
+            if face != fallback and letters:
+                cut()
+            fallback = face
+            letters.append(char)
+        if letters:
+            cut()
+        return fragments
 
     def t(self, english: str, **values: str) -> str:
         """A piece of page furniture in the handout's language, with its values filled in."""

@@ -445,32 +445,18 @@ def one_direction(text: str, rtl: bool) -> bool:
     return not any(unicodedata.bidirectional(char) in splits for char in text)
 
 
+# Letters that take the script of the run they fall in: spaces, digits and punctuation, and the
+# combining marks (Arabic vowel marks and tanween, Bengali's zero-width joiners) of Unicode's Inherited
+# script (UAX #24). fpdf2 2.8.9 starts a run at an Inherited mark, so the letters either side are
+# shaped apart and Arabic letters lose their joining ("شيئًا" printed as "شيئ ًا").
+_SCRIPTLESS = frozenset({UnicodeScript.COMMON, UnicodeScript.UNKNOWN, UnicodeScript.INHERITED})
+
+
 @cache
-def _script_of(char: str) -> UnicodeScript:
-    """fpdf2's script of a letter (its table is searched from the start for every letter)."""
-    return get_unicode_script(char)
-
-
-_SCRIPTLESS = frozenset({UnicodeScript.COMMON, UnicodeScript.UNKNOWN})
-
-
-def script_runs(text: str) -> list[str]:
-    """The line cut where fpdf2 2.8.9 cuts it by script: before a letter of another script than the
-    run's (a combining mark is a script of its own there), spaces, digits and punctuation joining the
-    run they fall in."""
-    runs: list[str] = []
-    start = 0
-    current = None
-    for index, char in enumerate(text):
-        script = _script_of(char)
-        if script in _SCRIPTLESS or script == current:
-            continue
-        if current is not None and index > start:
-            runs.append(text[start:index])
-            start = index
-        current = script
-    runs.append(text[start:])
-    return runs
+def run_script(char: str) -> UnicodeScript | None:
+    """The script a letter starts or continues a run of; None for one that joins whatever run it is in."""
+    script = get_unicode_script(char)
+    return None if script in _SCRIPTLESS else script
 
 
 @lru_cache(maxsize=4096)

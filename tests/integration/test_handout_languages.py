@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fpdf import fpdf as fpdf_module
+from fpdf.unicode_script import UnicodeScript, get_unicode_script
 
 from dashboard.config import Settings
 from dashboard.plan import PLACEHOLDERS, Plan
@@ -221,29 +223,63 @@ def _runs(fragments: Any) -> list[tuple[str, str, float, dict[str, Any]]]:
     ]
 
 
-@pytest.mark.parametrize("language", ["ar", "bn", "ur"])
-@pytest.mark.parametrize("style", ["", "B"])
-def test_a_line_is_cut_into_the_runs_fpdf2_would_cut_it_into(language: str, style: str) -> None:
-    # Every sentence of the catalogue, a few words of each, the patient's name and the page furniture:
-    # the handout's own split (skipping fpdf2's passes where they would change nothing) gives the
-    # same runs, faces, emphasis and shaping settings as fpdf2's.
-    from fpdf import FPDF
-
+def _handout_pages(language: str, style: str = "") -> tuple[Any, Any]:
     from reports.handout import print_settings
     from reports.handout_page import HandoutPage
 
     _, plan = translated(language, NAMES[language])
+    pages = tuple(HandoutPage(plan, print_settings(False), language=language) for _ in range(2))
+    for pdf in pages:
+        pdf.add_page()
+        pdf.set_font(pdf.family, style, 11)
+    return pages
+
+
+def _marks_keep_their_letters(char: str) -> Any:
+    script = get_unicode_script(char)
+    return UnicodeScript.COMMON if script == UnicodeScript.INHERITED else script
+
+
+@pytest.mark.parametrize("language", ["ar", "bn", "ur"])
+@pytest.mark.parametrize("style", ["", "B"])
+def test_a_line_is_cut_into_the_runs_fpdf2_would_cut_it_into_marks_kept_with_their_letters(
+    language: str, style: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every sentence of the catalogue, a few words of each, the patient's name beside Latin letters
+    # (a fallback face) and the page furniture: the handout's own split gives the runs, faces, emphasis
+    # and shaping settings fpdf2's gives once its script rule lets a combining mark join its run.
+    from fpdf import FPDF
+
     found = i18n.catalogue(language)
     assert found is not None
     lines = [text for text in found.messages.values() if text]
     lines += [" ".join(text.split()[i : i + 4]) for text in lines for i in range(0, len(text.split()), 4)]
-    lines += [NAMES[language], f"{NAMES[language]} Zoë 12", "1 2 3", "‎Stride‎ 0123 456 789"]
-    ours, theirs = (HandoutPage(plan, print_settings(False), language=language) for _ in range(2))
-    for pdf in (ours, theirs):
-        pdf.add_page()
-        pdf.set_font(pdf.family, style, 11)
+    lines += [NAMES[language], f"{NAMES[language]} Zoë 12", "1 2 3", "‎Stride‎ 0123 456 789", "Zoë"]
+    ours, theirs = _handout_pages(language, style)
+    monkeypatch.setattr(fpdf_module, "get_unicode_script", _marks_keep_their_letters)
     for line in lines:
         mine = _runs(ours._preload_bidirectional_text(line, False))
         fpdf2 = _runs(FPDF._preload_bidirectional_text(theirs, line, False))
         assert mine == fpdf2, line
         assert ours.text_shaping == theirs.text_shaping, line
+
+
+def test_a_vowel_mark_is_shaped_with_the_letters_around_it_so_they_stay_joined() -> None:
+    # fpdf2 alone shapes "شيئًا" as "شيئ" + "ًا": the yeh takes its final form, cut off from the alif.
+    from fpdf import FPDF
+
+    word, unmarked = "شيئًا", "شيئا"
+    ours, theirs = _handout_pages("ar")
+    split = ["".join(f.characters) for f in FPDF._preload_bidirectional_text(theirs, word, False)]
+    assert split == ["شيئ", "ً", "ا"]
+    assert ["".join(f.characters) for f in ours._preload_bidirectional_text(word, False)] == [word]
+    face = ours.fonts[ours.family]
+    assert isinstance(face, typefaces.ShapedFace)
+
+    def letters(text: str) -> list[str]:
+        run = face.shaped_run(text, 11, ours.text_shaping)
+        return [glyph.glyph_name for glyph in run.glyphs if glyph.x_advance]  # marks take no room
+
+    # Every letter in the form it takes in the word without its mark; fpdf2's split changes the yeh's.
+    assert letters(word) == letters(unmarked)
+    assert sorted(name for part in split for name in letters(part)) != sorted(letters(unmarked))
