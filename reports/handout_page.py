@@ -134,6 +134,10 @@ class HandoutPage(ClinicDocument):
                     add_face(self, self.script.family, face, path)
             self.family = self.script.family
             self.rtl = self.script.rtl
+            if self.rtl:
+                # The page count's reserved width lies at the line's left end: the number keeps to its
+                # right edge, beside the word before it, instead of leaving a gap there.
+                self.alias_nb_pages(align="R")
             # Latin letters and digits (a name, a phone number) come from DejaVu.
             self.set_fallback_fonts([FONT_FAMILY, *self.fallback_names], exact_match=False)
             self.set_text_shaping(

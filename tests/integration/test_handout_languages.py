@@ -283,3 +283,26 @@ def test_a_vowel_mark_is_shaped_with_the_letters_around_it_so_they_stay_joined()
     # Every letter in the form it takes in the word without its mark; fpdf2's split changes the yeh's.
     assert letters(word) == letters(unmarked)
     assert sorted(name for part in split for name in letters(part)) != sorted(letters(unmarked))
+
+
+@pytest.mark.parametrize("language", ["ar", "ur"])
+def test_the_page_count_of_a_right_to_left_footer_sits_one_space_from_the_word_before_it(
+    language: str, tmp_path: Path
+) -> None:
+    # The count is set after the last page, in a width kept for three digits: it keeps to that width's
+    # right edge, beside the word before it (fpdf2's default left edge left a two-digit gap there).
+    english, plan = translated(language, NAMES[language])
+    path = tmp_path / "footer.pdf"
+    path.write_bytes(
+        render(plan, creation_date=CREATED, language=language, bilingual_with=english, review_note=True)
+    )
+    words = re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)"[^>]*>([^<]+)</word>',
+        poppler("pdftotext", "-bbox", "-f", "1", "-l", "1", str(path), "-"),
+    )
+    last_line = max(float(y) for _, y, _, _ in words)
+    footer = sorted((float(x0), float(x1), text) for x0, y, x1, text in words if float(y) == last_line)
+    # Left to right on the page: the count, the word before it, this page's number, "Page".
+    (_, count_end, count), (before_start, before_end, _), (number_start, _, number) = footer[:3]
+    assert count.isdigit() and number == "1"
+    assert before_start - count_end == pytest.approx(number_start - before_end, abs=0.5)
