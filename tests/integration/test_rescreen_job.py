@@ -238,9 +238,15 @@ def test_a_worker_killed_halfway_loses_nothing_and_the_next_job_does_only_the_re
         screenings_before = tx.conn.execute(sa.select(sa.func.count()).select_from(t.screenings)).scalar()
     url = store.engine.url.render_as_string(hide_password=False)
     worker = launch(url, start(store, lease_s=5.0), lease_s=5.0, chunk_patients=2)
+    # The worker runs only in 10 ms steps the test allows (SIGSTOP between them), so it is killed
+    # halfway however busy the machine: polling a free worker missed it on a loaded CI machine.
     deadline = time.monotonic() + 120
-    while (job(store).done < 20) and time.monotonic() < deadline and worker.poll() is None:
-        time.sleep(0.005)
+    while worker.poll() is None and time.monotonic() < deadline:
+        os.kill(worker.pid, signal.SIGSTOP)
+        if job(store).done >= 20:
+            break
+        os.kill(worker.pid, signal.SIGCONT)
+        time.sleep(0.01)
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait(timeout=30)
     halfway = job(store)
