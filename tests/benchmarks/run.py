@@ -213,42 +213,27 @@ class Result:
 
 def time_runs(fn: Callable[[], object], reps: Reps) -> tuple[list[float], list[float]]:
     """Wall-clock (perf_counter) and process CPU milliseconds of each timed run of fn."""
-    for _ in range(reps.warmup):
-        fn()
-    wall: list[float] = []
-    cpu: list[float] = []
-    spent = 0.0
-    while len(wall) < reps.reps and (len(wall) < reps.min_reps or spent < reps.budget_s):
-        c0 = time.process_time()
-        t0 = time.perf_counter()
-        fn()
-        elapsed = time.perf_counter() - t0
-        cpu.append((time.process_time() - c0) * 1000)
-        wall.append(elapsed * 1000)
-        spent += elapsed
-    return wall, cpu
+    return time_by_turns([fn], reps)[0]
 
 
-def time_alternating(
-    fn: Callable[[], object], floor: Callable[[], object], reps: Reps
-) -> tuple[tuple[list[float], list[float]], tuple[list[float], list[float]]]:
-    """Wall-clock and CPU milliseconds of fn and of its floor, run by turns so that both see the same
-    load on a shared machine (their ratio is then the steadier figure)."""
+def time_by_turns(fns: Sequence[Callable[[], object]], reps: Reps) -> list[tuple[list[float], list[float]]]:
+    """Wall-clock (perf_counter) and process CPU milliseconds of each timed run of each of fns, one
+    run of each in turn; the budget counts all of them."""
     for _ in range(reps.warmup):
-        fn()
-        floor()
-    runs: tuple[list[float], list[float], list[float], list[float]] = ([], [], [], [])
+        for fn in fns:
+            fn()
+    runs: list[tuple[list[float], list[float]]] = [([], []) for _ in fns]
     spent = 0.0
-    while len(runs[0]) < reps.reps and (len(runs[0]) < reps.min_reps or spent < reps.budget_s):
-        for action, wall, cpu in ((fn, runs[0], runs[1]), (floor, runs[2], runs[3])):
+    while len(runs[0][0]) < reps.reps and (len(runs[0][0]) < reps.min_reps or spent < reps.budget_s):
+        for fn, (wall, cpu) in zip(fns, runs, strict=True):
             c0 = time.process_time()
             t0 = time.perf_counter()
-            action()
+            fn()
             elapsed = time.perf_counter() - t0
             cpu.append((time.process_time() - c0) * 1000)
             wall.append(elapsed * 1000)
             spent += elapsed
-    return (runs[0], runs[1]), (runs[2], runs[3])
+    return runs
 
 
 # --- clinics -------------------------------------------------------------------------------------
@@ -988,7 +973,8 @@ def measure_handout_languages(
                 return render(fresh.plan, **options)
 
             pages = pdf_pages(translated())
-            timed, english = time_alternating(translated, lambda: render(plan), reps)
+            # By turns with the English render, so both see the same load on a shared machine.
+            timed, english = time_by_turns([translated, lambda: render(plan)], reps)
             (result.samples, result.cpu_samples), (result.floor_samples, english_cpu) = timed, english
             # The wall-clock ratio swings with the machine's load; CPU time is the steadier comparison.
             cpu_ratio = statistics.median(result.cpu_samples) / statistics.median(english_cpu)

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from fontTools import subset, ttLib
 from fpdf import FPDF, fonts
-from fpdf.bidi import BidiParagraph
 from fpdf.enums import TextDirection
 from fpdf.fonts import TTFFont
 
@@ -22,6 +21,7 @@ from reports.typefaces import (
     ShapedFace,
     add_face,
     add_fallback_fonts,
+    direction_runs,
     has_rtl,
     letters_by_cluster,
     one_direction,
@@ -144,8 +144,7 @@ def test_a_finished_document_lets_go_of_its_mapped_runs() -> None:
 
 
 def _bidi_runs(text: str, rtl: bool) -> tuple[tuple[str, TextDirection], ...]:
-    base = TextDirection.RTL if rtl else TextDirection.LTR
-    return BidiParagraph(text=text, base_direction=base, preserve_bn_chars=True).get_bidi_fragments()
+    return direction_runs(text, TextDirection.RTL if rtl else TextDirection.LTR)
 
 
 SHAPED_LANGUAGES = sorted(language for language in i18n.shipped_languages() if language in SCRIPTS)
