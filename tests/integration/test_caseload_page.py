@@ -276,3 +276,29 @@ def test_sqlite_reads_each_arm_of_the_most_urgent_order_from_its_index_without_s
     for plan in plans:
         assert "COVERING INDEX ix_summaries_urgent" in plan, plan
         assert "TEMP B-TREE" not in plan and "SCAN" not in plan, plan
+
+
+@pytest.mark.parametrize("overdue_only", [False, True], ids=["open episodes", "open and overdue"])
+def test_sqlite_counts_each_arm_before_a_deep_page_from_the_arm_s_own_covering_index(
+    tmp_path: Path, overdue_only: bool
+) -> None:
+    # Page 100 counts the arms it skips. Without ANALYZE statistics SQLite counted an overdue arm
+    # through ix_summaries_review, reading every overdue patient's row (230 ms a page at 100,000).
+    from data.store.caseload_sql import CaseloadSql
+
+    store = open_store(f"sqlite:///{tmp_path}/plan.sqlite3")
+    generate(store, patients=5, seed=3, approve_rules=False)
+    with store.read() as tx:
+        sql = CaseloadSql("sqlite", DEMO_TODAY)
+        where = sql.where(CaseloadFilters(episode_status="open", overdue_only=overdue_only))
+        plans = []
+        for conditions, _order in sql.arms(SORTS["Most urgent"]):
+            stmt = select(func.count()).select_from(t.patient_summaries).where(where, *conditions)
+            compiled = stmt.compile(tx.conn, compile_kwargs={"literal_binds": True})
+            plans.append(
+                " | ".join(row[3] for row in tx.conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+            )
+    store.close()
+    assert len(plans) == 4 * 2 * 2 * 2
+    for plan in plans:
+        assert "COVERING INDEX ix_summaries_urgent" in plan, plan
