@@ -73,7 +73,7 @@ class CaseloadSql:
         # cannot choose ix_summaries_review: without ANALYZE statistics the planner took that index to count
         # an arm wholly before the page, reading every overdue patient's row (~40 ms an arm at 100,000
         # patients, ~5 arms on page 100) instead of the arm's range of the covering ix_summaries_urgent.
-        review = ps.c.next_review_date
+        review: ColumnElement[Any] = ps.c.next_review_date
         if dialect == "sqlite":
             review = UnaryExpression(review, operator=operators.custom_op("+"), type_=review.type)
         self.overdue_on_page: ColumnElement[bool] = review < today

