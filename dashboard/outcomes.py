@@ -5,6 +5,7 @@ Thresholds, missing-data rules and sources follow clinical-reference §7; every 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -364,6 +365,11 @@ MCID_TABLE: tuple[ChangeThreshold, ...] = (
     ChangeThreshold("zcq_ss", "MCID", 0.5, None, "lower_is_better", "often quoted (surgical trials)", "[U]"),
     ChangeThreshold("zcq_pf", "MCID", 0.5, None, "lower_is_better", "often quoted (surgical trials)", "[U]"),
 )
+# The table's rows of each measure, in table order (thresholds_for reads this, not a scan of the table).
+_THRESHOLDS_BY_MEASURE: dict[str, tuple[ChangeThreshold, ...]] = {
+    measure: tuple(row for row in MCID_TABLE if row.measure == measure)
+    for measure in dict.fromkeys(row.measure for row in MCID_TABLE)
+}
 
 ChangeLabel = Literal[
     "important_improvement",
@@ -435,7 +441,7 @@ def thresholds_for(measure: str) -> tuple[ChangeThreshold, ...]:
     """The MCID / MDC rows of a measure (empty for measures without a confirmed MCID)."""
     if measure not in MEASURES:
         raise ValueError(f"measure: unknown; expected one of {', '.join(MEASURES)}")
-    return tuple(row for row in MCID_TABLE if row.measure == measure)
+    return _THRESHOLDS_BY_MEASURE.get(measure, ())
 
 
 def _rule_text(row: ChangeThreshold, unit: str) -> str:
@@ -470,9 +476,17 @@ def judge_change(measure: str, baseline: float, latest: float) -> ChangeJudgemen
     Precedence (clinical-reference §7.1): an MCID criterion decides "important"; otherwise, when an
     MDC is known and |change| < MDC, the change is within measurement error.
     """
+    thresholds_for(measure)  # an unknown measure is refused first
+    # + 0.0: a baseline of -0.0 is judged as 0.0 (the two are one key of the cache below).
+    return _judged(measure, _finite(baseline, "baseline") + 0.0, _finite(latest, "latest") + 0.0)
+
+
+@functools.lru_cache(maxsize=4096)
+def _judged(measure: str, first: float, last: float) -> ChangeJudgement:
+    # Cached: a whole-caseload re-screen judges the same few (measure, baseline, latest) triples for
+    # thousands of patients, and a judgement (a frozen dataclass) depends on the MCID table alone.
     rows = thresholds_for(measure)
     info = MEASURES[measure]
-    first, last = _finite(baseline, "baseline"), _finite(latest, "latest")
     change = last - first
     improvement = change if info.direction == "higher_is_better" else -change
     relative = improvement / first if first != 0 else None

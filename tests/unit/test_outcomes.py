@@ -470,6 +470,15 @@ def test_judge_change_rejects_values_that_are_not_finite_numbers(baseline: Any, 
         judge_change("pain_nrs", baseline, latest)
 
 
+def test_a_remembered_judgement_equals_one_judged_afresh_and_a_bool_is_still_refused() -> None:
+    from dashboard.outcomes import _judged
+
+    remembered = judge_change("pain_nrs", 1, 6)  # 1 and True are one key of a cache
+    assert judge_change("pain_nrs", 1.0, 6.0) == remembered == _judged.__wrapped__("pain_nrs", 1.0, 6.0)
+    with pytest.raises(ValueError):
+        judge_change("pain_nrs", True, 6)
+
+
 def test_a_baseline_of_almost_nothing_gives_a_judgement_not_an_overflow() -> None:
     judgement = judge_change("walk_spwt_m", 7.4e-322, 150.0)
     assert judgement.label == "important_improvement"
