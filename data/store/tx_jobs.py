@@ -45,14 +45,12 @@ def trusted_visit_from_row(row: Sequence[Any]) -> Visit:
         episode_id,
         values,
     ) = row
-    # Decoded afresh for this row, so taken over rather than copied; the stamps as _as_utc gives them.
+    # Decoded afresh for this row, so taken over rather than copied.
     values.update(
         id=ident,
         version=version,
-        recorded_at=recorded_at.replace(tzinfo=dt.UTC)
-        if recorded_at.tzinfo is None
-        else _as_utc(recorded_at),
-        updated_at=updated_at.replace(tzinfo=dt.UTC) if updated_at.tzinfo is None else _as_utc(updated_at),
+        recorded_at=_as_utc(recorded_at),
+        updated_at=_as_utc(updated_at),
         recorded_by=recorded_by,
         updated_by=updated_by,
         archived=bool(archived),
@@ -65,8 +63,16 @@ def trusted_visit_from_row(row: Sequence[Any]) -> Visit:
 # What trusted_visit_from_row reads, in its order: the bookkeeping and the payload. The columns copied
 # out of the payload for SQL (visit_date, pain_nrs, ...) are not fetched: SQLite would parse each date.
 VISIT_COLUMNS = (
-    *("id", "version", "recorded_at", "updated_at", "recorded_by", "updated_by", "archived"),
-    *("patient_id", "episode_id", "data"),
+    "id",
+    "version",
+    "recorded_at",
+    "updated_at",
+    "recorded_by",
+    "updated_by",
+    "archived",
+    "patient_id",
+    "episode_id",
+    "data",
 )
 
 

@@ -1,6 +1,6 @@
 """Stored JSON payloads are decoded by orjson (data.store.engine.decode_json): every row must read back
-exactly as the standard library would decode it, on SQLite and PostgreSQL, and what orjson refuses
-(NaN, integers past 64 bits, lone surrogates) must still decode rather than fail."""
+exactly as the standard library would decode it, on SQLite and PostgreSQL: also what orjson refuses (NaN,
+lone surrogates) and what it reads otherwise (an integer past 64 bits, which it makes a float)."""
 
 from __future__ import annotations
 
