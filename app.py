@@ -8,6 +8,7 @@ import html
 import logging
 import runpy
 from pathlib import Path
+from typing import NoReturn
 
 import streamlit as st
 from streamlit.runtime import Runtime
@@ -19,8 +20,9 @@ from dashboard.config import Settings, load_settings
 from dashboard.models import TIER_ORDER
 from dashboard.page_context import chosen_patient_id
 from dashboard.plan import Library
-from dashboard.ports import FlagSummary, StoreBusy, StrideError
+from dashboard.ports import FlagSummary, StoreBusy, StoreUnavailable, StrideError
 from dashboard.safe_text import md_escape
+from dashboard.visit_form import set_aside
 from data import rescreen_worker
 from data.store import SqlStore, open_store
 
@@ -71,10 +73,28 @@ except Exception as exc:  # any driver or migration error: show a readable page,
     st.navigation([st.Page(database_error_page, title="Stride", default=True)], position="hidden").run()
     st.stop()
 
+# A store error no page caught: the lock wait ran out, or the database server cannot be reached.
+STORE_AWAY = (StoreBusy, StoreUnavailable)
+
+
+def database_away(message: str, *, before_the_page: bool = True) -> NoReturn:
+    """End this run with a readable message and a way to try again in this tab: a reload would start a
+    new session and lose what the clinician typed. A run stopped before the page drew its form sets the
+    form's values aside for the next run (visit_form.set_aside)."""
+    if before_the_page:
+        set_aside(st.session_state)
+    st.error(message, icon="🔌")
+    st.button("Try again", key="database_retry", type="primary")
+    st.stop()
+
+
 st.session_state[keys.STORE] = store
 st.session_state[keys.SETTINGS] = settings
 st.session_state[keys.LIBRARY_LOADER] = get_library
-is_demo = store.is_demo
+try:
+    is_demo = store.is_demo
+except STORE_AWAY as exc:  # the database server went away after the store was opened
+    database_away(str(exc))
 st.session_state[keys.IS_DEMO] = is_demo
 
 now = dt.datetime.now(dt.UTC)
@@ -82,18 +102,16 @@ now = dt.datetime.now(dt.UTC)
 cookie = st.context.cookies.get(web_sessions.COOKIE_NAME)
 try:
     claim_url = web_sessions.sync(st.session_state, cookie, store, settings, now=now)
-except StoreBusy as exc:  # many logins at once on SQLite: a readable message, never Streamlit's error page
-    st.error(str(exc))
-    st.stop()
+except STORE_AWAY as exc:  # many logins at once on SQLite, or no database: never Streamlit's error page
+    database_away(str(exc))
 user = st.session_state.get(keys.USER)
 timeout = dt.timedelta(minutes=settings.session_timeout_min)
 if user is not None and now - st.session_state.get(keys.LAST_SEEN, now) > timeout:
     try:
         services.logout(store, user, reason="inactivity timeout")
         web_sessions.end(st.session_state, store, web_sessions.REASON_TIMEOUT)  # also clears the state
-    except StoreBusy as exc:  # show nothing of the session; the next run retries the audited logout
-        st.error(str(exc))
-        st.stop()
+    except STORE_AWAY as exc:  # show nothing of the session; the next run retries the audited logout
+        database_away(str(exc))
     st.session_state[keys.EXPIRED] = True
     user = None
     st.rerun()
@@ -105,8 +123,7 @@ if user is not None:
         current = services.session_account(store, user)
     except Exception as exc:  # a database outage: a readable message, never a traceback
         log.error("account check failed: %s", type(exc).__name__)
-        st.error("The clinic database cannot be reached just now. Reload the page in a moment.")
-        st.stop()
+        database_away(str(exc) if isinstance(exc, STORE_AWAY) else StoreUnavailable.MESSAGE)
     if current is None:
         services.logout(store, user, reason="account changed")
         # The browser's cookie session ends too, or the next rerun would restore the login from it.
@@ -154,8 +171,8 @@ if user is None or user.must_change_password:
     )  # the patient's own page needs no account
     try:
         st.navigation(login_pages, position="hidden").run()
-    except StoreBusy as exc:  # a page that did not catch it itself: still a readable message
-        st.error(str(exc))
+    except STORE_AWAY as exc:  # a page that did not catch it itself: still a readable message
+        st.error(str(exc), icon="🔌")
     st.stop()
 
 st.session_state[keys.LAST_SEEN] = now
@@ -207,7 +224,7 @@ with st.sidebar:
         try:
             services.logout(store, user)
             web_sessions.end(st.session_state, store, web_sessions.REASON_LOGOUT)  # also clears the state
-        except StoreBusy as exc:  # still logged in: say so rather than pretend
+        except STORE_AWAY as exc:  # still logged in: say so rather than pretend
             st.error(str(exc))
         else:
             st.rerun()
@@ -263,5 +280,5 @@ except Exception as exc:  # busy, refused or unreachable: the page shows the sto
     log.warning("on-the-spot re-screen skipped: %s", type(exc).__name__)
 try:
     navigation.run()
-except StoreBusy as exc:  # a page that did not catch it itself: still a readable message
-    st.error(str(exc))
+except STORE_AWAY as exc:  # a page that did not catch it itself: still a readable message
+    database_away(str(exc), before_the_page=False)

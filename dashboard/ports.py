@@ -80,6 +80,25 @@ class StoreBusy(StrideError):
         super().__init__(message)
 
 
+class StoreUnavailable(StrideError):
+    """The database server cannot be reached (stopped, restarting, or the connection was cut); nothing
+    of the action was changed, and the next action reconnects by itself."""
+
+    MESSAGE = (
+        "The clinic database cannot be reached just now, so nothing was saved or changed. "
+        "What you typed is kept in this tab: try again in a moment."
+    )
+    # The connection went while the change was being committed: PostgreSQL may or may not have stored it.
+    AT_COMMIT = (
+        "The connection to the clinic database was lost while the change was being saved, so it may or "
+        "may not have been stored. What you typed is kept in this tab: when the database is back, check "
+        "the record before saving again."
+    )
+
+    def __init__(self, message: str = MESSAGE) -> None:
+        super().__init__(message)
+
+
 @dataclass(frozen=True)
 class User:
     """A Stride account (the password hash never leaves the store except for verification)."""

@@ -31,7 +31,6 @@ RESCREEN_NOTE: Final = (
     "patient opened meanwhile is screened on the spot. Only patients whose latest screening used another "
     "rule set are redone, so a job that stopped can simply be started again."
 )
-DATABASE_UNREACHABLE: Final = "The clinic database cannot be reached just now. Reload the page in a moment."
 WORKER_NOT_STARTED: Final = "The re-screen worker could not be started; the server log says why."
 START_OUTCOMES: Final = {
     "started": "The re-screen has started.",

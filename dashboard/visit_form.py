@@ -403,6 +403,20 @@ def keep(state: MutableMapping[Any, Any]) -> None:
     state[Keys.KEPT] = {key: state[key] for key in KEPT_KEYS if key in state}
 
 
+def set_aside(state: MutableMapping[Any, Any]) -> None:
+    """Move the form's current values into the kept copy, for a run that stops before any page draws
+    (the database cannot be reached), so that the next run's open_form puts them back.
+
+    Merged, not replaced: a form left for another page is kept in the copy alone. The widgets' own
+    values are removed: after a run that did not draw them Streamlit still reports their keys as set,
+    yet draws the widgets afresh, empty, so open_form would find them "present" and leave them out.
+    """
+    present = {key: state[key] for key in KEPT_KEYS if key in state}
+    state[Keys.KEPT] = {**state.get(Keys.KEPT, {}), **present}
+    for key in present:
+        del state[key]
+
+
 def values_from_form_state(state: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     """Visit field values from the widget values (blank questionnaires become None: not recorded)."""
     get = lambda name, default=None: state.get(f"{prefix}{name}", default)  # noqa: E731

@@ -14,7 +14,7 @@ from dashboard import licensed_wording as lw
 from dashboard import rescreen_jobs as jobs
 from dashboard.page_context import page_context
 from dashboard.page_keys import Admin as keys
-from dashboard.ports import InvalidInputError, StrideError
+from dashboard.ports import InvalidInputError, StoreUnavailable, StrideError
 from dashboard.safe_text import md_escape
 from data import rescreen_worker
 from reports import i18n
@@ -37,7 +37,7 @@ except StrideError as exc:
     st.stop()
 except Exception as exc:
     log.error("rules page: the database could not be read: %s", type(exc).__name__)
-    st.error(jobs.DATABASE_UNREACHABLE)
+    st.error(StoreUnavailable.MESSAGE)
     st.stop()
 
 
@@ -90,7 +90,7 @@ def rescreen_progress() -> None:
         return
     except Exception as exc:  # the database went away while the page was open
         log.error("re-screen progress could not be read: %s", type(exc).__name__)
-        st.error(jobs.DATABASE_UNREACHABLE)
+        st.error(StoreUnavailable.MESSAGE)
         return
     now = dt.datetime.now(dt.UTC)
     if job is not None:
@@ -108,7 +108,7 @@ def rescreen_progress() -> None:
             st.error(md_escape(str(exc)))
         except Exception as exc:  # the worker could not be started, or the database went away
             log.error("re-screen could not be started: %s", type(exc).__name__)
-            st.error(jobs.DATABASE_UNREACHABLE if not isinstance(exc, OSError) else jobs.WORKER_NOT_STARTED)
+            st.error(StoreUnavailable.MESSAGE if not isinstance(exc, OSError) else jobs.WORKER_NOT_STARTED)
         else:
             st.session_state[keys.RESCREEN_FLASH] = jobs.START_OUTCOMES[outcome]
             st.rerun()

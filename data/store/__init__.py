@@ -30,6 +30,7 @@ from data.store.engine import (
     DEFAULT_BUSY_TIMEOUT_S,
     busy_timeout_from_env,
     is_busy_error,
+    is_unavailable_error,
     make_engine,
 )
 from data.store.rows import (
@@ -76,6 +77,7 @@ __all__ = [
     "fields_from_row",
     "first_version",
     "is_busy_error",
+    "is_unavailable_error",
     "letter_from_row",
     "make_engine",
     "new_id",

@@ -1,6 +1,6 @@
 """Engines for the store: SQLite with WAL, foreign keys, a lock wait and BEGIN IMMEDIATE for writers
-(PostgreSQL as is), the lock wait from the environment, "database is locked" raised as StoreBusy, and
-a new SQLite file created owner-only."""
+(PostgreSQL as is), the lock wait from the environment, "database is locked" raised as StoreBusy, a lost
+or refused PostgreSQL connection as StoreUnavailable, and a new SQLite file created owner-only."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from dashboard.ports import StoreBusy
+from dashboard.ports import StoreBusy, StoreUnavailable
 
 # How long a SQLite connection waits for another writer's lock before the action fails with StoreBusy
 # (seconds; STRIDE_DB_BUSY_TIMEOUT_S). Writes take milliseconds, so a longer wait means a bulk job (an
@@ -24,6 +24,9 @@ DEFAULT_BUSY_TIMEOUT_S = 10.0
 BUSY_TIMEOUT_ENV = "STRIDE_DB_BUSY_TIMEOUT_S"
 # PostgreSQL's lock_not_available: a lock_timeout (if an administrator sets one) or NOWAIT ran out.
 _PG_LOCK_NOT_AVAILABLE = "55P03"
+# PostgreSQL's server going away: class 08 (connection exception), and the shutdowns 57P01
+# admin_shutdown (a stop or restart), 57P02 crash_shutdown, 57P03 cannot_connect_now (starting up).
+_PG_SERVER_GONE = ("08", "57P01", "57P02", "57P03")
 
 
 def busy_timeout_from_env(environ: Mapping[str, str] | None = None) -> float:
@@ -44,19 +47,40 @@ def is_busy_error(exc: BaseException) -> bool:
     orig = exc.orig
     if "database is locked" in str(orig).lower() or "database table is locked" in str(orig).lower():
         return True
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "diag", None), "sqlstate", None)
-    return sqlstate == _PG_LOCK_NOT_AVAILABLE
+    return _sqlstate(orig) == _PG_LOCK_NOT_AVAILABLE
+
+
+def _sqlstate(orig: object) -> str | None:
+    return getattr(orig, "sqlstate", None) or getattr(getattr(orig, "diag", None), "sqlstate", None)
+
+
+def is_unavailable_error(exc: BaseException) -> bool:
+    """True when a database error means "the server cannot be reached": a connection SQLAlchemy found
+    cut, or a PostgreSQL connection refused, lost or shut down (not a lock wait, not a bad statement)."""
+    if not isinstance(exc, (OperationalError, InterfaceError)) or is_busy_error(exc):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if not type(orig).__module__.startswith("psycopg"):
+        return False  # SQLite: a missing file or a full disk is not an outage that passes by itself
+    # psycopg gives no SQLSTATE when it cannot connect at all (refused, reset, the server gone mid-reply).
+    state = _sqlstate(orig)
+    return state is None or state.startswith(_PG_SERVER_GONE)
 
 
 @contextmanager
 def _busy_as_store_busy() -> Iterator[None]:
-    # The driver's "database is locked" carries no patient data, but the page would show it as a
-    # generic failure: name it, so pages show a readable message and nothing half-done is kept.
+    # The driver's "database is locked" and "connection refused" carry no patient data, but a page would
+    # show them as a generic failure: name them, so pages show a readable message. Either way the
+    # transaction did not commit, so nothing half-done is kept.
     try:
         yield
-    except OperationalError as exc:
+    except DBAPIError as exc:
         if is_busy_error(exc):
             raise StoreBusy() from exc
+        if is_unavailable_error(exc):
+            raise StoreUnavailable() from exc
         raise
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select, text
 
+from dashboard.ports import StoreUnavailable
 from dashboard.summaries import SUMMARY_VERSION
 from data import tables as t
 from data.audit_head import AuditHead, AuditHeadError, audit_head_path, head_lock, read_head, write_head
@@ -46,18 +47,26 @@ class SqlStore:
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTx]:
-        """A write transaction: commits on success, rolls back on any error (StoreBusy if locked out);
-        then moves the audit head."""
-        with _busy_as_store_busy(), self.engine.begin() as conn:
-            tx = SqlTx(conn, self.clinic_key)
-            yield tx
-            tx.flush_audit()  # PostgreSQL: the queued entries, chained under the lock, then the commit
+        """A write transaction: commits on success, rolls back on any error (StoreBusy if locked out,
+        StoreUnavailable if the server cannot be reached); then moves the audit head."""
+        committing = False
+        try:
+            with _busy_as_store_busy(), self.engine.begin() as conn:
+                tx = SqlTx(conn, self.clinic_key)
+                yield tx
+                tx.flush_audit()  # PostgreSQL: the queued entries, chained under the lock, then the commit
+                committing = True
+        except StoreUnavailable as exc:
+            if committing:  # lost during COMMIT: whether it was stored is not known here
+                raise StoreUnavailable(StoreUnavailable.AT_COMMIT) from exc.__cause__
+            raise
         if tx.audit_tail is not None:
             self._advance_audit_head(tx.audit_base, tx.audit_tail)
 
     @contextmanager
     def read(self) -> Iterator[SqlTx]:
-        """A read-only unit of work (rolled back at the end); StoreBusy if locked out."""
+        """A read-only unit of work (rolled back at the end); StoreBusy if locked out, StoreUnavailable if
+        the server cannot be reached."""
         with _busy_as_store_busy(), self.read_engine.connect() as conn:
             yield SqlTx(conn)
             conn.rollback()

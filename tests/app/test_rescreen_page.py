@@ -13,8 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import page_keys
 from dashboard.config import load_settings
+from dashboard.ports import StoreUnavailable
 from dashboard.red_flags import rule_set_version
-from dashboard.rescreen_jobs import DATABASE_UNREACHABLE, RESCREEN_JOB
+from dashboard.rescreen_jobs import RESCREEN_JOB
 from data import tables as t
 from data.store import SqlStore
 from data.store.engine import make_engine
@@ -106,4 +107,4 @@ def test_an_unreachable_database_is_one_readable_line_on_the_page(clinic: SqlSto
     at.session_state[page_keys.SETTINGS] = load_settings({})
     at.run()
     assert not at.exception
-    assert shown(at, "error") == DATABASE_UNREACHABLE
+    assert shown(at, "error") == StoreUnavailable.MESSAGE
