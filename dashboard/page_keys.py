@@ -106,6 +106,9 @@ class Visit:
     CLOSING_SECTION: Final = "visit_closing"  # next review, confirmations, the live CES warning
     # The screening of the visit just saved, shown after the rerun; an EMERGENCY waits for its dialog.
     SAVED_SCREENING: Final = "visit_saved_screening"
+    # Set by the Save button's callback until the page's next full run shows what the click did.
+    SAVE_CLICKED: Final = "visit_save_clicked"
+    SAVE_REFUSAL: Final = "visit_save_refusal"  # a refusal that is no field's, shown once
     RESULT_TO_ACK: Final = "visit_result_to_ack"
     RESULT_ACK: Final = "visit_result_ack"
 

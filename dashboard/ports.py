@@ -81,10 +81,16 @@ class StoreBusy(StrideError):
 
 
 class StoreUnavailable(StrideError):
-    """The database server cannot be reached (stopped, restarting, or the connection was cut); nothing
-    of the action was changed, and the next action reconnects by itself."""
+    """The database server cannot be reached (stopped, restarting, or the connection was cut); the next
+    action reconnects by itself. The message says what became of the action that met it."""
 
+    # A read, or a page's run: nothing is claimed about an earlier click (its save may have gone through).
     MESSAGE = (
+        "The clinic database cannot be reached just now. What you typed is kept in this tab: "
+        "try again in a moment."
+    )
+    # A write that had not reached its COMMIT: rolled back.
+    NOTHING_CHANGED = (
         "The clinic database cannot be reached just now, so nothing was saved or changed. "
         "What you typed is kept in this tab: try again in a moment."
     )

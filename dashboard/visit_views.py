@@ -116,6 +116,32 @@ def section_run(
     return True
 
 
+def save_clicked(
+    store: Store,
+    user: User,
+    settings: Settings,
+    page: VisitPage,
+    state: MutableMapping[Any, Any],
+    now: dt.datetime,
+) -> None:
+    """The Save button's callback: the save itself, before the run the click starts.
+
+    A field edit the same click commits (a value typed, then Save clicked at once) asks for a rerun of
+    its sections, and Streamlit lets that rerun pre-empt the click's full run: a save further down the
+    script would never happen, and nothing would say so. Saved here, with the values just committed;
+    SAVE_CLICKED makes a section run meanwhile rerun the page in full, which shows the result. The
+    session is checked first, as on a section run (idle timeout, the stored account): when it has ended
+    nothing is saved and the full run ends it. A refusal that is no field's waits in SAVE_REFUSAL.
+    """
+    state.pop(Keys.ERRORS, None)
+    state.pop(Keys.SAVE_REFUSAL, None)
+    if not section_run(state, store, user, settings, now):
+        return
+    state[Keys.SAVE_CLICKED] = True
+    if refusal := submit(store, user, settings, page, state):
+        state[Keys.SAVE_REFUSAL] = refusal
+
+
 def take_saved_result(state: MutableMapping[Any, Any]) -> tuple[Screening | None, str | None]:
     """The screening of the visit just saved (once, on the run after the save) and its toast; an
     EMERGENCY has no toast and waits in the session (RESULT_TO_ACK) for its dialog to be acknowledged."""

@@ -2,7 +2,8 @@
 
 Each section of the form is an st.fragment: a field edit reruns its own section and the summary at the
 foot (derived values, next review, confirmations, the live CES warning), never the whole form. The one
-Save button sits outside the sections, so a save is a full run (the router re-checks the session first).
+Save button sits outside the sections and saves in its callback (visit_views.save_clicked), so a field
+edit arriving with the click cannot pre-empt the save; the page then reruns in full to show the result.
 """
 
 import datetime as dt
@@ -49,6 +50,7 @@ except StrideError as exc:
     st.error(md_escape(str(exc)))
     st.stop()
 remember_patient(st.session_state, st.query_params, ctx.patient_id)  # F5 on this page keeps the patient
+st.session_state.pop(Keys.SAVE_CLICKED, None)  # this full run shows what a click on Save did
 patient, correcting = form.patient, form.correcting
 if (episode := form.discharged) is not None:
     st.title(md_escape(f"Visit · {patient.display_name}"))
@@ -270,6 +272,8 @@ def derived_section() -> None:
 @st.fragment(key=Keys.CLOSING_SECTION)
 def closing_section() -> None:
     # Every field's edit reruns this section: it does for the edit what the router does on a full run.
+    if st.session_state.get(Keys.SAVE_CLICKED):
+        st.rerun()  # a save just happened in the click's callback: the full run shows its result
     if not visit_views.section_run(st.session_state, store, user, settings, dt.datetime.now(dt.UTC)):
         st.rerun()  # the router ends the session, as on any full run
     if not correcting:
@@ -309,19 +313,18 @@ psfs_section()
 findings_section()
 derived_section()
 closing_section()
-# The click's callback (it returns normally) makes the save a full run even when a field's section
-# rerun arrives in the same message: Streamlit lets such targeted reruns pre-empt a click without one.
-save = st.button(
+# Saved in the click's callback, before the run: a field's section rerun arriving with the click (a
+# value typed, then Save at once) pre-empts the click's full run, and a save made below would be lost.
+st.button(
     "Save correction" if correcting else "Save visit",
     type="primary",
     key=Keys.SAVE,
-    on_click=st.session_state.pop,
-    args=(Keys.ERRORS, None),
+    on_click=lambda: visit_views.save_clicked(
+        store, user, settings, form, st.session_state, dt.datetime.now(dt.UTC)
+    ),
 )
-if save and (refusal := visit_views.submit(store, user, settings, form, st.session_state)):
+if refusal := st.session_state.pop(Keys.SAVE_REFUSAL, None):
     st.error(md_escape(refusal))
-elif save:
-    st.rerun()
 if errors := st.session_state.get(Keys.ERRORS):
     st.error("Nothing was saved. Correct the fields marked ⛔ above.")
     if "_" in errors:  # a refusal that belongs to no one field

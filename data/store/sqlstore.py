@@ -57,9 +57,9 @@ class SqlStore:
                 tx.flush_audit()  # PostgreSQL: the queued entries, chained under the lock, then the commit
                 committing = True
         except StoreUnavailable as exc:
-            if committing:  # lost during COMMIT: whether it was stored is not known here
-                raise StoreUnavailable(StoreUnavailable.AT_COMMIT) from exc.__cause__
-            raise
+            # Lost during COMMIT, whether it was stored is not known here; before it, nothing was.
+            message = StoreUnavailable.AT_COMMIT if committing else StoreUnavailable.NOTHING_CHANGED
+            raise StoreUnavailable(message) from exc.__cause__
         if tx.audit_tail is not None:
             self._advance_audit_head(tx.audit_base, tx.audit_tail)
 

@@ -101,3 +101,28 @@ def test_what_was_entered_on_the_visit_page_survives_a_trip_to_another_page(page
         420.0,
         4,
     )
+
+
+def test_a_value_typed_and_saved_at_once_is_saved_with_the_visit(page, app):
+    # A clinician in a hurry types the last value and clicks Save without pressing Enter: the click
+    # commits the field, whose section rerun used to pre-empt the click's run, so nothing was saved
+    # and nothing said so (the form simply stayed filled in).
+    log_in(page, app.url)
+    open_patient(page, "DEMO-00011")
+    go_to(page, "Visit")
+    page.get_by_role("heading", name=re.compile("Follow-up visit")).wait_for()
+    fill(page, "Current pain, NPRS (0–10)", "4")
+    page.locator('[data-testid="stCheckbox"]', has_text="Confirm carried-forward items").click()
+    wait_for_app(page)
+    page.get_by_label("Worst pain in 24 h (0–10)", exact=True).fill("8")  # no Enter, no Tab
+    page.get_by_role("button", name="Save visit").click()
+    expect(page.get_by_text("Visit saved.")).to_be_visible()
+    assert_no_exception(page, app)
+    store = open_store(app.database_url)
+    try:
+        with store.read() as tx:
+            patient = tx.find_patient_by_ref("DEMO-00011")
+            saved = tx.visits(patient.id)[-1]
+    finally:
+        store.close()
+    assert (saved.visit_date, saved.pain_nrs, saved.pain_worst_nrs) == (dt.date.today(), 4, 8)

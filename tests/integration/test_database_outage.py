@@ -84,9 +84,10 @@ def test_a_save_while_postgresql_is_down_changes_nothing_and_goes_through_after_
     server.halt()
     with pytest.raises(StoreUnavailable) as refused:
         services.record_visit(store, team.clinician, patient_id, visit_values(pain_nrs=4))
-    assert str(refused.value) == StoreUnavailable.MESSAGE  # no driver text, no host, no patient data
-    with pytest.raises(StoreUnavailable):
+    assert str(refused.value) == StoreUnavailable.NOTHING_CHANGED  # no driver text, host or patient data
+    with pytest.raises(StoreUnavailable) as read:
         services.open_patient(store, team.clinician, patient_id, audit=False)  # reads too
+    assert str(read.value) == StoreUnavailable.MESSAGE  # a read claims nothing about earlier saves
 
     server.resume()
     assert counts(store, patient_id) == before  # the refused save left nothing behind
@@ -114,7 +115,7 @@ def test_a_connection_cut_inside_a_transaction_rolls_it_back_readably(
     before = counts(store, patient_id)
     with pytest.raises(StoreUnavailable) as refused, store.transaction() as tx:
         tx.conn.exec_driver_sql("SELECT pg_terminate_backend(pg_backend_pid())")  # as a crash cuts it
-    assert str(refused.value) == StoreUnavailable.MESSAGE
+    assert str(refused.value) == StoreUnavailable.NOTHING_CHANGED
     assert not isinstance(refused.value, StoreBusy)
     assert counts(store, patient_id) == before
 
