@@ -70,7 +70,7 @@ def is_unavailable_error(exc: BaseException) -> bool:
 
 
 @contextmanager
-def _busy_as_store_busy() -> Iterator[None]:
+def _named_store_errors() -> Iterator[None]:
     # The driver's "database is locked" and "connection refused" carry no patient data, but a page would
     # show them as a generic failure: name them, so pages show a readable message. Either way the
     # transaction did not commit, so nothing half-done is kept.

@@ -16,7 +16,7 @@ from data import tables as t
 from data.audit_head import AuditHead, AuditHeadError, audit_head_path, head_lock, read_head, write_head
 from data.clinic_key import load_clinic_key
 from data.store.chain import GENESIS_HASH, AuditVerdict
-from data.store.engine import _busy_as_store_busy, _create_private_file, make_engine
+from data.store.engine import _create_private_file, _named_store_errors, make_engine
 from data.store.tx import SqlTx
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class SqlStore:
         StoreUnavailable if the server cannot be reached); then moves the audit head."""
         committing = False
         try:
-            with _busy_as_store_busy(), self.engine.begin() as conn:
+            with _named_store_errors(), self.engine.begin() as conn:
                 tx = SqlTx(conn, self.clinic_key)
                 yield tx
                 tx.flush_audit()  # PostgreSQL: the queued entries, chained under the lock, then the commit
@@ -67,7 +67,7 @@ class SqlStore:
     def read(self) -> Iterator[SqlTx]:
         """A read-only unit of work (rolled back at the end); StoreBusy if locked out, StoreUnavailable if
         the server cannot be reached."""
-        with _busy_as_store_busy(), self.read_engine.connect() as conn:
+        with _named_store_errors(), self.read_engine.connect() as conn:
             yield SqlTx(conn)
             conn.rollback()
 
