@@ -26,8 +26,8 @@ from dashboard.ports import StoreUnavailable
 from data import tables as t
 from data.store import open_store
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
-from tests.browser.test_proxy import pinned_page, process_of
-from tests.browser.test_two_servers import PAIN_LABEL, go_to, log_in, newest_visit_row, open_patient
+from tests.browser.test_proxy import pinned_page, process_of, type_a_visit
+from tests.browser.test_two_servers import PAIN_LABEL, log_in, newest_visit_row, open_patient
 from tests.conftest import missing_requirement
 from tests.load.journey import Outcome, clinician_session
 from tests.load.server import count_rows, patient_refs, seed
@@ -66,19 +66,6 @@ def stored_visits(server: Server) -> int:
             return int(tx.conn.execute(select(func.count()).select_from(t.visits)).scalar() or 0)
     finally:
         store.close()
-
-
-def type_a_visit(page: Any, pain: str) -> None:
-    go_to(page, "Visit")
-    field = page.get_by_label(PAIN_LABEL, exact=True)
-    field.fill(pain)
-    field.press("Enter")
-    wait_for_app(page)
-    page.get_by_role("button", name="Save visit").wait_for()
-    confirm = page.locator('[data-testid="stCheckbox"]', has_text="Confirm carried-forward items")
-    if confirm.count():
-        confirm.click()
-        wait_for_app(page)
 
 
 def test_a_save_during_a_database_restart_is_refused_readably_keeps_the_form_and_goes_through_after(

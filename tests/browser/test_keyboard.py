@@ -13,8 +13,8 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from data.store import open_store
 from tests.browser.conftest import assert_no_exception, screenshot, wait_for_app
+from tests.browser.test_journey import latest_visit
 from tests.browser.test_pages_in_browser import go_to, log_in, open_patient
 
 PATIENT_REF = "DEMO-00008"
@@ -33,17 +33,6 @@ ACTIVE_LABEL_JS = """() => {
   const text = el.getAttribute("aria-label") || byId || byLabel || el.innerText || el.title || "";
   return `${el.tagName.toLowerCase()}: ${text.replace(/\\s+/g, " ").trim()}`;
 }"""
-
-
-def latest_visit(database_url: str, patient_ref: str) -> Any:
-    """The newest visit of a patient, read straight from the app's database."""
-    store = open_store(database_url)
-    try:
-        with store.read() as tx:
-            patient = tx.find_patient_by_ref(patient_ref)
-            return tx.visits(patient.id)[-1]
-    finally:
-        store.close()
 
 
 class Keyboard:

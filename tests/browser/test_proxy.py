@@ -96,7 +96,8 @@ def process_of(page: Any, stack: Stack) -> int:
     return stack.upstream_of_request(marker)
 
 
-def save_visit_with_pain(page: Any, pain: str) -> None:
+def type_a_visit(page: Any, pain: str) -> None:
+    """On the Visit page, the pain typed and committed, and anything carried forward confirmed."""
     go_to(page, "Visit")
     field = page.get_by_label(PAIN_LABEL, exact=True)
     field.fill(pain)
@@ -107,6 +108,10 @@ def save_visit_with_pain(page: Any, pain: str) -> None:
     if confirm.count():
         confirm.click()
         wait_for_app(page)
+
+
+def save_visit_with_pain(page: Any, pain: str) -> None:
+    type_a_visit(page, pain)
     page.get_by_role("button", name="Save visit").click()
     wait_for_app(page)
     page.get_by_text("Visit saved.").wait_for()

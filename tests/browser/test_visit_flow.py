@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from dashboard import services
 from data.store import open_store
 from tests.browser.conftest import assert_no_exception, wait_for_app
+from tests.browser.test_journey import latest_visit
 from tests.browser.test_pages_in_browser import choose, go_to, log_in, open_patient
 
 
@@ -88,13 +89,7 @@ def test_what_was_entered_on_the_visit_page_survives_a_trip_to_another_page(page
     wait_for_app(page)
     expect(page.get_by_text("Visit saved.")).to_be_visible()
     assert_no_exception(page, app)
-    store = open_store(app.database_url)
-    try:
-        with store.read() as tx:
-            patient = tx.find_patient_by_ref("DEMO-00011")
-            saved = tx.visits(patient.id)[-1]
-    finally:
-        store.close()
+    saved = latest_visit(app.database_url, "DEMO-00011")
     assert (saved.visit_date, saved.walk_protocol, saved.walk_total_m, saved.pain_nrs) == (
         dt.date.today(),
         "6mwt",
@@ -118,11 +113,5 @@ def test_a_value_typed_and_saved_at_once_is_saved_with_the_visit(page, app):
     page.get_by_role("button", name="Save visit").click()
     expect(page.get_by_text("Visit saved.")).to_be_visible()
     assert_no_exception(page, app)
-    store = open_store(app.database_url)
-    try:
-        with store.read() as tx:
-            patient = tx.find_patient_by_ref("DEMO-00011")
-            saved = tx.visits(patient.id)[-1]
-    finally:
-        store.close()
+    saved = latest_visit(app.database_url, "DEMO-00011")
     assert (saved.visit_date, saved.pain_nrs, saved.pain_worst_nrs) == (dt.date.today(), 4, 8)
